@@ -1,0 +1,30 @@
+package io.dharmana.store;
+
+import java.io.IOException;
+import java.io.OutputStream;
+
+/**
+ * Writes one new blob. {@link #close()} commits it: it must make the bytes durable (for a durable
+ * store) and visible atomically, or throw and leave nothing visible. {@link #abort()} discards
+ * it. Both are idempotent, and abort after a successful close does nothing.
+ */
+public abstract class BlobOutput extends OutputStream {
+
+  /** Key this output commits to. */
+  public abstract String key();
+
+  /** Bytes written so far. */
+  public abstract long written();
+
+  /**
+   * Commits the blob.
+   *
+   * @throws io.dharmana.AlreadyExistsException if the key was committed by someone else first
+   * @throws IOException if the bytes could not be made durable; nothing is visible then
+   */
+  @Override
+  public abstract void close() throws IOException;
+
+  /** Discards what was written; never throws. */
+  public abstract void abort();
+}

@@ -1,0 +1,88 @@
+package io.dharmana.store;
+
+import io.dharmana.AlreadyExistsException;
+import io.dharmana.NotFoundException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * A flat namespace of immutable blobs under string keys: the one thing every tier (memory, a
+ * local directory, an object store) must be. Listing, touching and ranged reads are optional
+ * features expressed by extra interfaces ({@link SupportsListing}, ...).
+ *
+ * <p>Contract every implementation must keep (checked by the testkit's contract test base):
+ *
+ * <ul>
+ *   <li><b>Keys</b> are relative paths of segments separated by {@code /}; a segment must not be
+ *       empty, {@code .} or {@code ..} and a key must not contain NUL or {@code \}. Invalid keys
+ *       throw {@link IllegalArgumentException} and change nothing.
+ *   <li><b>Visibility</b>: bytes written through {@link #create} must not be visible to {@link
+ *       #open}, {@link #exists} or listing before {@link BlobOutput#close()} returns; after it
+ *       returns they must be visible completely. {@link BlobOutput#abort()} (or a crash) must
+ *       leave nothing visible.
+ *   <li><b>Immutability</b>: committing a key that already exists must fail with {@link
+ *       AlreadyExistsException} and leave the existing blob unchanged. Of several writers racing
+ *       on one key, exactly one must win.
+ *   <li><b>Durability</b>: once {@code close()} returns, the blob must survive a crash of the
+ *       process and, for stores that say they are durable, of the machine (fsync).
+ *   <li><b>Thread safety</b>: all methods must be safe to call from several threads.
+ * </ul>
+ */
+public interface BlobStore extends AutoCloseable {
+
+  /**
+   * Opens a committed blob for reading.
+   *
+   * @throws NotFoundException if no blob is committed under {@code key}
+   */
+  BlobInput open(String key);
+
+  /**
+   * Starts writing a new blob. Nothing is visible until the returned output is closed.
+   * Implementations may check for an existing key early, but must check again at commit.
+   */
+  BlobOutput create(String key);
+
+  /** Deletes a blob; returns whether it existed. Deleting a missing key is not an error. */
+  boolean delete(String key);
+
+  /** Whether a blob is committed under {@code key}. */
+  boolean exists(String key);
+
+  /** Whether a committed blob survives a machine crash (a fsynced directory, an object store). */
+  default boolean durable() {
+    return true;
+  }
+
+  /** Reads a whole blob. Blobs read this way must fit in one array. */
+  default byte[] read(String key) {
+    try (BlobInput in = open(key)) {
+      return in.readAll();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read " + key + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Writes and commits a whole blob.
+   *
+   * @throws AlreadyExistsException if {@code key} is already committed
+   */
+  default void write(String key, byte[] bytes) {
+    BlobOutput out = create(key);
+    try {
+      out.write(bytes);
+      out.close();
+    } catch (IOException e) {
+      out.abort();
+      throw new UncheckedIOException("Cannot write " + key + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      out.abort();
+      throw e;
+    }
+  }
+
+  /** Releases resources; must be idempotent. */
+  @Override
+  void close();
+}
