@@ -260,7 +260,9 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         continue;
       }
       level.hits.increment();
-      level.accessed(key, in.length(), now);
+      if (!level.accessed(key, now)) {
+        indexUnknown(level, key, in.length(), now);
+      }
       if (placement.promoteOnRead() && level.depth > writeLevel.depth) {
         promote(level, key, in, now);
       }
@@ -363,11 +365,13 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    if (maintainer != null) {
-      maintainer.shutdownNow();
-    }
     copier.shutdown();
     try {
+      if (maintainer != null) {
+        // Let a running pass finish before its stores close; interrupting would not stop it.
+        maintainer.shutdownNow();
+        maintainer.awaitTermination(1, TimeUnit.MINUTES);
+      }
       if (!copier.awaitTermination(5, TimeUnit.MINUTES)) {
         LOG.log(System.Logger.Level.WARNING, "Cannot finish write-back copies within 5 minutes; closing anyway");
       }
@@ -451,7 +455,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     synchronized (maintenanceLock) {
       retryFailedCopies();
       long now = clock.millis();
-      for (int i = 0; i + 1 < levels.size(); i++) {
+      for (int i = 0; i + 1 < levels.size() && !closed.get(); i++) {
         Level level = levels.get(i);
         Level lower = levels.get(i + 1);
         Duration maxAge = level.tier.spec().maxAge();
@@ -528,6 +532,19 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
             "Cannot demote " + key + " from tier " + level.tier.name() + " to tier " + lower.tier.name()
                 + ": " + e.getMessage() + "; it stays on " + level.tier.name());
         return false;
+      }
+    }
+  }
+
+  /**
+   * Indexes a blob a tier served but the index lacks: written by another process since the index
+   * was built, or moved away by a demotion racing with this read (then the tier no longer holds
+   * it and it must not be indexed again).
+   */
+  private void indexUnknown(Level level, String key, long size, long now) {
+    synchronized (lockFor(key)) {
+      if (!level.index.containsKey(key) && level.tier.store().exists(key)) {
+        level.held(key, size, now);
       }
     }
   }
@@ -805,13 +822,14 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       });
     }
 
-    void accessed(String key, long size, long now) {
+    /** Refreshes the last access of an indexed blob; returns false if the index lacks it. */
+    boolean accessed(String key, long now) {
       Entry entry = index.get(key);
       if (entry == null) {
-        held(key, size, now); // written by someone else since the index was built
-      } else {
-        entry.lastAccess = now;
+        return false;
       }
+      entry.lastAccess = now;
+      return true;
     }
 
     boolean aboveHighWatermark() {

@@ -21,14 +21,6 @@ import org.junit.jupiter.api.Test;
 
 class FaultInjectingStoreTest {
 
-  /** With faults off, the decorator must itself pass the store contract. */
-  static class ContractTest extends BlobStoreContractTest {
-    @Override
-    protected BlobStore newStore() {
-      return new FaultInjectingStore(Stores.memory(), seed());
-    }
-  }
-
   @Test
   void crashAbortsEveryUncommittedOutputAndKeepsCommittedBlobs() throws IOException {
     FaultInjectingStore store = new FaultInjectingStore(Stores.memory(), 1);
