@@ -84,7 +84,7 @@ public final class DescriptorDiagram {
     }
     descriptor.computation().ifPresent(c -> {
       out.append('\n').append(new Line().add("computation", BOLD).render(color, MAX_WIDTH)).append('\n');
-      for (String text : wrap(String.join(" · ", computationFacts(c)), MAX_WIDTH - INDENT)) {
+      for (String text : wrapFacts(computationFacts(c), MAX_WIDTH - INDENT)) {
         out.append(" ".repeat(INDENT)).append(text).append('\n');
       }
     });
@@ -264,6 +264,26 @@ public final class DescriptorDiagram {
   private static String percent(double fraction) {
     double p = fraction * 100;
     return (p == Math.rint(p) ? Long.toString(Math.round(p)) : String.format(Locale.ROOT, "%.1f", p)) + "%";
+  }
+
+  /** Joins facts with " · ", breaking lines between facts rather than inside one. */
+  private static List<String> wrapFacts(List<String> facts, int width) {
+    List<String> lines = new ArrayList<>();
+    StringBuilder current = new StringBuilder();
+    for (String fact : facts) {
+      if (current.length() > 0 && current.length() + 3 + fact.length() > width) {
+        lines.add(current.toString());
+        current.setLength(0);
+      }
+      if (current.length() > 0) {
+        current.append(" · ");
+      }
+      current.append(fact);
+    }
+    if (current.length() > 0) {
+      lines.add(current.toString());
+    }
+    return lines;
   }
 
   private static List<String> wrap(String text, int width) {
