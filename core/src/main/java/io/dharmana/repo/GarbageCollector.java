@@ -39,10 +39,9 @@ final class GarbageCollector {
     int pruned = dryRun ? 0 : repo.refs().prune(1);
 
     Set<String> liveManifests = new HashSet<>();
-    for (Ref ref : repo.refs().history("")) {
-      if (ref.target() != null) {
-        liveManifests.add(ref.target());
-      }
+    // only current versions are roots: older ones go with the prune above (in a dry run, would go)
+    for (Ref ref : repo.refs().list("")) {
+      liveManifests.add(ref.target());
     }
     List<BlobInfo> manifests;
     try (Stream<BlobInfo> all = ((SupportsListing) meta).list(Repository.MANIFESTS)) {

@@ -174,20 +174,6 @@ public final class RefStore {
     }
   }
 
-  /** Every version of every ref (for garbage collection: older versions keep manifests alive). */
-  public List<Ref> history(String prefix) {
-    List<Ref> refs = new ArrayList<>();
-    try (Stream<BlobInfo> all = listing.list(PREFIX + prefix)) {
-      for (BlobInfo info : (Iterable<BlobInfo>) all::iterator) {
-        int at = info.key().lastIndexOf(VERSIONS);
-        if (at >= 0) {
-          refs.add(parse(info.key().substring(PREFIX.length(), at), info.key()));
-        }
-      }
-    }
-    return refs;
-  }
-
   /** Deletes all but the newest {@code keep} versions of each ref; returns how many went. */
   public int prune(int keep) {
     List<String> keys;
