@@ -36,7 +36,7 @@ class S3ConditionalWriteTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = S3ProxyServer.start(dir.resolve("s3"));
+    server = S3ProxyServer.shared();
     server.createBucket("race");
     S3StoreOptions options = server.options().multipartThreshold(5 * MIB).partSize(5 * MIB).tempDirectory(dir).build();
     first = S3Stores.create("s3://race/repo", options);
@@ -47,7 +47,6 @@ class S3ConditionalWriteTest {
   static void stop() throws Exception {
     first.close();
     second.close();
-    server.close();
   }
 
   /** Runs two writers released at the same instant; returns what each returned or threw. */

@@ -27,6 +27,30 @@ final class S3ProxyServer implements AutoCloseable {
     this.endpoint = URI.create("http://127.0.0.1:" + proxy.getPort());
   }
 
+  private static S3ProxyServer shared;
+
+  /**
+   * One server for the whole test run (starting S3Proxy takes seconds); each test class uses
+   * its own bucket. Stopped and deleted when the JVM exits.
+   */
+  static synchronized S3ProxyServer shared() throws Exception {
+    if (shared == null) {
+      Path directory = Files.createTempDirectory("dharmana-s3proxy-");
+      shared = start(directory);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          shared.proxy.stop();
+          try (var files = Files.walk(directory)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+          }
+        } catch (Exception ignored) {
+          // best effort at exit
+        }
+      }));
+    }
+    return shared;
+  }
+
   static S3ProxyServer start(Path directory) throws Exception {
     Files.createDirectories(directory);
     Properties p = new Properties();

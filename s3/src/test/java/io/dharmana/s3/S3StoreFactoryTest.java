@@ -31,8 +31,9 @@ class S3StoreFactoryTest {
 
   @Test
   void tierSpecMakesAWorkingStore(@TempDir Path dir) throws Exception {
-    try (S3ProxyServer server = S3ProxyServer.start(dir.resolve("s3"))) {
-      server.createBucket("tiers");
+    S3ProxyServer server = S3ProxyServer.shared();
+    server.createBucket("tiers");
+    {
       TierSpec spec = tier("s3://tiers/repo/", Map.of(
           "endpoint", server.endpoint().toString(), "region", "eu-west-1", "pathStyle", "true",
           "accessKeyEnv", "TEST_S3_ACCESS", "secretKeyEnv", "TEST_S3_SECRET", "partSize", "8MiB", "parallelism", "3"));

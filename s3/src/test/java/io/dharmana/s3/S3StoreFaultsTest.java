@@ -26,7 +26,7 @@ class S3StoreFaultsTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = S3ProxyServer.start(dir.resolve("s3"));
+    server = S3ProxyServer.shared();
     server.createBucket("faults");
     faults = new FaultInjectingProxy(server.endpoint());
   }
@@ -34,7 +34,6 @@ class S3StoreFaultsTest {
   @AfterAll
   static void stop() throws Exception {
     faults.close();
-    server.close();
   }
 
   private static S3Store store(int maxAttempts, Duration attemptTimeout) {

@@ -35,7 +35,7 @@ class S3StoreTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = S3ProxyServer.start(dir.resolve("s3"));
+    server = S3ProxyServer.shared();
     server.createBucket("blobs");
     store = S3Stores.create(
         "s3://blobs/stores/main",
@@ -52,7 +52,6 @@ class S3StoreTest {
   @AfterAll
   static void stop() throws Exception {
     store.close();
-    server.close();
   }
 
   private static byte[] random(long seed, int size) {
