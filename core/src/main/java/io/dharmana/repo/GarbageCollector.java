@@ -90,6 +90,9 @@ final class GarbageCollector {
         }
       }
     }
+    if (!dryRun && chunksDeleted > 0) {
+      repo.tiers().compact(0.5);
+    }
     return new GcResult(dryRun, pruned, liveManifests.size(), manifestsDeleted, liveChunks.size(), chunksDeleted, bytesFreed);
   }
 }

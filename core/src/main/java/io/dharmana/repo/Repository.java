@@ -276,6 +276,7 @@ public final class Repository implements AutoCloseable {
       PipelineMetrics recorder = metrics(pipeline.name());
       WrittenObject written = runtime.write(data, Chunkers.of(pipeline.storage().chunking()), chain, recorder,
           options.expectedSize(), progress);
+      tiers.sync(); // the commit barrier: chunks durable before anything refers to them
       List<String> parents = base.filter(r -> !r.deleted()).map(r -> List.of(r.target())).orElse(List.of());
       ObjectManifest manifest = new ObjectManifest(ObjectManifest.FORMAT, pipeline.name(), written.size(),
           written.sha256(), chain.specs(), chain.lossy(), written.chunks(), parents, clock.instant(),

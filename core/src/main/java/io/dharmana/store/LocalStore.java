@@ -36,7 +36,7 @@ import java.util.stream.Stream;
  * another blob ({@code a} and {@code a/b}): the second commit fails with an IOException. Keys whose
  * first segment is {@code .tmp} are refused.
  */
-final class LocalStore implements BlobStore, SupportsListing, SupportsTouch {
+final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, SupportsFileCommit {
   static final String TEMP_DIR = ".tmp";
   static final Duration STALE_TEMP_AGE = Duration.ofHours(1);
   private static final int BUFFER_SIZE = 64 * 1024;
@@ -238,6 +238,78 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch {
     }
   }
 
+  /**
+   * Makes {@code file} visible as {@code key} atomically with a hard link, which fails if the key
+   * exists (so of racing writers exactly one wins, across processes too), then flushes the
+   * directory entry.
+   */
+  private void link(String key, Path target, Path file) throws IOException {
+    Path parent = target.getParent();
+    for (int attempt = 1; ; attempt++) {
+      createDirectories(parent);
+      try {
+        Files.createLink(target, file);
+        break;
+      } catch (FileAlreadyExistsException e) {
+        if (Files.isDirectory(target)) {
+          throw new IOException(
+              "Cannot commit " + key + ": it is already a prefix of other blobs, so it cannot also be a blob", e);
+        }
+        throw new AlreadyExistsException("Cannot commit " + key + ": a blob with this key already exists in " + root, e);
+      } catch (NoSuchFileException e) {
+        // A concurrent cleanup removed a directory between creating and linking; try again.
+        if (attempt == COMMIT_ATTEMPTS) {
+          throw e;
+        }
+      }
+    }
+    if (fsync) {
+      forceDirectory(parent);
+    }
+  }
+
+  /**
+   * Links the file into place when it is on this store's file system and holds exactly {@code
+   * size} bytes; otherwise copies it through {@link #create}.
+   */
+  @Override
+  public void commitFile(String key, Path file, long size) throws IOException {
+    Path target = path(key);
+    if (Files.size(file) == size) {
+      if (fsync) {
+        try (FileChannel channel = FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+          channel.force(true);
+        }
+      }
+      try {
+        link(key, target, file);
+        return;
+      } catch (java.nio.file.FileSystemException crossDevice) {
+        if (crossDevice instanceof FileAlreadyExistsException || crossDevice instanceof NoSuchFileException) {
+          throw crossDevice;
+        }
+        // another file system: copy below
+      }
+    }
+    BlobOutput out = create(key);
+    try (java.io.InputStream in = Files.newInputStream(file)) {
+      byte[] buffer = new byte[1 << 20];
+      long left = size;
+      while (left > 0) {
+        int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+        if (n < 0) {
+          throw new java.io.EOFException("Cannot commit " + key + ": " + file + " is shorter than " + size + " bytes");
+        }
+        out.write(buffer, 0, n);
+        left -= n;
+      }
+      out.close();
+    } catch (IOException | RuntimeException e) {
+      out.abort();
+      throw e;
+    }
+  }
+
   /** Creates the missing directories up to {@code directory}, flushing each new entry's parent. */
   private void createDirectories(Path directory) throws IOException {
     List<Path> missing = new ArrayList<>();
@@ -370,28 +442,7 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch {
     }
 
     private void commit() throws IOException {
-      Path parent = target.getParent();
-      for (int attempt = 1; ; attempt++) {
-        createDirectories(parent);
-        try {
-          Files.createLink(target, file);
-          break;
-        } catch (FileAlreadyExistsException e) {
-          if (Files.isDirectory(target)) {
-            throw new IOException(
-                "Cannot commit " + key + ": it is already a prefix of other blobs, so it cannot also be a blob", e);
-          }
-          throw new AlreadyExistsException("Cannot commit " + key + ": a blob with this key already exists in " + root, e);
-        } catch (NoSuchFileException e) {
-          // A concurrent cleanup removed a directory between creating and linking; try again.
-          if (attempt == COMMIT_ATTEMPTS) {
-            throw e;
-          }
-        }
-      }
-      if (fsync) {
-        forceDirectory(parent);
-      }
+      link(key, target, file);
     }
 
     private void discard() {

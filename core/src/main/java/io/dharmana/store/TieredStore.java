@@ -436,6 +436,13 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       }
     }
     IOException failure = retryFailedCopies();
+    if (failure == null && backLevel != null) {
+      try {
+        sync(backLevel);
+      } catch (IOException e) {
+        failure = e;
+      }
+    }
     if (failure != null) {
       throw new UncheckedIOException(
           "Cannot flush: " + failedCopies.size() + " blobs could not be copied from tier "
@@ -458,25 +465,33 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       for (int i = 0; i + 1 < levels.size() && !closed.get(); i++) {
         Level level = levels.get(i);
         Level lower = levels.get(i + 1);
+        List<String> moving = new ArrayList<>();
+        java.util.Set<String> chosen = new java.util.HashSet<>();
         Duration maxAge = level.tier.spec().maxAge();
         if (maxAge != null) {
           long cutoff = now - maxAge.toMillis();
           for (String key : level.leastRecentlyUsed()) {
             Level.Entry entry = level.index.get(key);
-            if (entry != null && entry.lastAccess < cutoff) {
-              demote(level, lower, key);
+            if (entry != null && entry.lastAccess < cutoff && chosen.add(key)) {
+              moving.add(key);
             }
           }
         }
         if (level.aboveHighWatermark()) {
           long target = (long) (level.tier.spec().lowWatermark() * level.tier.spec().capacityBytes());
+          long bytes = level.bytes.get();
           for (String key : level.leastRecentlyUsed()) {
-            if (level.bytes.get() <= target) {
+            if (bytes <= target) {
               break;
             }
-            demote(level, lower, key);
+            Level.Entry entry = level.index.get(key);
+            if (entry != null && chosen.add(key)) {
+              moving.add(key);
+              bytes -= entry.size;
+            }
           }
         }
+        demote(level, lower, moving);
       }
     }
   }
@@ -503,37 +518,103 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     }
   }
 
-  /** Copies a blob into the next lower tier, then removes it here. Returns whether it moved. */
-  private boolean demote(Level level, Level lower, String key) {
-    synchronized (lockFor(key)) {
-      Level.Entry entry = level.index.get(key);
-      if (entry == null) {
-        return false;
-      }
-      try {
-        if (!lower.tier.store().exists(key)) {
-          try (BlobInput in = level.tier.store().open(key)) {
-            copy(in, lower.tier.store(), key);
-          } catch (AlreadyExistsException e) {
-            // Someone else put it there first: the lower tier holds it either way.
-          }
+  /**
+   * Copies blobs into the next lower tier, makes that tier durable (a packed tier seals its open
+   * pack), and only then removes them here: a blob leaves a tier only once a lower tier durably
+   * holds it. A blob whose copy fails stays where it is.
+   */
+  private void demote(Level level, Level lower, List<String> keys) {
+    List<String> copied = new ArrayList<>();
+    for (String key : keys) {
+      synchronized (lockFor(key)) {
+        Level.Entry entry = level.index.get(key);
+        if (entry == null) {
+          continue;
         }
-        lower.held(key, entry.size, entry.lastAccess);
+        try {
+          if (!lower.tier.store().exists(key)) {
+            try (BlobInput in = level.tier.store().open(key)) {
+              copy(in, lower.tier.store(), key);
+            } catch (AlreadyExistsException e) {
+              // Someone else put it there first: the lower tier holds it either way.
+            }
+          }
+          lower.held(key, entry.size, entry.lastAccess);
+          copied.add(key);
+        } catch (NotFoundException e) {
+          level.released(key); // deleted behind our back
+        } catch (IOException | RuntimeException e) {
+          LOG.log(System.Logger.Level.WARNING,
+              "Cannot demote " + key + " from tier " + level.tier.name() + " to tier " + lower.tier.name()
+                  + ": " + e.getMessage() + "; it stays on " + level.tier.name());
+        }
+      }
+    }
+    if (copied.isEmpty()) {
+      return;
+    }
+    try {
+      sync(lower);
+    } catch (IOException | RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "Cannot make tier " + lower.tier.name() + " durable: " + e.getMessage()
+          + "; " + copied.size() + " blobs stay on " + level.tier.name());
+      return;
+    }
+    for (String key : copied) {
+      synchronized (lockFor(key)) {
+        Level.Entry entry = level.index.get(key);
+        if (entry == null) {
+          continue;
+        }
         level.tier.store().delete(key);
         level.released(key);
         level.demotions.increment();
         level.bytesDemoted.add(entry.size);
-        return true;
-      } catch (NotFoundException e) {
-        level.released(key); // deleted behind our back
-        return false;
-      } catch (IOException | RuntimeException e) {
-        LOG.log(System.Logger.Level.WARNING,
-            "Cannot demote " + key + " from tier " + level.tier.name() + " to tier " + lower.tier.name()
-                + ": " + e.getMessage() + "; it stays on " + level.tier.name());
-        return false;
       }
     }
+  }
+
+  /** Makes what a tier's store accepted durable: a store that buffers (packs) is flushed. */
+  private static void sync(Level level) throws IOException {
+    if (level.tier.store() instanceof java.io.Flushable f) {
+      f.flush();
+    }
+  }
+
+  /**
+   * The commit barrier: when this returns, every blob whose output was closed before the call is
+   * durable on the write tier (and, writing through, on the tier below). Callers must call it
+   * before they commit anything that refers to those blobs. Write-back copies may still be queued.
+   */
+  public void sync() {
+    ensureOpen("sync");
+    try {
+      sync(writeLevel);
+      if (throughLevel != null) {
+        sync(throughLevel);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot make tier " + writeLevel.tier.name() + " durable: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Reclaims space that deleted blobs hold inside packs: packed tiers rewrite packs of which at
+   * least {@code minDeadFraction} is dead. Returns the bytes reclaimed.
+   */
+  public long compact(double minDeadFraction) {
+    ensureOpen("compact");
+    long reclaimed = 0;
+    for (Level level : levels) {
+      if (level.tier.store() instanceof PackedBlobStore packed) {
+        try {
+          reclaimed += packed.repack(minDeadFraction).bytesReclaimed();
+        } catch (IOException e) {
+          throw new UncheckedIOException("Cannot compact tier " + level.tier.name() + ": " + e.getMessage(), e);
+        }
+      }
+    }
+    return reclaimed;
   }
 
   /**
