@@ -165,7 +165,7 @@ final class MemoryStore implements BlobStore, SupportsListing, SupportsTouch {
         return;
       }
       done = true;
-      byte[] bytes = Arrays.copyOf(buffer, size);
+      byte[] bytes = size == buffer.length ? buffer : Arrays.copyOf(buffer, size);
       buffer = null;
       if (blobs.putIfAbsent(key, new Blob(bytes, clock.instant())) != null) {
         throw new AlreadyExistsException("Cannot commit " + key + ": a blob with this key already exists");

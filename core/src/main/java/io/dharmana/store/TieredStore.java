@@ -44,8 +44,9 @@ import java.util.stream.Stream;
  *       commits on the write tier and queues a background copy to the next lower tier; {@link
  *       #flush()} waits for the queued copies.
  *   <li><b>Reads</b> try tiers nearest first; the tier that serves records a hit, the tiers tried
- *       before it a miss. With {@code promoteOnRead}, a blob served from below the write tier is
- *       copied into the write tier if it fits under its high watermark.
+ *       before it a miss. A tier that fails to open the blob counts as a miss and the next tier
+ *       is tried. With {@code promoteOnRead}, a blob served from below the write tier is copied
+ *       into the write tier (before {@code open} returns) if it fits under its high watermark.
  *   <li><b>Demotion</b> ({@link #maintain()}): a tier above its high watermark moves its least
  *       recently used blobs to the next lower tier until it is at or below its low watermark, and
  *       blobs whose last access is older than the tier's {@code maxAge} move down too. A blob must
@@ -251,12 +252,18 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     Keys.check(key);
     ensureOpen("open " + key);
     long now = clock.millis();
+    UncheckedIOException failure = null;
     for (Level level : levels) {
       BlobInput in;
       try {
         in = level.tier.store().open(key);
       } catch (NotFoundException e) {
         level.misses.increment();
+        continue;
+      } catch (UncheckedIOException e) {
+        // A failing tier must not hide a copy further down; report it only if none serves.
+        level.misses.increment();
+        failure = failure == null ? e : failure;
         continue;
       }
       level.hits.increment();
@@ -267,6 +274,9 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         promote(level, key, in, now);
       }
       return in;
+    }
+    if (failure != null) {
+      throw new UncheckedIOException("Cannot open " + key + ": no tier served it; " + failure.getMessage(), failure.getCause());
     }
     throw new NotFoundException("Cannot open " + key + ": no tier holds it (tiers " + tierNames() + ")");
   }

@@ -502,4 +502,23 @@ class TieredStoreTest {
       }
     }
   }
+
+  @Test
+  void aFailingTierDoesNotHideACopyBelowIt() {
+    FaultInjectingStore hot = new FaultInjectingStore(Stores.memory(), 5);
+    try (TieredStore store = TieredStore.builder()
+        .addTier(Tier.of(hot, TierSpec.memory("hot", 0)))
+        .addTier(Tier.of(Stores.memory(), TierSpec.memory("cold", 0)))
+        .placement(new PlacementPolicy("hot", "through", false))
+        .build()) {
+      store.write("k", new byte[] {4, 2});
+      hot.failureProbability(1).failOn(Operation.OPEN);
+      assertArrayEquals(new byte[] {4, 2}, store.read("k"));
+      assertEquals(1, stats(store, "hot").misses());
+      assertEquals(1, stats(store, "cold").hits());
+      store.delete("k");
+      UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> store.open("k"));
+      assertTrue(e.getMessage().startsWith("Cannot open k: no tier served it"), e.getMessage());
+    }
+  }
 }
