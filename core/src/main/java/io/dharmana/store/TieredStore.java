@@ -8,14 +8,13 @@ import io.dharmana.descriptor.StorageDescriptor;
 import io.dharmana.descriptor.TierSpec;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -27,7 +26,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -125,7 +126,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     }
   }
 
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
+  private static ThreadFactory daemon(String name) {
     return runnable -> {
       Thread thread = new Thread(runnable, name);
       thread.setDaemon(true);
@@ -440,7 +441,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         queued.get();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new UncheckedIOException(new java.io.InterruptedIOException("Cannot flush: interrupted"));
+        throw new UncheckedIOException(new InterruptedIOException("Cannot flush: interrupted"));
       } catch (ExecutionException e) {
         // copyBack records its own failures in failedCopies
       }
@@ -507,7 +508,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     if (maintainer != null && level.aboveHighWatermark() && maintenanceQueued.compareAndSet(false, true)) {
       try {
         maintainer.execute(this::maintainQuietly);
-      } catch (java.util.concurrent.RejectedExecutionException e) {
+      } catch (RejectedExecutionException e) {
         maintenanceQueued.set(false); // closing
       }
     }
@@ -589,7 +590,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         copyBack(key);
         return null;
       }));
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    } catch (RejectedExecutionException e) {
       failedCopies.add(key); // closing: the blob stays on the write tier
     }
     // Keep the queue of finished futures short without waiting for a flush.
