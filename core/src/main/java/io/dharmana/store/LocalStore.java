@@ -8,9 +8,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
@@ -18,7 +20,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.stream.Stream;
 
@@ -162,27 +166,27 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
     try {
       Files.walkFileTree(
           start,
-          new java.nio.file.SimpleFileVisitor<>() {
+          new SimpleFileVisitor<>() {
             @Override
-            public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-              return dir.equals(temp) ? java.nio.file.FileVisitResult.SKIP_SUBTREE : java.nio.file.FileVisitResult.CONTINUE;
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+              return dir.equals(temp) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
             }
 
             @Override
-            public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
               if (attrs.isRegularFile()) {
                 String key = keyOf(file);
                 if (key.startsWith(prefix)) {
                   found.add(new BlobInfo(key, attrs.size(), attrs.lastModifiedTime().toInstant()));
                 }
               }
-              return java.nio.file.FileVisitResult.CONTINUE;
+              return FileVisitResult.CONTINUE;
             }
 
             @Override
-            public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
               if (e instanceof NoSuchFileException) {
-                return java.nio.file.FileVisitResult.CONTINUE; // deleted while walking
+                return FileVisitResult.CONTINUE; // deleted while walking
               }
               throw e;
             }
@@ -190,7 +194,7 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot list '" + prefix + "' in " + root + ": " + e.getMessage(), e);
     }
-    found.sort(java.util.Comparator.comparing(BlobInfo::key));
+    found.sort(Comparator.comparing(BlobInfo::key));
     return found.stream();
   }
 
@@ -399,7 +403,7 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
       if (done) {
         throw new IOException("Cannot write to " + key + ": the output is already closed or aborted");
       }
-      java.util.Objects.checkFromIndexSize(off, len, b.length);
+      Objects.checkFromIndexSize(off, len, b.length);
       if (len >= BUFFER_SIZE) {
         drain();
         ByteBuffer src = ByteBuffer.wrap(b, off, len);

@@ -8,14 +8,13 @@ import io.dharmana.descriptor.StorageDescriptor;
 import io.dharmana.descriptor.TierSpec;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -27,7 +26,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -44,8 +45,9 @@ import java.util.stream.Stream;
  *       commits on the write tier and queues a background copy to the next lower tier; {@link
  *       #flush()} waits for the queued copies.
  *   <li><b>Reads</b> try tiers nearest first; the tier that serves records a hit, the tiers tried
- *       before it a miss. With {@code promoteOnRead}, a blob served from below the write tier is
- *       copied into the write tier if it fits under its high watermark.
+ *       before it a miss. A tier that fails to open the blob counts as a miss and the next tier
+ *       is tried. With {@code promoteOnRead}, a blob served from below the write tier is copied
+ *       into the write tier (before {@code open} returns) if it fits under its high watermark.
  *   <li><b>Demotion</b> ({@link #maintain()}): a tier above its high watermark moves its least
  *       recently used blobs to the next lower tier until it is at or below its low watermark, and
  *       blobs whose last access is older than the tier's {@code maxAge} move down too. A blob must
@@ -124,7 +126,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     }
   }
 
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
+  private static ThreadFactory daemon(String name) {
     return runnable -> {
       Thread thread = new Thread(runnable, name);
       thread.setDaemon(true);
@@ -251,12 +253,18 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     Keys.check(key);
     ensureOpen("open " + key);
     long now = clock.millis();
+    UncheckedIOException failure = null;
     for (Level level : levels) {
       BlobInput in;
       try {
         in = level.tier.store().open(key);
       } catch (NotFoundException e) {
         level.misses.increment();
+        continue;
+      } catch (UncheckedIOException e) {
+        // A failing tier must not hide a copy further down; report it only if none serves.
+        level.misses.increment();
+        failure = failure == null ? e : failure;
         continue;
       }
       level.hits.increment();
@@ -267,6 +275,9 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         promote(level, key, in, now);
       }
       return in;
+    }
+    if (failure != null) {
+      throw new UncheckedIOException("Cannot open " + key + ": no tier served it; " + failure.getMessage(), failure.getCause());
     }
     throw new NotFoundException("Cannot open " + key + ": no tier holds it (tiers " + tierNames() + ")");
   }
@@ -430,7 +441,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         queued.get();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new UncheckedIOException(new java.io.InterruptedIOException("Cannot flush: interrupted"));
+        throw new UncheckedIOException(new InterruptedIOException("Cannot flush: interrupted"));
       } catch (ExecutionException e) {
         // copyBack records its own failures in failedCopies
       }
@@ -512,7 +523,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     if (maintainer != null && level.aboveHighWatermark() && maintenanceQueued.compareAndSet(false, true)) {
       try {
         maintainer.execute(this::maintainQuietly);
-      } catch (java.util.concurrent.RejectedExecutionException e) {
+      } catch (RejectedExecutionException e) {
         maintenanceQueued.set(false); // closing
       }
     }
@@ -660,7 +671,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         copyBack(key);
         return null;
       }));
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    } catch (RejectedExecutionException e) {
       failedCopies.add(key); // closing: the blob stays on the write tier
     }
     // Keep the queue of finished futures short without waiting for a flush.
