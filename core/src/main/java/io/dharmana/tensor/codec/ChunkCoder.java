@@ -151,7 +151,7 @@ final class ChunkCoder {
     int count = layout.planes(size);
     byte[][] planes = sc.planes(count, n);
     for (int p = 0; p < count; p++) {
-      PlaneCoder.decode(in, planes[p], n, planes, p);
+      PlaneCoder.decode(in, planes[p], n, planes, p, sc.plane);
     }
     return planes;
   }

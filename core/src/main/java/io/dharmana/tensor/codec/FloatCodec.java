@@ -89,7 +89,7 @@ public final class FloatCodec {
       IntStream.range(0, chunks)
           .parallel()
           .forEach(c -> {
-            ByteSink sink = new ByteSink(chunkElements * size / 2 + 64);
+            ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) / 2 + 64);
             encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, sink);
             coded[c] = sink.toByteArray();
           });
@@ -98,7 +98,7 @@ public final class FloatCodec {
         out.write(c, 0, c.length);
       }
     } else {
-      ByteSink sink = new ByteSink(chunkElements * size / 2 + 64);
+      ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) / 2 + 64);
       for (int c = 0; c < chunks; c++) {
         sink.truncate(0);
         encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, sink);

@@ -11,14 +11,14 @@ import java.util.Arrays;
  * in an earlier plane (for example the exponent). Contexts that are frequent and distributed
  * differently enough to pay for their own table get one; the rest share a table.
  *
- * <p>rANS: 32-bit state in [2^16, 2^32), 16-bit renormalization, 12-bit frequencies, two
+ * <p>rANS: 31-bit state in [2^15, 2^31), 16-bit renormalization, 12-bit frequencies, two
  * interleaved states so the decoder has two independent dependency chains.
  */
 final class PlaneCoder {
   static final int SCALE_BITS = 12;
   static final int TOTAL = 1 << SCALE_BITS;
   static final int MASK = TOTAL - 1;
-  static final long RANS_L = 1L << 16;
+  static final int RANS_L = 1 << 15;
   static final int MAX_TABLES = 64;
 
   static final int MODE_RAW = 0;
@@ -62,6 +62,21 @@ final class PlaneCoder {
     final Integer[] order = new Integer[256];
     char[] words = new char[0];
     final ByteSink tableSink = new ByteSink(4096);
+    final long[] xmax = new long[MAX_TABLES * 256];
+    final long[] rcp = new long[MAX_TABLES * 256];
+    final int[] shift = new int[MAX_TABLES * 256];
+    final int[] bias = new int[MAX_TABLES * 256];
+    final int[] cmpl = new int[MAX_TABLES * 256];
+    final int[] decodeMap = new int[256];
+    final int[] dec = new int[MAX_TABLES * TOTAL];
+    int[] idx = new int[0];
+
+    int[] idx(int n) {
+      if (idx.length < n) {
+        idx = new int[n];
+      }
+      return idx;
+    }
 
     char[] words(int n) {
       if (words.length < n) {
@@ -197,8 +212,8 @@ final class PlaneCoder {
    * exceeds the table's cost. Fills {@code sc.groupOf} and {@code sc.groupHist}; returns the count.
    */
   private static int groupContexts(byte[] sym, int n, boolean self, byte[] ctxPlane, Scratch sc) {
+    // hist2 is all zero between calls: only the rows of contexts seen are cleared afterwards.
     int[] hist2 = sc.hist2;
-    Arrays.fill(hist2, 0);
     int[] ctxTotal = sc.ctxTotal;
     Arrays.fill(ctxTotal, 0);
     if (self) {
@@ -206,21 +221,19 @@ final class PlaneCoder {
       for (int i = 0; i < n; i++) {
         int s = sym[i] & 0xFF;
         hist2[(prev << 8) | s]++;
+        ctxTotal[prev]++;
         prev = s;
       }
     } else {
       for (int i = 0; i < n; i++) {
-        hist2[((ctxPlane[i] & 0xFF) << 8) | (sym[i] & 0xFF)]++;
+        int c = ctxPlane[i] & 0xFF;
+        hist2[(c << 8) | (sym[i] & 0xFF)]++;
+        ctxTotal[c]++;
       }
     }
     int candidates = 0;
     for (int c = 0; c < 256; c++) {
-      int t = 0;
-      for (int s = 0; s < 256; s++) {
-        t += hist2[(c << 8) | s];
-      }
-      ctxTotal[c] = t;
-      if (t >= MIN_CONTEXT_COUNT) {
+      if (ctxTotal[c] >= MIN_CONTEXT_COUNT) {
         sc.order[candidates++] = c;
       }
     }
@@ -253,10 +266,18 @@ final class PlaneCoder {
     if (tables > 1) {
       Arrays.fill(sc.groupHist, 0, tables * 256, 0);
       for (int c = 0; c < 256; c++) {
+        if (ctxTotal[c] == 0) {
+          continue;
+        }
         int g = sc.groupOf[c] << 8;
         for (int s = 0; s < 256; s++) {
           sc.groupHist[g + s] += hist2[(c << 8) | s];
         }
+      }
+    }
+    for (int c = 0; c < 256; c++) {
+      if (ctxTotal[c] != 0) {
+        Arrays.fill(hist2, c << 8, (c + 1) << 8, 0);
       }
     }
     return tables;
@@ -363,38 +384,90 @@ final class PlaneCoder {
     }
   }
 
+  /**
+   * Encodes backwards (rANS is last-in first-out) with two states: even elements in one, odd in
+   * the other. Division by the frequency uses a reciprocal (Alverson), exact for 31-bit states.
+   */
   private static void ransEncode(
       byte[] sym, int n, int ctxKind, byte[] ctxPlane, int[] map, int[] freq, int[] cum, ByteSink out, Scratch sc) {
-    char[] words = sc.words(n + 2);
-    int w = words.length;
-    long s0 = RANS_L;
-    long s1 = RANS_L;
-    for (int i = n - 1; i >= 0; i--) {
-      int t;
-      if (ctxKind == CTX_NONE) {
-        t = 0;
-      } else if (ctxKind == CTX_SELF) {
-        t = map[i == 0 ? 0 : ctxPlane[i - 1] & 0xFF] << 8;
-      } else {
-        t = map[ctxPlane[i] & 0xFF] << 8;
+    int tables = 0;
+    for (int c = 0; c < 256; c++) {
+      tables = Math.max(tables, map[c] + 1);
+    }
+    if (ctxKind == CTX_NONE) {
+      tables = 1;
+    }
+    long[] xmax = sc.xmax;
+    long[] rcp = sc.rcp;
+    int[] shift = sc.shift;
+    int[] bias = sc.bias;
+    int[] cmpl = sc.cmpl;
+    for (int k = 0; k < tables * 256; k++) {
+      int f = freq[k];
+      if (f == 0) {
+        continue;
       }
-      int idx = t | (sym[i] & 0xFF);
-      long f = freq[idx];
-      long x = (i & 1) == 0 ? s0 : s1;
-      if (x >= (f << (32 - SCALE_BITS))) {
-        words[--w] = (char) x;
-        x >>>= 16;
-      }
-      x = ((x / f) << SCALE_BITS) + (x % f) + cum[idx];
-      if ((i & 1) == 0) {
-        s0 = x;
+      xmax[k] = (long) f << (31 - SCALE_BITS);
+      cmpl[k] = TOTAL - f;
+      if (f < 2) {
+        rcp[k] = 0xFFFFFFFFL;
+        shift[k] = 0;
+        bias[k] = cum[k] + TOTAL - 1;
       } else {
-        s1 = x;
+        int sh = 32 - Integer.numberOfLeadingZeros(f - 1); // ceil(log2 f)
+        rcp[k] = ((1L << (sh + 31)) + f - 1) / f;
+        shift[k] = sh - 1;
+        bias[k] = cum[k];
       }
     }
+    // The table row of every element, so the coding loop has one shape for all contexts.
+    int[] idx = sc.idx(n);
+    if (ctxKind == CTX_NONE) {
+      for (int i = 0; i < n; i++) {
+        idx[i] = sym[i] & 0xFF;
+      }
+    } else if (ctxKind == CTX_SELF) {
+      int prev = 0;
+      for (int i = 0; i < n; i++) {
+        int s = sym[i] & 0xFF;
+        idx[i] = map[prev] << 8 | s;
+        prev = s;
+      }
+    } else {
+      for (int i = 0; i < n; i++) {
+        idx[i] = map[ctxPlane[i] & 0xFF] << 8 | (sym[i] & 0xFF);
+      }
+    }
+    char[] words = sc.words(n + 2);
+    int w = words.length;
+    int x0 = RANS_L;
+    int x1 = RANS_L;
+    int i = n - 1;
+    if ((n & 1) == 1) {
+      int k = idx[i--];
+      if (x0 >= xmax[k]) {
+        words[--w] = (char) x0;
+        x0 >>>= 16;
+      }
+      x0 += bias[k] + (int) (((x0 & 0xFFFFFFFFL) * rcp[k]) >>> 32 >>> shift[k]) * cmpl[k];
+    }
+    for (; i > 0; i -= 2) {
+      int k1 = idx[i];
+      int k0 = idx[i - 1];
+      if (x1 >= xmax[k1]) {
+        words[--w] = (char) x1;
+        x1 >>>= 16;
+      }
+      x1 += bias[k1] + (int) ((x1 * rcp[k1]) >>> 32 >>> shift[k1]) * cmpl[k1];
+      if (x0 >= xmax[k0]) {
+        words[--w] = (char) x0;
+        x0 >>>= 16;
+      }
+      x0 += bias[k0] + (int) ((x0 * rcp[k0]) >>> 32 >>> shift[k0]) * cmpl[k0];
+    }
     int nWords = words.length - w;
-    out.writeInt((int) s0);
-    out.writeInt((int) s1);
+    out.writeInt(x0);
+    out.writeInt(x1);
     out.writeVarint(nWords);
     out.ensure(nWords * 2);
     byte[] a = out.array();
@@ -410,7 +483,7 @@ final class PlaneCoder {
   // ---------------------------------------------------------------- decoding
 
   /** Reads a plane written by {@link #encode} into {@code sym[0..n)}. */
-  static void decode(ByteSource in, byte[] sym, int n, byte[][] planes, int planeIndex) {
+  static void decode(ByteSource in, byte[] sym, int n, byte[][] planes, int planeIndex, Scratch sc) {
     int mode = in.readByte();
     switch (mode) {
       case MODE_CONST -> Arrays.fill(sym, 0, n, (byte) in.readByte());
@@ -419,12 +492,12 @@ final class PlaneCoder {
         System.arraycopy(in.buf, in.pos, sym, 0, n);
         in.pos += n;
       }
-      case MODE_RANS -> decodeRans(in, sym, n, planes, planeIndex);
+      case MODE_RANS -> decodeRans(in, sym, n, planes, planeIndex, sc);
       default -> throw new CorruptDataException("Cannot decode float coding: plane mode " + mode + " is not 0, 1 or 2");
     }
   }
 
-  private static void decodeRans(ByteSource in, byte[] sym, int n, byte[][] planes, int planeIndex) {
+  private static void decodeRans(ByteSource in, byte[] sym, int n, byte[][] planes, int planeIndex, Scratch sc) {
     int ctxCode = in.readByte();
     int ctxKind;
     byte[] ctxPlane = null;
@@ -441,69 +514,141 @@ final class PlaneCoder {
       ctxPlane = planes[ctxKind];
     }
     int tables = 1;
-    int[] map = new int[256];
+    int[] map = sc.decodeMap;
+    Arrays.fill(map, 0);
     if (ctxKind != CTX_NONE) {
       tables = in.readVarint(MAX_TABLES - 1, "context table count") + 1;
       for (int t = 1; t < tables; t++) {
-        map[in.readByte()] = t;
+        map[in.readByte()] = t << SCALE_BITS;
       }
     }
-    int[] freq = new int[tables * 256];
-    int[] cum = new int[tables * 256];
-    byte[] slot = new byte[tables * TOTAL];
+    int[] freq = sc.freq;
+    int[] dec = sc.dec;
     BitReader br = new BitReader(in);
     for (int t = 0; t < tables; t++) {
+      Arrays.fill(freq, t * 256, t * 256 + 256, 0);
       readTable(br, freq, t * 256);
       int c = 0;
+      int base = t * TOTAL;
       for (int s = 0; s < 256; s++) {
         int f = freq[t * 256 + s];
-        cum[t * 256 + s] = c;
-        Arrays.fill(slot, t * TOTAL + c, t * TOTAL + c + f, (byte) s);
+        int packed = s | (f - 1) << 8;
+        for (int k = 0; k < f; k++) {
+          dec[base + c + k] = packed | k << 20;
+        }
         c += f;
       }
+      if (c == 0) {
+        // An empty table: any slot is damage. Decoding it yields garbage that the final state
+        // check rejects; the entries must still be well-formed (frequency 1).
+        Arrays.fill(dec, base, base + TOTAL, 0);
+      }
     }
-    long s0 = in.readInt() & 0xFFFFFFFFL;
-    long s1 = in.readInt() & 0xFFFFFFFFL;
+    int x0 = in.readInt();
+    int x1 = in.readInt();
     int nWords = in.readVarint(Integer.MAX_VALUE / 2, "rANS word count");
     in.require(2L * nWords, "rANS words");
-    if (s0 < RANS_L || s1 < RANS_L) {
-      throw new CorruptDataException("Cannot decode float coding: rANS state below its lower bound");
+    if (x0 < RANS_L || x1 < RANS_L) {
+      throw new CorruptDataException("Cannot decode float coding: rANS state outside [2^15, 2^31)");
     }
     byte[] buf = in.buf;
     int p = in.pos;
     int end = p + 2 * nWords;
-    for (int i = 0; i < n; i++) {
-      int t;
-      if (ctxKind == CTX_NONE) {
-        t = 0;
-      } else if (ctxKind == CTX_SELF) {
-        t = map[i == 0 ? 0 : sym[i - 1] & 0xFF];
-      } else {
-        t = map[ctxPlane[i] & 0xFF];
-      }
-      long x = (i & 1) == 0 ? s0 : s1;
-      int sl = (int) (x & MASK);
-      int s = slot[(t << SCALE_BITS) | sl] & 0xFF;
-      int idx = (t << 8) | s;
-      x = freq[idx] * (x >>> SCALE_BITS) + sl - cum[idx];
-      if (x < RANS_L) {
-        if (p >= end) {
-          throw new CorruptDataException("Cannot decode float coding: rANS stream ends early");
+    int i = 0;
+    if (ctxKind == CTX_SELF) {
+      int prev = 0;
+      for (; i + 1 < n; i += 2) {
+        int e0 = dec[map[prev] | (x0 & MASK)];
+        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+        int e1 = dec[map[e0 & 0xFF] | (x1 & MASK)];
+        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+        sym[i] = (byte) e0;
+        sym[i + 1] = (byte) e1;
+        prev = e1 & 0xFF;
+        if (x0 < RANS_L) {
+          if (p >= end) {
+            throw ended();
+          }
+          x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+          p += 2;
         }
-        x = (x << 16) | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-        p += 2;
+        if (x1 < RANS_L) {
+          if (p >= end) {
+            throw ended();
+          }
+          x1 = x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+          p += 2;
+        }
       }
-      sym[i] = (byte) s;
-      if ((i & 1) == 0) {
-        s0 = x;
-      } else {
-        s1 = x;
+    } else if (ctxKind == CTX_NONE) {
+      for (; i + 1 < n; i += 2) {
+        int e0 = dec[x0 & MASK];
+        int e1 = dec[x1 & MASK];
+        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+        sym[i] = (byte) e0;
+        sym[i + 1] = (byte) e1;
+        if (x0 < RANS_L) {
+          if (p >= end) {
+            throw ended();
+          }
+          x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+          p += 2;
+        }
+        if (x1 < RANS_L) {
+          if (p >= end) {
+            throw ended();
+          }
+          x1 = x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+          p += 2;
+        }
+      }
+    } else {
+      for (; i + 1 < n; i += 2) {
+        int e0 = dec[map[ctxPlane[i] & 0xFF] | (x0 & MASK)];
+        int e1 = dec[map[ctxPlane[i + 1] & 0xFF] | (x1 & MASK)];
+        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+        sym[i] = (byte) e0;
+        sym[i + 1] = (byte) e1;
+        if (x0 < RANS_L) {
+          if (p >= end) {
+            throw ended();
+          }
+          x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+          p += 2;
+        }
+        if (x1 < RANS_L) {
+          if (p >= end) {
+            throw ended();
+          }
+          x1 = x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+          p += 2;
+        }
       }
     }
-    if (p != end || s0 != RANS_L || s1 != RANS_L) {
+    if (i < n) {
+      // An odd count: the last element is even, in state 0.
+      int t = ctxKind == CTX_NONE ? 0 : ctxKind == CTX_SELF ? map[i == 0 ? 0 : sym[i - 1] & 0xFF] : map[ctxPlane[i] & 0xFF];
+      int e0 = dec[t | (x0 & MASK)];
+      x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+      sym[i] = (byte) e0;
+      if (x0 < RANS_L) {
+        if (p >= end) {
+          throw ended();
+        }
+        x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+        p += 2;
+      }
+    }
+    if (p != end || x0 != RANS_L || x1 != RANS_L) {
       throw new CorruptDataException("Cannot decode float coding: rANS stream did not end in its initial state");
     }
     in.pos = end;
+  }
+
+  private static CorruptDataException ended() {
+    return new CorruptDataException("Cannot decode float coding: rANS stream ends early");
   }
 
   static void readTable(BitReader br, int[] freq, int off) {
