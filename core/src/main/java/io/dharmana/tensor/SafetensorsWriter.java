@@ -79,8 +79,9 @@ public final class SafetensorsWriter {
     Path dir = absolute.getParent();
     Path temp = null;
     try {
-      temp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".tmp");
-      try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      // Not Files.createTempFile: its 0600 mode would stick to the final file; CREATE_NEW honours the umask.
+      temp = dir.resolve("." + absolute.getFileName() + "." + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + ".tmp");
+      try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
         writer.writeTo(channel);
         channel.force(true);
       }

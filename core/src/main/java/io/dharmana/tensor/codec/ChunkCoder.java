@@ -14,6 +14,9 @@ final class ChunkCoder {
   static final int MODE_XOR = 2;
   static final int MODE_SUB = 3;
 
+  private static final java.lang.invoke.VarHandle INT_LE =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
   private ChunkCoder() {}
 
   /** Per-thread buffers: plane arrays and the plane coder's scratch. */
@@ -166,12 +169,11 @@ final class ChunkCoder {
         byte[] m1 = planes[2];
         byte[] m0 = planes[3];
         for (int i = 0, j = 0; i < n; i++, j += 4) {
-          int b2 = b[j + 2];
-          int b3 = b[j + 3];
-          e[i] = (byte) ((b3 << 1) | ((b2 >>> 7) & 1));
-          h[i] = (byte) ((b3 & 0x80) | (b2 & 0x7F));
-          m1[i] = b[j + 1];
-          m0[i] = b[j];
+          int u = (int) INT_LE.get(b, j);
+          e[i] = (byte) (u >>> 23);
+          h[i] = (byte) ((u >>> 24 & 0x80) | (u >>> 16 & 0x7F));
+          m1[i] = (byte) (u >>> 8);
+          m0[i] = (byte) u;
         }
       }
       case BF16 -> {
@@ -215,12 +217,9 @@ final class ChunkCoder {
         byte[] m1 = planes[2];
         byte[] m0 = planes[3];
         for (int i = 0, j = 0; i < n; i++, j += 4) {
-          int ei = e[i] & 0xFF;
-          int hi = h[i] & 0xFF;
-          b[j] = m0[i];
-          b[j + 1] = m1[i];
-          b[j + 2] = (byte) ((ei << 7) | (hi & 0x7F));
-          b[j + 3] = (byte) ((hi & 0x80) | (ei >>> 1));
+          int hi = h[i];
+          int u = (hi & 0x80) << 24 | (e[i] & 0xFF) << 23 | (hi & 0x7F) << 16 | (m1[i] & 0xFF) << 8 | (m0[i] & 0xFF);
+          INT_LE.set(b, j, u);
         }
       }
       case BF16 -> {

@@ -78,7 +78,7 @@ public final class FloatCodec {
     int chunkElements = Math.max(1, options.chunkBytes() / size);
     long elements = length / size;
     int chunks = (int) ((elements + chunkElements - 1) / chunkElements);
-    ByteSink out = new ByteSink(length / 2 + 64);
+    ByteSink out = new ByteSink(length + 16 * chunks + 64);
     out.writeByte(FORMAT_VERSION);
     out.writeByte(layout.code);
     out.writeByte(size);
@@ -89,7 +89,7 @@ public final class FloatCodec {
       IntStream.range(0, chunks)
           .parallel()
           .forEach(c -> {
-            ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) / 2 + 64);
+            ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) + 1024);
             encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, sink);
             coded[c] = sink.toByteArray();
           });
@@ -98,7 +98,7 @@ public final class FloatCodec {
         out.write(c, 0, c.length);
       }
     } else {
-      ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) / 2 + 64);
+      ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) + 1024);
       for (int c = 0; c < chunks; c++) {
         sink.truncate(0);
         encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, sink);

@@ -32,6 +32,11 @@ final class PlaneCoder {
   /** Contexts seen fewer times than this never get a table of their own. */
   private static final int MIN_CONTEXT_COUNT = 48;
 
+  /** Bits per symbol of the order-0 coding above which a plane is treated as noise. */
+  private static final double NOISE_BITS = 7.99;
+
+  private static final int[] NO_CONTEXTS = new int[0];
+
   private static final double[] LOG2 = new double[TOTAL + 1];
   private static final float[] NLOG2N = new float[1 << 16];
 
@@ -43,6 +48,8 @@ final class PlaneCoder {
       NLOG2N[i] = (float) (i * (Math.log(i) / Math.log(2)));
     }
   }
+
+  static final boolean DEBUG = Boolean.getBoolean("fc.debug");
 
   private PlaneCoder() {}
 
@@ -145,7 +152,8 @@ final class PlaneCoder {
     }
     // Candidates 2..: tables conditioned on a context.
     // Below this size no context can earn its own table; skip the histogram work.
-    int[] tried = n < 4 * MIN_CONTEXT_COUNT ? new int[0] : contexts;
+    // Nor when the plane is close to noise (low mantissa bits): contexts have never paid there.
+    int[] tried = n < 4 * MIN_CONTEXT_COUNT || bits0 > n * NOISE_BITS ? NO_CONTEXTS : contexts;
     for (int ctx : tried) {
       byte[] ctxPlane = ctx == CTX_SELF ? sym : planes[ctx];
       int tables = groupContexts(sym, n, ctx == CTX_SELF, ctxPlane, sc);
@@ -168,6 +176,9 @@ final class PlaneCoder {
         System.arraycopy(sc.freq, 0, sc.freqBest, 0, tables * 256);
         System.arraycopy(sc.groupOf, 0, sc.groupOfBest, 0, 256);
       }
+    }
+    if (DEBUG) {
+      System.err.printf("plane n=%d raw=%d order0=%d best=%d ctx=%d tables=%d%n", n, n, bits0 / 8, bestBits / 8, bestCtx, bestTables);
     }
     if (bestCtx == Integer.MIN_VALUE) {
       out.writeByte(MODE_RAW);

@@ -170,6 +170,11 @@ public final class TensorFileReader implements AutoCloseable {
 
   private static ByteBuffer read(FileChannel channel, long position, int length, Path path) throws IOException {
     ByteBuffer buffer = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+    readFully(channel, buffer, position, path);
+    return buffer.flip();
+  }
+
+  private static void readFully(FileChannel channel, ByteBuffer buffer, long position, Path path) throws IOException {
     long pos = position;
     while (buffer.hasRemaining()) {
       int n = channel.read(buffer, pos);
@@ -178,7 +183,6 @@ public final class TensorFileReader implements AutoCloseable {
       }
       pos += n;
     }
-    return buffer.flip();
   }
 
   public Path path() {
@@ -284,11 +288,9 @@ public final class TensorFileReader implements AutoCloseable {
     if (e.originalBytes() > Integer.MAX_VALUE - 8) {
       throw new CorruptDataException("Cannot decode tensor " + e.name() + ": " + e.originalBytes() + " bytes exceed one array");
     }
-    byte[] encoded;
+    byte[] encoded = new byte[(int) e.length()];
     try {
-      ByteBuffer b = read(channel, e.offset(), (int) e.length(), path);
-      encoded = new byte[b.remaining()];
-      b.get(encoded);
+      readFully(channel, ByteBuffer.wrap(encoded), e.offset(), path);
     } catch (IOException ex) {
       throw new UncheckedIOException("Cannot read tensor " + e.name() + " of " + path, ex);
     }

@@ -70,13 +70,16 @@ public final class TensorFileWriter {
       SafetensorsFile in, SafetensorsFile parent, String parentSha, CompressOptions options, FileChannel channel, List<TensorFileEntry> entries)
       throws IOException {
     MessageDigest original = sha256();
-    MessageDigest decoded = sha256();
+    // Lossless output decodes to the original, so its digest is the original's: hash once.
+    MessageDigest decoded = options.lossy() == null ? null : sha256();
     byte[] prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(in.dataStart() - 8).array();
     byte[] headerBytes = in.headerBytes();
     original.update(prefix);
     original.update(headerBytes);
-    decoded.update(prefix);
-    decoded.update(headerBytes);
+    if (decoded != null) {
+      decoded.update(prefix);
+      decoded.update(headerBytes);
+    }
 
     ByteBuffer preamble = ByteBuffer.allocate(TensorFileFormat.PREAMBLE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     preamble.put(TensorFileFormat.MAGIC).putInt(TensorFileFormat.VERSION).flip();
@@ -98,10 +101,8 @@ public final class TensorFileWriter {
         Encoded encoded = await(window.poll());
         Tensor tensor = in.tensor(encoded.entry().name());
         original.update(tensor.data());
-        if (encoded.decoded() != null) {
-          decoded.update(encoded.decoded());
-        } else {
-          decoded.update(tensor.data());
+        if (decoded != null) {
+          decoded.update(encoded.decoded() != null ? ByteBuffer.wrap(encoded.decoded()) : tensor.data());
         }
         entries.add(encoded.entry().withOffset(position));
         position += writeFully(channel, ByteBuffer.wrap(encoded.bytes()), position);
@@ -112,7 +113,7 @@ public final class TensorFileWriter {
       }
     }
     String originalSha = TensorFileFormat.hex(original.digest());
-    String decodedSha = TensorFileFormat.hex(decoded.digest());
+    String decodedSha = decoded == null ? originalSha : TensorFileFormat.hex(decoded.digest());
     boolean lossy = entries.stream().anyMatch(e -> e.codec().lossy());
     ErrorReport overall = entries.stream().filter(e -> e.codec().lossy()).map(TensorFileEntry::error)
         .reduce(ErrorReport.EXACT, ErrorReport::plus);
