@@ -63,6 +63,9 @@ public enum TensorCodec {
   }
 
   private static final FloatCodec FLOAT_CODEC = FloatCodec.create(FloatCodecOptions.DEFAULT);
+  /** Codes the chunks of one tensor in parallel; for tensors too large to balance by tensor alone. */
+  private static final FloatCodec WIDE_FLOAT_CODEC =
+      FloatCodec.create(FloatCodecOptions.DEFAULT.withThreads(Math.max(1, Math.min(256, Runtime.getRuntime().availableProcessors()))));
   private static final int ZSTD_LEVEL = 3;
 
   /**
@@ -72,6 +75,11 @@ public enum TensorCodec {
    * @param block block size for the lossy codecs
    */
   byte[] encode(DType dtype, ByteBuffer data, ByteBuffer parent, int block) {
+    return encode(dtype, data, parent, block, false);
+  }
+
+  /** As {@link #encode(DType, ByteBuffer, ByteBuffer, int)}; {@code wide}: split the tensor into chunks coded in parallel. */
+  byte[] encode(DType dtype, ByteBuffer data, ByteBuffer parent, int block, boolean wide) {
     switch (this) {
       case RAW -> {
         byte[] out = new byte[data.remaining()];
@@ -79,7 +87,7 @@ public enum TensorCodec {
         return out;
       }
       case FLOAT -> {
-        return FLOAT_CODEC.encode(dtype, data.duplicate(), parent == null ? null : parent.duplicate());
+        return (wide ? WIDE_FLOAT_CODEC : FLOAT_CODEC).encode(dtype, data.duplicate(), parent == null ? null : parent.duplicate());
       }
       case ZSTD -> {
         byte[] bytes = new byte[data.remaining()];
@@ -110,6 +118,11 @@ public enum TensorCodec {
    * @throws CorruptDataException when the encoding is damaged or does not fit {@code out}
    */
   void decode(byte[] encoded, DType dtype, ByteBuffer parent, ByteBuffer out) {
+    decode(encoded, dtype, parent, out, false);
+  }
+
+  /** As {@link #decode(byte[], DType, ByteBuffer, ByteBuffer)}; {@code wide}: decode chunks in parallel. */
+  void decode(byte[] encoded, DType dtype, ByteBuffer parent, ByteBuffer out, boolean wide) {
     int size = out.remaining();
     switch (this) {
       case RAW -> {
@@ -118,7 +131,7 @@ public enum TensorCodec {
         }
         out.put(encoded);
       }
-      case FLOAT -> FLOAT_CODEC.decode(encoded, dtype, parent == null ? null : parent.duplicate(), out);
+      case FLOAT -> (wide ? WIDE_FLOAT_CODEC : FLOAT_CODEC).decode(encoded, dtype, parent == null ? null : parent.duplicate(), out);
       case ZSTD -> {
         long declared = Zstd.getFrameContentSize(encoded);
         if (declared != size) {

@@ -270,10 +270,10 @@ public final class TensorFileReader implements AutoCloseable {
    */
   public Tensor tensor(String name, SafetensorsFile parent) {
     TensorFileEntry e = entry(name);
-    return Tensor.of(e.name(), e.dtype(), e.shape(), ByteBuffer.wrap(decode(e, parent)));
+    return Tensor.of(e.name(), e.dtype(), e.shape(), ByteBuffer.wrap(decode(e, parent, false)));
   }
 
-  private byte[] decode(TensorFileEntry e, SafetensorsFile parent) {
+  private byte[] decode(TensorFileEntry e, SafetensorsFile parent, boolean wide) {
     ByteBuffer parentData = null;
     if (e.delta()) {
       if (parent == null) {
@@ -296,7 +296,7 @@ public final class TensorFileReader implements AutoCloseable {
     }
     ByteBuffer out = ByteBuffer.allocate((int) e.originalBytes()).order(ByteOrder.LITTLE_ENDIAN);
     try {
-      e.codec().decode(encoded, e.dtype(), parentData, out);
+      e.codec().decode(encoded, e.dtype(), parentData, out, wide);
     } catch (CorruptDataException ex) {
       throw new CorruptDataException("Cannot decode tensor " + e.name() + " of " + path + ": " + ex.getMessage(), ex);
     } catch (RuntimeException ex) {
@@ -347,7 +347,8 @@ public final class TensorFileReader implements AutoCloseable {
       for (int done = 0; done < entries.size(); done++) {
         while (next < entries.size() && window.size() < 2 * threads) {
           TensorFileEntry e = entries.get(next++);
-          Callable<byte[]> task = () -> decode(e, parent);
+          boolean wide = threads > 1 && e.originalBytes() * threads > header.originalSize();
+          Callable<byte[]> task = () -> decode(e, parent, wide);
           window.add(pool == null ? TensorFileWriter.completed(task) : pool.submit(task));
         }
         byte[] bytes = TensorFileWriter.await(window.poll());

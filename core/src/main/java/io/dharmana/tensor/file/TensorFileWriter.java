@@ -95,7 +95,9 @@ public final class TensorFileWriter {
       for (int done = 0; done < infos.size(); done++) {
         while (next < infos.size() && window.size() < inFlight) {
           TensorInfo info = infos.get(next++);
-          Callable<Encoded> task = () -> encode(in, parent, info, options);
+          // A tensor bigger than a fair share of the data would leave threads idle: split it into chunks too.
+          boolean wide = options.threads() > 1 && info.byteSize() * options.threads() > in.header().dataLength();
+          Callable<Encoded> task = () -> encode(in, parent, info, options, wide);
           window.add(pool == null ? completed(task) : pool.submit(task));
         }
         Encoded encoded = await(window.poll());
@@ -149,7 +151,7 @@ public final class TensorFileWriter {
     return chain;
   }
 
-  private static Encoded encode(SafetensorsFile in, SafetensorsFile parent, TensorInfo info, CompressOptions options) {
+  private static Encoded encode(SafetensorsFile in, SafetensorsFile parent, TensorInfo info, CompressOptions options, boolean wide) {
     Tensor tensor = in.tensor(info.name());
     ByteBuffer data = tensor.data();
     ByteBuffer parentData = null;
@@ -173,7 +175,7 @@ public final class TensorFileWriter {
       }
     }
     TensorCodec codec = options.losslessCodec();
-    byte[] bytes = codec.encode(info.dtype(), data, parentData, options.block());
+    byte[] bytes = codec.encode(info.dtype(), data, parentData, options.block(), wide);
     boolean delta = parentData != null;
     if (bytes.length >= info.byteSize()) {
       codec = TensorCodec.RAW;

@@ -113,6 +113,28 @@ class TensorFileTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(longs = {6, 7})
+  void oneLargeTensorIsSplitAcrossThreads(long seed) throws Exception {
+    Random random = new Random(seed);
+    int n = 600_000;
+    ByteBuffer big = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < n; i++) {
+      big.putFloat((float) (random.nextGaussian() * 0.02));
+    }
+    Path input = tmp.resolve("big.safetensors");
+    SafetensorsWriter.write(null, List.of(Tensor.of("big", DType.F32, new long[] {n}, big.rewind()),
+        Tensor.of("small", DType.I32, new long[] {2}, ByteBuffer.allocate(8))), input);
+    Path dhz = tmp.resolve("big.dhz");
+    CompressionResult r = TensorFileWriter.compress(input, dhz, CompressOptions.defaults().withThreads(2));
+    assertTrue(r.ratio() > 1.05, "seed " + seed + " ratio " + r.ratio());
+    Path back = tmp.resolve("big.out");
+    try (TensorFileReader reader = TensorFileReader.open(dhz)) {
+      reader.decompress(back, null, 2);
+    }
+    assertArrayEquals(Files.readAllBytes(input), Files.readAllBytes(back), "seed " + seed);
+  }
+
   @Test
   void damageIsDetected() throws Exception {
     Path input = generated(tmp, 9);
