@@ -30,6 +30,11 @@ public final class Safetensors {
    * @throws InvalidDescriptorException if the file is not a valid safetensors file
    */
   public static SafetensorsFile open(Path path) {
+    return open(path, SafetensorsFile.MAX_WINDOW_BYTES);
+  }
+
+  /** As {@link #open(Path)} with a smaller window size, so tests can exercise window boundaries. */
+  static SafetensorsFile open(Path path, long maxWindowBytes) {
     FileChannel channel;
     try {
       channel = FileChannel.open(path, StandardOpenOption.READ);
@@ -47,7 +52,7 @@ public final class Safetensors {
       } catch (InvalidDescriptorException e) {
         throw new InvalidDescriptorException("Invalid safetensors file " + path + ": " + e.getMessage(), e);
       }
-      return new SafetensorsFile(path, channel, header, parsed);
+      return new SafetensorsFile(path, channel, header, parsed, maxWindowBytes);
     } catch (RuntimeException | IOException e) {
       try {
         channel.close();

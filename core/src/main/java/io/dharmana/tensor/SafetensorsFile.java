@@ -40,7 +40,7 @@ public final class SafetensorsFile implements AutoCloseable {
   private final MappedByteBuffer[] windows;
   private volatile boolean closed;
 
-  SafetensorsFile(Path path, FileChannel channel, byte[] headerBytes, SafetensorsHeader header) {
+  SafetensorsFile(Path path, FileChannel channel, byte[] headerBytes, SafetensorsHeader header, long maxWindowBytes) {
     this.path = path;
     this.channel = channel;
     this.headerBytes = headerBytes;
@@ -54,7 +54,7 @@ public final class SafetensorsFile implements AutoCloseable {
     for (int i = 0; i < infos.size(); i++) {
       TensorInfo info = infos.get(i);
       index.put(info.name(), i);
-      if (begin < 0 || info.end() - begin > MAX_WINDOW_BYTES) {
+      if (begin < 0 || info.end() - begin > maxWindowBytes) {
         if (begin >= 0) {
           ranges.add(new long[] {begin, end});
         }
@@ -128,6 +128,11 @@ public final class SafetensorsFile implements AutoCloseable {
 
   public boolean contains(String name) {
     return index.containsKey(name);
+  }
+
+  /** Number of mapped windows the tensors are grouped into (for tests). */
+  int windowCount() {
+    return windows.length;
   }
 
   private Tensor tensor(int i) {

@@ -192,9 +192,12 @@ class SafetensorsTest {
     }
     Path file = tmp.resolve("many.safetensors");
     SafetensorsWriter.write(null, tensors, file);
-    try (SafetensorsFile st = Safetensors.open(file)) {
-      for (Tensor t : tensors) {
-        assertEquals(t.data(), st.tensor(t.name()).data(), "seed 7 tensor " + t.name());
+    for (long window : new long[] {1, 4000, 10_000, SafetensorsFile.MAX_WINDOW_BYTES}) {
+      try (SafetensorsFile st = Safetensors.open(file, window)) {
+        assertTrue(window > 100_000 ? st.windowCount() == 1 : st.windowCount() > 1, "window " + window);
+        for (Tensor t : tensors) {
+          assertEquals(t.data(), st.tensor(t.name()).data(), "seed 7 window " + window + " tensor " + t.name());
+        }
       }
     }
   }
