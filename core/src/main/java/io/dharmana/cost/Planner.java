@@ -5,6 +5,7 @@ import static io.dharmana.cost.Quantities.duration;
 import static io.dharmana.cost.Quantities.rate;
 import static io.dharmana.cost.Quantities.sig3;
 
+import io.dharmana.descriptor.ByteSize;
 import io.dharmana.descriptor.ComputationDescriptor;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,7 +45,7 @@ public final class Planner {
     if (c.accelerators() > 0 && c.batchSize() > 0 && c.sampleBytes() > 0 && !c.stepTime().isZero()) {
       readRate = (double) c.accelerators() * c.batchSize() * c.sampleBytes() / seconds(c.stepTime());
       figures.add(new StoragePlan.Figure(StoragePlan.READ_BANDWIDTH, "read bandwidth", readRate, "B/s",
-          c.accelerators() + " × " + c.batchSize() + " × " + bytes(c.sampleBytes()) + " / " + duration(c.stepTime())
+          c.accelerators() + " × " + c.batchSize() + " × " + ByteSize.format(c.sampleBytes()) + " / " + duration(c.stepTime())
               + " = " + rate(readRate)));
       assumptions.add("every accelerator reads a fresh batch each step from storage (no sample is cached between epochs)");
     }

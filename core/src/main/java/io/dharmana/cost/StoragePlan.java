@@ -80,21 +80,41 @@ public record StoragePlan(
     out.append("\nstorage per ML stage (monthly list prices, GB = 10^9 bytes)\n");
     for (StageAdvice s : stages) {
       out.append("  ").append(s.stage()).append(": ").append(s.what()).append(" → ").append(s.recommended()).append('\n');
-      out.append("    why: ").append(s.reason()).append('\n');
+      wrap(out, "    why: ", "         ", s.reason());
       for (Option o : s.options()) {
-        out.append("    ").append(o.priceClass().equals(s.recommended()) ? "* " : "  ")
-            .append(pad(o.priceClass(), 16)).append(o.arithmetic());
+        String line = "    " + (o.priceClass().equals(s.recommended()) ? "* " : "  ") + pad(o.priceClass(), 16) + o.arithmetic();
+        out.append(line);
         if (!o.note().isEmpty()) {
-          out.append("  (").append(o.note()).append(')');
+          String note = "(" + o.note() + ")";
+          out.append(line.length() + 2 + note.length() <= 100 ? "  " : "\n" + " ".repeat(22)).append(note);
         }
         out.append('\n');
       }
     }
     out.append("\nassumptions\n");
     for (String a : assumptions) {
-      out.append("  - ").append(a).append('\n');
+      wrap(out, "  - ", "    ", a);
     }
     return out.toString();
+  }
+
+  /** Appends {@code text} in lines of at most 100 columns, breaking at spaces. */
+  private static void wrap(StringBuilder out, String first, String rest, String text) {
+    StringBuilder line = new StringBuilder(first);
+    int start = line.length();
+    for (String word : text.split(" ")) {
+      if (line.length() > start && line.length() + 1 + word.length() > 100) {
+        out.append(line).append('\n');
+        line.setLength(0);
+        line.append(rest);
+        start = line.length();
+      }
+      if (line.length() > start) {
+        line.append(' ');
+      }
+      line.append(word);
+    }
+    out.append(line).append('\n');
   }
 
   private static String pad(String s, int width) {
