@@ -38,4 +38,9 @@ public record TierUsage(
   public static TierUsage stored(String tier, String kind, String priceClass, long storedBytes, long logicalBytes) {
     return new TierUsage(tier, kind, priceClass, storedBytes, logicalBytes, 0, 0, 0);
   }
+
+  /** Storage only, for a tier of a descriptor (its name, kind and price class). */
+  public static TierUsage stored(io.dharmana.descriptor.TierSpec tier, long storedBytes, long logicalBytes) {
+    return stored(tier.name(), tier.kind(), tier.priceClass(), storedBytes, logicalBytes);
+  }
 }
