@@ -30,6 +30,9 @@ import picocli.CommandLine.Command;
       RmCommand.class,
       GcCommand.class,
       DescribeCommand.class,
+      PlanCommand.class,
+      CompressCommand.class,
+      DecompressCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = {
