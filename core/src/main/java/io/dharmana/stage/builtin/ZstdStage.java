@@ -34,8 +34,7 @@ final class ZstdStage implements Stage {
   /** Smallest frame: magic, header descriptor, one block header. */
   private static final int MIN_FRAME = 4 + 1 + 3;
 
-  private static final ThreadLocal<ZstdCompressCtx> COMPRESS =
-      ThreadLocal.withInitial(() -> new ZstdCompressCtx().setChecksum(true).setContentSize(true));
+  private static final ThreadLocal<CompressSlot> COMPRESS = ThreadLocal.withInitial(CompressSlot::new);
   private static final ThreadLocal<ZstdDecompressCtx> DECOMPRESS = ThreadLocal.withInitial(ZstdDecompressCtx::new);
 
   private final int level;
@@ -69,8 +68,7 @@ final class ZstdStage implements Stage {
   @Override
   public byte[] encode(byte[] input, int offset, int length) {
     Objects.checkFromIndexSize(offset, length, input.length);
-    ZstdCompressCtx ctx = COMPRESS.get();
-    ctx.setLevel(level);
+    ZstdCompressCtx ctx = COMPRESS.get().at(level);
     byte[] scratch = ScratchBuffers.atLeast(Math.toIntExact(Zstd.compressBound(length)));
     int written = ctx.compressByteArray(scratch, 0, scratch.length, input, offset, length);
     return Arrays.copyOf(scratch, written);
@@ -123,6 +121,20 @@ final class ZstdStage implements Stage {
 
   private static CorruptDataException corrupt(byte[] encoded, String why) {
     return new CorruptDataException("Cannot decode zstd frame of " + encoded.length + " bytes: " + why);
+  }
+
+  /** A thread's compression context and the level it is set to (setting it is a native call). */
+  private static final class CompressSlot {
+    final ZstdCompressCtx ctx = new ZstdCompressCtx().setChecksum(true).setContentSize(true);
+    int level = Integer.MIN_VALUE;
+
+    ZstdCompressCtx at(int wanted) {
+      if (level != wanted) {
+        ctx.setLevel(wanted);
+        level = wanted;
+      }
+      return ctx;
+    }
   }
 
   @Override
