@@ -30,6 +30,8 @@ final class ZstdStage implements Stage {
   /** Bits of the frame header descriptor that a frame written here always has clear: unused and reserved. */
   private static final int FHD_MUST_BE_CLEAR = 0x18;
   private static final int FHD_CHECKSUM_FLAG = 0x04;
+  private static final int FHD_DICTIONARY_ID = 0x03;
+  private static final int FHD_SINGLE_SEGMENT = 0x20;
   private static final int MAX_BLOCK_SIZE = 128 << 10;
   /** Smallest frame: magic, header descriptor, one block header. */
   private static final int MIN_FRAME = 4 + 1 + 3;
@@ -81,6 +83,7 @@ final class ZstdStage implements Stage {
     if (contentSize < 0) {
       throw corrupt(encoded, "its frame header is damaged (content size " + contentSize + ")");
     }
+    checkWindow(encoded, contentSize);
     // A block holds at most 128 KiB and costs at least 3 bytes, so a frame of n bytes cannot
     // hold more than n / 3 blocks: a damaged size field beyond that is caught before allocating.
     long bound = Math.min(MAX_CONTENT_SIZE, ((long) encoded.length / 3 + 1) * MAX_BLOCK_SIZE);
@@ -114,8 +117,28 @@ final class ZstdStage implements Stage {
       throw corrupt(encoded, "it does not start with the zstd frame magic number");
     }
     int descriptor = encoded[4] & 0xff;
-    if ((descriptor & FHD_MUST_BE_CLEAR) != 0 || (descriptor & FHD_CHECKSUM_FLAG) == 0) {
+    if ((descriptor & FHD_MUST_BE_CLEAR) != 0 || (descriptor & FHD_CHECKSUM_FLAG) == 0 || (descriptor & FHD_DICTIONARY_ID) != 0) {
       throw corrupt(encoded, "its frame header descriptor 0x" + Integer.toHexString(descriptor) + " is not one written here");
+    }
+  }
+
+  /**
+   * The window size is the one header field the decoder can tolerate a flip in (a larger window
+   * than needed decodes the same bytes). The reference encoder writes a window only when the
+   * content is larger than it (otherwise the frame is "single segment") and always as a power of
+   * two; a window breaking either rule is damage. A flip that keeps both rules still decodes to
+   * the exact input or fails: the content checksum guarantees no wrong bytes come back.
+   */
+  private static void checkWindow(byte[] encoded, long contentSize) {
+    int descriptor = encoded[4] & 0xff;
+    if ((descriptor & FHD_SINGLE_SEGMENT) != 0) {
+      return;
+    }
+    int window = encoded[5] & 0xff;
+    int windowLog = 10 + (window >>> 3);
+    if ((window & 0x07) != 0 || (1L << windowLog) >= contentSize) {
+      throw corrupt(encoded, "its window descriptor 0x" + Integer.toHexString(window) + " is not one written for "
+          + contentSize + " bytes of content");
     }
   }
 
