@@ -1,6 +1,7 @@
 package io.dharmana.bench;
 
 import io.dharmana.stage.Stage;
+import io.dharmana.stage.StageChain;
 import io.dharmana.stage.StageContext;
 import io.dharmana.stage.StageSpec;
 import io.dharmana.stage.Stages;
@@ -8,9 +9,11 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -54,13 +57,20 @@ public class StageBenchmark {
     SPECS.put("aes-gcm", StageSpec.of("aes-gcm", Map.of("key-env", KEY_ENV)));
   }
 
-  @Param({"zstd:3", "zstd:1", "lz4", "byte-planes", "checksum", "checksum:sha256", "aes-gcm"})
+  /** The design's float pipeline, measured as one unit: what a put of a float tensor costs. */
+  private static final List<StageSpec> FLOAT_PIPELINE = List.of(
+      StageSpec.of("byte-planes", Map.of("width", "4")),
+      StageSpec.of("zstd", Map.of("level", "3")),
+      StageSpec.of("checksum"),
+      StageSpec.of("aes-gcm", Map.of("key-env", KEY_ENV)));
+
+  @Param({"zstd:3", "zstd:1", "lz4", "byte-planes", "checksum", "checksum:sha256", "aes-gcm", "float-pipeline"})
   public String stage;
 
   @Param({"65536", "1048576"})
   public int chunkSize;
 
-  private Stage instance;
+  private Codec instance;
   private byte[] chunk;
   private byte[] encoded;
 
@@ -69,9 +79,26 @@ public class StageBenchmark {
     byte[] key = new byte[32];
     new Random(1).nextBytes(key);
     StageContext context = StageContext.of(Map.of(KEY_ENV, HexFormat.of().formatHex(key)));
-    instance = Stages.create(SPECS.get(stage), context);
+    if (stage.equals("float-pipeline")) {
+      StageChain chain = Stages.chain(FLOAT_PIPELINE, context);
+      instance = new Codec(chain::encode, chain::decode);
+    } else {
+      Stage single = Stages.create(SPECS.get(stage), context);
+      instance = new Codec(single::encode, single::decode);
+    }
     chunk = floatLike(new Random(42), chunkSize);
     encoded = instance.encode(chunk);
+  }
+
+  /** One stage or a chain, seen the same way by the benchmark methods. */
+  private record Codec(UnaryOperator<byte[]> encoder, UnaryOperator<byte[]> decoder) {
+    byte[] encode(byte[] input) {
+      return encoder.apply(input);
+    }
+
+    byte[] decode(byte[] stored) {
+      return decoder.apply(stored);
+    }
   }
 
   static byte[] floatLike(Random random, int length) {
