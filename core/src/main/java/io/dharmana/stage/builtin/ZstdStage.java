@@ -6,6 +6,7 @@ import com.github.luben.zstd.ZstdDecompressCtx;
 import io.dharmana.CorruptDataException;
 import io.dharmana.stage.Stage;
 import io.dharmana.stage.StageSpec;
+import java.lang.ref.Cleaner;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
@@ -36,8 +37,14 @@ final class ZstdStage implements Stage {
   /** Smallest frame: magic, header descriptor, one block header. */
   private static final int MIN_FRAME = 4 + 1 + 3;
 
+  /**
+   * zstd-jni contexts hold native memory (about a megabyte at level 3) that only {@code close()}
+   * frees; a thread's contexts are closed once the thread is gone and its slot unreachable.
+   */
+  private static final Cleaner CLEANER = Cleaner.create();
+
   private static final ThreadLocal<CompressSlot> COMPRESS = ThreadLocal.withInitial(CompressSlot::new);
-  private static final ThreadLocal<ZstdDecompressCtx> DECOMPRESS = ThreadLocal.withInitial(ZstdDecompressCtx::new);
+  private static final ThreadLocal<DecompressSlot> DECOMPRESS = ThreadLocal.withInitial(DecompressSlot::new);
 
   private final int level;
   private final StageSpec spec;
@@ -93,7 +100,7 @@ final class ZstdStage implements Stage {
     byte[] output = new byte[(int) contentSize];
     int produced;
     try {
-      produced = DECOMPRESS.get().decompressByteArray(output, 0, output.length, encoded, 0, encoded.length);
+      produced = DECOMPRESS.get().ctx.decompressByteArray(output, 0, output.length, encoded, 0, encoded.length);
     } catch (RuntimeException e) {
       // zstd-jni reports every decoding failure (checksum, malformed block, size) as ZstdException
       throw new CorruptDataException("Cannot decode zstd frame of " + encoded.length + " bytes: " + e.getMessage(), e);
@@ -151,12 +158,25 @@ final class ZstdStage implements Stage {
     final ZstdCompressCtx ctx = new ZstdCompressCtx().setChecksum(true).setContentSize(true);
     int level = Integer.MIN_VALUE;
 
+    CompressSlot() {
+      CLEANER.register(this, ctx::close);
+    }
+
     ZstdCompressCtx at(int wanted) {
       if (level != wanted) {
         ctx.setLevel(wanted);
         level = wanted;
       }
       return ctx;
+    }
+  }
+
+  /** A thread's decompression context. */
+  private static final class DecompressSlot {
+    final ZstdDecompressCtx ctx = new ZstdDecompressCtx();
+
+    DecompressSlot() {
+      CLEANER.register(this, ctx::close);
     }
   }
 
