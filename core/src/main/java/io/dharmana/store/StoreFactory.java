@@ -4,22 +4,24 @@ import io.dharmana.descriptor.TierSpec;
 import java.nio.file.Path;
 
 /**
- * Makes the store of one tier kind ({@code memory}, {@code local}, {@code s3}, ...). Factories
- * are found through {@link java.util.ServiceLoader}, so a kind whose dependencies live outside
- * core (the S3 store) is available once its module is on the class path.
+ * Creates the store for one tier kind ({@code memory}, {@code local}, {@code s3}, ...).
+ * Implementations are found through {@link java.util.ServiceLoader}: list them in {@code
+ * META-INF/services/io.dharmana.store.StoreFactory}; they must be public with a public no-argument
+ * constructor. {@link Stores#forTier} picks the factory by {@link TierSpec#kind()}.
  */
 public interface StoreFactory {
 
-  /** The {@link TierSpec#kind()} this factory makes stores for. */
+  /** The tier kind this factory serves; must be unique among registered factories. */
   String kind();
 
   /**
-   * Makes the store a tier describes.
+   * Creates (or opens) the store a tier describes. Capacity, watermarks and age rules are
+   * enforced by the tiered store, not by the store created here.
    *
-   * @param spec the tier; its kind must be {@link #kind()}
-   * @param repositoryRoot directory relative locations resolve against
-   * @param fsync whether commits must be fsynced (stores that are durable by nature ignore it)
-   * @throws io.dharmana.InvalidDescriptorException naming the tier field that is wrong
+   * @param spec the tier; its location is relative to {@code repositoryRoot} when it is a path
+   * @param repositoryRoot the repository's root directory
+   * @param fsync whether commits must be flushed to the device before they are reported
+   * @throws io.dharmana.InvalidDescriptorException if the spec's options are invalid for this kind
    */
   BlobStore create(TierSpec spec, Path repositoryRoot, boolean fsync);
 }
