@@ -11,6 +11,7 @@ import io.dharmana.store.BlobStore;
 import io.dharmana.store.Keys;
 import io.dharmana.store.SupportsConditionalReplace;
 import io.dharmana.store.SupportsListing;
+import io.dharmana.store.SupportsTouch;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -52,6 +53,7 @@ import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.MetadataDirective;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
@@ -83,6 +85,10 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  *   <li><b>Listing</b> pages through ListObjectsV2 and sorts the whole listing by {@link
  *       String#compareTo} (S3 orders by UTF-8 bytes, which differs for some characters), so it
  *       holds the listing in memory.
+ *   <li>{@link #touch} copies the object onto itself (a server-side copy, no bytes through the
+ *       client), which S3 allows only with replaced metadata; it refreshes LastModified. The copy
+ *       of a multipart object gets a new ETag, so a reader that opened it before fails rather
+ *       than mixing versions (it must reopen).
  *   <li>{@link #delete} issues a HEAD then a DELETE: the returned "existed" is only advisory
  *       under concurrent deletes.
  * </ul>
@@ -90,7 +96,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * <p>Thread safe. Keys written through {@link #compareAndSwap} (refs) are mutable and should
  * live under their own prefix, apart from immutable blobs.
  */
-public final class S3Store implements BlobStore, SupportsListing, SupportsConditionalReplace, io.dharmana.store.SupportsFileCommit {
+public final class S3Store implements BlobStore, SupportsListing, SupportsTouch, SupportsConditionalReplace,
+    io.dharmana.store.SupportsFileCommit {
   private static final AtomicInteger STORE_IDS = new AtomicInteger();
 
   private final S3Location location;
@@ -205,6 +212,26 @@ public final class S3Store implements BlobStore, SupportsListing, SupportsCondit
     Keys.check(key);
     checkOpen();
     return etag(location.objectKey(key)).isPresent();
+  }
+
+  @Override
+  public boolean touch(String key) {
+    Keys.check(key);
+    checkOpen();
+    String objectKey = location.objectKey(key);
+    try {
+      client.copyObject(r -> r.sourceBucket(location.bucket()).sourceKey(objectKey)
+          .destinationBucket(location.bucket()).destinationKey(objectKey)
+          .metadataDirective(MetadataDirective.REPLACE));
+      return true;
+    } catch (S3Exception e) {
+      if (e.statusCode() == 404) {
+        return false;
+      }
+      throw unchecked("touch", key, e);
+    } catch (SdkException e) {
+      throw unchecked("touch", key, e);
+    }
   }
 
   @Override

@@ -6,6 +6,12 @@ import java.nio.file.Path;
 import java.util.Properties;
 import org.gaul.s3proxy.BlobStores;
 import org.gaul.s3proxy.S3Proxy;
+import org.gaul.s3proxy.blobstore.ForwardingBlobStore;
+import java.util.List;
+import java.util.regex.Pattern;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
@@ -65,12 +71,34 @@ final class S3ProxyServer implements AutoCloseable {
     // the SDK sends headers S3Proxy does not know (checksum and SDK bookkeeping headers)
     p.setProperty("s3proxy.ignore-unknown-headers", "true");
     S3Proxy proxy =
-        S3Proxy.Builder.fromProperties(p).blobStore(BlobStores.create("filesystem", p)).build();
+        S3Proxy.Builder.fromProperties(p).blobStore(hidingTempFiles(BlobStores.create("filesystem", p))).build();
     proxy.start();
     for (int i = 0; i < 500 && !"STARTED".equals(proxy.getState()); i++) {
       Thread.sleep(10);
     }
     return new S3ProxyServer(proxy);
+  }
+
+  private static final Pattern TEMP_FILE =
+      Pattern.compile(".*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+
+  /**
+   * S3Proxy's filesystem backend writes an object to {@code <key>-<uuid>} beside the key and
+   * renames it, and its listing shows that temp file while a PUT is in progress, which S3 never
+   * does (and which breaks anything that lists while others write, such as ref logs). Hide them;
+   * no test key ends in a UUID.
+   */
+  private static org.gaul.s3proxy.blobstore.BlobStore hidingTempFiles(org.gaul.s3proxy.blobstore.BlobStore store) {
+    return new ForwardingBlobStore(store) {
+      @Override
+      public ListObjectsV2Response list(ListObjectsV2Request request) {
+        ListObjectsV2Response response = super.list(request);
+        List<S3Object> contents = response.contents().stream().filter(o -> !TEMP_FILE.matcher(o.key()).matches()).toList();
+        return contents.size() == response.contents().size()
+            ? response
+            : response.toBuilder().contents(contents).keyCount(contents.size() + response.commonPrefixes().size()).build();
+      }
+    };
   }
 
   URI endpoint() {
