@@ -56,7 +56,7 @@ final class ChunkCoder {
     }
   }
 
-  static void encode(Layout layout, int size, byte[] cur, byte[] par, int n, ByteSink out, Scratch sc) {
+  static void encode(Layout layout, int size, byte[] cur, byte[] par, int n, double minSaving, ByteSink out, Scratch sc) {
     int bytes = n * size;
     int start = out.position();
     int mode = MODE_SPLIT;
@@ -78,7 +78,7 @@ final class ChunkCoder {
     }
     out.writeByte(mode);
     if (mode == MODE_SPLIT) {
-      codePlanes(layout, size, cur, n, out, sc);
+      codePlanes(layout, size, cur, n, minSaving, out, sc);
     } else {
       byte[] d = sc.delta(bytes);
       if (mode == MODE_XOR) {
@@ -86,7 +86,7 @@ final class ChunkCoder {
       } else {
         subtract(cur, par, d, n, size);
       }
-      codePlanes(Layout.BYTES, size, d, n, out, sc);
+      codePlanes(Layout.BYTES, size, d, n, minSaving, out, sc);
     }
     if (out.position() - start > bytes + 1) {
       out.truncate(start);
@@ -110,12 +110,12 @@ final class ChunkCoder {
     return bits;
   }
 
-  private static void codePlanes(Layout layout, int size, byte[] data, int n, ByteSink out, Scratch sc) {
+  private static void codePlanes(Layout layout, int size, byte[] data, int n, double minSaving, ByteSink out, Scratch sc) {
     int count = layout.planes(size);
     byte[][] planes = sc.planes(count, n);
     split(layout, size, data, n, planes);
     for (int p = 0; p < count; p++) {
-      PlaneCoder.encode(planes[p], n, planes, layout.contexts(p), out, sc.plane);
+      PlaneCoder.encode(planes[p], n, planes, layout.contexts(p), minSaving, out, sc.plane);
     }
   }
 

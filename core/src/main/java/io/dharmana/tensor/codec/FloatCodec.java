@@ -90,7 +90,7 @@ public final class FloatCodec {
           .parallel()
           .forEach(c -> {
             ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) + 1024);
-            encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, sink);
+            encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, options.minPlaneSaving(), sink);
             coded[c] = sink.toByteArray();
           });
       for (byte[] c : coded) {
@@ -101,7 +101,7 @@ public final class FloatCodec {
       ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) + 1024);
       for (int c = 0; c < chunks; c++) {
         sink.truncate(0);
-        encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, sink);
+        encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, options.minPlaneSaving(), sink);
         out.writeVarint(sink.position());
         out.write(sink.array(), 0, sink.position());
       }
@@ -114,7 +114,8 @@ public final class FloatCodec {
   }
 
   private static void encodeChunk(
-      Layout layout, int size, ByteBuffer data, ByteBuffer parent, int c, int chunkElements, long elements, ByteSink sink) {
+      Layout layout, int size, ByteBuffer data, ByteBuffer parent, int c, int chunkElements, long elements, double minSaving,
+      ByteSink sink) {
     ChunkCoder.Scratch sc = SCRATCH.get();
     int n = (int) Math.min(chunkElements, elements - (long) c * chunkElements);
     int bytes = n * size;
@@ -126,7 +127,7 @@ public final class FloatCodec {
       par = sc.par(bytes);
       parent.get(parent.position() + off, par, 0, bytes);
     }
-    ChunkCoder.encode(layout, size, cur, par, n, sink, sc);
+    ChunkCoder.encode(layout, size, cur, par, n, minSaving, sink, sc);
   }
 
   /**
