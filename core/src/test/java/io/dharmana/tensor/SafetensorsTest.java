@@ -180,6 +180,33 @@ class SafetensorsTest {
     assertThrows(NotFoundException.class, () -> Safetensors.open(tmp.resolve("nope")));
   }
 
+  /** A sparse 4.6 GB file: opening and viewing must map windows, never read the file into an array. */
+  @Test
+  void multiGigabyteFilesAreMappedInWindows() throws Exception {
+    long big = 1_500_000_000L;
+    String json = "{\"a\":{\"dtype\":\"U8\",\"shape\":[" + big + "],\"data_offsets\":[0," + big + "]},"
+        + "\"b\":{\"dtype\":\"U8\",\"shape\":[" + big + "],\"data_offsets\":[" + big + "," + 2 * big + "]},"
+        + "\"c\":{\"dtype\":\"I16\",\"shape\":[" + big / 4 + ",2]" + ",\"data_offsets\":[" + 2 * big + "," + 3 * big + "]},"
+        + "\"d\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[" + 3 * big + "," + (3 * big + 3) + "]}}";
+    byte[] header = json.getBytes(StandardCharsets.UTF_8);
+    Path file = tmp.resolve("sparse.safetensors");
+    try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+      raf.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
+      raf.write(header);
+      raf.setLength(8 + header.length + 3 * big + 3);
+      raf.seek(8 + header.length + 3 * big);
+      raf.write(new byte[] {7, 8, 9});
+    }
+    try (SafetensorsFile st = Safetensors.open(file)) {
+      assertEquals(4, st.windowCount());
+      ByteBuffer b = st.tensor("b").data();
+      assertEquals(big, b.remaining());
+      assertEquals(0, b.get((int) (big - 1)));
+      assertEquals(9, st.tensor("d").data().get(2));
+      assertEquals(big, st.tensor("c").elementCount() * 2);
+    }
+  }
+
   @Test
   void tensorsSpanningSeveralWindowsAreViewable() throws Exception {
     // Window grouping is exercised on a small scale: every tensor is still addressable.
