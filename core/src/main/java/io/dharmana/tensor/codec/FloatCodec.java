@@ -189,6 +189,11 @@ public final class FloatCodec {
     int chunkElements = chunkBytes / size;
     long elements = length / size;
     int chunks = (int) ((elements + chunkElements - 1) / chunkElements);
+    if (chunks > in.remaining()) {
+      // Every chunk takes at least its length byte; a damaged chunk size must not make us allocate.
+      throw new CorruptDataException(
+          "Cannot decode float coding: " + chunks + " chunks of " + chunkBytes + " bytes cannot fit in " + in.remaining() + " bytes");
+    }
     int[] starts = new int[chunks];
     int[] ends = new int[chunks];
     for (int c = 0; c < chunks; c++) {

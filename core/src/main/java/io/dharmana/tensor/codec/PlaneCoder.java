@@ -49,8 +49,6 @@ final class PlaneCoder {
     }
   }
 
-  static final boolean DEBUG = Boolean.getBoolean("fc.debug");
-
   private PlaneCoder() {}
 
   /** Per-thread working memory, so coding a chunk allocates little. */
@@ -177,9 +175,6 @@ final class PlaneCoder {
         System.arraycopy(sc.freq, 0, sc.freqBest, 0, tables * 256);
         System.arraycopy(sc.groupOf, 0, sc.groupOfBest, 0, 256);
       }
-    }
-    if (DEBUG) {
-      System.err.printf("plane n=%d raw=%d order0=%d best=%d ctx=%d tables=%d%n", n, n, bits0 / 8, bestBits / 8, bestCtx, bestTables);
     }
     if (bestCtx == Integer.MIN_VALUE) {
       out.writeByte(MODE_RAW);
