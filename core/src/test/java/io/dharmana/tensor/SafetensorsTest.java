@@ -147,7 +147,7 @@ class SafetensorsTest {
     try (SafetensorsFile st = Safetensors.open(file("ok", ok, 8))) {
       assertEquals(1, st.infos().size());
     }
-    assertTrue(rejection(file("empty", new byte[0], 0, 0)).contains("JSON object"));
+    assertTrue(rejection(file("empty", new byte[0], 0, 0)).contains("start with '{'"));
     Files.write(tmp.resolve("tiny"), new byte[] {1, 2, 3});
     assertTrue(rejection(tmp.resolve("tiny")).contains("too small"));
     assertTrue(rejection(file("beyond", ok.getBytes(StandardCharsets.UTF_8), 1000, 8)).contains("beyond the end of the file"));
@@ -155,6 +155,7 @@ class SafetensorsTest {
     assertTrue(rejection(file("negative", ok.getBytes(StandardCharsets.UTF_8), -1L, 8)).contains("above the limit"));
     assertTrue(rejection(file("json", "{\"a\":{\"dtype\":\"F32\",", 8)).contains("invalid JSON"));
     assertTrue(rejection(file("notobject", "[1,2]", 0)).contains("JSON object"));
+    assertTrue(rejection(file("leadingspace", " " + ok, 8)).contains("start with '{'"));
     assertTrue(rejection(file("utf8", new byte[] {'{', (byte) 0xff, '}'}, 3, 0)).contains("UTF-8"));
     String dtype = rejection(file("dtype", ok.replace("F32", "F33"), 8));
     assertTrue(dtype.contains("F33") && dtype.contains("allowed are"), dtype);
