@@ -86,13 +86,11 @@ public final class FloatCodec {
     out.writeVarint((long) chunkElements * size);
     if (options.threads() > 1 && chunks > 1) {
       byte[][] coded = new byte[chunks][];
-      IntStream.range(0, chunks)
-          .parallel()
-          .forEach(c -> {
-            ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) + 1024);
-            encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, options.minPlaneSaving(), sink);
-            coded[c] = sink.toByteArray();
-          });
+      inParallel(chunks, c -> {
+        ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) + 1024);
+        encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, options.minPlaneSaving(), sink);
+        coded[c] = sink.toByteArray();
+      });
       for (byte[] c : coded) {
         out.writeVarint(c.length);
         out.write(c, 0, c.length);
@@ -111,6 +109,17 @@ public final class FloatCodec {
       out.writeByte(data.get(data.position() + length - tail + i));
     }
     return out.toByteArray();
+  }
+
+  /** Runs {@code body} for chunks 0..chunks-1 on at most {@code threads} common-pool threads. */
+  private void inParallel(int chunks, java.util.function.IntConsumer body) {
+    int groups = Math.min(options.threads(), chunks);
+    // Chunk c goes to group c % groups: neighbouring chunks (often similar in cost) spread out.
+    IntStream.range(0, groups).parallel().forEach(g -> {
+      for (int c = g; c < chunks; c += groups) {
+        body.accept(c);
+      }
+    });
   }
 
   private static void encodeChunk(
@@ -210,9 +219,7 @@ public final class FloatCodec {
     }
     int base = out.position();
     if (options.threads() > 1 && chunks > 1) {
-      IntStream.range(0, chunks)
-          .parallel()
-          .forEach(c -> decodeChunk(encoded, layout, size, starts[c], ends[c], parent, c, chunkElements, elements, out, base));
+      inParallel(chunks, c -> decodeChunk(encoded, layout, size, starts[c], ends[c], parent, c, chunkElements, elements, out, base));
     } else {
       for (int c = 0; c < chunks; c++) {
         decodeChunk(encoded, layout, size, starts[c], ends[c], parent, c, chunkElements, elements, out, base);
