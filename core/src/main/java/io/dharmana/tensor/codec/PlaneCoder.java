@@ -11,8 +11,8 @@ import java.util.Arrays;
  * in an earlier plane (for example the exponent). Contexts that are frequent and distributed
  * differently enough to pay for their own table get one; the rest share a table.
  *
- * <p>rANS: 31-bit state in [2^15, 2^31), 16-bit renormalization, 12-bit frequencies, two
- * interleaved states so the decoder has two independent dependency chains.
+ * <p>rANS: 31-bit state in [2^15, 2^31), 16-bit renormalization, 12-bit frequencies, four
+ * interleaved states so the decoder has four independent dependency chains.
  */
 final class PlaneCoder {
   static final int SCALE_BITS = 12;
@@ -48,8 +48,6 @@ final class PlaneCoder {
       NLOG2N[i] = (float) (i * (Math.log(i) / Math.log(2)));
     }
   }
-
-  static final boolean DEBUG = Boolean.getBoolean("fc.debug");
 
   private PlaneCoder() {}
 
@@ -118,8 +116,9 @@ final class PlaneCoder {
    *
    * @param planes earlier planes of the same chunk (the decoder has them when it reaches this one)
    * @param contexts context candidates to try besides none: {@link #CTX_SELF} or a plane index
+   * @param minSaving the fraction of the raw size coding must save, else the plane stays raw
    */
-  static void encode(byte[] sym, int n, byte[][] planes, int[] contexts, ByteSink out, Scratch sc) {
+  static void encode(byte[] sym, int n, byte[][] planes, int[] contexts, double minSaving, ByteSink out, Scratch sc) {
     int[] hist0 = sc.hist0;
     Arrays.fill(hist0, 0);
     for (int i = 0; i < n; i++) {
@@ -139,11 +138,11 @@ final class PlaneCoder {
       return;
     }
     // Candidate 1: one table for the whole plane.
-    long bestBits = (long) n * 8;
+    long bestBits = (long) (n * 8 * (1 - minSaving));
     int bestCtx = Integer.MIN_VALUE; // raw
     int bestTables = 0;
     normalize(hist0, 0, n, sc.freq, 0);
-    long bits0 = codeBits(hist0, 0, sc.freq, 0) + tableBits(sc.freq, 0, sc) + 12 * 8;
+    long bits0 = codeBits(hist0, 0, sc.freq, 0) + tableBits(sc.freq, 0, sc) + 20 * 8;
     if (bits0 < bestBits) {
       bestBits = bits0;
       bestCtx = CTX_NONE;
@@ -160,7 +159,7 @@ final class PlaneCoder {
       if (tables <= 1) {
         continue;
       }
-      long bits = 12 * 8 + 8 + tables * 8;
+      long bits = 20 * 8 + 8 + tables * 8;
       for (int t = 0; t < tables; t++) {
         int total = 0;
         for (int s = 0; s < 256; s++) {
@@ -176,9 +175,6 @@ final class PlaneCoder {
         System.arraycopy(sc.freq, 0, sc.freqBest, 0, tables * 256);
         System.arraycopy(sc.groupOf, 0, sc.groupOfBest, 0, 256);
       }
-    }
-    if (DEBUG) {
-      System.err.printf("plane n=%d raw=%d order0=%d best=%d ctx=%d tables=%d%n", n, n, bits0 / 8, bestBits / 8, bestCtx, bestTables);
     }
     if (bestCtx == Integer.MIN_VALUE) {
       out.writeByte(MODE_RAW);
@@ -451,25 +447,42 @@ final class PlaneCoder {
     }
     char[] words = sc.words(n + 2);
     int w = words.length;
-    int x0 = RANS_L;
-    int x1 = RANS_L;
-    int i = n - 1;
-    if ((n & 1) == 1) {
-      int k = idx[i--];
-      if (x0 >= xmax[k]) {
-        words[--w] = (char) x0;
-        x0 >>>= 16;
+    // Four states, element i in state i % 4; the encoder runs backwards, so the tail first.
+    int[] x = {RANS_L, RANS_L, RANS_L, RANS_L};
+    int n4 = n & ~3;
+    for (int i = n - 1; i >= n4; i--) {
+      int k = idx[i];
+      int xs = x[i & 3];
+      if (xs >= xmax[k]) {
+        words[--w] = (char) xs;
+        xs >>>= 16;
       }
-      x0 += bias[k] + (int) (((x0 & 0xFFFFFFFFL) * rcp[k]) >>> 32 >>> shift[k]) * cmpl[k];
+      x[i & 3] = xs + bias[k] + (int) ((xs * rcp[k]) >>> 32 >>> shift[k]) * cmpl[k];
     }
-    for (; i > 0; i -= 2) {
-      int k1 = idx[i];
-      int k0 = idx[i - 1];
+    int x0 = x[0];
+    int x1 = x[1];
+    int x2 = x[2];
+    int x3 = x[3];
+    for (int i = n4 - 4; i >= 0; i -= 4) {
+      int k3 = idx[i + 3];
+      if (x3 >= xmax[k3]) {
+        words[--w] = (char) x3;
+        x3 >>>= 16;
+      }
+      x3 += bias[k3] + (int) ((x3 * rcp[k3]) >>> 32 >>> shift[k3]) * cmpl[k3];
+      int k2 = idx[i + 2];
+      if (x2 >= xmax[k2]) {
+        words[--w] = (char) x2;
+        x2 >>>= 16;
+      }
+      x2 += bias[k2] + (int) ((x2 * rcp[k2]) >>> 32 >>> shift[k2]) * cmpl[k2];
+      int k1 = idx[i + 1];
       if (x1 >= xmax[k1]) {
         words[--w] = (char) x1;
         x1 >>>= 16;
       }
       x1 += bias[k1] + (int) ((x1 * rcp[k1]) >>> 32 >>> shift[k1]) * cmpl[k1];
+      int k0 = idx[i];
       if (x0 >= xmax[k0]) {
         words[--w] = (char) x0;
         x0 >>>= 16;
@@ -479,6 +492,8 @@ final class PlaneCoder {
     int nWords = words.length - w;
     out.writeInt(x0);
     out.writeInt(x1);
+    out.writeInt(x2);
+    out.writeInt(x3);
     out.writeVarint(nWords);
     out.ensure(nWords * 2);
     byte[] a = out.array();
@@ -557,102 +572,135 @@ final class PlaneCoder {
     }
     int x0 = in.readInt();
     int x1 = in.readInt();
+    int x2 = in.readInt();
+    int x3 = in.readInt();
     int nWords = in.readVarint(Integer.MAX_VALUE / 2, "rANS word count");
     in.require(2L * nWords, "rANS words");
-    if (x0 < RANS_L || x1 < RANS_L) {
+    if (x0 < RANS_L || x1 < RANS_L || x2 < RANS_L || x3 < RANS_L) {
       throw new CorruptDataException("Cannot decode float coding: rANS state outside [2^15, 2^31)");
     }
     byte[] buf = in.buf;
     int p = in.pos;
     int end = p + 2 * nWords;
+    // Words are read in element order; each state takes one only when it fell below 2^15,
+    // and a state never falls so low that one word is not enough. Only the stream end needs a check:
+    // reading up to 4 words per group, stop at end - 8 and finish the rest one element at a time.
+    int n4 = n & ~3;
     int i = 0;
-    if (ctxKind == CTX_SELF) {
-      int prev = 0;
-      for (; i + 1 < n; i += 2) {
-        int e0 = dec[map[prev] | (x0 & MASK)];
+    if (ctxKind == CTX_NONE) {
+      for (; i < n4 && p <= end - 8; i += 4) {
+        int e0 = dec[x0 & MASK];
+        int e1 = dec[x1 & MASK];
+        int e2 = dec[x2 & MASK];
+        int e3 = dec[x3 & MASK];
         x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-        int e1 = dec[map[e0 & 0xFF] | (x1 & MASK)];
         x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
         sym[i] = (byte) e0;
         sym[i + 1] = (byte) e1;
-        prev = e1 & 0xFF;
+        sym[i + 2] = (byte) e2;
+        sym[i + 3] = (byte) e3;
         if (x0 < RANS_L) {
-          if (p >= end) {
-            throw ended();
-          }
           x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
           p += 2;
         }
         if (x1 < RANS_L) {
-          if (p >= end) {
-            throw ended();
-          }
           x1 = x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+          p += 2;
+        }
+        if (x2 < RANS_L) {
+          x2 = x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+          p += 2;
+        }
+        if (x3 < RANS_L) {
+          x3 = x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
           p += 2;
         }
       }
-    } else if (ctxKind == CTX_NONE) {
-      for (; i + 1 < n; i += 2) {
-        int e0 = dec[x0 & MASK];
-        int e1 = dec[x1 & MASK];
+    } else if (ctxKind >= 0) {
+      for (; i < n4 && p <= end - 8; i += 4) {
+        int e0 = dec[map[ctxPlane[i] & 0xFF] | (x0 & MASK)];
+        int e1 = dec[map[ctxPlane[i + 1] & 0xFF] | (x1 & MASK)];
+        int e2 = dec[map[ctxPlane[i + 2] & 0xFF] | (x2 & MASK)];
+        int e3 = dec[map[ctxPlane[i + 3] & 0xFF] | (x3 & MASK)];
         x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
         x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
         sym[i] = (byte) e0;
         sym[i + 1] = (byte) e1;
+        sym[i + 2] = (byte) e2;
+        sym[i + 3] = (byte) e3;
         if (x0 < RANS_L) {
-          if (p >= end) {
-            throw ended();
-          }
           x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
           p += 2;
         }
         if (x1 < RANS_L) {
-          if (p >= end) {
-            throw ended();
-          }
           x1 = x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+          p += 2;
+        }
+        if (x2 < RANS_L) {
+          x2 = x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+          p += 2;
+        }
+        if (x3 < RANS_L) {
+          x3 = x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
           p += 2;
         }
       }
     } else {
-      for (; i + 1 < n; i += 2) {
-        int e0 = dec[map[ctxPlane[i] & 0xFF] | (x0 & MASK)];
-        int e1 = dec[map[ctxPlane[i + 1] & 0xFF] | (x1 & MASK)];
+      int prev = 0;
+      for (; i < n4 && p <= end - 8; i += 4) {
+        int e0 = dec[map[prev] | (x0 & MASK)];
         x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+        int e1 = dec[map[e0 & 0xFF] | (x1 & MASK)];
         x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+        int e2 = dec[map[e1 & 0xFF] | (x2 & MASK)];
+        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+        int e3 = dec[map[e2 & 0xFF] | (x3 & MASK)];
+        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
         sym[i] = (byte) e0;
         sym[i + 1] = (byte) e1;
+        sym[i + 2] = (byte) e2;
+        sym[i + 3] = (byte) e3;
+        prev = e3 & 0xFF;
         if (x0 < RANS_L) {
-          if (p >= end) {
-            throw ended();
-          }
           x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
           p += 2;
         }
         if (x1 < RANS_L) {
-          if (p >= end) {
-            throw ended();
-          }
           x1 = x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+          p += 2;
+        }
+        if (x2 < RANS_L) {
+          x2 = x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+          p += 2;
+        }
+        if (x3 < RANS_L) {
+          x3 = x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
           p += 2;
         }
       }
     }
-    if (i < n) {
-      // An odd count: the last element is even, in state 0.
+    // The rest one at a time, with the stream end checked (tail elements, or the last groups).
+    int[] x = {x0, x1, x2, x3};
+    for (; i < n; i++) {
       int t = ctxKind == CTX_NONE ? 0 : ctxKind == CTX_SELF ? map[i == 0 ? 0 : sym[i - 1] & 0xFF] : map[ctxPlane[i] & 0xFF];
-      int e0 = dec[t | (x0 & MASK)];
-      x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-      sym[i] = (byte) e0;
-      if (x0 < RANS_L) {
+      int xs = x[i & 3];
+      int e = dec[t | (xs & MASK)];
+      xs = ((e >>> 8 & 0xFFF) + 1) * (xs >>> SCALE_BITS) + (e >>> 20);
+      sym[i] = (byte) e;
+      if (xs < RANS_L) {
         if (p >= end) {
           throw ended();
         }
-        x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+        xs = xs << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
         p += 2;
       }
+      x[i & 3] = xs;
     }
-    if (p != end || x0 != RANS_L || x1 != RANS_L) {
+    if (p != end || x[0] != RANS_L || x[1] != RANS_L || x[2] != RANS_L || x[3] != RANS_L) {
       throw new CorruptDataException("Cannot decode float coding: rANS stream did not end in its initial state");
     }
     in.pos = end;
