@@ -33,6 +33,6 @@ PY
 )
 echo "zstd CLI -3 --single-thread, file to /dev/null: $cli MB per CPU second"
 for chunk in 65536 262144 1048576; do
-  read -r mbs ratio < <(java -cp "$jar" io.dharmana.bench.StageCpuTime "$work/floats.bin" $chunk zstd level=3)
+  read -r mbs decode ratio < <(java -cp "$jar" io.dharmana.bench.StageCpuTime "$work/floats.bin" $chunk zstd level=3)
   echo "zstd stage level 3, $chunk-byte chunks: $mbs MB per CPU second (ratio $ratio) = $(python3 -c "print(round($mbs / $cli, 2))")x the CLI"
 done

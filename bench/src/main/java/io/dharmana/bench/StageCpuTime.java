@@ -21,7 +21,8 @@ import java.util.Random;
  * way (see {@code bench/scripts/zstd-stage-vs-cli.sh}).
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.dharmana.bench.StageCpuTime FILE CHUNK_BYTES STAGE [KEY=VALUE...]}.
- * Prints {@code <MB per CPU second> <ratio>} of the best of several passes (after warm-up passes).
+ * Prints {@code <encode MB per CPU second> <decode MB per CPU second> <ratio>}, speeds in bytes
+ * of the original data and the best of several passes after warm-up passes.
  */
 public final class StageCpuTime {
   private StageCpuTime() {}
@@ -47,19 +48,31 @@ public final class StageCpuTime {
       chunks[i] = Arrays.copyOfRange(data, i * chunk, Math.min(data.length, (i + 1) * chunk));
     }
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-    double best = 0;
+    byte[][] encoded = new byte[chunks.length][];
+    double bestEncode = 0;
+    double bestDecode = 0;
     long stored = 0;
-    for (int pass = 0; pass < 8; pass++) {
+    long checksum = 0;
+    for (int pass = 0; pass < 6; pass++) {
       long start = threads.getCurrentThreadCpuTime();
       stored = 0;
-      for (byte[] c : chunks) {
-        stored += stage.encode(c).length;
+      for (int i = 0; i < chunks.length; i++) {
+        encoded[i] = stage.encode(chunks[i]);
+        stored += encoded[i].length;
       }
-      double seconds = (threads.getCurrentThreadCpuTime() - start) / 1e9;
-      if (pass >= 3) {
-        best = Math.max(best, data.length / 1e6 / seconds);
+      long middle = threads.getCurrentThreadCpuTime();
+      for (byte[] e : encoded) {
+        checksum += stage.decode(e).length;
+      }
+      long end = threads.getCurrentThreadCpuTime();
+      if (pass >= 2) {
+        bestEncode = Math.max(bestEncode, data.length * 1e3 / (middle - start));
+        bestDecode = Math.max(bestDecode, data.length * 1e3 / (end - middle));
       }
     }
-    System.out.printf("%.1f %.3f%n", best, (double) data.length / stored);
+    if (checksum != 6L * data.length) {
+      throw new IllegalStateException("Cannot benchmark " + stage + ": decoding lost bytes");
+    }
+    System.out.printf("%.1f %.1f %.3f%n", bestEncode, bestDecode, (double) data.length / stored);
   }
 }
