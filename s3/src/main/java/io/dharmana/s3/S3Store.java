@@ -43,7 +43,7 @@ import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.http.SdkHttpClient;
-import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.retries.api.BackoffStrategy;
 import software.amazon.awssdk.retries.api.RetryStrategy;
@@ -110,7 +110,7 @@ public final class S3Store implements BlobStore, SupportsListing, SupportsTouch,
     this.location = Objects.requireNonNull(location, "location");
     this.options = Objects.requireNonNull(options, "options");
     this.http =
-        ApacheHttpClient.builder()
+        Apache5HttpClient.builder()
             .maxConnections(Math.max(16, 2 * options.parallelism()))
             .connectionTimeout(Duration.ofSeconds(10))
             .socketTimeout(options.attemptTimeout())
@@ -511,7 +511,7 @@ public final class S3Store implements BlobStore, SupportsListing, SupportsTouch,
       }
       return copied;
     }
-    byte[] buffer = new byte[(int) Math.min(length, 64 * 1024)];
+    byte[] buffer = new byte[Math.min(length, 64 * 1024)];
     while (copied < length) {
       int n = in.read(buffer, 0, Math.min(buffer.length, length - copied));
       if (n < 0) {
