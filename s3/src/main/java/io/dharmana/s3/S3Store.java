@@ -43,7 +43,7 @@ import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.http.SdkHttpClient;
-import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.retries.api.BackoffStrategy;
 import software.amazon.awssdk.retries.api.RetryStrategy;
@@ -111,7 +111,7 @@ public final class S3Store implements BlobStore, SupportsListing, SupportsTouch,
     this.location = Objects.requireNonNull(location, "location");
     this.options = Objects.requireNonNull(options, "options");
     this.http =
-        ApacheHttpClient.builder()
+        Apache5HttpClient.builder()
             .maxConnections(Math.max(16, 2 * options.parallelism()))
             .connectionTimeout(Duration.ofSeconds(10))
             .socketTimeout(options.attemptTimeout())
@@ -184,6 +184,23 @@ public final class S3Store implements BlobStore, SupportsListing, SupportsTouch,
       throw unchecked("open", key, e);
     } catch (SdkException e) {
       throw unchecked("open", key, e);
+    }
+  }
+
+  /** One GET, without the HEAD that {@link #open} needs for the length: half the round trips. */
+  @Override
+  public byte[] read(String key) {
+    Keys.check(key);
+    checkOpen();
+    try {
+      return client.getObjectAsBytes(r -> r.bucket(location.bucket()).key(location.objectKey(key))).asByteArray();
+    } catch (S3Exception e) {
+      if (e.statusCode() == 404) {
+        throw new NotFoundException("Cannot read " + key + " in " + location + ": no such blob");
+      }
+      throw unchecked("read", key, e);
+    } catch (SdkException e) {
+      throw unchecked("read", key, e);
     }
   }
 
@@ -518,7 +535,7 @@ public final class S3Store implements BlobStore, SupportsListing, SupportsTouch,
       }
       return copied;
     }
-    byte[] buffer = new byte[(int) Math.min(length, 64 * 1024)];
+    byte[] buffer = new byte[Math.min(length, 64 * 1024)];
     while (copied < length) {
       int n = in.read(buffer, 0, Math.min(buffer.length, length - copied));
       if (n < 0) {

@@ -21,7 +21,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * A real S3-compatible server for tests: S3Proxy in-process on 127.0.0.1, an ephemeral port,
  * the filesystem backend in a directory, SigV4 authentication with fixed test keys.
  */
-final class S3ProxyServer implements AutoCloseable {
+final class S3ProxyServer {
   static final String ACCESS_KEY = "dharmana-test";
   static final String SECRET_KEY = "dharmana-test-secret";
 
@@ -129,7 +129,7 @@ final class S3ProxyServer implements AutoCloseable {
         .region(Region.US_EAST_1)
         .forcePathStyle(true)
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
-        .httpClient(software.amazon.awssdk.http.apache.ApacheHttpClient.create())
+        .httpClient(software.amazon.awssdk.http.apache5.Apache5HttpClient.create())
         .build();
   }
 
@@ -139,8 +139,4 @@ final class S3ProxyServer implements AutoCloseable {
     }
   }
 
-  @Override
-  public void close() throws Exception {
-    proxy.stop();
-  }
 }

@@ -56,7 +56,7 @@ class S3ThroughputMeasurement {
       report("64 MiB objects PUT", bigCount, (long) bigCount * big.length, t1 - t0);
       report("64 MiB objects GET", bigCount, (long) bigCount * big.length, t2 - t1);
       report("4 KiB objects PUT (1 thread)", smallCount, (long) smallCount * small.length, t3 - t2);
-      report("4 KiB objects GET (HEAD+GET, 1 thread)", smallCount, (long) smallCount * small.length, t4 - t3);
+      report("4 KiB objects GET (1 thread)", smallCount, (long) smallCount * small.length, t4 - t3);
 
       try (BlobStore packed = PackedBlobStore.open(
           S3Stores.create("s3://measure/p", server.options().tempDirectory(dir).build()),
