@@ -47,11 +47,11 @@ record ByteRange(long first, long length) {
       }
       long first = Long.parseLong(a);
       long last = b.isEmpty() ? size - 1 : Long.parseLong(b);
+      if (first >= size && first >= 0) {
+        throw invalid(header, size);
+      }
       if (first < 0 || last < first) {
         return null;
-      }
-      if (first >= size) {
-        throw invalid(header, size);
       }
       last = Math.min(last, size - 1);
       return new ByteRange(first, last - first + 1);
