@@ -37,6 +37,7 @@ final class S3Api implements HttpHandler {
   private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
   private static final int MAX_XML_BYTES = 2 << 20;
   private static final int MAX_DELETE_KEYS = 1000;
+  private static final long MAX_ERROR_DRAIN_BYTES = 64L << 20;
   private static final String ETAG_ATTRIBUTE = "etag";
   private static final List<String> STORED_HEADERS =
       List.of("content-type", "cache-control", "content-disposition", "content-encoding", "content-language", "expires");
@@ -809,6 +810,28 @@ final class S3Api implements HttpHandler {
     h.set("Server", "Dharmana");
   }
 
+  /**
+   * Reads what is left of a refused upload's body (up to a bound) before answering: a client still
+   * sending when the server closes sees a reset instead of the error XML that explains the refusal.
+   */
+  private static void drainForError(Call call) {
+    String method = call.exchange.getRequestMethod();
+    if (!method.equals("PUT") && !method.equals("POST")) {
+      return;
+    }
+    try {
+      InputStream in = call.exchange.getRequestBody();
+      byte[] buf = new byte[65536];
+      long left = MAX_ERROR_DRAIN_BYTES;
+      int n;
+      while (left > 0 && (n = in.read(buf, 0, (int) Math.min(buf.length, left))) >= 0) {
+        left -= n;
+      }
+    } catch (IOException | RuntimeException e) {
+      // the connection is unusable anyway; the error response is still attempted
+    }
+  }
+
   private void sendError(Call call, S3Failure failure) {
     if (call.headersSent) {
       // the status line is gone: the only honest signal left is a broken connection
@@ -817,6 +840,7 @@ final class S3Api implements HttpHandler {
       return;
     }
     try {
+      drainForError(call);
       call.exchange.getResponseHeaders().clear();
       if (failure.status == 405) {
         call.exchange.getResponseHeaders().set("Allow", "GET, PUT, POST, DELETE, HEAD");

@@ -25,7 +25,8 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>The canonical request is rebuilt from the raw request; the path is tried both as sent and
  * re-encoded with S3's URI encoding, since clients differ in which characters they escape.
  * Requests must be signed within {@link #MAX_SKEW} of the server's clock; presigned URLs must not
- * have expired. A successful check returns the {@link Verified} context needed to check the
+ * have expired. Presigned URLs in the older V2 query form are delegated to {@link SigV2Query}.
+ * A successful check returns the {@link Verified} context needed to check the
  * signatures of an aws-chunked body.
  */
 final class SigV4 {
@@ -62,13 +63,17 @@ final class SigV4 {
     if (request.param("X-Amz-Signature") != null) {
       return verifyPresigned(request, now);
     }
-    if (request.param("Signature") != null || request.param("AWSAccessKeyId") != null) {
-      throw S3Failure.accessDenied("Cannot accept AWS Signature Version 2: only AWS4-HMAC-SHA256 is supported");
+    if (SigV2Query.applies(request)) {
+      String id = new SigV2Query(secrets).verify(request, now);
+      return new Verified(id, null, null, null, null, UNSIGNED_PAYLOAD);
     }
     throw S3Failure.accessDenied("Anonymous requests are not allowed: sign the request with AWS Signature Version 4");
   }
 
   private Verified verifyHeader(RequestHead request, String authorization, Instant now) {
+    if (authorization.startsWith("AWS ")) {
+      throw S3Failure.accessDenied("Cannot accept AWS Signature Version 2 headers: sign with " + ALGORITHM);
+    }
     if (!authorization.startsWith(ALGORITHM + " ")) {
       throw S3Failure.accessDenied("Invalid Authorization header: only " + ALGORITHM + " is supported");
     }
