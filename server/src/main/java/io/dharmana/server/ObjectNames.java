@@ -66,6 +66,9 @@ final class ObjectNames {
   }
 
   static String escape(String key) {
+    if (key.isEmpty()) {
+      return "%";
+    }
     if (!needsEscape(key)) {
       return key;
     }
