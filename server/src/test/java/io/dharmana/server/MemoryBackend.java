@@ -21,13 +21,17 @@ final class MemoryBackend implements ObjectBackend {
   private final ConcurrentSkipListMap<String, Entry> objects = new ConcurrentSkipListMap<>();
 
   @Override
-  public synchronized StoredObject put(String name, InputStream data, PutRequest request) {
+  public StoredObject put(String name, InputStream data, PutRequest request) {
     byte[] bytes;
     try {
       bytes = data.readAllBytes();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    return commit(name, bytes, request);
+  }
+
+  private synchronized StoredObject commit(String name, byte[] bytes, PutRequest request) {
     Entry current = objects.get(name);
     if (request.requireAbsent() && current != null) {
       throw new AlreadyExistsException("Cannot put " + name + ": exists");
