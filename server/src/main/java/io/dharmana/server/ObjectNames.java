@@ -14,6 +14,11 @@ import java.nio.charset.StandardCharsets;
  */
 final class ObjectNames {
   static final int MAX_KEY_BYTES = 1024;
+  /** Longest backend name: the repository's ref names hold up to 900 characters. */
+  static final int MAX_NAME_CHARS = 900;
+  /** Longest segment: refs are files, and file names hold 255 bytes. */
+  static final int MAX_SEGMENT_BYTES = 240;
+  private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
   private ObjectNames() {}
 
@@ -45,7 +50,17 @@ final class ObjectNames {
   }
 
   static String name(String bucket, String key) {
-    return bucket + "/" + escape(key);
+    String name = bucket + "/" + escape(key);
+    if (name.length() > MAX_NAME_CHARS) {
+      throw new S3Failure(400, "KeyTooLongError", "Your key is too long: with its bucket this gateway holds keys of up to "
+          + (MAX_NAME_CHARS - bucket.length() - 1) + " characters");
+    }
+    for (String segment : name.split("/")) {
+      if (segment.getBytes(StandardCharsets.UTF_8).length > MAX_SEGMENT_BYTES) {
+        throw new S3Failure(400, "KeyTooLongError", "Your key has a part between '/' longer than " + MAX_SEGMENT_BYTES + " UTF-8 bytes");
+      }
+    }
+    return name;
   }
 
   /** The backend prefix holding every key of {@code bucket} that starts with {@code keyPrefix}. */
@@ -81,10 +96,19 @@ final class ObjectNames {
       String s = segments[i];
       if (s.isEmpty()) {
         sb.append('%');
-      } else if (s.equals(".")) {
+        continue;
+      }
+      if (s.equals(".")) {
         sb.append("%2E");
-      } else {
-        sb.append(s.replace("%", "%25").replace("\\", "%5C"));
+        continue;
+      }
+      for (int j = 0; j < s.length(); j++) {
+        char c = s.charAt(j);
+        if (c == '%' || c == '\\' || c < 0x20 || c == 0x7f || (c == '@' && j == 0)) {
+          sb.append('%').append(HEX[c >> 4]).append(HEX[c & 0xf]);
+        } else {
+          sb.append(c);
+        }
       }
     }
     return sb.toString();
@@ -107,12 +131,7 @@ final class ObjectNames {
       for (int j = 0; j < s.length(); j++) {
         char c = s.charAt(j);
         if (c == '%' && j + 2 < s.length()) {
-          String code = s.substring(j + 1, j + 3);
-          sb.append(switch (code) {
-            case "2E" -> '.';
-            case "5C" -> '\\';
-            default -> '%';
-          });
+          sb.append((char) Integer.parseInt(s.substring(j + 1, j + 3), 16));
           j += 2;
         } else {
           sb.append(c);
@@ -123,8 +142,15 @@ final class ObjectNames {
   }
 
   private static boolean needsEscape(String key) {
-    if (key.indexOf('%') >= 0 || key.indexOf('\\') >= 0 || key.startsWith("/") || key.endsWith("/") || key.contains("//")) {
+    if (key.indexOf('%') >= 0 || key.indexOf('\\') >= 0 || key.startsWith("/") || key.endsWith("/") || key.contains("//")
+        || key.startsWith("@") || key.contains("/@")) {
       return true;
+    }
+    for (int i = 0; i < key.length(); i++) {
+      char c = key.charAt(i);
+      if (c < 0x20 || c == 0x7f) {
+        return true;
+      }
     }
     return key.equals(".") || key.startsWith("./") || key.endsWith("/.") || key.contains("/./");
   }

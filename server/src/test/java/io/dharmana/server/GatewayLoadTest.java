@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
+import io.dharmana.repo.Repository;
 import org.HdrHistogram.Recorder;
 import org.HdrHistogram.Histogram;
 import org.gaul.s3proxy.BlobStores;
@@ -51,9 +52,6 @@ class GatewayLoadTest {
 
   @TempDir Path dir;
 
-  ObjectBackend newBackend(Path directory) {
-    return new MemoryBackend();
-  }
 
   record Result(String target, double seconds, long ops, long bytes, long errors, long mismatches,
       Histogram put, Histogram get, Histogram hotGet) {
@@ -85,7 +83,8 @@ class GatewayLoadTest {
     Duration duration = Duration.ofSeconds(Long.parseLong(secondsProperty));
 
     Result gateway;
-    try (Gateway g = Gateway.builder(newBackend(dir.resolve("repo")), dir.resolve("repo/gateway")).port(0)
+    try (Repository repository = Repository.init(dir.resolve("repo"), Repository.defaultPipeline());
+        Gateway g = Gateway.builder(new RepositoryBackend(repository), dir.resolve("repo/gateway")).port(0)
         .accessKeys(AccessKeys.of(new AccessKeys.AccessKey(ID, SECRET))).start()) {
       gateway = run("gateway", g.endpoint(), duration, seed);
     }

@@ -24,6 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeSet;
+import io.dharmana.descriptor.PipelineDescriptor;
+import io.dharmana.repo.Repository;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -61,8 +63,14 @@ class GatewaySdkTest {
   S3Client s3;
   AwsBasicCredentials credentials;
 
+  final List<Repository> repositories = new ArrayList<>();
+
+  /** A real repository in the temporary directory, with a second pipeline named "checkpoints". */
   ObjectBackend newBackend(Path directory) {
-    return new MemoryBackend();
+    Repository repository = Repository.init(directory, Repository.defaultPipeline());
+    repositories.add(repository);
+    repository.addPipeline(PipelineDescriptor.of("checkpoints", repository.descriptor().storage()));
+    return new RepositoryBackend(repository);
   }
 
   @BeforeEach
@@ -87,6 +95,7 @@ class GatewaySdkTest {
   void stop() {
     s3.close();
     gateway.close();
+    repositories.forEach(Repository::close);
   }
 
   static byte[] random(long seed, int size) {
