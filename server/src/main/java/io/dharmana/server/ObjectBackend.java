@@ -25,11 +25,14 @@ public interface ObjectBackend {
    */
   StoredObject put(String name, InputStream data, PutRequest request);
 
-  /** Opens the whole object; {@link io.dharmana.NotFoundException} when absent. */
-  InputStream open(String name);
-
-  /** Opens {@code length} bytes from {@code offset}; both must lie within the object. */
-  InputStream openRange(String name, long offset, long length);
+  /**
+   * Opens {@code length} bytes from {@code offset} of exactly the version {@code object} describes
+   * (as returned by {@link #stat} or {@link #list}), even if its name has been overwritten since,
+   * so a response's bytes always match the size and ETag sent before them. A range reaching past
+   * the end is cut at the end. {@link io.dharmana.NotFoundException} if that version's content is
+   * gone.
+   */
+  InputStream open(StoredObject object, long offset, long length);
 
   Optional<StoredObject> stat(String name);
 

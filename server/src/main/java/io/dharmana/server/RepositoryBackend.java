@@ -1,6 +1,7 @@
 package io.dharmana.server;
 
 import io.dharmana.AlreadyExistsException;
+import io.dharmana.manifest.ObjectManifest;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.PutOptions;
 import io.dharmana.repo.Repository;
@@ -43,13 +44,9 @@ public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage
   }
 
   @Override
-  public InputStream open(String name) {
-    return repository.open(name);
-  }
-
-  @Override
-  public InputStream openRange(String name, long offset, long length) {
-    return repository.openRange(name, offset, length);
+  public InputStream open(StoredObject object, long offset, long length) {
+    ObjectManifest manifest = repository.manifest(object.contentId());
+    return repository.runtime().open(manifest, offset, length, repository.metrics(manifest.pipeline()), object.name());
   }
 
   @Override
@@ -88,6 +85,6 @@ public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage
 
   private static StoredObject stored(ObjectInfo info) {
     return new StoredObject(info.name(), info.size(), info.storedBytes(), info.sha256(), info.created(), info.pipeline(),
-        info.attributes(), info.version());
+        info.attributes(), info.version(), info.manifestId());
   }
 }

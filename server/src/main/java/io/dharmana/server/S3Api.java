@@ -439,7 +439,7 @@ final class S3Api implements HttpHandler {
       sendEmpty(call, status);
       return;
     }
-    try (InputStream in = range == null ? backend.open(name) : backend.openRange(name, range.first(), range.length())) {
+    try (InputStream in = range == null ? backend.open(o, 0, o.size()) : backend.open(o, range.first(), range.length())) {
       call.status = status;
       call.headersSent = true;
       call.exchange.sendResponseHeaders(status, length);
@@ -520,7 +520,7 @@ final class S3Api implements HttpHandler {
     PutRequest request = precondition(head, name, b.pipeline(), attributes);
     StoredObject stored;
     CheckedBody body;
-    try (InputStream in = backend.open(src.name())) {
+    try (InputStream in = backend.open(src, 0, src.size())) {
       body = new CheckedBody(in, null, null, src.size(), maxObjectBytes);
       stored = backend.put(name, body, request);
     }
@@ -590,7 +590,7 @@ final class S3Api implements HttpHandler {
         throw S3Failure.invalidArgument("Invalid x-amz-copy-source-range '" + rangeHeader + "': must be bytes=first-last");
       }
       MultipartUploads.Part part;
-      try (InputStream in = range == null ? backend.open(src.name()) : backend.openRange(src.name(), range.first(), range.length())) {
+      try (InputStream in = range == null ? backend.open(src, 0, src.size()) : backend.open(src, range.first(), range.length())) {
         part = uploads.putPart(upload, number, new CheckedBody(in, null, null, range == null ? src.size() : range.length(), maxObjectBytes));
       }
       Xml xml = Xml.document("CopyPartResult").element("LastModified", part.lastModified()).element("ETag", quote(part.etag()));

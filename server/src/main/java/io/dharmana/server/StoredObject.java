@@ -12,10 +12,11 @@ import java.util.Objects;
  * @param sha256 hex SHA-256 of the logical content
  * @param version increases with every put of the same name (for compare-and-set)
  * @param attributes content type, user metadata and the like, as given to put
+ * @param contentId names this version's content in the backend (a manifest id), for {@link ObjectBackend#open}
  */
 public record StoredObject(
     String name, long size, long storedBytes, String sha256, Instant created, String pipeline,
-    Map<String, String> attributes, long version) {
+    Map<String, String> attributes, long version, String contentId) {
 
   public StoredObject {
     Objects.requireNonNull(name, "name");
