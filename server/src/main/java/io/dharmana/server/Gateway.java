@@ -39,6 +39,7 @@ public final class Gateway implements AutoCloseable {
   private final ExecutorService executor;
   private final EtagIndex etags;
   private final AccessKeys keys;
+  private final S3Api api;
   private boolean closed;
 
   private Gateway(Builder b) throws IOException {
@@ -54,7 +55,7 @@ public final class Gateway implements AutoCloseable {
     this.etags = new EtagIndex(state.resolve("etags"));
     MultipartUploads uploads = new MultipartUploads(state.resolve("uploads"));
     GatewayMetrics metrics = new GatewayMetrics(b.backend);
-    S3Api api = new S3Api(b.backend, buckets, uploads, etags, keys, metrics, b.clock, b.region, b.maxObjectBytes, b.minPartBytes);
+    this.api = new S3Api(b.backend, buckets, uploads, etags, keys, metrics, b.clock, b.region, b.maxObjectBytes, b.minPartBytes);
     AtomicInteger threadNumber = new AtomicInteger();
     this.executor = new ThreadPoolExecutor(b.threads, b.threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
       Thread t = new Thread(r, "dharmana-gateway-" + threadNumber.incrementAndGet());
@@ -98,6 +99,7 @@ public final class Gateway implements AutoCloseable {
     closed = true;
     server.stop(1);
     executor.shutdownNow();
+    api.close();
     try {
       etags.close();
     } catch (IOException e) {

@@ -21,7 +21,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.io.UncheckedIOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -38,6 +45,12 @@ final class S3Api implements HttpHandler {
   private static final int MAX_XML_BYTES = 2 << 20;
   private static final int MAX_DELETE_KEYS = 1000;
   private static final long MAX_ERROR_DRAIN_BYTES = 64L << 20;
+  private static final long COMPLETE_KEEPALIVE_SECONDS = 5;
+  private final ExecutorService completer = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "dharmana-gateway-complete");
+    t.setDaemon(true);
+    return t;
+  });
   private static final String ETAG_ATTRIBUTE = "etag";
   private static final List<String> STORED_HEADERS =
       List.of("content-type", "cache-control", "content-disposition", "content-encoding", "content-language", "expires");
@@ -67,6 +80,11 @@ final class S3Api implements HttpHandler {
     this.region = region;
     this.maxObjectBytes = maxObjectBytes;
     this.minPartBytes = minPartBytes;
+  }
+
+  /** Stops the threads that complete multipart uploads. */
+  void close() {
+    completer.shutdownNow();
   }
 
   /** The state of one exchange, for the response and for metrics. */
@@ -631,15 +649,57 @@ final class S3Api implements HttpHandler {
     attributes.put(ETAG_ATTRIBUTE, completion.etag());
     String name = ObjectNames.name(bucketName, key);
     PutRequest request = precondition(head, name, upload.pipeline(), attributes);
-    StoredObject stored;
-    try (InputStream in = new CheckedBody(completion.open(), null, null, completion.size(), Long.MAX_VALUE)) {
-      stored = backend.put(name, in, request);
+    // Streaming a large object through its pipeline can outlast clients' read timeouts (60 s for
+    // the AWS CLI), so, as S3 does, answer 200 at once and keep the connection alive with
+    // whitespace; the outcome, success or error, is the XML that follows.
+    common(call);
+    call.exchange.getResponseHeaders().set("Content-Type", "application/xml");
+    call.status = 200;
+    call.headersSent = true;
+    call.exchange.sendResponseHeaders(200, 0);
+    OutputStream out = call.exchange.getResponseBody();
+    out.write("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n".getBytes(StandardCharsets.UTF_8));
+    out.flush();
+    CompletableFuture<StoredObject> put = CompletableFuture.supplyAsync(() -> {
+      try (InputStream in = completion.open()) {
+        return backend.put(name, in, request);
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot read the spooled parts of upload " + upload.id(), e);
+      }
+    }, completer);
+    StoredObject stored = null;
+    Throwable failure = null;
+    while (stored == null && failure == null) {
+      try {
+        stored = put.get(COMPLETE_KEEPALIVE_SECONDS, TimeUnit.SECONDS);
+      } catch (TimeoutException e) {
+        out.write(' ');
+        out.flush();
+      } catch (ExecutionException e) {
+        failure = e.getCause();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        failure = e;
+      }
     }
-    uploads.remove(upload.id());
-    metrics.stored(bucketName, upload.pipeline(), stored.size(), stored.storedBytes());
-    Xml xml = Xml.document("CompleteMultipartUploadResult").element("Location", "/" + bucketName + "/" + key)
-        .element("Bucket", bucketName).element("Key", key).element("ETag", quote(completion.etag()));
-    send(call, 200, xml.toBytes(), "application/xml");
+    Xml result;
+    if (failure != null) {
+      S3Failure f = failure instanceof S3Failure sf ? sf
+          : failure instanceof AlreadyExistsException || failure instanceof CommitFailedException
+              ? S3Failure.preconditionFailed("At least one of the pre-conditions you specified did not hold: " + failure.getMessage())
+              : new S3Failure(500, "InternalError", "We encountered an internal error: " + failure);
+      LOG.log(Level.WARNING, "Cannot complete upload " + upload.id() + " of " + bucketName + "/" + key, failure);
+      result = Xml.bare("Error").element("Code", f.code).element("Message", f.getMessage())
+          .element("Resource", call.resource).element("RequestId", call.requestId);
+    } else {
+      uploads.remove(upload.id());
+      metrics.stored(bucketName, upload.pipeline(), stored.size(), stored.storedBytes());
+      result = Xml.document("CompleteMultipartUploadResult").element("Location", "/" + bucketName + "/" + key)
+          .element("Bucket", bucketName).element("Key", key).element("ETag", quote(completion.etag()));
+    }
+    byte[] body = result.toBytesWithoutDeclaration();
+    out.write(body);
+    call.bytesOut += body.length;
   }
 
   private void abortUpload(Call call, RequestHead head, String bucketName, String key) throws IOException {

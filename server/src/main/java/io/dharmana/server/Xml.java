@@ -22,7 +22,8 @@ final class Xml {
   static final String NS = "http://s3.amazonaws.com/doc/2006-03-01/";
   private static final DateTimeFormatter ISO = DateTimeFormatter.ISO_INSTANT;
 
-  private final StringBuilder out = new StringBuilder(256).append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+  private static final String DECLARATION = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  private final StringBuilder out = new StringBuilder(256).append(DECLARATION);
   private final List<String> open = new ArrayList<>();
 
   /** Starts the document element in S3's namespace. */
@@ -68,6 +69,13 @@ final class Xml {
 
   static String timestamp(Instant value) {
     return ISO.format(value.truncatedTo(ChronoUnit.MILLIS));
+  }
+
+  /** The document without its XML declaration, for a response that already sent one. */
+  byte[] toBytesWithoutDeclaration() {
+    byte[] all = toBytes();
+    int skip = DECLARATION.getBytes(StandardCharsets.UTF_8).length;
+    return java.util.Arrays.copyOfRange(all, skip, all.length);
   }
 
   byte[] toBytes() {

@@ -268,6 +268,20 @@ class GatewaySdkTest {
     assertEquals(expectedEtag, got.response().eTag());
     assertEquals("application/x-big", got.response().contentType());
 
+    // a precondition that fails only once the parts stream into the repository arrives in the body of a 200
+    CreateMultipartUploadResponse conflicting = s3.createMultipartUpload(b -> b.bucket("data").key("big/object"));
+    String partEtag = s3.uploadPart(b -> b.bucket("data").key("big/object").uploadId(conflicting.uploadId()).partNumber(1),
+        RequestBody.fromString("late")).eTag();
+    S3Exception exists = assertThrows(S3Exception.class, () -> s3.completeMultipartUpload(b -> b.bucket("data").key("big/object")
+        .uploadId(conflicting.uploadId()).ifNoneMatch("*")
+        .multipartUpload(m -> m.parts(CompletedPart.builder().partNumber(1).eTag(partEtag).build()))));
+    assertEquals("PreconditionFailed", exists.awsErrorDetails().errorCode());
+    S3Exception wrongPart = assertThrows(S3Exception.class, () -> s3.completeMultipartUpload(b -> b.bucket("data").key("big/object")
+        .uploadId(conflicting.uploadId())
+        .multipartUpload(m -> m.parts(CompletedPart.builder().partNumber(1).eTag("\"0123\"").build()))));
+    assertEquals("InvalidPart", wrongPart.awsErrorDetails().errorCode());
+    assertArrayEquals(data, s3.getObjectAsBytes(b -> b.bucket("data").key("big/object")).asByteArray());
+
     CreateMultipartUploadResponse aborted = s3.createMultipartUpload(b -> b.bucket("data").key("gone"));
     s3.uploadPart(b -> b.bucket("data").key("gone").uploadId(aborted.uploadId()).partNumber(1), RequestBody.fromString("x"));
     s3.abortMultipartUpload(b -> b.bucket("data").key("gone").uploadId(aborted.uploadId()));
