@@ -54,8 +54,9 @@ public final class Gateway implements AutoCloseable {
     }
     this.etags = new EtagIndex(state.resolve("etags"));
     MultipartUploads uploads = new MultipartUploads(state.resolve("uploads"));
-    GatewayMetrics metrics = new GatewayMetrics(b.backend);
-    this.api = new S3Api(b.backend, buckets, uploads, etags, keys, metrics, b.clock, b.region, b.maxObjectBytes, b.minPartBytes);
+    ObjectBackend backend = b.cacheBytes > 0 ? new SmallObjectCache(b.backend, b.cacheObjectBytes, b.cacheBytes) : b.backend;
+    GatewayMetrics metrics = new GatewayMetrics(backend);
+    this.api = new S3Api(backend, buckets, uploads, etags, keys, metrics, b.clock, b.region, b.maxObjectBytes, b.minPartBytes);
     AtomicInteger threadNumber = new AtomicInteger();
     this.executor = new ThreadPoolExecutor(b.threads, b.threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
       Thread t = new Thread(r, "dharmana-gateway-" + threadNumber.incrementAndGet());
@@ -119,6 +120,8 @@ public final class Gateway implements AutoCloseable {
     private long maxObjectBytes = 5L << 30;
     private long minPartBytes = 5L << 20;
     private int threads = 64;
+    private long cacheBytes = 64L << 20;
+    private long cacheObjectBytes = 256L << 10;
     private String region = "us-east-1";
     private Clock clock = Clock.systemUTC();
 
@@ -175,6 +178,20 @@ public final class Gateway implements AutoCloseable {
         throw new IllegalArgumentException("Invalid minPartBytes " + bytes + ": must be >= 0");
       }
       this.minPartBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Memory for the content of small objects (at most {@code objectBytes} each) served from the
+     * gateway without going through the pipeline again; 64 MiB for objects up to 256 KiB unless
+     * set, 0 to turn off.
+     */
+    public Builder smallObjectCache(long bytes, long objectBytes) {
+      if (bytes < 0 || objectBytes < 0) {
+        throw new IllegalArgumentException("Invalid small object cache " + bytes + " bytes for objects up to " + objectBytes + ": must be >= 0");
+      }
+      this.cacheBytes = bytes;
+      this.cacheObjectBytes = objectBytes;
       return this;
     }
 

@@ -244,7 +244,7 @@ class GatewaySdkTest {
   @Test
   void multipartUploadCompletesWithS3Etag() throws Exception {
     int partSize = 5 << 20;
-    byte[] data = random(42, 2 * partSize + 12345);
+    byte[] data = random(42, partSize + 12345);
     CreateMultipartUploadResponse created = s3.createMultipartUpload(b -> b.bucket("data").key("big/object").contentType("application/x-big"));
     List<CompletedPart> done = new ArrayList<>();
     MessageDigest partMd5s = MessageDigest.getInstance("MD5");
@@ -258,10 +258,10 @@ class GatewaySdkTest {
       done.add(CompletedPart.builder().partNumber(number).eTag(up.eTag()).build());
     }
     ListPartsResponse parts = s3.listParts(b -> b.bucket("data").key("big/object").uploadId(created.uploadId()));
-    assertEquals(3, parts.parts().size());
+    assertEquals(2, parts.parts().size());
     var completed = s3.completeMultipartUpload(b -> b.bucket("data").key("big/object").uploadId(created.uploadId())
         .multipartUpload(m -> m.parts(done)));
-    String expectedEtag = "\"" + HexFormat.of().formatHex(partMd5s.digest()) + "-3\"";
+    String expectedEtag = "\"" + HexFormat.of().formatHex(partMd5s.digest()) + "-2\"";
     assertEquals(expectedEtag, completed.eTag());
     ResponseBytes<GetObjectResponse> got = s3.getObjectAsBytes(b -> b.bucket("data").key("big/object"));
     assertArrayEquals(data, got.asByteArray());
