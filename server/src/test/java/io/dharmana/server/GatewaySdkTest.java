@@ -15,6 +15,7 @@ import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -79,6 +80,12 @@ class GatewaySdkTest {
     gateway = Gateway.builder(newBackend(dir.resolve("repo")), dir.resolve("repo/gateway")).port(0)
         .onGeneratedKey(announced::add).start();
     assertEquals(1, announced.size(), "a fresh state directory must generate and announce one key");
+    try {
+      assertEquals(PosixFilePermissions.fromString("rw-------"),
+          Files.getPosixFilePermissions(dir.resolve("repo/gateway/credentials")), "credentials must be owner-only");
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
     AccessKeys.AccessKey key = announced.get(0);
     credentials = AwsBasicCredentials.create(key.id(), key.secret());
     s3 = client(credentials);
@@ -288,6 +295,49 @@ class GatewaySdkTest {
     S3Exception e = assertThrows(S3Exception.class, () -> s3.listParts(b -> b.bucket("data").key("gone").uploadId(aborted.uploadId())));
     assertEquals(404, e.statusCode());
     assertThrows(NoSuchKeyException.class, () -> s3.headObject(b -> b.bucket("data").key("gone")));
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {31, 32})
+  void racingConditionalPutsHaveExactlyOneWinner(long seed) throws Exception {
+    int writers = 8;
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(writers);
+    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+    List<java.util.concurrent.Future<Integer>> outcomes = new ArrayList<>();
+    for (int i = 0; i < writers; i++) {
+      byte[] body = random(seed * 100 + i, 50_000);
+      outcomes.add(pool.submit(() -> {
+        go.await();
+        try {
+          s3.putObject(b -> b.bucket("data").key("race/" + seed).ifNoneMatch("*"), RequestBody.fromBytes(body));
+          return 200;
+        } catch (S3Exception e) {
+          return e.statusCode();
+        }
+      }));
+    }
+    go.countDown();
+    List<Integer> codes = new ArrayList<>();
+    for (var f : outcomes) {
+      codes.add(f.get());
+    }
+    pool.shutdown();
+    assertEquals(1, codes.stream().filter(c -> c == 200).count(), "seed " + seed + ": " + codes);
+    assertEquals(writers - 1, codes.stream().filter(c -> c == 412).count(), "seed " + seed + ": " + codes);
+    byte[] winner = s3.getObjectAsBytes(b -> b.bucket("data").key("race/" + seed)).asByteArray();
+    boolean matchesOne = false;
+    for (int i = 0; i < writers; i++) {
+      matchesOne |= Arrays.equals(winner, random(seed * 100 + i, 50_000));
+    }
+    assertTrue(matchesOne, "seed " + seed + ": the stored object is no writer's body");
+  }
+
+  @Test
+  void aBodyThatBreaksItsPromiseLeavesNothingBehind() {
+    S3Exception badMd5 = assertThrows(S3Exception.class, () -> s3.putObject(
+        b -> b.bucket("data").key("promised").contentMD5("AAAAAAAAAAAAAAAAAAAAAA=="), RequestBody.fromString("not that")));
+    assertEquals("BadDigest", badMd5.awsErrorDetails().errorCode());
+    assertThrows(NoSuchKeyException.class, () -> s3.headObject(b -> b.bucket("data").key("promised")));
   }
 
   @Test
