@@ -49,6 +49,7 @@ final class SigV4 {
   record Verified(String accessKeyId, byte[] signingKey, String amzDate, String scope, String seedSignature, String payloadHash) {}
 
   private final Function<String, String> secrets;
+  private final java.util.concurrent.ConcurrentHashMap<String, byte[]> signingKeys = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** @param secrets maps an access key id to its secret key, or null when unknown */
   SigV4(Function<String, String> secrets) {
@@ -115,7 +116,7 @@ final class SigV4 {
       throw S3Failure.accessDenied("Invalid signature: the host header must be signed");
     }
     String secret = secretFor(scope.accessKeyId);
-    byte[] key = signingKey(secret, scope.date, scope.region, scope.service);
+    byte[] key = cachedSigningKey(scope, secret);
     String canonicalQuery = canonicalQuery(request.query(), false);
     String canonicalHeaders = canonicalHeaders(request, headerNames);
     checkSignature(request, key, amzDate, scope, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash, signature);
@@ -149,7 +150,7 @@ final class SigV4 {
     }
     Scope scope = Scope.parse(credential, amzDate);
     String secret = secretFor(scope.accessKeyId);
-    byte[] key = signingKey(secret, scope.date, scope.region, scope.service);
+    byte[] key = cachedSigningKey(scope, secret);
     List<String> headerNames = Arrays.asList(signedHeaders.split(";"));
     String payloadHash = request.header("x-amz-content-sha256");
     if (payloadHash == null) {
@@ -180,6 +181,20 @@ final class SigV4 {
     }
     throw S3Failure.signatureMismatch(
         "The request signature we calculated does not match the signature you provided. Check your key and signing method.");
+  }
+
+  /** Signing keys change once a day per key and region; deriving one costs four HMACs. */
+  private byte[] cachedSigningKey(Scope scope, String secret) {
+    String cacheKey = scope.accessKeyId + "/" + scope.value;
+    byte[] key = signingKeys.get(cacheKey);
+    if (key == null) {
+      if (signingKeys.size() > 1000) {
+        signingKeys.clear();
+      }
+      key = signingKey(secret, scope.date, scope.region, scope.service);
+      signingKeys.put(cacheKey, key);
+    }
+    return key;
   }
 
   private String secretFor(String accessKeyId) {
