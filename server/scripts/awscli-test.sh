@@ -143,4 +143,9 @@ ok "unsigned, tampered and wrongly signed requests refused with 403"
 curl -sf "$ENDPOINT/metrics" | grep -q 'dharmana_gateway_requests_seconds_count' || fail "/metrics lacks request metrics"
 curl -sf "$ENDPOINT/dashboard" | grep -q 'Dharmana gateway' || fail "/dashboard not served"
 ok "/metrics and /dashboard served"
+if command -v chromium >/dev/null 2>&1; then
+  dom="$(timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 --dump-dom "$ENDPOINT/dashboard" 2>/dev/null || true)"
+  echo "$dom" | grep -q '<td>checkpoints</td>' || fail "the dashboard rendered in chromium shows no row for bucket checkpoints"
+  ok "dashboard renders its bucket rows in headless chromium"
+fi
 echo "PASS awscli-test"
