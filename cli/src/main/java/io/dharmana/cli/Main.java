@@ -33,6 +33,7 @@ import picocli.CommandLine.Command;
       PlanCommand.class,
       CompressCommand.class,
       DecompressCommand.class,
+      ServeCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = {
