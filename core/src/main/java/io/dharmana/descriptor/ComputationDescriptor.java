@@ -59,4 +59,97 @@ public record ComputationDescriptor(
       throw new InvalidDescriptorException("Invalid " + field + " " + value + ": must be >= 0");
     }
   }
+
+  /** A builder; each figure may be set once, unset figures are 0 ("not stated"). */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Builds a {@link ComputationDescriptor}; each setting may be set once (a second set throws {@link IllegalStateException}). */
+  public static final class Builder {
+    private final java.util.Set<String> set = new java.util.HashSet<>();
+    private String modelKind;
+    private int accelerators;
+    private Duration stepTime;
+    private int batchSize;
+    private long sampleBytes;
+    private long datasetBytes;
+    private int epochs;
+    private long parameters;
+    private long checkpointBytes;
+    private Duration checkpointInterval;
+
+    private Builder() {}
+
+    private void once(String field) {
+      if (!set.add(field)) {
+        throw new IllegalStateException("Cannot set " + field + " twice");
+      }
+    }
+
+    public Builder modelKind(String value) {
+      once("modelKind");
+      modelKind = value;
+      return this;
+    }
+
+    public Builder accelerators(int value) {
+      once("accelerators");
+      accelerators = value;
+      return this;
+    }
+
+    public Builder stepTime(Duration value) {
+      once("stepTime");
+      stepTime = value;
+      return this;
+    }
+
+    public Builder batchSize(int value) {
+      once("batchSize");
+      batchSize = value;
+      return this;
+    }
+
+    public Builder sampleBytes(long value) {
+      once("sampleBytes");
+      sampleBytes = value;
+      return this;
+    }
+
+    public Builder datasetBytes(long value) {
+      once("datasetBytes");
+      datasetBytes = value;
+      return this;
+    }
+
+    public Builder epochs(int value) {
+      once("epochs");
+      epochs = value;
+      return this;
+    }
+
+    public Builder parameters(long value) {
+      once("parameters");
+      parameters = value;
+      return this;
+    }
+
+    public Builder checkpointBytes(long value) {
+      once("checkpointBytes");
+      checkpointBytes = value;
+      return this;
+    }
+
+    public Builder checkpointInterval(Duration value) {
+      once("checkpointInterval");
+      checkpointInterval = value;
+      return this;
+    }
+
+    public ComputationDescriptor build() {
+      return new ComputationDescriptor(modelKind, accelerators, stepTime, batchSize, sampleBytes, datasetBytes,
+          epochs, parameters, checkpointBytes, checkpointInterval);
+    }
+  }
 }

@@ -24,4 +24,45 @@ public record PipelineDescriptor(
   public static PipelineDescriptor of(String name, StorageDescriptor storage) {
     return new PipelineDescriptor(name, "", Optional.empty(), storage);
   }
+
+  /** A builder for a pipeline named {@code name}; each setting may be set once. */
+  public static Builder builder(String name) {
+    return new Builder(name);
+  }
+
+  /** Builds a {@link PipelineDescriptor}; each setting may be set once (a second set throws {@link IllegalStateException}). */
+  public static final class Builder {
+    private final String name;
+    private String description;
+    private ComputationDescriptor computation;
+    private StorageDescriptor storage;
+
+    private Builder(String name) {
+      this.name = name;
+    }
+
+    public Builder description(String value) {
+      Builders.requireUnset("description", description);
+      description = Objects.requireNonNull(value, "description");
+      return this;
+    }
+
+    public Builder computation(ComputationDescriptor value) {
+      Builders.requireUnset("computation", computation);
+      computation = Objects.requireNonNull(value, "computation");
+      return this;
+    }
+
+    public Builder storage(StorageDescriptor value) {
+      Builders.requireUnset("storage", storage);
+      storage = Objects.requireNonNull(value, "storage");
+      return this;
+    }
+
+    /** The descriptor; storage defaults to one unbounded local tier and no stages. */
+    public PipelineDescriptor build() {
+      return new PipelineDescriptor(name, description, Optional.ofNullable(computation),
+          storage == null ? StorageDescriptor.of(java.util.List.of()) : storage);
+    }
+  }
 }

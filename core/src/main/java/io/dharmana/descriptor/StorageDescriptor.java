@@ -52,4 +52,70 @@ public record StorageDescriptor(
         .findFirst()
         .orElseThrow(() -> new InvalidDescriptorException("Invalid tier '" + name + "': no such tier"));
   }
+
+  /** A builder; each setting may be set once, stages and tiers are added in order. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Builds a {@link StorageDescriptor}. Each setting may be set once (a second set throws {@link
+   * IllegalStateException}); stages and tiers accumulate in the order they are added. Unset
+   * settings take the record's defaults.
+   */
+  public static final class Builder {
+    private ChunkingSpec chunking;
+    private final List<StageSpec> stages = new java.util.ArrayList<>();
+    private final List<TierSpec> tiers = new java.util.ArrayList<>();
+    private PlacementPolicy placement;
+    private CacheSpec cache;
+    private ConsistencySpec consistency;
+
+    private Builder() {}
+
+    public Builder chunking(ChunkingSpec value) {
+      Builders.requireUnset("chunking", chunking);
+      chunking = java.util.Objects.requireNonNull(value, "chunking");
+      return this;
+    }
+
+    /** Appends a stage; stages encode in the order added. */
+    public Builder stage(StageSpec value) {
+      stages.add(java.util.Objects.requireNonNull(value, "stage"));
+      return this;
+    }
+
+    /** Appends a stage by name with string parameters. */
+    public Builder stage(String name, java.util.Map<String, String> params) {
+      return stage(StageSpec.of(name, params));
+    }
+
+    /** Appends a tier; the first tier is the default write tier. */
+    public Builder tier(TierSpec value) {
+      tiers.add(java.util.Objects.requireNonNull(value, "tier"));
+      return this;
+    }
+
+    public Builder placement(PlacementPolicy value) {
+      Builders.requireUnset("placement", placement);
+      placement = java.util.Objects.requireNonNull(value, "placement");
+      return this;
+    }
+
+    public Builder cache(CacheSpec value) {
+      Builders.requireUnset("cache", cache);
+      cache = java.util.Objects.requireNonNull(value, "cache");
+      return this;
+    }
+
+    public Builder consistency(ConsistencySpec value) {
+      Builders.requireUnset("consistency", consistency);
+      consistency = java.util.Objects.requireNonNull(value, "consistency");
+      return this;
+    }
+
+    public StorageDescriptor build() {
+      return new StorageDescriptor(chunking, stages, tiers, placement, cache, consistency);
+    }
+  }
 }

@@ -72,4 +72,79 @@ public record TierSpec(
   public boolean bounded() {
     return capacityBytes > 0;
   }
+
+  /** A builder for a tier; each setting may be set once, unset ones take {@link #local}'s defaults. */
+  public static Builder builder(String name, String kind) {
+    return new Builder(name, kind);
+  }
+
+  /** Builds a {@link TierSpec}; each setting may be set once (a second set throws {@link IllegalStateException}). */
+  public static final class Builder {
+    private final java.util.Set<String> set = new java.util.HashSet<>();
+    private final String name;
+    private final String kind;
+    private String location;
+    private long capacityBytes;
+    private double highWatermark = 0.9;
+    private double lowWatermark = 0.7;
+    private Duration maxAge;
+    private String priceClass;
+    private final Map<String, String> options = new java.util.LinkedHashMap<>();
+
+    private Builder(String name, String kind) {
+      this.name = name;
+      this.kind = kind;
+    }
+
+    private void once(String field) {
+      if (!set.add(field)) {
+        throw new IllegalStateException("Cannot set " + field + " of tier " + name + " twice");
+      }
+    }
+
+    /** A directory for local tiers, a bucket/prefix URI for object stores. */
+    public Builder location(String value) {
+      once("location");
+      location = value;
+      return this;
+    }
+
+    /** Capacity in bytes; 0 (the default) is unbounded. */
+    public Builder capacity(long bytes) {
+      once("capacity");
+      capacityBytes = bytes;
+      return this;
+    }
+
+    /** Demotion starts above {@code high} of capacity and brings the tier down to {@code low}. */
+    public Builder watermarks(double high, double low) {
+      once("watermarks");
+      highWatermark = high;
+      lowWatermark = low;
+      return this;
+    }
+
+    public Builder maxAge(Duration value) {
+      once("maxAge");
+      maxAge = value;
+      return this;
+    }
+
+    public Builder priceClass(String value) {
+      once("priceClass");
+      priceClass = value;
+      return this;
+    }
+
+    /** Adds one kind-specific option; each option name may be set once. */
+    public Builder option(String key, String value) {
+      once("options." + key);
+      options.put(key, value);
+      return this;
+    }
+
+    public TierSpec build() {
+      return new TierSpec(name, kind, location, capacityBytes, highWatermark, lowWatermark, maxAge, priceClass, options);
+    }
+  }
 }

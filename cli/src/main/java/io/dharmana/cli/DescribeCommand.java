@@ -1,0 +1,72 @@
+package io.dharmana.cli;
+
+import io.dharmana.InvalidDescriptorException;
+import io.dharmana.NotFoundException;
+import io.dharmana.descriptor.DescriptorDiagram;
+import io.dharmana.descriptor.Descriptors;
+import io.dharmana.descriptor.PipelineDescriptor;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code dharmana describe FILE.yaml}: validates a pipeline descriptor and prints it as a
+ * diagram, or as JSON with {@code --json}. Exit code 0 when valid, 2 when the descriptor is
+ * invalid (the message names the file, line, field, value and what is allowed), 1 when the file
+ * cannot be read.
+ */
+@Command(
+    name = "describe",
+    mixinStandardHelpOptions = true,
+    description = "Validates a pipeline descriptor and prints it as a diagram: stages in order, tiers with capacities and policy.")
+public final class DescribeCommand implements Callable<Integer> {
+  /** Exit code for a descriptor that fails validation. */
+  public static final int EXIT_INVALID = 2;
+
+  @Parameters(index = "0", paramLabel = "FILE.yaml", description = "The pipeline descriptor (YAML).")
+  private Path file;
+
+  @Option(names = "--json", description = "Print the validated descriptor as JSON instead of a diagram.")
+  private boolean json;
+
+  @Option(names = "--no-color", description = "Plain text without ANSI colours (also when NO_COLOR is set or output is not a terminal).")
+  private boolean noColor;
+
+  @Spec
+  private CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    PipelineDescriptor descriptor;
+    try {
+      descriptor = Descriptors.load(file);
+    } catch (InvalidDescriptorException e) {
+      err.println(e.getMessage());
+      err.flush();
+      return EXIT_INVALID;
+    } catch (NotFoundException | java.io.UncheckedIOException e) {
+      err.println(e.getMessage());
+      err.flush();
+      return 1;
+    }
+    if (json) {
+      out.println(Descriptors.toJson(descriptor));
+    } else {
+      out.print(DescriptorDiagram.render(descriptor, colour()));
+    }
+    out.flush();
+    return 0;
+  }
+
+  private boolean colour() {
+    return !noColor && System.console() != null && System.getenv("NO_COLOR") == null
+        && !"dumb".equals(System.getenv("TERM"));
+  }
+}

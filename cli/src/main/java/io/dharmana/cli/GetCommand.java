@@ -1,0 +1,73 @@
+package io.dharmana.cli;
+
+import io.dharmana.repo.ObjectInfo;
+import io.dharmana.repo.Repository;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "get", mixinStandardHelpOptions = true,
+    description = "Read an object back, verifying every chunk and the original SHA-256.")
+final class GetCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "REPO", description = "Repository directory.")
+  Path repo;
+
+  @Parameters(index = "1", paramLabel = "NAME", description = "Object name.")
+  String name;
+
+  @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+      description = "Write to FILE (atomically: a temporary file renamed when complete and verified). Default: standard output.")
+  Path output;
+
+  @Option(names = "--progress", negatable = true, description = "Show a progress bar (default: on a terminal, for large objects).")
+  Boolean progress;
+
+  @Override
+  public Integer call() throws IOException {
+    try (Repository r = Repository.open(repo)) {
+      ObjectInfo info = r.stat(name).orElseThrow(() -> new io.dharmana.NotFoundException("Cannot read " + name + ": no such object"));
+      long start = System.nanoTime();
+      if (output == null) {
+        try (Progress bar = Progress.start("get " + name, info.size(), progress)) {
+          OutputStream out = new BufferedOutputStream(System.out, 1 << 20);
+          r.get(name, out, bar);
+          out.flush();
+        }
+      } else {
+        Path dir = output.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, "." + output.getFileName() + ".", ".part");
+        try {
+          try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
+              OutputStream out = new BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch), 1 << 20);
+              Progress bar = Progress.start("get " + name, info.size(), progress)) {
+            r.get(name, out, bar);
+            out.flush();
+            ch.force(false);
+          }
+          Files.move(tmp, output, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+          Files.deleteIfExists(tmp);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        spec.commandLine().getErr().printf("get %s: %s in %.2f s (%s) -> %s%n", name, Output.bytes(info.size()), seconds,
+            Output.rate(info.size(), seconds), output);
+        spec.commandLine().getErr().flush();
+      }
+      r.history().append(r.metrics(info.pipeline()).snapshot("get " + name));
+    }
+    return Main.OK;
+  }
+}

@@ -1,0 +1,28 @@
+package io.dharmana.cli;
+
+import io.dharmana.descriptor.ByteSize;
+import io.dharmana.metrics.MetricsHistory;
+import java.io.PrintWriter;
+import java.util.Locale;
+
+/** Formatting shared by the commands: sizes, rates, ratios, JSON. */
+final class Output {
+  private Output() {}
+
+  static String bytes(long n) {
+    return ByteSize.format(n);
+  }
+
+  static String rate(long bytes, double seconds) {
+    return seconds <= 0 ? "-" : String.format(Locale.ROOT, "%.1f MB/s", bytes / 1e6 / seconds);
+  }
+
+  static String ratio(double r) {
+    return Double.isInfinite(r) ? "∞" : String.format(Locale.ROOT, "%.3f×", r);
+  }
+
+  static void json(PrintWriter out, Object value) {
+    out.println(MetricsHistory.toJson(value));
+    out.flush();
+  }
+}

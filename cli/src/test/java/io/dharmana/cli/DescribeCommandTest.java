@@ -1,0 +1,71 @@
+package io.dharmana.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dharmana.descriptor.Descriptors;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class DescribeCommandTest {
+
+  private record Run(int exit, String out, String err) {}
+
+  private static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = new CommandLine(new DescribeCommand()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  @Test
+  void printsTheDiagramOfAValidDescriptor() {
+    Path file = ExamplesTest.examples().resolve("llm-checkpoints.yaml");
+    Run r = run(file.toString(), "--no-color");
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.out().contains("pipeline llm-checkpoints"), r.out());
+    assertTrue(r.out().indexOf("byte-planes") < r.out().indexOf("zstd"), r.out());
+    assertTrue(r.out().indexOf("zstd") < r.out().indexOf("checksum"), r.out());
+    assertTrue(r.out().contains("capacity 2 TiB"), r.out());
+    assertTrue(!r.out().contains("\u001b["), "--no-color: no escapes");
+  }
+
+  @Test
+  void printsJsonThatParsesBack() {
+    Path file = ExamplesTest.examples().resolve("vision-dataset.yaml");
+    Run r = run("--json", file.toString());
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.out().trim().startsWith("{"), r.out());
+    assertEquals(Descriptors.load(file), Descriptors.parse(r.out(), "stdout"));
+  }
+
+  @Test
+  void invalidDescriptorExitsWithTwoAndNamesTheField(@TempDir Path dir) throws Exception {
+    Path bad = dir.resolve("bad.yaml");
+    Files.writeString(bad, "name: x\nstorage:\n  tiers:\n    - {name: a, kind: local}\n    - {name: b, kind: local, capacity: -5GiB}\n");
+    Run r = run(bad.toString());
+    assertEquals(DescribeCommand.EXIT_INVALID, r.exit());
+    assertEquals("", r.out());
+    assertTrue(r.err().contains("Invalid descriptor " + bad + ", line 5: storage.tiers[1].capacity = -5GiB: must be >= 0 (0 = unbounded)"),
+        r.err());
+  }
+
+  @Test
+  void missingFileExitsWithOne(@TempDir Path dir) {
+    Run r = run(dir.resolve("nope.yaml").toString());
+    assertEquals(1, r.exit());
+    assertTrue(r.err().contains("Cannot load descriptor"), r.err());
+  }
+
+  @Test
+  void helpNamesTheOptions() {
+    Run r = run("--help");
+    assertEquals(0, r.exit());
+    assertTrue(r.out().contains("--json") && r.out().contains("--no-color") && r.out().contains("FILE.yaml"), r.out());
+  }
+}

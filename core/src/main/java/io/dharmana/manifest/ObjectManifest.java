@@ -1,0 +1,88 @@
+package io.dharmana.manifest;
+
+import io.dharmana.stage.StageSpec;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * The immutable record of one stored object version: which chunks hold its bytes in which order,
+ * the stage chain (with parameters) that encoded every chunk, the SHA-256 of the original bytes,
+ * and where it came from. Stored content-addressed; a ref points at it. Everything needed to
+ * decode is here, so data written long ago still decodes.
+ *
+ * @param format manifest format version
+ * @param pipeline name of the pipeline that wrote it
+ * @param size logical (original) size in bytes
+ * @param sha256 hex SHA-256 of the original bytes
+ * @param stages the chain applied to each chunk, in encode order
+ * @param lossy whether decoding yields only an approximation (a lossy stage was applied)
+ * @param chunks the chunks in object order
+ * @param parents manifest ids this version derives from (previous version, delta bases)
+ * @param created commit time
+ * @param attributes free-form metadata (content type, ETag, user metadata)
+ */
+public record ObjectManifest(
+    int format,
+    String pipeline,
+    long size,
+    String sha256,
+    List<StageSpec> stages,
+    boolean lossy,
+    List<ChunkRef> chunks,
+    List<String> parents,
+    Instant created,
+    Map<String, String> attributes) {
+
+  public static final int FORMAT = 1;
+
+  public ObjectManifest {
+    Objects.requireNonNull(pipeline, "pipeline");
+    Objects.requireNonNull(sha256, "sha256");
+    Objects.requireNonNull(created, "created");
+    stages = List.copyOf(stages);
+    chunks = List.copyOf(chunks);
+    parents = parents == null ? List.of() : List.copyOf(parents);
+    attributes = attributes == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(attributes));
+    long sum = 0;
+    for (ChunkRef chunk : chunks) {
+      sum += chunk.length();
+    }
+    if (sum != size) {
+      throw new IllegalArgumentException(
+          "Invalid manifest: chunks hold " + sum + " bytes but the object size is " + size);
+    }
+  }
+
+  /** Bytes this version occupies in the store, counting a chunk each time it is referenced. */
+  public long storedBytes() {
+    long sum = 0;
+    for (ChunkRef chunk : chunks) {
+      sum += chunk.storedLength();
+    }
+    return sum;
+  }
+
+  /** Start offset of every chunk within the object, plus the size as a final entry. */
+  public long[] chunkOffsets() {
+    long[] offsets = new long[chunks.size() + 1];
+    for (int i = 0; i < chunks.size(); i++) {
+      offsets[i + 1] = offsets[i] + chunks.get(i).length();
+    }
+    return offsets;
+  }
+
+  /** The same manifest with extra attributes merged in. */
+  public ObjectManifest withAttributes(Map<String, String> extra) {
+    Map<String, String> merged = new TreeMap<>(attributes);
+    merged.putAll(extra);
+    return new ObjectManifest(format, pipeline, size, sha256, stages, lossy, chunks, parents, created, merged);
+  }
+
+  static List<ChunkRef> copy(List<ChunkRef> chunks) {
+    return new ArrayList<>(chunks);
+  }
+}

@@ -1,0 +1,98 @@
+package io.dharmana.repo;
+
+import io.dharmana.NotFoundException;
+import io.dharmana.chunk.ChunkId;
+import io.dharmana.chunk.ChunkStore;
+import io.dharmana.manifest.ChunkRef;
+import io.dharmana.manifest.ObjectManifest;
+import io.dharmana.store.BlobInfo;
+import io.dharmana.store.BlobStore;
+import io.dharmana.store.SupportsListing;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Mark and sweep over a repository. Roots are the refs' current versions and every manifest
+ * younger than the grace period (a commit in progress elsewhere may be about to reference it);
+ * a chunk is deleted only when no root reaches it and it is older than the grace period (chunks
+ * reused by deduplication are touched, so they are young again). The repository's exclusive lock
+ * is held meanwhile, so no writer of this repository runs during the sweep.
+ */
+final class GarbageCollector {
+  private final Repository repo;
+  private final BlobStore meta;
+  private final Clock clock;
+
+  GarbageCollector(Repository repo, BlobStore meta, Clock clock) {
+    this.repo = repo;
+    this.meta = meta;
+    this.clock = clock;
+  }
+
+  GcResult run(Duration grace, boolean dryRun) {
+    Instant cutoff = clock.instant().minus(grace);
+    int pruned = dryRun ? 0 : repo.refs().prune(1);
+
+    Set<String> liveManifests = new HashSet<>();
+    // only current versions are roots: older ones go with the prune above (in a dry run, would go)
+    for (Ref ref : repo.refs().list("")) {
+      liveManifests.add(ref.target());
+    }
+    List<BlobInfo> manifests;
+    try (Stream<BlobInfo> all = ((SupportsListing) meta).list(Repository.MANIFESTS)) {
+      manifests = all.toList();
+    }
+    long manifestsDeleted = 0;
+    for (BlobInfo info : manifests) {
+      String id = info.key().substring(info.key().lastIndexOf('/') + 1);
+      if (info.lastModified().isAfter(cutoff)) {
+        liveManifests.add(id);
+      } else if (!liveManifests.contains(id)) {
+        manifestsDeleted++;
+        if (!dryRun) {
+          meta.delete(info.key());
+        }
+      }
+    }
+
+    Set<ChunkId> liveChunks = new HashSet<>();
+    for (String id : liveManifests) {
+      ObjectManifest m;
+      try {
+        m = repo.manifest(id);
+      } catch (NotFoundException missing) {
+        continue; // a ref whose manifest is gone is reported by verify, not by gc
+      }
+      for (ChunkRef c : m.chunks()) {
+        liveChunks.add(c.id());
+      }
+    }
+
+    long chunksDeleted = 0;
+    long bytesFreed = 0;
+    ChunkStore chunks = repo.chunkStore();
+    List<BlobInfo> stored;
+    try (Stream<BlobInfo> all = chunks.list()) {
+      stored = all.toList();
+    }
+    for (BlobInfo info : stored) {
+      ChunkId id = ChunkStore.idOf(info.key());
+      if (!liveChunks.contains(id) && info.lastModified().isBefore(cutoff)) {
+        chunksDeleted++;
+        bytesFreed += info.size();
+        if (!dryRun) {
+          chunks.delete(id);
+        }
+      }
+    }
+    if (!dryRun && chunksDeleted > 0) {
+      repo.tiers().compact(0.5);
+    }
+    return new GcResult(dryRun, pruned, liveManifests.size(), manifestsDeleted, liveChunks.size(), chunksDeleted, bytesFreed);
+  }
+}

@@ -1,0 +1,10 @@
+package io.dharmana.repo;
+
+/**
+ * What a garbage collection removed (or, in a dry run, would remove).
+ *
+ * @param liveManifests manifests kept because a ref (or their youth) keeps them alive
+ * @param liveChunks chunks kept because a live manifest references them or they are young
+ */
+public record GcResult(boolean dryRun, int refVersionsPruned, long liveManifests, long manifestsDeleted,
+    long liveChunks, long chunksDeleted, long bytesFreed) {}

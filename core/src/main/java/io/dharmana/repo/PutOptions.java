@@ -1,0 +1,52 @@
+package io.dharmana.repo;
+
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * How a put commits.
+ *
+ * @param pipeline the pipeline to write through; empty for the repository's default
+ * @param expectedVersion the ref version the put must replace: {@code 0} = the name must not
+ *     exist; {@code -1} = whatever version the name had when the put started (a writer that
+ *     moved it in between makes this put fail)
+ * @param attributes metadata kept in the manifest (content type, ETag, user metadata)
+ * @param expectedSize for progress only, -1 if unknown
+ */
+public record PutOptions(Optional<String> pipeline, long expectedVersion, Map<String, String> attributes, long expectedSize) {
+  public static final long CURRENT = -1;
+
+  public PutOptions {
+    pipeline = pipeline == null ? Optional.empty() : pipeline;
+    attributes = attributes == null ? Map.of() : Map.copyOf(attributes);
+    if (expectedVersion < -1) {
+      throw new IllegalArgumentException("Invalid expected version " + expectedVersion);
+    }
+  }
+
+  /** Replace whatever is there when the put starts. */
+  public static PutOptions defaults() {
+    return new PutOptions(Optional.empty(), CURRENT, Map.of(), -1);
+  }
+
+  /** Fail if the name exists. */
+  public static PutOptions ifAbsent() {
+    return defaults().withExpectedVersion(0);
+  }
+
+  public PutOptions withPipeline(String name) {
+    return new PutOptions(Optional.of(name), expectedVersion, attributes, expectedSize);
+  }
+
+  public PutOptions withExpectedVersion(long version) {
+    return new PutOptions(pipeline, version, attributes, expectedSize);
+  }
+
+  public PutOptions withAttributes(Map<String, String> attrs) {
+    return new PutOptions(pipeline, expectedVersion, attrs, expectedSize);
+  }
+
+  public PutOptions withExpectedSize(long size) {
+    return new PutOptions(pipeline, expectedVersion, attributes, size);
+  }
+}

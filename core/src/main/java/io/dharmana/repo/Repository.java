@@ -1,0 +1,429 @@
+package io.dharmana.repo;
+
+import io.dharmana.AlreadyExistsException;
+import io.dharmana.CommitFailedException;
+import io.dharmana.InvalidDescriptorException;
+import io.dharmana.NotFoundException;
+import io.dharmana.chunk.ChunkStore;
+import io.dharmana.chunk.Chunkers;
+import io.dharmana.descriptor.Descriptors;
+import io.dharmana.descriptor.PipelineDescriptor;
+import io.dharmana.manifest.ManifestCodec;
+import io.dharmana.manifest.ObjectManifest;
+import io.dharmana.metrics.MetricsHistory;
+import io.dharmana.metrics.PipelineMetrics;
+import io.dharmana.runtime.ProgressListener;
+import io.dharmana.runtime.StorageRuntime;
+import io.dharmana.runtime.WrittenObject;
+import io.dharmana.stage.StageChain;
+import io.dharmana.stage.StageContext;
+import io.dharmana.stage.Stages;
+import io.dharmana.store.BlobStore;
+import io.dharmana.store.Stores;
+import io.dharmana.store.TieredStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+
+/**
+ * A Dharmana repository: a directory holding its pipeline descriptors, refs, manifests and local
+ * tiers. Objects are written through a pipeline into content-addressed chunks shared by every
+ * object, version and pipeline of the repository, described by an immutable manifest, and named
+ * by a ref that moves only by compare-and-set: an object version is visible completely or not at
+ * all.
+ *
+ * <pre>
+ * REPO/dharmana.yaml          the default pipeline (its tiers are the repository's tiers)
+ * REPO/pipelines/NAME.yaml    further pipelines (their own chunking and stages, the same tiers)
+ * REPO/meta/refs/...          ref version logs (see {@link RefStore})
+ * REPO/meta/manifests/...     manifests, named by the SHA-256 of their bytes
+ * REPO/tiers/TIER/chunks/...  chunks, named by the SHA-256 of their stored bytes
+ * REPO/metrics/history.jsonl  what every command did (see {@link MetricsHistory})
+ * </pre>
+ *
+ * <p>Thread-safe; several processes may write one repository at once (writers share it, garbage
+ * collection takes it alone, see {@link RepositoryLock}).
+ */
+public final class Repository implements AutoCloseable {
+  public static final String DESCRIPTOR_FILE = "dharmana.yaml";
+  static final String OBJECTS = "objects/";
+  static final String MANIFESTS = "manifests/";
+
+  private final Path root;
+  private final PipelineDescriptor descriptor;
+  private final BlobStore meta;
+  private final TieredStore tiers;
+  private final ChunkStore chunks;
+  private final RefStore refs;
+  private final StorageRuntime runtime;
+  private final RepositoryLock lock;
+  private final MetricsHistory history;
+  private final Clock clock;
+  private final Map<String, PipelineMetrics> metrics = new ConcurrentHashMap<>();
+  private final Map<String, ObjectManifest> manifestCache =
+      Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, ObjectManifest> eldest) {
+          return size() > 1024;
+        }
+      });
+  private volatile boolean closed;
+
+  private Repository(Path root, PipelineDescriptor descriptor, Clock clock) {
+    this.root = root;
+    this.descriptor = descriptor;
+    this.clock = clock;
+    boolean fsync = descriptor.storage().consistency().fsync();
+    this.meta = Stores.local(root.resolve("meta"), fsync);
+    this.tiers = TieredStore.open(descriptor.storage(), root);
+    this.chunks = new ChunkStore(tiers);
+    this.refs = new RefStore(meta, clock);
+    int threads = descriptor.storage().cache().effectiveThreads();
+    this.runtime = new StorageRuntime(chunks, threads, Math.max(descriptor.storage().cache().prefetch(), 8 * threads));
+    this.lock = new RepositoryLock(root.resolve("meta").resolve("lock"));
+    this.history = new MetricsHistory(root.resolve("metrics"));
+  }
+
+  /**
+   * Creates a repository in {@code dir} (created if missing) with {@code pipeline} as its default
+   * pipeline.
+   *
+   * @throws AlreadyExistsException if {@code dir} already holds a repository
+   */
+  public static Repository init(Path dir, PipelineDescriptor pipeline) {
+    Path file = dir.resolve(DESCRIPTOR_FILE);
+    if (Files.exists(file)) {
+      throw new AlreadyExistsException("Cannot init " + dir + ": it already holds a repository (" + file + ")");
+    }
+    validate(pipeline);
+    try {
+      Files.createDirectories(dir.resolve("meta"));
+      writeAtomically(file, Descriptors.toYaml(pipeline));
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot init " + dir + ": " + e.getMessage(), e);
+    }
+    return new Repository(dir, pipeline, Clock.systemUTC());
+  }
+
+  /**
+   * Opens the repository in {@code dir}.
+   *
+   * @throws NotFoundException if {@code dir} holds no repository
+   */
+  public static Repository open(Path dir) {
+    return open(dir, Clock.systemUTC());
+  }
+
+  public static Repository open(Path dir, Clock clock) {
+    Path file = dir.resolve(DESCRIPTOR_FILE);
+    if (!Files.isRegularFile(file)) {
+      throw new NotFoundException("Cannot open repository " + dir + ": no " + DESCRIPTOR_FILE
+          + " there (create one with: dharmana init " + dir + ")");
+    }
+    return new Repository(dir, Descriptors.load(file), clock);
+  }
+
+  private static void validate(PipelineDescriptor pipeline) {
+    // creating the chain checks every stage name and parameter before anything is written
+    Stages.chain(pipeline.storage().stages(), StageContext.system());
+    Chunkers.of(pipeline.storage().chunking());
+  }
+
+  private static void writeAtomically(Path file, String text) throws IOException {
+    Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+    Files.writeString(tmp, text, StandardCharsets.UTF_8);
+    try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /**
+   * The pipeline a repository gets when none is given: content-defined chunking (16/64/256 KiB),
+   * zstd level 3 (its frame checksum detects damage after decoding), one local tier.
+   */
+  public static PipelineDescriptor defaultPipeline() {
+    return PipelineDescriptor.of("default",
+        io.dharmana.descriptor.StorageDescriptor.of(List.of(io.dharmana.stage.StageSpec.of("zstd", Map.of("level", "3")))));
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  /** The default pipeline; its tiers and placement are the repository's. */
+  public PipelineDescriptor descriptor() {
+    return descriptor;
+  }
+
+  public TieredStore tiers() {
+    return tiers;
+  }
+
+  public ChunkStore chunkStore() {
+    return chunks;
+  }
+
+  public RefStore refs() {
+    return refs;
+  }
+
+  public StorageRuntime runtime() {
+    return runtime;
+  }
+
+  public MetricsHistory history() {
+    return history;
+  }
+
+  /**
+   * Adds (or replaces) a named pipeline. Its chunking and stages apply to objects put through it;
+   * the repository's tiers hold its chunks, deduplicated with every other pipeline's.
+   */
+  public void addPipeline(PipelineDescriptor pipeline) {
+    validate(pipeline);
+    if (pipeline.name().equals(descriptor.name())) {
+      throw new InvalidDescriptorException("Invalid pipeline name '" + pipeline.name() + "': it is the default pipeline's");
+    }
+    try {
+      Files.createDirectories(root.resolve("pipelines"));
+      writeAtomically(root.resolve("pipelines").resolve(pipeline.name() + ".yaml"), Descriptors.toYaml(pipeline));
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot add pipeline " + pipeline.name() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The pipeline named {@code name}: the default one or one added with {@link #addPipeline}. */
+  public Optional<PipelineDescriptor> pipeline(String name) {
+    if (name.equals(descriptor.name())) {
+      return Optional.of(descriptor);
+    }
+    if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
+      return Optional.empty();
+    }
+    Path file = root.resolve("pipelines").resolve(name + ".yaml");
+    return Files.isRegularFile(file) ? Optional.of(Descriptors.load(file)) : Optional.empty();
+  }
+
+  /** Names of all pipelines, the default first. */
+  public List<String> pipelines() {
+    List<String> names = new ArrayList<>();
+    names.add(descriptor.name());
+    Path dir = root.resolve("pipelines");
+    if (Files.isDirectory(dir)) {
+      try (Stream<Path> files = Files.list(dir)) {
+        files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".yaml"))
+            .map(n -> n.substring(0, n.length() - 5)).sorted().forEach(names::add);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return names;
+  }
+
+  /** The metrics recorder of a pipeline, shared by every operation of this repository instance. */
+  public PipelineMetrics metrics(String pipeline) {
+    return metrics.computeIfAbsent(pipeline, PipelineMetrics::new);
+  }
+
+  /** Writes an object; see {@link #put(String, InputStream, PutOptions, ProgressListener)}. */
+  public ObjectInfo put(String name, InputStream data, PutOptions options) {
+    return put(name, data, options, ProgressListener.NONE);
+  }
+
+  /**
+   * Writes {@code data} to its end through a pipeline and commits it under {@code name}: chunks
+   * first, then the manifest, then the ref by compare-and-set. If anything fails before the ref
+   * moves, nothing is visible (orphaned chunks are removed by a later {@link #gc}).
+   *
+   * @throws CommitFailedException if another writer moved {@code name} away from the version this
+   *     put expected
+   */
+  public ObjectInfo put(String name, InputStream data, PutOptions options, ProgressListener progress) {
+    RefStore.checkName(name);
+    PipelineDescriptor pipeline = options.pipeline()
+        .map(p -> pipeline(p).orElseThrow(() -> new NotFoundException(
+            "Cannot put " + name + ": no pipeline '" + p + "'; known pipelines: " + pipelines())))
+        .orElse(descriptor);
+    String refName = OBJECTS + name;
+    try (AutoCloseable shared = lock.shared()) {
+      Optional<Ref> base = refs.head(refName);
+      long expected = options.expectedVersion() == PutOptions.CURRENT
+          ? base.map(Ref::version).orElse(0L)
+          : options.expectedVersion();
+      if (options.expectedVersion() == 0 && base.isPresent() && !base.get().deleted()) {
+        throw new AlreadyExistsException("Cannot put " + name + ": it already exists (version " + base.get().version() + ")");
+      }
+      if (options.expectedVersion() > 0 && base.map(Ref::version).orElse(0L) != options.expectedVersion()) {
+        throw new CommitFailedException("Cannot put " + name + ": expected version " + options.expectedVersion()
+            + " but it is at " + base.map(Ref::version).orElse(0L));
+      }
+      StageChain chain = Stages.chain(pipeline.storage().stages(), StageContext.system());
+      PipelineMetrics recorder = metrics(pipeline.name());
+      WrittenObject written = runtime.write(data, Chunkers.of(pipeline.storage().chunking()), chain, recorder,
+          options.expectedSize(), progress);
+      tiers.sync(); // the commit barrier: chunks durable before anything refers to them
+      List<String> parents = base.filter(r -> !r.deleted()).map(r -> List.of(r.target())).orElse(List.of());
+      ObjectManifest manifest = new ObjectManifest(ObjectManifest.FORMAT, pipeline.name(), written.size(),
+          written.sha256(), chain.specs(), chain.lossy(), written.chunks(), parents, clock.instant(),
+          options.attributes());
+      String manifestId = writeManifest(manifest);
+      Ref ref = refs.compareAndSet(refName, expected, manifestId);
+      return info(name, ref, manifest);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot put " + name + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Writes a manifest content-addressed; returns its id. Writing an existing one is a no-op. */
+  public String writeManifest(ObjectManifest manifest) {
+    byte[] bytes = ManifestCodec.encode(manifest);
+    String id = io.dharmana.chunk.ChunkId.of(bytes).hex();
+    try {
+      meta.write(manifestKey(id), bytes);
+    } catch (AlreadyExistsException same) {
+      // equal bytes, equal id: the manifest is already there
+    }
+    manifestCache.put(id, manifest);
+    return id;
+  }
+
+  static String manifestKey(String id) {
+    return MANIFESTS + id.substring(0, 2) + "/" + id;
+  }
+
+  /** Reads and verifies a manifest by id. */
+  public ObjectManifest manifest(String id) {
+    ObjectManifest cached = manifestCache.get(id);
+    if (cached != null) {
+      return cached;
+    }
+    byte[] bytes = meta.read(manifestKey(id));
+    io.dharmana.chunk.ChunkId.parse(id).verify(bytes, "manifest " + id);
+    ObjectManifest manifest = ManifestCodec.decode(bytes, id);
+    manifestCache.put(id, manifest);
+    return manifest;
+  }
+
+  private ObjectInfo info(String name, Ref ref, ObjectManifest m) {
+    return new ObjectInfo(name, m.size(), m.storedBytes(), m.sha256(), m.created(), m.pipeline(), m.attributes(),
+        ref.target(), ref.version(), m.lossy());
+  }
+
+  /** The current version of an object, if it exists. */
+  public Optional<ObjectInfo> stat(String name) {
+    return refs.read(OBJECTS + RefStore.checkName(name)).map(ref -> info(name, ref, manifest(ref.target())));
+  }
+
+  private ObjectManifest manifestOf(String name) {
+    Ref ref = refs.read(OBJECTS + RefStore.checkName(name))
+        .orElseThrow(() -> new NotFoundException("Cannot read " + name + ": no such object"));
+    return manifest(ref.target());
+  }
+
+  /** Streams the whole object, verifying every chunk and, at the end, the original SHA-256. */
+  public InputStream open(String name) {
+    ObjectManifest m = manifestOf(name);
+    return runtime.open(m, 0, m.size(), metrics(m.pipeline()), name);
+  }
+
+  /** Streams {@code length} bytes from {@code offset} (clamped to the object), verifying chunks. */
+  public InputStream openRange(String name, long offset, long length) {
+    ObjectManifest m = manifestOf(name);
+    return runtime.open(m, offset, length, metrics(m.pipeline()), name);
+  }
+
+  /** Writes the whole object to {@code out}. */
+  public ObjectInfo get(String name, OutputStream out, ProgressListener progress) {
+    Ref ref = refs.read(OBJECTS + RefStore.checkName(name))
+        .orElseThrow(() -> new NotFoundException("Cannot read " + name + ": no such object"));
+    ObjectManifest m = manifest(ref.target());
+    try {
+      runtime.read(m, 0, m.size(), out, metrics(m.pipeline()), name, progress);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read " + name + ": " + e.getMessage(), e);
+    }
+    return info(name, ref, m);
+  }
+
+  /** Objects whose name starts with {@code prefix}, sorted by name. The caller closes the stream. */
+  public Stream<ObjectInfo> list(String prefix) {
+    return refs.list(OBJECTS + prefix).stream()
+        .map(ref -> info(ref.name().substring(OBJECTS.length()), ref, manifest(ref.target())));
+  }
+
+  /**
+   * Removes an object's name (its chunks go at the next {@link #gc} if nothing else uses them).
+   * Returns false if it did not exist.
+   */
+  public boolean remove(String name) {
+    String refName = OBJECTS + RefStore.checkName(name);
+    try (AutoCloseable shared = lock.shared()) {
+      Optional<Ref> head = refs.head(refName);
+      if (head.isEmpty() || head.get().deleted()) {
+        return false;
+      }
+      refs.compareAndSet(refName, head.get().version(), null);
+      return true;
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Deletes unreferenced manifests and chunks; see {@link GarbageCollector}. */
+  public GcResult gc(java.time.Duration grace, boolean dryRun) {
+    try (AutoCloseable exclusive = lock.exclusive()) {
+      return new GarbageCollector(this, meta, clock).run(grace, dryRun);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Totals over everything the repository holds. */
+  public RepositoryStats stats() {
+    return RepositoryStats.of(this, meta);
+  }
+
+  /** Waits until background copies to lower tiers are done. */
+  public void flush() {
+    tiers.flush();
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      tiers.flush();
+    } finally {
+      runtime.close();
+      tiers.close();
+      meta.close();
+      lock.close();
+    }
+  }
+}

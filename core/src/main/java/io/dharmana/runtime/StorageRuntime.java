@@ -1,0 +1,349 @@
+package io.dharmana.runtime;
+
+import io.dharmana.CorruptDataException;
+import io.dharmana.DharmanaException;
+import io.dharmana.chunk.ChunkId;
+import io.dharmana.chunk.ChunkStore;
+import io.dharmana.chunk.Chunker;
+import io.dharmana.chunk.Chunkers;
+import io.dharmana.manifest.ChunkRef;
+import io.dharmana.manifest.ObjectManifest;
+import io.dharmana.metrics.PipelineMetrics;
+import io.dharmana.stage.StageChain;
+import io.dharmana.stage.StageContext;
+import io.dharmana.stage.StageSpec;
+import io.dharmana.stage.Stages;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.security.MessageDigest;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Walks the storage path of a pipeline: cuts bytes into chunks, encodes each through the stage
+ * chain on a pool of threads, stores the result content-addressed, and on the way back fetches,
+ * verifies and decodes chunks ahead of the reader, in order. Records every stage, the chunking,
+ * hashing and store I/O into the given {@link PipelineMetrics}.
+ *
+ * <p>Encoding and decoding run on a CPU pool (one thread per core by default); store reads and
+ * writes on a separate I/O pool, so that a durable store's fsync latency overlaps with encoding
+ * instead of adding to it. At most {@code window} chunks are in flight, which bounds memory.
+ * Thread-safe; close it to stop the pools.
+ */
+public final class StorageRuntime implements AutoCloseable {
+  private final ChunkStore chunks;
+  private final ExecutorService codecPool;
+  private final ExecutorService ioPool;
+  private final int window;
+
+  public StorageRuntime(ChunkStore chunks, int threads, int window) {
+    this.chunks = chunks;
+    this.codecPool = Executors.newFixedThreadPool(Math.max(1, threads), daemon("dharmana-codec"));
+    this.ioPool = Executors.newFixedThreadPool(Math.max(4, 4 * threads), daemon("dharmana-io"));
+    this.window = Math.max(2, window);
+  }
+
+  private static ThreadFactory daemon(String name) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  public ChunkStore chunks() {
+    return chunks;
+  }
+
+  /**
+   * Writes {@code in} to its end through {@code chain}, cut by {@code chunker}. Every chunk is
+   * stored (durably, if the store is) when this returns; nothing refers to them yet.
+   *
+   * @param expectedSize for progress only; -1 if unknown
+   */
+  public WrittenObject write(InputStream in, Chunker chunker, StageChain chain, PipelineMetrics metrics,
+      long expectedSize, ProgressListener progress) throws IOException {
+    MessageDigest original = ChunkId.newDigest();
+    ArrayDeque<CompletableFuture<Stored>> inFlight = new ArrayDeque<>();
+    List<ChunkRef> refs = new ArrayList<>();
+    long[] newChunks = {0, 0};
+    long[] done = {0};
+    long start = PipelineMetrics.now();
+    long[] cutNanos = {0};
+    long[] mark = {start};
+    try {
+      long size = Chunkers.split(in, chunker, chunk -> {
+        long t0 = PipelineMetrics.now();
+        cutNanos[0] += t0 - mark[0];
+        original.update(chunk);
+        long t1 = PipelineMetrics.now();
+        metrics.step("sha256-original", "encode", chunk.length, chunk.length, t1 - t0);
+        CompletableFuture<Stored> f = CompletableFuture
+            .supplyAsync(() -> encode(chunk, chain, metrics), codecPool)
+            .thenApplyAsync(e -> store(e, metrics), ioPool);
+        inFlight.add(f);
+        while (inFlight.size() >= window) {
+          collect(inFlight.poll(), refs, newChunks);
+        }
+        done[0] += chunk.length;
+        progress.progress(done[0], expectedSize);
+        mark[0] = PipelineMetrics.now();
+      });
+      metrics.step("chunking", "encode", size, size, cutNanos[0]);
+      while (!inFlight.isEmpty()) {
+        collect(inFlight.poll(), refs, newChunks);
+      }
+      metrics.add(PipelineMetrics.LOGICAL_BYTES, size);
+      metrics.add(PipelineMetrics.CHUNKS, refs.size());
+      metrics.add(PipelineMetrics.NEW_CHUNKS, newChunks[0]);
+      metrics.add(PipelineMetrics.DEDUP_CHUNKS, refs.size() - newChunks[0]);
+      metrics.add(PipelineMetrics.NEW_STORED_BYTES, newChunks[1]);
+      WrittenObject written = new WrittenObject(size, HexFormat.of().formatHex(original.digest()), refs, newChunks[0], newChunks[1]);
+      metrics.add(PipelineMetrics.STORED_BYTES, written.storedBytes());
+      metrics.latency("put", PipelineMetrics.now() - start);
+      return written;
+    } catch (RuntimeException | IOException e) {
+      for (CompletableFuture<Stored> f : inFlight) {
+        f.cancel(false);
+      }
+      throw e;
+    }
+  }
+
+  private record Encoded(ChunkId id, byte[] stored, int length) {}
+
+  private record Stored(ChunkRef ref, boolean fresh) {}
+
+  private static Encoded encode(byte[] chunk, StageChain chain, PipelineMetrics metrics) {
+    byte[] stored = chain.encode(chunk, metrics);
+    long t0 = PipelineMetrics.now();
+    ChunkId id = ChunkId.of(stored);
+    metrics.step("sha256-chunk-id", "encode", stored.length, stored.length, PipelineMetrics.now() - t0);
+    return new Encoded(id, stored, chunk.length);
+  }
+
+  private Stored store(Encoded e, PipelineMetrics metrics) {
+    long t0 = PipelineMetrics.now();
+    boolean fresh = chunks.put(e.id, e.stored);
+    long nanos = PipelineMetrics.now() - t0;
+    metrics.step("store-write", "encode", e.stored.length, fresh ? e.stored.length : 0, nanos);
+    metrics.latency("chunk-write", nanos);
+    return new Stored(new ChunkRef(e.id, e.length, e.stored.length), fresh);
+  }
+
+  private static void collect(CompletableFuture<Stored> f, List<ChunkRef> refs, long[] fresh) {
+    Stored s = join(f);
+    refs.add(s.ref);
+    if (s.fresh) {
+      fresh[0]++;
+      fresh[1] += s.ref.storedLength();
+    }
+  }
+
+  private static <T> T join(CompletableFuture<T> f) {
+    try {
+      return f.join();
+    } catch (CompletionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException r) {
+        throw r;
+      }
+      if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new DharmanaException("Cannot process chunk: " + cause, cause);
+    }
+  }
+
+  /**
+   * Writes bytes {@code [offset, offset + length)} of the object to {@code out}; see {@link
+   * #open}.
+   */
+  public void read(ObjectManifest manifest, long offset, long length, OutputStream out, PipelineMetrics metrics,
+      String what, ProgressListener progress) throws IOException {
+    long start = PipelineMetrics.now();
+    long total = Math.max(0, Math.min(manifest.size(), offset + length) - offset);
+    try (InputStream in = open(manifest, offset, length, metrics, what)) {
+      byte[] buf = new byte[1 << 16];
+      long done = 0;
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        out.write(buf, 0, n);
+        done += n;
+        progress.progress(done, total);
+      }
+    }
+    metrics.latency("get", PipelineMetrics.now() - start);
+  }
+
+  /**
+   * Streams bytes {@code [offset, offset + length)} of the object, fetching and decoding up to
+   * {@code window} chunks ahead of the reader. Every chunk is verified against its id; when the
+   * whole object is read, the SHA-256 of the original is checked at the end too.
+   *
+   * @param what names the object in error messages
+   */
+  public InputStream open(ObjectManifest manifest, long offset, long length, PipelineMetrics metrics, String what) {
+    return new ChunkStream(manifest, offset, length, metrics, what);
+  }
+
+  /** Reads a manifest's chunks in order with a bounded window of fetches and decodes in flight. */
+  private final class ChunkStream extends InputStream {
+    private final ObjectManifest manifest;
+    private final long end;
+    private final long offset;
+    private final long[] offsets;
+    private final PipelineMetrics metrics;
+    private final String what;
+    private final StageChain chain;
+    private final MessageDigest digest;
+    private final ArrayDeque<CompletableFuture<byte[]>> inFlight = new ArrayDeque<>();
+    private final ArrayDeque<Integer> indexes = new ArrayDeque<>();
+    private int next;
+    private byte[] current = new byte[0];
+    private int pos;
+    private int limit;
+    private boolean closed;
+    private boolean checked;
+
+    ChunkStream(ObjectManifest manifest, long offset, long length, PipelineMetrics metrics, String what) {
+      this.manifest = manifest;
+      this.offset = Math.max(0, offset);
+      this.end = Math.min(manifest.size(), this.offset + Math.max(0, length));
+      this.offsets = manifest.chunkOffsets();
+      this.metrics = metrics;
+      this.what = what;
+      this.chain = manifest.chunks().isEmpty() ? null : chainFor(manifest);
+      this.digest = this.offset == 0 && end == manifest.size() ? ChunkId.newDigest() : null;
+      this.next = firstChunk(offsets, this.offset);
+    }
+
+    private boolean fill() {
+      if (closed) {
+        return false;
+      }
+      while (inFlight.size() < window && next < manifest.chunks().size() && offsets[next] < end) {
+        ChunkRef ref = manifest.chunks().get(next);
+        inFlight.add(CompletableFuture
+            .supplyAsync(() -> fetch(ref, metrics, what), ioPool)
+            .thenApplyAsync(stored -> decode(ref, stored, chain, metrics, what), codecPool));
+        indexes.add(next++);
+      }
+      if (inFlight.isEmpty()) {
+        finish();
+        return false;
+      }
+      int i = indexes.poll();
+      current = join(inFlight.poll());
+      if (digest != null) {
+        digest.update(current);
+      }
+      pos = (int) Math.max(0, offset - offsets[i]);
+      limit = (int) Math.min(current.length, end - offsets[i]);
+      metrics.add("bytes.read", limit - pos);
+      return true;
+    }
+
+    private void finish() {
+      if (digest != null && !checked) {
+        checked = true;
+        if (!HexFormat.of().formatHex(digest.digest()).equals(manifest.sha256())) {
+          throw new CorruptDataException(
+              "Cannot read " + what + ": decoded bytes do not match the original SHA-256 " + manifest.sha256());
+        }
+      }
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) {
+      if (len == 0) {
+        return 0;
+      }
+      while (pos >= limit) {
+        if (!fill()) {
+          return -1;
+        }
+      }
+      int n = Math.min(len, limit - pos);
+      System.arraycopy(current, pos, b, off, n);
+      pos += n;
+      return n;
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+      for (CompletableFuture<byte[]> f : inFlight) {
+        f.cancel(false);
+      }
+      inFlight.clear();
+    }
+  }
+
+  private static int firstChunk(long[] offsets, long offset) {
+    int lo = 0;
+    int hi = offsets.length - 2;
+    while (lo < hi) {
+      int mid = (lo + hi + 1) >>> 1;
+      if (offsets[mid] <= offset) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return Math.max(0, lo);
+  }
+
+  private final Map<List<StageSpec>, StageChain> chains = new ConcurrentHashMap<>();
+
+  /** The decoding chain a manifest names; chains are cached by their specs. */
+  public StageChain chainFor(ObjectManifest manifest) {
+    return chains.computeIfAbsent(manifest.stages(),
+        specs -> Stages.chain(specs, StageContext.system()));
+  }
+
+  private byte[] fetch(ChunkRef ref, PipelineMetrics metrics, String what) {
+    long t0 = PipelineMetrics.now();
+    byte[] stored = chunks.blobs().read(ChunkStore.key(ref.id()));
+    long nanos = PipelineMetrics.now() - t0;
+    metrics.step("store-read", "decode", stored.length, stored.length, nanos);
+    metrics.latency("chunk-read", nanos);
+    return stored;
+  }
+
+  private static byte[] decode(ChunkRef ref, byte[] stored, StageChain chain, PipelineMetrics metrics, String what) {
+    long t0 = PipelineMetrics.now();
+    ref.id().verify(stored, what);
+    metrics.step("sha256-verify", "decode", stored.length, stored.length, PipelineMetrics.now() - t0);
+    byte[] data = chain.decode(stored, metrics);
+    if (data.length != ref.length()) {
+      throw new CorruptDataException("Cannot read " + what + ": chunk " + ref.id().abbrev()
+          + " decoded to " + data.length + " bytes, expected " + ref.length());
+    }
+    return data;
+  }
+
+  @Override
+  public void close() {
+    codecPool.shutdownNow();
+    ioPool.shutdownNow();
+  }
+}

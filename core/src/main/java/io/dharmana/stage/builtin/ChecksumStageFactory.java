@@ -1,0 +1,45 @@
+package io.dharmana.stage.builtin;
+
+import io.dharmana.stage.Stage;
+import io.dharmana.stage.StageContext;
+import io.dharmana.stage.StageFactory;
+import io.dharmana.stage.StageSpec;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * {@code checksum}: appends a checksum of its input and verifies it on read. Parameter {@code
+ * algorithm}: {@code crc32c} (default) or {@code sha256}.
+ */
+public final class ChecksumStageFactory implements StageFactory {
+  static final String NAME = "checksum";
+  private static final Set<String> PARAMETERS = Set.of("algorithm");
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public int currentVersion() {
+    return 1;
+  }
+
+  @Override
+  public Set<String> parameterNames() {
+    return PARAMETERS;
+  }
+
+  @Override
+  public String description() {
+    return "Appends and verifies a checksum (algorithm crc32c or sha256, default crc32c)";
+  }
+
+  @Override
+  public Stage create(StageSpec spec, StageContext context) {
+    StageParameters params = StageParameters.of(spec, PARAMETERS, currentVersion());
+    String algorithm = params.choice("algorithm", "crc32c", List.of("crc32c", "sha256"));
+    return new ChecksumStage(
+        algorithm.equals("crc32c") ? ChecksumStage.Algorithm.CRC32C : ChecksumStage.Algorithm.SHA256, params.version());
+  }
+}

@@ -1,0 +1,132 @@
+package io.dharmana.stage.builtin;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDecompressCtx;
+import io.dharmana.CorruptDataException;
+import io.dharmana.stage.Stage;
+import io.dharmana.stage.StageSpec;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Zstandard compression, one frame per chunk, with the content size and the frame's content
+ * checksum recorded so that decoding can size its output exactly and detect damage.
+ *
+ * <p>Compression and decompression contexts are kept per thread (shared by every zstd stage on
+ * that thread, the level being set per call) because creating one costs more than compressing a
+ * small chunk.
+ */
+final class ZstdStage implements Stage {
+  static final int DEFAULT_LEVEL = 3;
+  static final int MIN_LEVEL = -7;
+  static final int MAX_LEVEL = 22;
+
+  /** Largest output decode will allocate, whatever a damaged frame header claims. */
+  static final long MAX_CONTENT_SIZE = 1L << 30;
+
+  private static final int MAGIC = 0xFD2FB528;
+  /** Bits of the frame header descriptor that a frame written here always has clear: unused and reserved. */
+  private static final int FHD_MUST_BE_CLEAR = 0x18;
+  private static final int FHD_CHECKSUM_FLAG = 0x04;
+  private static final int MAX_BLOCK_SIZE = 128 << 10;
+  /** Smallest frame: magic, header descriptor, one block header. */
+  private static final int MIN_FRAME = 4 + 1 + 3;
+
+  private static final ThreadLocal<ZstdCompressCtx> COMPRESS =
+      ThreadLocal.withInitial(() -> new ZstdCompressCtx().setChecksum(true).setContentSize(true));
+  private static final ThreadLocal<ZstdDecompressCtx> DECOMPRESS = ThreadLocal.withInitial(ZstdDecompressCtx::new);
+
+  private final int level;
+  private final StageSpec spec;
+
+  ZstdStage(int level, int version) {
+    this.level = level;
+    this.spec = new StageSpec(ZstdStageFactory.NAME, version, Map.of("level", Integer.toString(level)));
+  }
+
+  @Override
+  public String name() {
+    return ZstdStageFactory.NAME;
+  }
+
+  @Override
+  public int version() {
+    return spec.version();
+  }
+
+  @Override
+  public StageSpec spec() {
+    return spec;
+  }
+
+  @Override
+  public boolean detectsCorruption() {
+    return true;
+  }
+
+  @Override
+  public byte[] encode(byte[] input, int offset, int length) {
+    Objects.checkFromIndexSize(offset, length, input.length);
+    ZstdCompressCtx ctx = COMPRESS.get();
+    ctx.setLevel(level);
+    byte[] scratch = ScratchBuffers.atLeast(Math.toIntExact(Zstd.compressBound(length)));
+    int written = ctx.compressByteArray(scratch, 0, scratch.length, input, offset, length);
+    return Arrays.copyOf(scratch, written);
+  }
+
+  @Override
+  public byte[] decode(byte[] encoded) {
+    checkHeader(encoded);
+    long contentSize = Zstd.getFrameContentSize(encoded, 0, encoded.length);
+    if (contentSize < 0) {
+      throw corrupt(encoded, "its frame header is damaged (content size " + contentSize + ")");
+    }
+    // A block holds at most 128 KiB and costs at least 3 bytes, so a frame of n bytes cannot
+    // hold more than n / 3 blocks: a damaged size field beyond that is caught before allocating.
+    long bound = Math.min(MAX_CONTENT_SIZE, ((long) encoded.length / 3 + 1) * MAX_BLOCK_SIZE);
+    if (contentSize > bound) {
+      throw corrupt(encoded, "its header claims " + contentSize + " bytes, more than the " + bound + " it can hold");
+    }
+    byte[] output = new byte[(int) contentSize];
+    int produced;
+    try {
+      produced = DECOMPRESS.get().decompressByteArray(output, 0, output.length, encoded, 0, encoded.length);
+    } catch (RuntimeException e) {
+      // zstd-jni reports every decoding failure (checksum, malformed block, size) as ZstdException
+      throw new CorruptDataException("Cannot decode zstd frame of " + encoded.length + " bytes: " + e.getMessage(), e);
+    }
+    if (produced != contentSize) {
+      throw corrupt(encoded, "it decoded to " + produced + " bytes, its header says " + contentSize);
+    }
+    return output;
+  }
+
+  /**
+   * Checks what the zstd decoder would accept but a frame written here never has, so that a
+   * flipped bit there is reported rather than ignored.
+   */
+  private static void checkHeader(byte[] encoded) {
+    if (encoded.length < MIN_FRAME) {
+      throw corrupt(encoded, "it is shorter than the smallest frame (" + MIN_FRAME + " bytes)");
+    }
+    int magic = (encoded[0] & 0xff) | (encoded[1] & 0xff) << 8 | (encoded[2] & 0xff) << 16 | (encoded[3] & 0xff) << 24;
+    if (magic != MAGIC) {
+      throw corrupt(encoded, "it does not start with the zstd frame magic number");
+    }
+    int descriptor = encoded[4] & 0xff;
+    if ((descriptor & FHD_MUST_BE_CLEAR) != 0 || (descriptor & FHD_CHECKSUM_FLAG) == 0) {
+      throw corrupt(encoded, "its frame header descriptor 0x" + Integer.toHexString(descriptor) + " is not one written here");
+    }
+  }
+
+  private static CorruptDataException corrupt(byte[] encoded, String why) {
+    return new CorruptDataException("Cannot decode zstd frame of " + encoded.length + " bytes: " + why);
+  }
+
+  @Override
+  public String toString() {
+    return spec.toString();
+  }
+}

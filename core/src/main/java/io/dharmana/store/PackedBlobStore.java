@@ -1,0 +1,799 @@
+package io.dharmana.store;
+
+import io.dharmana.AlreadyExistsException;
+import io.dharmana.CorruptDataException;
+import io.dharmana.NotFoundException;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.Flushable;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+
+/**
+ * Packs many small blobs into few large objects, so that a million 64 KiB chunks on an object
+ * store cost a few thousand PUTs and objects rather than a million (as Hugging Face's Xet packs
+ * chunks into xorbs). A decorator: it stores everything in another store (an object store or a
+ * local directory) and owns it.
+ *
+ * <p>Layout in the underlying store:
+ *
+ * <ul>
+ *   <li>{@code packs/<id>.pack}: the bytes of many blobs, back to back;
+ *   <li>{@code packs/<id>.idx}: the pack's index (key, offset, length, CRC32C of each blob),
+ *       written after the pack; a pack without an index does not exist;
+ *   <li>{@code blobs/<key>}: a blob of at least {@link PackOptions#directThreshold()} bytes,
+ *       stored alone (large enough to read well alone; it goes up as a multipart upload);
+ *   <li>{@code dead/<pack id>/<key>}: a deletion mark for a blob inside a sealed pack.
+ * </ul>
+ *
+ * <p><b>Visibility and durability</b> (this is where the store differs from the {@link
+ * BlobStore} contract, on purpose): a small blob is visible to this instance as soon as its
+ * output's {@code close()} returns (it is served from the local spool file until its pack is
+ * uploaded), but it is <em>durable</em> only once its pack is sealed, which happens when the pack
+ * reaches {@link PackOptions#packSize()} (in the background) or at {@link #flush()}. A caller
+ * must call {@link #flush()} before it commits anything (a manifest, a ref) that refers to
+ * blobs it wrote; a crash before that loses those blobs, and nothing refers to them. Large blobs
+ * are durable when their {@code close()} returns. {@link #close()} flushes.
+ *
+ * <p><b>Reads</b> of a packed blob are one ranged GET of exactly its bytes, found through an
+ * in-memory index loaded from the pack indexes at {@link #open}; the bytes are checked against
+ * the index's CRC32C. Blobs written by other processes become visible after {@link #refresh()}.
+ *
+ * <p><b>Keys</b>: meant for content-addressed keys (chunk ids), where a key always names the same
+ * bytes. Immutability is checked against this instance's index only: two processes may both
+ * store a key (in different packs), which is harmless when equal keys mean equal bytes.
+ *
+ * <p><b>Deletion</b> writes a mark; the pack's bytes stay until {@link #repack} rewrites packs
+ * whose dead fraction is high.
+ *
+ * <p>Thread safe.
+ */
+public final class PackedBlobStore implements BlobStore, SupportsListing, Flushable {
+  private static final int INDEX_MAGIC = 0x44504B31; // "DPK1"
+  private static final String PACKS = "packs/";
+  private static final String BLOBS = "blobs/";
+  private static final String DEAD = "dead/";
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final BlobStore objects;
+  private final SupportsListing listing;
+  private final PackOptions options;
+  private final Clock clock;
+  private final ConcurrentSkipListMap<String, Entry> index = new ConcurrentSkipListMap<>();
+  private final Map<String, Pack> packs = new ConcurrentHashMap<>();
+  private final Map<Pack, Future<?>> sealing = new ConcurrentHashMap<>();
+  private final ExecutorService sealer;
+  private final Object appendLock = new Object();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private Pack openPack; // guarded by appendLock
+
+  private PackedBlobStore(BlobStore objects, PackOptions options, Clock clock) {
+    this.objects = objects;
+    this.listing = (SupportsListing) objects;
+    this.options = options;
+    this.clock = clock;
+    this.sealer = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "dharmana-pack-sealer");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /**
+   * Opens the packed store kept in {@code objects} (which must also list), loading every pack
+   * index. Takes ownership of {@code objects}: closing this store closes it.
+   */
+  public static PackedBlobStore open(BlobStore objects, PackOptions options) {
+    Objects.requireNonNull(objects, "objects");
+    Objects.requireNonNull(options, "options");
+    if (!(objects instanceof SupportsListing)) {
+      throw new IllegalArgumentException("Invalid store " + objects + " for packing: it must support listing");
+    }
+    try {
+      Files.createDirectories(options.spoolDirectory());
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot create spool directory " + options.spoolDirectory() + ": " + e.getMessage(), e);
+    }
+    PackedBlobStore store = new PackedBlobStore(objects, options, Clock.systemUTC());
+    store.refresh();
+    return store;
+  }
+
+  // ---------------------------------------------------------------- entries and packs
+
+  /** Where one blob's bytes are. */
+  private sealed interface Entry permits Packed, Direct {
+    long size();
+
+    Instant written();
+  }
+
+  private record Packed(Pack pack, long offset, int length, int crc, Instant written) implements Entry {
+    @Override
+    public long size() {
+      return length;
+    }
+  }
+
+  private record Direct(long size, Instant written) implements Entry {}
+
+  private enum PackState {
+    OPEN,
+    SEALING,
+    SEALED
+  }
+
+  /** One pack: a local spool file while open or sealing, an object once sealed. */
+  private final class Pack {
+    final String id;
+    final List<Map.Entry<String, Packed>> appended = new ArrayList<>(); // guarded by appendLock
+    final AtomicLong deadBytes = new AtomicLong();
+    volatile PackState state;
+    volatile FileChannel spool;
+    volatile Path spoolFile;
+    volatile BlobInput remote;
+    long size; // guarded by appendLock while open; fixed after
+
+    Pack(String id, PackState state) {
+      this.id = id;
+      this.state = state;
+    }
+
+    String packKey() {
+      return PACKS + id + ".pack";
+    }
+
+    String indexKey() {
+      return PACKS + id + ".idx";
+    }
+
+    BlobInput remote() {
+      BlobInput r = remote;
+      if (r == null) {
+        synchronized (this) {
+          if (remote == null) {
+            remote = objects.open(packKey());
+          }
+          r = remote;
+        }
+      }
+      return r;
+    }
+
+    /** Reads {@code length} bytes at {@code offset}: from the spool while local, else one ranged read. */
+    byte[] read(long offset, int length) throws IOException {
+      FileChannel local = spool;
+      if (local != null) {
+        try {
+          ByteBuffer dst = ByteBuffer.allocate(length);
+          while (dst.hasRemaining()) {
+            if (local.read(dst, offset + dst.position()) < 0) {
+              throw new java.io.EOFException("Cannot read pack " + id + ": spool file ends early");
+            }
+          }
+          return dst.array();
+        } catch (java.nio.channels.ClosedChannelException sealedMeanwhile) {
+          // the pack was uploaded and its spool dropped while we read: read the object
+        }
+      }
+      return remote().readFully(offset, length);
+    }
+  }
+
+  private static String newPackId(Instant now) {
+    return String.format("%013x-%016x", now.toEpochMilli(), RANDOM.nextLong());
+  }
+
+  // ---------------------------------------------------------------- BlobStore
+
+  @Override
+  public BlobInput open(String key) {
+    Keys.check(key);
+    checkOpen();
+    Entry entry = index.get(key);
+    if (entry == null) {
+      // another process may have sealed packs since this instance loaded the indexes
+      refreshIfStale();
+      entry = index.get(key);
+    }
+    if (entry == null) {
+      throw new NotFoundException("Cannot open " + key + ": no such blob in the packed store");
+    }
+    if (entry instanceof Direct) {
+      return objects.open(BLOBS + key);
+    }
+    Packed packed = (Packed) entry;
+    byte[] bytes;
+    try {
+      bytes = packed.pack().read(packed.offset(), packed.length());
+    } catch (NotFoundException e) {
+      throw new NotFoundException("Cannot open " + key + ": its pack " + packed.pack().id + " is gone (repacked elsewhere? refresh())", e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot open " + key + " from pack " + packed.pack().id + ": " + e.getMessage(), e);
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(bytes);
+    if ((int) crc.getValue() != packed.crc()) {
+      throw new CorruptDataException(
+          "Cannot read " + key + " from pack " + packed.pack().id + " at " + packed.offset() + ": CRC32C mismatch");
+    }
+    return new BytesInput(bytes);
+  }
+
+  @Override
+  public BlobOutput create(String key) {
+    Keys.check(key);
+    checkOpen();
+    return new PackedOutput(key);
+  }
+
+  @Override
+  public boolean delete(String key) {
+    Keys.check(key);
+    checkOpen();
+    Entry entry = index.remove(key);
+    if (entry == null) {
+      return false;
+    }
+    if (entry instanceof Direct) {
+      objects.delete(BLOBS + key);
+      return true;
+    }
+    Packed packed = (Packed) entry;
+    Pack pack = packed.pack();
+    synchronized (appendLock) {
+      pack.deadBytes.addAndGet(packed.length());
+      if (pack.state == PackState.OPEN) {
+        return true; // the pack's index, written at sealing, will leave the key out
+      }
+    }
+    // the pack's index holds the key (or will): mark it dead so a reload leaves it out
+    try {
+      objects.write(DEAD + pack.id + "/" + key, new byte[0]);
+    } catch (AlreadyExistsException alreadyMarked) {
+      // marked by an earlier delete of the same key in the same pack
+    }
+    return true;
+  }
+
+  @Override
+  public boolean exists(String key) {
+    Keys.check(key);
+    checkOpen();
+    return index.containsKey(key);
+  }
+
+  /** Blobs this instance knows, sorted by key; unflushed ones included. */
+  @Override
+  public Stream<BlobInfo> list(String prefix) {
+    Objects.requireNonNull(prefix, "prefix");
+    checkOpen();
+    var view = prefix.isEmpty() ? index : index.subMap(prefix, true, prefix + Character.MAX_VALUE, true);
+    List<BlobInfo> infos = new ArrayList<>();
+    view.forEach((k, e) -> {
+      if (k.startsWith(prefix)) {
+        infos.add(new BlobInfo(k, e.size(), e.written()));
+      }
+    });
+    return infos.stream();
+  }
+
+  /** The underlying store is durable; blobs in it are durable once {@link #flush()} returned. */
+  @Override
+  public boolean durable() {
+    return objects.durable();
+  }
+
+  /**
+   * Seals the open pack and waits until every pack written so far is uploaded with its index:
+   * when this returns, every blob whose output was closed before the call is durable.
+   *
+   * @throws IOException if a pack could not be uploaded; its blobs stay readable here and a
+   *     later flush tries again
+   */
+  @Override
+  public void flush() throws IOException {
+    checkOpen();
+    Pack rotated;
+    synchronized (appendLock) {
+      rotated = rotateOpenPack();
+    }
+    if (rotated != null) {
+      scheduleSeal(rotated);
+    }
+    IOException failure = null;
+    for (Pack pack : List.copyOf(sealing.keySet())) {
+      try {
+        awaitSeal(pack);
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  private final AtomicLong lastRefresh = new AtomicLong();
+
+  /** Refreshes at most once every 200 ms, so a burst of misses costs one listing. */
+  private void refreshIfStale() {
+    long now = System.nanoTime();
+    long last = lastRefresh.get();
+    if (now - last > 200_000_000L && lastRefresh.compareAndSet(last, now)) {
+      refresh();
+    }
+  }
+
+  /**
+   * Loads the indexes of packs, large blobs and deletion marks written since this store was
+   * opened (by other processes); what this instance already knows is kept.
+   */
+  public void refresh() {
+    checkOpen();
+    Map<String, List<String>> deadByPack = new HashMap<>();
+    try (Stream<BlobInfo> marks = listing.list(DEAD)) {
+      marks.forEach(m -> {
+        String rest = m.key().substring(DEAD.length());
+        int slash = rest.indexOf('/');
+        deadByPack.computeIfAbsent(rest.substring(0, slash), id -> new ArrayList<>()).add(rest.substring(slash + 1));
+      });
+    }
+    List<BlobInfo> indexes;
+    try (Stream<BlobInfo> listed = listing.list(PACKS)) {
+      indexes = listed.filter(b -> b.key().endsWith(".idx")).toList();
+    }
+    for (BlobInfo info : indexes) {
+      String id = info.key().substring(PACKS.length(), info.key().length() - ".idx".length());
+      if (packs.containsKey(id)) {
+        continue;
+      }
+      Pack pack = new Pack(id, PackState.SEALED);
+      List<String> dead = deadByPack.getOrDefault(id, List.of());
+      readIndex(pack, objects.read(info.key()), new java.util.HashSet<>(dead));
+      packs.put(id, pack);
+    }
+    try (Stream<BlobInfo> direct = listing.list(BLOBS)) {
+      direct.forEach(b -> index.putIfAbsent(b.key().substring(BLOBS.length()), new Direct(b.size(), b.lastModified())));
+    }
+  }
+
+  /** What a {@link #repack} did. */
+  public record RepackResult(int packsRewritten, int blobsMoved, long bytesReclaimed) {}
+
+  /**
+   * Rewrites sealed packs of which at least {@code minDeadFraction} of the bytes belong to
+   * deleted blobs: their live blobs go into new packs, which are sealed, and then the old packs,
+   * their indexes and deletion marks are deleted. Other processes that still use the old packs'
+   * indexes must {@link #refresh()}; until they do, their reads of moved blobs fail with {@link
+   * NotFoundException}. Also deletes nothing else (packs without an index, left by a crash, are
+   * not reaped here).
+   */
+  public RepackResult repack(double minDeadFraction) throws IOException {
+    if (!(minDeadFraction > 0 && minDeadFraction <= 1)) {
+      throw new IllegalArgumentException("Invalid minDeadFraction " + minDeadFraction + ": allowed is (0, 1]");
+    }
+    checkOpen();
+    flush();
+    List<Pack> victims = new ArrayList<>();
+    for (Pack pack : packs.values()) {
+      long total = pack.state == PackState.SEALED ? pack.size : 0;
+      if (total > 0 && pack.deadBytes.get() >= minDeadFraction * total) {
+        victims.add(pack);
+      }
+    }
+    int moved = 0;
+    long reclaimed = 0;
+    for (Pack pack : victims) {
+      byte[] all = pack.remote().readAll();
+      for (Map.Entry<String, Entry> e : index.entrySet()) {
+        if (e.getValue() instanceof Packed p && p.pack() == pack) {
+          byte[] bytes = Arrays.copyOfRange(all, (int) p.offset(), (int) p.offset() + p.length());
+          if (append(e.getKey(), bytes, bytes.length, p)) {
+            moved++;
+          }
+        }
+      }
+    }
+    flush();
+    for (Pack pack : victims) {
+      objects.delete(pack.indexKey()); // first: from here on no reload sees the pack
+      objects.delete(pack.packKey());
+      try (Stream<BlobInfo> marks = listing.list(DEAD + pack.id + "/")) {
+        marks.forEach(m -> objects.delete(m.key()));
+      }
+      packs.remove(pack.id);
+      reclaimed += pack.deadBytes.get();
+    }
+    return new RepackResult(victims.size(), moved, reclaimed);
+  }
+
+  @Override
+  public void close() {
+    if (closed.get()) {
+      return;
+    }
+    try {
+      flush();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot close packed store: unsealed packs could not be uploaded: " + e.getMessage(), e);
+    } finally {
+      if (closed.compareAndSet(false, true)) {
+        sealer.shutdownNow();
+        for (Pack pack : packs.values()) {
+          dropSpool(pack);
+        }
+        objects.close();
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "PackedBlobStore[" + objects + "]";
+  }
+
+  // ---------------------------------------------------------------- appending and sealing
+
+  /**
+   * Appends a small blob to the open pack and indexes it. With {@code replacing} non-null (a
+   * repack), the key must still map to that entry and is moved; returns false if it no longer
+   * does.
+   */
+  private boolean append(String key, byte[] bytes, int length, Packed replacing) throws IOException {
+    Pack full = null;
+    synchronized (appendLock) {
+      Entry current = index.get(key);
+      if (replacing == null ? current != null : current != replacing) {
+        if (replacing != null) {
+          return false;
+        }
+        throw new AlreadyExistsException("Cannot commit " + key + " in the packed store: it already exists");
+      }
+      if (openPack == null) {
+        openPack = newOpenPack();
+      }
+      Pack pack = openPack;
+      ByteBuffer src = ByteBuffer.wrap(bytes, 0, length);
+      long offset = pack.size;
+      while (src.hasRemaining()) {
+        pack.spool.write(src, offset + src.position());
+      }
+      CRC32C crc = new CRC32C();
+      crc.update(bytes, 0, length);
+      Packed entry = new Packed(pack, offset, length, (int) crc.getValue(), clock.instant());
+      pack.size += length;
+      pack.appended.add(Map.entry(key, entry));
+      index.put(key, entry);
+      if (pack.size >= options.packSize()) {
+        full = rotateOpenPack();
+      }
+    }
+    if (full != null) {
+      scheduleSeal(full);
+    }
+    return true;
+  }
+
+  private Pack newOpenPack() throws IOException {
+    Pack pack = new Pack(newPackId(clock.instant()), PackState.OPEN);
+    pack.spoolFile = Files.createTempFile(options.spoolDirectory(), "pack-" + pack.id + "-", ".spool");
+    pack.spool = FileChannel.open(pack.spoolFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    packs.put(pack.id, pack);
+    return pack;
+  }
+
+  /** Takes the open pack out of service for sealing; null if there is none or it is empty. */
+  private Pack rotateOpenPack() {
+    Pack pack = openPack;
+    openPack = null;
+    if (pack == null) {
+      return null;
+    }
+    if (pack.size == 0) {
+      packs.remove(pack.id);
+      dropSpool(pack);
+      return null;
+    }
+    pack.state = PackState.SEALING;
+    return pack;
+  }
+
+  private void scheduleSeal(Pack pack) {
+    sealing.put(pack, sealer.submit(() -> {
+      seal(pack);
+      return null;
+    }));
+  }
+
+  /** Waits for a pack's sealing; if it failed, tries once more in this thread. */
+  private void awaitSeal(Pack pack) throws IOException {
+    Future<?> future = sealing.get(pack);
+    if (future == null) {
+      return;
+    }
+    try {
+      future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("Cannot flush: interrupted while pack " + pack.id + " was sealed");
+    } catch (ExecutionException e) {
+      seal(pack); // throws if it fails again
+    }
+  }
+
+  /** Uploads a pack then its index; idempotent, so a failed sealing can be tried again. */
+  private void seal(Pack pack) throws IOException {
+    synchronized (pack) {
+      if (pack.state == PackState.SEALED) {
+        sealing.remove(pack);
+        return;
+      }
+      if (!objects.exists(pack.packKey())) {
+        upload(pack);
+      }
+      List<Map.Entry<String, Packed>> live;
+      synchronized (appendLock) {
+        // blobs deleted while the pack was open are left out; later deletes leave marks
+        live = pack.appended.stream().filter(e -> index.get(e.getKey()) == e.getValue()).toList();
+        pack.state = PackState.SEALED;
+      }
+      if (!objects.exists(pack.indexKey())) {
+        try {
+          objects.write(pack.indexKey(), writeIndex(pack, live));
+        } catch (RuntimeException e) {
+          synchronized (appendLock) {
+            pack.state = PackState.SEALING;
+          }
+          throw new IOException("Cannot seal pack " + pack.id + ": writing its index failed: " + e.getMessage(), e);
+        }
+      }
+      dropSpool(pack);
+      sealing.remove(pack);
+    }
+  }
+
+  private void upload(Pack pack) throws IOException {
+    if (objects instanceof SupportsFileCommit files) {
+      // straight from the spool file: a local store links it, an object store uploads it
+      files.commitFile(pack.packKey(), pack.spoolFile, pack.size);
+      return;
+    }
+    BlobOutput out = objects.create(pack.packKey());
+    try (out) {
+      ByteBuffer buffer = ByteBuffer.allocate(1 << 20);
+      for (long at = 0; at < pack.size; ) {
+        buffer.clear().limit((int) Math.min(buffer.capacity(), pack.size - at));
+        int n = pack.spool.read(buffer, at);
+        out.write(buffer.array(), 0, n);
+        at += n;
+      }
+    } catch (IOException | RuntimeException e) {
+      out.abort();
+      throw e;
+    }
+  }
+
+  private void dropSpool(Pack pack) {
+    FileChannel channel = pack.spool;
+    pack.spool = null;
+    if (channel != null) {
+      try {
+        channel.close();
+        Files.deleteIfExists(pack.spoolFile);
+      } catch (IOException ignored) {
+        // a leftover spool file is garbage, not data
+      }
+    }
+  }
+
+  private byte[] writeIndex(Pack pack, List<Map.Entry<String, Packed>> live) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + live.size() * 100);
+    DataOutputStream out = new DataOutputStream(bytes);
+    out.writeInt(INDEX_MAGIC);
+    out.writeLong(clock.millis());
+    out.writeLong(pack.size);
+    out.writeInt(live.size());
+    for (Map.Entry<String, Packed> e : live) {
+      out.writeUTF(e.getKey());
+      out.writeLong(e.getValue().offset());
+      out.writeInt(e.getValue().length());
+      out.writeInt(e.getValue().crc());
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(bytes.toByteArray());
+    out.writeInt((int) crc.getValue());
+    out.flush();
+    return bytes.toByteArray();
+  }
+
+  private void readIndex(Pack pack, byte[] bytes, java.util.Set<String> dead) {
+    try {
+      if (bytes.length < 28) {
+        throw new IOException("it is " + bytes.length + " bytes long");
+      }
+      CRC32C crc = new CRC32C();
+      crc.update(bytes, 0, bytes.length - 4);
+      if ((int) crc.getValue() != ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt()) {
+        throw new IOException("its CRC32C does not match");
+      }
+      DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes, 0, bytes.length - 4));
+      if (in.readInt() != INDEX_MAGIC) {
+        throw new IOException("it does not start with the pack index magic");
+      }
+      Instant sealedAt = Instant.ofEpochMilli(in.readLong());
+      pack.size = in.readLong();
+      int count = in.readInt();
+      long live = 0;
+      for (int i = 0; i < count; i++) {
+        String key = in.readUTF();
+        Packed entry = new Packed(pack, in.readLong(), in.readInt(), in.readInt(), sealedAt);
+        if (dead.contains(key)) {
+          pack.deadBytes.addAndGet(entry.length());
+        } else {
+          live += entry.length();
+          index.putIfAbsent(key, entry);
+        }
+      }
+      // bytes of blobs deleted while the pack was open are in the pack but not the index
+      pack.deadBytes.set(pack.size - live);
+    } catch (IOException e) {
+      throw new CorruptDataException("Cannot load pack index " + pack.indexKey() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void checkOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("Cannot use " + this + ": it is closed");
+    }
+  }
+
+  // ---------------------------------------------------------------- output and input
+
+  /** Buffers a blob; at close, appends it to the open pack, or past the direct threshold, streams it alone. */
+  private final class PackedOutput extends BlobOutput {
+    private final String key;
+    private ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+    private BlobOutput direct;
+    private long written;
+    private boolean done;
+
+    PackedOutput(String key) {
+      this.key = key;
+    }
+
+    @Override
+    public String key() {
+      return key;
+    }
+
+    @Override
+    public long written() {
+      return written;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      if (done) {
+        throw new IOException("Cannot write to " + key + ": the output is closed or aborted");
+      }
+      Objects.checkFromIndexSize(off, len, b.length);
+      if (direct == null && written + len >= options.directThreshold()) {
+        direct = objects.create(BLOBS + key);
+        buffer.writeTo(direct);
+        buffer = null;
+      }
+      OutputStream target = direct != null ? direct : buffer;
+      target.write(b, off, len);
+      written += len;
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (done) {
+        return;
+      }
+      done = true;
+      checkOpen();
+      if (direct == null) {
+        byte[] bytes = buffer.toByteArray();
+        buffer = null;
+        append(key, bytes, bytes.length, null);
+        return;
+      }
+      if (index.containsKey(key)) {
+        direct.abort();
+        throw new AlreadyExistsException("Cannot commit " + key + " in the packed store: it already exists");
+      }
+      direct.close();
+      if (index.putIfAbsent(key, new Direct(written, clock.instant())) != null) {
+        throw new AlreadyExistsException("Cannot commit " + key + " in the packed store: it already exists");
+      }
+    }
+
+    @Override
+    public void abort() {
+      if (!done) {
+        done = true;
+        buffer = null;
+        if (direct != null) {
+          direct.abort();
+        }
+      }
+    }
+  }
+
+  /** A blob already read whole (packed blobs are read with one ranged GET at open). */
+  private static final class BytesInput implements BlobInput {
+    private final byte[] bytes;
+
+    BytesInput(byte[] bytes) {
+      this.bytes = bytes;
+    }
+
+    @Override
+    public long length() {
+      return bytes.length;
+    }
+
+    @Override
+    public int read(long position, ByteBuffer dst) {
+      if (position < 0) {
+        throw new IllegalArgumentException("Invalid position " + position + ": must be >= 0");
+      }
+      if (!dst.hasRemaining()) {
+        return 0;
+      }
+      if (position >= bytes.length) {
+        return -1;
+      }
+      int n = (int) Math.min(dst.remaining(), bytes.length - position);
+      dst.put(bytes, (int) position, n);
+      return n;
+    }
+
+    @Override
+    public byte[] readAll() {
+      return bytes.clone();
+    }
+
+    @Override
+    public void close() {}
+  }
+}

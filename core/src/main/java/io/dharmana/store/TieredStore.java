@@ -1,0 +1,955 @@
+package io.dharmana.store;
+
+import io.dharmana.AlreadyExistsException;
+import io.dharmana.InvalidDescriptorException;
+import io.dharmana.NotFoundException;
+import io.dharmana.descriptor.PlacementPolicy;
+import io.dharmana.descriptor.StorageDescriptor;
+import io.dharmana.descriptor.TierSpec;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.Stream;
+
+/**
+ * An ordered list of tiers (nearest first: memory, NVMe, HDD, an object store) seen as one blob
+ * store, with data placed and moved by a {@link PlacementPolicy} and each tier's {@link TierSpec}.
+ *
+ * <ul>
+ *   <li><b>Writes</b> land on the policy's write tier. Write-through: {@link BlobOutput#close()}
+ *       returns only once the next lower tier has committed the blob too. Write-back: close
+ *       commits on the write tier and queues a background copy to the next lower tier; {@link
+ *       #flush()} waits for the queued copies.
+ *   <li><b>Reads</b> try tiers nearest first; the tier that serves records a hit, the tiers tried
+ *       before it a miss. A tier that fails to open the blob counts as a miss and the next tier
+ *       is tried. With {@code promoteOnRead}, a blob served from below the write tier is copied
+ *       into the write tier (before {@code open} returns) if it fits under its high watermark.
+ *   <li><b>Demotion</b> ({@link #maintain()}): a tier above its high watermark moves its least
+ *       recently used blobs to the next lower tier until it is at or below its low watermark, and
+ *       blobs whose last access is older than the tier's {@code maxAge} move down too. A blob must
+ *       leave a tier only after the next lower tier durably holds it: it is copied first and
+ *       deleted after, so a failed copy leaves it where it was. The lowest tier never evicts.
+ *   <li><b>Immutability</b> holds across tiers: a create fails with {@link
+ *       AlreadyExistsException} if any tier holds the key. Writes, moves and deletes of one key
+ *       are serialized in this process; tiers shared with other processes keep only each store's
+ *       own guarantees.
+ * </ul>
+ *
+ * <p>Each tier's index (key, size, last access) lives in memory; it is built by listing the tier
+ * when the store opens, with last access taken from the blob's last-modified time. Time comes
+ * from an injected {@link Clock}. Maintenance runs on a background thread every {@code
+ * maintenanceInterval} and after a write pushes a bounded tier above its high watermark, unless
+ * the interval is zero (then only explicit {@link #maintain()} calls move data).
+ *
+ * <p>The tiered store owns its tiers' stores: {@link #close()} flushes queued copies and closes
+ * them.
+ */
+public final class TieredStore implements BlobStore, SupportsListing, SupportsTouch {
+  /** Maintenance interval of stores opened from a descriptor. */
+  public static final Duration DEFAULT_MAINTENANCE_INTERVAL = Duration.ofSeconds(5);
+
+  private static final System.Logger LOG = System.getLogger(TieredStore.class.getName());
+  private static final int COPY_BUFFER = 1 << 20;
+  private static final int LOCK_STRIPES = 256;
+
+  private final List<Level> levels;
+  private final Level writeLevel;
+  private final Level throughLevel; // next tier below the write tier when writing through, else null
+  private final Level backLevel; // next tier below the write tier when writing back, else null
+  private final PlacementPolicy placement;
+  private final Clock clock;
+  private final Object[] keyLocks = new Object[LOCK_STRIPES];
+  private final Object maintenanceLock = new Object();
+  private final ExecutorService copier;
+  private final ScheduledExecutorService maintainer;
+  private final ConcurrentLinkedQueue<Future<?>> queuedCopies = new ConcurrentLinkedQueue<>();
+  private final Set<String> failedCopies = ConcurrentHashMap.newKeySet();
+  private final AtomicBoolean maintenanceQueued = new AtomicBoolean();
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private TieredStore(Builder builder) {
+    List<Level> built = new ArrayList<>();
+    for (Tier tier : builder.tiers) {
+      built.add(new Level(tier, built.size()));
+    }
+    this.levels = List.copyOf(built);
+    this.placement = builder.placement;
+    this.clock = builder.clock;
+    for (int i = 0; i < keyLocks.length; i++) {
+      keyLocks[i] = new Object();
+    }
+    Level write = null;
+    for (Level level : levels) {
+      if (level.tier.name().equals(placement.writeTier())) {
+        write = level;
+      }
+    }
+    this.writeLevel = write;
+    Level next = write.depth + 1 < levels.size() ? levels.get(write.depth + 1) : null;
+    this.throughLevel = placement.writeThrough() ? next : null;
+    this.backLevel = placement.writeThrough() ? null : next;
+    for (Level level : levels) {
+      level.loadIndex(clock.millis());
+    }
+    this.copier = Executors.newSingleThreadExecutor(daemon("dharmana-tier-copy"));
+    Duration interval = builder.maintenanceInterval;
+    if (interval.isZero()) {
+      this.maintainer = null;
+    } else {
+      this.maintainer = Executors.newSingleThreadScheduledExecutor(daemon("dharmana-tier-maintenance"));
+      long millis = Math.max(1, interval.toMillis());
+      maintainer.scheduleWithFixedDelay(this::maintainQuietly, millis, millis, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private static ThreadFactory daemon(String name) {
+    return runnable -> {
+      Thread thread = new Thread(runnable, name);
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+
+  /** A builder for a tiered store over stores already opened. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Opens the tiers a descriptor lists, each through the {@link StoreFactory} registered for its
+   * kind, with the descriptor's placement policy and fsync setting.
+   *
+   * @throws InvalidDescriptorException naming the tier, its kind and the registered kinds if a
+   *     tier's kind has no registered factory
+   */
+  public static TieredStore open(StorageDescriptor descriptor, Path repositoryRoot) {
+    Objects.requireNonNull(descriptor, "descriptor");
+    Objects.requireNonNull(repositoryRoot, "repositoryRoot");
+    List<Tier> tiers = new ArrayList<>();
+    try {
+      for (TierSpec spec : descriptor.tiers()) {
+        tiers.add(Tier.of(Stores.forTier(spec, repositoryRoot, descriptor.consistency().fsync()), spec));
+      }
+      Builder builder = builder().placement(descriptor.placement()).maintenanceInterval(DEFAULT_MAINTENANCE_INTERVAL);
+      tiers.forEach(builder::addTier);
+      return builder.build();
+    } catch (RuntimeException e) {
+      for (Tier tier : tiers) {
+        tier.store().close();
+      }
+      throw e;
+    }
+  }
+
+  /** Builds a {@link TieredStore}; each setting may be set once. */
+  public static final class Builder {
+    private final List<Tier> tiers = new ArrayList<>();
+    private PlacementPolicy placement;
+    private Clock clock;
+    private Duration maintenanceInterval;
+
+    private Builder() {}
+
+    /** Adds the next (lower) tier. */
+    public Builder addTier(Tier tier) {
+      Objects.requireNonNull(tier, "tier");
+      for (Tier existing : tiers) {
+        if (existing.name().equals(tier.name())) {
+          throw new InvalidDescriptorException("Invalid storage.tiers: tier name '" + tier.name() + "' is used twice");
+        }
+      }
+      tiers.add(tier);
+      return this;
+    }
+
+    /** Where writes land and how they reach lower tiers; defaults to writing back to the first tier. */
+    public Builder placement(PlacementPolicy placement) {
+      checkUnset(this.placement, "placement");
+      this.placement = Objects.requireNonNull(placement, "placement");
+      return this;
+    }
+
+    /** The clock last-access times and age rules use; defaults to the system UTC clock. */
+    public Builder clock(Clock clock) {
+      checkUnset(this.clock, "clock");
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * How often background maintenance runs; {@link Duration#ZERO} turns background maintenance
+     * off (also after writes), leaving it to {@link TieredStore#maintain()}. Defaults to zero.
+     */
+    public Builder maintenanceInterval(Duration interval) {
+      checkUnset(this.maintenanceInterval, "maintenanceInterval");
+      Objects.requireNonNull(interval, "interval");
+      if (interval.isNegative()) {
+        throw new IllegalArgumentException("Invalid maintenance interval " + interval + ": must be >= 0");
+      }
+      this.maintenanceInterval = interval;
+      return this;
+    }
+
+    private static void checkUnset(Object value, String name) {
+      if (value != null) {
+        throw new IllegalStateException("Cannot set " + name + " twice");
+      }
+    }
+
+    /**
+     * @throws InvalidDescriptorException if there are no tiers or the write tier is not one of them
+     */
+    public TieredStore build() {
+      if (tiers.isEmpty()) {
+        throw new InvalidDescriptorException("Invalid storage.tiers: at least one tier is required");
+      }
+      if (placement == null) {
+        placement = PlacementPolicy.defaults(tiers.get(0).name());
+      }
+      if (tiers.stream().noneMatch(t -> t.name().equals(placement.writeTier()))) {
+        List<String> names = tiers.stream().map(Tier::name).toList();
+        throw new InvalidDescriptorException(
+            "Invalid storage.placement.writeTier '" + placement.writeTier() + "': allowed are the tier names " + names);
+      }
+      if (clock == null) {
+        clock = Clock.systemUTC();
+      }
+      if (maintenanceInterval == null) {
+        maintenanceInterval = Duration.ZERO;
+      }
+      return new TieredStore(this);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // BlobStore
+
+  @Override
+  public BlobInput open(String key) {
+    Keys.check(key);
+    ensureOpen("open " + key);
+    long now = clock.millis();
+    UncheckedIOException failure = null;
+    for (Level level : levels) {
+      BlobInput in;
+      try {
+        in = level.tier.store().open(key);
+      } catch (NotFoundException e) {
+        level.misses.increment();
+        continue;
+      } catch (UncheckedIOException e) {
+        // A failing tier must not hide a copy further down; report it only if none serves.
+        level.misses.increment();
+        failure = failure == null ? e : failure;
+        continue;
+      }
+      level.hits.increment();
+      if (!level.accessed(key, now)) {
+        indexUnknown(level, key, in.length(), now);
+      }
+      if (placement.promoteOnRead() && level.depth > writeLevel.depth) {
+        promote(level, key, in, now);
+      }
+      return in;
+    }
+    if (failure != null) {
+      throw new UncheckedIOException("Cannot open " + key + ": no tier served it; " + failure.getMessage(), failure.getCause());
+    }
+    throw new NotFoundException("Cannot open " + key + ": no tier holds it (tiers " + tierNames() + ")");
+  }
+
+  @Override
+  public BlobOutput create(String key) {
+    Keys.check(key);
+    ensureOpen("create " + key);
+    BlobOutput primary = writeLevel.tier.store().create(key);
+    BlobOutput through = null;
+    if (throughLevel != null) {
+      try {
+        through = throughLevel.tier.store().create(key);
+      } catch (RuntimeException e) {
+        primary.abort();
+        throw e;
+      }
+    }
+    return new TieredOutput(key, primary, through);
+  }
+
+  @Override
+  public boolean delete(String key) {
+    Keys.check(key);
+    ensureOpen("delete " + key);
+    boolean deleted = false;
+    synchronized (lockFor(key)) {
+      for (Level level : levels) {
+        deleted |= level.tier.store().delete(key);
+        level.released(key);
+      }
+      failedCopies.remove(key);
+    }
+    return deleted;
+  }
+
+  @Override
+  public boolean exists(String key) {
+    Keys.check(key);
+    for (Level level : levels) {
+      if (level.tier.store().exists(key)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Durable if a committed blob survives a machine crash at once: the write tier is durable, or
+   * writes go through to a durable tier.
+   */
+  @Override
+  public boolean durable() {
+    return writeLevel.tier.store().durable() || (throughLevel != null && throughLevel.tier.store().durable());
+  }
+
+  /** Blobs held by any tier that can list, deduplicated (the nearest tier's entry wins), sorted. */
+  @Override
+  public Stream<BlobInfo> list(String prefix) {
+    Objects.requireNonNull(prefix, "prefix");
+    TreeMap<String, BlobInfo> merged = new TreeMap<>();
+    for (Level level : levels) {
+      if (level.tier.store() instanceof SupportsListing listing) {
+        try (Stream<BlobInfo> infos = listing.list(prefix)) {
+          infos.forEach(info -> merged.putIfAbsent(info.key(), info));
+        }
+      }
+    }
+    return merged.values().stream();
+  }
+
+  /** Touches the blob on every tier holding it and refreshes its last access. */
+  @Override
+  public boolean touch(String key) {
+    Keys.check(key);
+    ensureOpen("touch " + key);
+    long now = clock.millis();
+    boolean touched = false;
+    for (Level level : levels) {
+      BlobStore store = level.tier.store();
+      boolean held = store instanceof SupportsTouch touching ? touching.touch(key) : store.exists(key);
+      if (held) {
+        touched = true;
+        Level.Entry entry = level.index.get(key);
+        if (entry != null) {
+          entry.lastAccess = now;
+        }
+      }
+    }
+    return touched;
+  }
+
+  /** Finishes queued write-back copies, then closes every tier's store. Idempotent. */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    copier.shutdown();
+    try {
+      if (maintainer != null) {
+        // Let a running pass finish before its stores close; interrupting would not stop it.
+        maintainer.shutdownNow();
+        maintainer.awaitTermination(1, TimeUnit.MINUTES);
+      }
+      if (!copier.awaitTermination(5, TimeUnit.MINUTES)) {
+        LOG.log(System.Logger.Level.WARNING, "Cannot finish write-back copies within 5 minutes; closing anyway");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (!failedCopies.isEmpty()) {
+      LOG.log(System.Logger.Level.WARNING,
+          "Closing with " + failedCopies.size() + " blobs held only by write tier " + writeLevel.tier.name());
+    }
+    for (Level level : levels) {
+      try {
+        level.tier.store().close();
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "Cannot close tier " + level.tier.name() + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Tier operations
+
+  /** Names of the tiers, nearest first. */
+  public List<String> tierNames() {
+    return levels.stream().map(l -> l.tier.name()).toList();
+  }
+
+  /** Names of the tiers that hold {@code key} now, nearest first. */
+  public List<String> tiersHolding(String key) {
+    Keys.check(key);
+    List<String> holding = new ArrayList<>();
+    for (Level level : levels) {
+      if (level.tier.store().exists(key)) {
+        holding.add(level.tier.name());
+      }
+    }
+    return holding;
+  }
+
+  /** A snapshot of every tier's counters, nearest tier first. */
+  public List<TierStats> stats() {
+    return levels.stream().map(Level::snapshot).toList();
+  }
+
+  /**
+   * Waits until every queued write-back copy has finished, then retries the copies that failed.
+   *
+   * @throws UncheckedIOException if some blobs still could not be copied to the next lower tier;
+   *     they stay on the write tier and are retried by later flushes and maintenance
+   */
+  public void flush() {
+    ensureOpen("flush");
+    Future<?> queued;
+    while ((queued = queuedCopies.poll()) != null) {
+      try {
+        queued.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new UncheckedIOException(new InterruptedIOException("Cannot flush: interrupted"));
+      } catch (ExecutionException e) {
+        // copyBack records its own failures in failedCopies
+      }
+    }
+    IOException failure = retryFailedCopies();
+    if (failure == null && backLevel != null) {
+      try {
+        sync(backLevel);
+      } catch (IOException e) {
+        failure = e;
+      }
+    }
+    if (failure != null) {
+      throw new UncheckedIOException(
+          "Cannot flush: " + failedCopies.size() + " blobs could not be copied from tier "
+              + writeLevel.tier.name() + " to tier " + backLevel.tier.name() + ": " + failure.getMessage(),
+          failure);
+    }
+  }
+
+  /**
+   * Moves data down: for each tier above the lowest, nearest first, blobs whose last access is
+   * older than the tier's maxAge, then least recently used blobs while the tier is above its high
+   * watermark, until it is at or below its low watermark. A blob whose copy fails stays where it
+   * is. Also retries failed write-back copies.
+   */
+  public void maintain() {
+    ensureOpen("maintain");
+    synchronized (maintenanceLock) {
+      retryFailedCopies();
+      long now = clock.millis();
+      for (int i = 0; i + 1 < levels.size() && !closed.get(); i++) {
+        Level level = levels.get(i);
+        Level lower = levels.get(i + 1);
+        List<String> moving = new ArrayList<>();
+        java.util.Set<String> chosen = new java.util.HashSet<>();
+        Duration maxAge = level.tier.spec().maxAge();
+        if (maxAge != null) {
+          long cutoff = now - maxAge.toMillis();
+          for (String key : level.leastRecentlyUsed()) {
+            Level.Entry entry = level.index.get(key);
+            if (entry != null && entry.lastAccess < cutoff && chosen.add(key)) {
+              moving.add(key);
+            }
+          }
+        }
+        if (level.aboveHighWatermark()) {
+          long target = (long) (level.tier.spec().lowWatermark() * level.tier.spec().capacityBytes());
+          long bytes = level.bytes.get();
+          for (String key : level.leastRecentlyUsed()) {
+            if (bytes <= target) {
+              break;
+            }
+            Level.Entry entry = level.index.get(key);
+            if (entry != null && chosen.add(key)) {
+              moving.add(key);
+              bytes -= entry.size;
+            }
+          }
+        }
+        demote(level, lower, moving);
+      }
+    }
+  }
+
+  private void maintainQuietly() {
+    maintenanceQueued.set(false);
+    if (closed.get()) {
+      return;
+    }
+    try {
+      maintain();
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "Tier maintenance failed: " + e.getMessage(), e);
+    }
+  }
+
+  private void afterAdding(Level level) {
+    if (maintainer != null && level.aboveHighWatermark() && maintenanceQueued.compareAndSet(false, true)) {
+      try {
+        maintainer.execute(this::maintainQuietly);
+      } catch (RejectedExecutionException e) {
+        maintenanceQueued.set(false); // closing
+      }
+    }
+  }
+
+  /**
+   * Copies blobs into the next lower tier, makes that tier durable (a packed tier seals its open
+   * pack), and only then removes them here: a blob leaves a tier only once a lower tier durably
+   * holds it. A blob whose copy fails stays where it is.
+   */
+  private void demote(Level level, Level lower, List<String> keys) {
+    List<String> copied = new ArrayList<>();
+    for (String key : keys) {
+      synchronized (lockFor(key)) {
+        Level.Entry entry = level.index.get(key);
+        if (entry == null) {
+          continue;
+        }
+        try {
+          if (!lower.tier.store().exists(key)) {
+            try (BlobInput in = level.tier.store().open(key)) {
+              copy(in, lower.tier.store(), key);
+            } catch (AlreadyExistsException e) {
+              // Someone else put it there first: the lower tier holds it either way.
+            }
+          }
+          lower.held(key, entry.size, entry.lastAccess);
+          copied.add(key);
+        } catch (NotFoundException e) {
+          level.released(key); // deleted behind our back
+        } catch (IOException | RuntimeException e) {
+          LOG.log(System.Logger.Level.WARNING,
+              "Cannot demote " + key + " from tier " + level.tier.name() + " to tier " + lower.tier.name()
+                  + ": " + e.getMessage() + "; it stays on " + level.tier.name());
+        }
+      }
+    }
+    if (copied.isEmpty()) {
+      return;
+    }
+    try {
+      sync(lower);
+    } catch (IOException | RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "Cannot make tier " + lower.tier.name() + " durable: " + e.getMessage()
+          + "; " + copied.size() + " blobs stay on " + level.tier.name());
+      return;
+    }
+    for (String key : copied) {
+      synchronized (lockFor(key)) {
+        Level.Entry entry = level.index.get(key);
+        if (entry == null) {
+          continue;
+        }
+        level.tier.store().delete(key);
+        level.released(key);
+        level.demotions.increment();
+        level.bytesDemoted.add(entry.size);
+      }
+    }
+  }
+
+  /** Makes what a tier's store accepted durable: a store that buffers (packs) is flushed. */
+  private static void sync(Level level) throws IOException {
+    if (level.tier.store() instanceof java.io.Flushable f) {
+      f.flush();
+    }
+  }
+
+  /**
+   * The commit barrier: when this returns, every blob whose output was closed before the call is
+   * durable on the write tier (and, writing through, on the tier below). Callers must call it
+   * before they commit anything that refers to those blobs. Write-back copies may still be queued.
+   */
+  public void sync() {
+    ensureOpen("sync");
+    try {
+      sync(writeLevel);
+      if (throughLevel != null) {
+        sync(throughLevel);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot make tier " + writeLevel.tier.name() + " durable: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Reclaims space that deleted blobs hold inside packs: packed tiers rewrite packs of which at
+   * least {@code minDeadFraction} is dead. Returns the bytes reclaimed.
+   */
+  public long compact(double minDeadFraction) {
+    ensureOpen("compact");
+    long reclaimed = 0;
+    for (Level level : levels) {
+      if (level.tier.store() instanceof PackedBlobStore packed) {
+        try {
+          reclaimed += packed.repack(minDeadFraction).bytesReclaimed();
+        } catch (IOException e) {
+          throw new UncheckedIOException("Cannot compact tier " + level.tier.name() + ": " + e.getMessage(), e);
+        }
+      }
+    }
+    return reclaimed;
+  }
+
+  /**
+   * Indexes a blob a tier served but the index lacks: written by another process since the index
+   * was built, or moved away by a demotion racing with this read (then the tier no longer holds
+   * it and it must not be indexed again).
+   */
+  private void indexUnknown(Level level, String key, long size, long now) {
+    synchronized (lockFor(key)) {
+      if (!level.index.containsKey(key) && level.tier.store().exists(key)) {
+        level.held(key, size, now);
+      }
+    }
+  }
+
+  private void promote(Level from, String key, BlobInput in, long now) {
+    Level to = writeLevel;
+    TierSpec spec = to.tier.spec();
+    long length = in.length();
+    if (spec.bounded() && length > spec.highWatermark() * spec.capacityBytes()) {
+      return; // would not fit even in an empty tier
+    }
+    synchronized (lockFor(key)) {
+      try {
+        if (to.tier.store().exists(key) || !from.tier.store().exists(key)) {
+          return; // promoted by another reader, or deleted meanwhile
+        }
+        copy(in, to.tier.store(), key);
+        to.held(key, length, now);
+        to.promotions.increment();
+        to.bytesPromoted.add(length);
+      } catch (IOException | RuntimeException e) {
+        LOG.log(System.Logger.Level.DEBUG, "Cannot promote " + key + " to tier " + to.tier.name() + ": " + e.getMessage());
+        return;
+      }
+    }
+    afterAdding(to);
+  }
+
+  private void queueCopyBack(String key) {
+    try {
+      queuedCopies.add(copier.submit(() -> {
+        copyBack(key);
+        return null;
+      }));
+    } catch (RejectedExecutionException e) {
+      failedCopies.add(key); // closing: the blob stays on the write tier
+    }
+    // Keep the queue of finished futures short without waiting for a flush.
+    queuedCopies.removeIf(Future::isDone);
+  }
+
+  /** Copies a blob from the write tier to the next lower tier; records a failure for a retry. */
+  private void copyBack(String key) throws IOException {
+    synchronized (lockFor(key)) {
+      Level.Entry entry = writeLevel.index.get(key);
+      try {
+        if (entry != null && !backLevel.tier.store().exists(key)) {
+          try (BlobInput in = writeLevel.tier.store().open(key)) {
+            copy(in, backLevel.tier.store(), key);
+          } catch (AlreadyExistsException | NotFoundException e) {
+            // Held below already, or deleted meanwhile: nothing left to copy.
+          }
+        }
+        if (entry != null && backLevel.tier.store().exists(key)) {
+          backLevel.held(key, entry.size, entry.lastAccess);
+        }
+        failedCopies.remove(key);
+      } catch (IOException | RuntimeException e) {
+        failedCopies.add(key);
+        throw e;
+      }
+    }
+    afterAdding(backLevel);
+  }
+
+  /** Retries failed write-back copies; returns the last failure, or null if all succeeded. */
+  private IOException retryFailedCopies() {
+    IOException last = null;
+    for (String key : new ArrayList<>(failedCopies)) {
+      try {
+        copyBack(key);
+      } catch (IOException e) {
+        last = e;
+      } catch (RuntimeException e) {
+        last = new IOException(e.getMessage(), e);
+      }
+    }
+    return last;
+  }
+
+  private static void copy(BlobInput in, BlobStore to, String key) throws IOException {
+    long length = in.length();
+    BlobOutput out = to.create(key);
+    try {
+      byte[] buffer = new byte[(int) Math.max(1, Math.min(COPY_BUFFER, length))];
+      ByteBuffer view = ByteBuffer.wrap(buffer);
+      long position = 0;
+      while (position < length) {
+        view.clear();
+        int n = in.read(position, view);
+        if (n < 0) {
+          throw new EOFException("Cannot copy " + key + ": blob ended at " + position + " of " + length + " bytes");
+        }
+        out.write(buffer, 0, n);
+        position += n;
+      }
+      out.close();
+    } catch (IOException | RuntimeException e) {
+      out.abort();
+      throw e;
+    }
+  }
+
+  private Object lockFor(String key) {
+    return keyLocks[(key.hashCode() & 0x7fffffff) % LOCK_STRIPES];
+  }
+
+  private void ensureOpen(String action) {
+    if (closed.get()) {
+      throw new IllegalStateException("Cannot " + action + ": the tiered store is closed");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "tiered" + tierNames();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private final class TieredOutput extends BlobOutput {
+    private final String key;
+    private final BlobOutput primary;
+    private final BlobOutput through;
+    private boolean done;
+
+    TieredOutput(String key, BlobOutput primary, BlobOutput through) {
+      this.key = key;
+      this.primary = primary;
+      this.through = through;
+    }
+
+    @Override
+    public String key() {
+      return key;
+    }
+
+    @Override
+    public long written() {
+      return primary.written();
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public synchronized void write(byte[] b, int off, int len) throws IOException {
+      if (done) {
+        throw new IOException("Cannot write to " + key + ": the output is already closed or aborted");
+      }
+      primary.write(b, off, len);
+      if (through != null) {
+        through.write(b, off, len);
+      }
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+      if (done) {
+        return;
+      }
+      done = true;
+      long size = primary.written();
+      synchronized (lockFor(key)) {
+        try {
+          ensureOpen("commit " + key);
+          // Every key change goes through this lock, so checking all tiers here makes the create
+          // fail on a blob that has moved down or not yet been copied down.
+          for (Level level : levels) {
+            if (level.tier.store().exists(key)) {
+              throw new AlreadyExistsException(
+                  "Cannot commit " + key + ": a blob with this key already exists on tier " + level.tier.name());
+            }
+          }
+          if (through != null) {
+            through.close();
+          }
+        } catch (IOException | RuntimeException e) {
+          abortBoth();
+          throw e;
+        }
+        long now = clock.millis();
+        if (through != null) {
+          throughLevel.held(key, size, now);
+          try {
+            primary.close();
+            writeLevel.held(key, size, now);
+          } catch (IOException e) {
+            // The lower tier holds the blob, so it is committed; the write tier just lacks a copy.
+            primary.abort();
+            LOG.log(System.Logger.Level.DEBUG, "Cannot place " + key + " on tier " + writeLevel.tier.name() + ": " + e.getMessage());
+          }
+        } else {
+          try {
+            primary.close();
+          } catch (IOException | RuntimeException e) {
+            primary.abort();
+            throw e;
+          }
+          writeLevel.held(key, size, now);
+          if (backLevel != null) {
+            queueCopyBack(key);
+          }
+        }
+      }
+      afterAdding(writeLevel);
+      if (throughLevel != null) {
+        afterAdding(throughLevel);
+      }
+    }
+
+    private void abortBoth() {
+      primary.abort();
+      if (through != null) {
+        through.abort();
+      }
+    }
+
+    @Override
+    public synchronized void abort() {
+      done = true;
+      abortBoth();
+    }
+  }
+
+  /** One tier with its index of held blobs and its counters. */
+  private static final class Level {
+    static final class Entry {
+      final long size;
+      volatile long lastAccess;
+
+      Entry(long size, long lastAccess) {
+        this.size = size;
+        this.lastAccess = lastAccess;
+      }
+    }
+
+    final Tier tier;
+    final int depth;
+    final ConcurrentHashMap<String, Entry> index = new ConcurrentHashMap<>();
+    final AtomicLong bytes = new AtomicLong();
+    final LongAdder hits = new LongAdder();
+    final LongAdder misses = new LongAdder();
+    final LongAdder promotions = new LongAdder();
+    final LongAdder demotions = new LongAdder();
+    final LongAdder bytesPromoted = new LongAdder();
+    final LongAdder bytesDemoted = new LongAdder();
+
+    Level(Tier tier, int depth) {
+      this.tier = tier;
+      this.depth = depth;
+    }
+
+    void loadIndex(long now) {
+      if (tier.store() instanceof SupportsListing listing) {
+        try (Stream<BlobInfo> infos = listing.list("")) {
+          infos.forEach(info -> held(info.key(), info.size(), Math.min(now, info.lastModified().toEpochMilli())));
+        }
+      }
+    }
+
+    void held(String key, long size, long lastAccess) {
+      index.compute(key, (k, old) -> {
+        bytes.addAndGet(size - (old == null ? 0 : old.size));
+        return new Entry(size, old == null ? lastAccess : Math.max(lastAccess, old.lastAccess));
+      });
+    }
+
+    void released(String key) {
+      index.computeIfPresent(key, (k, old) -> {
+        bytes.addAndGet(-old.size);
+        return null;
+      });
+    }
+
+    /** Refreshes the last access of an indexed blob; returns false if the index lacks it. */
+    boolean accessed(String key, long now) {
+      Entry entry = index.get(key);
+      if (entry == null) {
+        return false;
+      }
+      entry.lastAccess = now;
+      return true;
+    }
+
+    boolean aboveHighWatermark() {
+      TierSpec spec = tier.spec();
+      return spec.bounded() && bytes.get() > spec.highWatermark() * spec.capacityBytes();
+    }
+
+    /** Keys by last access, oldest first (ties by key, so demotion order is repeatable). */
+    List<String> leastRecentlyUsed() {
+      List<Map.Entry<String, Long>> snapshot = new ArrayList<>(index.size());
+      index.forEach((key, entry) -> snapshot.add(Map.entry(key, entry.lastAccess)));
+      snapshot.sort(Map.Entry.<String, Long>comparingByValue().thenComparing(Map.Entry.comparingByKey()));
+      List<String> keys = new ArrayList<>(snapshot.size());
+      snapshot.forEach(e -> keys.add(e.getKey()));
+      return keys;
+    }
+
+    TierStats snapshot() {
+      return new TierStats(
+          tier.name(),
+          bytes.get(),
+          index.size(),
+          hits.sum(),
+          misses.sum(),
+          promotions.sum(),
+          demotions.sum(),
+          bytesPromoted.sum(),
+          bytesDemoted.sum());
+    }
+  }
+}

@@ -1,0 +1,90 @@
+package io.dharmana.repo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dharmana.descriptor.PipelineDescriptor;
+import io.dharmana.descriptor.StorageDescriptor;
+import io.dharmana.stage.StageSpec;
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Kills a writing JVM with SIGKILL at random moments, 24 times, and checks after each kill that
+ * every object the writer reported committed reads back byte-identical, that nothing else is
+ * visible except possibly the object in flight when it died (committed but not yet reported),
+ * and that garbage collection after a crash keeps every committed object.
+ */
+class CrashRecoveryTest {
+  @TempDir Path dir;
+
+  @Test
+  void committedObjectsSurviveKillNineAndNothingPartialIsVisible() throws Exception {
+    long seed = Long.getLong("dharmana.seed", System.nanoTime());
+    Random random = new Random(seed);
+    PipelineDescriptor pipeline = PipelineDescriptor.of("crash",
+        StorageDescriptor.of(List.of(StageSpec.of("zstd", Map.of("level", "1")))));
+    Repository.init(dir, pipeline).close();
+    Set<String> committed = new HashSet<>();
+    int next = 0;
+    int kills = 24;
+    for (int round = 0; round < kills; round++) {
+      Process child = new ProcessBuilder(
+          Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-cp", System.getProperty("java.class.path"), "-Xmx512m",
+          CrashWriter.class.getName(), dir.toString(), Integer.toString(next))
+          .redirectError(ProcessBuilder.Redirect.INHERIT)
+          .start();
+      BufferedReader lines = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+      assertEquals("ready", lines.readLine(), "seed " + seed + ": child did not start");
+      Thread.sleep(50 + random.nextInt(round % 4 == 0 ? 2500 : 600));
+      child.destroyForcibly(); // SIGKILL
+      assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+      String line;
+      while ((line = lines.readLine()) != null) {
+        if (line.startsWith("committed ")) {
+          committed.add(line.substring("committed ".length()));
+        }
+      }
+      int inFlight = committed.stream().mapToInt(n -> Integer.parseInt(n.substring(4))).max().orElse(-1) + 1;
+      try (Repository r = Repository.open(dir)) {
+        Set<String> visible = new HashSet<>();
+        try (Stream<ObjectInfo> all = r.list("")) {
+          all.forEach(o -> visible.add(o.name()));
+        }
+        for (String name : committed) {
+          assertTrue(visible.contains(name), "seed " + seed + " round " + round + ": committed " + name + " is gone");
+        }
+        for (String name : visible) {
+          int i = Integer.parseInt(name.substring(4));
+          assertTrue(committed.contains(name) || i == Math.max(inFlight, next),
+              "seed " + seed + " round " + round + ": " + name + " is visible but was never committed");
+          try (InputStream in = r.open(name)) {
+            assertTrue(SyntheticData.sameAs(in, i, CrashWriter.sizeOf(i)),
+                "seed " + seed + " round " + round + ": " + name + " does not read back byte-identical");
+          }
+        }
+        committed.addAll(visible);
+        if (round % 6 == 5) {
+          r.gc(Duration.ZERO, false);
+        }
+      }
+      next = committed.stream().mapToInt(n -> Integer.parseInt(n.substring(4))).max().orElse(-1) + 1;
+    }
+    assertTrue(committed.size() >= 10, "seed " + seed + ": only " + committed.size() + " objects committed in " + kills + " rounds");
+    System.out.printf("kill -9 x%d: %d objects committed and verified (seed %d)%n", kills, committed.size(), seed);
+  }
+}

@@ -1,0 +1,98 @@
+package io.dharmana.repo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dharmana.CommitFailedException;
+import io.dharmana.store.BlobStore;
+import io.dharmana.store.Stores;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RefStoreTest {
+  @TempDir Path dir;
+
+  @Test
+  void movesOnlyFromTheExpectedVersion() {
+    try (BlobStore store = Stores.local(dir, false)) {
+      RefStore refs = new RefStore(store, Clock.systemUTC());
+      assertTrue(refs.read("a/b").isEmpty());
+      Ref v1 = refs.compareAndSet("a/b", 0, "m1");
+      assertEquals(1, v1.version());
+      assertThrows(CommitFailedException.class, () -> refs.compareAndSet("a/b", 0, "m2"));
+      refs.compareAndSet("a/b", 1, "m2");
+      assertEquals("m2", refs.read("a/b").orElseThrow().target());
+      refs.compareAndSet("a/b", 2, null);
+      assertTrue(refs.read("a/b").isEmpty());
+      refs.compareAndSet("a/b/c", 0, "m3");
+      refs.compareAndSet("a-b", 0, "m4");
+      assertEquals(List.of("a-b", "a/b/c"), refs.list("").stream().map(Ref::name).toList());
+    }
+  }
+
+  @Test
+  void ofRacingWritersExactlyOneWins() throws Exception {
+    try (BlobStore store = Stores.local(dir, false)) {
+      RefStore refs = new RefStore(store, Clock.systemUTC());
+      for (int round = 0; round < 20; round++) {
+        long base = refs.head("race").map(Ref::version).orElse(0L);
+        int writers = 8;
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicInteger wins = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(writers);
+        List<Future<?>> futures = new ArrayList<>();
+        for (int w = 0; w < writers; w++) {
+          String target = "m" + round + "-" + w;
+          futures.add(pool.submit(() -> {
+            go.await();
+            try {
+              refs.compareAndSet("race", base, target);
+              wins.incrementAndGet();
+            } catch (CommitFailedException lost) {
+              assertTrue(lost.getMessage().startsWith("Cannot commit race"), lost.getMessage());
+            }
+            return null;
+          }));
+        }
+        go.countDown();
+        for (Future<?> f : futures) {
+          f.get();
+        }
+        pool.shutdown();
+        assertEquals(1, wins.get(), "round " + round);
+        assertEquals(base + 1, refs.head("race").orElseThrow().version());
+      }
+    }
+  }
+
+  @Test
+  void aWriterWhoseBaseWasPrunedCannotCommitBelowTheHead() {
+    try (BlobStore store = Stores.local(dir, false)) {
+      RefStore refs = new RefStore(store, Clock.systemUTC());
+      for (int v = 0; v < 5; v++) {
+        refs.compareAndSet("r", v, "m" + v);
+      }
+      assertEquals(4, refs.prune(1));
+      assertThrows(CommitFailedException.class, () -> refs.compareAndSet("r", 2, "stale"));
+      assertEquals("m4", refs.read("r").orElseThrow().target());
+      assertEquals(5, refs.head("r").orElseThrow().version());
+    }
+  }
+
+  @Test
+  void refusesBadNames() {
+    for (String bad : new String[] {"", "a//b", "../x", "a/./b", "a/@v/1", "x\u0000y", "a\\b"}) {
+      assertThrows(IllegalArgumentException.class, () -> RefStore.checkName(bad), bad);
+    }
+  }
+}

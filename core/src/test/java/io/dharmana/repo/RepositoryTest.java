@@ -1,0 +1,188 @@
+package io.dharmana.repo;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dharmana.AlreadyExistsException;
+import io.dharmana.CommitFailedException;
+import io.dharmana.CorruptDataException;
+import io.dharmana.NotFoundException;
+import io.dharmana.descriptor.PipelineDescriptor;
+import io.dharmana.descriptor.StorageDescriptor;
+import io.dharmana.stage.StageSpec;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RepositoryTest {
+  @TempDir Path dir;
+
+  static PipelineDescriptor plain() {
+    return PipelineDescriptor.of("plain", StorageDescriptor.of(List.of()));
+  }
+
+  static PipelineDescriptor zstd() {
+    return PipelineDescriptor.of("zstd3", StorageDescriptor.of(List.of(StageSpec.of("zstd", Map.of("level", "3")))));
+  }
+
+  static byte[] bytes(Repository r, String name) throws IOException {
+    try (InputStream in = r.open(name)) {
+      return in.readAllBytes();
+    }
+  }
+
+  @Test
+  void putGetStatListRemove() throws IOException {
+    byte[] data = new byte[1_000_003];
+    new Random(7).nextBytes(data);
+    try (Repository r = Repository.init(dir, zstd())) {
+      ObjectInfo info = r.put("a/b.bin", new ByteArrayInputStream(data), PutOptions.defaults());
+      assertEquals(data.length, info.size());
+      assertEquals(1, info.version());
+      assertArrayEquals(data, bytes(r, "a/b.bin"));
+      try (InputStream in = r.openRange("a/b.bin", 500_000, 70_000)) {
+        assertArrayEquals(java.util.Arrays.copyOfRange(data, 500_000, 570_000), in.readAllBytes());
+      }
+      r.put("a/empty", new ByteArrayInputStream(new byte[0]), PutOptions.defaults());
+      assertEquals(0, bytes(r, "a/empty").length);
+      try (Stream<ObjectInfo> all = r.list("a/")) {
+        assertEquals(List.of("a/b.bin", "a/empty"), all.map(ObjectInfo::name).toList());
+      }
+      assertTrue(r.remove("a/empty"));
+      assertFalse(r.remove("a/empty"));
+      assertThrows(NotFoundException.class, () -> r.open("a/empty"));
+    }
+    try (Repository r = Repository.open(dir)) {
+      assertArrayEquals(data, bytes(r, "a/b.bin"));
+      assertEquals("zstd3", r.descriptor().name());
+    }
+  }
+
+  @Test
+  void initTwiceAndOpenMissingFailClearly() {
+    Repository.init(dir, plain()).close();
+    AlreadyExistsException e = assertThrows(AlreadyExistsException.class, () -> Repository.init(dir, plain()));
+    assertTrue(e.getMessage().startsWith("Cannot init"), e.getMessage());
+    NotFoundException n = assertThrows(NotFoundException.class, () -> Repository.open(dir.resolve("nope")));
+    assertTrue(n.getMessage().contains("dharmana init"), n.getMessage());
+  }
+
+  @Test
+  void versionsMoveByCompareAndSet() {
+    try (Repository r = Repository.init(dir, plain())) {
+      r.put("x", new ByteArrayInputStream(new byte[] {1}), PutOptions.ifAbsent());
+      assertThrows(AlreadyExistsException.class,
+          () -> r.put("x", new ByteArrayInputStream(new byte[] {2}), PutOptions.ifAbsent()));
+      assertThrows(CommitFailedException.class,
+          () -> r.put("x", new ByteArrayInputStream(new byte[] {2}), PutOptions.defaults().withExpectedVersion(7)));
+      ObjectInfo v2 = r.put("x", new ByteArrayInputStream(new byte[] {3}), PutOptions.defaults().withExpectedVersion(1));
+      assertEquals(2, v2.version());
+    }
+  }
+
+  @Test
+  void aFlippedBitInAStoredChunkIsDetectedOnRead() throws IOException {
+    byte[] data = new byte[300_000];
+    new Random(3).nextBytes(data);
+    try (Repository r = Repository.init(dir, plain())) {
+      r.put("f", new ByteArrayInputStream(data), PutOptions.defaults());
+      Path chunk;
+      try (Stream<Path> files = Files.walk(dir.resolve("tiers"))) {
+        chunk = files.filter(Files::isRegularFile).filter(p -> p.toString().contains("chunks")).findFirst().orElseThrow();
+      }
+      byte[] stored = Files.readAllBytes(chunk);
+      stored[stored.length / 2] ^= 0x10;
+      chunk.toFile().setWritable(true);
+      Files.write(chunk, stored);
+      CorruptDataException e = assertThrows(CorruptDataException.class, () -> bytes(r, "f"));
+      assertTrue(e.getMessage().contains("Cannot read f") && e.getMessage().contains("failed verification"), e.getMessage());
+    }
+  }
+
+  @Test
+  void gcFreesOnlyWhatNoObjectReferences() throws IOException {
+    try (Repository r = Repository.init(dir, plain())) {
+      r.put("keep", new SyntheticData(1, 3_000_000), PutOptions.defaults());
+      r.put("drop", new SyntheticData(2, 3_000_000), PutOptions.defaults());
+      long before = r.stats().chunkBytes();
+      assertTrue(r.remove("drop"));
+      GcResult dry = r.gc(Duration.ZERO, true);
+      assertTrue(dry.chunksDeleted() > 0);
+      assertEquals(before, r.stats().chunkBytes(), "a dry run deletes nothing");
+      GcResult young = r.gc(Duration.ofHours(1), false);
+      assertEquals(0, young.chunksDeleted(), "chunks younger than the grace period stay");
+      GcResult result = r.gc(Duration.ZERO, false);
+      assertTrue(result.bytesFreed() >= 2_900_000, "freed " + result.bytesFreed());
+      try (InputStream in = r.open("keep")) {
+        assertTrue(SyntheticData.sameAs(in, 1, 3_000_000));
+      }
+    }
+  }
+
+  /** The figure: the same 1 GiB stored twice under different names adds < 1% stored bytes. */
+  @Test
+  void theSameGibibyteTwiceAddsUnderOnePercent() {
+    long size = 1L << 30;
+    try (Repository r = Repository.init(dir, plain())) {
+      r.put("first", new SyntheticData(42, size), PutOptions.defaults());
+      long afterFirst = r.stats().chunkBytes();
+      r.put("second", new SyntheticData(42, size), PutOptions.defaults());
+      long added = r.stats().chunkBytes() - afterFirst;
+      assertTrue(added < size / 100, "second copy added " + added + " bytes");
+      assertEquals(2, r.stats().objects());
+    }
+  }
+
+  /** The figure: 100 bytes inserted in the middle of 100 MiB adds < 2 MiB. */
+  @Test
+  void aHundredBytesInsertedAddUnderTwoMebibytes() {
+    long size = 100L << 20;
+    byte[] insertion = new byte[100];
+    new Random(9).nextBytes(insertion);
+    try (Repository r = Repository.init(dir, plain())) {
+      r.put("v1", new SyntheticData(5, size), PutOptions.defaults());
+      long afterFirst = r.stats().chunkBytes();
+      r.put("v2", new SyntheticData(5, size, size / 2 + 12345, insertion), PutOptions.defaults());
+      long added = r.stats().chunkBytes() - afterFirst;
+      assertTrue(added < 2L << 20, "the edited copy added " + added + " bytes");
+      System.out.printf("100 B inserted into 100 MiB: %d bytes added (%.3f%%)%n", added, 100.0 * added / size);
+    }
+  }
+
+  @Test
+  void equalDataDeduplicatesAcrossPipelinesWithEqualStages() {
+    try (Repository r = Repository.init(dir, zstd())) {
+      r.addPipeline(PipelineDescriptor.of("other", StorageDescriptor.of(List.of(StageSpec.of("zstd", Map.of("level", "3"))))));
+      r.put("a", new SyntheticData(8, 2_000_000), PutOptions.defaults());
+      long after = r.stats().chunkBytes();
+      r.put("b", new SyntheticData(8, 2_000_000), PutOptions.defaults().withPipeline("other"));
+      assertEquals(after, r.stats().chunkBytes());
+      assertEquals(List.of("zstd3", "other"), r.pipelines());
+      assertThrows(NotFoundException.class,
+          () -> r.put("c", new ByteArrayInputStream(new byte[1]), PutOptions.defaults().withPipeline("missing")));
+    }
+  }
+
+  @Test
+  void streamsLargerThanMemoryWindowRoundTrip() throws IOException {
+    try (Repository r = Repository.init(dir, zstd())) {
+      r.put("big", new SyntheticData(77, 64L << 20), PutOptions.defaults());
+      ByteArrayOutputStream sink = new ByteArrayOutputStream();
+      r.get("big", sink, io.dharmana.runtime.ProgressListener.NONE);
+      assertTrue(SyntheticData.sameAs(new ByteArrayInputStream(sink.toByteArray()), 77, 64L << 20));
+    }
+  }
+}

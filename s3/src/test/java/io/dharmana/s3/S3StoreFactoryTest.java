@@ -1,0 +1,68 @@
+package io.dharmana.s3;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dharmana.InvalidDescriptorException;
+import io.dharmana.descriptor.TierSpec;
+import io.dharmana.store.BlobStore;
+import io.dharmana.store.StoreFactory;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.ServiceLoader;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class S3StoreFactoryTest {
+  private static final Map<String, String> ENV =
+      Map.of("TEST_S3_ACCESS", S3ProxyServer.ACCESS_KEY, "TEST_S3_SECRET", S3ProxyServer.SECRET_KEY);
+
+  private static TierSpec tier(String location, Map<String, String> options) {
+    return new TierSpec("archive", "s3", location, 0, 0.9, 0.7, null, null, options);
+  }
+
+  @Test
+  void factoryIsFoundByKind() {
+    assertTrue(ServiceLoader.load(StoreFactory.class).stream()
+        .anyMatch(p -> p.get().kind().equals("s3") && p.type() == S3StoreFactory.class));
+  }
+
+  @Test
+  void tierSpecMakesAWorkingStore(@TempDir Path dir) throws Exception {
+    S3ProxyServer server = S3ProxyServer.shared();
+    server.createBucket("tiers");
+    {
+      TierSpec spec = tier("s3://tiers/repo/", Map.of(
+          "endpoint", server.endpoint().toString(), "region", "eu-west-1", "pathStyle", "true",
+          "accessKeyEnv", "TEST_S3_ACCESS", "secretKeyEnv", "TEST_S3_SECRET", "partSize", "8MiB", "parallelism", "3"));
+      try (BlobStore store = new S3StoreFactory(ENV::get).create(spec, dir, true)) {
+        store.write("chunks/x", new byte[] {4, 2});
+        assertArrayEquals(new byte[] {4, 2}, store.read("chunks/x"));
+        S3Store s3 = (S3Store) store;
+        assertEquals(new S3Location("tiers", "repo"), s3.location());
+        assertEquals(8L << 20, s3.options().partSize());
+        assertEquals(3, s3.options().parallelism());
+      }
+    }
+  }
+
+  @Test
+  void badTierSpecsNameTheField() {
+    S3StoreFactory factory = new S3StoreFactory(ENV::get);
+    var e = assertThrows(InvalidDescriptorException.class, () -> factory.create(tier(null, Map.of()), Path.of("."), true));
+    assertTrue(e.getMessage().contains("storage.tiers[archive].location"), e.getMessage());
+    e = assertThrows(InvalidDescriptorException.class, () -> factory.create(tier("s3://Bad_Bucket/x", Map.of()), Path.of("."), true));
+    assertTrue(e.getMessage().contains("Bad_Bucket"), e.getMessage());
+    e = assertThrows(InvalidDescriptorException.class, () -> factory.create(tier("s3://ok-bucket", Map.of("endpiont", "x")), Path.of("."), true));
+    assertTrue(e.getMessage().contains("endpiont") && e.getMessage().contains("endpoint"), e.getMessage());
+    e = assertThrows(InvalidDescriptorException.class,
+        () -> factory.create(tier("s3://ok-bucket", Map.of("accessKeyEnv", "NOPE", "secretKeyEnv", "NOPE2")), Path.of("."), true));
+    assertTrue(e.getMessage().contains("NOPE"), e.getMessage());
+    e = assertThrows(InvalidDescriptorException.class, () -> factory.create(tier("s3://ok-bucket", Map.of("partSize", "lots")), Path.of("."), true));
+    assertTrue(e.getMessage().contains("lots"), e.getMessage());
+    e = assertThrows(InvalidDescriptorException.class, () -> factory.create(tier("s3://ok-bucket", Map.of("pathStyle", "yes")), Path.of("."), true));
+    assertTrue(e.getMessage().contains("yes"), e.getMessage());
+  }
+}
