@@ -7,7 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dharmana.CorruptDataException;
-import io.dharmana.dataset.internal.DirectoryBlobStore;
+import io.dharmana.store.BlobStore;
+import io.dharmana.store.Stores;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,7 +48,7 @@ class DataLoaderTest {
   @ParameterizedTest
   @ValueSource(longs = {1, 2, 3, 4})
   void everySampleExactlyOncePerEpochAcrossFourRanksAndTwoWorkers(long seed) {
-    try (DirectoryBlobStore store = new DirectoryBlobStore(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
       List<Long> all = new ArrayList<>();
       List<Integer> partSizes = new ArrayList<>();
       for (int rank = 0; rank < 4; rank++) {
@@ -76,7 +77,7 @@ class DataLoaderTest {
 
   @Test
   void samplesMatchRandomAccessReads() {
-    try (DirectoryBlobStore store = new DirectoryBlobStore(datasetDir, false); Dataset dataset = Dataset.open(store, "");
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "");
         DataLoader loader = DataLoader.builder(dataset).batchSize(16).shuffle(9).build()) {
       for (Batch b : loader) {
         for (Sample s : b.samples()) {
@@ -91,7 +92,7 @@ class DataLoaderTest {
   @ParameterizedTest
   @ValueSource(longs = {5, 6, 7})
   void sameSeedSameOrderOtherSeedOrEpochOtherOrder(long seed) {
-    try (DirectoryBlobStore store = new DirectoryBlobStore(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
       List<Long> a = indices(DataLoader.builder(dataset).batchSize(5).shuffle(seed).prefetch(0).readers(1).build());
       List<Long> b = indices(DataLoader.builder(dataset).batchSize(13).shuffle(seed).prefetch(8).readers(3).build());
       List<Long> c = indices(DataLoader.builder(dataset).batchSize(5).shuffle(seed + 1000).build());
@@ -108,7 +109,7 @@ class DataLoaderTest {
     Random random = new Random(seed);
     int batch = 1 + random.nextInt(20);
     int rank = random.nextInt(2);
-    try (DirectoryBlobStore store = new DirectoryBlobStore(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
       List<Long> full = indices(DataLoader.builder(dataset).batchSize(batch).shuffle(seed).rank(rank, 2).build());
       List<Long> head = new ArrayList<>();
       String state;
@@ -130,7 +131,7 @@ class DataLoaderTest {
 
   @Test
   void prefetchAccuracyAndMemoryBound() {
-    try (DirectoryBlobStore store = new DirectoryBlobStore(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
       try (DataLoader loader = DataLoader.builder(dataset).batchSize(8).prefetch(4).build()) {
         indices(loader);
         LoaderStats stats = loader.stats();
@@ -157,8 +158,8 @@ class DataLoaderTest {
   @Test
   void cacheTierCountsHitsAndNeverEvictsTheOnlyCopy() throws IOException {
     long shardBytes = index.shards().get(0).storedBytes();
-    try (DirectoryBlobStore store = new DirectoryBlobStore(datasetDir, false);
-        DirectoryBlobStore cacheStore = new DirectoryBlobStore(tmp.resolve("cache"), false);
+    try (BlobStore store = Stores.local(datasetDir, false);
+        BlobStore cacheStore = Stores.local(tmp.resolve("cache"), false);
         Dataset dataset = Dataset.open(store, "", cacheStore, 2 * shardBytes + 1)) {
       List<Long> seen = indices(DataLoader.builder(dataset).batchSize(10).readers(1).prefetch(0).build());
       assertEquals(index.samples(), seen.size());
@@ -186,7 +187,7 @@ class DataLoaderTest {
     bytes[300] ^= 1;
     Files.delete(file);
     Files.write(file, bytes);
-    try (DirectoryBlobStore store = new DirectoryBlobStore(datasetDir, false); Dataset dataset = Dataset.open(store, "");
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "");
         DataLoader loader = DataLoader.builder(dataset).batchSize(4).prefetch(2).build()) {
       CorruptDataException e = assertThrows(CorruptDataException.class, () -> indices(loader));
       assertTrue(e.getMessage().contains(shard.key()) && e.getMessage().contains("sample "), e.getMessage());

@@ -10,11 +10,16 @@ import io.dharmana.AlreadyExistsException;
 import io.dharmana.CorruptDataException;
 import io.dharmana.InvalidDescriptorException;
 import io.dharmana.NotFoundException;
-import io.dharmana.dataset.internal.DirectoryBlobStore;
+import io.dharmana.store.BlobStore;
+import io.dharmana.store.Stores;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import io.dharmana.stage.StageChain;
+import io.dharmana.stage.StageContext;
+import io.dharmana.stage.StageSpec;
+import io.dharmana.stage.Stages;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -40,13 +45,50 @@ class DatasetPackTest {
   }
 
   static DatasetIndex pack(Path out, List<Path> inputs, long shardSize, int blockSize) {
-    try (DirectoryBlobStore store = new DirectoryBlobStore(out, false)) {
-      return DatasetPacker.builder(store).shardSize(shardSize).blockSize(blockSize).threads(2).build().pack(inputs);
+    return pack(out, inputs, shardSize, blockSize, new StageChain(List.of()));
+  }
+
+  static DatasetIndex pack(Path out, List<Path> inputs, long shardSize, int blockSize, StageChain stages) {
+    try (BlobStore store = Stores.local(out, false)) {
+      return DatasetPacker.builder(store).shardSize(shardSize).blockSize(blockSize).threads(2).stages(stages).build().pack(inputs);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"zstd", "lz4"})
+  void compressedRoundTripThroughBuiltInStages(String stage) throws IOException {
+    Random random = new Random(stage.hashCode());
+    Path src = tmp.resolve("src");
+    for (int i = 0; i < 50; i++) {
+      // compressible: text-like records
+      StringBuilder text = new StringBuilder();
+      for (int j = random.nextInt(2000); j > 0; j--) {
+        text.append("token").append(random.nextInt(50)).append(' ');
+      }
+      Files.createDirectories(src.resolve("t"));
+      Files.writeString(src.resolve("t/" + i + ".txt"), text);
+    }
+    StageChain chain = Stages.chain(List.of(StageSpec.of(stage)), StageContext.system());
+    DatasetIndex index = pack(tmp.resolve("ds"), List.of(src), 64 * 1024, 16 * 1024, chain);
+    assertTrue(index.storedBytes() < index.bytes(), stage + ": compressible data must shrink: " + index.storedBytes() + " of " + index.bytes());
+    assertEquals(stage, index.stages().get(0).name());
+    unpack(tmp.resolve("ds"), tmp.resolve("out"), Dataset.TarRestore.ARCHIVE);
+    assertSameTree(src, tmp.resolve("out"), stage);
+    try (BlobStore store = Stores.local(tmp.resolve("ds"), false); Dataset d = Dataset.open(store, "");
+        DataLoader loader = DataLoader.builder(d).batchSize(8).shuffle(3).shuffleBlock(10).build()) {
+      long n = 0;
+      for (Batch b : loader) {
+        for (Sample s : b.samples()) {
+          assertArrayEquals(Files.readAllBytes(src.resolve(s.key())), s.bytes(), stage + ": " + s.key());
+          n++;
+        }
+      }
+      assertEquals(50, n);
     }
   }
 
   static void unpack(Path dataset, Path out, Dataset.TarRestore mode) {
-    try (DirectoryBlobStore store = new DirectoryBlobStore(dataset, false); Dataset d = Dataset.open(store, "")) {
+    try (BlobStore store = Stores.local(dataset, false); Dataset d = Dataset.open(store, "")) {
       d.unpack(out, mode);
     }
   }
@@ -101,7 +143,7 @@ class DatasetPackTest {
     assertEquals(2 + 2 + 4 + 0 + 3 + 1, index.samples());
     unpack(tmp.resolve("ds"), tmp.resolve("out"), Dataset.TarRestore.ARCHIVE);
     assertSameTree(in, tmp.resolve("out"), "jsonl");
-    try (DirectoryBlobStore store = new DirectoryBlobStore(tmp.resolve("ds"), false); Dataset d = Dataset.open(store, "")) {
+    try (BlobStore store = Stores.local(tmp.resolve("ds"), false); Dataset d = Dataset.open(store, "")) {
       assertEquals("{\"b\":2}", new String(d.sample(1).bytes(), StandardCharsets.UTF_8));
       assertEquals("f0.jsonl#2", d.sample(1).key());
     }
@@ -156,7 +198,7 @@ class DatasetPackTest {
     for (String f : expected) {
       assertArrayEquals(Files.readAllBytes(members.resolve(f)), Files.readAllBytes(tmp.resolve("files/shard-a").resolve(f)), f);
     }
-    try (DirectoryBlobStore store = new DirectoryBlobStore(tmp.resolve("ds"), false); Dataset d = Dataset.open(store, "")) {
+    try (BlobStore store = Stores.local(tmp.resolve("ds"), false); Dataset d = Dataset.open(store, "")) {
       Sample s = d.sample(0);
       assertTrue(s.fields().containsKey("jpg") && s.fields().containsKey("cls"), "fields of " + s.key() + ": " + s.fields().keySet());
     }
@@ -187,7 +229,7 @@ class DatasetPackTest {
     Files.createDirectories(out.resolve("shards"));
     Files.write(out.resolve("shards/shard-000000.dhs"), new byte[] {1, 2, 3});
     Files.write(out.resolve("shards/shard-000099.dhs"), new byte[] {1, 2, 3});
-    try (DirectoryBlobStore store = new DirectoryBlobStore(out, false)) {
+    try (BlobStore store = Stores.local(out, false)) {
       assertThrows(NotFoundException.class, () -> Dataset.open(store, ""), "debris without an index is not a dataset");
     }
     DatasetIndex index = pack(out, List.of(src), 1 << 20, 1 << 16);
@@ -226,7 +268,7 @@ class DatasetPackTest {
     bytes[at] ^= 0x10;
     Files.delete(file);
     Files.write(file, bytes);
-    try (DirectoryBlobStore store = new DirectoryBlobStore(out, false); Dataset d = Dataset.open(store, "")) {
+    try (BlobStore store = Stores.local(out, false); Dataset d = Dataset.open(store, "")) {
       CorruptDataException found = null;
       for (long s = shard.firstSample(); s < shard.firstSample() + shard.samples(); s++) {
         try {
