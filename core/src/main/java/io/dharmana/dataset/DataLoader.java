@@ -38,6 +38,8 @@ import java.util.concurrent.Future;
  * </ul>
  */
 public final class DataLoader implements Iterable<Batch>, AutoCloseable {
+  /** Most samples read with one positioned read; bounds the size of one read. */
+  private static final int MAX_RUN = 64;
   private final Dataset dataset;
   private final ShardSource shards;
   private final int batchSize;
@@ -329,10 +331,20 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private Sample[] readRange(long from, long to) {
     DatasetIndex index = dataset.index();
     Sample[] out = new Sample[(int) (to - from)];
-    for (long i = from; i < to; i++) {
-      int sample = order[(int) i];
+    int i = (int) from;
+    while (i < to) {
+      int sample = order[i];
       int shard = index.shardOf(sample);
-      out[(int) (i - from)] = shards.read(shard, (int) (sample - index.shards().get(shard).firstSample()), StageListener.NONE);
+      long shardFirst = index.shards().get(shard).firstSample();
+      long shardEnd = shardFirst + index.shards().get(shard).samples();
+      // a run of consecutive samples of one shard (sequential order) is read in one go
+      int run = 1;
+      while (i + run < to && run < MAX_RUN && order[i + run] == sample + run && sample + run < shardEnd) {
+        run++;
+      }
+      Sample[] got = shards.readRun(shard, (int) (sample - shardFirst), run, StageListener.NONE);
+      System.arraycopy(got, 0, out, (int) (i - from), run);
+      i += run;
     }
     return out;
   }

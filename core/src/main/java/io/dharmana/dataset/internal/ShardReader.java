@@ -31,6 +31,8 @@ import java.util.zip.CRC32C;
 public final class ShardReader {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int DECODED_BLOCKS_KEPT = 4;
+  /** Largest coalesced read of consecutive samples. */
+  private static final long RUN_BYTES = 256 * 1024;
 
   private final String name;
   private final BlobInput input;
@@ -234,6 +236,57 @@ public final class ShardReader {
       throw new CorruptDataException("Cannot read sample " + (firstSample + sample) + " (" + sampleKey[sample] + ") of shard " + name
           + ": " + e.getMessage(), e);
     }
+    return slice(sample, bytes, offset, length);
+  }
+
+  /**
+   * Reads {@code count} consecutive samples from {@code first}. Without stages the samples lie
+   * back to back in the file, so they are read with one positioned read (as {@code cat} would) and
+   * handed out as slices of it; otherwise each is read as by {@link #read}.
+   */
+  public Sample[] readRun(int first, int count, StageListener listener) {
+    Sample[] out = new Sample[count];
+    if (!identity || count == 1) {
+      for (int i = 0; i < count; i++) {
+        out[i] = read(first + i, listener);
+      }
+      return out;
+    }
+    int done = 0;
+    while (done < count) {
+      // bounded reads: one large array per run would be a humongous allocation for the collector
+      int n = 1;
+      long bytes = sampleSize(first + done);
+      while (done + n < count && bytes + sampleSize(first + done + n) <= RUN_BYTES) {
+        bytes += sampleSize(first + done + n);
+        n++;
+      }
+      readContiguous(first + done, n, out, done);
+      done += n;
+    }
+    return out;
+  }
+
+  private void readContiguous(int first, int count, Sample[] out, int at) {
+    long start = blockOffset[sampleBlock[first]] + sampleOffset[first];
+    int last = first + count - 1;
+    long stop = blockOffset[sampleBlock[last]] + sampleOffset[last] + sampleSize(last);
+    byte[] bytes;
+    try {
+      bytes = input.readFully(start, Math.toIntExact(stop - start));
+    } catch (IOException e) {
+      throw new CorruptDataException("Cannot read samples " + (firstSample + first) + ".." + (firstSample + last) + " of shard " + name
+          + ": " + e.getMessage(), e);
+    }
+    storedBytesRead.add(bytes.length);
+    for (int i = 0; i < count; i++) {
+      int s = first + i;
+      int offset = (int) (blockOffset[sampleBlock[s]] + sampleOffset[s] - start);
+      out[at + i] = slice(s, bytes, offset, (int) sampleSize(s));
+    }
+  }
+
+  private Sample slice(int sample, byte[] bytes, int offset, int length) {
     CRC32C crc = new CRC32C();
     crc.update(bytes, offset, length);
     if ((int) crc.getValue() != sampleCrc[sample]) {

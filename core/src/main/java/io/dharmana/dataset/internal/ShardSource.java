@@ -59,7 +59,7 @@ public final class ShardSource implements AutoCloseable {
 
   /** Reads sample {@code local} of shard {@code shard}. */
   public Sample read(int shard, int local, StageListener listener) {
-    Entry e = acquire(shard);
+    Entry e = acquire(shard, 1);
     try {
       return e.reader.read(local, listener);
     } finally {
@@ -70,9 +70,22 @@ public final class ShardSource implements AutoCloseable {
     }
   }
 
+  /** Reads {@code count} consecutive samples of shard {@code shard} from {@code first}. */
+  public Sample[] readRun(int shard, int first, int count, StageListener listener) {
+    Entry e = acquire(shard, count);
+    try {
+      return e.reader.readRun(first, count, listener);
+    } finally {
+      synchronized (lock) {
+        e.inUse--;
+      }
+      evictIfNeeded();
+    }
+  }
+
   /** The reader of a shard, opened if needed; for metadata (keys, restore records, hashes). */
   public ShardReader reader(int shard) {
-    Entry e = acquire(shard);
+    Entry e = acquire(shard, 0);
     synchronized (lock) {
       e.inUse--;
     }
@@ -84,7 +97,7 @@ public final class ShardSource implements AutoCloseable {
     return reader(shard).sampleSize(local);
   }
 
-  private Entry acquire(int shard) {
+  private Entry acquire(int shard, int samples) {
     Entry e;
     synchronized (lock) {
       if (closed) {
@@ -99,10 +112,12 @@ public final class ShardSource implements AutoCloseable {
         BlobStore from = store;
         if (cache != null) {
           if (!cache.exists(key)) {
-            misses.increment();
+            // the first sample waits for the copy; the others of the run find it there
+            misses.add(Math.min(1, samples));
+            hits.add(Math.max(0, samples - 1));
             copyToCache(key);
           } else {
-            hits.increment();
+            hits.add(samples);
           }
           synchronized (lock) {
             if (cachedSizes.putIfAbsent(shard, index.shards().get(shard).storedBytes()) == null) {
@@ -114,7 +129,7 @@ public final class ShardSource implements AutoCloseable {
         e.input = from.open(key);
         e.reader = ShardReader.open(key, e.input, index.shards().get(shard).firstSample());
       } else if (cache != null) {
-        hits.increment();
+        hits.add(samples);
       }
     }
     return e;
