@@ -34,6 +34,7 @@ import picocli.CommandLine.Command;
       CompressCommand.class,
       DecompressCommand.class,
       ServeCommand.class,
+      DatasetCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = {
