@@ -834,6 +834,36 @@ public final class CheckpointManager implements AutoCloseable {
     return plan;
   }
 
+  /** The run's stored retention policy (see {@link #retention(RetentionPolicy)}), if any. */
+  public Optional<RetentionPolicy> retention() {
+    String name = ROOT + run + "/policy";
+    if (repo.stat(name).isEmpty()) {
+      return Optional.empty();
+    }
+    try (InputStream in = repo.open(name)) {
+      com.fasterxml.jackson.databind.JsonNode n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(in);
+      return Optional.of(new RetentionPolicy(n.path("keepLast").asInt(), n.path("keepEvery").asLong(),
+          n.path("keepBest").asInt(), n.hasNonNull("metric") ? n.get("metric").asText() : null,
+          n.path("lowerIsBetter").asBoolean(true),
+          n.hasNonNull("keepFor") ? Duration.parse(n.get("keepFor").asText()) : null));
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read the retention policy of run " + run + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Stores {@code policy} as the run's retention policy, the one {@code dharmana checkpoint prune} applies. */
+  public void retention(RetentionPolicy policy) {
+    com.fasterxml.jackson.databind.node.ObjectNode n = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+    n.put("keepLast", policy.keepLast());
+    n.put("keepEvery", policy.keepEvery());
+    n.put("keepBest", policy.keepBest());
+    n.put("metric", policy.metric());
+    n.put("lowerIsBetter", policy.lowerIsBetter());
+    n.put("keepFor", policy.keepFor() == null ? null : policy.keepFor().toString());
+    repo.put(ROOT + run + "/policy", new ByteArrayInputStream(n.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+        PutOptions.defaults());
+  }
+
   private void ensureOpen() {
     if (closed) {
       throw new IllegalStateException("Cannot use checkpoint manager of run " + run + ": it is closed");
