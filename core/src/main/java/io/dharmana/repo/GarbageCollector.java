@@ -61,7 +61,13 @@ final class GarbageCollector {
     }
 
     Set<ChunkId> liveChunks = new HashSet<>();
-    for (String id : liveManifests) {
+    java.util.ArrayDeque<String> pending = new java.util.ArrayDeque<>(liveManifests);
+    Set<String> marked = new HashSet<>();
+    while (!pending.isEmpty()) {
+      String id = pending.poll();
+      if (!marked.add(id)) {
+        continue;
+      }
       ObjectManifest m;
       try {
         m = repo.manifest(id);
@@ -71,8 +77,9 @@ final class GarbageCollector {
       for (ChunkRef c : m.chunks()) {
         liveChunks.add(c.id());
       }
+      pending.addAll(m.includes()); // manifests this one's content refers to
     }
-
+    liveManifests.addAll(marked);
     long chunksDeleted = 0;
     long bytesFreed = 0;
     ChunkStore chunks = repo.chunkStore();

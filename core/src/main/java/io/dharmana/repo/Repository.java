@@ -272,16 +272,10 @@ public final class Repository implements AutoCloseable {
         throw new CommitFailedException("Cannot put " + name + ": expected version " + options.expectedVersion()
             + " but it is at " + base.map(Ref::version).orElse(0L));
       }
-      StageChain chain = Stages.chain(pipeline.storage().stages(), StageContext.system());
-      PipelineMetrics recorder = metrics(pipeline.name());
-      WrittenObject written = runtime.write(data, Chunkers.of(pipeline.storage().chunking()), chain, recorder,
-          options.expectedSize(), progress);
-      tiers.sync(); // the commit barrier: chunks durable before anything refers to them
       List<String> parents = base.filter(r -> !r.deleted()).map(r -> List.of(r.target())).orElse(List.of());
-      ObjectManifest manifest = new ObjectManifest(ObjectManifest.FORMAT, pipeline.name(), written.size(),
-          written.sha256(), chain.specs(), chain.lossy(), written.chunks(), parents, clock.instant(),
-          options.attributes());
-      String manifestId = writeManifest(manifest);
+      StoredObject stored = write(pipeline, data, options, parents, progress);
+      ObjectManifest manifest = stored.manifest();
+      String manifestId = stored.manifestId();
       Ref ref = refs.compareAndSet(refName, expected, manifestId);
       return info(name, ref, manifest);
     } catch (IOException e) {
@@ -291,6 +285,42 @@ public final class Repository implements AutoCloseable {
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** An object written but not (yet) named: its manifest and the manifest's id. */
+  public record StoredObject(String manifestId, ObjectManifest manifest) {}
+
+  /**
+   * Writes {@code data} through a pipeline into chunks and a manifest, durably, without naming
+   * it. Nothing keeps it alive but a named object whose manifest includes it ({@link
+   * PutOptions#withIncludes}); garbage collection removes it once it is older than the grace
+   * period otherwise. Used for the parts of composite objects (a checkpoint's tensors).
+   */
+  public StoredObject write(InputStream data, PutOptions options) {
+    PipelineDescriptor pipeline = options.pipeline()
+        .map(p -> pipeline(p).orElseThrow(() -> new NotFoundException("Cannot write: no pipeline '" + p + "'")))
+        .orElse(descriptor);
+    try (AutoCloseable shared = lock.shared()) {
+      return write(pipeline, data, options, List.of(), ProgressListener.NONE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write object: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private StoredObject write(PipelineDescriptor pipeline, InputStream data, PutOptions options, List<String> parents,
+      ProgressListener progress) throws IOException {
+    StageChain chain = Stages.chain(pipeline.storage().stages(), StageContext.system());
+    WrittenObject written = runtime.write(data, Chunkers.of(pipeline.storage().chunking()), chain,
+        metrics(pipeline.name()), options.expectedSize(), progress);
+    tiers.sync(); // the commit barrier: chunks durable before anything refers to them
+    ObjectManifest manifest = new ObjectManifest(ObjectManifest.FORMAT, pipeline.name(), written.size(),
+        written.sha256(), chain.specs(), chain.lossy(), written.chunks(), parents, options.includes(), clock.instant(),
+        options.attributes());
+    return new StoredObject(writeManifest(manifest), manifest);
   }
 
   /** Writes a manifest content-addressed; returns its id. Writing an existing one is a no-op. */
@@ -349,6 +379,11 @@ public final class Repository implements AutoCloseable {
   public InputStream openRange(String name, long offset, long length) {
     ObjectManifest m = manifestOf(name);
     return runtime.open(m, offset, length, metrics(m.pipeline()), name);
+  }
+
+  /** Streams an object that {@link #write} stored, by its manifest; chunks are verified. */
+  public InputStream open(ObjectManifest manifest, String what) {
+    return runtime.open(manifest, 0, manifest.size(), metrics(manifest.pipeline()), what);
   }
 
   /** Writes the whole object to {@code out}. */

@@ -322,7 +322,15 @@ public final class StorageRuntime implements AutoCloseable {
 
   private byte[] fetch(ChunkRef ref, PipelineMetrics metrics, String what) {
     long t0 = PipelineMetrics.now();
-    byte[] stored = chunks.blobs().read(ChunkStore.key(ref.id()));
+    byte[] stored;
+    try {
+      stored = chunks.blobs().read(ChunkStore.key(ref.id()));
+    } catch (CorruptDataException e) {
+      throw new CorruptDataException("Cannot read " + what + ": chunk " + ref.id().abbrev() + " is damaged in the store: "
+          + e.getMessage(), e);
+    } catch (io.dharmana.NotFoundException e) {
+      throw new io.dharmana.NotFoundException("Cannot read " + what + ": chunk " + ref.id().abbrev() + " is missing from the store", e);
+    }
     long nanos = PipelineMetrics.now() - t0;
     metrics.step("store-read", "decode", stored.length, stored.length, nanos);
     metrics.latency("chunk-read", nanos);

@@ -374,15 +374,31 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     try (Stream<BlobInfo> listed = listing.list(PACKS)) {
       indexes = listed.filter(b -> b.key().endsWith(".idx")).toList();
     }
-    for (BlobInfo info : indexes) {
-      String id = info.key().substring(PACKS.length(), info.key().length() - ".idx".length());
-      if (packs.containsKey(id)) {
-        continue;
+    List<BlobInfo> unknown = indexes.stream()
+        .filter(info -> !packs.containsKey(info.key().substring(PACKS.length(), info.key().length() - ".idx".length())))
+        .toList();
+    // one GET per index: in parallel, since a large store has thousands of packs
+    ExecutorService loaders = Executors.newFixedThreadPool(Math.max(1, Math.min(8, unknown.size())));
+    try {
+      List<Future<?>> loads = new ArrayList<>();
+      for (BlobInfo info : unknown) {
+        loads.add(loaders.submit(() -> {
+          String id = info.key().substring(PACKS.length(), info.key().length() - ".idx".length());
+          Pack pack = new Pack(id, PackState.SEALED);
+          readIndex(pack, objects.read(info.key()), new java.util.HashSet<>(deadByPack.getOrDefault(id, List.of())));
+          packs.put(id, pack);
+        }));
       }
-      Pack pack = new Pack(id, PackState.SEALED);
-      List<String> dead = deadByPack.getOrDefault(id, List.of());
-      readIndex(pack, objects.read(info.key()), new java.util.HashSet<>(dead));
-      packs.put(id, pack);
+      for (Future<?> load : loads) {
+        load.get();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Cannot load pack indexes: interrupted", e);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new UncheckedIOException(new IOException(e.getCause()));
+    } finally {
+      loaders.shutdownNow();
     }
     try (Stream<BlobInfo> direct = listing.list(BLOBS)) {
       direct.forEach(b -> index.putIfAbsent(b.key().substring(BLOBS.length()), new Direct(b.size(), b.lastModified())));

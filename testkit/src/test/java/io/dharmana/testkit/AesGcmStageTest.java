@@ -158,6 +158,15 @@ class AesGcmStageTest {
   }
 
   @Test
+  void aKeyFileThatIsNotAKeyIsRejectedBeforeReadingIt(@TempDir Path dir) throws Exception {
+    Path big = Files.write(dir.resolve("big"), new byte[100_000]);
+    InvalidDescriptorException e = assertThrows(InvalidDescriptorException.class,
+        () -> BuiltinStages.create("aes-gcm", Map.of("key-file", big.toString())));
+    assertEquals("Invalid stage aes-gcm: parameter key-file is '" + big + "', a file of 100000 bytes; a key file holds "
+        + "64 hex digits or base64 of 32 bytes (at most 4096 bytes)", e.getMessage());
+  }
+
+  @Test
   void aMalformedKeyIsRejectedWithoutEchoingIt() {
     for (String bad : new String[] {"not a key", BuiltinStages.KEY_HEX.substring(2), BuiltinStages.KEY_HEX + "00",
         Base64.getEncoder().encodeToString(new byte[16])}) {

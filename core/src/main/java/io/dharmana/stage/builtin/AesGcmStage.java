@@ -39,7 +39,14 @@ final class AesGcmStage implements Stage {
   static final int TAG = 16;
   private static final int HEADER = 1 + NONCE;
 
-  private static final ThreadLocal<Cipher> CIPHER = ThreadLocal.withInitial(AesGcmStage::newCipher);
+  private static final ThreadLocal<CipherSlot> CIPHER = ThreadLocal.withInitial(CipherSlot::new);
+
+  /** A thread's cipher and what it last encrypted with (see {@link #initEncrypt}). */
+  private static final class CipherSlot {
+    final Cipher cipher = newCipher();
+    SecretKeySpec lastKey;
+    byte[] lastNonce;
+  }
 
   private final SecretKeySpec encryptionKey;
   private final ThreadLocal<Mac> nonceMac;
@@ -91,9 +98,10 @@ final class AesGcmStage implements Stage {
     byte[] out = new byte[HEADER + length + TAG];
     out[0] = FORMAT_VERSION;
     System.arraycopy(nonce, 0, out, 1, NONCE);
-    Cipher cipher = CIPHER.get();
+    CipherSlot slot = CIPHER.get();
+    Cipher cipher = slot.cipher;
     try {
-      initEncrypt(cipher, nonce);
+      initEncrypt(slot, nonce);
       cipher.updateAAD(out, 0, 1);
       int written = cipher.doFinal(input, offset, length, out, HEADER);
       if (written != length + TAG) {
@@ -109,17 +117,30 @@ final class AesGcmStage implements Stage {
    * The JDK refuses to encrypt twice in a row with one key and nonce, a guard against nonce reuse
    * with different plaintexts. Here an equal nonce means an equal plaintext (the nonce is its
    * MAC), so the ciphertext is identical and reveals nothing new; re-initialising with another
-   * nonce first clears the guard.
+   * nonce first clears the guard. Equal chunks often come in runs (zeros, repeated records), so
+   * the common case is recognised without paying for an exception.
    */
-  private void initEncrypt(Cipher cipher, byte[] nonce) throws GeneralSecurityException {
-    try {
-      cipher.init(Cipher.ENCRYPT_MODE, encryptionKey, new GCMParameterSpec(TAG * 8, nonce));
-    } catch (InvalidAlgorithmParameterException e) {
-      byte[] other = nonce.clone();
-      other[0] ^= 1;
-      cipher.init(Cipher.ENCRYPT_MODE, encryptionKey, new GCMParameterSpec(TAG * 8, other));
-      cipher.init(Cipher.ENCRYPT_MODE, encryptionKey, new GCMParameterSpec(TAG * 8, nonce));
+  private void initEncrypt(CipherSlot slot, byte[] nonce) throws GeneralSecurityException {
+    Cipher cipher = slot.cipher;
+    GCMParameterSpec parameters = new GCMParameterSpec(TAG * 8, nonce);
+    if (slot.lastKey == encryptionKey && Arrays.equals(slot.lastNonce, nonce)) {
+      clearReuseGuard(cipher, nonce);
     }
+    try {
+      cipher.init(Cipher.ENCRYPT_MODE, encryptionKey, parameters);
+    } catch (InvalidAlgorithmParameterException e) {
+      // another stage instance with an equal key encrypted equal bytes last on this thread
+      clearReuseGuard(cipher, nonce);
+      cipher.init(Cipher.ENCRYPT_MODE, encryptionKey, parameters);
+    }
+    slot.lastKey = encryptionKey;
+    slot.lastNonce = nonce;
+  }
+
+  private void clearReuseGuard(Cipher cipher, byte[] nonce) throws GeneralSecurityException {
+    byte[] other = nonce.clone();
+    other[0] ^= 1;
+    cipher.init(Cipher.ENCRYPT_MODE, encryptionKey, new GCMParameterSpec(TAG * 8, other));
   }
 
   /**
@@ -143,7 +164,7 @@ final class AesGcmStage implements Stage {
           "Cannot decrypt aes-gcm chunk of " + encoded.length + " bytes: format version " + (encoded[0] & 0xff)
               + " is not one this build reads (" + FORMAT_VERSION + ")");
     }
-    Cipher cipher = CIPHER.get();
+    Cipher cipher = CIPHER.get().cipher;
     try {
       cipher.init(Cipher.DECRYPT_MODE, encryptionKey, new GCMParameterSpec(TAG * 8, encoded, 1, NONCE));
       cipher.updateAAD(encoded, 0, 1);
