@@ -5,13 +5,16 @@
 # generates SIZE of incompressible synthetic samples as files, packs them into uncompressed
 # Dharmana shards, and in the same run measures:
 #   - `cat` of the same shard files to /dev/null: the read limit of this machine;
+# Reads are warm (page cache holds the files, which are read once before) so that the software
+# path is compared, not a shared disk; COLD=1 drops the page cache before each read instead
+# (needs root) and measures the disk.
 #   - `dharmana dataset read` (DataLoader, sequential order and shuffled);
 #   - a PyTorch DataLoader over the original files with num_workers=2 (if python3-torch imports);
 #   - `dharmana dataset bench` with an emulated accelerator whose demand is 80% of the measured
 #     Dharmana read bandwidth (goal: utilization >= 0.95).
 #
 # Usage: bench/scripts/dataset-read.sh [SIZE_GIB (default 2)] [WORKDIR (default /tmp/dharmana-dataset-bench)]
-# Env:   KEEP=1 keeps the generated data; WORKLOADS="resnet50 cosmoflow" selects workloads.
+# Env:   KEEP=1 keeps the generated data; WORKLOADS="resnet50 cosmoflow" selects workloads; COLD=1 see above.
 set -euo pipefail
 
 SIZE_GIB=${1:-2}
@@ -33,8 +36,19 @@ now() { date +%s.%N; }
 
 mkdir -p "$WORK"
 echo "Dharmana dataset read benchmark: $SIZE_GIB GiB per workload, $(nproc) cores, $(date -u +%FT%TZ)"
-echo "page cache: $( (sync; echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null && echo 'dropped before each cold read' || echo 'NOT dropped (no permission): all reads below are warm page-cache reads')"
-can_drop() { (sync; echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null; }
+COLD=${COLD:-0}
+if [[ "$COLD" == 1 ]] && (sync; echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null; then
+  echo "page cache: DROPPED before each read (cold reads: the disk is measured)"
+  prepare() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+else
+  [[ "$COLD" == 1 ]] && echo "COLD=1 asked but the page cache cannot be dropped here" >&2
+  echo "page cache: NOT dropped; files are read once before each measurement (warm reads: the software path is measured)"
+  prepare() { cat "$@" > /dev/null; }
+fi
+TORCH_PY=""
+for py in python3 /usr/bin/python3; do
+  if "$py" -c "import torch" 2>/dev/null; then TORCH_PY=$py; break; fi
+done
 
 for workload in $WORKLOADS; do
   case $workload in
@@ -74,26 +88,27 @@ PY
   echo "pack: $(python3 -c "print(f'{$shard_bytes/1e6/($t1-$t0):.1f} MB/s')")"
 
   # the read limit: cat of the same shard files (first pass warms the page cache when it cannot be dropped)
-  can_drop || cat "$ds"/shards/*.dhs > /dev/null
+  prepare "$ds"/shards/*.dhs
   t0=$(now); cat "$ds"/shards/*.dhs > /dev/null; t1=$(now)
   cat_mbps=$(python3 -c "print(round($shard_bytes/1e6/($t1-$t0), 1))")
   echo "cat shards > /dev/null:                 $cat_mbps MB/s"
 
-  can_drop || true
+  prepare "$ds"/shards/*.dhs
   read_json=$(dharmana read "$ds" --batch $BATCH --readers 2 --prefetch 4 --json)
   read_mbps=$(echo "$read_json" | json_field readMBps)
   read_sps=$(echo "$read_json" | json_field samplesPerSecond)
   echo "dharmana dataset read (sequential):     $read_mbps MB/s, $read_sps samples/s  ($(python3 -c "print(f'{$read_mbps/$cat_mbps:.2f}')")x cat)"
 
-  can_drop || true
+  prepare "$ds"/shards/*.dhs
   shuf_json=$(dharmana read "$ds" --batch $BATCH --readers 2 --prefetch 4 --shuffle 7 --json)
   shuf_mbps=$(echo "$shuf_json" | json_field readMBps)
   shuf_sps=$(echo "$shuf_json" | json_field samplesPerSecond)
   echo "dharmana dataset read (shuffled):       $shuf_mbps MB/s, $shuf_sps samples/s  ($(python3 -c "print(f'{$shuf_mbps/$cat_mbps:.2f}')")x cat)"
 
-  if python3 -c "import torch" 2>/dev/null; then
-    can_drop || cat $(find "$files" -name '*.bin' | head -1) > /dev/null
-    torch_sps=$(python3 - "$files" "$BATCH" <<'PY'
+  if [[ -n "$TORCH_PY" ]]; then
+    find "$files" -name '*.bin' -print0 | xargs -0 cat > /dev/null
+    [[ "$COLD" == 1 ]] && prepare
+    torch_sps=$("$TORCH_PY" - "$files" "$BATCH" <<'PY'
 import os, sys, time, torch
 from torch.utils.data import Dataset, DataLoader
 root, batch = sys.argv[1], int(sys.argv[2])
@@ -110,7 +125,7 @@ for b in loader:
 print(round(n / (time.time() - t), 1))
 PY
 )
-    echo "PyTorch DataLoader (files, 2 workers):  $torch_sps samples/s  (dharmana shuffled is $(python3 -c "print(f'{$shuf_sps/$torch_sps:.2f}')")x)"
+    echo "PyTorch DataLoader (files, 2 workers, shuffled):  $torch_sps samples/s  (dharmana shuffled is $(python3 -c "print(f'{$shuf_sps/$torch_sps:.2f}')")x)"
   else
     echo "PyTorch DataLoader: skipped: python3-torch not installed"
   fi
@@ -118,6 +133,7 @@ PY
   # accelerator emulation: demand = 80% of the measured read bandwidth
   batch_bytes=$(python3 -c "print($shard_bytes / $count * $BATCH)")
   compute_ms=$(python3 -c "print(round($batch_bytes / ($shuf_mbps * 1e6 * 0.8) * 1e3, 2))")
+  prepare "$ds"/shards/*.dhs
   bench_json=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --prefetch 4 --readers 2 --shuffle 7 --json)
   echo "emulated accelerator at 80% of read bandwidth ($compute_ms ms/batch): utilization $(echo "$bench_json" | json_field utilization), wait p50 $(echo "$bench_json" | json_field waitP50Ms) ms, p99 $(echo "$bench_json" | json_field waitP99Ms) ms"
   echo "prefetch sweep at the same demand:"

@@ -59,6 +59,8 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private long nextToSubmit;
   private long nextToHand;
   private volatile long handedSamples;
+  // samples of the last batch not yet handed out through sampleIterator
+  private volatile long heldBack;
   private long handedBytes;
   private long prefetched;
   private long prefetchedUsed;
@@ -238,11 +240,44 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     return end - begin;
   }
 
-  /** The position after the batches handed out so far. */
+  /** The position after the batches (or, through {@link #sampleIterator}, the samples) handed out so far. */
   public LoaderState state() {
     LoaderState s = start;
     return new LoaderState(s.dataset(), s.seed(), s.epoch(), s.shuffle(), s.shuffleBlock(), s.rank(), s.worldSize(), s.worker(), s.workers(),
-        s.consumed() + handedSamples);
+        s.consumed() + handedSamples - heldBack);
+  }
+
+  /**
+   * The same epoch one sample at a time (batches are still read and prefetched whole). Use either
+   * this or {@link #iterator()}, once; {@link #state()} then counts samples handed out.
+   */
+  public Iterator<Sample> sampleIterator() {
+    Iterator<Batch> batchIterator = iterator();
+    return new Iterator<>() {
+      private Iterator<Sample> current = java.util.Collections.emptyIterator();
+
+      @Override
+      public boolean hasNext() {
+        while (!current.hasNext()) {
+          if (!batchIterator.hasNext()) {
+            return false;
+          }
+          Batch b = batchIterator.next();
+          heldBack = b.size();
+          current = b.samples().iterator();
+        }
+        return true;
+      }
+
+      @Override
+      public Sample next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        heldBack--;
+        return current.next();
+      }
+    };
   }
 
   public synchronized LoaderStats stats() {

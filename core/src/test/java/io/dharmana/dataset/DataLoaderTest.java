@@ -129,6 +129,29 @@ class DataLoaderTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(longs = {21, 22})
+  void resumeMidBatchThroughTheSampleIterator(long seed) {
+    Random random = new Random(seed);
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
+      List<Long> full = indices(DataLoader.builder(dataset).batchSize(9).shuffle(seed).build());
+      List<Long> head = new ArrayList<>();
+      LoaderState state;
+      try (DataLoader loader = DataLoader.builder(dataset).batchSize(9).shuffle(seed).build()) {
+        Iterator<Sample> it = loader.sampleIterator();
+        int stop = random.nextInt(full.size());
+        for (int i = 0; i < stop; i++) {
+          head.add(it.next().index());
+        }
+        state = loader.state();
+      }
+      try (DataLoader rest = DataLoader.builder(dataset).batchSize(9).resume(state).build()) {
+        rest.sampleIterator().forEachRemaining(s -> head.add(s.index()));
+      }
+      assertEquals(full, head, "seed " + seed + ": state " + state);
+    }
+  }
+
   @Test
   void prefetchAccuracyAndMemoryBound() {
     try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
