@@ -333,6 +333,15 @@ class GatewaySdkTest {
   }
 
   @Test
+  void unsupportedSubresourcesAreRefusedNotMistakenForPlainRequests() {
+    s3.putObject(b -> b.bucket("data").key("tagged"), RequestBody.fromString("x"));
+    S3Exception tagging = assertThrows(S3Exception.class, () -> s3.getObjectTagging(b -> b.bucket("data").key("tagged")));
+    assertEquals(501, tagging.statusCode());
+    S3Exception acl = assertThrows(S3Exception.class, () -> s3.getBucketAcl(b -> b.bucket("data")));
+    assertEquals("NotImplemented", acl.awsErrorDetails().errorCode());
+  }
+
+  @Test
   void aBodyThatBreaksItsPromiseLeavesNothingBehind() {
     S3Exception badMd5 = assertThrows(S3Exception.class, () -> s3.putObject(
         b -> b.bucket("data").key("promised").contentMD5("AAAAAAAAAAAAAAAAAAAAAA=="), RequestBody.fromString("not that")));
