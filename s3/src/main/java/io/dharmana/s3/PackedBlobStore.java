@@ -561,6 +561,16 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   /** Uploads a pack then its index; idempotent, so a failed sealing can be tried again. */
   private void seal(Pack pack) throws IOException {
+    try {
+      sealOnce(pack);
+    } catch (UncheckedIOException e) {
+      throw new IOException("Cannot seal pack " + pack.id + ": " + e.getMessage(), e.getCause());
+    } catch (AlreadyExistsException | NotFoundException e) {
+      throw new IOException("Cannot seal pack " + pack.id + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void sealOnce(Pack pack) throws IOException {
     synchronized (pack) {
       if (pack.state == PackState.SEALED) {
         sealing.remove(pack);
