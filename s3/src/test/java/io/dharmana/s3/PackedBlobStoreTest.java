@@ -187,6 +187,24 @@ class PackedBlobStoreTest {
   }
 
   @Test
+  void packsLeftWithoutAnIndexByACrashAreReaped() throws Exception {
+    String repo = newRepo();
+    try (PackedBlobStore store = open(repo, 1 << 20, 256 * KIB)) {
+      store.write("kept", new byte[] {1});
+    }
+    try (S3Client client = server.client()) {
+      // what a crash between uploading a pack and its index leaves
+      client.putObject(r -> r.bucket(BUCKET).key(repo + "/packs/0000000000000-crashed.pack"), RequestBody.fromBytes(new byte[] {9, 9}));
+    }
+    try (PackedBlobStore store = open(repo, 1 << 20, 256 * KIB)) {
+      assertEquals(0, store.deleteOrphanPacks(java.time.Duration.ofHours(1)), "too young to reap");
+      assertEquals(1, store.deleteOrphanPacks(java.time.Duration.ZERO));
+      assertArrayEquals(new byte[] {1}, store.read("kept"));
+    }
+    assertEquals(2, objects(repo).size(), "one pack and its index remain");
+  }
+
+  @Test
   void aCorruptedPackIsDetectedOnRead() throws Exception {
     String repo = newRepo();
     try (PackedBlobStore store = open(repo, 1 << 20, 256 * KIB)) {
