@@ -28,10 +28,11 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Why deterministic: chunks are named by the hash of their stored bytes, so a random nonce
  * would make every copy of an equal chunk a different chunk and defeat deduplication. The IV is
  * instead HMAC-SHA256(nonce key, plaintext) truncated to 96 bits, as in SIV constructions: equal
- * plaintexts under one key give equal ciphertexts, and distinct plaintexts get independent IVs
- * unless HMAC collides on 96 bits (two chunks' segment nonces meet only if their IVs differ by
- * one of a few thousand segment masks: a birthday bound near 2^40 chunks per key, far beyond any
- * store). What an observer of the stored bytes learns is therefore only which chunks are equal,
+ * plaintexts under one key give equal ciphertexts, and distinct plaintexts get independent,
+ * uniformly random IVs. Segment nonces of distinct chunks then collide no more often than random
+ * 96-bit nonces do, so NIST's limit for random GCM nonces applies, counted in segments: at most
+ * 2^32 segments (64 TiB of distinct data) per key keeps the chance of any collision below
+ * 2^-32. What an observer of the stored bytes learns is therefore only which chunks are equal,
  * and their lengths, which deduplication reveals anyway. The encryption and nonce keys are
  * derived from the user's key with HKDF-SHA256, so neither is the user's key itself.
  *
