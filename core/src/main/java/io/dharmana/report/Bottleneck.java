@@ -190,7 +190,8 @@ public record Bottleneck(
       }
       String line = "pipeline " + other.pipeline() + " on the same " + Figures.bytes(logical) + ": "
           + (direction.equals("decode") ? "read" : "write") + " time " + Figures.seconds(otherSeconds) + " vs "
-          + Figures.seconds(seconds) + " (" + Figures.times(seconds / otherSeconds) + ")";
+          + Figures.seconds(seconds) + " here (" + (otherSeconds <= seconds ? Figures.times(seconds / otherSeconds) + " faster"
+              : Figures.times(otherSeconds / seconds) + " slower") + ")";
       long stored = run.counter(PipelineMetrics.STORED_BYTES);
       long otherStored = other.counter(PipelineMetrics.STORED_BYTES);
       if (direction.equals("encode") && stored > 0 && otherStored > 0) {
