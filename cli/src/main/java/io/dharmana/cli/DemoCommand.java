@@ -4,6 +4,8 @@ import io.dharmana.cost.PriceTable;
 import io.dharmana.descriptor.ChunkingSpec;
 import io.dharmana.descriptor.PipelineDescriptor;
 import io.dharmana.descriptor.StorageDescriptor;
+import io.dharmana.descriptor.TierSpec;
+import io.dharmana.metrics.MetricsSnapshot;
 import io.dharmana.metrics.PipelineMetrics;
 import io.dharmana.repo.GcResult;
 import io.dharmana.repo.PutOptions;
@@ -74,6 +76,10 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--model-mb", defaultValue = "8", paramLabel = "MB", description = "Model (checkpoint) size (default: ${DEFAULT-VALUE}).")
   int modelMb;
 
+  @Option(names = "--nvme-mb", defaultValue = "16", paramLabel = "MB",
+      description = "Capacity of the fast tier; beyond it data moves to the hdd tier (default: ${DEFAULT-VALUE}).")
+  int nvmeMb;
+
   @Option(names = "--steps", defaultValue = "240", paramLabel = "N", description = "Training steps (default: ${DEFAULT-VALUE}).")
   int steps;
 
@@ -96,7 +102,7 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (datasetMb < 1 || modelMb < 1 || steps < 1 || stepMillis < 0 || checkpointEvery < 1 || keep < 1) {
+    if (datasetMb < 1 || modelMb < 1 || nvmeMb < 1 || steps < 1 || stepMillis < 0 || checkpointEvery < 1 || keep < 1) {
       throw new IllegalArgumentException("Invalid demo settings: sizes, steps, --checkpoint-every and --keep must be >= 1,"
           + " --step-ms >= 0");
     }
@@ -104,7 +110,12 @@ final class DemoCommand implements Callable<Integer> {
     long started = System.nanoTime();
     prepare(dir);
     out.printf("dharmana demo in %s (seed %d)%n", dir.toAbsolutePath(), seed);
-    PipelineDescriptor data = PipelineDescriptor.of("data", StorageDescriptor.of(List.of(StageSpec.of("zstd", Map.of("level", "3")))));
+    // two tiers: a small fast one new data lands on, demoted by LRU to a cheaper one when it fills
+    List<TierSpec> tiers = List.of(
+        TierSpec.builder("nvme", "local").capacity((long) nvmeMb << 20).watermarks(0.9, 0.7).priceClass("local-nvme").build(),
+        TierSpec.builder("hdd", "local").priceClass("local-hdd").build());
+    PipelineDescriptor data = PipelineDescriptor.of("data", new StorageDescriptor(ChunkingSpec.DEFAULT,
+        List.of(StageSpec.of("zstd", Map.of("level", "3"))), tiers, null, null, null));
     PipelineDescriptor ckpt = PipelineDescriptor.of("ckpt", new StorageDescriptor(ChunkingSpec.DEFAULT,
         List.of(StageSpec.of("byte-planes", Map.of("width", "4")), StageSpec.of("zstd", Map.of("level", "3"))), null, null, null, null));
     ExecutorService saver = Executors.newSingleThreadExecutor(r -> {
@@ -128,6 +139,8 @@ final class DemoCommand implements Callable<Integer> {
         repo.put(shardName(s), new ByteArrayInputStream(samples(random, SHARD_BYTES)), PutOptions.defaults());
       }
       repo.history().append(repo.metrics("data").snapshot("demo pack dataset"));
+      repo.flush();
+      repo.tiers().maintain();
       out.printf(Locale.ROOT, "packed       %d shards, %s in %.1f s%n", shards, Output.bytes((long) shards * SHARD_BYTES),
           (System.nanoTime() - packStart) / 1e9);
 
@@ -199,10 +212,14 @@ final class DemoCommand implements Callable<Integer> {
       }
       out.printf("restored     %s: %s, SHA-256 %s, identical to the saved model%n", latest, Output.bytes(lastSaved.length),
           sha256(lastSaved).substring(0, 16));
-      repo.history().append(repo.metrics("ckpt").snapshot("demo checkpoints"));
-      repo.history().append(train.snapshot("demo train"));
+      MetricsSnapshot ckptRun = repo.metrics("ckpt").snapshot("demo checkpoints");
+      repo.history().append(ckptRun);
+      MetricsSnapshot trainRun = train.snapshot("demo train");
+      repo.history().append(trainRun);
 
       // 5. summary and report
+      repo.flush();
+      repo.tiers().maintain();
       RepositoryReport report = RepositoryReport.of(repo, null, PriceTable.defaults(), Bottleneck.Demand.NONE);
       RepositoryStats stats = report.stats();
       Path html = dir.resolve("report.html");
@@ -210,13 +227,20 @@ final class DemoCommand implements Callable<Integer> {
       out.println();
       out.printf(Locale.ROOT, "accelerator  utilization %.1f%%%n", utilization * 100);
       out.printf(Locale.ROOT, "bytes        %s logical stored as %s: saved %s (%d bytes, %.1f%%; dedup %s)%n",
-          Output.bytes(stats.logicalBytes()), Output.bytes(stats.uniqueStoredBytes()), Output.bytes(stats.savedBytes()),
+          mib(stats.logicalBytes()), mib(stats.uniqueStoredBytes()), mib(stats.savedBytes()),
           stats.savedBytes(), stats.logicalBytes() == 0 ? 0 : 100.0 * stats.savedBytes() / stats.logicalBytes(),
-          Output.bytes(stats.dedupSavedBytes()));
+          mib(stats.dedupSavedBytes()));
+      out.printf(Locale.ROOT, "tiers        %s%n", String.join(", ", stats.tiers().stream()
+          .map(t -> t.name() + " " + mib(t.bytesHeld()) + " (" + t.objects() + " chunks, " + t.demotions() + " demoted)").toList()));
       out.printf(Locale.ROOT, "cost         %s per month vs %s raw on %s (saved %.1f%%)%n", usd(report.cost().monthly()),
           usd(report.cost().rawMonthly()), report.cost().tiers().raw().priceClass(), report.cost().tiers().savedFraction() * 100);
-      for (Bottleneck b : report.bottlenecks()) {
-        out.printf("bottleneck   %s path: %s%n", b.path(), b.verdict());
+      for (Bottleneck b : Bottleneck.analyze(ckptRun, Bottleneck.Demand.NONE, List.of())) {
+        out.printf("bottleneck   checkpoint %s: %s%n", b.path().equals("write") ? "save" : "restore", b.verdict());
+      }
+      for (Bottleneck b : Bottleneck.analyze(trainRun, Bottleneck.Demand.NONE, List.of())) {
+        if (b.direction().equals("decode")) {
+          out.printf("bottleneck   data loading: %s%n", b.verdict());
+        }
       }
       out.printf("report       %s%n", html.toAbsolutePath());
       out.printf(Locale.ROOT, "done in %.1f s%n%n", (System.nanoTime() - started) / 1e9);
@@ -231,6 +255,10 @@ final class DemoCommand implements Callable<Integer> {
       loader.shutdownNow();
     }
     return Main.OK;
+  }
+
+  private static String mib(long bytes) {
+    return String.format(Locale.ROOT, "%.2f MiB", bytes / 1048576.0);
   }
 
   private static String usd(double v) {

@@ -20,6 +20,8 @@ import java.util.Optional;
  * and loses at most its size reduction; other settings are compared only where the history holds
  * runs of other pipelines over the same number of logical bytes.
  *
+ * @param pipeline the run's pipeline
+ * @param operation the run's operation, e.g. {@code put data/a}
  * @param direction {@code encode} (write path) or {@code decode} (read path)
  * @param shares every stage and step of the path, largest share first
  * @param limiting the entry that limits the path
@@ -30,6 +32,8 @@ import java.util.Optional;
  * @param alternatives runs of other pipelines over the same bytes, compared with this one
  */
 public record Bottleneck(
+    String pipeline,
+    String operation,
     String direction,
     List<Share> shares,
     Share limiting,
@@ -128,7 +132,7 @@ public record Bottleneck(
     }
     String whatIf = whatIf(limiting, shares, total, pathName);
     List<String> alternatives = alternatives(run, direction, history);
-    return Optional.of(new Bottleneck(direction, shares, limiting, total, demandBytesPerSecond, verdict, whatIf, alternatives));
+    return Optional.of(new Bottleneck(run.pipeline(), run.operation(), direction, shares, limiting, total, demandBytesPerSecond, verdict, whatIf, alternatives));
   }
 
   private static String kind(Share s) {

@@ -78,7 +78,8 @@ final class HtmlReport {
           + "record them in <code>metrics/history.jsonl</code>.</p>");
     }
     for (Bottleneck b : r.bottlenecks()) {
-      h.append("<div class=\"verdict\"><div class=\"path\">").append(b.path()).append(" path</div><p class=\"big\">")
+      h.append("<div class=\"verdict\"><div class=\"path\">").append(b.path()).append(" path &middot; ").append(esc(b.pipeline()))
+          .append(" &middot; <code>").append(esc(b.operation())).append("</code></div><p class=\"big\">")
           .append(esc(b.verdict())).append(".</p><p>").append(esc(b.whatIf())).append("</p>");
       if (!b.alternatives().isEmpty()) {
         h.append("<ul>");
@@ -227,7 +228,8 @@ final class HtmlReport {
     }
     for (Bottleneck b : r.bottlenecks()) {
       h.append("<h3>").append(b.path().substring(0, 1).toUpperCase(Locale.ROOT)).append(b.path().substring(1))
-          .append(" path &middot; ").append(esc(Figures.seconds(b.totalSeconds()))).append(" in total</h3>");
+          .append(" path of <code>").append(esc(b.operation())).append("</code> [").append(esc(b.pipeline())).append("] &middot; ")
+          .append(esc(Figures.seconds(b.totalSeconds()))).append(" in total</h3>");
       h.append("<table class=\"bars\"><tr><th>stage / step</th><th class=\"barcol\">share of time</th><th>time</th>"
           + "<th>in</th><th>out</th><th>throughput</th><th>size ratio</th></tr>");
       for (Bottleneck.Share s : b.shares()) {

@@ -29,8 +29,8 @@ import java.util.Optional;
  * @param stats what the repository holds
  * @param cost its monthly cost
  * @param history every recorded run, oldest first
- * @param runs the runs analyzed: by default the latest that wrote and the latest that read (one
- *     run when it did both); with a run name, the latest run matching it
+ * @param runs the runs analyzed: by default, per pipeline, the latest that wrote and the latest
+ *     that read (one run when it did both); with a run name, the latest run matching it
  * @param bottlenecks the analyses of the runs' paths, in the order of {@code runs}
  */
 public record RepositoryReport(
@@ -70,11 +70,7 @@ public record RepositoryReport(
     List<MetricsSnapshot> runs = select(history, run);
     List<Bottleneck> bottlenecks = new ArrayList<>();
     for (MetricsSnapshot r : runs) {
-      for (Bottleneck b : Bottleneck.analyze(r, demand, history)) {
-        if (bottlenecks.stream().noneMatch(x -> x.direction().equals(b.direction()))) {
-          bottlenecks.add(b);
-        }
-      }
+      bottlenecks.addAll(Bottleneck.analyze(r, demand, history));
     }
     List<PipelineDescriptor> pipelines = new ArrayList<>();
     for (String name : repo.pipelines()) {
@@ -95,11 +91,15 @@ public record RepositoryReport(
       throw new NotFoundException("Cannot report run '" + run + "': no recorded run has that operation or pipeline; "
           + "recorded: " + history.stream().map(s -> s.operation() + " [" + s.pipeline() + "]").distinct().limit(10).toList());
     }
-    Optional<MetricsSnapshot> write = latest(history, "encode");
-    Optional<MetricsSnapshot> read = latest(history, "decode");
+    // per pipeline, the latest run that wrote and the latest that read (one run when it did both)
     List<MetricsSnapshot> runs = new ArrayList<>();
-    write.ifPresent(runs::add);
-    read.filter(r -> write.isEmpty() || r != write.get()).ifPresent(runs::add);
+    for (String pipeline : history.stream().map(MetricsSnapshot::pipeline).distinct().toList()) {
+      List<MetricsSnapshot> own = history.stream().filter(s -> s.pipeline().equals(pipeline)).toList();
+      Optional<MetricsSnapshot> write = latest(own, "encode");
+      Optional<MetricsSnapshot> read = latest(own, "decode");
+      write.ifPresent(runs::add);
+      read.filter(r -> write.isEmpty() || r != write.get()).ifPresent(runs::add);
+    }
     return runs;
   }
 
@@ -175,7 +175,7 @@ public record RepositoryReport(
           Figures.seconds(r.seconds())));
     }
     for (Bottleneck b : bottlenecks) {
-      out.append(b.path()).append(" path\n");
+      out.append(b.path()).append(" path of ").append(b.operation()).append(" [").append(b.pipeline()).append("]\n");
       for (Bottleneck.Share s : b.shares()) {
         out.append(String.format(Locale.ROOT, "  %-18s %5s  %10s  %12s -> %12s  %11s  %s%n", s.name(), Figures.percent(s.share()),
             Figures.seconds(s.seconds()), Figures.bytes(s.bytesIn()), Figures.bytes(s.bytesOut()),
