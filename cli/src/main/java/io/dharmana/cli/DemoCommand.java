@@ -153,6 +153,9 @@ final class DemoCommand implements Callable<Integer> {
       long computeNanos = 0;
       long waitNanos = 0;
       long blockedNanos = 0;
+      long markCompute = 0;
+      long markWait = 0;
+      int markStep = 0;
       CompletableFuture<Void> saving = CompletableFuture.completedFuture(null);
       List<String> checkpoints = new ArrayList<>();
       byte[] lastSaved = null;
@@ -170,6 +173,16 @@ final class DemoCommand implements Callable<Integer> {
         compute(model, batch, random, step, stepMillis);
         computeNanos += System.nanoTime() - w1;
         if (step % checkpointEvery == 0 || step == steps) {
+          // one utilization point per checkpoint interval, so the report can draw it over time
+          PipelineMetrics interval = new PipelineMetrics("data");
+          interval.add(RepositoryReport.ACCELERATOR_COMPUTE_NANOS, computeNanos - markCompute);
+          interval.add(RepositoryReport.ACCELERATOR_WAIT_NANOS, waitNanos - markWait);
+          repo.history().append(interval.snapshot(String.format(Locale.ROOT, "demo train steps %d-%d", markStep + 1, step)));
+          markCompute = computeNanos;
+          markWait = waitNanos;
+          markStep = step;
+        }
+        if (step % checkpointEvery == 0 || step == steps) {
           long b0 = System.nanoTime();
           saving.join(); // the previous save must be done before its buffer is reused
           byte[] snapshot = toBytes(model); // training is blocked only for this copy
@@ -182,8 +195,6 @@ final class DemoCommand implements Callable<Integer> {
         }
       }
       saving.join();
-      train.add(RepositoryReport.ACCELERATOR_COMPUTE_NANOS, computeNanos);
-      train.add(RepositoryReport.ACCELERATOR_WAIT_NANOS, waitNanos);
       train.add("checkpoint.blocked.nanos", blockedNanos);
       double utilization = (double) computeNanos / (computeNanos + waitNanos);
       out.printf(Locale.ROOT, "trained      %d steps of %d ms: accelerator utilization %.1f%% (waited %.2f s for data,"
@@ -245,10 +256,15 @@ final class DemoCommand implements Callable<Integer> {
       out.printf("report       %s%n", html.toAbsolutePath());
       out.printf(Locale.ROOT, "done in %.1f s%n%n", (System.nanoTime() - started) / 1e9);
       out.println("try next:");
-      out.printf("  dharmana stat %s              what the repository holds, per tier and per run%n", dir);
-      out.printf("  dharmana cost %s              cost per tier and per pipeline vs raw%n", dir);
-      out.printf("  dharmana report %s -o r.html  the report again, e.g. after your own 'dharmana put'%n", dir);
-      out.printf("  dharmana demo --step-ms 2     a faster accelerator: watch utilization and the bottleneck move%n");
+      String[][] next = {
+          {"dharmana stat " + dir, "what the repository holds, per tier, and the recorded runs"},
+          {"dharmana cost " + dir, "cost per tier and per pipeline against raw"},
+          {"dharmana report " + dir + " -o report.html", "the report again, e.g. after your own 'dharmana put'"},
+          {"dharmana demo --step-ms 2", "a faster accelerator: watch utilization and the bottleneck move"}};
+      int width = Arrays.stream(next).mapToInt(n -> n[0].length()).max().orElse(0);
+      for (String[] n : next) {
+        out.printf(Locale.ROOT, "  %-" + width + "s   %s%n", n[0], n[1]);
+      }
       out.flush();
     } finally {
       saver.shutdownNow();

@@ -1,14 +1,25 @@
 package io.dharmana.report;
 
-import io.dharmana.descriptor.ByteSize;
 import java.util.Locale;
 
 /** How the report and the terminal summary write numbers, so both show the same figures. */
 final class Figures {
   private Figures() {}
 
+  private static final String[] IEC = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+
+  /** Binary units with two decimals below 100 of a unit, so figures line up: 15.24 MiB, 148 GiB. */
   static String bytes(double n) {
-    return ByteSize.format(Math.round(n));
+    if (Math.abs(n) < 1024) {
+      return Math.round(n) + " B";
+    }
+    double v = n;
+    int i = -1;
+    while (Math.abs(v) >= 1024 && i < IEC.length - 1) {
+      v /= 1024;
+      i++;
+    }
+    return String.format(Locale.ROOT, Math.abs(v) >= 100 ? "%.0f %s" : Math.abs(v) >= 10 ? "%.1f %s" : "%.2f %s", v, IEC[i]);
   }
 
   static String seconds(double s) {

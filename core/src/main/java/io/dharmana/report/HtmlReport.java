@@ -114,12 +114,15 @@ final class HtmlReport {
   private static void diagrams(StringBuilder h, RepositoryReport r) {
     h.append("<section class=\"card\"><h2>Pipeline</h2>");
     for (PipelineDescriptor p : r.pipelines()) {
-      h.append("<div class=\"pipe\"><b>").append(esc(p.name())).append("</b>: ")
+      h.append("<div class=\"pipe\"><b>").append(esc(p.name())).append("</b>: chunking ")
+          .append(esc(chunking(p.storage().chunking()))).append(" &rarr; ")
           .append(esc(p.storage().stages().stream().map(HtmlReport::spec).collect(Collectors.joining(" → "))))
-          .append(p.storage().stages().isEmpty() ? "(no stages)" : "").append(" &middot; tiers ")
-          .append(esc(p.storage().tiers().stream().map(t -> t.name() + " (" + t.kind() + ")").collect(Collectors.joining(", "))))
-          .append("</div>");
+          .append(p.storage().stages().isEmpty() ? "(no stages)" : "").append("</div>");
     }
+    h.append("<div class=\"pipe\"><b>tiers</b> (shared by every pipeline): ")
+        .append(esc(r.tierSpecs().stream().map(t -> t.name() + " (" + t.kind() + (t.priceClass() == null ? "" : ", " + t.priceClass())
+            + (t.capacityBytes() > 0 ? ", " + Figures.bytes(t.capacityBytes()) : "") + ")").collect(Collectors.joining(" → "))))
+        .append("</div>");
     boolean any = false;
     for (MetricsSnapshot run : r.runs()) {
       for (String direction : List.of("encode", "decode")) {
@@ -137,6 +140,11 @@ final class HtmlReport {
       h.append("<p class=\"muted\">No recorded run to draw.</p>");
     }
     h.append("</section>\n");
+  }
+
+  private static String chunking(io.dharmana.descriptor.ChunkingSpec c) {
+    return c.kind() + (c.kind().equals("cdc") ? " " + Figures.bytes(c.minSize()) + " / " + Figures.bytes(c.avgSize()) + " / "
+        + Figures.bytes(c.maxSize()) : " " + Figures.bytes(c.avgSize()));
   }
 
   private static String spec(StageSpec s) {
@@ -243,8 +251,13 @@ final class HtmlReport {
             .append("</td><td>").append(esc(Figures.rate(s.throughputBytesPerSecond()))).append("</td><td>");
         double ratio = sizeRatio(s.bytesIn(), s.bytesOut(), b.direction());
         double w = Math.min(100, Math.max(1, ratio / maxRatio(b) * 100));
-        h.append("<div class=\"bar small\"><span style=\"width:").append(String.format(Locale.ROOT, "%.1f", w))
-            .append("%;background:#10b981\"></span><em>").append(esc(Figures.ratio(ratio))).append("</em></div></td></tr>");
+        if (!s.stage() && Math.abs(ratio - 1) < 0.005) {
+          h.append("<span class=\"muted\">–</span></td></tr>"); // a step that passes bytes through
+        } else {
+          h.append("<div class=\"bar small\"><span style=\"width:").append(String.format(Locale.ROOT, "%.1f", w))
+              .append("%;background:").append(s.stage() ? "#10b981" : "#a7f3d0").append("\"></span><em>")
+              .append(esc(Figures.ratio(ratio))).append(s.stage() ? "" : " new").append("</em></div></td></tr>");
+        }
       }
       h.append("</table>");
     }
