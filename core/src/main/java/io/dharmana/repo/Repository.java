@@ -236,9 +236,18 @@ public final class Repository implements AutoCloseable {
     return names;
   }
 
-  /** The metrics recorder of a pipeline, shared by every operation of this repository instance. */
+  /**
+   * The metrics recorder of a pipeline, shared by every operation of this repository instance. A
+   * recorder that records nothing when the system property {@code dharmana.metrics} or the
+   * environment variable {@code DHARMANA_METRICS} is {@code off} (to measure what metrics cost).
+   */
   public PipelineMetrics metrics(String pipeline) {
-    return metrics.computeIfAbsent(pipeline, PipelineMetrics::new);
+    return metrics.computeIfAbsent(pipeline, name -> metricsOff() ? PipelineMetrics.disabled(name) : new PipelineMetrics(name));
+  }
+
+  private static boolean metricsOff() {
+    String setting = System.getProperty("dharmana.metrics", System.getenv("DHARMANA_METRICS"));
+    return setting != null && setting.strip().equalsIgnoreCase("off");
   }
 
   /** Writes an object; see {@link #put(String, InputStream, PutOptions, ProgressListener)}. */
