@@ -50,7 +50,7 @@ final class RepositoryLock implements AutoCloseable {
     return () -> {
       synchronized (this) {
         if (--sharedHolders == 0) {
-          sharedLock.release();
+          release(sharedLock);
           sharedLock = null;
         }
       }
@@ -64,12 +64,20 @@ final class RepositoryLock implements AutoCloseable {
     try {
       FileLock lock = channel.lock(0, Long.MAX_VALUE, false);
       return () -> {
-        lock.release();
+        release(lock);
         local.writeLock().unlock();
       };
     } catch (IOException e) {
       local.writeLock().unlock();
       throw new UncheckedIOException("Cannot lock repository for gc: " + e.getMessage(), e);
+    }
+  }
+
+  private static void release(FileLock lock) {
+    try {
+      lock.release();
+    } catch (IOException e) {
+      // the kernel drops the lock with the channel or the process at the latest
     }
   }
 
