@@ -96,7 +96,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * <p>Thread safe. Keys written through {@link #compareAndSwap} (refs) are mutable and should
  * live under their own prefix, apart from immutable blobs.
  */
-public final class S3Store implements BlobStore, SupportsListing, SupportsTouch, SupportsConditionalReplace {
+public final class S3Store implements BlobStore, SupportsListing, SupportsTouch, SupportsConditionalReplace,
+    io.dharmana.store.SupportsFileCommit {
   private static final AtomicInteger STORE_IDS = new AtomicInteger();
 
   private final S3Location location;
@@ -361,6 +362,12 @@ public final class S3Store implements BlobStore, SupportsListing, SupportsTouch,
   // ---------------------------------------------------------------- used by output and input
 
   /** Commits a staged blob with one conditional write. */
+  /** Uploads the file (multipart when large) with {@code If-None-Match: *}. */
+  @Override
+  public void commitFile(String key, java.nio.file.Path file, long size) throws IOException {
+    commit(key, Payload.of(file, size));
+  }
+
   void commit(String key, Payload payload) throws IOException {
     checkOpen();
     if (payload.length() > options.multipartThreshold()) {

@@ -1,4 +1,6 @@
 package io.dharmana.s3;
+import io.dharmana.store.PackedBlobStore;
+import io.dharmana.store.PackOptions;
 
 import io.dharmana.store.BlobStore;
 import io.dharmana.testkit.BlobStoreContractTest;

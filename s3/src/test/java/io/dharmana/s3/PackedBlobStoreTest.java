@@ -1,4 +1,6 @@
 package io.dharmana.s3;
+import io.dharmana.store.PackedBlobStore;
+import io.dharmana.store.PackOptions;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

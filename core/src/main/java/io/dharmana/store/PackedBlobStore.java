@@ -1,14 +1,8 @@
-package io.dharmana.s3;
+package io.dharmana.store;
 
 import io.dharmana.AlreadyExistsException;
 import io.dharmana.CorruptDataException;
 import io.dharmana.NotFoundException;
-import io.dharmana.store.BlobInfo;
-import io.dharmana.store.BlobInput;
-import io.dharmana.store.BlobOutput;
-import io.dharmana.store.BlobStore;
-import io.dharmana.store.Keys;
-import io.dharmana.store.SupportsListing;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -45,8 +39,8 @@ import java.util.zip.CRC32C;
 /**
  * Packs many small blobs into few large objects, so that a million 64 KiB chunks on an object
  * store cost a few thousand PUTs and objects rather than a million (as Hugging Face's Xet packs
- * chunks into xorbs). A decorator: it stores everything in another store (an {@link S3Store}
- * normally) and owns it.
+ * chunks into xorbs). A decorator: it stores everything in another store (an object store or a
+ * local directory) and owns it.
  *
  * <p>Layout in the underlying store:
  *
@@ -225,6 +219,11 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     checkOpen();
     Entry entry = index.get(key);
     if (entry == null) {
+      // another process may have sealed packs since this instance loaded the indexes
+      refreshIfStale();
+      entry = index.get(key);
+    }
+    if (entry == null) {
       throw new NotFoundException("Cannot open " + key + ": no such blob in the packed store");
     }
     if (entry instanceof Direct) {
@@ -343,6 +342,17 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
     if (failure != null) {
       throw failure;
+    }
+  }
+
+  private final AtomicLong lastRefresh = new AtomicLong();
+
+  /** Refreshes at most once every 200 ms, so a burst of misses costs one listing. */
+  private void refreshIfStale() {
+    long now = System.nanoTime();
+    long last = lastRefresh.get();
+    if (now - last > 200_000_000L && lastRefresh.compareAndSet(last, now)) {
+      refresh();
     }
   }
 
@@ -635,9 +645,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   }
 
   private void upload(Pack pack) throws IOException {
-    if (objects instanceof S3Store s3) {
-      // straight from the spool file: no second staging copy
-      s3.commit(pack.packKey(), Payload.of(pack.spoolFile, pack.size));
+    if (objects instanceof SupportsFileCommit files) {
+      // straight from the spool file: a local store links it, an object store uploads it
+      files.commitFile(pack.packKey(), pack.spoolFile, pack.size);
       return;
     }
     BlobOutput out = objects.create(pack.packKey());
