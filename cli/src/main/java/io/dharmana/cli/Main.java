@@ -30,6 +30,11 @@ import picocli.CommandLine.Command;
       RmCommand.class,
       GcCommand.class,
       DescribeCommand.class,
+      PlanCommand.class,
+      CompressCommand.class,
+      DecompressCommand.class,
+      ServeCommand.class,
+      DatasetCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = {

@@ -411,8 +411,11 @@ final class DescriptorReader {
     if (whole.scale() > 0) {
       throw fail(f, "must be a whole number " + range);
     }
-    if (whole.compareTo(BigDecimal.valueOf(min)) < 0 || whole.compareTo(BigDecimal.valueOf(max)) > 0) {
+    if (whole.compareTo(BigDecimal.valueOf(min)) < 0) {
       throw fail(f, "must be " + range);
+    }
+    if (whole.compareTo(BigDecimal.valueOf(max)) > 0) {
+      throw fail(f, max == Long.MAX_VALUE || max == Integer.MAX_VALUE ? "must be at most " + max : "must be " + range);
     }
     return whole.longValueExact();
   }
@@ -459,7 +462,7 @@ final class DescriptorReader {
       try {
         bytes = ByteSize.parse(text);
       } catch (InvalidDescriptorException e) {
-        throw fail(f, ByteSize.SYNTAX);
+        throw fail(f, reason(e));
       }
     } else {
       throw fail(f, "must be a size: " + ByteSize.SYNTAX);
@@ -487,7 +490,7 @@ final class DescriptorReader {
     try {
       return Durations.parse(n.asText());
     } catch (InvalidDescriptorException e) {
-      throw fail(f, Durations.SYNTAX);
+      throw fail(f, reason(e));
     }
   }
 
@@ -516,6 +519,13 @@ final class DescriptorReader {
   }
 
   // ---- errors ----
+
+  /** What a value parser said is wrong, without its own "Invalid size 'x': " prefix (the path and value are added here). */
+  private static String reason(InvalidDescriptorException e) {
+    String message = e.getMessage();
+    int cut = message.indexOf("': ");
+    return cut >= 0 ? message.substring(cut + 3) : message;
+  }
 
   /** Runs a record's constructor, adding this file's context to its own validation message. */
   private <T> T construct(Field f, java.util.function.Supplier<T> constructor) {

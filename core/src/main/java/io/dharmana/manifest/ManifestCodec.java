@@ -45,6 +45,14 @@ public final class ManifestCodec {
         g.writeString(parent);
       }
       g.writeEndArray();
+      if (!m.includes().isEmpty()) {
+        g.writeFieldName("includes");
+        g.writeStartArray();
+        for (String include : m.includes()) {
+          g.writeString(include);
+        }
+        g.writeEndArray();
+      }
       g.writeStringField("created", m.created().toString());
       g.writeFieldName("attributes");
       writeMap(g, m.attributes());
@@ -106,6 +114,10 @@ public final class ManifestCodec {
       for (JsonNode p : n.path("parents")) {
         parents.add(p.asText());
       }
+      List<String> includes = new ArrayList<>();
+      for (JsonNode i : n.path("includes")) {
+        includes.add(i.asText());
+      }
       return new ObjectManifest(
           format,
           required(n, "pipeline", what).asText(),
@@ -115,6 +127,7 @@ public final class ManifestCodec {
           n.path("lossy").asBoolean(false),
           chunks,
           parents,
+          includes,
           Instant.parse(required(n, "created", what).asText()),
           readMap(n.path("attributes")));
     } catch (IOException | RuntimeException e) {

@@ -21,7 +21,10 @@ import java.util.TreeMap;
  * @param stages the chain applied to each chunk, in encode order
  * @param lossy whether decoding yields only an approximation (a lossy stage was applied)
  * @param chunks the chunks in object order
- * @param parents manifest ids this version derives from (previous version, delta bases)
+ * @param parents manifest ids this version derives from (the previous version); informational
+ * @param includes manifest ids whose data this object's content refers to (a checkpoint step
+ *     lists its tensors' manifests; a delta names its base): garbage collection keeps them alive
+ *     as long as this manifest is
  * @param created commit time
  * @param attributes free-form metadata (content type, ETag, user metadata)
  */
@@ -34,6 +37,7 @@ public record ObjectManifest(
     boolean lossy,
     List<ChunkRef> chunks,
     List<String> parents,
+    List<String> includes,
     Instant created,
     Map<String, String> attributes) {
 
@@ -46,6 +50,7 @@ public record ObjectManifest(
     stages = List.copyOf(stages);
     chunks = List.copyOf(chunks);
     parents = parents == null ? List.of() : List.copyOf(parents);
+    includes = includes == null ? List.of() : List.copyOf(includes);
     attributes = attributes == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(attributes));
     long sum = 0;
     for (ChunkRef chunk : chunks) {
@@ -79,7 +84,7 @@ public record ObjectManifest(
   public ObjectManifest withAttributes(Map<String, String> extra) {
     Map<String, String> merged = new TreeMap<>(attributes);
     merged.putAll(extra);
-    return new ObjectManifest(format, pipeline, size, sha256, stages, lossy, chunks, parents, created, merged);
+    return new ObjectManifest(format, pipeline, size, sha256, stages, lossy, chunks, parents, includes, created, merged);
   }
 
   static List<ChunkRef> copy(List<ChunkRef> chunks) {

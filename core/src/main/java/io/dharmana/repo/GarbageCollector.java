@@ -47,21 +47,21 @@ final class GarbageCollector {
     try (Stream<BlobInfo> all = ((SupportsListing) meta).list(Repository.MANIFESTS)) {
       manifests = all.toList();
     }
-    long manifestsDeleted = 0;
     for (BlobInfo info : manifests) {
-      String id = info.key().substring(info.key().lastIndexOf('/') + 1);
       if (info.lastModified().isAfter(cutoff)) {
-        liveManifests.add(id);
-      } else if (!liveManifests.contains(id)) {
-        manifestsDeleted++;
-        if (!dryRun) {
-          meta.delete(info.key());
-        }
+        liveManifests.add(info.key().substring(info.key().lastIndexOf('/') + 1));
       }
     }
 
+    // mark before sweeping manifests: a manifest only a live one includes is live too
     Set<ChunkId> liveChunks = new HashSet<>();
-    for (String id : liveManifests) {
+    java.util.ArrayDeque<String> pending = new java.util.ArrayDeque<>(liveManifests);
+    Set<String> marked = new HashSet<>();
+    while (!pending.isEmpty()) {
+      String id = pending.poll();
+      if (!marked.add(id)) {
+        continue;
+      }
       ObjectManifest m;
       try {
         m = repo.manifest(id);
@@ -71,8 +71,19 @@ final class GarbageCollector {
       for (ChunkRef c : m.chunks()) {
         liveChunks.add(c.id());
       }
+      pending.addAll(m.includes()); // manifests this one's content refers to
     }
-
+    liveManifests.addAll(marked);
+    long manifestsDeleted = 0;
+    for (BlobInfo info : manifests) {
+      String id = info.key().substring(info.key().lastIndexOf('/') + 1);
+      if (!liveManifests.contains(id)) {
+        manifestsDeleted++;
+        if (!dryRun) {
+          meta.delete(info.key());
+        }
+      }
+    }
     long chunksDeleted = 0;
     long bytesFreed = 0;
     ChunkStore chunks = repo.chunkStore();
@@ -89,6 +100,9 @@ final class GarbageCollector {
           chunks.delete(id);
         }
       }
+    }
+    if (!dryRun && chunksDeleted > 0) {
+      repo.tiers().compact(0.5);
     }
     return new GcResult(dryRun, pruned, liveManifests.size(), manifestsDeleted, liveChunks.size(), chunksDeleted, bytesFreed);
   }

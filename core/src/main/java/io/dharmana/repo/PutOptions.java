@@ -12,13 +12,16 @@ import java.util.Optional;
  *     moved it in between makes this put fail)
  * @param attributes metadata kept in the manifest (content type, ETag, user metadata)
  * @param expectedSize for progress only, -1 if unknown
+ * @param includes manifest ids the object's content refers to; they stay alive as long as it does
  */
-public record PutOptions(Optional<String> pipeline, long expectedVersion, Map<String, String> attributes, long expectedSize) {
+public record PutOptions(Optional<String> pipeline, long expectedVersion, Map<String, String> attributes, long expectedSize,
+    java.util.List<String> includes) {
   public static final long CURRENT = -1;
 
   public PutOptions {
     pipeline = pipeline == null ? Optional.empty() : pipeline;
     attributes = attributes == null ? Map.of() : Map.copyOf(attributes);
+    includes = includes == null ? java.util.List.of() : java.util.List.copyOf(includes);
     if (expectedVersion < -1) {
       throw new IllegalArgumentException("Invalid expected version " + expectedVersion);
     }
@@ -26,7 +29,7 @@ public record PutOptions(Optional<String> pipeline, long expectedVersion, Map<St
 
   /** Replace whatever is there when the put starts. */
   public static PutOptions defaults() {
-    return new PutOptions(Optional.empty(), CURRENT, Map.of(), -1);
+    return new PutOptions(Optional.empty(), CURRENT, Map.of(), -1, null);
   }
 
   /** Fail if the name exists. */
@@ -35,18 +38,22 @@ public record PutOptions(Optional<String> pipeline, long expectedVersion, Map<St
   }
 
   public PutOptions withPipeline(String name) {
-    return new PutOptions(Optional.of(name), expectedVersion, attributes, expectedSize);
+    return new PutOptions(Optional.of(name), expectedVersion, attributes, expectedSize, includes);
   }
 
   public PutOptions withExpectedVersion(long version) {
-    return new PutOptions(pipeline, version, attributes, expectedSize);
+    return new PutOptions(pipeline, version, attributes, expectedSize, includes);
   }
 
   public PutOptions withAttributes(Map<String, String> attrs) {
-    return new PutOptions(pipeline, expectedVersion, attrs, expectedSize);
+    return new PutOptions(pipeline, expectedVersion, attrs, expectedSize, includes);
+  }
+
+  public PutOptions withIncludes(java.util.List<String> manifestIds) {
+    return new PutOptions(pipeline, expectedVersion, attributes, expectedSize, manifestIds);
   }
 
   public PutOptions withExpectedSize(long size) {
-    return new PutOptions(pipeline, expectedVersion, attributes, size);
+    return new PutOptions(pipeline, expectedVersion, attributes, size, includes);
   }
 }

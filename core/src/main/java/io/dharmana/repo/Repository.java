@@ -14,6 +14,7 @@ import io.dharmana.metrics.MetricsHistory;
 import io.dharmana.metrics.PipelineMetrics;
 import io.dharmana.runtime.ProgressListener;
 import io.dharmana.runtime.StorageRuntime;
+import io.dharmana.runtime.Verification;
 import io.dharmana.runtime.WrittenObject;
 import io.dharmana.stage.StageChain;
 import io.dharmana.stage.StageContext;
@@ -235,9 +236,18 @@ public final class Repository implements AutoCloseable {
     return names;
   }
 
-  /** The metrics recorder of a pipeline, shared by every operation of this repository instance. */
+  /**
+   * The metrics recorder of a pipeline, shared by every operation of this repository instance. A
+   * recorder that records nothing when the system property {@code dharmana.metrics} or the
+   * environment variable {@code DHARMANA_METRICS} is {@code off} (to measure what metrics cost).
+   */
   public PipelineMetrics metrics(String pipeline) {
-    return metrics.computeIfAbsent(pipeline, PipelineMetrics::new);
+    return metrics.computeIfAbsent(pipeline, name -> metricsOff() ? PipelineMetrics.disabled(name) : new PipelineMetrics(name));
+  }
+
+  private static boolean metricsOff() {
+    String setting = System.getProperty("dharmana.metrics", System.getenv("DHARMANA_METRICS"));
+    return setting != null && setting.strip().equalsIgnoreCase("off");
   }
 
   /** Writes an object; see {@link #put(String, InputStream, PutOptions, ProgressListener)}. */
@@ -272,15 +282,10 @@ public final class Repository implements AutoCloseable {
         throw new CommitFailedException("Cannot put " + name + ": expected version " + options.expectedVersion()
             + " but it is at " + base.map(Ref::version).orElse(0L));
       }
-      StageChain chain = Stages.chain(pipeline.storage().stages(), StageContext.system());
-      PipelineMetrics recorder = metrics(pipeline.name());
-      WrittenObject written = runtime.write(data, Chunkers.of(pipeline.storage().chunking()), chain, recorder,
-          options.expectedSize(), progress);
       List<String> parents = base.filter(r -> !r.deleted()).map(r -> List.of(r.target())).orElse(List.of());
-      ObjectManifest manifest = new ObjectManifest(ObjectManifest.FORMAT, pipeline.name(), written.size(),
-          written.sha256(), chain.specs(), chain.lossy(), written.chunks(), parents, clock.instant(),
-          options.attributes());
-      String manifestId = writeManifest(manifest);
+      StoredObject stored = write(pipeline, data, options, parents, progress);
+      ObjectManifest manifest = stored.manifest();
+      String manifestId = stored.manifestId();
       Ref ref = refs.compareAndSet(refName, expected, manifestId);
       return info(name, ref, manifest);
     } catch (IOException e) {
@@ -290,6 +295,42 @@ public final class Repository implements AutoCloseable {
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** An object written but not (yet) named: its manifest and the manifest's id. */
+  public record StoredObject(String manifestId, ObjectManifest manifest) {}
+
+  /**
+   * Writes {@code data} through a pipeline into chunks and a manifest, durably, without naming
+   * it. Nothing keeps it alive but a named object whose manifest includes it ({@link
+   * PutOptions#withIncludes}); garbage collection removes it once it is older than the grace
+   * period otherwise. Used for the parts of composite objects (a checkpoint's tensors).
+   */
+  public StoredObject write(InputStream data, PutOptions options) {
+    PipelineDescriptor pipeline = options.pipeline()
+        .map(p -> pipeline(p).orElseThrow(() -> new NotFoundException("Cannot write: no pipeline '" + p + "'")))
+        .orElse(descriptor);
+    try (AutoCloseable shared = lock.shared()) {
+      return write(pipeline, data, options, List.of(), ProgressListener.NONE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write object: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private StoredObject write(PipelineDescriptor pipeline, InputStream data, PutOptions options, List<String> parents,
+      ProgressListener progress) throws IOException {
+    StageChain chain = Stages.chain(pipeline.storage().stages(), StageContext.system());
+    WrittenObject written = runtime.write(data, Chunkers.of(pipeline.storage().chunking()), chain,
+        metrics(pipeline.name()), options.expectedSize(), progress);
+    tiers.sync(); // the commit barrier: chunks durable before anything refers to them
+    ObjectManifest manifest = new ObjectManifest(ObjectManifest.FORMAT, pipeline.name(), written.size(),
+        written.sha256(), chain.specs(), chain.lossy(), written.chunks(), parents, options.includes(), clock.instant(),
+        options.attributes());
+    return new StoredObject(writeManifest(manifest), manifest);
   }
 
   /** Writes a manifest content-addressed; returns its id. Writing an existing one is a no-op. */
@@ -338,25 +379,40 @@ public final class Repository implements AutoCloseable {
     return manifest(ref.target());
   }
 
-  /** Streams the whole object, verifying every chunk and, at the end, the original SHA-256. */
+  /** Streams the whole object, verifying every chunk. */
   public InputStream open(String name) {
+    return open(name, Verification.CHUNKS);
+  }
+
+  /** Streams the whole object with the given verification. */
+  public InputStream open(String name, Verification verification) {
     ObjectManifest m = manifestOf(name);
-    return runtime.open(m, 0, m.size(), metrics(m.pipeline()), name);
+    return runtime.open(m, 0, m.size(), metrics(m.pipeline()), name, verification);
   }
 
   /** Streams {@code length} bytes from {@code offset} (clamped to the object), verifying chunks. */
   public InputStream openRange(String name, long offset, long length) {
     ObjectManifest m = manifestOf(name);
-    return runtime.open(m, offset, length, metrics(m.pipeline()), name);
+    return runtime.open(m, offset, length, metrics(m.pipeline()), name, Verification.CHUNKS);
   }
 
-  /** Writes the whole object to {@code out}. */
+  /** Streams an object that {@link #write} stored, by its manifest; chunks are verified. */
+  public InputStream open(ObjectManifest manifest, String what) {
+    return runtime.open(manifest, 0, manifest.size(), metrics(manifest.pipeline()), what, Verification.CHUNKS);
+  }
+
+  /** Writes the whole object to {@code out}, verifying every chunk. */
   public ObjectInfo get(String name, OutputStream out, ProgressListener progress) {
+    return get(name, out, Verification.CHUNKS, progress);
+  }
+
+  /** Writes the whole object to {@code out} with the given verification. */
+  public ObjectInfo get(String name, OutputStream out, Verification verification, ProgressListener progress) {
     Ref ref = refs.read(OBJECTS + RefStore.checkName(name))
         .orElseThrow(() -> new NotFoundException("Cannot read " + name + ": no such object"));
     ObjectManifest m = manifest(ref.target());
     try {
-      runtime.read(m, 0, m.size(), out, metrics(m.pipeline()), name, progress);
+      runtime.read(m, 0, m.size(), out, metrics(m.pipeline()), name, verification, progress);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read " + name + ": " + e.getMessage(), e);
     }

@@ -8,9 +8,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
@@ -18,7 +20,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.stream.Stream;
 
@@ -36,7 +40,7 @@ import java.util.stream.Stream;
  * another blob ({@code a} and {@code a/b}): the second commit fails with an IOException. Keys whose
  * first segment is {@code .tmp} are refused.
  */
-final class LocalStore implements BlobStore, SupportsListing, SupportsTouch {
+final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, SupportsFileCommit {
   static final String TEMP_DIR = ".tmp";
   static final Duration STALE_TEMP_AGE = Duration.ofHours(1);
   private static final int BUFFER_SIZE = 64 * 1024;
@@ -162,27 +166,27 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch {
     try {
       Files.walkFileTree(
           start,
-          new java.nio.file.SimpleFileVisitor<>() {
+          new SimpleFileVisitor<>() {
             @Override
-            public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-              return dir.equals(temp) ? java.nio.file.FileVisitResult.SKIP_SUBTREE : java.nio.file.FileVisitResult.CONTINUE;
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+              return dir.equals(temp) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
             }
 
             @Override
-            public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
               if (attrs.isRegularFile()) {
                 String key = keyOf(file);
                 if (key.startsWith(prefix)) {
                   found.add(new BlobInfo(key, attrs.size(), attrs.lastModifiedTime().toInstant()));
                 }
               }
-              return java.nio.file.FileVisitResult.CONTINUE;
+              return FileVisitResult.CONTINUE;
             }
 
             @Override
-            public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
               if (e instanceof NoSuchFileException) {
-                return java.nio.file.FileVisitResult.CONTINUE; // deleted while walking
+                return FileVisitResult.CONTINUE; // deleted while walking
               }
               throw e;
             }
@@ -190,7 +194,7 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot list '" + prefix + "' in " + root + ": " + e.getMessage(), e);
     }
-    found.sort(java.util.Comparator.comparing(BlobInfo::key));
+    found.sort(Comparator.comparing(BlobInfo::key));
     return found.stream();
   }
 
@@ -235,6 +239,78 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch {
   private static void forceDirectory(Path directory) throws IOException {
     try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
       channel.force(true);
+    }
+  }
+
+  /**
+   * Makes {@code file} visible as {@code key} atomically with a hard link, which fails if the key
+   * exists (so of racing writers exactly one wins, across processes too), then flushes the
+   * directory entry.
+   */
+  private void link(String key, Path target, Path file) throws IOException {
+    Path parent = target.getParent();
+    for (int attempt = 1; ; attempt++) {
+      createDirectories(parent);
+      try {
+        Files.createLink(target, file);
+        break;
+      } catch (FileAlreadyExistsException e) {
+        if (Files.isDirectory(target)) {
+          throw new IOException(
+              "Cannot commit " + key + ": it is already a prefix of other blobs, so it cannot also be a blob", e);
+        }
+        throw new AlreadyExistsException("Cannot commit " + key + ": a blob with this key already exists in " + root, e);
+      } catch (NoSuchFileException e) {
+        // A concurrent cleanup removed a directory between creating and linking; try again.
+        if (attempt == COMMIT_ATTEMPTS) {
+          throw e;
+        }
+      }
+    }
+    if (fsync) {
+      forceDirectory(parent);
+    }
+  }
+
+  /**
+   * Links the file into place when it is on this store's file system and holds exactly {@code
+   * size} bytes; otherwise copies it through {@link #create}.
+   */
+  @Override
+  public void commitFile(String key, Path file, long size) throws IOException {
+    Path target = path(key);
+    if (Files.size(file) == size) {
+      if (fsync) {
+        try (FileChannel channel = FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+          channel.force(true);
+        }
+      }
+      try {
+        link(key, target, file);
+        return;
+      } catch (java.nio.file.FileSystemException crossDevice) {
+        if (crossDevice instanceof FileAlreadyExistsException || crossDevice instanceof NoSuchFileException) {
+          throw crossDevice;
+        }
+        // another file system: copy below
+      }
+    }
+    BlobOutput out = create(key);
+    try (java.io.InputStream in = Files.newInputStream(file)) {
+      byte[] buffer = new byte[1 << 20];
+      long left = size;
+      while (left > 0) {
+        int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+        if (n < 0) {
+          throw new java.io.EOFException("Cannot commit " + key + ": " + file + " is shorter than " + size + " bytes");
+        }
+        out.write(buffer, 0, n);
+        left -= n;
+      }
+      out.close();
+    } catch (IOException | RuntimeException e) {
+      out.abort();
+      throw e;
     }
   }
 
@@ -327,7 +403,7 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch {
       if (done) {
         throw new IOException("Cannot write to " + key + ": the output is already closed or aborted");
       }
-      java.util.Objects.checkFromIndexSize(off, len, b.length);
+      Objects.checkFromIndexSize(off, len, b.length);
       if (len >= BUFFER_SIZE) {
         drain();
         ByteBuffer src = ByteBuffer.wrap(b, off, len);
@@ -370,28 +446,7 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch {
     }
 
     private void commit() throws IOException {
-      Path parent = target.getParent();
-      for (int attempt = 1; ; attempt++) {
-        createDirectories(parent);
-        try {
-          Files.createLink(target, file);
-          break;
-        } catch (FileAlreadyExistsException e) {
-          if (Files.isDirectory(target)) {
-            throw new IOException(
-                "Cannot commit " + key + ": it is already a prefix of other blobs, so it cannot also be a blob", e);
-          }
-          throw new AlreadyExistsException("Cannot commit " + key + ": a blob with this key already exists in " + root, e);
-        } catch (NoSuchFileException e) {
-          // A concurrent cleanup removed a directory between creating and linking; try again.
-          if (attempt == COMMIT_ATTEMPTS) {
-            throw e;
-          }
-        }
-      }
-      if (fsync) {
-        forceDirectory(parent);
-      }
+      link(key, target, file);
     }
 
     private void discard() {

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentNavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.stream.Stream;
@@ -147,7 +148,7 @@ final class MemoryStore implements BlobStore, SupportsListing, SupportsTouch {
       if (done) {
         throw new IOException("Cannot write to " + key + ": the output is already closed or aborted");
       }
-      java.util.Objects.checkFromIndexSize(off, len, b.length);
+      Objects.checkFromIndexSize(off, len, b.length);
       if (size + len > buffer.length) {
         long wanted = Math.max((long) size + len, (long) buffer.length * 2);
         if (wanted > Integer.MAX_VALUE - 16) {
@@ -165,7 +166,7 @@ final class MemoryStore implements BlobStore, SupportsListing, SupportsTouch {
         return;
       }
       done = true;
-      byte[] bytes = Arrays.copyOf(buffer, size);
+      byte[] bytes = size == buffer.length ? buffer : Arrays.copyOf(buffer, size);
       buffer = null;
       if (blobs.putIfAbsent(key, new Blob(bytes, clock.instant())) != null) {
         throw new AlreadyExistsException("Cannot commit " + key + ": a blob with this key already exists");

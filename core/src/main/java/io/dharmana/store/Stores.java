@@ -72,7 +72,24 @@ public final class Stores {
               + "': no store is registered for it; registered kinds are " + kinds()
               + " (is the module providing it on the class path?)");
     }
-    return factory.create(spec, repositoryRoot, fsync);
+    BlobStore store = factory.create(spec, repositoryRoot, fsync);
+    String pack = spec.options().getOrDefault("pack", spec.kind().equals("memory") ? "false" : "true");
+    if (!pack.equals("true") && !pack.equals("false")) {
+      store.close();
+      throw new InvalidDescriptorException(
+          "Invalid storage.tiers[" + spec.name() + "].options.pack '" + pack + "': allowed are true, false");
+    }
+    if (pack.equals("false")) {
+      return store;
+    }
+    // Chunks are small; one file or object each would cost a create, a flush and a directory
+    // entry apiece. Packs gather them into large blobs sealed at the commit barrier.
+    long packSize = spec.options().containsKey("packSize")
+        ? io.dharmana.descriptor.ByteSize.parse(spec.options().get("packSize"))
+        : PackOptions.DEFAULT_PACK_SIZE;
+    Path spool = repositoryRoot.resolve(".spool").resolve(spec.name());
+    return PackedBlobStore.open(store,
+        new PackOptions(packSize, Math.min(PackOptions.DEFAULT_DIRECT_THRESHOLD, packSize), spool));
   }
 
   /**

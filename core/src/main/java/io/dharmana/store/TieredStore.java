@@ -8,14 +8,13 @@ import io.dharmana.descriptor.StorageDescriptor;
 import io.dharmana.descriptor.TierSpec;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -27,7 +26,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -44,8 +45,9 @@ import java.util.stream.Stream;
  *       commits on the write tier and queues a background copy to the next lower tier; {@link
  *       #flush()} waits for the queued copies.
  *   <li><b>Reads</b> try tiers nearest first; the tier that serves records a hit, the tiers tried
- *       before it a miss. With {@code promoteOnRead}, a blob served from below the write tier is
- *       copied into the write tier if it fits under its high watermark.
+ *       before it a miss. A tier that fails to open the blob counts as a miss and the next tier
+ *       is tried. With {@code promoteOnRead}, a blob served from below the write tier is copied
+ *       into the write tier (before {@code open} returns) if it fits under its high watermark.
  *   <li><b>Demotion</b> ({@link #maintain()}): a tier above its high watermark moves its least
  *       recently used blobs to the next lower tier until it is at or below its low watermark, and
  *       blobs whose last access is older than the tier's {@code maxAge} move down too. A blob must
@@ -124,7 +126,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     }
   }
 
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
+  private static ThreadFactory daemon(String name) {
     return runnable -> {
       Thread thread = new Thread(runnable, name);
       thread.setDaemon(true);
@@ -251,12 +253,18 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     Keys.check(key);
     ensureOpen("open " + key);
     long now = clock.millis();
+    UncheckedIOException failure = null;
     for (Level level : levels) {
       BlobInput in;
       try {
         in = level.tier.store().open(key);
       } catch (NotFoundException e) {
         level.misses.increment();
+        continue;
+      } catch (UncheckedIOException e) {
+        // A failing tier must not hide a copy further down; report it only if none serves.
+        level.misses.increment();
+        failure = failure == null ? e : failure;
         continue;
       }
       level.hits.increment();
@@ -267,6 +275,9 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         promote(level, key, in, now);
       }
       return in;
+    }
+    if (failure != null) {
+      throw new UncheckedIOException("Cannot open " + key + ": no tier served it; " + failure.getMessage(), failure.getCause());
     }
     throw new NotFoundException("Cannot open " + key + ": no tier holds it (tiers " + tierNames() + ")");
   }
@@ -430,12 +441,19 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         queued.get();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new UncheckedIOException(new java.io.InterruptedIOException("Cannot flush: interrupted"));
+        throw new UncheckedIOException(new InterruptedIOException("Cannot flush: interrupted"));
       } catch (ExecutionException e) {
         // copyBack records its own failures in failedCopies
       }
     }
     IOException failure = retryFailedCopies();
+    if (failure == null && backLevel != null) {
+      try {
+        sync(backLevel);
+      } catch (IOException e) {
+        failure = e;
+      }
+    }
     if (failure != null) {
       throw new UncheckedIOException(
           "Cannot flush: " + failedCopies.size() + " blobs could not be copied from tier "
@@ -458,25 +476,33 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       for (int i = 0; i + 1 < levels.size() && !closed.get(); i++) {
         Level level = levels.get(i);
         Level lower = levels.get(i + 1);
+        List<String> moving = new ArrayList<>();
+        java.util.Set<String> chosen = new java.util.HashSet<>();
         Duration maxAge = level.tier.spec().maxAge();
         if (maxAge != null) {
           long cutoff = now - maxAge.toMillis();
           for (String key : level.leastRecentlyUsed()) {
             Level.Entry entry = level.index.get(key);
-            if (entry != null && entry.lastAccess < cutoff) {
-              demote(level, lower, key);
+            if (entry != null && entry.lastAccess < cutoff && chosen.add(key)) {
+              moving.add(key);
             }
           }
         }
         if (level.aboveHighWatermark()) {
           long target = (long) (level.tier.spec().lowWatermark() * level.tier.spec().capacityBytes());
+          long bytes = level.bytes.get();
           for (String key : level.leastRecentlyUsed()) {
-            if (level.bytes.get() <= target) {
+            if (bytes <= target) {
               break;
             }
-            demote(level, lower, key);
+            Level.Entry entry = level.index.get(key);
+            if (entry != null && chosen.add(key)) {
+              moving.add(key);
+              bytes -= entry.size;
+            }
           }
         }
+        demote(level, lower, moving);
       }
     }
   }
@@ -497,43 +523,109 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     if (maintainer != null && level.aboveHighWatermark() && maintenanceQueued.compareAndSet(false, true)) {
       try {
         maintainer.execute(this::maintainQuietly);
-      } catch (java.util.concurrent.RejectedExecutionException e) {
+      } catch (RejectedExecutionException e) {
         maintenanceQueued.set(false); // closing
       }
     }
   }
 
-  /** Copies a blob into the next lower tier, then removes it here. Returns whether it moved. */
-  private boolean demote(Level level, Level lower, String key) {
-    synchronized (lockFor(key)) {
-      Level.Entry entry = level.index.get(key);
-      if (entry == null) {
-        return false;
-      }
-      try {
-        if (!lower.tier.store().exists(key)) {
-          try (BlobInput in = level.tier.store().open(key)) {
-            copy(in, lower.tier.store(), key);
-          } catch (AlreadyExistsException e) {
-            // Someone else put it there first: the lower tier holds it either way.
-          }
+  /**
+   * Copies blobs into the next lower tier, makes that tier durable (a packed tier seals its open
+   * pack), and only then removes them here: a blob leaves a tier only once a lower tier durably
+   * holds it. A blob whose copy fails stays where it is.
+   */
+  private void demote(Level level, Level lower, List<String> keys) {
+    List<String> copied = new ArrayList<>();
+    for (String key : keys) {
+      synchronized (lockFor(key)) {
+        Level.Entry entry = level.index.get(key);
+        if (entry == null) {
+          continue;
         }
-        lower.held(key, entry.size, entry.lastAccess);
+        try {
+          if (!lower.tier.store().exists(key)) {
+            try (BlobInput in = level.tier.store().open(key)) {
+              copy(in, lower.tier.store(), key);
+            } catch (AlreadyExistsException e) {
+              // Someone else put it there first: the lower tier holds it either way.
+            }
+          }
+          lower.held(key, entry.size, entry.lastAccess);
+          copied.add(key);
+        } catch (NotFoundException e) {
+          level.released(key); // deleted behind our back
+        } catch (IOException | RuntimeException e) {
+          LOG.log(System.Logger.Level.WARNING,
+              "Cannot demote " + key + " from tier " + level.tier.name() + " to tier " + lower.tier.name()
+                  + ": " + e.getMessage() + "; it stays on " + level.tier.name());
+        }
+      }
+    }
+    if (copied.isEmpty()) {
+      return;
+    }
+    try {
+      sync(lower);
+    } catch (IOException | RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "Cannot make tier " + lower.tier.name() + " durable: " + e.getMessage()
+          + "; " + copied.size() + " blobs stay on " + level.tier.name());
+      return;
+    }
+    for (String key : copied) {
+      synchronized (lockFor(key)) {
+        Level.Entry entry = level.index.get(key);
+        if (entry == null) {
+          continue;
+        }
         level.tier.store().delete(key);
         level.released(key);
         level.demotions.increment();
         level.bytesDemoted.add(entry.size);
-        return true;
-      } catch (NotFoundException e) {
-        level.released(key); // deleted behind our back
-        return false;
-      } catch (IOException | RuntimeException e) {
-        LOG.log(System.Logger.Level.WARNING,
-            "Cannot demote " + key + " from tier " + level.tier.name() + " to tier " + lower.tier.name()
-                + ": " + e.getMessage() + "; it stays on " + level.tier.name());
-        return false;
       }
     }
+  }
+
+  /** Makes what a tier's store accepted durable: a store that buffers (packs) is flushed. */
+  private static void sync(Level level) throws IOException {
+    if (level.tier.store() instanceof java.io.Flushable f) {
+      f.flush();
+    }
+  }
+
+  /**
+   * The commit barrier: when this returns, every blob whose output was closed before the call is
+   * durable on the write tier (and, writing through, on the tier below). Callers must call it
+   * before they commit anything that refers to those blobs. Write-back copies may still be queued.
+   */
+  public void sync() {
+    ensureOpen("sync");
+    try {
+      sync(writeLevel);
+      if (throughLevel != null) {
+        sync(throughLevel);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot make tier " + writeLevel.tier.name() + " durable: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Reclaims space that deleted blobs hold inside packs: packed tiers rewrite packs of which at
+   * least {@code minDeadFraction} is dead. Returns the bytes reclaimed.
+   */
+  public long compact(double minDeadFraction) {
+    ensureOpen("compact");
+    long reclaimed = 0;
+    for (Level level : levels) {
+      if (level.tier.store() instanceof PackedBlobStore packed) {
+        try {
+          reclaimed += packed.repack(minDeadFraction).bytesReclaimed();
+        } catch (IOException e) {
+          throw new UncheckedIOException("Cannot compact tier " + level.tier.name() + ": " + e.getMessage(), e);
+        }
+      }
+    }
+    return reclaimed;
   }
 
   /**
@@ -579,7 +671,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         copyBack(key);
         return null;
       }));
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    } catch (RejectedExecutionException e) {
       failedCopies.add(key); // closing: the blob stays on the write tier
     }
     // Keep the queue of finished futures short without waiting for a flush.

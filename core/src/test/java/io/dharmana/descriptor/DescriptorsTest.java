@@ -191,7 +191,7 @@ class DescriptorsTest {
       fraction for count    | '  batchSize: 8'                    | '  batchSize: 8.5'            | 'computation.batchSize = 8.5: must be a whole number >= 0'
       list for map          | '  cache: {prefetch: 8, threads: 0, memory: 256MiB}' | '  cache: [8, 0]' | 'storage.cache = [a list]: must be a map with prefetch, threads, memory'
       string for boolean    | '  consistency: {fsync: true}'      | '  consistency: {fsync: maybe}'| 'storage.consistency.fsync = maybe: must be true or false'
-      unknown stage         | '    - test-identity'               | '    - zstandard'             | 'line 19: storage.stages[2] = zstandard: unknown stage; known stages are test-identity, test-lossy'
+      unknown stage         | '    - test-identity'               | '    - zstandard'             | 'line 19: storage.stages[2] = zstandard: unknown stage; known stages are '
       unknown stage param   | '    - test-lossy: {bits: 8}'       | '    - test-lossy: {bit: 8}'  | 'line 18: storage.stages[1].test-lossy.bit = 8: unknown parameter of stage test-lossy; allowed are bits'
       stage as list         | '    - test-identity'               | '    - [a, b]'                | 'storage.stages[2] = [a list]: must be a stage name or a map with one key'
       unknown tier kind     | '      kind: local'                 | '      kind: tape'            | 'line 22: storage.tiers[0].kind = tape: allowed are local, memory, s3'

@@ -18,7 +18,7 @@ class ManifestCodecTest {
     return new ObjectManifest(ObjectManifest.FORMAT, "default", 30, "ab".repeat(32),
         List.of(StageSpec.of("zstd", Map.of("level", "3")).withVersion(1)), false,
         List.of(new ChunkRef(ChunkId.of(new byte[] {1}), 10, 5), new ChunkRef(ChunkId.of(new byte[] {2}), 20, 9)),
-        List.of("cd".repeat(32)), Instant.parse("2026-11-22T10:00:00Z"), Map.of("etag", "x", "content-type", "a/b"));
+        List.of("cd".repeat(32)), List.of("ef".repeat(32)), Instant.parse("2026-11-22T10:00:00Z"), Map.of("etag", "x", "content-type", "a/b"));
   }
 
   @Test

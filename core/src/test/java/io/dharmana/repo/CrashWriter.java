@@ -9,7 +9,7 @@ import java.nio.file.Path;
  */
 public final class CrashWriter {
   static long sizeOf(int i) {
-    return (2L << 20) + (i * 7919L % 14) * (1L << 20) + i;
+    return (1L << 20) + (i * 7919L % 7) * (1L << 20) + i;
   }
 
   public static void main(String[] args) {

@@ -87,6 +87,29 @@ class S3StoreFaultsTest {
   }
 
   @Test
+  void aPackThatCannotBeUploadedStaysReadableAndALaterFlushSucceeds() throws Exception {
+    byte[] chunk = new byte[3000];
+    new Random(42).nextBytes(chunk);
+    PackedBlobStore packed = PackedBlobStore.open(store(1, Duration.ofSeconds(30)),
+        new PackOptions(1 << 20, 256 << 10, dir.resolve("spool")));
+    try {
+      packed.write("chunk/a", chunk);
+      faults.failNext(1000, Fault.SLOW_DOWN_503);
+      assertThrows(java.io.IOException.class, packed::flush);
+      assertArrayEquals(chunk, packed.read("chunk/a"), "served from the spool while the upload fails");
+      faults.failNext(0, Fault.SLOW_DOWN_503);
+      packed.flush();
+    } finally {
+      faults.failNext(0, Fault.SLOW_DOWN_503);
+      packed.close();
+    }
+    try (PackedBlobStore reopened = PackedBlobStore.open(store(3, Duration.ofSeconds(30)),
+        new PackOptions(1 << 20, 256 << 10, dir.resolve("spool")))) {
+      assertArrayEquals(chunk, reopened.read("chunk/a"), "seed 42");
+    }
+  }
+
+  @Test
   void anUnansweredAttemptTimesOutAndIsRetried() {
     try (S3Store store = store(3, Duration.ofMillis(1500))) {
       faults.failNext(1, Fault.NO_ANSWER);

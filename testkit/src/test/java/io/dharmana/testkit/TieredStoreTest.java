@@ -380,7 +380,10 @@ class TieredStoreTest {
     try (TieredStore store = TieredStore.open(descriptor, root)) {
       assertEquals(List.of("ram", "nvme", "hdd"), store.tierNames());
       store.write("x/y", new byte[] {1, 2});
-      assertTrue(Files.isRegularFile(root.resolve("tiers/nvme/x/y")));
+      store.sync();
+      // local tiers pack small blobs: the blob lives in a sealed pack with its index
+      assertTrue(Files.isDirectory(root.resolve("tiers/nvme/packs")));
+      assertArrayEquals(new byte[] {1, 2}, store.read("x/y"));
       assertTrue(Files.isDirectory(root.resolve("disks/hdd")));
       assertTrue(store.durable());
     }
@@ -500,6 +503,45 @@ class TieredStoreTest {
       for (var e : written.entrySet()) {
         assertArrayEquals(e.getValue(), store.read(e.getKey()), "seed " + seed + " key " + e.getKey());
       }
+    }
+  }
+
+  @Test
+  void aFailingTierDoesNotHideACopyBelowIt() {
+    FaultInjectingStore hot = new FaultInjectingStore(Stores.memory(), 5);
+    try (TieredStore store = TieredStore.builder()
+        .addTier(Tier.of(hot, TierSpec.memory("hot", 0)))
+        .addTier(Tier.of(Stores.memory(), TierSpec.memory("cold", 0)))
+        .placement(new PlacementPolicy("hot", "through", false))
+        .build()) {
+      store.write("k", new byte[] {4, 2});
+      hot.failureProbability(1).failOn(Operation.OPEN);
+      assertArrayEquals(new byte[] {4, 2}, store.read("k"));
+      assertEquals(1, stats(store, "hot").misses());
+      assertEquals(1, stats(store, "cold").hits());
+      store.delete("k");
+      UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> store.open("k"));
+      assertTrue(e.getMessage().startsWith("Cannot open k: no tier served it"), e.getMessage());
+    }
+  }
+
+  @Test
+  void touchRefreshesTheLastAccessThatAgeRulesUse() {
+    MutableClock clock = new MutableClock(START);
+    try (TieredStore store = TieredStore.builder()
+        .addTier(Tier.of(Stores.memory(clock), aged("hot", Duration.ofDays(7))))
+        .addTier(Tier.of(Stores.memory(clock), TierSpec.memory("cold", 0)))
+        .placement(new PlacementPolicy("hot", "through", false))
+        .clock(clock)
+        .build()) {
+      store.write("kept", new byte[] {1});
+      store.write("aged", new byte[] {2});
+      clock.advance(Duration.ofDays(6));
+      assertTrue(store.touch("kept"));
+      clock.advance(Duration.ofDays(3));
+      store.maintain();
+      assertEquals(List.of("hot", "cold"), store.tiersHolding("kept"));
+      assertEquals(List.of("cold"), store.tiersHolding("aged"));
     }
   }
 }

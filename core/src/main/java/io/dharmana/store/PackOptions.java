@@ -1,4 +1,4 @@
-package io.dharmana.s3;
+package io.dharmana.store;
 
 import java.nio.file.Path;
 import java.util.Objects;

@@ -1,0 +1,78 @@
+package io.dharmana.cli;
+
+import io.dharmana.CorruptDataException;
+import io.dharmana.InvalidDescriptorException;
+import io.dharmana.NotFoundException;
+import io.dharmana.tensor.file.CompressionResult;
+import io.dharmana.tensor.file.TensorFileReader;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code dharmana decompress}: a {@code .dhz} file back into safetensors, verified by checksum. */
+@Command(
+    name = "decompress",
+    mixinStandardHelpOptions = true,
+    description = "Decompress a .dhz file into a safetensors file; lossless files come back byte for byte (SHA-256 checked).")
+public final class DecompressCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "IN.dhz", description = "The file to decompress.")
+  Path input;
+
+  @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "Output file (default: IN with .safetensors).")
+  Path output;
+
+  @Option(names = "--base", paramLabel = "PARENT.safetensors",
+      description = "The parent checkpoint the file was delta-coded against (its SHA-256 is checked).")
+  Path base;
+
+  @Option(names = "--threads", paramLabel = "N", description = "Tensors decoded at once (default: all cores).")
+  int threads = Runtime.getRuntime().availableProcessors();
+
+  @Option(names = "--json", description = "Print the result as JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    try (TensorFileReader reader = TensorFileReader.open(input)) {
+      Path target = output != null ? output : CompressCommand.refuseExisting(defaultOutput(input));
+      CompressionResult r = reader.decompress(target, base, threads);
+      if (json) {
+        out.println(CompressCommand.toJson(r, r.outputBytes() / (double) r.inputBytes(), r.outputBytes(), threads));
+      } else {
+        out.printf(Locale.ROOT, "%s: %,d -> %,d bytes, ratio %.3f, %.2f s, %.1f MB/s (%d thread%s), %s%n",
+            target, r.inputBytes(), r.outputBytes(), r.outputBytes() / (double) r.inputBytes(), r.seconds(),
+            r.megabytesPerSecond(r.outputBytes()), threads, threads == 1 ? "" : "s",
+            r.lossless() ? "lossless, SHA-256 verified" : "LOSSY (approximation, checksums verified)");
+        if (!r.lossless()) {
+          CompressCommand.printErrorTable(out, r);
+        }
+      }
+      out.flush();
+      return 0;
+    } catch (InvalidDescriptorException | NotFoundException | CorruptDataException e) {
+      err.println("dharmana decompress: " + e.getMessage());
+      err.flush();
+      return CompressCommand.EXIT_BAD_INPUT;
+    } catch (RuntimeException e) {
+      err.println("dharmana decompress: " + e.getMessage());
+      err.flush();
+      return CompressCommand.EXIT_FAILURE;
+    }
+  }
+
+  static Path defaultOutput(Path in) {
+    String name = in.getFileName().toString();
+    String stem = name.endsWith(".dhz") ? name.substring(0, name.length() - 4) : name + ".out";
+    return in.resolveSibling(stem.endsWith(".safetensors") ? stem : stem + ".safetensors");
+  }
+}

@@ -1,0 +1,144 @@
+package io.dharmana.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dharmana.tensor.DType;
+import io.dharmana.tensor.SafetensorsWriter;
+import io.dharmana.tensor.Tensor;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
+
+class CompressCommandTest {
+  @TempDir Path tmp;
+
+  record Run(int exit, String out, String err) {}
+
+  static Run run(Object command, String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = new CommandLine(command);
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    int exit = cl.execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  /** A small checkpoint: a few fp32 weight matrices, a bf16 tensor and an int64 step counter. */
+  static Path checkpoint(Path dir, String name, long seed, float drift) {
+    Random random = new Random(seed);
+    List<Tensor> tensors = new ArrayList<>();
+    Random base = new Random(1);
+    for (int t = 0; t < 4; t++) {
+      int n = 64 * 128;
+      ByteBuffer b = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < n; i++) {
+        b.putFloat((float) (base.nextGaussian() * 0.02 + random.nextGaussian() * drift));
+      }
+      tensors.add(Tensor.of("blocks." + t + ".weight", DType.F32, new long[] {64, 128}, b.rewind()));
+    }
+    ByteBuffer bf = ByteBuffer.allocate(2 * 256);
+    random.nextBytes(bf.array());
+    tensors.add(Tensor.of("emb.bf16", DType.BF16, new long[] {256}, bf));
+    tensors.add(Tensor.of("step", DType.I64, new long[] {}, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(2000).rewind()));
+    Path file = dir.resolve(name);
+    SafetensorsWriter.write(null, tensors, file);
+    return file;
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"1", "2"})
+  void losslessJsonRoundTrip(String threads) throws Exception {
+    Path in = checkpoint(tmp, "w.safetensors", 3, 0);
+    Path dhz = tmp.resolve("w-" + threads + ".dhz");
+    Run c = run(new CompressCommand(), in.toString(), "-o", dhz.toString(), "--threads", threads, "--json");
+    assertEquals(0, c.exit(), c.err());
+    JsonNode json = new ObjectMapper().readTree(c.out());
+    assertEquals(Files.size(in), json.get("inputBytes").asLong());
+    assertEquals(Files.size(dhz), json.get("outputBytes").asLong());
+    assertTrue(json.get("ratio").asDouble() > 1.0, c.out());
+    assertTrue(json.get("seconds").asDouble() >= 0);
+    assertTrue(json.get("lossless").asBoolean());
+    assertEquals(6, json.get("tensors").size());
+    Path back = tmp.resolve("back.safetensors");
+    Run d = run(new DecompressCommand(), dhz.toString(), "-o", back.toString(), "--threads", threads, "--json");
+    assertEquals(0, d.exit(), d.err());
+    assertTrue(new ObjectMapper().readTree(d.out()).get("lossless").asBoolean());
+    assertArrayEquals(Files.readAllBytes(in), Files.readAllBytes(back));
+  }
+
+  @Test
+  void lossyPrintsTheErrorTable() throws Exception {
+    Path in = checkpoint(tmp, "w.safetensors", 4, 0);
+    Run c = run(new CompressCommand(), in.toString(), "--lossy", "int8", "--block", "128");
+    assertEquals(0, c.exit(), c.err());
+    assertTrue(Files.exists(tmp.resolve("w.dhz")), "default output name");
+    assertTrue(c.out().contains("LOSSY") && c.out().contains("rel RMS") && c.out().contains("OVERALL")
+        && c.out().contains("blocks.3.weight") && c.out().contains("MB/s"), c.out());
+    Run again = run(new CompressCommand(), in.toString(), "--lossy", "int8");
+    assertEquals(2, again.exit(), "refuses to replace a derived output name: " + again.err());
+    Run json = run(new CompressCommand(), in.toString(), "-o", tmp.resolve("f.dhz").toString(), "--lossy", "fp8", "--json");
+    JsonNode node = new ObjectMapper().readTree(json.out());
+    assertFalse(node.get("lossless").asBoolean());
+    assertTrue(node.get("error").get("relativeRms").asDouble() < 0.05, json.out());
+    int withError = 0;
+    for (JsonNode t : node.get("tensors")) {
+      withError += t.has("error") ? 1 : 0;
+      assertEquals(t.get("dtype").asText().equals("F32"), t.has("error"), t.toString());
+    }
+    assertEquals(4, withError);
+    Path back = tmp.resolve("lossy.safetensors");
+    Run d = run(new DecompressCommand(), tmp.resolve("w.dhz").toString(), "-o", back.toString());
+    assertEquals(0, d.exit(), d.err());
+    assertTrue(d.out().contains("LOSSY") && d.out().contains("OVERALL"), d.out());
+  }
+
+  @Test
+  void deltaNeedsTheRightParent() throws Exception {
+    Path parent = checkpoint(tmp, "p.safetensors", 5, 0);
+    Path child = checkpoint(tmp, "c.safetensors", 6, 1e-4f);
+    Path dhz = tmp.resolve("c.dhz");
+    assertEquals(0, run(new CompressCommand(), child.toString(), "-o", dhz.toString(), "--base", parent.toString()).exit());
+    Path back = tmp.resolve("c2.safetensors");
+    Run missing = run(new DecompressCommand(), dhz.toString(), "-o", back.toString());
+    assertEquals(2, missing.exit());
+    assertTrue(missing.err().contains("p.safetensors"), missing.err());
+    Run wrong = run(new DecompressCommand(), dhz.toString(), "-o", back.toString(), "--base", child.toString());
+    assertEquals(2, wrong.exit());
+    assertTrue(wrong.err().contains("SHA-256"), wrong.err());
+    Run ok = run(new DecompressCommand(), dhz.toString(), "-o", back.toString(), "--base", parent.toString());
+    assertEquals(0, ok.exit(), ok.err());
+    assertArrayEquals(Files.readAllBytes(child), Files.readAllBytes(back));
+  }
+
+  @Test
+  void badInputExitsWithTwo() throws Exception {
+    Path junk = tmp.resolve("junk.safetensors");
+    Files.write(junk, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+    Run c = run(new CompressCommand(), junk.toString(), "-o", tmp.resolve("j.dhz").toString());
+    assertEquals(2, c.exit());
+    assertTrue(c.err().contains("Invalid safetensors file"), c.err());
+    assertEquals(2, run(new CompressCommand(), tmp.resolve("absent").toString()).exit());
+    Path in = checkpoint(tmp, "w.safetensors", 7, 0);
+    assertEquals(2, run(new CompressCommand(), in.toString(), "--lossy", "int4").exit());
+    assertEquals(2, run(new CompressCommand(), in.toString(), "--block", "64").exit());
+    assertEquals(2, run(new DecompressCommand(), junk.toString(), "-o", tmp.resolve("x").toString()).exit());
+    assertEquals(0, run(new CompressCommand(), "--help").exit());
+  }
+}

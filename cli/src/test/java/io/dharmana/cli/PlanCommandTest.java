@@ -1,0 +1,74 @@
+package io.dharmana.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class PlanCommandTest {
+
+  private record Run(int exit, String out, String err) {}
+
+  private static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = new CommandLine(new PlanCommand()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  @Test
+  void printsTheArithmetic() {
+    Run r = run(ExamplesTest.examples().resolve("plan-resnet50-1000gpu.yaml").toString());
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.out().contains("1000 × 32 × 115 KB / 10 ms = 368 GB/s"), r.out());
+    assertTrue(r.out().contains("train: ") && r.out().contains("archive: "), r.out());
+    Run llm = run(ExamplesTest.examples().resolve("plan-llm-175b.yaml").toString());
+    assertTrue(llm.out().contains("2.8 TB / (5% × 30 min = 90 s) = 31.1 GB/s"), llm.out());
+    assertTrue(llm.out().contains("2.8 TB / 30 min (1,800 s) = 1.56 GB/s"), llm.out());
+  }
+
+  @Test
+  void acceptsAPipelineDescriptorAndOptions() {
+    Run r = run(ExamplesTest.examples().resolve("llm-checkpoints.yaml").toString(), "--stall", "0.1", "--retain", "2");
+    assertEquals(0, r.exit(), r.err());
+    // 112 GB / (10% × 30 min = 180 s) = 622 MB/s
+    assertTrue(r.out().contains("112 GB / (10% × 30 min = 180 s) = 622 MB/s"), r.out());
+  }
+
+  @Test
+  void printsJson() {
+    Run r = run("--json", ExamplesTest.examples().resolve("plan-llm-175b.yaml").toString());
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.out().contains("\"key\" : \"checkpoint-write-sync\""), r.out());
+    assertTrue(r.out().contains("\"checkpointInterval\" : \"PT30M\""), r.out());
+  }
+
+  @Test
+  void usesAPriceFile(@TempDir Path dir) throws Exception {
+    Path prices = dir.resolve("prices.yaml");
+    Files.writeString(prices, "classes: {s3-standard: {storage: 0.046}}\n");
+    Run r = run(ExamplesTest.examples().resolve("plan-resnet50-1000gpu.yaml").toString(), "--prices", prices.toString());
+    assertEquals(0, r.exit(), r.err());
+    // 147 GB × $0.046 = $6.762
+    assertTrue(r.out().contains("147 GB × $0.046/GB-month = $6.76"), r.out());
+    Files.writeString(prices, "classes: {s3-standard: {storage: free}}\n");
+    Run bad = run(ExamplesTest.examples().resolve("plan-resnet50-1000gpu.yaml").toString(), "--prices", prices.toString());
+    assertEquals(2, bad.exit());
+    assertTrue(bad.err().contains("classes.s3-standard.storage = free"), bad.err());
+  }
+
+  @Test
+  void invalidComputationExitsWithTwo(@TempDir Path dir) throws Exception {
+    Path bad = dir.resolve("bad.yaml");
+    Files.writeString(bad, "computation:\n  stepTime: soon\n");
+    Run r = run(bad.toString());
+    assertEquals(2, r.exit());
+    assertTrue(r.err().contains("line 2: computation.stepTime = soon"), r.err());
+  }
+}

@@ -1,0 +1,370 @@
+package io.dharmana.tensor.codec;
+
+import io.dharmana.CorruptDataException;
+
+/**
+ * Codes one chunk of whole elements. A chunk starts with a mode byte: raw, the plane split of the
+ * values, or the byte planes of a delta against the parent (XOR, or the zigzagged integer
+ * difference of the bit patterns). The encoder estimates each candidate from plane entropies and
+ * codes the cheapest, falling back to raw when coding would not shrink the chunk.
+ */
+final class ChunkCoder {
+  static final int MODE_RAW = 0;
+  static final int MODE_SPLIT = 1;
+  static final int MODE_XOR = 2;
+  static final int MODE_SUB = 3;
+
+  private static final java.lang.invoke.VarHandle INT_LE =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+  private static final java.lang.invoke.VarHandle LONG_LE =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+  private ChunkCoder() {}
+
+  /** Per-thread buffers: plane arrays and the plane coder's scratch. */
+  static final class Scratch {
+    final PlaneCoder.Scratch plane = new PlaneCoder.Scratch();
+    byte[][] planes = new byte[0][];
+    byte[] delta = new byte[0];
+    byte[] cur = new byte[0];
+    byte[] par = new byte[0];
+
+    byte[][] planes(int count, int n) {
+      if (planes.length < count || planes[0].length < n) {
+        planes = new byte[Math.max(count, 8)][Math.max(n, planes.length == 0 ? 0 : planes[0].length)];
+      }
+      return planes;
+    }
+
+    byte[] delta(int bytes) {
+      if (delta.length < bytes) {
+        delta = new byte[bytes];
+      }
+      return delta;
+    }
+
+    byte[] cur(int bytes) {
+      if (cur.length < bytes) {
+        cur = new byte[bytes];
+      }
+      return cur;
+    }
+
+    byte[] par(int bytes) {
+      if (par.length < bytes) {
+        par = new byte[bytes];
+      }
+      return par;
+    }
+  }
+
+  static void encode(Layout layout, int size, byte[] cur, byte[] par, int n, double minSaving, ByteSink out, Scratch sc) {
+    int bytes = n * size;
+    int start = out.position();
+    int mode = MODE_SPLIT;
+    if (par != null) {
+      byte[][] planes = sc.planes(Math.max(size, layout.planes(size)), n);
+      double best = estimate(planes, layout.planes(size), n, layout, size, cur, sc);
+      byte[] d = sc.delta(bytes);
+      xor(cur, par, d, bytes);
+      double x = estimate(planes, size, n, Layout.BYTES, size, d, sc);
+      if (x < best) {
+        best = x;
+        mode = MODE_XOR;
+      }
+      subtract(cur, par, d, n, size);
+      double s = estimate(planes, size, n, Layout.BYTES, size, d, sc);
+      if (s < best) {
+        mode = MODE_SUB;
+      }
+    }
+    out.writeByte(mode);
+    if (mode == MODE_SPLIT) {
+      codePlanes(layout, size, cur, n, minSaving, out, sc);
+    } else {
+      byte[] d = sc.delta(bytes);
+      if (mode == MODE_XOR) {
+        xor(cur, par, d, bytes);
+      } else {
+        subtract(cur, par, d, n, size);
+      }
+      codePlanes(Layout.BYTES, size, d, n, minSaving, out, sc);
+    }
+    if (out.position() - start > bytes + 1) {
+      out.truncate(start);
+      out.writeByte(MODE_RAW);
+      out.write(cur, 0, bytes);
+    }
+  }
+
+  /**
+   * Order-0 entropy of the planes a layout would produce, in bits: cheap enough to compare modes.
+   * Four-byte elements are sampled (every third one of large chunks) straight from the data.
+   */
+  private static double estimate(byte[][] planes, int count, int n, Layout layout, int size, byte[] data, Scratch sc) {
+    int[] hist = sc.plane.hist2; // all zero between uses; cleared again below
+    int step = n >= 4096 ? 3 : 1;
+    int samples = 0;
+    if (size == 4 && (layout == Layout.F32 || layout == Layout.BYTES)) {
+      boolean f32 = layout == Layout.F32;
+      for (int j = 0; j < n * 4; j += 4 * step) {
+        int u = (int) INT_LE.get(data, j);
+        if (f32) {
+          hist[u >>> 23 & 0xFF]++;
+          hist[256 | (u >>> 24 & 0x80) | (u >>> 16 & 0x7F)]++;
+        } else {
+          hist[u >>> 24]++;
+          hist[256 | (u >>> 16 & 0xFF)]++;
+        }
+        hist[512 | (u >>> 8 & 0xFF)]++;
+        hist[768 | (u & 0xFF)]++;
+        samples++;
+      }
+    } else {
+      split(layout, size, data, n, planes);
+      for (int p = 0; p < count; p++) {
+        byte[] pl = planes[p];
+        for (int i = 0; i < n; i += step) {
+          hist[p << 8 | (pl[i] & 0xFF)]++;
+        }
+      }
+      samples = (n + step - 1) / step;
+    }
+    double bits = 0;
+    for (int p = 0; p < count; p++) {
+      bits += Math.min(PlaneCoder.entropyBits(hist, p << 8), 8.0 * samples);
+    }
+    java.util.Arrays.fill(hist, 0, count << 8, 0);
+    return bits;
+  }
+
+  private static void codePlanes(Layout layout, int size, byte[] data, int n, double minSaving, ByteSink out, Scratch sc) {
+    int count = layout.planes(size);
+    byte[][] planes = sc.planes(count, n);
+    split(layout, size, data, n, planes);
+    for (int p = 0; p < count; p++) {
+      PlaneCoder.encode(planes[p], n, planes, layout.contexts(p), minSaving, out, sc.plane);
+    }
+  }
+
+  /** Decodes one chunk of {@code n} elements into {@code out[0..n*size)}. */
+  static void decode(Layout layout, int size, ByteSource in, byte[] par, int n, byte[] out, Scratch sc) {
+    int mode = in.readByte();
+    int bytes = n * size;
+    switch (mode) {
+      case MODE_RAW -> {
+        in.require(bytes, "a raw chunk");
+        System.arraycopy(in.buf, in.pos, out, 0, bytes);
+        in.pos += bytes;
+      }
+      case MODE_SPLIT -> {
+        byte[][] planes = decodePlanes(layout, size, in, n, sc);
+        merge(layout, size, planes, n, out);
+      }
+      case MODE_XOR, MODE_SUB -> {
+        if (par == null) {
+          throw new CorruptDataException(
+              "Cannot decode float coding: chunk was coded as a delta against a parent, but no parent was given");
+        }
+        byte[][] planes = decodePlanes(Layout.BYTES, size, in, n, sc);
+        merge(Layout.BYTES, size, planes, n, out);
+        if (mode == MODE_XOR) {
+          xor(out, par, out, bytes);
+        } else {
+          add(out, par, n, size);
+        }
+      }
+      default -> throw new CorruptDataException("Cannot decode float coding: chunk mode " + mode + " is not 0..3");
+    }
+  }
+
+  private static byte[][] decodePlanes(Layout layout, int size, ByteSource in, int n, Scratch sc) {
+    int count = layout.planes(size);
+    byte[][] planes = sc.planes(count, n);
+    for (int p = 0; p < count; p++) {
+      PlaneCoder.decode(in, planes[p], n, planes, p, sc.plane);
+    }
+    return planes;
+  }
+
+  // ---------------------------------------------------------------- plane split
+
+  static void split(Layout layout, int size, byte[] b, int n, byte[][] planes) {
+    switch (layout) {
+      case F32 -> {
+        byte[] e = planes[0];
+        byte[] h = planes[1];
+        byte[] m1 = planes[2];
+        byte[] m0 = planes[3];
+        for (int i = 0, j = 0; i < n; i++, j += 4) {
+          int u = (int) INT_LE.get(b, j);
+          e[i] = (byte) (u >>> 23);
+          h[i] = (byte) ((u >>> 24 & 0x80) | (u >>> 16 & 0x7F));
+          m1[i] = (byte) (u >>> 8);
+          m0[i] = (byte) u;
+        }
+      }
+      case BF16 -> {
+        byte[] e = planes[0];
+        byte[] h = planes[1];
+        for (int i = 0, j = 0; i < n; i++, j += 2) {
+          int b0 = b[j];
+          int b1 = b[j + 1];
+          e[i] = (byte) ((b1 << 1) | ((b0 >>> 7) & 1));
+          h[i] = (byte) ((b1 & 0x80) | (b0 & 0x7F));
+        }
+      }
+      case F16 -> {
+        byte[] e = planes[0];
+        byte[] h = planes[1];
+        byte[] l = planes[2];
+        for (int i = 0, j = 0; i < n; i++, j += 2) {
+          int u = (b[j] & 0xFF) | (b[j + 1] & 0xFF) << 8;
+          e[i] = (byte) ((u >>> 10) & 0x1F);
+          h[i] = (byte) (((u >>> 8) & 0x80) | ((u >>> 3) & 0x7F));
+          l[i] = (byte) (u & 7);
+        }
+      }
+      case BYTES -> {
+        if (size == 4) {
+          byte[] p0 = planes[0];
+          byte[] p1 = planes[1];
+          byte[] p2 = planes[2];
+          byte[] p3 = planes[3];
+          for (int i = 0, j = 0; i < n; i++, j += 4) {
+            int u = (int) INT_LE.get(b, j);
+            p0[i] = (byte) (u >>> 24);
+            p1[i] = (byte) (u >>> 16);
+            p2[i] = (byte) (u >>> 8);
+            p3[i] = (byte) u;
+          }
+          return;
+        }
+        for (int p = 0; p < size; p++) {
+          byte[] pl = planes[p];
+          int off = size - 1 - p;
+          for (int i = 0, j = off; i < n; i++, j += size) {
+            pl[i] = b[j];
+          }
+        }
+      }
+    }
+  }
+
+  static void merge(Layout layout, int size, byte[][] planes, int n, byte[] b) {
+    switch (layout) {
+      case F32 -> {
+        byte[] e = planes[0];
+        byte[] h = planes[1];
+        byte[] m1 = planes[2];
+        byte[] m0 = planes[3];
+        for (int i = 0, j = 0; i < n; i++, j += 4) {
+          int hi = h[i];
+          int u = (hi & 0x80) << 24 | (e[i] & 0xFF) << 23 | (hi & 0x7F) << 16 | (m1[i] & 0xFF) << 8 | (m0[i] & 0xFF);
+          INT_LE.set(b, j, u);
+        }
+      }
+      case BF16 -> {
+        byte[] e = planes[0];
+        byte[] h = planes[1];
+        for (int i = 0, j = 0; i < n; i++, j += 2) {
+          int ei = e[i] & 0xFF;
+          int hi = h[i] & 0xFF;
+          b[j] = (byte) ((ei << 7) | (hi & 0x7F));
+          b[j + 1] = (byte) ((hi & 0x80) | (ei >>> 1));
+        }
+      }
+      case F16 -> {
+        byte[] e = planes[0];
+        byte[] h = planes[1];
+        byte[] l = planes[2];
+        for (int i = 0, j = 0; i < n; i++, j += 2) {
+          int u = ((h[i] & 0x80) << 8) | ((e[i] & 0x1F) << 10) | ((h[i] & 0x7F) << 3) | (l[i] & 7);
+          b[j] = (byte) u;
+          b[j + 1] = (byte) (u >>> 8);
+        }
+      }
+      case BYTES -> {
+        if (size == 4) {
+          byte[] p0 = planes[0];
+          byte[] p1 = planes[1];
+          byte[] p2 = planes[2];
+          byte[] p3 = planes[3];
+          for (int i = 0, j = 0; i < n; i++, j += 4) {
+            INT_LE.set(b, j, p0[i] << 24 | (p1[i] & 0xFF) << 16 | (p2[i] & 0xFF) << 8 | (p3[i] & 0xFF));
+          }
+          return;
+        }
+        for (int p = 0; p < size; p++) {
+          byte[] pl = planes[p];
+          int off = size - 1 - p;
+          for (int i = 0, j = off; i < n; i++, j += size) {
+            b[j] = pl[i];
+          }
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- deltas
+
+  static void xor(byte[] a, byte[] b, byte[] out, int bytes) {
+    int i = 0;
+    for (; i + 8 <= bytes; i += 8) {
+      LONG_LE.set(out, i, (long) LONG_LE.get(a, i) ^ (long) LONG_LE.get(b, i));
+    }
+    for (; i < bytes; i++) {
+      out[i] = (byte) (a[i] ^ b[i]);
+    }
+  }
+
+  /** out = zigzag(cur - par) per element, as little-endian integers of {@code size} bytes. */
+  static void subtract(byte[] cur, byte[] par, byte[] out, int n, int size) {
+    if (size == 4) {
+      for (int j = 0; j < n * 4; j += 4) {
+        int d = (int) INT_LE.get(cur, j) - (int) INT_LE.get(par, j);
+        INT_LE.set(out, j, (d << 1) ^ (d >> 31));
+      }
+      return;
+    }
+    int bits = size * 8;
+    for (int i = 0, j = 0; i < n; i++, j += size) {
+      long d = read(cur, j, size) - read(par, j, size);
+      d = (d << (64 - bits)) >> (64 - bits); // wrap to the element width, sign-extended
+      long z = (d << 1) ^ (d >> 63);
+      write(out, j, size, z);
+    }
+  }
+
+  /** Inverse of {@link #subtract}, in place: {@code b} holds the zigzag differences. */
+  static void add(byte[] b, byte[] par, int n, int size) {
+    if (size == 4) {
+      for (int j = 0; j < n * 4; j += 4) {
+        int z = (int) INT_LE.get(b, j);
+        INT_LE.set(b, j, (int) INT_LE.get(par, j) + ((z >>> 1) ^ -(z & 1)));
+      }
+      return;
+    }
+    for (int i = 0, j = 0; i < n; i++, j += size) {
+      long z = read(b, j, size);
+      long d = (z >>> 1) ^ -(z & 1);
+      write(b, j, size, read(par, j, size) + d);
+    }
+  }
+
+  private static long read(byte[] b, int off, int size) {
+    long v = 0;
+    for (int k = size - 1; k >= 0; k--) {
+      v = (v << 8) | (b[off + k] & 0xFF);
+    }
+    return v;
+  }
+
+  private static void write(byte[] b, int off, int size, long v) {
+    for (int k = 0; k < size; k++) {
+      b[off + k] = (byte) v;
+      v >>>= 8;
+    }
+  }
+}

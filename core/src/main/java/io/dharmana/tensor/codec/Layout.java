@@ -1,0 +1,58 @@
+package io.dharmana.tensor.codec;
+
+import io.dharmana.tensor.DType;
+
+/**
+ * How the elements of a dtype are split into planes: floats into exponent, sign with top
+ * mantissa bits, and the rest of the mantissa; everything else into byte planes, most significant
+ * first. The code is written into the encoded form, so values must never change.
+ */
+enum Layout {
+  BYTES(0),
+  F32(1),
+  BF16(2),
+  F16(3);
+
+  final int code;
+
+  Layout(int code) {
+    this.code = code;
+  }
+
+  static Layout of(DType dtype) {
+    return switch (dtype) {
+      case F32 -> F32;
+      case BF16 -> BF16;
+      case F16 -> F16;
+      default -> BYTES;
+    };
+  }
+
+  static Layout ofCode(int code) {
+    for (Layout l : values()) {
+      if (l.code == code) {
+        return l;
+      }
+    }
+    return null;
+  }
+
+  /** Planes of the float split (for BYTES, one per byte of the element). */
+  int planes(int elementSize) {
+    return switch (this) {
+      case F32 -> 4;
+      case BF16 -> 2;
+      case F16 -> 3;
+      case BYTES -> elementSize;
+    };
+  }
+
+  /** The context candidates each plane of the float split may be conditioned on. */
+  int[] contexts(int plane) {
+    return switch (this) {
+      // exponent: previous exponent; the rest: the element's exponent
+      case F32, BF16, F16 -> plane == 0 ? new int[] {PlaneCoder.CTX_SELF} : new int[] {0};
+      case BYTES -> plane == 0 ? new int[] {PlaneCoder.CTX_SELF} : new int[] {plane - 1};
+    };
+  }
+}

@@ -1,0 +1,777 @@
+package io.dharmana.tensor.codec;
+
+import io.dharmana.CorruptDataException;
+import java.util.Arrays;
+
+/**
+ * Codes one plane of byte symbols (an exponent plane, a sign-and-top-mantissa plane, a byte of a
+ * delta, ...) as the cheapest of: raw bytes, one constant byte, or static rANS with frequency
+ * tables fitted to this plane. The rANS tables may be conditioned on a context known to the
+ * decoder before the symbol: the previous symbol of the same plane, or the same element's symbol
+ * in an earlier plane (for example the exponent). Contexts that are frequent and distributed
+ * differently enough to pay for their own table get one; the rest share a table.
+ *
+ * <p>rANS: 31-bit state in [2^15, 2^31), 16-bit renormalization, 12-bit frequencies, four
+ * interleaved states so the decoder has four independent dependency chains.
+ */
+final class PlaneCoder {
+  static final int SCALE_BITS = 12;
+  static final int TOTAL = 1 << SCALE_BITS;
+  static final int MASK = TOTAL - 1;
+  static final int RANS_L = 1 << 15;
+  static final int MAX_TABLES = 64;
+
+  static final int MODE_RAW = 0;
+  static final int MODE_CONST = 1;
+  static final int MODE_RANS = 2;
+
+  /** Context candidates: the previous symbol of the plane, or (values >= 0) an earlier plane. */
+  static final int CTX_NONE = -1;
+  static final int CTX_SELF = -2;
+
+  /** Contexts seen fewer times than this never get a table of their own. */
+  private static final int MIN_CONTEXT_COUNT = 48;
+
+  /** Bits per symbol of the order-0 coding above which a plane is treated as noise. */
+  private static final double NOISE_BITS = 7.99;
+
+  private static final int[] NO_CONTEXTS = new int[0];
+
+  /** Every how many symbols the noise test samples, and how sure it must be (bits per symbol). */
+  private static final int SAMPLE_STEP = 8;
+
+  private static final double SAMPLE_MARGIN_BITS = 0.01;
+
+  private static final double[] LOG2 = new double[TOTAL + 1];
+  private static final float[] NLOG2N = new float[1 << 16];
+
+  static {
+    for (int i = 1; i <= TOTAL; i++) {
+      LOG2[i] = Math.log(i) / Math.log(2);
+    }
+    for (int i = 1; i < NLOG2N.length; i++) {
+      NLOG2N[i] = (float) (i * (Math.log(i) / Math.log(2)));
+    }
+  }
+
+  private PlaneCoder() {}
+
+  /** Per-thread working memory, so coding a chunk allocates little. */
+  static final class Scratch {
+    final int[] hist0 = new int[256];
+    final int[] hist2 = new int[256 * 256];
+    final int[] ctxTotal = new int[256];
+    final int[] rest = new int[256];
+    final int[] groupOf = new int[256];
+    final int[] groupOfBest = new int[256];
+    final int[] freq = new int[MAX_TABLES * 256];
+    final int[] freqBest = new int[MAX_TABLES * 256];
+    final int[] cum = new int[MAX_TABLES * 256];
+    final int[] groupHist = new int[MAX_TABLES * 256];
+    final int[] tmpFreq = new int[256];
+    final Integer[] order = new Integer[256];
+    char[] words = new char[0];
+    final ByteSink tableSink = new ByteSink(4096);
+    final long[] enc = new long[MAX_TABLES * 256];
+    final int[] decodeMap = new int[256];
+    final int[] dec = new int[MAX_TABLES * TOTAL];
+    int[] idx = new int[0];
+
+    int[] idx(int n) {
+      if (idx.length < n) {
+        idx = new int[n];
+      }
+      return idx;
+    }
+
+    char[] words(int n) {
+      if (words.length < n) {
+        words = new char[Math.max(n, words.length * 2)];
+      }
+      return words;
+    }
+  }
+
+  static double nlog2n(int n) {
+    return n < NLOG2N.length ? NLOG2N[n] : n * (Math.log(n) / Math.log(2));
+  }
+
+  /** Empirical order-0 entropy in bits of a histogram: what an ideal coder would spend. */
+  static double entropyBits(int[] hist, int off) {
+    long total = 0;
+    double sum = 0;
+    for (int s = 0; s < 256; s++) {
+      int c = hist[off + s];
+      if (c != 0) {
+        total += c;
+        sum += nlog2n(c);
+      }
+    }
+    return total == 0 ? 0 : total * (Math.log(total) / Math.log(2)) - sum;
+  }
+
+  // ---------------------------------------------------------------- encoding
+
+  /**
+   * Writes {@code sym[0..n)} in the cheapest mode.
+   *
+   * @param planes earlier planes of the same chunk (the decoder has them when it reaches this one)
+   * @param contexts context candidates to try besides none: {@link #CTX_SELF} or a plane index
+   * @param minSaving the fraction of the raw size coding must save, else the plane stays raw
+   */
+  static void encode(byte[] sym, int n, byte[][] planes, int[] contexts, double minSaving, ByteSink out, Scratch sc) {
+    int[] hist0 = sc.hist0;
+    if (minSaving > 0 && n >= 16 * SAMPLE_STEP) {
+      // Low mantissa bytes are noise: a sample tells so at an eighth of the cost of a histogram.
+      // The sample's entropy is biased low; Miller-Madow adds back (K-1) / (2 N ln 2) bits.
+      Arrays.fill(hist0, 0);
+      int samples = 0;
+      for (int i = 0; i < n; i += SAMPLE_STEP) {
+        hist0[sym[i] & 0xFF]++;
+        samples++;
+      }
+      int seen = 0;
+      for (int s = 0; s < 256; s++) {
+        seen += hist0[s] != 0 ? 1 : 0;
+      }
+      double perSymbol = entropyBits(hist0, 0) / samples + (seen - 1) / (2.0 * samples * Math.log(2));
+      if (perSymbol >= 8 * (1 - minSaving) + SAMPLE_MARGIN_BITS) {
+        out.writeByte(MODE_RAW);
+        out.write(sym, 0, n);
+        return;
+      }
+    }
+    Arrays.fill(hist0, 0);
+    for (int i = 0; i < n; i++) {
+      hist0[sym[i] & 0xFF]++;
+    }
+    int distinct = 0;
+    int only = 0;
+    for (int s = 0; s < 256; s++) {
+      if (hist0[s] != 0) {
+        distinct++;
+        only = s;
+      }
+    }
+    if (distinct <= 1) {
+      out.writeByte(MODE_CONST);
+      out.writeByte(only);
+      return;
+    }
+    // Candidate 1: one table for the whole plane.
+    long bestBits = (long) (n * 8 * (1 - minSaving));
+    int bestCtx = Integer.MIN_VALUE; // raw
+    int bestTables = 0;
+    normalize(hist0, 0, n, sc.freq, 0);
+    long bits0 = codeBits(hist0, 0, sc.freq, 0) + tableBits(sc.freq, 0, sc) + 20 * 8;
+    if (bits0 < bestBits) {
+      bestBits = bits0;
+      bestCtx = CTX_NONE;
+      bestTables = 1;
+      System.arraycopy(sc.freq, 0, sc.freqBest, 0, 256);
+    }
+    // Candidates 2..: tables conditioned on a context.
+    // Below this size no context can earn its own table; skip the histogram work.
+    // Nor when the plane is close to noise (low mantissa bits): contexts have never paid there.
+    int[] tried = n < 4 * MIN_CONTEXT_COUNT || bits0 > n * NOISE_BITS ? NO_CONTEXTS : contexts;
+    for (int ctx : tried) {
+      byte[] ctxPlane = ctx == CTX_SELF ? sym : planes[ctx];
+      int tables = groupContexts(sym, n, ctx == CTX_SELF, ctxPlane, sc);
+      if (tables <= 1) {
+        continue;
+      }
+      long bits = 20 * 8 + 8 + tables * 8;
+      for (int t = 0; t < tables; t++) {
+        int total = 0;
+        for (int s = 0; s < 256; s++) {
+          total += sc.groupHist[t * 256 + s];
+        }
+        normalize(sc.groupHist, t * 256, total, sc.freq, t * 256);
+        bits += codeBits(sc.groupHist, t * 256, sc.freq, t * 256) + tableBits(sc.freq, t * 256, sc);
+      }
+      if (bits < bestBits) {
+        bestBits = bits;
+        bestCtx = ctx;
+        bestTables = tables;
+        System.arraycopy(sc.freq, 0, sc.freqBest, 0, tables * 256);
+        System.arraycopy(sc.groupOf, 0, sc.groupOfBest, 0, 256);
+      }
+    }
+    if (bestCtx == Integer.MIN_VALUE) {
+      out.writeByte(MODE_RAW);
+      out.write(sym, 0, n);
+      return;
+    }
+    out.writeByte(MODE_RANS);
+    out.writeByte(bestCtx == CTX_NONE ? 0 : bestCtx == CTX_SELF ? 1 : 2 + bestCtx);
+    int[] map = sc.groupOfBest;
+    if (bestCtx != CTX_NONE) {
+      out.writeVarint(bestTables - 1);
+      // Table 0 is the shared one; list the context owning each other table.
+      for (int t = 1; t < bestTables; t++) {
+        for (int c = 0; c < 256; c++) {
+          if (map[c] == t) {
+            out.writeByte(c);
+            break;
+          }
+        }
+      }
+    }
+    BitWriter bw = new BitWriter(out);
+    for (int t = 0; t < bestTables; t++) {
+      writeTable(bw, sc.freqBest, t * 256);
+    }
+    bw.flush();
+    int[] freq = sc.freqBest;
+    int[] cum = sc.cum;
+    for (int t = 0; t < bestTables; t++) {
+      int c = 0;
+      for (int s = 0; s < 256; s++) {
+        cum[t * 256 + s] = c;
+        c += freq[t * 256 + s];
+      }
+    }
+    byte[] ctxPlane = bestCtx == CTX_NONE ? null : bestCtx == CTX_SELF ? sym : planes[bestCtx];
+    ransEncode(sym, n, bestCtx, ctxPlane, map, freq, cum, out, sc);
+  }
+
+  /**
+   * Greedy grouping: contexts in order of frequency get their own table while the estimated saving
+   * exceeds the table's cost. Fills {@code sc.groupOf} and {@code sc.groupHist}; returns the count.
+   */
+  private static int groupContexts(byte[] sym, int n, boolean self, byte[] ctxPlane, Scratch sc) {
+    // hist2 is all zero between calls: only the rows of contexts seen are cleared afterwards.
+    int[] hist2 = sc.hist2;
+    int[] ctxTotal = sc.ctxTotal;
+    Arrays.fill(ctxTotal, 0);
+    if (self) {
+      int prev = 0;
+      for (int i = 0; i < n; i++) {
+        int s = sym[i] & 0xFF;
+        hist2[(prev << 8) | s]++;
+        ctxTotal[prev]++;
+        prev = s;
+      }
+    } else {
+      for (int i = 0; i < n; i++) {
+        int c = ctxPlane[i] & 0xFF;
+        hist2[(c << 8) | (sym[i] & 0xFF)]++;
+        ctxTotal[c]++;
+      }
+    }
+    int candidates = 0;
+    for (int c = 0; c < 256; c++) {
+      if (ctxTotal[c] >= MIN_CONTEXT_COUNT) {
+        sc.order[candidates++] = c;
+      }
+    }
+    Arrays.sort(sc.order, 0, candidates, (a, b) -> Integer.compare(ctxTotal[b], ctxTotal[a]));
+    int[] rest = sc.rest;
+    System.arraycopy(sc.hist0, 0, rest, 0, 256);
+    Arrays.fill(sc.groupOf, 0);
+    double restBits = entropyBits(rest, 0);
+    int tables = 1;
+    int[] minus = sc.tmpFreq;
+    for (int k = 0; k < candidates && tables < MAX_TABLES; k++) {
+      int c = sc.order[k];
+      int present = 0;
+      for (int s = 0; s < 256; s++) {
+        int h = hist2[(c << 8) | s];
+        minus[s] = rest[s] - h;
+        if (h != 0) {
+          present++;
+        }
+      }
+      double own = entropyBits(hist2, c << 8);
+      double minusBits = entropyBits(minus, 0);
+      double gain = restBits - minusBits - own - (present * 5 + 24);
+      if (gain > 0) {
+        System.arraycopy(minus, 0, rest, 0, 256);
+        restBits = minusBits;
+        sc.groupOf[c] = tables++;
+      }
+    }
+    if (tables > 1) {
+      Arrays.fill(sc.groupHist, 0, tables * 256, 0);
+      for (int c = 0; c < 256; c++) {
+        if (ctxTotal[c] == 0) {
+          continue;
+        }
+        int g = sc.groupOf[c] << 8;
+        for (int s = 0; s < 256; s++) {
+          sc.groupHist[g + s] += hist2[(c << 8) | s];
+        }
+      }
+    }
+    for (int c = 0; c < 256; c++) {
+      if (ctxTotal[c] != 0) {
+        Arrays.fill(hist2, c << 8, (c + 1) << 8, 0);
+      }
+    }
+    return tables;
+  }
+
+  /** Scales counts to frequencies summing to {@link #TOTAL}, every present symbol at least 1. */
+  static void normalize(int[] counts, int off, int total, int[] freq, int fOff) {
+    if (total == 0) {
+      Arrays.fill(freq, fOff, fOff + 256, 0);
+      return;
+    }
+    int sum = 0;
+    int maxS = 0;
+    for (int s = 0; s < 256; s++) {
+      int c = counts[off + s];
+      int f = 0;
+      if (c != 0) {
+        f = (int) (((long) c * TOTAL + total / 2) / total);
+        if (f == 0) {
+          f = 1;
+        }
+      }
+      freq[fOff + s] = f;
+      sum += f;
+      if (f > freq[fOff + maxS]) {
+        maxS = s;
+      }
+    }
+    int diff = TOTAL - sum;
+    if (freq[fOff + maxS] + diff >= 1) {
+      freq[fOff + maxS] += diff;
+      return;
+    }
+    // Many rare symbols were rounded up to 1: take the excess from the largest ones in turn.
+    while (sum > TOTAL) {
+      int big = 0;
+      for (int s = 1; s < 256; s++) {
+        if (freq[fOff + s] > freq[fOff + big]) {
+          big = s;
+        }
+      }
+      int take = Math.min(sum - TOTAL, Math.max(1, freq[fOff + big] / 2));
+      freq[fOff + big] -= take;
+      sum -= take;
+    }
+    freq[fOff + maxS] += TOTAL - sum;
+  }
+
+  private static long codeBits(int[] counts, int off, int[] freq, int fOff) {
+    double bits = 0;
+    for (int s = 0; s < 256; s++) {
+      int c = counts[off + s];
+      if (c != 0) {
+        bits += c * (SCALE_BITS - LOG2[freq[fOff + s]]);
+      }
+    }
+    return (long) Math.ceil(bits);
+  }
+
+  private static long tableBits(int[] freq, int off, Scratch sc) {
+    sc.tableSink.truncate(0);
+    BitWriter bw = new BitWriter(sc.tableSink);
+    writeTable(bw, freq, off);
+    return bw.bitsWritten();
+  }
+
+  /** Present symbols as runs, then frequencies as zigzag differences; the last one is implied. */
+  static void writeTable(BitWriter bw, int[] freq, int off) {
+    int runs = 0;
+    for (int s = 0; s < 256; s++) {
+      if (freq[off + s] != 0 && (s == 0 || freq[off + s - 1] == 0)) {
+        runs++;
+      }
+    }
+    bw.writeGamma(runs);
+    int prevEnd = 0;
+    int s = 0;
+    int present = 0;
+    while (s < 256) {
+      if (freq[off + s] == 0) {
+        s++;
+        continue;
+      }
+      int start = s;
+      while (s < 256 && freq[off + s] != 0) {
+        s++;
+      }
+      bw.writeGamma(start - prevEnd);
+      bw.writeGamma(s - start - 1);
+      present += s - start;
+      prevEnd = s;
+    }
+    int prev = 0;
+    int written = 0;
+    for (int k = 0; k < 256 && written < present - 1; k++) {
+      int f = freq[off + k];
+      if (f == 0) {
+        continue;
+      }
+      int d = f - prev;
+      bw.writeGamma((d << 1) ^ (d >> 31));
+      prev = f;
+      written++;
+    }
+  }
+
+  /**
+   * Encodes backwards (rANS is last-in first-out) with two states: even elements in one, odd in
+   * the other. Division by the frequency uses a reciprocal (Alverson), exact for 31-bit states.
+   */
+  private static void ransEncode(
+      byte[] sym, int n, int ctxKind, byte[] ctxPlane, int[] map, int[] freq, int[] cum, ByteSink out, Scratch sc) {
+    int tables = 0;
+    for (int c = 0; c < 256; c++) {
+      tables = Math.max(tables, map[c] + 1);
+    }
+    if (ctxKind == CTX_NONE) {
+      tables = 1;
+    }
+    // One long per (table, symbol): reciprocal << 32 | bias << 16 | (TOTAL - freq) << 4 | shift.
+    long[] enc = sc.enc;
+    for (int k = 0; k < tables * 256; k++) {
+      int f = freq[k];
+      if (f == 0) {
+        continue;
+      }
+      long rcp;
+      int shift;
+      int bias;
+      if (f < 2) {
+        rcp = 0xFFFFFFFFL;
+        shift = 0;
+        bias = cum[k] + TOTAL - 1;
+      } else {
+        int sh = 32 - Integer.numberOfLeadingZeros(f - 1); // ceil(log2 f)
+        rcp = ((1L << (sh + 31)) + f - 1) / f;
+        shift = sh - 1;
+        bias = cum[k];
+      }
+      enc[k] = rcp << 32 | (long) bias << 16 | (long) (TOTAL - f) << 4 | shift;
+    }
+    // The table row of every element, so the coding loop has one shape for all contexts.
+    int[] idx = sc.idx(n);
+    if (ctxKind == CTX_NONE) {
+      for (int i = 0; i < n; i++) {
+        idx[i] = sym[i] & 0xFF;
+      }
+    } else if (ctxKind == CTX_SELF) {
+      int prev = 0;
+      for (int i = 0; i < n; i++) {
+        int s = sym[i] & 0xFF;
+        idx[i] = map[prev] << 8 | s;
+        prev = s;
+      }
+    } else {
+      for (int i = 0; i < n; i++) {
+        idx[i] = map[ctxPlane[i] & 0xFF] << 8 | (sym[i] & 0xFF);
+      }
+    }
+    char[] words = sc.words(n + 2);
+    int w = words.length;
+    // Four states, element i in state i % 4; the encoder runs backwards, so the tail first.
+    // A state is renormalized (one word out) when x >= freq << 19, i.e. (x >>> 19) >= freq; the
+    // word is stored unconditionally and kept only then, so there is no branch to mispredict.
+    int[] x = {RANS_L, RANS_L, RANS_L, RANS_L};
+    int n4 = n & ~3;
+    for (int i = n - 1; i >= n4; i--) {
+      long e = enc[idx[i]];
+      int xs = x[i & 3];
+      int cm = (int) (e >>> 4) & 0xFFF;
+      int m = (TOTAL - cm - 1 - (xs >>> 19)) >> 31;
+      words[w - 1] = (char) xs;
+      w += m;
+      xs >>>= m & 16;
+      x[i & 3] = xs + ((int) (e >>> 16) & 0xFFFF) + (int) ((xs * (e >>> 32)) >>> 32 >>> (e & 15)) * cm;
+    }
+    int x0 = x[0];
+    int x1 = x[1];
+    int x2 = x[2];
+    int x3 = x[3];
+    for (int i = n4 - 4; i >= 0; i -= 4) {
+      long e3 = enc[idx[i + 3]];
+      long e2 = enc[idx[i + 2]];
+      long e1 = enc[idx[i + 1]];
+      long e0 = enc[idx[i]];
+      int cm3 = (int) (e3 >>> 4) & 0xFFF;
+      int m3 = (TOTAL - cm3 - 1 - (x3 >>> 19)) >> 31;
+      words[w - 1] = (char) x3;
+      w += m3;
+      x3 >>>= m3 & 16;
+      x3 += ((int) (e3 >>> 16) & 0xFFFF) + (int) ((x3 * (e3 >>> 32)) >>> 32 >>> (e3 & 15)) * cm3;
+      int cm2 = (int) (e2 >>> 4) & 0xFFF;
+      int m2 = (TOTAL - cm2 - 1 - (x2 >>> 19)) >> 31;
+      words[w - 1] = (char) x2;
+      w += m2;
+      x2 >>>= m2 & 16;
+      x2 += ((int) (e2 >>> 16) & 0xFFFF) + (int) ((x2 * (e2 >>> 32)) >>> 32 >>> (e2 & 15)) * cm2;
+      int cm1 = (int) (e1 >>> 4) & 0xFFF;
+      int m1 = (TOTAL - cm1 - 1 - (x1 >>> 19)) >> 31;
+      words[w - 1] = (char) x1;
+      w += m1;
+      x1 >>>= m1 & 16;
+      x1 += ((int) (e1 >>> 16) & 0xFFFF) + (int) ((x1 * (e1 >>> 32)) >>> 32 >>> (e1 & 15)) * cm1;
+      int cm0 = (int) (e0 >>> 4) & 0xFFF;
+      int m0 = (TOTAL - cm0 - 1 - (x0 >>> 19)) >> 31;
+      words[w - 1] = (char) x0;
+      w += m0;
+      x0 >>>= m0 & 16;
+      x0 += ((int) (e0 >>> 16) & 0xFFFF) + (int) ((x0 * (e0 >>> 32)) >>> 32 >>> (e0 & 15)) * cm0;
+    }
+    int nWords = words.length - w;
+    out.writeInt(x0);
+    out.writeInt(x1);
+    out.writeInt(x2);
+    out.writeInt(x3);
+    out.writeVarint(nWords);
+    out.ensure(nWords * 2);
+    byte[] a = out.array();
+    int p = out.position();
+    for (int k = w; k < words.length; k++) {
+      char c = words[k];
+      a[p++] = (byte) c;
+      a[p++] = (byte) (c >>> 8);
+    }
+    out.skip(nWords * 2);
+  }
+
+  // ---------------------------------------------------------------- decoding
+
+  /** Reads a plane written by {@link #encode} into {@code sym[0..n)}. */
+  static void decode(ByteSource in, byte[] sym, int n, byte[][] planes, int planeIndex, Scratch sc) {
+    int mode = in.readByte();
+    switch (mode) {
+      case MODE_CONST -> Arrays.fill(sym, 0, n, (byte) in.readByte());
+      case MODE_RAW -> {
+        in.require(n, "a raw plane");
+        System.arraycopy(in.buf, in.pos, sym, 0, n);
+        in.pos += n;
+      }
+      case MODE_RANS -> decodeRans(in, sym, n, planes, planeIndex, sc);
+      default -> throw new CorruptDataException("Cannot decode float coding: plane mode " + mode + " is not 0, 1 or 2");
+    }
+  }
+
+  private static void decodeRans(ByteSource in, byte[] sym, int n, byte[][] planes, int planeIndex, Scratch sc) {
+    int ctxCode = in.readByte();
+    int ctxKind;
+    byte[] ctxPlane = null;
+    if (ctxCode == 0) {
+      ctxKind = CTX_NONE;
+    } else if (ctxCode == 1) {
+      ctxKind = CTX_SELF;
+    } else {
+      ctxKind = ctxCode - 2;
+      if (ctxKind >= planeIndex) {
+        throw new CorruptDataException(
+            "Cannot decode float coding: plane " + planeIndex + " names context plane " + ctxKind + ", not an earlier one");
+      }
+      ctxPlane = planes[ctxKind];
+    }
+    int tables = 1;
+    int[] map = sc.decodeMap;
+    Arrays.fill(map, 0);
+    if (ctxKind != CTX_NONE) {
+      tables = in.readVarint(MAX_TABLES - 1, "context table count") + 1;
+      for (int t = 1; t < tables; t++) {
+        map[in.readByte()] = t << SCALE_BITS;
+      }
+    }
+    int[] freq = sc.freq;
+    int[] dec = sc.dec;
+    BitReader br = new BitReader(in);
+    for (int t = 0; t < tables; t++) {
+      Arrays.fill(freq, t * 256, t * 256 + 256, 0);
+      readTable(br, freq, t * 256);
+      int c = 0;
+      int base = t * TOTAL;
+      for (int s = 0; s < 256; s++) {
+        int f = freq[t * 256 + s];
+        int packed = s | (f - 1) << 8;
+        for (int k = 0; k < f; k++) {
+          dec[base + c + k] = packed | k << 20;
+        }
+        c += f;
+      }
+      if (c == 0) {
+        // An empty table: any slot is damage. Decoding it yields garbage that the final state
+        // check rejects; the entries must still be well-formed (frequency 1).
+        Arrays.fill(dec, base, base + TOTAL, 0);
+      }
+    }
+    int x0 = in.readInt();
+    int x1 = in.readInt();
+    int x2 = in.readInt();
+    int x3 = in.readInt();
+    int nWords = in.readVarint(Integer.MAX_VALUE / 2, "rANS word count");
+    in.require(2L * nWords, "rANS words");
+    if (x0 < RANS_L || x1 < RANS_L || x2 < RANS_L || x3 < RANS_L) {
+      throw new CorruptDataException("Cannot decode float coding: rANS state outside [2^15, 2^31)");
+    }
+    byte[] buf = in.buf;
+    int p = in.pos;
+    int end = p + 2 * nWords;
+    // Words are read in element order; each state takes one only when it fell below 2^15,
+    // and a state never falls so low that one word is not enough. Only the stream end needs a check:
+    // reading up to 4 words per group, stop at end - 8 and finish the rest one element at a time.
+    int n4 = n & ~3;
+    int i = 0;
+    int m;
+    if (ctxKind == CTX_NONE) {
+      for (; i < n4 && p <= end - 8; i += 4) {
+        int e0 = dec[x0 & MASK];
+        int e1 = dec[x1 & MASK];
+        int e2 = dec[x2 & MASK];
+        int e3 = dec[x3 & MASK];
+        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
+        sym[i] = (byte) e0;
+        sym[i + 1] = (byte) e1;
+        sym[i + 2] = (byte) e2;
+        sym[i + 3] = (byte) e3;
+        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+      }
+    } else if (ctxKind >= 0) {
+      for (; i < n4 && p <= end - 8; i += 4) {
+        int e0 = dec[map[ctxPlane[i] & 0xFF] | (x0 & MASK)];
+        int e1 = dec[map[ctxPlane[i + 1] & 0xFF] | (x1 & MASK)];
+        int e2 = dec[map[ctxPlane[i + 2] & 0xFF] | (x2 & MASK)];
+        int e3 = dec[map[ctxPlane[i + 3] & 0xFF] | (x3 & MASK)];
+        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
+        sym[i] = (byte) e0;
+        sym[i + 1] = (byte) e1;
+        sym[i + 2] = (byte) e2;
+        sym[i + 3] = (byte) e3;
+        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+      }
+    } else {
+      int prev = 0;
+      for (; i < n4 && p <= end - 8; i += 4) {
+        int e0 = dec[map[prev] | (x0 & MASK)];
+        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+        int e1 = dec[map[e0 & 0xFF] | (x1 & MASK)];
+        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+        int e2 = dec[map[e1 & 0xFF] | (x2 & MASK)];
+        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+        int e3 = dec[map[e2 & 0xFF] | (x3 & MASK)];
+        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
+        sym[i] = (byte) e0;
+        sym[i + 1] = (byte) e1;
+        sym[i + 2] = (byte) e2;
+        sym[i + 3] = (byte) e3;
+        prev = e3 & 0xFF;
+        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+      }
+    }
+    // The rest one at a time, with the stream end checked (tail elements, or the last groups).
+    int[] x = {x0, x1, x2, x3};
+    for (; i < n; i++) {
+      int t = ctxKind == CTX_NONE ? 0 : ctxKind == CTX_SELF ? map[i == 0 ? 0 : sym[i - 1] & 0xFF] : map[ctxPlane[i] & 0xFF];
+      int xs = x[i & 3];
+      int e = dec[t | (xs & MASK)];
+      xs = ((e >>> 8 & 0xFFF) + 1) * (xs >>> SCALE_BITS) + (e >>> 20);
+      sym[i] = (byte) e;
+      if (xs < RANS_L) {
+        if (p >= end) {
+          throw ended();
+        }
+        xs = xs << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+        p += 2;
+      }
+      x[i & 3] = xs;
+    }
+    if (p != end || x[0] != RANS_L || x[1] != RANS_L || x[2] != RANS_L || x[3] != RANS_L) {
+      throw new CorruptDataException("Cannot decode float coding: rANS stream did not end in its initial state");
+    }
+    in.pos = end;
+  }
+
+  private static CorruptDataException ended() {
+    return new CorruptDataException("Cannot decode float coding: rANS stream ends early");
+  }
+
+  static void readTable(BitReader br, int[] freq, int off) {
+    int runs = br.readGamma();
+    if (runs > 128) {
+      throw new CorruptDataException("Cannot decode float coding: frequency table with " + runs + " runs");
+    }
+    int pos = 0;
+    int present = 0;
+    for (int r = 0; r < runs; r++) {
+      int start = pos + br.readGamma();
+      int len = br.readGamma() + 1;
+      if (start + (long) len > 256) {
+        throw new CorruptDataException("Cannot decode float coding: frequency table symbols past 255");
+      }
+      for (int s = start; s < start + len; s++) {
+        freq[off + s] = -1; // present, frequency still to read
+      }
+      pos = start + len;
+      present += len;
+    }
+    int prev = 0;
+    int sum = 0;
+    int read = 0;
+    int last = -1;
+    for (int s = 0; s < 256; s++) {
+      if (freq[off + s] != -1) {
+        continue;
+      }
+      if (read == present - 1) {
+        last = s;
+        break;
+      }
+      int z = br.readGamma();
+      int f = prev + ((z >>> 1) ^ -(z & 1));
+      if (f < 1 || f >= TOTAL) {
+        throw new CorruptDataException("Cannot decode float coding: frequency " + f + " outside [1, " + (TOTAL - 1) + "]");
+      }
+      freq[off + s] = f;
+      prev = f;
+      sum += f;
+      read++;
+      if (sum >= TOTAL) {
+        throw new CorruptDataException("Cannot decode float coding: frequencies sum past " + TOTAL);
+      }
+    }
+    if (present > 0) {
+      freq[off + last] = TOTAL - sum;
+    }
+  }
+}

@@ -1,0 +1,34 @@
+package io.dharmana.tensor.file;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+
+/**
+ * Layout of a {@code .dhz} file:
+ *
+ * <pre>
+ *   magic "DHARMANZ" (8 bytes), format version (int32 LE)
+ *   encoded tensors, back to back, at the offsets the index records
+ *   header: UTF-8 JSON ({@link FileHeader}), zstd-compressed
+ *   trailer (24 bytes): header offset (int64 LE), compressed header length (int64 LE),
+ *                       CRC-32C of the compressed header (int32 LE), end magic "DHZ1"
+ * </pre>
+ *
+ * The header comes last so the file is written in one pass; readers find it through the trailer
+ * and read single tensors by their index entry without touching the others.
+ */
+final class TensorFileFormat {
+  static final byte[] MAGIC = "DHARMANZ".getBytes(StandardCharsets.US_ASCII);
+  static final byte[] END_MAGIC = "DHZ1".getBytes(StandardCharsets.US_ASCII);
+  static final int VERSION = 1;
+  static final int PREAMBLE_BYTES = 12;
+  static final int TRAILER_BYTES = 24;
+  /** Headers larger than this are rejected before allocation. */
+  static final long MAX_HEADER_BYTES = 1L << 30;
+
+  private TensorFileFormat() {}
+
+  static String hex(byte[] digest) {
+    return HexFormat.of().formatHex(digest);
+  }
+}

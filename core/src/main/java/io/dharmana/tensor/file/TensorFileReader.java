@@ -1,0 +1,378 @@
+package io.dharmana.tensor.file;
+
+import io.dharmana.CorruptDataException;
+import io.dharmana.InvalidDescriptorException;
+import io.dharmana.NotFoundException;
+import io.dharmana.tensor.Safetensors;
+import io.dharmana.tensor.SafetensorsFile;
+import io.dharmana.tensor.SafetensorsHeader;
+import io.dharmana.tensor.SafetensorsWriter;
+import io.dharmana.tensor.Tensor;
+import io.dharmana.tensor.TensorInfo;
+import io.dharmana.tensor.lossy.ErrorReport;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.zip.CRC32C;
+
+/**
+ * Reads a {@code .dhz} file: its index, single tensors (decoding only those), or the whole
+ * safetensors file back.
+ *
+ * <p>{@link #open} checks the magic, version, trailer and header checksum, and that the index
+ * agrees with the embedded original safetensors header and lies inside the file, before any
+ * tensor is decoded; damaged files raise {@link CorruptDataException}. Every decoded tensor is
+ * checked against its CRC-32C, and a full decompression against the SHA-256 of the expected
+ * output. Instances are safe for concurrent use.
+ */
+public final class TensorFileReader implements AutoCloseable {
+  private final Path path;
+  private final FileChannel channel;
+  private final FileHeader header;
+  private final Map<String, TensorFileEntry> byName = new LinkedHashMap<>();
+
+  private TensorFileReader(Path path, FileChannel channel, FileHeader header) {
+    this.path = path;
+    this.channel = channel;
+    this.header = header;
+    for (TensorFileEntry e : header.tensors()) {
+      byName.put(e.name(), e);
+    }
+  }
+
+  /**
+   * Opens and validates {@code path}.
+   *
+   * @throws NotFoundException if it does not exist
+   * @throws CorruptDataException if it is not an intact {@code .dhz} file
+   */
+  public static TensorFileReader open(Path path) {
+    FileChannel channel;
+    try {
+      channel = FileChannel.open(path, StandardOpenOption.READ);
+    } catch (NoSuchFileException e) {
+      throw new NotFoundException("Cannot open tensor file " + path + ": it does not exist");
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot open tensor file " + path, e);
+    }
+    try {
+      return new TensorFileReader(path, channel, readHeader(path, channel));
+    } catch (RuntimeException | IOException e) {
+      try {
+        channel.close();
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      if (e instanceof IOException io) {
+        throw new UncheckedIOException("Cannot read tensor file " + path, io);
+      }
+      throw (RuntimeException) e;
+    }
+  }
+
+  private static FileHeader readHeader(Path path, FileChannel channel) throws IOException {
+    long size = channel.size();
+    if (size < TensorFileFormat.PREAMBLE_BYTES + TensorFileFormat.TRAILER_BYTES) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": " + size + " bytes is too small");
+    }
+    ByteBuffer preamble = read(channel, 0, TensorFileFormat.PREAMBLE_BYTES, path);
+    byte[] magic = new byte[8];
+    preamble.get(magic);
+    if (!Arrays.equals(magic, TensorFileFormat.MAGIC)) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": it does not start with DHARMANZ");
+    }
+    int version = preamble.getInt();
+    if (version != TensorFileFormat.VERSION) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": format version " + version + " is not " + TensorFileFormat.VERSION);
+    }
+    ByteBuffer trailer = read(channel, size - TensorFileFormat.TRAILER_BYTES, TensorFileFormat.TRAILER_BYTES, path);
+    long headerOffset = trailer.getLong();
+    long headerLength = trailer.getLong();
+    int headerCrc = trailer.getInt();
+    byte[] end = new byte[4];
+    trailer.get(end);
+    long trailerStart = size - TensorFileFormat.TRAILER_BYTES;
+    if (!Arrays.equals(end, TensorFileFormat.END_MAGIC)
+        || headerOffset < TensorFileFormat.PREAMBLE_BYTES
+        || headerLength < 0
+        || headerLength > TensorFileFormat.MAX_HEADER_BYTES
+        || headerOffset + headerLength != trailerStart) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": damaged or truncated trailer");
+    }
+    ByteBuffer json = read(channel, headerOffset, (int) headerLength, path);
+    CRC32C crc = new CRC32C();
+    crc.update(json.duplicate());
+    if ((int) crc.getValue() != headerCrc) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": header checksum mismatch");
+    }
+    byte[] compressed = new byte[json.remaining()];
+    json.get(compressed);
+    long jsonSize = com.github.luben.zstd.Zstd.getFrameContentSize(compressed);
+    if (jsonSize < 0 || jsonSize > TensorFileFormat.MAX_HEADER_BYTES) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": header of " + jsonSize + " bytes is damaged or too large");
+    }
+    byte[] jsonBytes;
+    try {
+      jsonBytes = com.github.luben.zstd.Zstd.decompress(compressed, (int) jsonSize);
+    } catch (RuntimeException e) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": damaged header (" + e.getMessage() + ")", e);
+    }
+    FileHeader header = FileHeader.parse(jsonBytes);
+    validate(path, header, headerOffset);
+    return header;
+  }
+
+  private static void validate(Path path, FileHeader header, long payloadEnd) {
+    SafetensorsHeader original;
+    try {
+      original = SafetensorsHeader.parse(header.originalHeader(), header.originalSize() - 8 - header.originalHeader().length);
+    } catch (InvalidDescriptorException e) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": embedded safetensors header is invalid: " + e.getMessage(), e);
+    }
+    List<TensorInfo> infos = original.tensors();
+    if (infos.size() != header.tensors().size()) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": index has " + header.tensors().size()
+          + " tensors, the original header " + infos.size());
+    }
+    for (int i = 0; i < infos.size(); i++) {
+      TensorInfo info = infos.get(i);
+      TensorFileEntry e = header.tensors().get(i);
+      if (!info.name().equals(e.name()) || info.dtype() != e.dtype() || !Arrays.equals(info.shape(), e.shape())
+          || info.begin() != e.begin() || info.end() != e.end()) {
+        throw new CorruptDataException("Cannot read tensor file " + path + ": index entry " + i + " (" + e.name()
+            + ") disagrees with the original header");
+      }
+      if (e.offset() < TensorFileFormat.PREAMBLE_BYTES || e.length() < 0 || e.offset() + e.length() > payloadEnd
+          || e.length() > Integer.MAX_VALUE - 8) {
+        throw new CorruptDataException("Cannot read tensor file " + path + ": tensor " + e.name() + " lies outside the payload");
+      }
+    }
+  }
+
+  private static ByteBuffer read(FileChannel channel, long position, int length, Path path) throws IOException {
+    ByteBuffer buffer = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+    readFully(channel, buffer, position, path);
+    return buffer.flip();
+  }
+
+  private static void readFully(FileChannel channel, ByteBuffer buffer, long position, Path path) throws IOException {
+    long pos = position;
+    while (buffer.hasRemaining()) {
+      int n = channel.read(buffer, pos);
+      if (n < 0) {
+        throw new CorruptDataException("Cannot read tensor file " + path + ": ended at " + pos);
+      }
+      pos += n;
+    }
+  }
+
+  public Path path() {
+    return path;
+  }
+
+  /** The index, in the original file's order. */
+  public List<TensorFileEntry> entries() {
+    return header.tensors();
+  }
+
+  /** @throws NotFoundException if there is no tensor of that name */
+  public TensorFileEntry entry(String name) {
+    TensorFileEntry e = byName.get(name);
+    if (e == null) {
+      throw new NotFoundException("Cannot find tensor '" + name + "' in " + path);
+    }
+    return e;
+  }
+
+  /** Whether some tensors are stored approximately. */
+  public boolean lossy() {
+    return header.lossy();
+  }
+
+  /** Error over all quantized tensors. */
+  public ErrorReport error() {
+    return header.error();
+  }
+
+  public long originalSize() {
+    return header.originalSize();
+  }
+
+  public String originalSha256() {
+    return header.originalSha256();
+  }
+
+  /** The stages the tensors went through, as readable descriptions. */
+  public List<String> chain() {
+    return Collections.unmodifiableList(header.chain());
+  }
+
+  /** The parent's file name when the file is delta-coded. */
+  public Optional<String> parentName() {
+    return Optional.ofNullable(header.parentName());
+  }
+
+  public Optional<String> parentSha256() {
+    return Optional.ofNullable(header.parentSha256());
+  }
+
+  /** The original safetensors header bytes (without the 8-byte length). */
+  public byte[] originalHeader() {
+    return header.originalHeader().clone();
+  }
+
+  /**
+   * Opens {@code base} as this file's parent after checking its SHA-256; returns null when the
+   * file is not delta-coded.
+   *
+   * @throws InvalidDescriptorException if a parent is needed but {@code base} is null or the wrong file
+   */
+  public SafetensorsFile openParent(Path base) {
+    if (header.parentName() == null) {
+      return null;
+    }
+    if (base == null) {
+      throw new InvalidDescriptorException("Cannot decode " + path + ": it is delta-coded against " + header.parentName()
+          + " (SHA-256 " + header.parentSha256() + "); give that file as the base");
+    }
+    String sha = TensorFileWriter.sha256(base);
+    if (!sha.equals(header.parentSha256())) {
+      throw new InvalidDescriptorException("Cannot decode " + path + " against " + base + ": its SHA-256 is " + sha
+          + " but the file was coded against " + header.parentName() + " with SHA-256 " + header.parentSha256());
+    }
+    return Safetensors.open(base);
+  }
+
+  /**
+   * Decodes one tensor without touching the others.
+   *
+   * @param parent the file returned by {@link #openParent}, required when the tensor is delta-coded
+   * @throws CorruptDataException if its bytes are damaged
+   */
+  public Tensor tensor(String name, SafetensorsFile parent) {
+    TensorFileEntry e = entry(name);
+    return Tensor.of(e.name(), e.dtype(), e.shape(), ByteBuffer.wrap(decode(e, parent, false)));
+  }
+
+  private byte[] decode(TensorFileEntry e, SafetensorsFile parent, boolean wide) {
+    ByteBuffer parentData = null;
+    if (e.delta()) {
+      if (parent == null) {
+        throw new InvalidDescriptorException("Cannot decode tensor " + e.name() + " of " + path + ": it is delta-coded against "
+            + header.parentName() + ", which was not given");
+      }
+      parentData = parent.tensor(e.name()).data();
+      if (parentData.remaining() != e.originalBytes()) {
+        throw new InvalidDescriptorException("Cannot decode tensor " + e.name() + ": the parent's tensor has another size");
+      }
+    }
+    if (e.originalBytes() > Integer.MAX_VALUE - 8) {
+      throw new CorruptDataException("Cannot decode tensor " + e.name() + ": " + e.originalBytes() + " bytes exceed one array");
+    }
+    byte[] encoded = new byte[(int) e.length()];
+    try {
+      readFully(channel, ByteBuffer.wrap(encoded), e.offset(), path);
+    } catch (IOException ex) {
+      throw new UncheckedIOException("Cannot read tensor " + e.name() + " of " + path, ex);
+    }
+    ByteBuffer out = ByteBuffer.allocate((int) e.originalBytes()).order(ByteOrder.LITTLE_ENDIAN);
+    try {
+      e.codec().decode(encoded, e.dtype(), parentData, out, wide);
+    } catch (CorruptDataException ex) {
+      throw new CorruptDataException("Cannot decode tensor " + e.name() + " of " + path + ": " + ex.getMessage(), ex);
+    } catch (RuntimeException ex) {
+      throw new CorruptDataException("Cannot decode tensor " + e.name() + " of " + path + ": damaged data (" + ex + ")", ex);
+    }
+    if (out.hasRemaining()) {
+      throw new CorruptDataException("Cannot decode tensor " + e.name() + " of " + path + ": decoded too few bytes");
+    }
+    byte[] bytes = out.array();
+    if (TensorFileWriter.crc(ByteBuffer.wrap(bytes)) != e.crc32c()) {
+      throw new CorruptDataException("Cannot decode tensor " + e.name() + " of " + path + ": CRC-32C mismatch, the data is damaged");
+    }
+    return bytes;
+  }
+
+  /**
+   * Writes the whole safetensors file to {@code output} (atomically), decoding tensors on
+   * {@code threads} threads, and verifies its SHA-256.
+   *
+   * @param base the parent file when this file is delta-coded, else null (ignored)
+   */
+  public CompressionResult decompress(Path output, Path base, int threads) {
+    if (threads < 1) {
+      throw new InvalidDescriptorException("Invalid threads " + threads + ": must be >= 1");
+    }
+    long start = System.nanoTime();
+    try (SafetensorsFile parent = openParent(base)) {
+      SafetensorsWriter.writeAtomically(output, channel -> decodeAll(channel, parent, threads));
+      double seconds = (System.nanoTime() - start) / 1e9;
+      return new CompressionResult(Files.size(path), Files.size(output), seconds, !header.lossy(), header.error(), header.tensors());
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot decompress " + path, e);
+    }
+  }
+
+  private void decodeAll(FileChannel out, SafetensorsFile parent, int threads) throws IOException {
+    MessageDigest digest = TensorFileWriter.sha256();
+    byte[] headerBytes = header.originalHeader();
+    ByteBuffer prefix = ByteBuffer.allocate(8 + headerBytes.length).order(ByteOrder.LITTLE_ENDIAN);
+    prefix.putLong(headerBytes.length).put(headerBytes).flip();
+    digest.update(prefix.duplicate());
+    long position = TensorFileWriter.writeFully(out, prefix, 0);
+    List<TensorFileEntry> entries = header.tensors();
+    ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(threads, TensorFileWriter.daemonThreads()) : null;
+    try {
+      Deque<Future<byte[]>> window = new ArrayDeque<>();
+      int next = 0;
+      for (int done = 0; done < entries.size(); done++) {
+        while (next < entries.size() && window.size() < 2 * threads) {
+          TensorFileEntry e = entries.get(next++);
+          boolean wide = threads > 1 && e.originalBytes() * threads > header.originalSize();
+          Callable<byte[]> task = () -> decode(e, parent, wide);
+          window.add(pool == null ? TensorFileWriter.completed(task) : pool.submit(task));
+        }
+        byte[] bytes = TensorFileWriter.await(window.poll());
+        digest.update(bytes);
+        position += TensorFileWriter.writeFully(out, ByteBuffer.wrap(bytes), position);
+      }
+    } finally {
+      if (pool != null) {
+        pool.shutdownNow();
+      }
+    }
+    String sha = TensorFileFormat.hex(digest.digest());
+    if (!sha.equals(header.decodedSha256())) {
+      throw new CorruptDataException("Cannot decompress " + path + ": output SHA-256 " + sha + " differs from the recorded "
+          + header.decodedSha256());
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      channel.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot close " + path, e);
+    }
+  }
+}

@@ -1,0 +1,274 @@
+package io.dharmana.tensor.file;
+
+import io.dharmana.DharmanaException;
+import io.dharmana.tensor.DType;
+import io.dharmana.tensor.Safetensors;
+import io.dharmana.tensor.SafetensorsFile;
+import io.dharmana.tensor.SafetensorsWriter;
+import io.dharmana.tensor.Tensor;
+import io.dharmana.tensor.TensorInfo;
+import io.dharmana.tensor.lossy.BlockQuantizer;
+import io.dharmana.tensor.lossy.ErrorReport;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.zip.CRC32C;
+
+/**
+ * Compresses a safetensors file into the {@code .dhz} format ({@link TensorFileFormat}).
+ *
+ * <p>Tensors are encoded in parallel ({@link CompressOptions#threads()}) and written in their
+ * original order; at most twice as many tensors as threads are held in memory at once. The output
+ * appears atomically (temporary file, fsync, rename): a crash leaves no partial {@code .dhz}.
+ * Lossless output decompresses to the input byte for byte; lossy output quantizes F32 tensors and
+ * records the error it introduced per tensor and overall.
+ */
+public final class TensorFileWriter {
+  private TensorFileWriter() {}
+
+  /** Compresses {@code input} into {@code output} (replacing it). */
+  public static CompressionResult compress(Path input, Path output, CompressOptions options) {
+    long start = System.nanoTime();
+    try (SafetensorsFile in = Safetensors.open(input);
+        SafetensorsFile parent = options.base() == null ? null : Safetensors.open(options.base())) {
+      String parentSha = parent == null ? null : sha256(options.base());
+      List<TensorFileEntry> entries = new ArrayList<>();
+      SafetensorsWriter.writeAtomically(output, channel -> encodeAll(in, parent, parentSha, options, channel, entries));
+      boolean lossy = entries.stream().anyMatch(e -> e.codec().lossy());
+      ErrorReport overall = entries.stream().filter(e -> e.codec().lossy()).map(TensorFileEntry::error)
+          .reduce(ErrorReport.EXACT, ErrorReport::plus);
+      long outputBytes = Files.size(output);
+      double seconds = (System.nanoTime() - start) / 1e9;
+      return new CompressionResult(in.fileSize(), outputBytes, seconds, !lossy, overall, entries);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot compress " + input, e);
+    }
+  }
+
+  /** One encoded tensor, ready to be written. */
+  private record Encoded(TensorFileEntry entry, byte[] bytes, byte[] decoded) {}
+
+  private static void encodeAll(
+      SafetensorsFile in, SafetensorsFile parent, String parentSha, CompressOptions options, FileChannel channel, List<TensorFileEntry> entries)
+      throws IOException {
+    MessageDigest original = sha256();
+    // Lossless output decodes to the original, so its digest is the original's: hash once.
+    MessageDigest decoded = options.lossy() == null ? null : sha256();
+    byte[] prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(in.dataStart() - 8).array();
+    byte[] headerBytes = in.headerBytes();
+    original.update(prefix);
+    original.update(headerBytes);
+    if (decoded != null) {
+      decoded.update(prefix);
+      decoded.update(headerBytes);
+    }
+
+    ByteBuffer preamble = ByteBuffer.allocate(TensorFileFormat.PREAMBLE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    preamble.put(TensorFileFormat.MAGIC).putInt(TensorFileFormat.VERSION).flip();
+    long position = 0;
+    position += writeFully(channel, preamble, position);
+
+    List<TensorInfo> infos = in.infos();
+    ExecutorService pool = options.threads() > 1 ? Executors.newFixedThreadPool(options.threads(), daemonThreads()) : null;
+    try {
+      Deque<Future<Encoded>> window = new ArrayDeque<>();
+      int next = 0;
+      int inFlight = 2 * options.threads();
+      for (int done = 0; done < infos.size(); done++) {
+        while (next < infos.size() && window.size() < inFlight) {
+          TensorInfo info = infos.get(next++);
+          // A tensor bigger than a fair share of the data would leave threads idle: split it into chunks too.
+          boolean wide = options.threads() > 1 && info.byteSize() * options.threads() > in.header().dataLength();
+          Callable<Encoded> task = () -> encode(in, parent, info, options, wide);
+          window.add(pool == null ? completed(task) : pool.submit(task));
+        }
+        // Hash before waiting: the digest then runs while the workers encode.
+        Tensor tensor = in.tensor(infos.get(done).name());
+        original.update(tensor.data());
+        Encoded encoded = await(window.poll());
+        if (decoded != null) {
+          decoded.update(encoded.decoded() != null ? ByteBuffer.wrap(encoded.decoded()) : tensor.data());
+        }
+        entries.add(encoded.entry().withOffset(position));
+        position += writeFully(channel, ByteBuffer.wrap(encoded.bytes()), position);
+      }
+    } finally {
+      if (pool != null) {
+        pool.shutdownNow();
+      }
+    }
+    String originalSha = TensorFileFormat.hex(original.digest());
+    String decodedSha = decoded == null ? originalSha : TensorFileFormat.hex(decoded.digest());
+    boolean lossy = entries.stream().anyMatch(e -> e.codec().lossy());
+    ErrorReport overall = entries.stream().filter(e -> e.codec().lossy()).map(TensorFileEntry::error)
+        .reduce(ErrorReport.EXACT, ErrorReport::plus);
+    FileHeader header = new FileHeader(
+        in.fileSize(), originalSha, decodedSha, headerBytes, chain(entries, options), lossy, options.block(),
+        parent == null ? null : options.base().getFileName().toString(),
+        parentSha,
+        overall, entries);
+    // The index repeats names and numbers; zstd shrinks it several times over (it matters for small files).
+    byte[] json = com.github.luben.zstd.Zstd.compress(header.toJson(), 3);
+    long headerOffset = position;
+    position += writeFully(channel, ByteBuffer.wrap(json), position);
+    CRC32C crc = new CRC32C();
+    crc.update(json);
+    ByteBuffer trailer = ByteBuffer.allocate(TensorFileFormat.TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    trailer.putLong(headerOffset).putLong(json.length).putInt((int) crc.getValue()).put(TensorFileFormat.END_MAGIC).flip();
+    writeFully(channel, trailer, position);
+  }
+
+  private static List<String> chain(List<TensorFileEntry> entries, CompressOptions options) {
+    List<String> chain = new ArrayList<>();
+    chain.add("safetensors-split");
+    for (TensorCodec codec : TensorCodec.values()) {
+      long count = entries.stream().filter(e -> e.codec() == codec).count();
+      if (count > 0) {
+        String params = codec.lossy() ? "{format=" + (codec == TensorCodec.INT8 ? "int8" : "fp8") + ", block=" + options.block() + "}" : "";
+        chain.add(codec.label() + params + " x" + count);
+      }
+    }
+    if (entries.stream().anyMatch(TensorFileEntry::delta)) {
+      chain.add("delta-vs-parent");
+    }
+    return chain;
+  }
+
+  private static Encoded encode(SafetensorsFile in, SafetensorsFile parent, TensorInfo info, CompressOptions options, boolean wide) {
+    Tensor tensor = in.tensor(info.name());
+    ByteBuffer data = tensor.data();
+    ByteBuffer parentData = null;
+    if (parent != null && parent.contains(info.name())) {
+      Tensor p = parent.tensor(info.name());
+      if (p.dtype() == tensor.dtype() && Arrays.equals(p.shape(), tensor.shape())) {
+        parentData = p.data();
+      }
+    }
+    if (options.lossy() != null && info.dtype() == DType.F32 && info.byteSize() > 0) {
+      TensorCodec codec = TensorCodec.lossyFor(options.lossy());
+      try {
+        byte[] bytes = codec.encode(info.dtype(), data, parentData, options.block());
+        ByteBuffer out = ByteBuffer.allocate((int) info.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+        codec.decode(bytes, info.dtype(), parentData, out);
+        byte[] decoded = out.array();
+        ErrorReport error = compare(data, decoded);
+        return new Encoded(entry(info, codec, parentData != null, bytes.length, crc(ByteBuffer.wrap(decoded)), error), bytes, decoded);
+      } catch (IllegalArgumentException nonFinite) {
+        // NaN or infinity in the tensor: quantization cannot represent it, keep it lossless.
+      }
+    }
+    TensorCodec codec = options.losslessCodec();
+    byte[] bytes = codec.encode(info.dtype(), data, parentData, options.block(), wide);
+    boolean delta = parentData != null;
+    if (bytes.length >= info.byteSize()) {
+      codec = TensorCodec.RAW;
+      delta = false;
+      bytes = codec.encode(info.dtype(), data, null, options.block());
+    }
+    return new Encoded(entry(info, codec, delta, bytes.length, crc(data), ErrorReport.EXACT), bytes, null);
+  }
+
+  private static TensorFileEntry entry(TensorInfo info, TensorCodec codec, boolean delta, long length, long crc, ErrorReport error) {
+    return new TensorFileEntry(info.name(), info.dtype(), info.shape(), info.begin(), info.end(), codec, delta, -1, length, crc, error);
+  }
+
+  private static ErrorReport compare(ByteBuffer original, byte[] decoded) {
+    FloatBuffer a = original.duplicate().order(ByteOrder.LITTLE_ENDIAN).slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    FloatBuffer b = ByteBuffer.wrap(decoded).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    ErrorReport.Accumulator acc = new ErrorReport.Accumulator();
+    for (int i = 0; i < a.remaining(); i++) {
+      acc.add(a.get(i), b.get(i));
+    }
+    return acc.report();
+  }
+
+  static long crc(ByteBuffer data) {
+    CRC32C crc = new CRC32C();
+    crc.update(data.duplicate());
+    return crc.getValue();
+  }
+
+  static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("Cannot hash: the JDK lacks SHA-256", e);
+    }
+  }
+
+  /** SHA-256 of a whole file, hex, read in 1 MiB pieces. */
+  static String sha256(Path file) {
+    MessageDigest digest = sha256();
+    ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
+    try (FileChannel channel = FileChannel.open(file)) {
+      while (channel.read(buffer) >= 0) {
+        buffer.flip();
+        digest.update(buffer);
+        buffer.clear();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot hash " + file, e);
+    }
+    return TensorFileFormat.hex(digest.digest());
+  }
+
+  static long writeFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
+    long written = 0;
+    while (buffer.hasRemaining()) {
+      written += channel.write(buffer, position + written);
+    }
+    return written;
+  }
+
+  static <T> Future<T> completed(Callable<T> task) {
+    try {
+      return CompletableFuture.completedFuture(task.call());
+    } catch (Exception e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  static <T> T await(Future<T> future) {
+    try {
+      return future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DharmanaException("Cannot finish: interrupted", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException r) {
+        throw r;
+      }
+      if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new DharmanaException("Cannot encode tensor: " + cause, cause);
+    }
+  }
+
+  static java.util.concurrent.ThreadFactory daemonThreads() {
+    return r -> {
+      Thread t = new Thread(r, "dharmana-tensor-file");
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

@@ -1,0 +1,261 @@
+package io.dharmana.tensor.file;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dharmana.CorruptDataException;
+import io.dharmana.InvalidDescriptorException;
+import io.dharmana.tensor.DType;
+import io.dharmana.tensor.Safetensors;
+import io.dharmana.tensor.SafetensorsFile;
+import io.dharmana.tensor.SafetensorsWriter;
+import io.dharmana.tensor.Tensor;
+import io.dharmana.tensor.TestCorpus;
+import io.dharmana.tensor.lossy.BlockQuantizer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class TensorFileTest {
+  @TempDir Path tmp;
+
+  /** A file with every dtype, an empty tensor, a scalar and an F32 tensor holding NaN and infinity. */
+  static Path generated(Path dir, long seed) {
+    Random random = new Random(seed);
+    List<Tensor> tensors = new ArrayList<>();
+    for (DType dtype : DType.values()) {
+      long[] shape = {1 + random.nextInt(40), 1 + random.nextInt(40)};
+      int n = (int) (shape[0] * shape[1]);
+      ByteBuffer b = ByteBuffer.allocate(n * dtype.size()).order(ByteOrder.LITTLE_ENDIAN);
+      if (dtype == DType.F32) {
+        for (int i = 0; i < n; i++) {
+          b.putFloat((float) (random.nextGaussian() * 0.05));
+        }
+      } else {
+        random.nextBytes(b.array());
+      }
+      tensors.add(Tensor.of("layer." + dtype.name().toLowerCase() + ".weight", dtype, shape, b.rewind()));
+    }
+    ByteBuffer weird = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN)
+        .putFloat(1f).putFloat(Float.NaN).putFloat(Float.POSITIVE_INFINITY).putFloat(-0f).rewind();
+    tensors.add(Tensor.of("weird", DType.F32, new long[] {4}, weird));
+    tensors.add(Tensor.of("empty", DType.F32, new long[] {0, 3}, ByteBuffer.allocate(0)));
+    tensors.add(Tensor.of("scalar", DType.F32, new long[] {}, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0.5f).rewind()));
+    Path file = dir.resolve("gen-" + seed + ".safetensors");
+    SafetensorsWriter.write(Map.of("format", "pt"), tensors, file);
+    return file;
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {1, 2, 3})
+  void losslessRoundTripIsByteIdentical(long seed) throws Exception {
+    Path input = generated(tmp, seed);
+    for (TensorCodec codec : new TensorCodec[] {TensorCodec.FLOAT, TensorCodec.ZSTD}) {
+      for (int threads : new int[] {1, 3}) {
+        Path dhz = tmp.resolve("out.dhz");
+        CompressionResult r = TensorFileWriter.compress(input, dhz,
+            CompressOptions.defaults().withThreads(threads).withLosslessCodec(codec));
+        assertTrue(r.lossless(), "seed " + seed);
+        assertEquals(Files.size(input), r.inputBytes());
+        Path back = tmp.resolve("back.safetensors");
+        try (TensorFileReader reader = TensorFileReader.open(dhz)) {
+          assertFalse(reader.lossy());
+          reader.decompress(back, null, threads);
+          try (SafetensorsFile original = Safetensors.open(input)) {
+            for (Tensor t : original.tensors()) {
+              assertEquals(t.data(), reader.tensor(t.name(), null).data(), "seed " + seed + " " + codec + " " + t.name());
+            }
+          }
+        }
+        assertArrayEquals(Files.readAllBytes(input), Files.readAllBytes(back), "seed " + seed + " " + codec + " threads " + threads);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {4, 5})
+  void lossyQuantizesOnlyFiniteF32AndReportsError(long seed) throws Exception {
+    Path input = generated(tmp, seed);
+    for (BlockQuantizer.Format format : BlockQuantizer.Format.values()) {
+      Path dhz = tmp.resolve("lossy.dhz");
+      CompressionResult r = TensorFileWriter.compress(input, dhz, CompressOptions.defaults().withLossy(format, 64));
+      assertFalse(r.lossless(), "seed " + seed);
+      TensorFileEntry f32 = r.tensors().stream().filter(e -> e.name().equals("layer.f32.weight")).findFirst().orElseThrow();
+      assertTrue(f32.codec().lossy() && f32.error().count() > 0, "seed " + seed + " " + f32);
+      assertTrue(f32.error().relativeRms() < (format == BlockQuantizer.Format.INT8 ? 0.01 : 0.05), "seed " + seed + " " + f32.error());
+      TensorFileEntry weird = r.tensors().stream().filter(e -> e.name().equals("weird")).findFirst().orElseThrow();
+      assertFalse(weird.codec().lossy(), "NaN/inf stay lossless, seed " + seed);
+      assertTrue(r.tensors().stream().filter(e -> e.dtype() != DType.F32).noneMatch(e -> e.codec().lossy()));
+      Path back = tmp.resolve("lossy.safetensors");
+      try (TensorFileReader reader = TensorFileReader.open(dhz)) {
+        assertTrue(reader.lossy());
+        assertEquals(r.error(), reader.error());
+        reader.decompress(back, null, 2);
+      }
+      try (SafetensorsFile original = Safetensors.open(input); SafetensorsFile decoded = Safetensors.open(back)) {
+        assertArrayEquals(original.headerBytes(), decoded.headerBytes(), "header kept verbatim, seed " + seed);
+        assertEquals(original.tensor("weird").data(), decoded.tensor("weird").data());
+        assertEquals(original.tensor("layer.i64.weight").data(), decoded.tensor("layer.i64.weight").data());
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {6, 7})
+  void oneLargeTensorIsSplitAcrossThreads(long seed) throws Exception {
+    Random random = new Random(seed);
+    int n = 600_000;
+    ByteBuffer big = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < n; i++) {
+      big.putFloat((float) (random.nextGaussian() * 0.02));
+    }
+    Path input = tmp.resolve("big.safetensors");
+    SafetensorsWriter.write(null, List.of(Tensor.of("big", DType.F32, new long[] {n}, big.rewind()),
+        Tensor.of("small", DType.I32, new long[] {2}, ByteBuffer.allocate(8))), input);
+    Path dhz = tmp.resolve("big.dhz");
+    CompressionResult r = TensorFileWriter.compress(input, dhz, CompressOptions.defaults().withThreads(2));
+    assertTrue(r.ratio() > 1.05, "seed " + seed + " ratio " + r.ratio());
+    Path back = tmp.resolve("big.out");
+    try (TensorFileReader reader = TensorFileReader.open(dhz)) {
+      reader.decompress(back, null, 2);
+    }
+    assertArrayEquals(Files.readAllBytes(input), Files.readAllBytes(back), "seed " + seed);
+  }
+
+  @Test
+  void damageIsDetected() throws Exception {
+    Path input = generated(tmp, 9);
+    Path dhz = tmp.resolve("d.dhz");
+    TensorFileWriter.compress(input, dhz, CompressOptions.defaults());
+    byte[] good = Files.readAllBytes(dhz);
+    TensorFileEntry first;
+    try (TensorFileReader reader = TensorFileReader.open(dhz)) {
+      first = reader.entries().stream().filter(e -> e.length() > 16).findFirst().orElseThrow();
+    }
+    Random random = new Random(9);
+    for (int trial = 0; trial < 20; trial++) {
+      byte[] bad = good.clone();
+      int at = (int) (first.offset() + random.nextInt((int) first.length()));
+      bad[at] ^= (byte) (1 << random.nextInt(8));
+      Path damaged = tmp.resolve("bad.dhz");
+      Files.write(damaged, bad);
+      try (TensorFileReader reader = TensorFileReader.open(damaged)) {
+        assertThrows(CorruptDataException.class, () -> reader.tensor(first.name(), null), "seed 9 trial " + trial);
+        // Tensors are independent: the others still decode.
+        for (TensorFileEntry other : reader.entries()) {
+          if (!other.name().equals(first.name())) {
+            assertEquals(other.originalBytes(), reader.tensor(other.name(), null).byteSize());
+          }
+        }
+        assertThrows(CorruptDataException.class, () -> reader.decompress(tmp.resolve("x.safetensors"), null, 1));
+      }
+      assertFalse(Files.exists(tmp.resolve("x.safetensors")), "no partial output");
+    }
+    for (int at : new int[] {0, 9, good.length - 30, good.length - 1, good.length - 20}) {
+      byte[] bad = good.clone();
+      bad[at] ^= 1;
+      Path damaged = tmp.resolve("bad2.dhz");
+      Files.write(damaged, bad);
+      assertThrows(CorruptDataException.class, () -> TensorFileReader.open(damaged).close(), "flip at " + at);
+    }
+    Path truncated = tmp.resolve("trunc.dhz");
+    Files.write(truncated, java.util.Arrays.copyOf(good, good.length - 5));
+    assertThrows(CorruptDataException.class, () -> TensorFileReader.open(truncated).close());
+  }
+
+  @Test
+  void failedCompressionLeavesTheOldOutput() throws Exception {
+    Path bad = tmp.resolve("bad.safetensors");
+    Files.write(bad, new byte[] {100, 0, 0, 0, 0, 0, 0, 0, '{'});
+    Path out = tmp.resolve("keep.dhz");
+    Files.write(out, new byte[] {1, 2, 3});
+    assertThrows(InvalidDescriptorException.class, () -> TensorFileWriter.compress(bad, out, CompressOptions.defaults()));
+    assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(out));
+    try (Stream<Path> files = Files.list(tmp)) {
+      assertTrue(files.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")));
+    }
+  }
+
+  @Test
+  void corpusLosslessAndDeltaRoundTrips() throws Exception {
+    Path w2000 = TestCorpus.checkpoint("w_step2000.safetensors");
+    Path w2010 = TestCorpus.checkpoint("w_step2010.safetensors");
+    Path bf16 = TestCorpus.checkpoint("w_step2000_bf16.safetensors");
+    for (Path input : List.of(w2000, bf16)) {
+      Path dhz = tmp.resolve("c.dhz");
+      CompressionResult r = TensorFileWriter.compress(input, dhz, CompressOptions.defaults().withThreads(2));
+      System.out.printf("lossless %s: ratio %.3f%n", input.getFileName(), r.ratio());
+      assertTrue(r.ratio() > 1.05, input + " ratio " + r.ratio());
+      Path back = tmp.resolve("c.safetensors");
+      try (TensorFileReader reader = TensorFileReader.open(dhz)) {
+        reader.decompress(back, null, 2);
+      }
+      assertArrayEquals(Files.readAllBytes(input), Files.readAllBytes(back), input.toString());
+    }
+    Path dhz = tmp.resolve("delta.dhz");
+    CompressionResult delta = TensorFileWriter.compress(w2010, dhz, CompressOptions.defaults().withBase(w2000));
+    CompressionResult plain = TensorFileWriter.compress(w2010, tmp.resolve("plain.dhz"), CompressOptions.defaults());
+    System.out.printf("lossless delta 2010 vs 2000: ratio %.3f (without parent %.3f)%n", delta.ratio(), plain.ratio());
+    assertTrue(delta.ratio() > plain.ratio(), "delta " + delta.ratio() + " plain " + plain.ratio());
+    Path back = tmp.resolve("d.safetensors");
+    try (TensorFileReader reader = TensorFileReader.open(dhz)) {
+      assertEquals("w_step2000.safetensors", reader.parentName().orElseThrow());
+      assertThrows(InvalidDescriptorException.class, () -> reader.decompress(back, null, 1));
+      assertThrows(InvalidDescriptorException.class, () -> reader.decompress(back, w2010, 1));
+      reader.decompress(back, w2000, 2);
+      try (SafetensorsFile parent = reader.openParent(w2000); SafetensorsFile original = Safetensors.open(w2010)) {
+        String name = original.infos().get(3).name();
+        assertEquals(original.tensor(name).data(), reader.tensor(name, parent).data());
+      }
+    }
+    assertArrayEquals(Files.readAllBytes(w2010), Files.readAllBytes(back));
+  }
+
+  /** The target: int8 on fp32 weights at least 3.9x with relative RMS error at most 1%. */
+  @Test
+  void corpusInt8MeetsTheTarget() throws Exception {
+    Path w2000 = TestCorpus.checkpoint("w_step2000.safetensors");
+    Path w2010 = TestCorpus.checkpoint("w_step2010.safetensors");
+    Path dhz = tmp.resolve("q.dhz");
+    CompressionResult int8 = TensorFileWriter.compress(w2000, dhz,
+        CompressOptions.defaults().withLossy(BlockQuantizer.Format.INT8, BlockQuantizer.DEFAULT_BLOCK));
+    System.out.printf("int8 w_step2000: ratio %.3f, %s%n", int8.ratio(), int8.error());
+    assertTrue(int8.ratio() >= 3.9, "ratio " + int8.ratio());
+    assertTrue(int8.error().relativeRms() <= 0.01, int8.error().toString());
+    Path back = tmp.resolve("q.safetensors");
+    try (TensorFileReader reader = TensorFileReader.open(dhz)) {
+      reader.decompress(back, null, 2);
+    }
+    try (SafetensorsFile original = Safetensors.open(w2000); SafetensorsFile decoded = Safetensors.open(back)) {
+      io.dharmana.tensor.lossy.ErrorReport measured = io.dharmana.tensor.lossy.ErrorReport.EXACT;
+      for (Tensor t : original.tensors()) {
+        float[] a = new float[(int) t.elementCount()];
+        float[] b = new float[a.length];
+        t.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(a);
+        decoded.tensor(t.name()).data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(b);
+        measured = measured.plus(io.dharmana.tensor.lossy.ErrorReport.compare(a, b));
+      }
+      assertEquals(int8.error().relativeRms(), measured.relativeRms(), 1e-9, "reported error is what decoding yields");
+    }
+    CompressionResult fp8 = TensorFileWriter.compress(w2000, dhz,
+        CompressOptions.defaults().withLossy(BlockQuantizer.Format.FP8_E4M3, BlockQuantizer.DEFAULT_BLOCK));
+    System.out.printf("fp8 w_step2000: ratio %.3f, %s%n", fp8.ratio(), fp8.error());
+    CompressionResult delta = TensorFileWriter.compress(w2010, dhz,
+        CompressOptions.defaults().withLossy(BlockQuantizer.Format.INT8, BlockQuantizer.DEFAULT_BLOCK).withBase(w2000));
+    System.out.printf("int8 delta 2010 vs 2000: ratio %.3f, %s%n", delta.ratio(), delta.error());
+    assertTrue(delta.error().relativeRms() < int8.error().relativeRms() / 10, delta.error().toString());
+  }
+}
