@@ -268,6 +268,21 @@ class CheckpointManagerTest {
   }
 
   @Test
+  void durabilityShowsTheLowerTierOnceTheBackgroundCopyIsDone() {
+    StorageDescriptor storage = new StorageDescriptor(null, List.of(),
+        List.of(io.dharmana.descriptor.TierSpec.local("nvme", "tiers/nvme"), io.dharmana.descriptor.TierSpec.local("archive", "tiers/archive")),
+        new io.dharmana.descriptor.PlacementPolicy("nvme", "back", false), null, null);
+    try (Repository r = Repository.init(dir, PipelineDescriptor.of("tiered", storage));
+        CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT)) {
+      m.save(1, TestStates.state(2, 0, 2, 5000), Map.of()).join();
+      String early = m.listWithDurability().get(0).durability();
+      assertTrue(early.equals("nvme") || early.equals("nvme+archive"), early);
+      r.flush();
+      assertEquals("nvme+archive", m.listWithDurability().get(0).durability());
+    }
+  }
+
+  @Test
   void keepForKeepsRecentSteps() {
     try (Repository r = repo(); CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT)) {
       for (long step = 1; step <= 3; step++) {
