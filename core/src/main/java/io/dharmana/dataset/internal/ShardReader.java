@@ -245,6 +245,15 @@ public final class ShardReader {
    * handed out as slices of it; otherwise each is read as by {@link #read}.
    */
   public Sample[] readRun(int first, int count, StageListener listener) {
+    return readRun(first, count, listener, null, null);
+  }
+
+  /**
+   * As {@link #readRun(int, int, StageListener)}, reading into arrays from {@code pool} (when not
+   * null) and adding each to {@code taken}, so that the caller can give them back once the samples
+   * are no longer used.
+   */
+  public Sample[] readRun(int first, int count, StageListener listener, BufferPool pool, java.util.List<byte[]> taken) {
     Sample[] out = new Sample[count];
     if (!identity || count == 1) {
       for (int i = 0; i < count; i++) {
@@ -261,24 +270,39 @@ public final class ShardReader {
         bytes += sampleSize(first + done + n);
         n++;
       }
-      readContiguous(first + done, n, out, done);
+      readContiguous(first + done, n, out, done, pool, taken);
       done += n;
     }
     return out;
   }
 
-  private void readContiguous(int first, int count, Sample[] out, int at) {
+  private void readContiguous(int first, int count, Sample[] out, int at, BufferPool pool, java.util.List<byte[]> taken) {
     long start = blockOffset[sampleBlock[first]] + sampleOffset[first];
     int last = first + count - 1;
     long stop = blockOffset[sampleBlock[last]] + sampleOffset[last] + sampleSize(last);
+    int length = Math.toIntExact(stop - start);
     byte[] bytes;
     try {
-      bytes = input.readFully(start, Math.toIntExact(stop - start));
+      if (pool == null) {
+        bytes = input.readFully(start, length);
+      } else {
+        bytes = pool.take(length);
+        taken.add(bytes);
+        ByteBuffer dst = ByteBuffer.wrap(bytes, 0, length);
+        long pos = start;
+        while (dst.hasRemaining()) {
+          int n = input.read(pos, dst);
+          if (n < 0) {
+            throw new java.io.EOFException("shard ends at " + pos + ", before " + stop);
+          }
+          pos += n;
+        }
+      }
     } catch (IOException e) {
       throw new CorruptDataException("Cannot read samples " + (firstSample + first) + ".." + (firstSample + last) + " of shard " + name
           + ": " + e.getMessage(), e);
     }
-    storedBytesRead.add(bytes.length);
+    storedBytesRead.add(length);
     for (int i = 0; i < count; i++) {
       int s = first + i;
       int offset = (int) (blockOffset[sampleBlock[s]] + sampleOffset[s] - start);
