@@ -29,7 +29,7 @@ zc_mt_s=$(t sh -c "zstd -q -3 -T0 -f '$file' -o '$work/input-mt.zst' && sync '$w
 zst_bytes=$(stat -c %s "$work/input.zst")
 
 java -jar "$jar" init "$work/repo" > /dev/null
-put_s=$(t java -Xmx2g -jar "$jar" put "$work/repo" big "$file" --no-progress)
+put_s=$(t sh -c "java -Xmx2g -jar '$jar' put '$work/repo' big '$file' --no-progress > '$work/put.out'")
 get_s=$(t sh -c "java -Xmx2g -jar '$jar' get '$work/repo' big --no-progress > /dev/null")
 stored=$(java -jar "$jar" stat "$work/repo" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['stats']['uniqueStoredBytes'])")
 

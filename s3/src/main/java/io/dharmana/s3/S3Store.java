@@ -289,6 +289,14 @@ public final class S3Store implements BlobStore, SupportsListing, SupportsTouch,
     }
   }
 
+  /**
+   * One {@code PutObject} with {@code If-Match: <expectedVersion>} (or {@code If-None-Match: *}
+   * for a null version); versions are ETags. Atomic on AWS S3. Not on every S3-compatible server:
+   * S3Proxy 4.1 checks {@code If-Match} before its write rather than with it (two racing swaps
+   * from one version were seen both to win), while its {@code If-None-Match: *} is atomic. Where
+   * that matters, move refs by creating versions exclusively instead (as the repository's {@code
+   * RefStore} does), which needs only {@code If-None-Match}.
+   */
   @Override
   public String compareAndSwap(String key, String expectedVersion, byte[] bytes) {
     Keys.check(key);

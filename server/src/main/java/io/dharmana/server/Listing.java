@@ -36,7 +36,11 @@ final class Listing {
     List<String> prefixes = new ArrayList<>();
     Entry last = null;
     String afterName = after == null ? null : ObjectNames.name(bucket, after);
-    boolean afterIsPrefix = after != null && delimiter != null && !delimiter.isEmpty() && after.endsWith(delimiter);
+    // the resume point was a common prefix exactly when the delimiter occurs in it after the prefix
+    // (a key with the delimiter there would have been rolled up into one); a folder-marker key
+    // such as "a/" listed under prefix "a/" is a key, and keys under it are still to come
+    boolean afterIsPrefix = after != null && delimiter != null && !delimiter.isEmpty()
+        && after.startsWith(prefix) && after.indexOf(delimiter, prefix.length()) >= 0;
     int count = 0;
     while (entries.hasNext()) {
       StoredObject o = entries.next();

@@ -46,6 +46,12 @@ final class S3Api implements HttpHandler {
   private static final int MAX_DELETE_KEYS = 1000;
   private static final long MAX_ERROR_DRAIN_BYTES = 64L << 20;
   private static final long COMPLETE_KEEPALIVE_SECONDS = 5;
+  /** Subresources this gateway does not serve: refused rather than mistaken for a plain GET or PUT. */
+  private static final java.util.Set<String> UNSUPPORTED_SUBRESOURCES = java.util.Set.of(
+      "acl", "tagging", "policy", "policyStatus", "cors", "lifecycle", "encryption", "website", "notification",
+      "replication", "logging", "accelerate", "requestPayment", "object-lock", "retention", "legal-hold", "torrent",
+      "restore", "select", "attributes", "analytics", "inventory", "metrics", "intelligent-tiering", "ownershipControls",
+      "publicAccessBlock", "versions");
   private final ExecutorService completer = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "dharmana-gateway-complete");
     t.setDaemon(true);
@@ -164,6 +170,12 @@ final class S3Api implements HttpHandler {
       throw new S3Failure(405, "MethodNotAllowed", "The method " + method + " is not allowed on the service");
     }
     call.bucket = bucket;
+    for (Map.Entry<String, String> param : head.query()) {
+      if (UNSUPPORTED_SUBRESOURCES.contains(param.getKey())) {
+        call.operation = "Unsupported";
+        throw S3Failure.notImplemented(method + " ?" + param.getKey());
+      }
+    }
     if (key.isEmpty()) {
       switch (method) {
         case "PUT" -> createBucket(call, head, auth, bucket);

@@ -17,7 +17,8 @@
  *       <td>the input, then its masked CRC-32C (4 bytes LE) or SHA-256 (32 bytes)</td><td>yes</td></tr>
  *   <tr><td>{@code aes-gcm}</td><td>exactly one of {@code key-env}, {@code key-file}; {@code key-id}
  *       (recorded by the stage)</td>
- *       <td>version byte 1, 12-byte synthetic nonce, ciphertext, 16-byte tag</td><td>yes</td></tr>
+ *       <td>version byte 1, 12-byte synthetic IV, then 16 KiB GCM segments each followed by its
+ *       16-byte tag</td><td>yes</td></tr>
  * </table>
  *
  * <p>Every stage records all its parameters in {@link io.dharmana.stage.Stage#spec()}, defaults

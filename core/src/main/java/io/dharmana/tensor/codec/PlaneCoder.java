@@ -37,6 +37,11 @@ final class PlaneCoder {
 
   private static final int[] NO_CONTEXTS = new int[0];
 
+  /** Every how many symbols the noise test samples, and how sure it must be (bits per symbol). */
+  private static final int SAMPLE_STEP = 8;
+
+  private static final double SAMPLE_MARGIN_BITS = 0.01;
+
   private static final double[] LOG2 = new double[TOTAL + 1];
   private static final float[] NLOG2N = new float[1 << 16];
 
@@ -67,11 +72,7 @@ final class PlaneCoder {
     final Integer[] order = new Integer[256];
     char[] words = new char[0];
     final ByteSink tableSink = new ByteSink(4096);
-    final long[] xmax = new long[MAX_TABLES * 256];
-    final long[] rcp = new long[MAX_TABLES * 256];
-    final int[] shift = new int[MAX_TABLES * 256];
-    final int[] bias = new int[MAX_TABLES * 256];
-    final int[] cmpl = new int[MAX_TABLES * 256];
+    final long[] enc = new long[MAX_TABLES * 256];
     final int[] decodeMap = new int[256];
     final int[] dec = new int[MAX_TABLES * TOTAL];
     int[] idx = new int[0];
@@ -120,6 +121,26 @@ final class PlaneCoder {
    */
   static void encode(byte[] sym, int n, byte[][] planes, int[] contexts, double minSaving, ByteSink out, Scratch sc) {
     int[] hist0 = sc.hist0;
+    if (minSaving > 0 && n >= 16 * SAMPLE_STEP) {
+      // Low mantissa bytes are noise: a sample tells so at an eighth of the cost of a histogram.
+      // The sample's entropy is biased low; Miller-Madow adds back (K-1) / (2 N ln 2) bits.
+      Arrays.fill(hist0, 0);
+      int samples = 0;
+      for (int i = 0; i < n; i += SAMPLE_STEP) {
+        hist0[sym[i] & 0xFF]++;
+        samples++;
+      }
+      int seen = 0;
+      for (int s = 0; s < 256; s++) {
+        seen += hist0[s] != 0 ? 1 : 0;
+      }
+      double perSymbol = entropyBits(hist0, 0) / samples + (seen - 1) / (2.0 * samples * Math.log(2));
+      if (perSymbol >= 8 * (1 - minSaving) + SAMPLE_MARGIN_BITS) {
+        out.writeByte(MODE_RAW);
+        out.write(sym, 0, n);
+        return;
+      }
+    }
     Arrays.fill(hist0, 0);
     for (int i = 0; i < n; i++) {
       hist0[sym[i] & 0xFF]++;
@@ -404,28 +425,27 @@ final class PlaneCoder {
     if (ctxKind == CTX_NONE) {
       tables = 1;
     }
-    long[] xmax = sc.xmax;
-    long[] rcp = sc.rcp;
-    int[] shift = sc.shift;
-    int[] bias = sc.bias;
-    int[] cmpl = sc.cmpl;
+    // One long per (table, symbol): reciprocal << 32 | bias << 16 | (TOTAL - freq) << 4 | shift.
+    long[] enc = sc.enc;
     for (int k = 0; k < tables * 256; k++) {
       int f = freq[k];
       if (f == 0) {
         continue;
       }
-      xmax[k] = (long) f << (31 - SCALE_BITS);
-      cmpl[k] = TOTAL - f;
+      long rcp;
+      int shift;
+      int bias;
       if (f < 2) {
-        rcp[k] = 0xFFFFFFFFL;
-        shift[k] = 0;
-        bias[k] = cum[k] + TOTAL - 1;
+        rcp = 0xFFFFFFFFL;
+        shift = 0;
+        bias = cum[k] + TOTAL - 1;
       } else {
         int sh = 32 - Integer.numberOfLeadingZeros(f - 1); // ceil(log2 f)
-        rcp[k] = ((1L << (sh + 31)) + f - 1) / f;
-        shift[k] = sh - 1;
-        bias[k] = cum[k];
+        rcp = ((1L << (sh + 31)) + f - 1) / f;
+        shift = sh - 1;
+        bias = cum[k];
       }
+      enc[k] = rcp << 32 | (long) bias << 16 | (long) (TOTAL - f) << 4 | shift;
     }
     // The table row of every element, so the coding loop has one shape for all contexts.
     int[] idx = sc.idx(n);
@@ -448,46 +468,53 @@ final class PlaneCoder {
     char[] words = sc.words(n + 2);
     int w = words.length;
     // Four states, element i in state i % 4; the encoder runs backwards, so the tail first.
+    // A state is renormalized (one word out) when x >= freq << 19, i.e. (x >>> 19) >= freq; the
+    // word is stored unconditionally and kept only then, so there is no branch to mispredict.
     int[] x = {RANS_L, RANS_L, RANS_L, RANS_L};
     int n4 = n & ~3;
     for (int i = n - 1; i >= n4; i--) {
-      int k = idx[i];
+      long e = enc[idx[i]];
       int xs = x[i & 3];
-      if (xs >= xmax[k]) {
-        words[--w] = (char) xs;
-        xs >>>= 16;
-      }
-      x[i & 3] = xs + bias[k] + (int) ((xs * rcp[k]) >>> 32 >>> shift[k]) * cmpl[k];
+      int cm = (int) (e >>> 4) & 0xFFF;
+      int m = (TOTAL - cm - 1 - (xs >>> 19)) >> 31;
+      words[w - 1] = (char) xs;
+      w += m;
+      xs >>>= m & 16;
+      x[i & 3] = xs + ((int) (e >>> 16) & 0xFFFF) + (int) ((xs * (e >>> 32)) >>> 32 >>> (e & 15)) * cm;
     }
     int x0 = x[0];
     int x1 = x[1];
     int x2 = x[2];
     int x3 = x[3];
     for (int i = n4 - 4; i >= 0; i -= 4) {
-      int k3 = idx[i + 3];
-      if (x3 >= xmax[k3]) {
-        words[--w] = (char) x3;
-        x3 >>>= 16;
-      }
-      x3 += bias[k3] + (int) ((x3 * rcp[k3]) >>> 32 >>> shift[k3]) * cmpl[k3];
-      int k2 = idx[i + 2];
-      if (x2 >= xmax[k2]) {
-        words[--w] = (char) x2;
-        x2 >>>= 16;
-      }
-      x2 += bias[k2] + (int) ((x2 * rcp[k2]) >>> 32 >>> shift[k2]) * cmpl[k2];
-      int k1 = idx[i + 1];
-      if (x1 >= xmax[k1]) {
-        words[--w] = (char) x1;
-        x1 >>>= 16;
-      }
-      x1 += bias[k1] + (int) ((x1 * rcp[k1]) >>> 32 >>> shift[k1]) * cmpl[k1];
-      int k0 = idx[i];
-      if (x0 >= xmax[k0]) {
-        words[--w] = (char) x0;
-        x0 >>>= 16;
-      }
-      x0 += bias[k0] + (int) ((x0 * rcp[k0]) >>> 32 >>> shift[k0]) * cmpl[k0];
+      long e3 = enc[idx[i + 3]];
+      long e2 = enc[idx[i + 2]];
+      long e1 = enc[idx[i + 1]];
+      long e0 = enc[idx[i]];
+      int cm3 = (int) (e3 >>> 4) & 0xFFF;
+      int m3 = (TOTAL - cm3 - 1 - (x3 >>> 19)) >> 31;
+      words[w - 1] = (char) x3;
+      w += m3;
+      x3 >>>= m3 & 16;
+      x3 += ((int) (e3 >>> 16) & 0xFFFF) + (int) ((x3 * (e3 >>> 32)) >>> 32 >>> (e3 & 15)) * cm3;
+      int cm2 = (int) (e2 >>> 4) & 0xFFF;
+      int m2 = (TOTAL - cm2 - 1 - (x2 >>> 19)) >> 31;
+      words[w - 1] = (char) x2;
+      w += m2;
+      x2 >>>= m2 & 16;
+      x2 += ((int) (e2 >>> 16) & 0xFFFF) + (int) ((x2 * (e2 >>> 32)) >>> 32 >>> (e2 & 15)) * cm2;
+      int cm1 = (int) (e1 >>> 4) & 0xFFF;
+      int m1 = (TOTAL - cm1 - 1 - (x1 >>> 19)) >> 31;
+      words[w - 1] = (char) x1;
+      w += m1;
+      x1 >>>= m1 & 16;
+      x1 += ((int) (e1 >>> 16) & 0xFFFF) + (int) ((x1 * (e1 >>> 32)) >>> 32 >>> (e1 & 15)) * cm1;
+      int cm0 = (int) (e0 >>> 4) & 0xFFF;
+      int m0 = (TOTAL - cm0 - 1 - (x0 >>> 19)) >> 31;
+      words[w - 1] = (char) x0;
+      w += m0;
+      x0 >>>= m0 & 16;
+      x0 += ((int) (e0 >>> 16) & 0xFFFF) + (int) ((x0 * (e0 >>> 32)) >>> 32 >>> (e0 & 15)) * cm0;
     }
     int nWords = words.length - w;
     out.writeInt(x0);
@@ -587,6 +614,7 @@ final class PlaneCoder {
     // reading up to 4 words per group, stop at end - 8 and finish the rest one element at a time.
     int n4 = n & ~3;
     int i = 0;
+    int m;
     if (ctxKind == CTX_NONE) {
       for (; i < n4 && p <= end - 8; i += 4) {
         int e0 = dec[x0 & MASK];
@@ -601,22 +629,18 @@ final class PlaneCoder {
         sym[i + 1] = (byte) e1;
         sym[i + 2] = (byte) e2;
         sym[i + 3] = (byte) e3;
-        if (x0 < RANS_L) {
-          x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-        if (x1 < RANS_L) {
-          x1 = x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-        if (x2 < RANS_L) {
-          x2 = x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-        if (x3 < RANS_L) {
-          x3 = x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
+        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
       }
     } else if (ctxKind >= 0) {
       for (; i < n4 && p <= end - 8; i += 4) {
@@ -632,22 +656,18 @@ final class PlaneCoder {
         sym[i + 1] = (byte) e1;
         sym[i + 2] = (byte) e2;
         sym[i + 3] = (byte) e3;
-        if (x0 < RANS_L) {
-          x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-        if (x1 < RANS_L) {
-          x1 = x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-        if (x2 < RANS_L) {
-          x2 = x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-        if (x3 < RANS_L) {
-          x3 = x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
+        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
       }
     } else {
       int prev = 0;
@@ -665,22 +685,18 @@ final class PlaneCoder {
         sym[i + 2] = (byte) e2;
         sym[i + 3] = (byte) e3;
         prev = e3 & 0xFF;
-        if (x0 < RANS_L) {
-          x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-        if (x1 < RANS_L) {
-          x1 = x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-        if (x2 < RANS_L) {
-          x2 = x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-        if (x3 < RANS_L) {
-          x3 = x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
+        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
       }
     }
     // The rest one at a time, with the stream end checked (tail elements, or the last groups).

@@ -1,0 +1,81 @@
+package io.dharmana.cli;
+
+import io.dharmana.cost.PriceTable;
+import io.dharmana.descriptor.Descriptors;
+import io.dharmana.repo.Repository;
+import io.dharmana.report.Bottleneck;
+import io.dharmana.report.RepositoryReport;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code dharmana report REPO [-o report.html]}: what a repository holds and costs, how its recorded
+ * runs spent their time and what limits them, as a terminal summary and, with {@code -o}, one
+ * self-contained HTML page.
+ */
+@Command(name = "report", mixinStandardHelpOptions = true,
+    description = {"Summarize a repository: stored vs logical bytes, cost per month vs raw, per-stage time and ratio,",
+        "the bottleneck of the write and read paths with what-ifs, tiers, latency, accelerator utilization.",
+        "With -o, also write one self-contained HTML page (no network needed to view it)."})
+final class ReportCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "REPO", description = "Repository directory.")
+  Path repo;
+
+  @Option(names = "--run", paramLabel = "NAME",
+      description = "Analyze the latest recorded run whose operation starts with NAME (e.g. 'put data/') or whose pipeline is NAME;"
+          + " default: the latest run that wrote and the latest that read.")
+  String run;
+
+  @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the HTML report to FILE.")
+  Path output;
+
+  @Option(names = "--prices", paramLabel = "FILE", description = "A price table (YAML) laid over the built-in list prices.")
+  Path prices;
+
+  @Option(names = "--computation", paramLabel = "FILE.yaml",
+      description = "A computation (or pipeline) descriptor: the bottleneck is judged against the read and checkpoint rates it needs.")
+  Path computation;
+
+  @Override
+  public Integer call() throws IOException {
+    PrintWriter out = spec.commandLine().getOut();
+    PriceTable table = prices == null ? PriceTable.defaults() : PriceTable.load(prices);
+    Bottleneck.Demand demand = computation == null ? Bottleneck.Demand.NONE
+        : Bottleneck.Demand.of(Descriptors.loadComputation(computation));
+    try (Repository r = Repository.open(repo)) {
+      RepositoryReport report = RepositoryReport.of(r, run, table, demand);
+      out.print(report.toText());
+      if (output != null) {
+        write(output, report.toHtml());
+        out.printf("report       %s%n", output.toAbsolutePath());
+      }
+      out.flush();
+    }
+    return Main.OK;
+  }
+
+  /** Writes through a temporary file and a rename, so a reader never sees half a page. */
+  static void write(Path file, String html) throws IOException {
+    Path dir = file.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".part");
+    try {
+      Files.writeString(tmp, html, StandardCharsets.UTF_8);
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package io.dharmana.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dharmana.repo.PutOptions;
+import io.dharmana.repo.Repository;
+import io.dharmana.repo.RepositoryStats;
+import java.io.ByteArrayInputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code cost}, {@code report} and {@code demo} on real repositories. */
+class VisibilityCommandsTest {
+  private static final long SEED = 4242L;
+
+  private record Run(int exit, String out, String err) {}
+
+  private static Run run(Callable<Integer> command, String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = new CommandLine(command);
+    cli.setExecutionExceptionHandler((e, c, p) -> {
+      e.printStackTrace(new PrintWriter(err));
+      return Main.FAILED;
+    });
+    int exit = cli.setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  private static Path repository(Path dir) {
+    Random random = new Random(SEED);
+    Path root = dir.resolve("repo");
+    try (Repository repo = Repository.init(root, Repository.defaultPipeline())) {
+      StringBuilder sb = new StringBuilder();
+      while (sb.length() < 700_000) {
+        sb.append("sample ").append(random.nextInt(5000)).append(random.nextBoolean() ? " cat\n" : " dog\n");
+      }
+      byte[] data = sb.toString().getBytes(StandardCharsets.US_ASCII);
+      repo.put("a", new ByteArrayInputStream(data), PutOptions.defaults());
+      repo.put("b", new ByteArrayInputStream(data), PutOptions.defaults());
+      repo.history().append(repo.metrics("default").snapshot("put a"));
+    }
+    return root;
+  }
+
+  @Test
+  void costPrintsTiersPipelinesAndRawFromStoredBytes(@TempDir Path dir) throws Exception {
+    Path root = repository(dir);
+    Run text = run(new CostCommand(), root.toString());
+    assertEquals(0, text.exit(), text.err());
+    assertTrue(text.out().contains("local (local-nvme)") && text.out().contains("raw on s3-standard"), text.out());
+    assertTrue(text.out().contains("storage savings: "), text.out());
+    Run json = run(new CostCommand(), root.toString(), "--json");
+    assertEquals(0, json.exit(), json.err());
+    JsonNode node = new ObjectMapper().readTree(json.out());
+    try (Repository repo = Repository.open(root)) {
+      RepositoryStats stats = repo.stats();
+      String why = "seed " + SEED + "\n" + json.out();
+      assertEquals(stats.logicalBytes() / 1e9 * 0.023, node.get("rawMonthly").asDouble(), 1e-12, why);
+      long held = stats.tiers().stream().mapToLong(t -> t.bytesHeld()).sum();
+      assertEquals(held / 1e9 * 0.03, node.get("monthly").asDouble(), 1e-12, why);
+      assertEquals(stats.savedBytes(), node.get("savedBytes").asLong(), why);
+      assertEquals(stats.uniqueStoredBytes(), node.get("pipelines").get(0).get("storedBytes").asLong(), why);
+    }
+    Path prices = dir.resolve("prices.yaml");
+    Files.writeString(prices, "classes: {local-nvme: {storage: 0.06}}\n");
+    Run priced = run(new CostCommand(), root.toString(), "--json", "--prices", prices.toString());
+    assertEquals(2 * node.get("monthly").asDouble(), new ObjectMapper().readTree(priced.out()).get("monthly").asDouble(), 1e-12);
+  }
+
+  @Test
+  void reportWritesThePageAndPrintsTheSummary(@TempDir Path dir) throws Exception {
+    Path root = repository(dir);
+    Path page = dir.resolve("out").resolve("report.html");
+    Run r = run(new ReportCommand(), root.toString(), "-o", page.toString());
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.out().contains("bottleneck: ") && r.out().contains("write path"), r.out());
+    String html = Files.readString(page);
+    assertTrue(html.startsWith("<!DOCTYPE html>") && html.contains("Tier distribution"), html.substring(0, 200));
+    Run missing = run(new ReportCommand(), root.toString(), "--run", "no-such-run");
+    assertEquals(Main.FAILED, missing.exit());
+    assertTrue(missing.err().contains("Cannot report run 'no-such-run'"), missing.err());
+  }
+
+  @Test
+  void demoCompletesAndItsSavingsAreTheRepositorysStoredVsLogicalBytes(@TempDir Path dir) throws Exception {
+    Path demo = dir.resolve("dharmana-demo");
+    String[] args = {"--dir", demo.toString(), "--dataset-mb", "8", "--model-mb", "2", "--steps", "48", "--step-ms", "2",
+        "--checkpoint-every", "12", "--keep", "2", "--seed", Long.toString(SEED)};
+    Run r = run(new DemoCommand(), args);
+    assertEquals(0, r.exit(), r.err() + r.out());
+    String why = "seed " + SEED + "\n" + r.out();
+    assertTrue(Files.isRegularFile(demo.resolve("report.html")), why);
+    assertTrue(r.out().contains("identical to the saved model"), why);
+    assertTrue(r.out().contains("accelerator  utilization "), why);
+    assertTrue(r.out().contains("try next:"), why);
+    Matcher saved = Pattern.compile("saved [^(]+\\((\\d+) bytes").matcher(r.out());
+    assertTrue(saved.find(), why);
+    try (Repository repo = Repository.open(demo)) {
+      RepositoryStats stats = repo.stats();
+      assertEquals(stats.logicalBytes() - stats.uniqueStoredBytes(), Long.parseLong(saved.group(1)), why);
+      assertEquals(2, repo.list("ckpt/").count(), why);
+    }
+    // a second run replaces the earlier demo; a directory that is not one is refused
+    assertEquals(0, run(new DemoCommand(), args).exit());
+    Path other = Files.createDirectories(dir.resolve("mine"));
+    Files.writeString(other.resolve("keep.txt"), "x");
+    Run refused = run(new DemoCommand(), "--dir", other.toString());
+    assertEquals(Main.FAILED, refused.exit());
+    assertTrue(refused.err().contains("Cannot run the demo in"), refused.err());
+    assertTrue(Files.exists(other.resolve("keep.txt")));
+  }
+}

@@ -1,0 +1,151 @@
+package io.dharmana.report;
+
+import io.dharmana.cost.CostModel;
+import io.dharmana.cost.CostReport;
+import io.dharmana.cost.PriceTable;
+import io.dharmana.cost.TierUsage;
+import io.dharmana.descriptor.TierSpec;
+import io.dharmana.manifest.ChunkRef;
+import io.dharmana.manifest.ObjectManifest;
+import io.dharmana.repo.ObjectInfo;
+import io.dharmana.repo.Repository;
+import io.dharmana.repo.RepositoryStats;
+import io.dharmana.store.TierStats;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * The monthly cost of what a repository stores, from its real stored bytes: per tier (the bytes
+ * each tier holds now, billed as the tier's price class or its kind's default), per pipeline, and
+ * against keeping the same logical bytes raw on the price table's baseline class.
+ *
+ * <p>A pipeline's stored bytes are the distinct chunks its live objects reference; a chunk shared
+ * by several pipelines is counted once, for the first pipeline (in {@link Repository#pipelines()}
+ * order) that references it, so the pipelines' stored bytes add up to the repository's unique
+ * stored bytes. A pipeline's monthly cost is its stored bytes at the tiers' blended price (their
+ * total cost over the bytes they hold).
+ *
+ * @param tiers the tiers' cost and the raw comparison (requests and retrievals are not counted:
+ *     the repository does not know next month's traffic)
+ * @param pipelines per pipeline, in {@link Repository#pipelines()} order
+ * @param stats the repository statistics the figures come from
+ */
+public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, RepositoryStats stats) {
+
+  public RepositoryCost {
+    pipelines = List.copyOf(pipelines);
+  }
+
+  /**
+   * One pipeline's share.
+   *
+   * @param monthly its stored bytes at the blended price, USD per month
+   * @param rawMonthly its logical bytes on the baseline class, USD per month
+   */
+  public record PipelineCost(String pipeline, long objects, long logicalBytes, long storedBytes, double monthly,
+      double rawMonthly) {
+    public double savedFraction() {
+      return rawMonthly == 0 ? 0 : 1 - monthly / rawMonthly;
+    }
+  }
+
+  /** What {@code repo} costs per month at {@code prices}. */
+  public static RepositoryCost of(Repository repo, PriceTable prices) {
+    RepositoryStats stats = repo.stats();
+    return of(repo, prices, stats);
+  }
+
+  /** As {@link #of(Repository, PriceTable)}, from statistics already taken. */
+  public static RepositoryCost of(Repository repo, PriceTable prices, RepositoryStats stats) {
+    Map<String, TierSpec> specs = new LinkedHashMap<>();
+    for (TierSpec t : repo.descriptor().storage().tiers()) {
+      specs.put(t.name(), t);
+    }
+    List<TierUsage> usage = tierUsage(stats, specs);
+    CostReport tierCost = CostModel.of(prices).monthly(usage);
+    long held = stats.tiers().stream().mapToLong(TierStats::bytesHeld).sum();
+    double perByte = held == 0 ? 0 : tierCost.total() / held;
+    double rawPerByte = prices.baseline().storagePerGbMonth() / 1e9;
+
+    Map<String, long[]> byPipeline = new LinkedHashMap<>();
+    for (String p : repo.pipelines()) {
+      byPipeline.put(p, new long[3]);
+    }
+    Map<String, List<ObjectManifest>> manifests = new LinkedHashMap<>();
+    try (Stream<ObjectInfo> all = repo.list("")) {
+      all.forEach(info -> {
+        ObjectManifest m = repo.manifest(info.manifestId());
+        manifests.computeIfAbsent(m.pipeline(), k -> new ArrayList<>()).add(m);
+        byPipeline.computeIfAbsent(m.pipeline(), k -> new long[3]);
+      });
+    }
+    Set<io.dharmana.chunk.ChunkId> counted = new HashSet<>();
+    List<PipelineCost> pipelines = new ArrayList<>();
+    for (Map.Entry<String, long[]> e : byPipeline.entrySet()) {
+      long[] f = e.getValue(); // objects, logical, stored
+      for (ObjectManifest m : manifests.getOrDefault(e.getKey(), List.of())) {
+        f[0]++;
+        f[1] += m.size();
+        for (ChunkRef c : m.chunks()) {
+          if (counted.add(c.id())) {
+            f[2] += c.storedLength();
+          }
+        }
+      }
+      pipelines.add(new PipelineCost(e.getKey(), f[0], f[1], f[2], f[2] * perByte, f[1] * rawPerByte));
+    }
+    return new RepositoryCost(tierCost, pipelines, stats);
+  }
+
+  /**
+   * Each tier's bytes held now and its share of the logical bytes (split by bytes held, the
+   * remainder to the last tier, so the shares add up to the repository's logical bytes).
+   */
+  static List<TierUsage> tierUsage(RepositoryStats stats, Map<String, TierSpec> specs) {
+    List<TierUsage> usage = new ArrayList<>();
+    long held = stats.tiers().stream().mapToLong(TierStats::bytesHeld).sum();
+    long assigned = 0;
+    for (int i = 0; i < stats.tiers().size(); i++) {
+      TierStats t = stats.tiers().get(i);
+      long logical = i == stats.tiers().size() - 1 ? stats.logicalBytes() - assigned
+          : held == 0 ? 0 : Math.round((double) stats.logicalBytes() * t.bytesHeld() / held);
+      assigned += logical;
+      TierSpec spec = specs.get(t.name());
+      usage.add(spec != null ? TierUsage.stored(spec, t.bytesHeld(), logical)
+          : TierUsage.stored(t.name(), "local", null, t.bytesHeld(), logical));
+    }
+    return usage;
+  }
+
+  /** Monthly cost of all tiers, USD. */
+  public double monthly() {
+    return tiers.total();
+  }
+
+  /** Monthly cost of the logical bytes raw on the baseline class, USD. */
+  public double rawMonthly() {
+    return tiers.raw().total();
+  }
+
+  /** The cost as aligned text lines, every figure with its arithmetic. */
+  public String toText() {
+    StringBuilder out = new StringBuilder();
+    out.append("per tier (bytes held now)\n").append(tiers.toText());
+    out.append("per pipeline (distinct stored bytes at the tiers' blended price)\n");
+    int width = pipelines.stream().mapToInt(p -> p.pipeline().length()).max().orElse(8);
+    for (PipelineCost p : pipelines) {
+      out.append(String.format(java.util.Locale.ROOT, "  %-" + width + "s  %4d objects  %12s logical -> %12s stored  %12s/month"
+              + "  (raw %s, saved %s)%n", p.pipeline(), p.objects(), Figures.bytes(p.logicalBytes()), Figures.bytes(p.storedBytes()),
+          Figures.usd(p.monthly()), Figures.usd(p.rawMonthly()), Figures.percent1(p.savedFraction())));
+    }
+    out.append(String.format(java.util.Locale.ROOT, "storage savings: %s logical stored as %s (%s saved, %s); %s/month vs %s/month raw%n",
+        Figures.bytes(stats.logicalBytes()), Figures.bytes(stats.uniqueStoredBytes()), Figures.bytes(stats.savedBytes()),
+        Figures.ratio(stats.ratio()), Figures.usd(monthly()), Figures.usd(rawMonthly())));
+    return out.toString();
+  }
+}
