@@ -1,5 +1,6 @@
 package io.dharmana.dataset;
 
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -14,8 +15,8 @@ import java.util.function.Consumer;
 public final class Batch implements AutoCloseable {
   private final long number;
   private final List<Sample> samples;
-  private final List<byte[]> buffers;
-  private final Consumer<byte[]> release;
+  private final List<ByteBuffer> buffers;
+  private final Consumer<ByteBuffer> release;
   private boolean closed;
 
   /** A batch that owns no pooled buffers. */
@@ -23,7 +24,7 @@ public final class Batch implements AutoCloseable {
     this(number, samples, List.of(), b -> {});
   }
 
-  Batch(long number, List<Sample> samples, List<byte[]> buffers, Consumer<byte[]> release) {
+  Batch(long number, List<Sample> samples, List<ByteBuffer> buffers, Consumer<ByteBuffer> release) {
     this.number = number;
     this.samples = List.copyOf(samples);
     this.buffers = buffers;

@@ -76,7 +76,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private record Pending(long number, List<Future<Part>> parts, long estimatedBytes, boolean prefetched) {}
 
   /** Samples read by one reader task, and the pooled arrays they live in. */
-  private record Part(Sample[] samples, List<byte[]> buffers) {}
+  private record Part(Sample[] samples, List<java.nio.ByteBuffer> buffers) {}
 
   private DataLoader(Builder b) {
     this.dataset = b.dataset;
@@ -324,7 +324,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     submitUpTo(k);
     Pending p = pending.removeFirst();
     List<Sample> samples = new ArrayList<>(batchSize);
-    List<byte[]> buffers = new ArrayList<>();
+    List<java.nio.ByteBuffer> buffers = new ArrayList<>();
     for (Future<Part> part : p.parts) {
       Part got = await(part);
       samples.addAll(List.of(got.samples()));
@@ -378,7 +378,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private Part readRange(long from, long to) {
     DatasetIndex index = dataset.index();
     Sample[] out = new Sample[(int) (to - from)];
-    List<byte[]> taken = new ArrayList<>();
+    List<java.nio.ByteBuffer> taken = new ArrayList<>();
     int i = (int) from;
     while (i < to) {
       int sample = order[i];

@@ -71,7 +71,7 @@ public final class ShardSource implements AutoCloseable {
   }
 
   /** Reads {@code count} consecutive samples of shard {@code shard} from {@code first}. */
-  public Sample[] readRun(int shard, int first, int count, StageListener listener, BufferPool pool, java.util.List<byte[]> taken) {
+  public Sample[] readRun(int shard, int first, int count, StageListener listener, BufferPool pool, java.util.List<java.nio.ByteBuffer> taken) {
     Entry e = acquire(shard, count);
     try {
       return e.reader.readRun(first, count, listener, pool, taken);
