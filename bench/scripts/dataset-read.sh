@@ -14,14 +14,14 @@
 #     Dharmana read bandwidth (goal: utilization >= 0.95).
 #
 # Usage: bench/scripts/dataset-read.sh [SIZE_GIB (default 2)] [WORKDIR (default /tmp/dharmana-dataset-bench)]
-# Env:   KEEP=1 keeps the generated data; WORKLOADS="resnet50 cosmoflow" selects workloads; COLD=1 see above.
+# Env:   DHARMANA_JAR=path uses that jar; KEEP=1 keeps the generated data; WORKLOADS="resnet50 cosmoflow" selects workloads; COLD=1 see above.
 set -euo pipefail
 
 SIZE_GIB=${1:-2}
 WORK=${2:-/tmp/dharmana-dataset-bench}
 WORKLOADS=${WORKLOADS:-"resnet50 cosmoflow"}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-JAR="$ROOT/cli/target/dharmana.jar"
+JAR=${DHARMANA_JAR:-"$ROOT/cli/target/dharmana.jar"}
 
 if [[ ! -f "$JAR" ]]; then
   echo "building $JAR" >&2

@@ -389,7 +389,7 @@ public final class DatasetCommand implements Runnable {
         long batches = 0;
         Iterator<Batch> it = loader.iterator();
         while (it.hasNext() && (options.maxBatches == null || batches < options.maxBatches)) {
-          it.next();
+          it.next().close();
           batches++;
         }
         double seconds = (System.nanoTime() - started) / 1e9;
@@ -505,18 +505,24 @@ public final class DatasetCommand implements Runnable {
     private Map<String, Object> run(Dataset dataset, int depth) throws IOException {
       try (DataLoader loader = options.loader(dataset, depth)) {
         Iterator<Batch> batches = loader.iterator();
-        Iterator<Batch> limited = options.maxBatches == null ? batches : new Iterator<>() {
+        // the accelerator is done with a batch when it asks for the next one: recycle its buffers then
+        Iterator<Batch> limited = new Iterator<>() {
           long n;
+          Batch previous;
 
           @Override
           public boolean hasNext() {
-            return n < options.maxBatches && batches.hasNext();
+            return (options.maxBatches == null || n < options.maxBatches) && batches.hasNext();
           }
 
           @Override
           public Batch next() {
+            if (previous != null) {
+              previous.close();
+            }
             n++;
-            return batches.next();
+            previous = batches.next();
+            return previous;
           }
         };
         long started = System.nanoTime();

@@ -1,5 +1,6 @@
 package io.dharmana.dataset;
 
+import io.dharmana.dataset.internal.BufferPool;
 import io.dharmana.dataset.internal.EpochOrder;
 import io.dharmana.dataset.internal.ShardSource;
 import io.dharmana.stage.StageListener;
@@ -35,6 +36,8 @@ import java.util.concurrent.Future;
  *       average sample size) stays within the memory limit; the next batch is always allowed.
  *   <li>One iteration per loader; the loader is for one consumer thread. {@link #close()} stops
  *       the readers; it does not close the dataset.
+ *   <li><b>Buffers</b>: closing a {@link Batch} once done with it lets the loader reuse the arrays
+ *       its samples were read into (optional; unclosed batches are garbage collected).
  * </ul>
  */
 public final class DataLoader implements Iterable<Batch>, AutoCloseable {
@@ -54,6 +57,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private final double averageSampleBytes;
   private final ExecutorService pool;
   private final ShardCacheStats shardsAtStart;
+  private final BufferPool buffersPool;
 
   private final Deque<Pending> pending = new ArrayDeque<>();
   private long nextToSubmit;
@@ -69,7 +73,10 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private boolean iterated;
   private boolean closed;
 
-  private record Pending(long number, List<Future<Sample[]>> parts, long estimatedBytes, boolean prefetched) {}
+  private record Pending(long number, List<Future<Part>> parts, long estimatedBytes, boolean prefetched) {}
+
+  /** Samples read by one reader task, and the pooled arrays they live in. */
+  private record Part(Sample[] samples, List<java.nio.ByteBuffer> buffers) {}
 
   private DataLoader(Builder b) {
     this.dataset = b.dataset;
@@ -109,6 +116,8 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
       return t;
     });
     this.shardsAtStart = dataset.counters();
+    // enough for the batches read ahead plus the one in use
+    this.buffersPool = new BufferPool(memoryLimit + 2L * batchSize * (long) Math.max(averageSampleBytes, 1));
   }
 
   /**
@@ -315,14 +324,17 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     submitUpTo(k);
     Pending p = pending.removeFirst();
     List<Sample> samples = new ArrayList<>(batchSize);
-    for (Future<Sample[]> part : p.parts) {
-      samples.addAll(List.of(await(part)));
+    List<java.nio.ByteBuffer> buffers = new ArrayList<>();
+    for (Future<Part> part : p.parts) {
+      Part got = await(part);
+      samples.addAll(List.of(got.samples()));
+      buffers.addAll(got.buffers());
     }
     bufferedBytes -= p.estimatedBytes;
     if (p.prefetched) {
       prefetchedUsed++;
     }
-    Batch batch = new Batch(k, samples);
+    Batch batch = new Batch(k, samples, buffers, buffersPool::give);
     nextToHand++;
     handedSamples += samples.size();
     handedBytes += batch.bytes();
@@ -351,10 +363,10 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     }
   }
 
-  private List<Future<Sample[]>> submitParts(long from, long to) {
+  private List<Future<Part>> submitParts(long from, long to) {
     int n = (int) (to - from);
     int parts = Math.max(1, Math.min(readers, n));
-    List<Future<Sample[]>> futures = new ArrayList<>(parts);
+    List<Future<Part>> futures = new ArrayList<>(parts);
     for (int p = 0; p < parts; p++) {
       long a = from + (long) n * p / parts;
       long b = from + (long) n * (p + 1) / parts;
@@ -363,9 +375,10 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     return futures;
   }
 
-  private Sample[] readRange(long from, long to) {
+  private Part readRange(long from, long to) {
     DatasetIndex index = dataset.index();
     Sample[] out = new Sample[(int) (to - from)];
+    List<java.nio.ByteBuffer> taken = new ArrayList<>();
     int i = (int) from;
     while (i < to) {
       int sample = order[i];
@@ -377,14 +390,14 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
       while (i + run < to && run < MAX_RUN && order[i + run] == sample + run && sample + run < shardEnd) {
         run++;
       }
-      Sample[] got = shards.readRun(shard, (int) (sample - shardFirst), run, StageListener.NONE);
+      Sample[] got = shards.readRun(shard, (int) (sample - shardFirst), run, StageListener.NONE, buffersPool, taken);
       System.arraycopy(got, 0, out, (int) (i - from), run);
       i += run;
     }
-    return out;
+    return new Part(out, taken);
   }
 
-  private static Sample[] await(Future<Sample[]> f) {
+  private static Part await(Future<Part> f) {
     try {
       return f.get();
     } catch (InterruptedException e) {
@@ -408,7 +421,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     }
     closed = true;
     for (Pending p : pending) {
-      for (Future<Sample[]> f : p.parts) {
+      for (Future<Part> f : p.parts) {
         f.cancel(true);
       }
     }

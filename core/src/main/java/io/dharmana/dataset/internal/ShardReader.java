@@ -32,7 +32,7 @@ public final class ShardReader {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int DECODED_BLOCKS_KEPT = 4;
   /** Largest coalesced read of consecutive samples. */
-  private static final long RUN_BYTES = 256 * 1024;
+  private static final long RUN_BYTES = 1024 * 1024;
 
   private final String name;
   private final BlobInput input;
@@ -245,6 +245,15 @@ public final class ShardReader {
    * handed out as slices of it; otherwise each is read as by {@link #read}.
    */
   public Sample[] readRun(int first, int count, StageListener listener) {
+    return readRun(first, count, listener, null, null);
+  }
+
+  /**
+   * As {@link #readRun(int, int, StageListener)}, reading into arrays from {@code pool} (when not
+   * null) and adding each to {@code taken}, so that the caller can give them back once the samples
+   * are no longer used.
+   */
+  public Sample[] readRun(int first, int count, StageListener listener, BufferPool pool, java.util.List<ByteBuffer> taken) {
     Sample[] out = new Sample[count];
     if (!identity || count == 1) {
       for (int i = 0; i < count; i++) {
@@ -261,29 +270,63 @@ public final class ShardReader {
         bytes += sampleSize(first + done + n);
         n++;
       }
-      readContiguous(first + done, n, out, done);
+      readContiguous(first + done, n, out, done, pool, taken);
       done += n;
     }
     return out;
   }
 
-  private void readContiguous(int first, int count, Sample[] out, int at) {
+  private void readContiguous(int first, int count, Sample[] out, int at, BufferPool pool, java.util.List<ByteBuffer> taken) {
     long start = blockOffset[sampleBlock[first]] + sampleOffset[first];
     int last = first + count - 1;
     long stop = blockOffset[sampleBlock[last]] + sampleOffset[last] + sampleSize(last);
-    byte[] bytes;
+    int length = Math.toIntExact(stop - start);
+    ByteBuffer bytes;
     try {
-      bytes = input.readFully(start, Math.toIntExact(stop - start));
+      if (pool == null) {
+        bytes = ByteBuffer.wrap(input.readFully(start, length));
+      } else {
+        bytes = pool.take(length);
+        taken.add(bytes);
+        ByteBuffer dst = bytes.duplicate();
+        long pos = start;
+        while (dst.hasRemaining()) {
+          int n = input.read(pos, dst);
+          if (n < 0) {
+            throw new java.io.EOFException("shard ends at " + pos + ", before " + stop);
+          }
+          pos += n;
+        }
+      }
     } catch (IOException e) {
       throw new CorruptDataException("Cannot read samples " + (firstSample + first) + ".." + (firstSample + last) + " of shard " + name
           + ": " + e.getMessage(), e);
     }
-    storedBytesRead.add(bytes.length);
+    storedBytesRead.add(length);
     for (int i = 0; i < count; i++) {
       int s = first + i;
       int offset = (int) (blockOffset[sampleBlock[s]] + sampleOffset[s] - start);
       out[at + i] = slice(s, bytes, offset, (int) sampleSize(s));
     }
+  }
+
+  private Sample slice(int sample, ByteBuffer bytes, int offset, int length) {
+    if (bytes.hasArray()) {
+      return slice(sample, bytes.array(), bytes.arrayOffset() + offset, length);
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(bytes.duplicate().position(offset).limit(offset + length));
+    if ((int) crc.getValue() != sampleCrc[sample]) {
+      throw new CorruptDataException("Cannot read sample " + (firstSample + sample) + " (" + sampleKey[sample] + ") of shard " + name
+          + ": its bytes failed CRC32C verification");
+    }
+    Map<String, ByteBuffer> fields = new LinkedHashMap<>();
+    int pos = offset;
+    for (int f = 0; f < fieldNames[sample].length; f++) {
+      fields.put(fieldNames[sample][f], bytes.duplicate().position(pos).limit(pos + fieldLengths[sample][f]).slice().asReadOnlyBuffer());
+      pos += fieldLengths[sample][f];
+    }
+    return new Sample(firstSample + sample, sampleKey[sample], fields);
   }
 
   private Sample slice(int sample, byte[] bytes, int offset, int length) {

@@ -71,10 +71,10 @@ public final class ShardSource implements AutoCloseable {
   }
 
   /** Reads {@code count} consecutive samples of shard {@code shard} from {@code first}. */
-  public Sample[] readRun(int shard, int first, int count, StageListener listener) {
+  public Sample[] readRun(int shard, int first, int count, StageListener listener, BufferPool pool, java.util.List<java.nio.ByteBuffer> taken) {
     Entry e = acquire(shard, count);
     try {
-      return e.reader.readRun(first, count, listener);
+      return e.reader.readRun(first, count, listener, pool, taken);
     } finally {
       synchronized (lock) {
         e.inUse--;
