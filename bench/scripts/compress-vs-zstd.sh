@@ -89,14 +89,22 @@ PY
 size=$(stat -c %s "$input")
 cores=$(nproc)
 now() { date +%s.%N; }
-declare -A secs
+declare -A secs cpu
 time_it() { # label, command...
   local label=$1; shift
   sync
   cat "$input" >/dev/null # same page-cache state for every contender
   local t0 t1
-  t0=$(now); "$@" >"$work/$label.log" 2>&1 || { cat "$work/$label.log" >&2; exit 1; }; t1=$(now)
+  t0=$(now)
+  if [[ -x /usr/bin/time ]]; then
+    /usr/bin/time -f "%U %S" -o "$work/$label.cpu" "$@" >"$work/$label.log" 2>&1 || { cat "$work/$label.log" >&2; exit 1; }
+  else
+    "$@" >"$work/$label.log" 2>&1 || { cat "$work/$label.log" >&2; exit 1; }
+    echo "0 0" >"$work/$label.cpu"
+  fi
+  t1=$(now)
   secs[$label]=$(echo "$t1 - $t0" | bc -l)
+  cpu[$label]=$(awk '{print $1 + $2}' "$work/$label.cpu")
 }
 
 time_it zstd_c zstd -q -f -3 -T1 "$input" -o "$work/input.zst"
@@ -112,20 +120,24 @@ cmp "$input" "$work/dhzN.out"
 zst_size=$(stat -c %s "$work/input.zst")
 dhz_size=$(stat -c %s "$work/input.dhz")
 mbs() { echo "scale=1; $size / 1000000 / ${secs[$1]}" | bc -l; }
+# CPU time (user + sys, all threads) is what a loaded shared machine distorts least.
+cpumbs() { if [[ "${cpu[$1]}" == 0 ]]; then echo "-"; else echo "scale=1; $size / 1000000 / ${cpu[$1]}" | bc -l; fi; }
 inner() { python3 -c "import json,sys; print('%.1f' % ($size / 1e6 / json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])['seconds']))" "$work/$1.log"; }
 ratio() { echo "scale=3; $size / $1" | bc -l; }
 x() { echo "scale=2; $1 / $2" | bc -l; }
 
 echo
 echo "input: $((size / 1000000)) MB on $cores cores ($(java -version 2>&1 | head -1))"
-printf '%-34s %10s %10s %14s\n' "contender" "ratio" "MB/s" "MB/s in-JVM"
-printf '%-34s %10s %10s %14s\n' "zstd -3 -T1 compress" "$(ratio "$zst_size")" "$(mbs zstd_c)" "-"
-printf '%-34s %10s %10s %14s\n' "zstd -d -T1 decompress" "" "$(mbs zstd_d)" "-"
-printf '%-34s %10s %10s %14s\n' "dharmana compress --threads 1" "$(ratio "$dhz_size")" "$(mbs dhz_c1)" "$(inner dhz_c1)"
-printf '%-34s %10s %10s %14s\n' "dharmana decompress --threads 1" "" "$(mbs dhz_d1)" "$(inner dhz_d1)"
-printf '%-34s %10s %10s %14s\n' "dharmana compress --threads $cores" "$(ratio "$(stat -c %s "$work/inputN.dhz")")" "$(mbs dhz_cN)" "$(inner dhz_cN)"
-printf '%-34s %10s %10s %14s\n' "dharmana decompress --threads $cores" "" "$(mbs dhz_dN)" "$(inner dhz_dN)"
+printf '%-34s %10s %10s %14s %12s\n' "contender" "ratio" "MB/s" "MB/s in-JVM" "MB/CPU-s"
+printf '%-34s %10s %10s %14s %12s\n' "zstd -3 -T1 compress" "$(ratio "$zst_size")" "$(mbs zstd_c)" "-" "$(cpumbs zstd_c)"
+printf '%-34s %10s %10s %14s %12s\n' "zstd -d -T1 decompress" "" "$(mbs zstd_d)" "-" "$(cpumbs zstd_d)"
+printf '%-34s %10s %10s %14s %12s\n' "dharmana compress --threads 1" "$(ratio "$dhz_size")" "$(mbs dhz_c1)" "$(inner dhz_c1)" "$(cpumbs dhz_c1)"
+printf '%-34s %10s %10s %14s %12s\n' "dharmana decompress --threads 1" "" "$(mbs dhz_d1)" "$(inner dhz_d1)" "$(cpumbs dhz_d1)"
+printf '%-34s %10s %10s %14s %12s\n' "dharmana compress --threads $cores" "$(ratio "$(stat -c %s "$work/inputN.dhz")")" "$(mbs dhz_cN)" "$(inner dhz_cN)" "$(cpumbs dhz_cN)"
+printf '%-34s %10s %10s %14s %12s\n' "dharmana decompress --threads $cores" "" "$(mbs dhz_dN)" "$(inner dhz_dN)" "$(cpumbs dhz_dN)"
 echo
 echo "dharmana/zstd speed, 1 thread:  compress $(x "${secs[zstd_c]}" "${secs[dhz_c1]}")x, decompress $(x "${secs[zstd_d]}" "${secs[dhz_d1]}")x (wall clock, JVM start included)"
+echo "dharmana/zstd CPU efficiency, 1 thread: compress $(x "${cpu[zstd_c]}" "${cpu[dhz_c1]}")x, decompress $(x "${cpu[zstd_d]}" "${cpu[dhz_d1]}")x (JIT and GC threads included)"
+echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) (on $cores cores; above $cores the wall-clock figures are distorted)"
 echo "dharmana scaling 1 -> $cores threads: compress $(x "${secs[dhz_c1]}" "${secs[dhz_cN]}")x, decompress $(x "${secs[dhz_d1]}" "${secs[dhz_dN]}")x"
 echo "ratio dharmana/zstd: $(x "$zst_size" "$dhz_size")x smaller"

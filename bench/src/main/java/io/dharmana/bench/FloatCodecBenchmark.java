@@ -2,6 +2,7 @@ package io.dharmana.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.luben.zstd.Zstd;
 import io.dharmana.tensor.DType;
 import io.dharmana.tensor.codec.FloatCodec;
 import io.dharmana.tensor.codec.FloatCodecOptions;
@@ -49,6 +50,8 @@ public class FloatCodecBenchmark {
   private final List<ByteBuffer> data = new ArrayList<>();
   private final List<ByteBuffer> parents = new ArrayList<>();
   private final List<byte[]> encoded = new ArrayList<>();
+  private final List<byte[]> raw = new ArrayList<>();
+  private final List<byte[]> zstd = new ArrayList<>();
 
   @Setup
   public void setup() throws IOException {
@@ -78,14 +81,21 @@ public class FloatCodecBenchmark {
     }
     long bytes = 0;
     long stored = 0;
+    long zstdStored = 0;
     for (int i = 0; i < data.size(); i++) {
       byte[] e = codec.encode(DType.F32, data.get(i), parents.get(i));
       encoded.add(e);
       bytes += data.get(i).remaining();
       stored += e.length;
+      byte[] r = new byte[data.get(i).remaining()];
+      data.get(i).duplicate().get(r);
+      raw.add(r);
+      byte[] z = Zstd.compress(r, 3);
+      zstd.add(z);
+      zstdStored += z.length;
     }
-    System.out.printf("%nFloatCodecBenchmark %s: %d bytes of fp32 tensor data (%s), ratio %.4f; MB/s = ops/s x %.3f%n",
-        mode, bytes, dir != null ? "corpus" : "synthetic", (double) bytes / stored, bytes / 1e6);
+    System.out.printf("%nFloatCodecBenchmark %s: %d bytes of fp32 tensor data (%s), ratio %.4f (zstd -3: %.4f); MB/s = ops/s x %.3f%n",
+        mode, bytes, dir != null ? "corpus" : "synthetic", (double) bytes / stored, (double) bytes / zstdStored, bytes / 1e6);
   }
 
   @Benchmark
@@ -101,6 +111,25 @@ public class FloatCodecBenchmark {
       ByteBuffer out = ByteBuffer.allocate(data.get(i).remaining());
       codec.decode(encoded.get(i), DType.F32, parents.get(i), out);
       bh.consume(out);
+    }
+  }
+
+  /** Baseline in the same sitting: zstd level 3 (zstd-jni) on the same tensors, one thread. */
+  @Benchmark
+  public void zstdCompress(Blackhole bh) {
+    if (threads == 1 && mode.equals("plain")) {
+      for (byte[] r : raw) {
+        bh.consume(Zstd.compress(r, 3));
+      }
+    }
+  }
+
+  @Benchmark
+  public void zstdDecompress(Blackhole bh) {
+    if (threads == 1 && mode.equals("plain")) {
+      for (int i = 0; i < raw.size(); i++) {
+        bh.consume(Zstd.decompress(zstd.get(i), raw.get(i).length));
+      }
     }
   }
 

@@ -2,6 +2,7 @@ package io.dharmana.cli;
 
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.Repository;
+import io.dharmana.runtime.Verification;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "get", mixinStandardHelpOptions = true,
-    description = "Read an object back, verifying every chunk and the original SHA-256.")
+    description = "Read an object back, verifying every chunk against its id.")
 final class GetCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -32,8 +33,16 @@ final class GetCommand implements Callable<Integer> {
       description = "Write to FILE (atomically: a temporary file renamed when complete and verified). Default: standard output.")
   Path output;
 
+  @Option(names = "--verify-original",
+      description = "Also check the SHA-256 of the whole decoded object (every chunk is always verified against its id).")
+  boolean verifyOriginal;
+
   @Option(names = "--progress", negatable = true, description = "Show a progress bar (default: on a terminal, for large objects).")
   Boolean progress;
+
+  private Verification verification() {
+    return verifyOriginal ? Verification.CHUNKS_AND_ORIGINAL : Verification.CHUNKS;
+  }
 
   @Override
   public Integer call() throws IOException {
@@ -43,7 +52,7 @@ final class GetCommand implements Callable<Integer> {
       if (output == null) {
         try (Progress bar = Progress.start("get " + name, info.size(), progress)) {
           OutputStream out = new BufferedOutputStream(System.out, 1 << 20);
-          r.get(name, out, bar);
+          r.get(name, out, verification(), bar);
           out.flush();
         }
       } else {
@@ -53,7 +62,7 @@ final class GetCommand implements Callable<Integer> {
           try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
               OutputStream out = new BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch), 1 << 20);
               Progress bar = Progress.start("get " + name, info.size(), progress)) {
-            r.get(name, out, bar);
+            r.get(name, out, verification(), bar);
             out.flush();
             ch.force(false);
           }

@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
     versionProvider = Main.Version.class,
     description = "Storage pipelines for machine learning: compress, deduplicate, tier, checkpoint, pack, measure.",
     subcommands = {
+      DemoCommand.class,
       InitCommand.class,
       PutCommand.class,
       GetCommand.class,
@@ -30,6 +31,14 @@ import picocli.CommandLine.Command;
       RmCommand.class,
       GcCommand.class,
       DescribeCommand.class,
+      PlanCommand.class,
+      CompressCommand.class,
+      DecompressCommand.class,
+      ServeCommand.class,
+      DatasetCommand.class,
+      CheckpointCommand.class,
+      CostCommand.class,
+      ReportCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = {

@@ -22,8 +22,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "stat", mixinStandardHelpOptions = true,
-    description = {"Show what a repository (or one object) holds: logical and stored bytes, ratio,",
-        "deduplication savings, tier distribution, and what the last runs spent per stage."})
+    description = "Show what a repository (or one object) holds: logical and stored bytes, ratio, dedup savings, tier distribution, time per stage of recent runs.")
 final class StatCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -81,7 +81,8 @@ public final class ByteSize {
    */
   public static String format(long bytes) {
     String exact = exact(bytes, " ", 2);
-    if (exact != null) {
+    // an exact form reads well only when its number is small ("84 GB", not "18798.72 KB")
+    if (exact != null && Math.abs(Double.parseDouble(exact.substring(0, exact.indexOf(' ')))) < 1000) {
       return exact;
     }
     if (Math.abs(bytes) < 1024) {

@@ -47,19 +47,13 @@ final class GarbageCollector {
     try (Stream<BlobInfo> all = ((SupportsListing) meta).list(Repository.MANIFESTS)) {
       manifests = all.toList();
     }
-    long manifestsDeleted = 0;
     for (BlobInfo info : manifests) {
-      String id = info.key().substring(info.key().lastIndexOf('/') + 1);
       if (info.lastModified().isAfter(cutoff)) {
-        liveManifests.add(id);
-      } else if (!liveManifests.contains(id)) {
-        manifestsDeleted++;
-        if (!dryRun) {
-          meta.delete(info.key());
-        }
+        liveManifests.add(info.key().substring(info.key().lastIndexOf('/') + 1));
       }
     }
 
+    // mark before sweeping manifests: a manifest only a live one includes is live too
     Set<ChunkId> liveChunks = new HashSet<>();
     java.util.ArrayDeque<String> pending = new java.util.ArrayDeque<>(liveManifests);
     Set<String> marked = new HashSet<>();
@@ -80,6 +74,16 @@ final class GarbageCollector {
       pending.addAll(m.includes()); // manifests this one's content refers to
     }
     liveManifests.addAll(marked);
+    long manifestsDeleted = 0;
+    for (BlobInfo info : manifests) {
+      String id = info.key().substring(info.key().lastIndexOf('/') + 1);
+      if (!liveManifests.contains(id)) {
+        manifestsDeleted++;
+        if (!dryRun) {
+          meta.delete(info.key());
+        }
+      }
+    }
     long chunksDeleted = 0;
     long bytesFreed = 0;
     ChunkStore chunks = repo.chunkStore();

@@ -14,6 +14,7 @@ import io.dharmana.metrics.MetricsHistory;
 import io.dharmana.metrics.PipelineMetrics;
 import io.dharmana.runtime.ProgressListener;
 import io.dharmana.runtime.StorageRuntime;
+import io.dharmana.runtime.Verification;
 import io.dharmana.runtime.WrittenObject;
 import io.dharmana.stage.StageChain;
 import io.dharmana.stage.StageContext;
@@ -378,30 +379,40 @@ public final class Repository implements AutoCloseable {
     return manifest(ref.target());
   }
 
-  /** Streams the whole object, verifying every chunk and, at the end, the original SHA-256. */
+  /** Streams the whole object, verifying every chunk. */
   public InputStream open(String name) {
+    return open(name, Verification.CHUNKS);
+  }
+
+  /** Streams the whole object with the given verification. */
+  public InputStream open(String name, Verification verification) {
     ObjectManifest m = manifestOf(name);
-    return runtime.open(m, 0, m.size(), metrics(m.pipeline()), name);
+    return runtime.open(m, 0, m.size(), metrics(m.pipeline()), name, verification);
   }
 
   /** Streams {@code length} bytes from {@code offset} (clamped to the object), verifying chunks. */
   public InputStream openRange(String name, long offset, long length) {
     ObjectManifest m = manifestOf(name);
-    return runtime.open(m, offset, length, metrics(m.pipeline()), name);
+    return runtime.open(m, offset, length, metrics(m.pipeline()), name, Verification.CHUNKS);
   }
 
   /** Streams an object that {@link #write} stored, by its manifest; chunks are verified. */
   public InputStream open(ObjectManifest manifest, String what) {
-    return runtime.open(manifest, 0, manifest.size(), metrics(manifest.pipeline()), what);
+    return runtime.open(manifest, 0, manifest.size(), metrics(manifest.pipeline()), what, Verification.CHUNKS);
   }
 
-  /** Writes the whole object to {@code out}. */
+  /** Writes the whole object to {@code out}, verifying every chunk. */
   public ObjectInfo get(String name, OutputStream out, ProgressListener progress) {
+    return get(name, out, Verification.CHUNKS, progress);
+  }
+
+  /** Writes the whole object to {@code out} with the given verification. */
+  public ObjectInfo get(String name, OutputStream out, Verification verification, ProgressListener progress) {
     Ref ref = refs.read(OBJECTS + RefStore.checkName(name))
         .orElseThrow(() -> new NotFoundException("Cannot read " + name + ": no such object"));
     ObjectManifest m = manifest(ref.target());
     try {
-      runtime.read(m, 0, m.size(), out, metrics(m.pipeline()), name, progress);
+      runtime.read(m, 0, m.size(), out, metrics(m.pipeline()), name, verification, progress);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read " + name + ": " + e.getMessage(), e);
     }

@@ -172,10 +172,10 @@ public final class StorageRuntime implements AutoCloseable {
    * #open}.
    */
   public void read(ObjectManifest manifest, long offset, long length, OutputStream out, PipelineMetrics metrics,
-      String what, ProgressListener progress) throws IOException {
+      String what, Verification verification, ProgressListener progress) throws IOException {
     long start = PipelineMetrics.now();
     long total = Math.max(0, Math.min(manifest.size(), offset + length) - offset);
-    try (InputStream in = open(manifest, offset, length, metrics, what)) {
+    try (InputStream in = open(manifest, offset, length, metrics, what, verification)) {
       byte[] buf = new byte[1 << 16];
       long done = 0;
       int n;
@@ -190,13 +190,20 @@ public final class StorageRuntime implements AutoCloseable {
 
   /**
    * Streams bytes {@code [offset, offset + length)} of the object, fetching and decoding up to
-   * {@code window} chunks ahead of the reader. Every chunk is verified against its id; when the
-   * whole object is read, the SHA-256 of the original is checked at the end too.
+   * {@code window} chunks ahead of the reader. Every chunk is verified against its id; with
+   * {@link Verification#CHUNKS_AND_ORIGINAL}, reading the whole object also checks the SHA-256 of
+   * the original at the end.
    *
    * @param what names the object in error messages
    */
   public InputStream open(ObjectManifest manifest, long offset, long length, PipelineMetrics metrics, String what) {
-    return new ChunkStream(manifest, offset, length, metrics, what);
+    return open(manifest, offset, length, metrics, what, Verification.CHUNKS);
+  }
+
+  /** Like {@link #open(ObjectManifest, long, long, PipelineMetrics, String)}, verifying as asked. */
+  public InputStream open(ObjectManifest manifest, long offset, long length, PipelineMetrics metrics, String what,
+      Verification verification) {
+    return new ChunkStream(manifest, offset, length, metrics, what, verification);
   }
 
   /** Reads a manifest's chunks in order with a bounded window of fetches and decodes in flight. */
@@ -218,7 +225,8 @@ public final class StorageRuntime implements AutoCloseable {
     private boolean closed;
     private boolean checked;
 
-    ChunkStream(ObjectManifest manifest, long offset, long length, PipelineMetrics metrics, String what) {
+    ChunkStream(ObjectManifest manifest, long offset, long length, PipelineMetrics metrics, String what,
+        Verification verification) {
       this.manifest = manifest;
       this.offset = Math.max(0, offset);
       this.end = Math.min(manifest.size(), this.offset + Math.max(0, length));
@@ -226,7 +234,9 @@ public final class StorageRuntime implements AutoCloseable {
       this.metrics = metrics;
       this.what = what;
       this.chain = manifest.chunks().isEmpty() ? null : chainFor(manifest);
-      this.digest = this.offset == 0 && end == manifest.size() ? ChunkId.newDigest() : null;
+      boolean whole = this.offset == 0 && end == manifest.size();
+      this.digest = whole && !manifest.lossy() && verification == Verification.CHUNKS_AND_ORIGINAL
+          ? ChunkId.newDigest() : null;
       this.next = firstChunk(offsets, this.offset);
     }
 

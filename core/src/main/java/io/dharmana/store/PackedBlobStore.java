@@ -374,15 +374,31 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     try (Stream<BlobInfo> listed = listing.list(PACKS)) {
       indexes = listed.filter(b -> b.key().endsWith(".idx")).toList();
     }
-    for (BlobInfo info : indexes) {
-      String id = info.key().substring(PACKS.length(), info.key().length() - ".idx".length());
-      if (packs.containsKey(id)) {
-        continue;
+    List<BlobInfo> unknown = indexes.stream()
+        .filter(info -> !packs.containsKey(info.key().substring(PACKS.length(), info.key().length() - ".idx".length())))
+        .toList();
+    // one GET per index: in parallel, since a large store has thousands of packs
+    ExecutorService loaders = Executors.newFixedThreadPool(Math.max(1, Math.min(8, unknown.size())));
+    try {
+      List<Future<?>> loads = new ArrayList<>();
+      for (BlobInfo info : unknown) {
+        loads.add(loaders.submit(() -> {
+          String id = info.key().substring(PACKS.length(), info.key().length() - ".idx".length());
+          Pack pack = new Pack(id, PackState.SEALED);
+          readIndex(pack, objects.read(info.key()), new java.util.HashSet<>(deadByPack.getOrDefault(id, List.of())));
+          packs.put(id, pack);
+        }));
       }
-      Pack pack = new Pack(id, PackState.SEALED);
-      List<String> dead = deadByPack.getOrDefault(id, List.of());
-      readIndex(pack, objects.read(info.key()), new java.util.HashSet<>(dead));
-      packs.put(id, pack);
+      for (Future<?> load : loads) {
+        load.get();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Cannot load pack indexes: interrupted", e);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new UncheckedIOException(new IOException(e.getCause()));
+    } finally {
+      loaders.shutdownNow();
     }
     try (Stream<BlobInfo> direct = listing.list(BLOBS)) {
       direct.forEach(b -> index.putIfAbsent(b.key().substring(BLOBS.length()), new Direct(b.size(), b.lastModified())));
@@ -397,8 +413,8 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
    * deleted blobs: their live blobs go into new packs, which are sealed, and then the old packs,
    * their indexes and deletion marks are deleted. Other processes that still use the old packs'
    * indexes must {@link #refresh()}; until they do, their reads of moved blobs fail with {@link
-   * NotFoundException}. Also deletes nothing else (packs without an index, left by a crash, are
-   * not reaped here).
+   * NotFoundException}. Packs left without an index by a crash are reaped by {@link
+   * #deleteOrphanPacks}.
    */
   public RepackResult repack(double minDeadFraction) throws IOException {
     if (!(minDeadFraction > 0 && minDeadFraction <= 1)) {
@@ -437,6 +453,40 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       reclaimed += pack.deadBytes.get();
     }
     return new RepackResult(victims.size(), moved, reclaimed);
+  }
+
+  /**
+   * Deletes pack objects that have no index and were last modified more than {@code grace} ago:
+   * uploads that a crash interrupted between the pack and its index. The grace period must be
+   * longer than any sealing takes, or a pack another process is sealing right now is deleted.
+   *
+   * @return how many packs were deleted
+   */
+  public int deleteOrphanPacks(java.time.Duration grace) {
+    Objects.requireNonNull(grace, "grace");
+    checkOpen();
+    Instant cutoff = clock.instant().minus(grace);
+    List<BlobInfo> listed;
+    try (Stream<BlobInfo> all = listing.list(PACKS)) {
+      listed = all.toList();
+    }
+    java.util.Set<String> indexed = new java.util.HashSet<>();
+    for (BlobInfo info : listed) {
+      if (info.key().endsWith(".idx")) {
+        indexed.add(info.key().substring(0, info.key().length() - ".idx".length()));
+      }
+    }
+    int deleted = 0;
+    for (BlobInfo info : listed) {
+      String base = info.key().substring(0, Math.max(0, info.key().length() - ".pack".length()));
+      String id = base.substring(PACKS.length());
+      if (info.key().endsWith(".pack") && !indexed.contains(base) && !info.lastModified().isAfter(cutoff)
+          && !(packs.containsKey(id) && packs.get(id).state != PackState.SEALED)) {
+        objects.delete(info.key());
+        deleted++;
+      }
+    }
+    return deleted;
   }
 
   @Override
@@ -555,6 +605,16 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   /** Uploads a pack then its index; idempotent, so a failed sealing can be tried again. */
   private void seal(Pack pack) throws IOException {
+    try {
+      sealOnce(pack);
+    } catch (UncheckedIOException e) {
+      throw new IOException("Cannot seal pack " + pack.id + ": " + e.getMessage(), e.getCause());
+    } catch (AlreadyExistsException | NotFoundException e) {
+      throw new IOException("Cannot seal pack " + pack.id + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void sealOnce(Pack pack) throws IOException {
     synchronized (pack) {
       if (pack.state == PackState.SEALED) {
         sealing.remove(pack);

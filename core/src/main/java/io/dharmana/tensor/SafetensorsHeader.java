@@ -105,6 +105,10 @@ public record SafetensorsHeader(Map<String, String> metadata, List<TensorInfo> t
     } catch (CharacterCodingException e) {
       throw new InvalidDescriptorException("Invalid safetensors header: not valid UTF-8", e);
     }
+    if (!text.startsWith("{")) {
+      // The library (since 0.4) rejects headers that do not start with '{', leading spaces included.
+      throw new InvalidDescriptorException("Invalid safetensors header: it must start with '{' (the JSON object)");
+    }
     Map<String, String> metadata = null;
     List<TensorInfo> infos = new ArrayList<>();
     try (JsonParser p = JSON.createParser(text)) {

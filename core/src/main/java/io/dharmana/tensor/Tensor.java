@@ -31,7 +31,12 @@ public interface Tensor {
     return Tensors.elementCount(shape());
   }
 
-  /** A tensor holding {@code data} (copied into a read-only view); validates sizes. */
+  /**
+   * A tensor over the remaining bytes of {@code data} (a read-only view, not a copy: the caller must
+   * not change those bytes afterwards).
+   *
+   * @throws io.dharmana.InvalidDescriptorException if the shape times the dtype size is not the data's size
+   */
   static Tensor of(String name, DType dtype, long[] shape, ByteBuffer data) {
     return new BufferTensor(name, dtype, shape, data);
   }

@@ -84,7 +84,7 @@ class CrashRecoveryTest {
           int i = Integer.parseInt(name.substring(4));
           assertTrue(committed.contains(name) || i == Math.max(inFlight, next),
               "seed " + seed + " round " + round + ": " + name + " is visible but was never committed");
-          try (InputStream in = r.open(name)) {
+          try (InputStream in = r.open(name, io.dharmana.runtime.Verification.CHUNKS_AND_ORIGINAL)) {
             assertTrue(SyntheticData.sameAs(in, i, CrashWriter.sizeOf(i)),
                 "seed " + seed + " round " + round + ": " + name + " does not read back byte-identical");
           }

@@ -147,7 +147,7 @@ class SafetensorsTest {
     try (SafetensorsFile st = Safetensors.open(file("ok", ok, 8))) {
       assertEquals(1, st.infos().size());
     }
-    assertTrue(rejection(file("empty", new byte[0], 0, 0)).contains("JSON object"));
+    assertTrue(rejection(file("empty", new byte[0], 0, 0)).contains("start with '{'"));
     Files.write(tmp.resolve("tiny"), new byte[] {1, 2, 3});
     assertTrue(rejection(tmp.resolve("tiny")).contains("too small"));
     assertTrue(rejection(file("beyond", ok.getBytes(StandardCharsets.UTF_8), 1000, 8)).contains("beyond the end of the file"));
@@ -155,6 +155,7 @@ class SafetensorsTest {
     assertTrue(rejection(file("negative", ok.getBytes(StandardCharsets.UTF_8), -1L, 8)).contains("above the limit"));
     assertTrue(rejection(file("json", "{\"a\":{\"dtype\":\"F32\",", 8)).contains("invalid JSON"));
     assertTrue(rejection(file("notobject", "[1,2]", 0)).contains("JSON object"));
+    assertTrue(rejection(file("leadingspace", " " + ok, 8)).contains("start with '{'"));
     assertTrue(rejection(file("utf8", new byte[] {'{', (byte) 0xff, '}'}, 3, 0)).contains("UTF-8"));
     String dtype = rejection(file("dtype", ok.replace("F32", "F33"), 8));
     assertTrue(dtype.contains("F33") && dtype.contains("allowed are"), dtype);
@@ -178,6 +179,33 @@ class SafetensorsTest {
     assertTrue(rejection(file("meta", "{\"__metadata__\":{\"k\":1}}", 0)).contains("must be a string"));
     assertTrue(rejection(file("overflow", ok.replace("[2]", "[4294967296,4294967296]"), 8)).contains("overflow"));
     assertThrows(NotFoundException.class, () -> Safetensors.open(tmp.resolve("nope")));
+  }
+
+  /** A sparse 4.6 GB file: opening and viewing must map windows, never read the file into an array. */
+  @Test
+  void multiGigabyteFilesAreMappedInWindows() throws Exception {
+    long big = 1_500_000_000L;
+    String json = "{\"a\":{\"dtype\":\"U8\",\"shape\":[" + big + "],\"data_offsets\":[0," + big + "]},"
+        + "\"b\":{\"dtype\":\"U8\",\"shape\":[" + big + "],\"data_offsets\":[" + big + "," + 2 * big + "]},"
+        + "\"c\":{\"dtype\":\"I16\",\"shape\":[" + big / 4 + ",2]" + ",\"data_offsets\":[" + 2 * big + "," + 3 * big + "]},"
+        + "\"d\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[" + 3 * big + "," + (3 * big + 3) + "]}}";
+    byte[] header = json.getBytes(StandardCharsets.UTF_8);
+    Path file = tmp.resolve("sparse.safetensors");
+    try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+      raf.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
+      raf.write(header);
+      raf.setLength(8 + header.length + 3 * big + 3);
+      raf.seek(8 + header.length + 3 * big);
+      raf.write(new byte[] {7, 8, 9});
+    }
+    try (SafetensorsFile st = Safetensors.open(file)) {
+      assertEquals(4, st.windowCount());
+      ByteBuffer b = st.tensor("b").data();
+      assertEquals(big, b.remaining());
+      assertEquals(0, b.get((int) (big - 1)));
+      assertEquals(9, st.tensor("d").data().get(2));
+      assertEquals(big, st.tensor("c").elementCount() * 2);
+    }
   }
 
   @Test

@@ -37,6 +37,7 @@ final class FaultInjectingProxy implements AutoCloseable {
   private final AtomicInteger faultsInjected = new AtomicInteger();
   private final AtomicInteger requestsSeen = new AtomicInteger();
   private volatile Fault fault = Fault.SLOW_DOWN_503;
+  private final java.util.Set<Socket> passing = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   FaultInjectingProxy(URI target) throws IOException {
     this.target = new InetSocketAddress(target.getHost(), target.getPort());
@@ -48,10 +49,20 @@ final class FaultInjectingProxy implements AutoCloseable {
     return URI.create("http://127.0.0.1:" + listener.getLocalPort());
   }
 
-  /** The next {@code n} requests, each on a fresh connection, get {@code fault}. */
+  /**
+   * The next {@code n} requests get {@code fault}. Connections already passing through are cut,
+   * so that clients must reconnect (faults are decided per new connection).
+   */
   void failNext(int n, Fault fault) {
     this.fault = fault;
     faultsLeft.set(n);
+    for (Socket socket : n == 0 ? java.util.Set.<Socket>of() : passing) {
+      try {
+        socket.close();
+      } catch (IOException ignored) {
+        // already closed
+      }
+    }
   }
 
   int faultsInjected() {
@@ -95,12 +106,15 @@ final class FaultInjectingProxy implements AutoCloseable {
         return;
       }
       try (Socket server = new Socket(target.getAddress(), target.getPort())) {
+        passing.add(client);
         server.getOutputStream().write(head);
         Thread upstream = new Thread(() -> pipe(in, server));
         upstream.setDaemon(true);
         upstream.start();
         pipe(server.getInputStream(), client.getOutputStream());
         upstream.join(1000);
+      } finally {
+        passing.remove(client);
       }
     } catch (IOException | InterruptedException e) {
       // a dropped test connection is fine

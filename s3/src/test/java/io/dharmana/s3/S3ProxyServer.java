@@ -6,6 +6,12 @@ import java.nio.file.Path;
 import java.util.Properties;
 import org.gaul.s3proxy.BlobStores;
 import org.gaul.s3proxy.S3Proxy;
+import org.gaul.s3proxy.blobstore.ForwardingBlobStore;
+import java.util.List;
+import java.util.regex.Pattern;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
@@ -15,7 +21,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * A real S3-compatible server for tests: S3Proxy in-process on 127.0.0.1, an ephemeral port,
  * the filesystem backend in a directory, SigV4 authentication with fixed test keys.
  */
-final class S3ProxyServer implements AutoCloseable {
+final class S3ProxyServer {
   static final String ACCESS_KEY = "dharmana-test";
   static final String SECRET_KEY = "dharmana-test-secret";
 
@@ -65,12 +71,34 @@ final class S3ProxyServer implements AutoCloseable {
     // the SDK sends headers S3Proxy does not know (checksum and SDK bookkeeping headers)
     p.setProperty("s3proxy.ignore-unknown-headers", "true");
     S3Proxy proxy =
-        S3Proxy.Builder.fromProperties(p).blobStore(BlobStores.create("filesystem", p)).build();
+        S3Proxy.Builder.fromProperties(p).blobStore(hidingTempFiles(BlobStores.create("filesystem", p))).build();
     proxy.start();
     for (int i = 0; i < 500 && !"STARTED".equals(proxy.getState()); i++) {
       Thread.sleep(10);
     }
     return new S3ProxyServer(proxy);
+  }
+
+  private static final Pattern TEMP_FILE =
+      Pattern.compile(".*-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+
+  /**
+   * S3Proxy's filesystem backend writes an object to {@code <key>-<uuid>} beside the key and
+   * renames it, and its listing shows that temp file while a PUT is in progress, which S3 never
+   * does (and which breaks anything that lists while others write, such as ref logs). Hide them;
+   * no test key ends in a UUID.
+   */
+  private static org.gaul.s3proxy.blobstore.BlobStore hidingTempFiles(org.gaul.s3proxy.blobstore.BlobStore store) {
+    return new ForwardingBlobStore(store) {
+      @Override
+      public ListObjectsV2Response list(ListObjectsV2Request request) {
+        ListObjectsV2Response response = super.list(request);
+        List<S3Object> contents = response.contents().stream().filter(o -> !TEMP_FILE.matcher(o.key()).matches()).toList();
+        return contents.size() == response.contents().size()
+            ? response
+            : response.toBuilder().contents(contents).keyCount(contents.size() + response.commonPrefixes().size()).build();
+      }
+    };
   }
 
   URI endpoint() {
@@ -101,7 +129,7 @@ final class S3ProxyServer implements AutoCloseable {
         .region(Region.US_EAST_1)
         .forcePathStyle(true)
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
-        .httpClient(software.amazon.awssdk.http.apache.ApacheHttpClient.create())
+        .httpClient(software.amazon.awssdk.http.apache5.Apache5HttpClient.create())
         .build();
   }
 
@@ -111,8 +139,4 @@ final class S3ProxyServer implements AutoCloseable {
     }
   }
 
-  @Override
-  public void close() throws Exception {
-    proxy.stop();
-  }
 }

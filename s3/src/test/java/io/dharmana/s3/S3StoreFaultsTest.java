@@ -1,4 +1,6 @@
 package io.dharmana.s3;
+import io.dharmana.store.PackedBlobStore;
+import io.dharmana.store.PackOptions;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -83,6 +85,29 @@ class S3StoreFaultsTest {
       assertTrue(e.getMessage().contains("503"), e.getMessage());
       faults.failNext(0, Fault.SLOW_DOWN_503);
       assertFalse(store.exists("no-retry/k"));
+    }
+  }
+
+  @Test
+  void aPackThatCannotBeUploadedStaysReadableAndALaterFlushSucceeds() throws Exception {
+    byte[] chunk = new byte[3000];
+    new Random(42).nextBytes(chunk);
+    PackedBlobStore packed = PackedBlobStore.open(store(1, Duration.ofSeconds(30)),
+        new PackOptions(1 << 20, 256 << 10, dir.resolve("spool")));
+    try {
+      packed.write("chunk/a", chunk);
+      faults.failNext(1000, Fault.SLOW_DOWN_503);
+      assertThrows(java.io.IOException.class, packed::flush);
+      assertArrayEquals(chunk, packed.read("chunk/a"), "served from the spool while the upload fails");
+      faults.failNext(0, Fault.SLOW_DOWN_503);
+      packed.flush();
+    } finally {
+      faults.failNext(0, Fault.SLOW_DOWN_503);
+      packed.close();
+    }
+    try (PackedBlobStore reopened = PackedBlobStore.open(store(3, Duration.ofSeconds(30)),
+        new PackOptions(1 << 20, 256 << 10, dir.resolve("spool")))) {
+      assertArrayEquals(chunk, reopened.read("chunk/a"), "seed 42");
     }
   }
 

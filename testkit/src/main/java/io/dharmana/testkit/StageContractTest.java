@@ -40,6 +40,19 @@ import org.junit.jupiter.params.provider.MethodSource;
  * flipped bit, a truncation or garbage always throws {@link CorruptDataException}; for every
  * stage, damaged input never throws anything else (no out-of-bounds, no out-of-memory); and
  * concurrent use from 4 threads gives the single-threaded results.
+ *
+ * <p>A stage must be registered (its factory listed in {@code
+ * META-INF/services/io.dharmana.stage.StageFactory}) since the recorded-spec test recreates it
+ * through {@link Stages}. Modules outside testkit depend on {@code dharmana-testkit} with test
+ * scope and extend this class, one subclass (or {@code @Nested} subclass) per parameter set:
+ *
+ * <pre>{@code
+ * class MyStageTest extends StageContractTest {
+ *   protected Stage newStage() {
+ *     return Stages.create(StageSpec.of("my-stage", Map.of("width", "2")), context());
+ *   }
+ * }
+ * }</pre>
  */
 public abstract class StageContractTest {
 

@@ -104,6 +104,43 @@ class AesGcmStageTest {
   }
 
   @Test
+  void roundTripsAtEverySegmentBoundary() {
+    Stage stage = BuiltinStages.create("aes-gcm", FROM_ENV);
+    Random random = new Random(31);
+    int segment = 16 << 10;
+    for (int segments = 1; segments <= 3; segments++) {
+      for (int delta = -1; delta <= 1; delta++) {
+        int length = segments * segment + delta;
+        byte[] input = StageInputs.randomBytes(random, length);
+        byte[] encoded = stage.encode(input);
+        int expectedSegments = Math.max(1, (length + segment - 1) / segment);
+        assertEquals(1 + 12 + length + 16 * expectedSegments, encoded.length, length + " bytes");
+        assertArrayEquals(input, stage.decode(encoded), length + " bytes");
+      }
+    }
+  }
+
+  @Test
+  void segmentsThatAreSwappedDroppedOrRepeatedFailTheirTag() {
+    Stage stage = BuiltinStages.create("aes-gcm", FROM_ENV);
+    int segment = (16 << 10) + 16;
+    byte[] encoded = stage.encode(StageInputs.randomBytes(new Random(32), 3 * (16 << 10)));
+    assertEquals(13 + 3 * segment, encoded.length);
+
+    byte[] swapped = encoded.clone();
+    System.arraycopy(encoded, 13, swapped, 13 + segment, segment);
+    System.arraycopy(encoded, 13 + segment, swapped, 13, segment);
+    assertThrows(CorruptDataException.class, () -> stage.decode(swapped), "first two segments swapped");
+
+    byte[] dropped = java.util.Arrays.copyOf(encoded, 13 + 2 * segment);
+    assertThrows(CorruptDataException.class, () -> stage.decode(dropped), "last segment dropped");
+
+    byte[] repeated = java.util.Arrays.copyOf(encoded, 13 + 4 * segment);
+    System.arraycopy(encoded, 13 + 2 * segment, repeated, 13 + 3 * segment, segment);
+    assertThrows(CorruptDataException.class, () -> stage.decode(repeated), "last segment repeated");
+  }
+
+  @Test
   void acceptsKeysAsHexOrBase64WithSurroundingWhitespace() {
     byte[] key = BuiltinStages.keyBytes(9);
     String hexUpper = HexFormat.of().withUpperCase().formatHex(key);
@@ -131,7 +168,7 @@ class AesGcmStageTest {
     // without a recorded id, the tag cannot verify
     Stage blind = Stages.create(StageSpec.of("aes-gcm", FROM_ENV), otherContext);
     CorruptDataException tag = assertThrows(CorruptDataException.class, () -> blind.decode(encoded));
-    assertTrue(tag.getMessage().contains("authentication tag does not match"), tag.getMessage());
+    assertTrue(tag.getMessage().contains("authentication tag of segment 0 of 1 does not match"), tag.getMessage());
   }
 
   @Test
@@ -155,6 +192,15 @@ class AesGcmStageTest {
         () -> BuiltinStages.create("aes-gcm", Map.of("key-file", missing)));
     assertTrue(file.getMessage().startsWith("Invalid stage aes-gcm: parameter key-file is '" + missing + "' and cannot be read"),
         file.getMessage());
+  }
+
+  @Test
+  void aKeyFileThatIsNotAKeyIsRejectedBeforeReadingIt(@TempDir Path dir) throws Exception {
+    Path big = Files.write(dir.resolve("big"), new byte[100_000]);
+    InvalidDescriptorException e = assertThrows(InvalidDescriptorException.class,
+        () -> BuiltinStages.create("aes-gcm", Map.of("key-file", big.toString())));
+    assertEquals("Invalid stage aes-gcm: parameter key-file is '" + big + "', a file of 100000 bytes; a key file holds "
+        + "64 hex digits or base64 of 32 bytes (at most 4096 bytes)", e.getMessage());
   }
 
   @Test

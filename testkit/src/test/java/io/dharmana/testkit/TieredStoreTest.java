@@ -380,7 +380,10 @@ class TieredStoreTest {
     try (TieredStore store = TieredStore.open(descriptor, root)) {
       assertEquals(List.of("ram", "nvme", "hdd"), store.tierNames());
       store.write("x/y", new byte[] {1, 2});
-      assertTrue(Files.isRegularFile(root.resolve("tiers/nvme/x/y")));
+      store.sync();
+      // local tiers pack small blobs: the blob lives in a sealed pack with its index
+      assertTrue(Files.isDirectory(root.resolve("tiers/nvme/packs")));
+      assertArrayEquals(new byte[] {1, 2}, store.read("x/y"));
       assertTrue(Files.isDirectory(root.resolve("disks/hdd")));
       assertTrue(store.durable());
     }

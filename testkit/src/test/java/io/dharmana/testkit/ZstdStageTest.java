@@ -9,6 +9,8 @@ import com.github.luben.zstd.Zstd;
 import io.dharmana.CorruptDataException;
 import io.dharmana.InvalidDescriptorException;
 import io.dharmana.stage.Stage;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Nested;
@@ -37,6 +39,64 @@ class ZstdStageTest {
     @Override
     protected Stage newStage() {
       return BuiltinStages.create("zstd", Map.of("level", "9"));
+    }
+  }
+
+  /** Stages of several levels share one context per thread: each call must still use its own level. */
+  @Test
+  void interleavedLevelsOnOneThreadEachCompressAtTheirOwnLevel() {
+    byte[] input = StageInputs.repetitive(new Random(21), 200_000);
+    for (int i = 0; i < input.length; i += 97) {
+      input[i] = (byte) i; // break the pattern so that levels differ in what they find
+    }
+    Stage fast = BuiltinStages.create("zstd", Map.of("level", "-7"));
+    Stage high = BuiltinStages.create("zstd", Map.of("level", "19"));
+    byte[] fastAlone = fast.encode(input);
+    byte[] highAlone = high.encode(input);
+    assertTrue(highAlone.length < fastAlone.length, "level 19: " + highAlone.length + " bytes, level -7: " + fastAlone.length);
+    for (int i = 0; i < 3; i++) {
+      assertArrayEquals(fastAlone, fast.encode(input));
+      assertArrayEquals(highAlone, high.encode(input));
+    }
+    assertEquals(Zstd.compress(input, 19).length + 4, highAlone.length, "level 19 frame plus its 4-byte checksum");
+  }
+
+  /**
+   * Frames larger than the compression window (2 MiB at level 3) carry a window size, the one
+   * header field zstd itself tolerates damage in. Every flipped bit in the first 16 bytes must be
+   * detected, or (for a window-size flip the stage cannot tell from a real one) decode to the
+   * exact input: never to other bytes.
+   */
+  @Test
+  void aFlippedHeaderBitOfALargeFrameIsDetectedOrHarmless() {
+    byte[] input = StageInputs.floatLike(new Random(22), 5 << 20);
+    Stage stage = BuiltinStages.create("zstd");
+    byte[] encoded = stage.encode(input);
+    List<Integer> harmless = new ArrayList<>();
+    for (int bit = 0; bit < 16 * 8; bit++) {
+      byte[] damaged = encoded.clone();
+      damaged[bit >>> 3] ^= (byte) (1 << (bit & 7));
+      try {
+        assertArrayEquals(input, stage.decode(damaged), "bit " + bit + ": decoded without error to other bytes");
+        harmless.add(bit);
+      } catch (CorruptDataException expected) {
+        // detected
+      }
+    }
+    System.out.println("zstd, 5 MiB frame: header bits that decode to the exact input when flipped: " + harmless);
+    assertTrue(harmless.stream().allMatch(bit -> bit >= 43 && bit <= 47), "only window exponent bits may be harmless: " + harmless);
+  }
+
+  /** The header checks must accept every frame the encoder writes, at every window it picks. */
+  @Test
+  void acceptsTheWindowsTheEncoderWritesForLargeChunks() {
+    Random random = new Random(23);
+    for (String level : new String[] {"-7", "3", "9"}) {
+      Stage stage = BuiltinStages.create("zstd", Map.of("level", level));
+      for (int length : new int[] {(2 << 20) + 1, (8 << 20) + 3}) {
+        byte[] input = length > (4 << 20) ? StageInputs.repetitive(random, length) : StageInputs.floatLike(random, length);
+        assertArrayEquals(input, stage.decode(stage.encode(input)), "level " + level + ", " + length + " bytes");
+      }
     }
   }
 

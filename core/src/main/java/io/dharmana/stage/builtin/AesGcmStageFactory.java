@@ -24,6 +24,7 @@ public final class AesGcmStageFactory implements StageFactory {
   static final String NAME = "aes-gcm";
   private static final Set<String> PARAMETERS = Set.of("key-env", "key-file", "key-id");
   private static final String KEY_FORMAT = "64 hex digits or base64 of 32 bytes";
+  private static final long MAX_KEY_FILE = 4096;
 
   @Override
   public String name() {
@@ -75,7 +76,14 @@ public final class AesGcmStageFactory implements StageFactory {
 
   private static String readKeyFile(String file) {
     try {
-      return Files.readString(Path.of(file), StandardCharsets.US_ASCII);
+      Path path = Path.of(file);
+      // a key is under 100 characters; a larger file is a wrong path, not a key to read into memory
+      if (Files.size(path) > MAX_KEY_FILE) {
+        throw new InvalidDescriptorException(
+            "Invalid stage aes-gcm: parameter key-file is '" + file + "', a file of " + Files.size(path)
+                + " bytes; a key file holds " + KEY_FORMAT + " (at most " + MAX_KEY_FILE + " bytes)");
+      }
+      return Files.readString(path, StandardCharsets.US_ASCII);
     } catch (IOException | InvalidPathException e) {
       throw new InvalidDescriptorException(
           "Invalid stage aes-gcm: parameter key-file is '" + file + "' and cannot be read: " + e, e);

@@ -6,6 +6,7 @@ import com.github.luben.zstd.ZstdDecompressCtx;
 import io.dharmana.CorruptDataException;
 import io.dharmana.stage.Stage;
 import io.dharmana.stage.StageSpec;
+import java.lang.ref.Cleaner;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
@@ -30,13 +31,20 @@ final class ZstdStage implements Stage {
   /** Bits of the frame header descriptor that a frame written here always has clear: unused and reserved. */
   private static final int FHD_MUST_BE_CLEAR = 0x18;
   private static final int FHD_CHECKSUM_FLAG = 0x04;
+  private static final int FHD_DICTIONARY_ID = 0x03;
+  private static final int FHD_SINGLE_SEGMENT = 0x20;
   private static final int MAX_BLOCK_SIZE = 128 << 10;
   /** Smallest frame: magic, header descriptor, one block header. */
   private static final int MIN_FRAME = 4 + 1 + 3;
 
-  private static final ThreadLocal<ZstdCompressCtx> COMPRESS =
-      ThreadLocal.withInitial(() -> new ZstdCompressCtx().setChecksum(true).setContentSize(true));
-  private static final ThreadLocal<ZstdDecompressCtx> DECOMPRESS = ThreadLocal.withInitial(ZstdDecompressCtx::new);
+  /**
+   * zstd-jni contexts hold native memory (about a megabyte at level 3) that only {@code close()}
+   * frees; a thread's contexts are closed once the thread is gone and its slot unreachable.
+   */
+  private static final Cleaner CLEANER = Cleaner.create();
+
+  private static final ThreadLocal<CompressSlot> COMPRESS = ThreadLocal.withInitial(CompressSlot::new);
+  private static final ThreadLocal<DecompressSlot> DECOMPRESS = ThreadLocal.withInitial(DecompressSlot::new);
 
   private final int level;
   private final StageSpec spec;
@@ -69,8 +77,7 @@ final class ZstdStage implements Stage {
   @Override
   public byte[] encode(byte[] input, int offset, int length) {
     Objects.checkFromIndexSize(offset, length, input.length);
-    ZstdCompressCtx ctx = COMPRESS.get();
-    ctx.setLevel(level);
+    ZstdCompressCtx ctx = COMPRESS.get().at(level);
     byte[] scratch = ScratchBuffers.atLeast(Math.toIntExact(Zstd.compressBound(length)));
     int written = ctx.compressByteArray(scratch, 0, scratch.length, input, offset, length);
     return Arrays.copyOf(scratch, written);
@@ -83,6 +90,7 @@ final class ZstdStage implements Stage {
     if (contentSize < 0) {
       throw corrupt(encoded, "its frame header is damaged (content size " + contentSize + ")");
     }
+    checkWindow(encoded, contentSize);
     // A block holds at most 128 KiB and costs at least 3 bytes, so a frame of n bytes cannot
     // hold more than n / 3 blocks: a damaged size field beyond that is caught before allocating.
     long bound = Math.min(MAX_CONTENT_SIZE, ((long) encoded.length / 3 + 1) * MAX_BLOCK_SIZE);
@@ -92,7 +100,7 @@ final class ZstdStage implements Stage {
     byte[] output = new byte[(int) contentSize];
     int produced;
     try {
-      produced = DECOMPRESS.get().decompressByteArray(output, 0, output.length, encoded, 0, encoded.length);
+      produced = DECOMPRESS.get().ctx.decompressByteArray(output, 0, output.length, encoded, 0, encoded.length);
     } catch (RuntimeException e) {
       // zstd-jni reports every decoding failure (checksum, malformed block, size) as ZstdException
       throw new CorruptDataException("Cannot decode zstd frame of " + encoded.length + " bytes: " + e.getMessage(), e);
@@ -116,13 +124,60 @@ final class ZstdStage implements Stage {
       throw corrupt(encoded, "it does not start with the zstd frame magic number");
     }
     int descriptor = encoded[4] & 0xff;
-    if ((descriptor & FHD_MUST_BE_CLEAR) != 0 || (descriptor & FHD_CHECKSUM_FLAG) == 0) {
+    if ((descriptor & FHD_MUST_BE_CLEAR) != 0 || (descriptor & FHD_CHECKSUM_FLAG) == 0 || (descriptor & FHD_DICTIONARY_ID) != 0) {
       throw corrupt(encoded, "its frame header descriptor 0x" + Integer.toHexString(descriptor) + " is not one written here");
+    }
+  }
+
+  /**
+   * The window size is the one header field the decoder can tolerate a flip in (a larger window
+   * than needed decodes the same bytes). The reference encoder writes a window only when the
+   * content is larger than it (otherwise the frame is "single segment") and always as a power of
+   * two; a window breaking either rule is damage. A flip that keeps both rules still decodes to
+   * the exact input or fails: the content checksum guarantees no wrong bytes come back.
+   */
+  private static void checkWindow(byte[] encoded, long contentSize) {
+    int descriptor = encoded[4] & 0xff;
+    if ((descriptor & FHD_SINGLE_SEGMENT) != 0) {
+      return;
+    }
+    int window = encoded[5] & 0xff;
+    int windowLog = 10 + (window >>> 3);
+    if ((window & 0x07) != 0 || (1L << windowLog) >= contentSize) {
+      throw corrupt(encoded, "its window descriptor 0x" + Integer.toHexString(window) + " is not one written for "
+          + contentSize + " bytes of content");
     }
   }
 
   private static CorruptDataException corrupt(byte[] encoded, String why) {
     return new CorruptDataException("Cannot decode zstd frame of " + encoded.length + " bytes: " + why);
+  }
+
+  /** A thread's compression context and the level it is set to (setting it is a native call). */
+  private static final class CompressSlot {
+    final ZstdCompressCtx ctx = new ZstdCompressCtx().setChecksum(true).setContentSize(true);
+    int level = Integer.MIN_VALUE;
+
+    CompressSlot() {
+      CLEANER.register(this, ctx::close);
+    }
+
+    ZstdCompressCtx at(int wanted) {
+      if (level != wanted) {
+        ctx.setLevel(wanted);
+        level = wanted;
+      }
+      return ctx;
+    }
+  }
+
+  /** A thread's decompression context. */
+  private static final class DecompressSlot {
+    final ZstdDecompressCtx ctx = new ZstdDecompressCtx();
+
+    DecompressSlot() {
+      CLEANER.register(this, ctx::close);
+    }
   }
 
   @Override

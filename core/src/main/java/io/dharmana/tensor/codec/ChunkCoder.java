@@ -17,6 +17,9 @@ final class ChunkCoder {
   private static final java.lang.invoke.VarHandle INT_LE =
       java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
+  private static final java.lang.invoke.VarHandle LONG_LE =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
   private ChunkCoder() {}
 
   /** Per-thread buffers: plane arrays and the plane coder's scratch. */
@@ -56,7 +59,7 @@ final class ChunkCoder {
     }
   }
 
-  static void encode(Layout layout, int size, byte[] cur, byte[] par, int n, ByteSink out, Scratch sc) {
+  static void encode(Layout layout, int size, byte[] cur, byte[] par, int n, double minSaving, ByteSink out, Scratch sc) {
     int bytes = n * size;
     int start = out.position();
     int mode = MODE_SPLIT;
@@ -78,7 +81,7 @@ final class ChunkCoder {
     }
     out.writeByte(mode);
     if (mode == MODE_SPLIT) {
-      codePlanes(layout, size, cur, n, out, sc);
+      codePlanes(layout, size, cur, n, minSaving, out, sc);
     } else {
       byte[] d = sc.delta(bytes);
       if (mode == MODE_XOR) {
@@ -86,7 +89,7 @@ final class ChunkCoder {
       } else {
         subtract(cur, par, d, n, size);
       }
-      codePlanes(Layout.BYTES, size, d, n, out, sc);
+      codePlanes(Layout.BYTES, size, d, n, minSaving, out, sc);
     }
     if (out.position() - start > bytes + 1) {
       out.truncate(start);
@@ -95,27 +98,53 @@ final class ChunkCoder {
     }
   }
 
+  /**
+   * Order-0 entropy of the planes a layout would produce, in bits: cheap enough to compare modes.
+   * Four-byte elements are sampled (every third one of large chunks) straight from the data.
+   */
   private static double estimate(byte[][] planes, int count, int n, Layout layout, int size, byte[] data, Scratch sc) {
-    split(layout, size, data, n, planes);
-    double bits = 0;
-    int[] hist = sc.plane.hist0;
-    for (int p = 0; p < count; p++) {
-      java.util.Arrays.fill(hist, 0);
-      byte[] pl = planes[p];
-      for (int i = 0; i < n; i++) {
-        hist[pl[i] & 0xFF]++;
+    int[] hist = sc.plane.hist2; // all zero between uses; cleared again below
+    int step = n >= 4096 ? 3 : 1;
+    int samples = 0;
+    if (size == 4 && (layout == Layout.F32 || layout == Layout.BYTES)) {
+      boolean f32 = layout == Layout.F32;
+      for (int j = 0; j < n * 4; j += 4 * step) {
+        int u = (int) INT_LE.get(data, j);
+        if (f32) {
+          hist[u >>> 23 & 0xFF]++;
+          hist[256 | (u >>> 24 & 0x80) | (u >>> 16 & 0x7F)]++;
+        } else {
+          hist[u >>> 24]++;
+          hist[256 | (u >>> 16 & 0xFF)]++;
+        }
+        hist[512 | (u >>> 8 & 0xFF)]++;
+        hist[768 | (u & 0xFF)]++;
+        samples++;
       }
-      bits += Math.min(PlaneCoder.entropyBits(hist, 0), 8.0 * n);
+    } else {
+      split(layout, size, data, n, planes);
+      for (int p = 0; p < count; p++) {
+        byte[] pl = planes[p];
+        for (int i = 0; i < n; i += step) {
+          hist[p << 8 | (pl[i] & 0xFF)]++;
+        }
+      }
+      samples = (n + step - 1) / step;
     }
+    double bits = 0;
+    for (int p = 0; p < count; p++) {
+      bits += Math.min(PlaneCoder.entropyBits(hist, p << 8), 8.0 * samples);
+    }
+    java.util.Arrays.fill(hist, 0, count << 8, 0);
     return bits;
   }
 
-  private static void codePlanes(Layout layout, int size, byte[] data, int n, ByteSink out, Scratch sc) {
+  private static void codePlanes(Layout layout, int size, byte[] data, int n, double minSaving, ByteSink out, Scratch sc) {
     int count = layout.planes(size);
     byte[][] planes = sc.planes(count, n);
     split(layout, size, data, n, planes);
     for (int p = 0; p < count; p++) {
-      PlaneCoder.encode(planes[p], n, planes, layout.contexts(p), out, sc.plane);
+      PlaneCoder.encode(planes[p], n, planes, layout.contexts(p), minSaving, out, sc.plane);
     }
   }
 
@@ -198,6 +227,20 @@ final class ChunkCoder {
         }
       }
       case BYTES -> {
+        if (size == 4) {
+          byte[] p0 = planes[0];
+          byte[] p1 = planes[1];
+          byte[] p2 = planes[2];
+          byte[] p3 = planes[3];
+          for (int i = 0, j = 0; i < n; i++, j += 4) {
+            int u = (int) INT_LE.get(b, j);
+            p0[i] = (byte) (u >>> 24);
+            p1[i] = (byte) (u >>> 16);
+            p2[i] = (byte) (u >>> 8);
+            p3[i] = (byte) u;
+          }
+          return;
+        }
         for (int p = 0; p < size; p++) {
           byte[] pl = planes[p];
           int off = size - 1 - p;
@@ -243,6 +286,16 @@ final class ChunkCoder {
         }
       }
       case BYTES -> {
+        if (size == 4) {
+          byte[] p0 = planes[0];
+          byte[] p1 = planes[1];
+          byte[] p2 = planes[2];
+          byte[] p3 = planes[3];
+          for (int i = 0, j = 0; i < n; i++, j += 4) {
+            INT_LE.set(b, j, p0[i] << 24 | (p1[i] & 0xFF) << 16 | (p2[i] & 0xFF) << 8 | (p3[i] & 0xFF));
+          }
+          return;
+        }
         for (int p = 0; p < size; p++) {
           byte[] pl = planes[p];
           int off = size - 1 - p;
@@ -257,13 +310,24 @@ final class ChunkCoder {
   // ---------------------------------------------------------------- deltas
 
   static void xor(byte[] a, byte[] b, byte[] out, int bytes) {
-    for (int i = 0; i < bytes; i++) {
+    int i = 0;
+    for (; i + 8 <= bytes; i += 8) {
+      LONG_LE.set(out, i, (long) LONG_LE.get(a, i) ^ (long) LONG_LE.get(b, i));
+    }
+    for (; i < bytes; i++) {
       out[i] = (byte) (a[i] ^ b[i]);
     }
   }
 
   /** out = zigzag(cur - par) per element, as little-endian integers of {@code size} bytes. */
   static void subtract(byte[] cur, byte[] par, byte[] out, int n, int size) {
+    if (size == 4) {
+      for (int j = 0; j < n * 4; j += 4) {
+        int d = (int) INT_LE.get(cur, j) - (int) INT_LE.get(par, j);
+        INT_LE.set(out, j, (d << 1) ^ (d >> 31));
+      }
+      return;
+    }
     int bits = size * 8;
     for (int i = 0, j = 0; i < n; i++, j += size) {
       long d = read(cur, j, size) - read(par, j, size);
@@ -275,6 +339,13 @@ final class ChunkCoder {
 
   /** Inverse of {@link #subtract}, in place: {@code b} holds the zigzag differences. */
   static void add(byte[] b, byte[] par, int n, int size) {
+    if (size == 4) {
+      for (int j = 0; j < n * 4; j += 4) {
+        int z = (int) INT_LE.get(b, j);
+        INT_LE.set(b, j, (int) INT_LE.get(par, j) + ((z >>> 1) ^ -(z & 1)));
+      }
+      return;
+    }
     for (int i = 0, j = 0; i < n; i++, j += size) {
       long z = read(b, j, size);
       long d = (z >>> 1) ^ -(z & 1);

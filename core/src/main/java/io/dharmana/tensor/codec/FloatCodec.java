@@ -86,13 +86,11 @@ public final class FloatCodec {
     out.writeVarint((long) chunkElements * size);
     if (options.threads() > 1 && chunks > 1) {
       byte[][] coded = new byte[chunks][];
-      IntStream.range(0, chunks)
-          .parallel()
-          .forEach(c -> {
-            ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) + 1024);
-            encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, sink);
-            coded[c] = sink.toByteArray();
-          });
+      inParallel(chunks, c -> {
+        ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) + 1024);
+        encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, options.minPlaneSaving(), sink);
+        coded[c] = sink.toByteArray();
+      });
       for (byte[] c : coded) {
         out.writeVarint(c.length);
         out.write(c, 0, c.length);
@@ -101,7 +99,7 @@ public final class FloatCodec {
       ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) + 1024);
       for (int c = 0; c < chunks; c++) {
         sink.truncate(0);
-        encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, sink);
+        encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, options.minPlaneSaving(), sink);
         out.writeVarint(sink.position());
         out.write(sink.array(), 0, sink.position());
       }
@@ -113,8 +111,20 @@ public final class FloatCodec {
     return out.toByteArray();
   }
 
+  /** Runs {@code body} for chunks 0..chunks-1 on at most {@code threads} common-pool threads. */
+  private void inParallel(int chunks, java.util.function.IntConsumer body) {
+    int groups = Math.min(options.threads(), chunks);
+    // Chunk c goes to group c % groups: neighbouring chunks (often similar in cost) spread out.
+    IntStream.range(0, groups).parallel().forEach(g -> {
+      for (int c = g; c < chunks; c += groups) {
+        body.accept(c);
+      }
+    });
+  }
+
   private static void encodeChunk(
-      Layout layout, int size, ByteBuffer data, ByteBuffer parent, int c, int chunkElements, long elements, ByteSink sink) {
+      Layout layout, int size, ByteBuffer data, ByteBuffer parent, int c, int chunkElements, long elements, double minSaving,
+      ByteSink sink) {
     ChunkCoder.Scratch sc = SCRATCH.get();
     int n = (int) Math.min(chunkElements, elements - (long) c * chunkElements);
     int bytes = n * size;
@@ -126,7 +136,7 @@ public final class FloatCodec {
       par = sc.par(bytes);
       parent.get(parent.position() + off, par, 0, bytes);
     }
-    ChunkCoder.encode(layout, size, cur, par, n, sink, sc);
+    ChunkCoder.encode(layout, size, cur, par, n, minSaving, sink, sc);
   }
 
   /**
@@ -188,6 +198,11 @@ public final class FloatCodec {
     int chunkElements = chunkBytes / size;
     long elements = length / size;
     int chunks = (int) ((elements + chunkElements - 1) / chunkElements);
+    if (chunks > in.remaining()) {
+      // Every chunk takes at least its length byte; a damaged chunk size must not make us allocate.
+      throw new CorruptDataException(
+          "Cannot decode float coding: " + chunks + " chunks of " + chunkBytes + " bytes cannot fit in " + in.remaining() + " bytes");
+    }
     int[] starts = new int[chunks];
     int[] ends = new int[chunks];
     for (int c = 0; c < chunks; c++) {
@@ -204,9 +219,7 @@ public final class FloatCodec {
     }
     int base = out.position();
     if (options.threads() > 1 && chunks > 1) {
-      IntStream.range(0, chunks)
-          .parallel()
-          .forEach(c -> decodeChunk(encoded, layout, size, starts[c], ends[c], parent, c, chunkElements, elements, out, base));
+      inParallel(chunks, c -> decodeChunk(encoded, layout, size, starts[c], ends[c], parent, c, chunkElements, elements, out, base));
     } else {
       for (int c = 0; c < chunks; c++) {
         decodeChunk(encoded, layout, size, starts[c], ends[c], parent, c, chunkElements, elements, out, base);

@@ -11,8 +11,8 @@ import java.util.Arrays;
  * in an earlier plane (for example the exponent). Contexts that are frequent and distributed
  * differently enough to pay for their own table get one; the rest share a table.
  *
- * <p>rANS: 31-bit state in [2^15, 2^31), 16-bit renormalization, 12-bit frequencies, two
- * interleaved states so the decoder has two independent dependency chains.
+ * <p>rANS: 31-bit state in [2^15, 2^31), 16-bit renormalization, 12-bit frequencies, four
+ * interleaved states so the decoder has four independent dependency chains.
  */
 final class PlaneCoder {
   static final int SCALE_BITS = 12;
@@ -37,6 +37,11 @@ final class PlaneCoder {
 
   private static final int[] NO_CONTEXTS = new int[0];
 
+  /** Every how many symbols the noise test samples, and how sure it must be (bits per symbol). */
+  private static final int SAMPLE_STEP = 8;
+
+  private static final double SAMPLE_MARGIN_BITS = 0.01;
+
   private static final double[] LOG2 = new double[TOTAL + 1];
   private static final float[] NLOG2N = new float[1 << 16];
 
@@ -48,8 +53,6 @@ final class PlaneCoder {
       NLOG2N[i] = (float) (i * (Math.log(i) / Math.log(2)));
     }
   }
-
-  static final boolean DEBUG = Boolean.getBoolean("fc.debug");
 
   private PlaneCoder() {}
 
@@ -69,11 +72,7 @@ final class PlaneCoder {
     final Integer[] order = new Integer[256];
     char[] words = new char[0];
     final ByteSink tableSink = new ByteSink(4096);
-    final long[] xmax = new long[MAX_TABLES * 256];
-    final long[] rcp = new long[MAX_TABLES * 256];
-    final int[] shift = new int[MAX_TABLES * 256];
-    final int[] bias = new int[MAX_TABLES * 256];
-    final int[] cmpl = new int[MAX_TABLES * 256];
+    final long[] enc = new long[MAX_TABLES * 256];
     final int[] decodeMap = new int[256];
     final int[] dec = new int[MAX_TABLES * TOTAL];
     int[] idx = new int[0];
@@ -118,9 +117,30 @@ final class PlaneCoder {
    *
    * @param planes earlier planes of the same chunk (the decoder has them when it reaches this one)
    * @param contexts context candidates to try besides none: {@link #CTX_SELF} or a plane index
+   * @param minSaving the fraction of the raw size coding must save, else the plane stays raw
    */
-  static void encode(byte[] sym, int n, byte[][] planes, int[] contexts, ByteSink out, Scratch sc) {
+  static void encode(byte[] sym, int n, byte[][] planes, int[] contexts, double minSaving, ByteSink out, Scratch sc) {
     int[] hist0 = sc.hist0;
+    if (minSaving > 0 && n >= 16 * SAMPLE_STEP) {
+      // Low mantissa bytes are noise: a sample tells so at an eighth of the cost of a histogram.
+      // The sample's entropy is biased low; Miller-Madow adds back (K-1) / (2 N ln 2) bits.
+      Arrays.fill(hist0, 0);
+      int samples = 0;
+      for (int i = 0; i < n; i += SAMPLE_STEP) {
+        hist0[sym[i] & 0xFF]++;
+        samples++;
+      }
+      int seen = 0;
+      for (int s = 0; s < 256; s++) {
+        seen += hist0[s] != 0 ? 1 : 0;
+      }
+      double perSymbol = entropyBits(hist0, 0) / samples + (seen - 1) / (2.0 * samples * Math.log(2));
+      if (perSymbol >= 8 * (1 - minSaving) + SAMPLE_MARGIN_BITS) {
+        out.writeByte(MODE_RAW);
+        out.write(sym, 0, n);
+        return;
+      }
+    }
     Arrays.fill(hist0, 0);
     for (int i = 0; i < n; i++) {
       hist0[sym[i] & 0xFF]++;
@@ -139,11 +159,11 @@ final class PlaneCoder {
       return;
     }
     // Candidate 1: one table for the whole plane.
-    long bestBits = (long) n * 8;
+    long bestBits = (long) (n * 8 * (1 - minSaving));
     int bestCtx = Integer.MIN_VALUE; // raw
     int bestTables = 0;
     normalize(hist0, 0, n, sc.freq, 0);
-    long bits0 = codeBits(hist0, 0, sc.freq, 0) + tableBits(sc.freq, 0, sc) + 12 * 8;
+    long bits0 = codeBits(hist0, 0, sc.freq, 0) + tableBits(sc.freq, 0, sc) + 20 * 8;
     if (bits0 < bestBits) {
       bestBits = bits0;
       bestCtx = CTX_NONE;
@@ -160,7 +180,7 @@ final class PlaneCoder {
       if (tables <= 1) {
         continue;
       }
-      long bits = 12 * 8 + 8 + tables * 8;
+      long bits = 20 * 8 + 8 + tables * 8;
       for (int t = 0; t < tables; t++) {
         int total = 0;
         for (int s = 0; s < 256; s++) {
@@ -176,9 +196,6 @@ final class PlaneCoder {
         System.arraycopy(sc.freq, 0, sc.freqBest, 0, tables * 256);
         System.arraycopy(sc.groupOf, 0, sc.groupOfBest, 0, 256);
       }
-    }
-    if (DEBUG) {
-      System.err.printf("plane n=%d raw=%d order0=%d best=%d ctx=%d tables=%d%n", n, n, bits0 / 8, bestBits / 8, bestCtx, bestTables);
     }
     if (bestCtx == Integer.MIN_VALUE) {
       out.writeByte(MODE_RAW);
@@ -408,28 +425,27 @@ final class PlaneCoder {
     if (ctxKind == CTX_NONE) {
       tables = 1;
     }
-    long[] xmax = sc.xmax;
-    long[] rcp = sc.rcp;
-    int[] shift = sc.shift;
-    int[] bias = sc.bias;
-    int[] cmpl = sc.cmpl;
+    // One long per (table, symbol): reciprocal << 32 | bias << 16 | (TOTAL - freq) << 4 | shift.
+    long[] enc = sc.enc;
     for (int k = 0; k < tables * 256; k++) {
       int f = freq[k];
       if (f == 0) {
         continue;
       }
-      xmax[k] = (long) f << (31 - SCALE_BITS);
-      cmpl[k] = TOTAL - f;
+      long rcp;
+      int shift;
+      int bias;
       if (f < 2) {
-        rcp[k] = 0xFFFFFFFFL;
-        shift[k] = 0;
-        bias[k] = cum[k] + TOTAL - 1;
+        rcp = 0xFFFFFFFFL;
+        shift = 0;
+        bias = cum[k] + TOTAL - 1;
       } else {
         int sh = 32 - Integer.numberOfLeadingZeros(f - 1); // ceil(log2 f)
-        rcp[k] = ((1L << (sh + 31)) + f - 1) / f;
-        shift[k] = sh - 1;
-        bias[k] = cum[k];
+        rcp = ((1L << (sh + 31)) + f - 1) / f;
+        shift = sh - 1;
+        bias = cum[k];
       }
+      enc[k] = rcp << 32 | (long) bias << 16 | (long) (TOTAL - f) << 4 | shift;
     }
     // The table row of every element, so the coding loop has one shape for all contexts.
     int[] idx = sc.idx(n);
@@ -451,34 +467,60 @@ final class PlaneCoder {
     }
     char[] words = sc.words(n + 2);
     int w = words.length;
-    int x0 = RANS_L;
-    int x1 = RANS_L;
-    int i = n - 1;
-    if ((n & 1) == 1) {
-      int k = idx[i--];
-      if (x0 >= xmax[k]) {
-        words[--w] = (char) x0;
-        x0 >>>= 16;
-      }
-      x0 += bias[k] + (int) (((x0 & 0xFFFFFFFFL) * rcp[k]) >>> 32 >>> shift[k]) * cmpl[k];
+    // Four states, element i in state i % 4; the encoder runs backwards, so the tail first.
+    // A state is renormalized (one word out) when x >= freq << 19, i.e. (x >>> 19) >= freq; the
+    // word is stored unconditionally and kept only then, so there is no branch to mispredict.
+    int[] x = {RANS_L, RANS_L, RANS_L, RANS_L};
+    int n4 = n & ~3;
+    for (int i = n - 1; i >= n4; i--) {
+      long e = enc[idx[i]];
+      int xs = x[i & 3];
+      int cm = (int) (e >>> 4) & 0xFFF;
+      int m = (TOTAL - cm - 1 - (xs >>> 19)) >> 31;
+      words[w - 1] = (char) xs;
+      w += m;
+      xs >>>= m & 16;
+      x[i & 3] = xs + ((int) (e >>> 16) & 0xFFFF) + (int) ((xs * (e >>> 32)) >>> 32 >>> (e & 15)) * cm;
     }
-    for (; i > 0; i -= 2) {
-      int k1 = idx[i];
-      int k0 = idx[i - 1];
-      if (x1 >= xmax[k1]) {
-        words[--w] = (char) x1;
-        x1 >>>= 16;
-      }
-      x1 += bias[k1] + (int) ((x1 * rcp[k1]) >>> 32 >>> shift[k1]) * cmpl[k1];
-      if (x0 >= xmax[k0]) {
-        words[--w] = (char) x0;
-        x0 >>>= 16;
-      }
-      x0 += bias[k0] + (int) ((x0 * rcp[k0]) >>> 32 >>> shift[k0]) * cmpl[k0];
+    int x0 = x[0];
+    int x1 = x[1];
+    int x2 = x[2];
+    int x3 = x[3];
+    for (int i = n4 - 4; i >= 0; i -= 4) {
+      long e3 = enc[idx[i + 3]];
+      long e2 = enc[idx[i + 2]];
+      long e1 = enc[idx[i + 1]];
+      long e0 = enc[idx[i]];
+      int cm3 = (int) (e3 >>> 4) & 0xFFF;
+      int m3 = (TOTAL - cm3 - 1 - (x3 >>> 19)) >> 31;
+      words[w - 1] = (char) x3;
+      w += m3;
+      x3 >>>= m3 & 16;
+      x3 += ((int) (e3 >>> 16) & 0xFFFF) + (int) ((x3 * (e3 >>> 32)) >>> 32 >>> (e3 & 15)) * cm3;
+      int cm2 = (int) (e2 >>> 4) & 0xFFF;
+      int m2 = (TOTAL - cm2 - 1 - (x2 >>> 19)) >> 31;
+      words[w - 1] = (char) x2;
+      w += m2;
+      x2 >>>= m2 & 16;
+      x2 += ((int) (e2 >>> 16) & 0xFFFF) + (int) ((x2 * (e2 >>> 32)) >>> 32 >>> (e2 & 15)) * cm2;
+      int cm1 = (int) (e1 >>> 4) & 0xFFF;
+      int m1 = (TOTAL - cm1 - 1 - (x1 >>> 19)) >> 31;
+      words[w - 1] = (char) x1;
+      w += m1;
+      x1 >>>= m1 & 16;
+      x1 += ((int) (e1 >>> 16) & 0xFFFF) + (int) ((x1 * (e1 >>> 32)) >>> 32 >>> (e1 & 15)) * cm1;
+      int cm0 = (int) (e0 >>> 4) & 0xFFF;
+      int m0 = (TOTAL - cm0 - 1 - (x0 >>> 19)) >> 31;
+      words[w - 1] = (char) x0;
+      w += m0;
+      x0 >>>= m0 & 16;
+      x0 += ((int) (e0 >>> 16) & 0xFFFF) + (int) ((x0 * (e0 >>> 32)) >>> 32 >>> (e0 & 15)) * cm0;
     }
     int nWords = words.length - w;
     out.writeInt(x0);
     out.writeInt(x1);
+    out.writeInt(x2);
+    out.writeInt(x3);
     out.writeVarint(nWords);
     out.ensure(nWords * 2);
     byte[] a = out.array();
@@ -557,102 +599,124 @@ final class PlaneCoder {
     }
     int x0 = in.readInt();
     int x1 = in.readInt();
+    int x2 = in.readInt();
+    int x3 = in.readInt();
     int nWords = in.readVarint(Integer.MAX_VALUE / 2, "rANS word count");
     in.require(2L * nWords, "rANS words");
-    if (x0 < RANS_L || x1 < RANS_L) {
+    if (x0 < RANS_L || x1 < RANS_L || x2 < RANS_L || x3 < RANS_L) {
       throw new CorruptDataException("Cannot decode float coding: rANS state outside [2^15, 2^31)");
     }
     byte[] buf = in.buf;
     int p = in.pos;
     int end = p + 2 * nWords;
+    // Words are read in element order; each state takes one only when it fell below 2^15,
+    // and a state never falls so low that one word is not enough. Only the stream end needs a check:
+    // reading up to 4 words per group, stop at end - 8 and finish the rest one element at a time.
+    int n4 = n & ~3;
     int i = 0;
-    if (ctxKind == CTX_SELF) {
+    int m;
+    if (ctxKind == CTX_NONE) {
+      for (; i < n4 && p <= end - 8; i += 4) {
+        int e0 = dec[x0 & MASK];
+        int e1 = dec[x1 & MASK];
+        int e2 = dec[x2 & MASK];
+        int e3 = dec[x3 & MASK];
+        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
+        sym[i] = (byte) e0;
+        sym[i + 1] = (byte) e1;
+        sym[i + 2] = (byte) e2;
+        sym[i + 3] = (byte) e3;
+        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+      }
+    } else if (ctxKind >= 0) {
+      for (; i < n4 && p <= end - 8; i += 4) {
+        int e0 = dec[map[ctxPlane[i] & 0xFF] | (x0 & MASK)];
+        int e1 = dec[map[ctxPlane[i + 1] & 0xFF] | (x1 & MASK)];
+        int e2 = dec[map[ctxPlane[i + 2] & 0xFF] | (x2 & MASK)];
+        int e3 = dec[map[ctxPlane[i + 3] & 0xFF] | (x3 & MASK)];
+        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
+        sym[i] = (byte) e0;
+        sym[i + 1] = (byte) e1;
+        sym[i + 2] = (byte) e2;
+        sym[i + 3] = (byte) e3;
+        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+      }
+    } else {
       int prev = 0;
-      for (; i + 1 < n; i += 2) {
+      for (; i < n4 && p <= end - 8; i += 4) {
         int e0 = dec[map[prev] | (x0 & MASK)];
         x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
         int e1 = dec[map[e0 & 0xFF] | (x1 & MASK)];
         x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+        int e2 = dec[map[e1 & 0xFF] | (x2 & MASK)];
+        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+        int e3 = dec[map[e2 & 0xFF] | (x3 & MASK)];
+        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
         sym[i] = (byte) e0;
         sym[i + 1] = (byte) e1;
-        prev = e1 & 0xFF;
-        if (x0 < RANS_L) {
-          if (p >= end) {
-            throw ended();
-          }
-          x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-        if (x1 < RANS_L) {
-          if (p >= end) {
-            throw ended();
-          }
-          x1 = x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-      }
-    } else if (ctxKind == CTX_NONE) {
-      for (; i + 1 < n; i += 2) {
-        int e0 = dec[x0 & MASK];
-        int e1 = dec[x1 & MASK];
-        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
-        sym[i] = (byte) e0;
-        sym[i + 1] = (byte) e1;
-        if (x0 < RANS_L) {
-          if (p >= end) {
-            throw ended();
-          }
-          x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-        if (x1 < RANS_L) {
-          if (p >= end) {
-            throw ended();
-          }
-          x1 = x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-      }
-    } else {
-      for (; i + 1 < n; i += 2) {
-        int e0 = dec[map[ctxPlane[i] & 0xFF] | (x0 & MASK)];
-        int e1 = dec[map[ctxPlane[i + 1] & 0xFF] | (x1 & MASK)];
-        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
-        sym[i] = (byte) e0;
-        sym[i + 1] = (byte) e1;
-        if (x0 < RANS_L) {
-          if (p >= end) {
-            throw ended();
-          }
-          x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
-        if (x1 < RANS_L) {
-          if (p >= end) {
-            throw ended();
-          }
-          x1 = x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
-          p += 2;
-        }
+        sym[i + 2] = (byte) e2;
+        sym[i + 3] = (byte) e3;
+        prev = e3 & 0xFF;
+        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
+        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+        p += m & 2;
       }
     }
-    if (i < n) {
-      // An odd count: the last element is even, in state 0.
+    // The rest one at a time, with the stream end checked (tail elements, or the last groups).
+    int[] x = {x0, x1, x2, x3};
+    for (; i < n; i++) {
       int t = ctxKind == CTX_NONE ? 0 : ctxKind == CTX_SELF ? map[i == 0 ? 0 : sym[i - 1] & 0xFF] : map[ctxPlane[i] & 0xFF];
-      int e0 = dec[t | (x0 & MASK)];
-      x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-      sym[i] = (byte) e0;
-      if (x0 < RANS_L) {
+      int xs = x[i & 3];
+      int e = dec[t | (xs & MASK)];
+      xs = ((e >>> 8 & 0xFFF) + 1) * (xs >>> SCALE_BITS) + (e >>> 20);
+      sym[i] = (byte) e;
+      if (xs < RANS_L) {
         if (p >= end) {
           throw ended();
         }
-        x0 = x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+        xs = xs << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
         p += 2;
       }
+      x[i & 3] = xs;
     }
-    if (p != end || x0 != RANS_L || x1 != RANS_L) {
+    if (p != end || x[0] != RANS_L || x[1] != RANS_L || x[2] != RANS_L || x[3] != RANS_L) {
       throw new CorruptDataException("Cannot decode float coding: rANS stream did not end in its initial state");
     }
     in.pos = end;

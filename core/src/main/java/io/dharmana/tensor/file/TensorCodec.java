@@ -67,6 +67,11 @@ public enum TensorCodec {
   private static final FloatCodec WIDE_FLOAT_CODEC =
       FloatCodec.create(FloatCodecOptions.DEFAULT.withThreads(Math.max(1, Math.min(256, Runtime.getRuntime().availableProcessors()))));
   private static final int ZSTD_LEVEL = 3;
+  // A zstd context holds ~1 MB of tables; creating one per tensor costs more than coding a small tensor.
+  private static final ThreadLocal<com.github.luben.zstd.ZstdCompressCtx> ZSTD_COMPRESS =
+      ThreadLocal.withInitial(() -> new com.github.luben.zstd.ZstdCompressCtx().setLevel(ZSTD_LEVEL));
+  private static final ThreadLocal<com.github.luben.zstd.ZstdDecompressCtx> ZSTD_DECOMPRESS =
+      ThreadLocal.withInitial(com.github.luben.zstd.ZstdDecompressCtx::new);
 
   /**
    * Encodes {@code data} (remaining bytes, position untouched) of a tensor of {@code dtype}.
@@ -95,7 +100,7 @@ public enum TensorCodec {
         if (parent != null) {
           xor(bytes, parent);
         }
-        return Zstd.compress(bytes, ZSTD_LEVEL);
+        return ZSTD_COMPRESS.get().compress(bytes);
       }
       case INT8, FP8 -> {
         requireF32(dtype);
@@ -139,7 +144,7 @@ public enum TensorCodec {
         }
         byte[] bytes;
         try {
-          bytes = Zstd.decompress(encoded, size);
+          bytes = ZSTD_DECOMPRESS.get().decompress(encoded, size);
         } catch (RuntimeException e) {
           throw new CorruptDataException("Cannot decode zstd tensor: " + e.getMessage(), e);
         }

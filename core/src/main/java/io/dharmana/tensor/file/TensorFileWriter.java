@@ -100,9 +100,10 @@ public final class TensorFileWriter {
           Callable<Encoded> task = () -> encode(in, parent, info, options, wide);
           window.add(pool == null ? completed(task) : pool.submit(task));
         }
-        Encoded encoded = await(window.poll());
-        Tensor tensor = in.tensor(encoded.entry().name());
+        // Hash before waiting: the digest then runs while the workers encode.
+        Tensor tensor = in.tensor(infos.get(done).name());
         original.update(tensor.data());
+        Encoded encoded = await(window.poll());
         if (decoded != null) {
           decoded.update(encoded.decoded() != null ? ByteBuffer.wrap(encoded.decoded()) : tensor.data());
         }

@@ -97,18 +97,23 @@ public final class GradientCodec {
     out.writeBytes(runBytes.toByteArray());
     out.writeBytes(BlockQuantizer.int8(VALUE_BLOCK).encode(FloatBuffer.wrap(values)));
     byte[] bytes = out.toByteArray();
-    float[] decoded = decode(bytes);
+    float[] decoded = decode(bytes, n);
     return new Encoded(bytes, n, kept, ErrorReport.compare(gradient, decoded));
   }
 
   /**
-   * Decodes what {@link #encode} wrote.
+   * Decodes what {@link #encode} wrote for a gradient of {@code expectedCount} values. The count
+   * is the caller's (from the tensor's shape), so a damaged length can never make the decoder
+   * allocate more than the caller expects.
    *
-   * @throws CorruptDataException if lengths or runs are inconsistent
+   * @throws CorruptDataException if lengths or runs are inconsistent or the count differs
    */
-  public static float[] decode(byte[] encoded) {
+  public static float[] decode(byte[] encoded, int expectedCount) {
     ByteBuffer in = ByteBuffer.wrap(encoded).order(ByteOrder.LITTLE_ENDIAN);
     int n = readVarint(in);
+    if (n != expectedCount) {
+      throw new CorruptDataException("Cannot decode gradient: it holds " + n + " values, " + expectedCount + " expected");
+    }
     int kept = readVarint(in);
     int runs = readVarint(in);
     if (kept > n || runs > kept || (long) runs * 2 > in.remaining()) {

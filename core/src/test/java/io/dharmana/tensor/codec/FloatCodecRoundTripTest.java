@@ -21,11 +21,11 @@ class FloatCodecRoundTripTest {
       List.of(DType.F32, DType.BF16, DType.F16, DType.F64, DType.F8_E4M3, DType.F8_E5M2, DType.I32, DType.I64,
           DType.I16, DType.U8, DType.BOOL);
   private static final FloatCodec DEFAULT = FloatCodec.create(FloatCodecOptions.DEFAULT);
-  private static final FloatCodec SMALL_CHUNKS = FloatCodec.create(new FloatCodecOptions(4096, 1));
+  private static final FloatCodec SMALL_CHUNKS = FloatCodec.create(new FloatCodecOptions(4096, 1, 0)); // codes even near-noise planes
   private static final FloatCodec PARALLEL = FloatCodec.create(new FloatCodecOptions(4096, 2));
 
   static LongStream seeds() {
-    return LongStream.range(0, 24).map(i -> 0x5EED0000L + i * 7919);
+    return LongStream.range(0, 16).map(i -> 0x5EED0000L + i * 7919);
   }
 
   private static void assertRoundTrip(FloatCodec codec, DType dtype, byte[] data, byte[] parent, String why) {

@@ -33,7 +33,7 @@ class GradientCodecTest {
     GradientCodec.Encoded e = GradientCodec.topK(fraction).encode(g);
     int k = (int) Math.ceil(fraction * n);
     assertEquals(k, e.kept(), "seed " + seed);
-    float[] decoded = GradientCodec.decode(e.bytes());
+    float[] decoded = GradientCodec.decode(e.bytes(), g.length);
     float[] magnitudes = new float[n];
     for (int i = 0; i < n; i++) {
       magnitudes[i] = Math.abs(g[i]);
@@ -54,7 +54,7 @@ class GradientCodecTest {
   void thresholdKeepsEverythingAboveIt(long seed) {
     float[] g = gradient(seed, 50_000);
     GradientCodec.Encoded e = GradientCodec.threshold(2e-3f).encode(g);
-    float[] decoded = GradientCodec.decode(e.bytes());
+    float[] decoded = GradientCodec.decode(e.bytes(), g.length);
     int expected = 0;
     for (int i = 0; i < g.length; i++) {
       if (Math.abs(g[i]) >= 2e-3f) {
@@ -76,8 +76,9 @@ class GradientCodecTest {
     assertThrows(InvalidDescriptorException.class, () -> GradientCodec.topK(1.5));
     assertThrows(InvalidDescriptorException.class, () -> GradientCodec.threshold(-1));
     byte[] ok = GradientCodec.topK(0.1).encode(gradient(9, 1000)).bytes();
-    assertThrows(CorruptDataException.class, () -> GradientCodec.decode(Arrays.copyOf(ok, 10)));
-    assertThrows(CorruptDataException.class, () -> GradientCodec.decode(new byte[] {(byte) 0xFF, (byte) 0xFF}));
-    assertEquals(0, GradientCodec.decode(GradientCodec.topK(0.5).encode(new float[0]).bytes()).length);
+    assertThrows(CorruptDataException.class, () -> GradientCodec.decode(Arrays.copyOf(ok, 10), 1000));
+    assertThrows(CorruptDataException.class, () -> GradientCodec.decode(ok, 999));
+    assertThrows(CorruptDataException.class, () -> GradientCodec.decode(new byte[] {(byte) 0xFF, (byte) 0xFF}, 1000));
+    assertEquals(0, GradientCodec.decode(GradientCodec.topK(0.5).encode(new float[0]).bytes(), 0).length);
   }
 }

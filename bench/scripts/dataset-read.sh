@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Side-by-side read benchmark of Dharmana datasets (issue 5).
+#
+# For two MLPerf Storage-like workloads (resnet50: ~115 KB samples, cosmoflow: ~2.8 MB samples) it
+# generates SIZE of incompressible synthetic samples as files, packs them into uncompressed
+# Dharmana shards, and in the same run measures:
+#   - `cat` of the same shard files to /dev/null: the read limit of this machine;
+# Reads are warm (page cache holds the files, which are read once before) so that the software
+# path is compared, not a shared disk; COLD=1 drops the page cache before each read instead
+# (needs root) and measures the disk.
+#   - `dharmana dataset read` (DataLoader, sequential order and shuffled);
+#   - a PyTorch DataLoader over the original files with num_workers=2 (if python3-torch imports);
+#   - `dharmana dataset bench` with an emulated accelerator whose demand is 80% of the measured
+#     Dharmana read bandwidth (goal: utilization >= 0.95).
+#
+# Usage: bench/scripts/dataset-read.sh [SIZE_GIB (default 2)] [WORKDIR (default /tmp/dharmana-dataset-bench)]
+# Env:   KEEP=1 keeps the generated data; WORKLOADS="resnet50 cosmoflow" selects workloads; COLD=1 see above.
+set -euo pipefail
+
+SIZE_GIB=${1:-2}
+WORK=${2:-/tmp/dharmana-dataset-bench}
+WORKLOADS=${WORKLOADS:-"resnet50 cosmoflow"}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+JAR="$ROOT/cli/target/dharmana.jar"
+
+if [[ ! -f "$JAR" ]]; then
+  echo "building $JAR" >&2
+  (cd "$ROOT" && mvn -q -B -o -pl cli -am package -DskipTests)
+fi
+# a pre-touched, fixed heap: fresh heap pages otherwise cost a page fault per 4 KiB of every sample read
+dharmana() { java -Xms2g -Xmx2g -XX:+AlwaysPreTouch -cp "$JAR" io.dharmana.cli.DatasetCommand "$@"; }
+
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+now() { date +%s.%N; }
+
+mkdir -p "$WORK"
+echo "Dharmana dataset read benchmark: $SIZE_GIB GiB per workload, $(nproc) cores, $(date -u +%FT%TZ)"
+COLD=${COLD:-0}
+if [[ "$COLD" == 1 ]] && (sync; echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null; then
+  echo "page cache: DROPPED before each read (cold reads: the disk is measured)"
+  prepare() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+else
+  [[ "$COLD" == 1 ]] && echo "COLD=1 asked but the page cache cannot be dropped here" >&2
+  echo "page cache: NOT dropped; files are read once before each measurement (warm reads: the software path is measured)"
+  prepare() { cat "$@" > /dev/null; }
+fi
+TORCH_PY=""
+for py in python3 /usr/bin/python3; do
+  if "$py" -c "import torch" 2>/dev/null; then TORCH_PY=$py; break; fi
+done
+
+for workload in $WORKLOADS; do
+  case $workload in
+    resnet50) SAMPLE=115000; BATCH=256 ;;
+    cosmoflow) SAMPLE=2800000; BATCH=8 ;;
+    *) echo "unknown workload $workload" >&2; exit 2 ;;
+  esac
+  dir="$WORK/$workload"
+  files="$dir/files"
+  ds="$dir/dataset"
+  count=$(python3 -c "print(int($SIZE_GIB * 2**30 // $SAMPLE))")
+  echo
+  echo "== $workload: $count samples of ~$SAMPLE bytes, batch $BATCH"
+  if [[ ! -f "$dir/.files-complete" ]]; then
+    rm -rf "$files"
+    python3 - "$files" "$count" "$SAMPLE" "$dir/.files-complete" <<'PY'
+import os, random, sys
+out, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(20261122)
+pool = os.urandom(64 << 20)  # incompressible bytes; samples are slices at random offsets
+for i in range(count):
+    d = os.path.join(out, f"{i // 1000:04d}")
+    if i % 1000 == 0:
+        os.makedirs(d, exist_ok=True)
+    n = max(1, int(rng.gauss(size, size * 0.1)))
+    off = rng.randrange(0, len(pool) - n)
+    with open(os.path.join(d, f"{i:08d}.bin"), "wb") as f:
+        f.write(pool[off:off + n])
+open(sys.argv[4], "w").close()
+PY
+  fi
+  rm -rf "$ds"
+  t0=$(now)
+  dharmana pack "$ds" --from "$files" --shard-size 64MiB --no-progress
+  t1=$(now)
+  shard_bytes=$(du -sb "$ds/shards" | cut -f1)
+  echo "pack: $(python3 -c "print(f'{$shard_bytes/1e6/($t1-$t0):.1f} MB/s')")"
+
+  # the read limit: cat of the same shard files (first pass warms the page cache when it cannot be dropped)
+  prepare "$ds"/shards/*.dhs
+  t0=$(now); cat "$ds"/shards/*.dhs > /dev/null; t1=$(now)
+  cat_mbps=$(python3 -c "print(round($shard_bytes/1e6/($t1-$t0), 1))")
+  echo "cat shards > /dev/null:                 $cat_mbps MB/s"
+
+  prepare "$ds"/shards/*.dhs
+  read_json=$(dharmana read "$ds" --batch $BATCH --readers 2 --prefetch 4 --json)
+  read_mbps=$(echo "$read_json" | json_field readMBps)
+  read_sps=$(echo "$read_json" | json_field samplesPerSecond)
+  echo "dharmana dataset read (sequential):     $read_mbps MB/s, $read_sps samples/s  ($(python3 -c "print(f'{$read_mbps/$cat_mbps:.2f}')")x cat)"
+
+  prepare "$ds"/shards/*.dhs
+  shuf_json=$(dharmana read "$ds" --batch $BATCH --readers 2 --prefetch 4 --shuffle 7 --json)
+  shuf_mbps=$(echo "$shuf_json" | json_field readMBps)
+  shuf_sps=$(echo "$shuf_json" | json_field samplesPerSecond)
+  echo "dharmana dataset read (shuffled):       $shuf_mbps MB/s, $shuf_sps samples/s  ($(python3 -c "print(f'{$shuf_mbps/$cat_mbps:.2f}')")x cat)"
+
+  if [[ -n "$TORCH_PY" ]]; then
+    find "$files" -name '*.bin' -print0 | xargs -0 cat > /dev/null
+    [[ "$COLD" == 1 ]] && prepare
+    torch_sps=$("$TORCH_PY" - "$files" "$BATCH" <<'PY'
+import os, sys, time, torch
+from torch.utils.data import Dataset, DataLoader
+root, batch = sys.argv[1], int(sys.argv[2])
+paths = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs if f.endswith(".bin"))
+class Files(Dataset):
+    def __len__(self): return len(paths)
+    def __getitem__(self, i):
+        with open(paths[i], "rb") as f:
+            return torch.frombuffer(bytearray(f.read()), dtype=torch.uint8)
+loader = DataLoader(Files(), batch_size=batch, num_workers=2, shuffle=True, collate_fn=lambda b: b)
+n = 0; t = time.time()
+for b in loader:
+    n += len(b)
+print(round(n / (time.time() - t), 1))
+PY
+)
+    echo "PyTorch DataLoader (files, 2 workers, shuffled):  $torch_sps samples/s  (dharmana shuffled is $(python3 -c "print(f'{$shuf_sps/$torch_sps:.2f}')")x)"
+  else
+    echo "PyTorch DataLoader: skipped: python3-torch not installed"
+  fi
+
+  # accelerator emulation: demand = 80% of the measured read bandwidth
+  batch_bytes=$(python3 -c "print($shard_bytes / $count * $BATCH)")
+  compute_ms=$(python3 -c "print(round($batch_bytes / ($shuf_mbps * 1e6 * 0.8) * 1e3, 2))")
+  prepare "$ds"/shards/*.dhs
+  bench_json=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --prefetch 4 --readers 2 --shuffle 7 --json)
+  echo "emulated accelerator at 80% of read bandwidth ($compute_ms ms/batch): utilization $(echo "$bench_json" | json_field utilization), wait p50 $(echo "$bench_json" | json_field waitP50Ms) ms, p99 $(echo "$bench_json" | json_field waitP99Ms) ms"
+  echo "prefetch sweep at the same demand:"
+  dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --sweep-prefetch 0,1,2,4,8,16 | sed 's/^/  /'
+  [[ "${KEEP:-0}" == 1 ]] || rm -rf "$ds"
+done
+[[ "${KEEP:-0}" == 1 ]] || echo "(generated files kept in $WORK for reruns; remove with rm -rf $WORK)"

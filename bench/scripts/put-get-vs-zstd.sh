@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Puts and gets one large file through a zstd-3 Dharmana pipeline and, in the same run, times
+# the peer (the zstd command line at -3, compress and decompress) and the read limit (cat to
+# /dev/null) on the same file. Prints MB/s side by side and the ratios the issue asks about:
+#   put >= 0.8x zstd -3, get >= 0.8x zstd -d.
+# Both writers flush their output to disk (Dharmana fsyncs its packs; zstd's output is synced).
+# Usage: bench/scripts/put-get-vs-zstd.sh [BYTES]   (default 2 GiB)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+size="${1:-$((2 * 1024 * 1024 * 1024))}"
+work="${BENCH_DIR:-$root/bench/out/put-get}"
+command -v zstd >/dev/null || { echo "zstd is not installed (apt-get install zstd)"; exit 1; }
+rm -rf "$work" && mkdir -p "$work"
+(cd "$root" && mvn -q -B package -DskipTests -pl cli,bench -am) >&2
+jar="$root/cli/target/dharmana.jar"
+file="$work/input.bin"
+echo "generating $size bytes of mixed text and fp32 data ..." >&2
+java -cp "$root/bench/target/benchmarks.jar" io.dharmana.bench.GenerateData "$file" "$size" 1
+mb=$(python3 -c "print($size/1e6)")
+
+t() { local s e; s=$(date +%s.%N); "$@"; e=$(date +%s.%N); python3 -c "print(f'{$e-$s:.3f}')"; }
+rate() { python3 -c "print(f'{$mb/$1:8.1f}')"; }
+
+cat "$file" > /dev/null # warm the page cache the same way for everyone: all reads below are from memory
+cat_s=$(t sh -c "cat '$file' > /dev/null")
+zc_s=$(t sh -c "zstd -q -3 -f '$file' -o '$work/input.zst' && sync '$work/input.zst'")
+zd_s=$(t sh -c "zstd -q -d -c '$work/input.zst' > /dev/null")
+zc_mt_s=$(t sh -c "zstd -q -3 -T0 -f '$file' -o '$work/input-mt.zst' && sync '$work/input-mt.zst'")
+zst_bytes=$(stat -c %s "$work/input.zst")
+
+java -jar "$jar" init "$work/repo" > /dev/null
+put_s=$(t sh -c "java -Xmx2g -jar '$jar' put '$work/repo' big '$file' --no-progress > '$work/put.out'")
+get_s=$(t sh -c "java -Xmx2g -jar '$jar' get '$work/repo' big --no-progress > /dev/null")
+stored=$(java -jar "$jar" stat "$work/repo" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['stats']['uniqueStoredBytes'])")
+
+echo
+echo "input: $size bytes ($(nproc) cores); page cache warm for all reads"
+printf "%-34s %9s %8s\n" "" "seconds" "MB/s"
+printf "%-34s %9s %8s\n" "cat > /dev/null (read limit)" "$cat_s" "$(rate "$cat_s")"
+printf "%-34s %9s %8s\n" "zstd -3 (1 thread) + sync" "$zc_s" "$(rate "$zc_s")"
+printf "%-34s %9s %8s\n" "zstd -3 -T0 (all cores) + sync" "$zc_mt_s" "$(rate "$zc_mt_s")"
+printf "%-34s %9s %8s\n" "zstd -d > /dev/null" "$zd_s" "$(rate "$zd_s")"
+printf "%-34s %9s %8s\n" "dharmana put (zstd-3, all cores)" "$put_s" "$(rate "$put_s")"
+printf "%-34s %9s %8s\n" "dharmana get > /dev/null" "$get_s" "$(rate "$get_s")"
+python3 - <<PY
+put, zc, zcmt, get, zd, cat = $put_s, $zc_s, $zc_mt_s, $get_s, $zd_s, $cat_s
+print()
+print(f"stored: dharmana {$stored} bytes (ratio {$size/$stored:.3f}), zstd -3 {$zst_bytes} bytes (ratio {$size/$zst_bytes:.3f})")
+print(f"put / zstd -3 speed      = {zc/put:.2f}x  (goal >= 0.8)")
+print(f"put / zstd -3 -T0 speed  = {zcmt/put:.2f}x")
+print(f"get / zstd -d speed      = {zd/get:.2f}x  (goal >= 0.8)")
+print(f"get / cat speed          = {cat/get:.2f}x")
+PY

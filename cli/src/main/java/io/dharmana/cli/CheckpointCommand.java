@@ -1,0 +1,470 @@
+package io.dharmana.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dharmana.InvalidDescriptorException;
+import io.dharmana.NotFoundException;
+import io.dharmana.checkpoint.CheckpointInfo;
+import io.dharmana.checkpoint.CheckpointManager;
+import io.dharmana.checkpoint.CheckpointOptions;
+import io.dharmana.checkpoint.RestoredCheckpoint;
+import io.dharmana.checkpoint.RetentionPolicy;
+import io.dharmana.checkpoint.TensorEntry;
+import io.dharmana.descriptor.Durations;
+import io.dharmana.repo.Repository;
+import io.dharmana.tensor.Safetensors;
+import io.dharmana.tensor.SafetensorsFile;
+import io.dharmana.tensor.SafetensorsHeader;
+import io.dharmana.tensor.SafetensorsWriter;
+import io.dharmana.tensor.Tensor;
+import io.dharmana.tensor.TensorInfo;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code dharmana checkpoint}: save, restore, list, prune, verify and diff the checkpoints of a
+ * training run (see {@link CheckpointManager}). Safetensors files saved here keep their exact
+ * header in the checkpoint's metadata, so a lossless restore writes them back byte-identical.
+ */
+@Command(name = "checkpoint", mixinStandardHelpOptions = true,
+    description = {"Checkpoints of a training run: asynchronous, deduplicated, delta-coded, verified."},
+    subcommands = {
+      CheckpointCommand.Save.class,
+      CheckpointCommand.Restore.class,
+      CheckpointCommand.ListSteps.class,
+      CheckpointCommand.Prune.class,
+      CheckpointCommand.Verify.class,
+      CheckpointCommand.Diff.class
+    })
+final class CheckpointCommand implements Runnable {
+  /** Metadata key holding the saved safetensors files' names, tensor prefixes and exact headers. */
+  static final String FILES_KEY = "dharmana.safetensors";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** Options every subcommand takes. */
+  static final class RunOptions {
+    @Parameters(index = "0", paramLabel = "REPO", description = "Repository directory.")
+    Path repo;
+
+    @Option(names = "--run", required = true, paramLabel = "NAME", description = "The training run.")
+    String run;
+  }
+
+  static long step(String text, CheckpointManager m) {
+    if (text == null || text.equals("latest")) {
+      OptionalLong latest = m.latest();
+      return latest.orElseThrow(() -> new NotFoundException("Cannot find a complete checkpoint in run " + m.run()));
+    }
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("Invalid step '" + text + "': must be a number or 'latest'");
+    }
+  }
+
+  @Command(name = "save", mixinStandardHelpOptions = true,
+      description = "Save safetensors files as one rank's shard of a step; returns when committed.")
+  static final class Save implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin RunOptions common;
+
+    @Option(names = "--step", required = true, paramLabel = "N", description = "The training step.")
+    long step;
+
+    @Option(names = "--rank", defaultValue = "0", paramLabel = "R", description = "This rank (default: ${DEFAULT-VALUE}).")
+    int rank;
+
+    @Option(names = "--world", defaultValue = "1", paramLabel = "W", description = "Ranks per step (default: ${DEFAULT-VALUE}).")
+    int world;
+
+    @Option(names = "--full-every", defaultValue = "8", paramLabel = "K",
+        description = "Store a tensor whole when its delta chain would reach K links (default: ${DEFAULT-VALUE}).")
+    int fullEvery;
+
+    @Option(names = "--raw", description = "Store raw bytes, no float coding and no deltas (fastest).")
+    boolean raw;
+
+    @Option(names = "--meta", paramLabel = "KEY=VALUE", description = "Metadata, e.g. --meta loss=1.23 (retention ranks by it).")
+    Map<String, String> meta = new LinkedHashMap<>();
+
+    @Option(names = "--json", description = "Print as JSON.")
+    boolean json;
+
+    @Parameters(index = "1..*", arity = "1..*", paramLabel = "FILE", description = "safetensors files.")
+    List<Path> files;
+
+    @Override
+    public Integer call() throws IOException {
+      CheckpointOptions options = CheckpointOptions.DEFAULT.withRank(rank, world).withFullEvery(fullEvery);
+      if (raw) {
+        options = options.withRawBytes();
+      }
+      List<SafetensorsFile> open = new ArrayList<>();
+      try (Repository r = Repository.open(common.repo); CheckpointManager m = CheckpointManager.open(r, common.run, options)) {
+        List<Tensor> tensors = new ArrayList<>();
+        ArrayNode fileTable = JSON.createArrayNode();
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Path file : files) {
+          SafetensorsFile f = Safetensors.open(file);
+          open.add(f);
+          String fileName = file.getFileName().toString();
+          if (!names.add(fileName)) {
+            throw new IllegalArgumentException("Invalid files: two are named " + fileName);
+          }
+          String prefix = files.size() == 1 ? "" : fileName + "/";
+          for (Tensor t : f.tensors()) {
+            tensors.add(prefix.isEmpty() ? t : Tensor.of(prefix + t.name(), t.dtype(), t.shape(), t.data()));
+          }
+          fileTable.addObject().put("file", fileName).put("prefix", prefix)
+              .put("header", Base64.getEncoder().encodeToString(f.headerBytes()));
+        }
+        Map<String, String> metadata = new LinkedHashMap<>(meta);
+        metadata.put(FILES_KEY, fileTable.toString());
+        long t0 = System.nanoTime();
+        var future = m.save(step, tensors, metadata);
+        long blocked = System.nanoTime() - t0;
+        CheckpointInfo info = future.join();
+        long total = System.nanoTime() - t0;
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+          Map<String, Object> result = new LinkedHashMap<>();
+          result.put("checkpoint", info);
+          result.put("blockedSeconds", blocked / 1e9);
+          result.put("committedSeconds", total / 1e9);
+          Output.json(out, result);
+        } else {
+          out.printf(Locale.ROOT, "saved %s@%d rank %d/%d: %d tensors, %s logical, %s stored (%s), %s; blocked %.3f s, committed in %.3f s%n",
+              common.run, step, rank, world, info.tensors(), Output.bytes(info.logicalBytes()), Output.bytes(info.storedBytes()),
+              Output.ratio(info.ratio()), info.complete() ? "step complete" : "step waits for other ranks",
+              blocked / 1e9, total / 1e9);
+        }
+        out.flush();
+      } finally {
+        for (SafetensorsFile f : open) {
+          f.close();
+        }
+      }
+      return Main.OK;
+    }
+  }
+
+  @Command(name = "restore", mixinStandardHelpOptions = true,
+      description = "Restore a step, verified, into a directory (the saved safetensors files, byte-identical).")
+  static final class Restore implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin RunOptions common;
+
+    @Option(names = "--step", defaultValue = "latest", paramLabel = "N|latest", description = "Step (default: ${DEFAULT-VALUE}).")
+    String step;
+
+    @Option(names = "--rank", defaultValue = "0", paramLabel = "R", description = "Rank's shard (default: ${DEFAULT-VALUE}).")
+    int rank;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to write into (created).")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+      try (Repository r = Repository.open(common.repo);
+          CheckpointManager m = CheckpointManager.open(r, common.run, CheckpointOptions.DEFAULT)) {
+        long s = step(step, m);
+        RestoredCheckpoint restored = m.restore(s, rank, null);
+        Files.createDirectories(out);
+        List<Path> written = write(restored, out);
+        PrintWriter pw = spec.commandLine().getOut();
+        for (Path p : written) {
+          pw.printf("restored %s@%d rank %d -> %s%n", common.run, s, rank, p);
+        }
+        pw.flush();
+      }
+      return Main.OK;
+    }
+  }
+
+  /** Writes a restored shard as the safetensors files it was saved from, or one file if saved through the API. */
+  static List<Path> write(RestoredCheckpoint restored, Path dir) throws IOException {
+    String table = restored.metadata().get(FILES_KEY);
+    Map<String, Tensor> byName = new HashMap<>();
+    restored.tensors().forEach(t -> byName.put(t.name(), t));
+    List<Path> written = new ArrayList<>();
+    if (table == null) {
+      Path file = dir.resolve(String.format("%s-step%d-rank%d.safetensors", restored.run(), restored.step(), restored.rank()));
+      Map<String, String> meta = new LinkedHashMap<>(restored.metadata());
+      SafetensorsWriter.write(meta.isEmpty() ? null : meta, restored.tensors(), file);
+      written.add(file);
+      return written;
+    }
+    for (JsonNode f : JSON.readTree(table)) {
+      String fileName = f.get("file").asText();
+      if (fileName.contains("/") || fileName.contains("\\") || fileName.startsWith(".")) {
+        throw new InvalidDescriptorException("Invalid file name '" + fileName + "' in checkpoint metadata");
+      }
+      String prefix = f.get("prefix").asText();
+      byte[] header = Base64.getDecoder().decode(f.get("header").asText());
+      long dataLength = 0;
+      for (Tensor t : restored.tensors()) {
+        if (t.name().startsWith(prefix) && (!prefix.isEmpty() || true)) {
+          dataLength += t.byteSize();
+        }
+      }
+      SafetensorsHeader parsed = SafetensorsHeader.parse(header, dataLength);
+      Path file = dir.resolve(fileName);
+      SafetensorsWriter.writeAtomically(file, channel -> {
+        ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+        writeFully(channel, length);
+        writeFully(channel, ByteBuffer.wrap(header));
+        for (TensorInfo info : parsed.tensors()) {
+          Tensor t = byName.get(prefix + info.name());
+          if (t == null) {
+            throw new NotFoundException("Cannot restore " + fileName + ": tensor " + info.name() + " is not in the checkpoint");
+          }
+          writeFully(channel, t.data());
+        }
+      });
+      written.add(file);
+    }
+    return written;
+  }
+
+  private static void writeFully(java.nio.channels.WritableByteChannel channel, ByteBuffer b) throws IOException {
+    while (b.hasRemaining()) {
+      channel.write(b);
+    }
+  }
+
+  @Command(name = "list", mixinStandardHelpOptions = true,
+      description = "List a run's steps: sizes logical and stored, ratio, complete or not, durability, lossy or not.")
+  static final class ListSteps implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin RunOptions common;
+
+    @Option(names = "--json", description = "Print as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+      try (Repository r = Repository.open(common.repo);
+          CheckpointManager m = CheckpointManager.open(r, common.run, CheckpointOptions.DEFAULT)) {
+        List<CheckpointInfo> steps = m.listWithDurability();
+        long logical = steps.stream().filter(CheckpointInfo::complete).mapToLong(CheckpointInfo::logicalBytes).sum();
+        long stored = steps.stream().filter(CheckpointInfo::complete).mapToLong(CheckpointInfo::storedBytes).sum();
+        long unique = m.uniqueStoredBytes(steps.stream().filter(CheckpointInfo::complete).map(CheckpointInfo::step).toList());
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+          List<Map<String, Object>> rows = new ArrayList<>();
+          for (CheckpointInfo c : steps) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("step", c.step());
+            row.put("complete", c.complete());
+            row.put("ranks", c.ranks());
+            row.put("world", c.world());
+            row.put("tensors", c.tensors());
+            row.put("logicalBytes", c.logicalBytes());
+            row.put("storedBytes", c.storedBytes());
+            row.put("ratio", Double.isInfinite(c.ratio()) ? null : c.ratio());
+            row.put("durability", c.durability());
+            row.put("lossy", c.lossy());
+            row.put("created", c.created().toString());
+            Map<String, String> meta = new LinkedHashMap<>(c.metadata());
+            meta.remove(FILES_KEY);
+            row.put("metadata", meta);
+            rows.add(row);
+          }
+          Map<String, Object> result = new LinkedHashMap<>();
+          result.put("run", common.run);
+          result.put("latest", m.latest().isPresent() ? m.latest().getAsLong() : null);
+          result.put("steps", rows);
+          result.put("totalLogicalBytes", logical);
+          result.put("totalStoredBytes", stored);
+          result.put("uniqueStoredBytes", unique);
+          Output.json(out, result);
+          return Main.OK;
+        }
+        out.printf("%-12s %-10s %-7s %8s %12s %12s %9s %-16s %-5s%n", "STEP", "STATE", "RANKS", "TENSORS", "LOGICAL", "STORED",
+            "RATIO", "DURABILITY", "LOSSY");
+        for (CheckpointInfo c : steps) {
+          out.printf(Locale.ROOT, "%-12d %-10s %-7s %8d %12s %12s %9s %-16s %-5s%n", c.step(),
+              c.complete() ? "complete" : "partial", c.ranks() + "/" + c.world(), c.tensors(), Output.bytes(c.logicalBytes()),
+              Output.bytes(c.storedBytes()), Output.ratio(c.ratio()), c.durability(), c.lossy() ? "yes" : "no");
+        }
+        out.printf(Locale.ROOT, "total: %s logical, %s stored by the steps, %s unique chunks (%s)%n", Output.bytes(logical),
+            Output.bytes(stored), Output.bytes(unique), Output.ratio(unique == 0 ? Double.POSITIVE_INFINITY : (double) logical / unique));
+        out.flush();
+      }
+      return Main.OK;
+    }
+  }
+
+  @Command(name = "prune", mixinStandardHelpOptions = true,
+      description = {"Apply a retention policy (rules combine: a step any rule keeps is kept). With rule options, they",
+          "become the run's policy; without, the run's stored policy applies. Data goes at the next gc."})
+  static final class Prune implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin RunOptions common;
+
+    @Option(names = "--keep-last", defaultValue = "0", paramLabel = "N", description = "Keep the newest N steps.")
+    int keepLast;
+
+    @Option(names = "--keep-every", defaultValue = "0", paramLabel = "K", description = "Keep steps that are multiples of K.")
+    long keepEvery;
+
+    @Option(names = "--keep-best", defaultValue = "0", paramLabel = "N", description = "Keep the best N steps by --metric.")
+    int keepBest;
+
+    @Option(names = "--metric", paramLabel = "KEY", description = "Metadata key for --keep-best (lower is better, e.g. loss).")
+    String metric;
+
+    @Option(names = "--higher-is-better", description = "For --keep-best: a larger metric is better (an accuracy).")
+    boolean higherIsBetter;
+
+    @Option(names = "--keep-for", paramLabel = "DURATION", description = "Keep steps younger than this, e.g. 7d.")
+    String keepFor;
+
+    @Option(names = "--abandon-after", defaultValue = "1h", paramLabel = "DURATION",
+        description = "Remove shards of incomplete steps older than this and than the newest complete step (default: ${DEFAULT-VALUE}).")
+    String abandonAfter;
+
+    @Option(names = "--dry-run", description = "Only show what would be removed.")
+    boolean dryRun;
+
+    @Option(names = "--json", description = "Print as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+      try (Repository r = Repository.open(common.repo);
+          CheckpointManager m = CheckpointManager.open(r, common.run, CheckpointOptions.DEFAULT)) {
+        RetentionPolicy given = new RetentionPolicy(keepLast, keepEvery, keepBest, metric, !higherIsBetter,
+            keepFor == null ? null : Durations.parse(keepFor));
+        RetentionPolicy policy;
+        if (given.equals(new RetentionPolicy(0, 0, 0, metric, !higherIsBetter, null))) {
+          policy = m.retention().orElseThrow(() -> new IllegalArgumentException("Cannot prune run " + common.run
+              + ": it has no retention policy; give one with --keep-last, --keep-every, --keep-best or --keep-for"));
+        } else {
+          policy = given;
+          if (!dryRun) {
+            m.retention(policy);
+          }
+        }
+        Duration abandon = Durations.parse(abandonAfter);
+        CheckpointManager.PruneResult result = dryRun ? m.planPrune(policy, abandon) : m.prune(policy, abandon);
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+          Map<String, Object> map = new LinkedHashMap<>();
+          map.put("dryRun", dryRun);
+          map.put("policy", policy);
+          map.put("kept", result.kept());
+          map.put("removed", result.removed());
+          map.put("abandoned", result.abandoned());
+          Output.json(out, map);
+        } else {
+          out.printf("%s %s: kept %s, %s %s, incomplete steps %s %s%n", dryRun ? "would prune" : "pruned", common.run,
+              result.kept(), dryRun ? "would remove" : "removed", result.removed(), dryRun ? "would go" : "gone",
+              result.abandoned());
+          out.flush();
+        }
+      }
+      return Main.OK;
+    }
+  }
+
+  @Command(name = "verify", mixinStandardHelpOptions = true,
+      description = "Re-read every chunk of a step (or every step of the run) and check every tensor's SHA-256.")
+  static final class Verify implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin RunOptions common;
+
+    @Option(names = "--step", paramLabel = "N|latest", description = "One step; omit for the whole run.")
+    String step;
+
+    @Override
+    public Integer call() {
+      try (Repository r = Repository.open(common.repo);
+          CheckpointManager m = CheckpointManager.open(r, common.run, CheckpointOptions.DEFAULT)) {
+        List<Long> steps = step == null ? m.listAll().stream().map(CheckpointInfo::step).toList() : List.of(step(step, m));
+        PrintWriter out = spec.commandLine().getOut();
+        int tensors = 0;
+        for (long s : steps) {
+          int n = m.verify(s);
+          tensors += n;
+          out.printf("verified %s@%d: %d tensors ok%n", common.run, s, n);
+        }
+        out.printf("verified %d steps, %d tensors: every chunk and tensor hash matches%n", steps.size(), tensors);
+        out.flush();
+      }
+      return Main.OK;
+    }
+  }
+
+  @Command(name = "diff", mixinStandardHelpOptions = true,
+      description = "Per tensor: changed between two steps or not, and how the second stores it (delta size).")
+  static final class Diff implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin RunOptions common;
+
+    @Option(names = "--from", required = true, paramLabel = "N") String from;
+
+    @Option(names = "--to", defaultValue = "latest", paramLabel = "N|latest") String to;
+
+    @Option(names = "--rank", defaultValue = "0", paramLabel = "R") int rank;
+
+    @Option(names = "--json", description = "Print as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+      try (Repository r = Repository.open(common.repo);
+          CheckpointManager m = CheckpointManager.open(r, common.run, CheckpointOptions.DEFAULT.withRank(rank, rank + 1))) {
+        long a = step(from, m);
+        long b = step(to, m);
+        List<CheckpointManager.TensorDiff> diffs = m.diff(a, b);
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+          Output.json(out, diffs);
+          return Main.OK;
+        }
+        int changed = 0;
+        for (CheckpointManager.TensorDiff d : diffs) {
+          TensorEntry e = d.to();
+          String how = e == null ? "removed" : e.encoding().name().toLowerCase(Locale.ROOT)
+              + (e.encoding() == TensorEntry.Encoding.DELTA ? " against " + e.baseStep() : "");
+          out.printf(Locale.ROOT, "%-9s %-50s %-24s %12s%n", !d.inFrom() ? "added" : d.changed() ? "changed" : "same",
+              d.name(), how, e == null ? "-" : Output.bytes(e.storedBytes()));
+          changed += d.changed() ? 1 : 0;
+        }
+        out.printf("%d of %d tensors changed from %d to %d%n", changed, diffs.size(), a, b);
+        out.flush();
+      }
+      return Main.OK;
+    }
+  }
+}

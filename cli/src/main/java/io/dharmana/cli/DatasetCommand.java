@@ -1,0 +1,540 @@
+package io.dharmana.cli;
+
+import io.dharmana.InvalidDescriptorException;
+import io.dharmana.dataset.Batch;
+import io.dharmana.dataset.DataLoader;
+import io.dharmana.dataset.Dataset;
+import io.dharmana.dataset.DatasetIndex;
+import io.dharmana.dataset.DatasetPacker;
+import io.dharmana.dataset.LoaderState;
+import io.dharmana.dataset.LoaderStats;
+import io.dharmana.dataset.PackProgress;
+import io.dharmana.dataset.ShardCacheStats;
+import io.dharmana.dataset.ShardInfo;
+import io.dharmana.dataset.SourceInfo;
+import io.dharmana.descriptor.ByteSize;
+import io.dharmana.descriptor.Descriptors;
+import io.dharmana.runtime.AcceleratorStats;
+import io.dharmana.runtime.EmulatedAccelerator;
+import io.dharmana.stage.StageChain;
+import io.dharmana.stage.StageContext;
+import io.dharmana.stage.StageSpec;
+import io.dharmana.stage.Stages;
+import io.dharmana.store.BlobStore;
+import io.dharmana.store.Stores;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code dharmana dataset}: pack files, JSON Lines or WebDataset tars into indexed shards,
+ * inspect and unpack them, stream them with the data loader, and measure whether an emulated
+ * accelerator stays busy.
+ */
+@Command(
+    name = "dataset",
+    mixinStandardHelpOptions = true,
+    description = "Pack, inspect, unpack and read datasets of indexed shards; emulate an accelerator to measure utilization.",
+    subcommands = {
+      DatasetCommand.Pack.class,
+      DatasetCommand.Inspect.class,
+      DatasetCommand.Unpack.class,
+      DatasetCommand.Read.class,
+      DatasetCommand.Bench.class
+    })
+public final class DatasetCommand implements Runnable {
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** Runs the dataset command alone (for scripts, before it is registered in {@link Main}). */
+  public static void main(String[] args) {
+    CommandLine cli = Main.commandLine();
+    if (!cli.getSubcommands().containsKey("dataset")) {
+      cli.addSubcommand(new DatasetCommand());
+    }
+    String[] full = new String[args.length + 1];
+    full[0] = "dataset";
+    System.arraycopy(args, 0, full, 1, args.length);
+    System.exit(cli.execute(full));
+  }
+
+  static long size(String text, String option) {
+    try {
+      return ByteSize.parse(text);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("Invalid " + option + " '" + text + "': " + e.getMessage());
+    }
+  }
+
+  static BlobStore existingDataset(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      throw new io.dharmana.NotFoundException("Cannot open dataset " + dir + ": no such directory");
+    }
+    return Stores.local(dir, false);
+  }
+
+  static String mb(double bytes, double seconds) {
+    return seconds <= 0 ? "-" : String.format(Locale.ROOT, "%.1f MB/s", bytes / 1e6 / seconds);
+  }
+
+  static String fraction(double v) {
+    return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.3f", v);
+  }
+
+  @Command(name = "pack", mixinStandardHelpOptions = true,
+      description = "Pack a directory of files, JSON Lines files or WebDataset .tar shards into indexed Dharmana shards.")
+  static final class Pack implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "OUT", description = "Dataset directory to create.")
+    Path out;
+
+    @Option(names = "--from", required = true, paramLabel = "DIR|FILE.jsonl|SHARD.tar", arity = "1..*",
+        description = "Inputs, packed in the order given.")
+    List<Path> from;
+
+    @Option(names = "--shard-size", paramLabel = "SIZE", defaultValue = "64MiB", description = "Target shard size (default ${DEFAULT-VALUE}).")
+    String shardSize;
+
+    @Option(names = "--block-size", paramLabel = "SIZE", defaultValue = "1MiB",
+        description = "Samples are grouped into blocks of about this size before the stages encode them (default ${DEFAULT-VALUE}).")
+    String blockSize;
+
+    @Option(names = "--pipeline", paramLabel = "FILE.yaml", description = "Pipeline descriptor whose storage stages encode every block.")
+    Path pipeline;
+
+    @Option(names = "--stage", paramLabel = "NAME[:K=V,...]", description = "A stage to encode blocks with, e.g. zstd:level=3 (repeatable).")
+    List<String> stages = new ArrayList<>();
+
+    @Option(names = "--threads", paramLabel = "N", description = "Shard encoding threads (default: one per core).")
+    Integer threads;
+
+    @Option(names = "--fsync", description = "Make every shard durable before the index commits the dataset.")
+    boolean fsync;
+
+    @Option(names = "--progress", negatable = true, description = "Show progress on stderr (default: when stderr is a terminal).")
+    Boolean progress;
+
+    @Option(names = "--json", description = "Print the index as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+      for (Path p : from) {
+        if (!Files.exists(p)) {
+          throw new InvalidDescriptorException("Invalid --from " + p + ": no such file or directory");
+        }
+      }
+      List<StageSpec> specs = new ArrayList<>();
+      if (pipeline != null) {
+        specs.addAll(Descriptors.load(pipeline).storage().stages());
+      }
+      for (String s : stages) {
+        specs.add(parseStage(s));
+      }
+      StageChain chain = specs.isEmpty() ? new StageChain(List.of()) : Stages.chain(specs, StageContext.system());
+      long total = 0;
+      for (Path p : from) {
+        total += inputBytes(p);
+      }
+      long started = System.nanoTime();
+      DatasetIndex index;
+      try (BlobStore store = Stores.local(out, fsync); Progress bar = Progress.start("pack " + out.getFileName(), total, progress)) {
+        long finalTotal = total;
+        DatasetPacker.Builder builder = DatasetPacker.builder(store)
+            .stages(chain)
+            .shardSize(size(shardSize, "--shard-size"))
+            .blockSize(Math.toIntExact(size(blockSize, "--block-size")))
+            .progress(new PackProgress() {
+              @Override
+              public void read(long samples, long bytes) {
+                bar.progress(bytes, finalTotal);
+              }
+            });
+        if (threads != null) {
+          builder.threads(threads);
+        }
+        index = builder.build().pack(from);
+      }
+      double seconds = (System.nanoTime() - started) / 1e9;
+      PrintWriter o = spec.commandLine().getOut();
+      if (json) {
+        Output.json(o, index);
+      } else {
+        o.printf(Locale.ROOT, "packed %d samples (%s) from %d input(s) into %d shard(s) of %s stored (%s) in %.2f s, %s%n",
+            index.samples(), Output.bytes(index.bytes()), index.sources().size(), index.shards().size(), Output.bytes(index.storedBytes()),
+            index.storedBytes() == 0 ? "-" : Output.ratio((double) index.bytes() / index.storedBytes()), seconds, mb(index.bytes(), seconds));
+        o.flush();
+      }
+      return Main.OK;
+    }
+
+    static long inputBytes(Path p) throws IOException {
+      if (!Files.isDirectory(p)) {
+        return Files.size(p);
+      }
+      try (Stream<Path> s = Files.walk(p)) {
+        return s.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+      }
+    }
+
+    static StageSpec parseStage(String text) {
+      int colon = text.indexOf(':');
+      if (colon < 0) {
+        return StageSpec.of(text.trim());
+      }
+      Map<String, String> params = new LinkedHashMap<>();
+      for (String kv : text.substring(colon + 1).split(",")) {
+        int eq = kv.indexOf('=');
+        if (eq <= 0) {
+          throw new InvalidDescriptorException("Invalid --stage '" + text + "': parameters must be KEY=VALUE, separated by commas");
+        }
+        params.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+      }
+      return StageSpec.of(text.substring(0, colon).trim(), params);
+    }
+  }
+
+  @Command(name = "inspect", mixinStandardHelpOptions = true, description = "Print a dataset's index: samples, sizes, stages, shards, sources.")
+  static final class Inspect implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "Dataset directory.")
+    Path dir;
+
+    @Option(names = "--json", description = "Print the index as JSON.")
+    boolean json;
+
+    @Option(names = "--shards", description = "List every shard.")
+    boolean shards;
+
+    @Override
+    public Integer call() {
+      try (BlobStore store = existingDataset(dir); Dataset dataset = Dataset.open(store, "")) {
+        DatasetIndex index = dataset.index();
+        PrintWriter o = spec.commandLine().getOut();
+        if (json) {
+          o.println(new String(index.toJson(), StandardCharsets.UTF_8));
+          o.flush();
+          return Main.OK;
+        }
+        o.printf(Locale.ROOT, "dataset     %s (fingerprint %s)%n", dir, dataset.fingerprint());
+        o.printf(Locale.ROOT, "samples     %d (%s, average %s)%n", index.samples(), Output.bytes(index.bytes()),
+            index.samples() == 0 ? "-" : Output.bytes(index.bytes() / index.samples()));
+        o.printf(Locale.ROOT, "stored      %s in %d shard(s), ratio %s%n", Output.bytes(index.storedBytes()), index.shards().size(),
+            index.storedBytes() == 0 ? "-" : Output.ratio((double) index.bytes() / index.storedBytes()));
+        o.printf(Locale.ROOT, "stages      %s%n", index.stages().isEmpty() ? "(none: stored as is)" : index.stages());
+        for (SourceInfo s : index.sources()) {
+          o.printf(Locale.ROOT, "source      %-5s %s: %d samples from #%d, %s%n", s.kind(), s.name(), s.samples(), s.firstSample(),
+              Output.bytes(s.bytes()));
+        }
+        if (shards) {
+          for (ShardInfo s : index.shards()) {
+            o.printf(Locale.ROOT, "shard       %s: %d samples from #%d, %s -> %s, sha256 %s%n", s.key(), s.samples(), s.firstSample(),
+                Output.bytes(s.bytes()), Output.bytes(s.storedBytes()), s.sha256().substring(0, 16));
+          }
+        }
+        o.flush();
+      }
+      return Main.OK;
+    }
+  }
+
+  @Command(name = "unpack", mixinStandardHelpOptions = true,
+      description = "Restore the packed inputs byte-identical, verifying every sample's SHA-256.")
+  static final class Unpack implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "Dataset directory.")
+    Path dir;
+
+    @Parameters(index = "1", paramLabel = "OUT", description = "Directory to restore into.")
+    Path out;
+
+    @Option(names = "--members", description = "Write tar sources as their member files instead of the original .tar.")
+    boolean members;
+
+    @Override
+    public Integer call() {
+      long started = System.nanoTime();
+      try (BlobStore store = existingDataset(dir); Dataset dataset = Dataset.open(store, "")) {
+        dataset.unpack(out, members ? Dataset.TarRestore.MEMBERS : Dataset.TarRestore.ARCHIVE);
+        double seconds = (System.nanoTime() - started) / 1e9;
+        spec.commandLine().getOut().printf(Locale.ROOT, "unpacked %d samples (%s) of %d source(s) to %s in %.2f s%n",
+            dataset.size(), Output.bytes(dataset.index().bytes()), dataset.index().sources().size(), out, seconds);
+        spec.commandLine().getOut().flush();
+      }
+      return Main.OK;
+    }
+  }
+
+  /** Loader options shared by read and bench. */
+  static final class LoaderOptions {
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "32", description = "Samples per batch (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--shuffle", paramLabel = "SEED", description = "Shuffle deterministically with this seed (default: dataset order).")
+    Long seed;
+
+    @Option(names = "--shuffle-block", paramLabel = "SAMPLES", defaultValue = "65536",
+        description = "Samples per shuffle block (default ${DEFAULT-VALUE}).")
+    int shuffleBlock;
+
+    @Option(names = "--epoch", defaultValue = "0", description = "Epoch number (default ${DEFAULT-VALUE}).")
+    long epoch;
+
+    @Option(names = "--rank", paramLabel = "R/N", defaultValue = "0/1", description = "This rank of the world size, e.g. 2/8.")
+    String rank;
+
+    @Option(names = "--worker", paramLabel = "W/N", defaultValue = "0/1", description = "This worker of the rank's workers, e.g. 1/2.")
+    String worker;
+
+    @Option(names = "--readers", paramLabel = "R", defaultValue = "2", description = "Reader threads (default ${DEFAULT-VALUE}).")
+    int readers;
+
+    @Option(names = "--memory", paramLabel = "SIZE", defaultValue = "256MiB",
+        description = "Bound on batches read ahead (default ${DEFAULT-VALUE}).")
+    String memory;
+
+    @Option(names = "--cache", paramLabel = "DIR", description = "Copy shards to this faster tier on first use and read them there.")
+    Path cache;
+
+    @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "10GiB", description = "Cache tier limit (default ${DEFAULT-VALUE}).")
+    String cacheSize;
+
+    @Option(names = "--resume", paramLabel = "STATE.json", description = "Continue from a state written by --state-out.")
+    Path resume;
+
+    @Option(names = "--max-batches", paramLabel = "N", description = "Stop after N batches.")
+    Long maxBatches;
+
+    Dataset open(BlobStore store, BlobStore cacheStore) {
+      return cacheStore == null ? Dataset.open(store, "") : Dataset.open(store, "", cacheStore, size(cacheSize, "--cache-size"));
+    }
+
+    DataLoader loader(Dataset dataset, int prefetch) throws IOException {
+      DataLoader.Builder b = DataLoader.builder(dataset).batchSize(batch).epoch(epoch).shuffleBlock(shuffleBlock).readers(readers)
+          .prefetch(prefetch).memoryLimit(size(memory, "--memory"));
+      if (seed != null) {
+        b.shuffle(seed);
+      }
+      int[] r = fraction(rank, "--rank");
+      int[] w = fraction(worker, "--worker");
+      b.rank(r[0], r[1]).worker(w[0], w[1]);
+      if (resume != null) {
+        b.resume(LoaderState.parse(Files.readString(resume)));
+      }
+      return b.build();
+    }
+
+    static int[] fraction(String text, String option) {
+      String[] parts = text.split("/");
+      try {
+        if (parts.length == 2) {
+          return new int[] {Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim())};
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new IllegalArgumentException("Invalid " + option + " '" + text + "': expected INDEX/COUNT, e.g. 0/4");
+    }
+  }
+
+  @Command(name = "read", mixinStandardHelpOptions = true, description = "Stream a dataset through the data loader and report throughput.")
+  static final class Read implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "Dataset directory.")
+    Path dir;
+
+    @CommandLine.Mixin LoaderOptions options = new LoaderOptions();
+
+    @Option(names = "--prefetch", paramLabel = "P", defaultValue = "4", description = "Batches read ahead (default ${DEFAULT-VALUE}).")
+    int prefetch;
+
+    @Option(names = "--state-out", paramLabel = "FILE", description = "Write the loader state after the last batch read (for --resume).")
+    Path stateOut;
+
+    @Option(names = "--json", description = "Print the report as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+      try (BlobStore store = existingDataset(dir);
+          BlobStore cacheStore = options.cache == null ? null : Stores.local(options.cache, false);
+          Dataset dataset = options.open(store, cacheStore);
+          DataLoader loader = options.loader(dataset, prefetch)) {
+        long started = System.nanoTime();
+        long batches = 0;
+        Iterator<Batch> it = loader.iterator();
+        while (it.hasNext() && (options.maxBatches == null || batches < options.maxBatches)) {
+          it.next();
+          batches++;
+        }
+        double seconds = (System.nanoTime() - started) / 1e9;
+        LoaderStats stats = loader.stats();
+        if (stateOut != null) {
+          Files.writeString(stateOut, loader.state().toJson());
+        }
+        Map<String, Object> report = readReport(stats, seconds);
+        print(spec.commandLine().getOut(), report, json, "read " + dir);
+      }
+      return Main.OK;
+    }
+  }
+
+  static Map<String, Object> readReport(LoaderStats stats, double seconds) {
+    ShardCacheStats shards = stats.shards();
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("samples", stats.samples());
+    r.put("batches", stats.batches());
+    r.put("seconds", round(seconds));
+    r.put("samplesPerSecond", round(stats.samples() / Math.max(seconds, 1e-9)));
+    r.put("decodedMBps", round(stats.bytesDecoded() / 1e6 / Math.max(seconds, 1e-9)));
+    r.put("readMBps", round(shards.storedBytesRead() / 1e6 / Math.max(seconds, 1e-9)));
+    r.put("bytesDecoded", stats.bytesDecoded());
+    r.put("bytesRead", shards.storedBytesRead());
+    r.put("cacheHitRate", nanToNull(shards.hitRate()));
+    r.put("cacheHits", shards.hits());
+    r.put("cacheMisses", shards.misses());
+    r.put("cacheEvictions", shards.evictions());
+    r.put("prefetchAccuracy", nanToNull(stats.prefetchAccuracy()));
+    r.put("prefetchedBatches", stats.prefetched());
+    r.put("peakBufferedBytes", stats.peakBufferedBytes());
+    return r;
+  }
+
+  static Object nanToNull(double v) {
+    return Double.isNaN(v) ? null : round(v);
+  }
+
+  static double round(double v) {
+    return Math.round(v * 1000.0) / 1000.0;
+  }
+
+  static void print(PrintWriter o, Map<String, Object> report, boolean json, String title) {
+    if (json) {
+      Output.json(o, report);
+      return;
+    }
+    o.println(title);
+    for (var e : report.entrySet()) {
+      o.printf(Locale.ROOT, "  %-20s %s%n", e.getKey(), e.getValue() == null ? "-" : e.getValue());
+    }
+    o.flush();
+  }
+
+  @Command(name = "bench", mixinStandardHelpOptions = true,
+      description = {"Run an emulated training epoch (sleep per batch, as MLPerf Storage does) and report accelerator utilization",
+          "(compute time / wall time, first batch excluded), throughput, wait per batch, cache hit rate and prefetch accuracy."})
+  static final class Bench implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "Dataset directory.")
+    Path dir;
+
+    @CommandLine.Mixin LoaderOptions options = new LoaderOptions();
+
+    @Option(names = "--compute-ms", paramLabel = "X", required = true, description = "Emulated compute time per batch, in milliseconds.")
+    double computeMs;
+
+    @Option(names = "--prefetch", paramLabel = "P", defaultValue = "4", description = "Batches read ahead (default ${DEFAULT-VALUE}).")
+    int prefetch;
+
+    @Option(names = "--sweep-prefetch", paramLabel = "P,P,...", split = ",",
+        description = "Run one epoch per prefetch depth and print depth against utilization and memory.")
+    List<Integer> sweep;
+
+    @Option(names = "--json", description = "Print the report as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+      if (computeMs < 0) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --compute-ms " + computeMs + ": must be >= 0");
+      }
+      List<Integer> depths = sweep == null || sweep.isEmpty() ? List.of(prefetch) : sweep;
+      List<Map<String, Object>> runs = new ArrayList<>();
+      try (BlobStore store = existingDataset(dir); BlobStore cacheStore = options.cache == null ? null : Stores.local(options.cache, false);
+          Dataset dataset = options.open(store, cacheStore)) {
+        for (int depth : depths) {
+          runs.add(run(dataset, depth));
+        }
+      }
+      PrintWriter o = spec.commandLine().getOut();
+      if (depths.size() == 1) {
+        print(o, runs.get(0), json, "bench " + dir + ": batch " + options.batch + ", compute " + computeMs + " ms/batch, prefetch " + depths.get(0));
+        return Main.OK;
+      }
+      if (json) {
+        Output.json(o, runs);
+        return Main.OK;
+      }
+      o.printf(Locale.ROOT, "bench %s: batch %d, compute %.1f ms/batch, readers %d%n", dir, options.batch, computeMs, options.readers);
+      o.printf(Locale.ROOT, "%8s %12s %12s %12s %12s %14s %16s%n", "prefetch", "utilization", "samples/s", "wait p50 ms", "wait p99 ms",
+          "decoded MB/s", "buffered MiB peak");
+      for (Map<String, Object> r : runs) {
+        o.printf(Locale.ROOT, "%8s %12s %12s %12s %12s %14s %16.1f%n", r.get("prefetch"), r.get("utilization"), r.get("samplesPerSecond"),
+            r.get("waitP50Ms"), r.get("waitP99Ms"), r.get("decodedMBps"), ((Number) r.get("peakBufferedBytes")).longValue() / 1048576.0);
+      }
+      o.flush();
+      return Main.OK;
+    }
+
+    private Map<String, Object> run(Dataset dataset, int depth) throws IOException {
+      try (DataLoader loader = options.loader(dataset, depth)) {
+        Iterator<Batch> batches = loader.iterator();
+        Iterator<Batch> limited = options.maxBatches == null ? batches : new Iterator<>() {
+          long n;
+
+          @Override
+          public boolean hasNext() {
+            return n < options.maxBatches && batches.hasNext();
+          }
+
+          @Override
+          public Batch next() {
+            n++;
+            return batches.next();
+          }
+        };
+        long started = System.nanoTime();
+        AcceleratorStats acc = EmulatedAccelerator.<Batch>of(Duration.ofNanos((long) (computeMs * 1e6))).run(limited);
+        double seconds = (System.nanoTime() - started) / 1e9;
+        LoaderStats stats = loader.stats();
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("prefetch", depth);
+        r.put("utilization", nanToNull(acc.utilization()));
+        r.put("waitP50Ms", round(acc.waitP50Nanos() / 1e6));
+        r.put("waitP99Ms", round(acc.waitP99Nanos() / 1e6));
+        r.put("waitMaxMs", round(acc.waitMaxNanos() / 1e6));
+        r.put("firstBatchWaitMs", round(acc.firstWaitNanos() / 1e6));
+        double demand = stats.batches() == 0 || computeMs == 0 ? Double.NaN : stats.bytesDecoded() / (double) stats.batches() / 1e6 / (computeMs / 1e3);
+        r.put("demandMBps", nanToNull(demand));
+        r.putAll(readReport(stats, seconds));
+        return r;
+      }
+    }
+  }
+}

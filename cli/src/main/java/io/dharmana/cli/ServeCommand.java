@@ -1,0 +1,90 @@
+package io.dharmana.cli;
+
+import io.dharmana.repo.Repository;
+import io.dharmana.server.Gateway;
+import io.dharmana.server.RepositoryBackend;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = {
+      "Serve a repository over an S3-compatible HTTP endpoint: each bucket is bound to a pipeline, so the AWS CLI,"
+          + " boto3 and S3 checkpoint writers get the pipeline without code changes.",
+      "Requests must be signed (AWS Signature V4) with a key from REPO/gateway/credentials; on first start one pair"
+          + " is generated there (owner-only permissions) and printed once.",
+      "The same port serves /metrics (Prometheus) and /dashboard. Stop with Ctrl-C or SIGTERM."
+    })
+final class ServeCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "REPO", description = "The repository to serve.")
+  Path repo;
+
+  @Option(names = "--port", defaultValue = "9000", description = "Port to listen on (0: any free port). Default: ${DEFAULT-VALUE}.")
+  int port;
+
+  @Option(names = "--bind", defaultValue = "127.0.0.1", paramLabel = "ADDRESS",
+      description = "Address to listen on. Default: ${DEFAULT-VALUE} (loopback only).")
+  String bind;
+
+  @Option(names = "--init", description = "Create the repository with the default pipeline if REPO holds none.")
+  boolean init;
+
+  @Option(names = "--bucket", paramLabel = "BUCKET=PIPELINE",
+      description = "Create BUCKET bound to PIPELINE at start if it does not exist (repeatable). Buckets created by"
+          + " clients bind to the pipeline of their own name if there is one, else to the default pipeline.")
+  Map<String, String> buckets = new LinkedHashMap<>();
+
+  @Option(names = "--max-object-bytes", paramLabel = "BYTES", defaultValue = "5368709120",
+      description = "Largest single PUT or part body accepted. Default: ${DEFAULT-VALUE} (5 GiB, as S3).")
+  long maxObjectBytes;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    Repository repository = init && !Files.exists(repo.resolve(Repository.DESCRIPTOR_FILE))
+        ? Repository.init(repo, Repository.defaultPipeline())
+        : Repository.open(repo);
+    Gateway gateway;
+    try {
+      Gateway.Builder builder = Gateway.builder(new RepositoryBackend(repository), repo.resolve("gateway"))
+          .bindAddress(InetAddress.getByName(bind))
+          .port(port)
+          .maxObjectBytes(maxObjectBytes)
+          .onGeneratedKey(key -> {
+            out.println("Generated an access key (stored in " + repo.resolve("gateway").resolve("credentials")
+                + ", readable by you only; shown once):");
+            out.println("  AWS_ACCESS_KEY_ID=" + key.id());
+            out.println("  AWS_SECRET_ACCESS_KEY=" + key.secret());
+          });
+      buckets.forEach(builder::bind);
+      gateway = builder.start();
+    } catch (RuntimeException e) {
+      repository.close();
+      throw e;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      gateway.close();
+      repository.close();
+      stopped.countDown();
+    }, "dharmana-serve-shutdown"));
+    out.println("Serving " + repo.toAbsolutePath() + " at " + gateway.endpoint()
+        + " (S3 endpoint, path-style; metrics at /metrics, dashboard at /dashboard)");
+    out.println("Example: aws --endpoint-url " + gateway.endpoint() + " s3 ls");
+    out.flush();
+    stopped.await();
+    return Main.OK;
+  }
+}

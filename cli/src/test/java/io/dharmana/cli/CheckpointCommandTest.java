@@ -1,0 +1,116 @@
+package io.dharmana.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The checkpoint command end to end: the sample corpus's w_step2000, w_step2010, w_step2200 and
+ * w_finetune saved as steps 1-4 of one run, listed as JSON (per-step and total stored bytes),
+ * restored byte-identical, verified, diffed and pruned.
+ */
+class CheckpointCommandTest {
+  @TempDir Path tmp;
+
+  static Path corpus() {
+    String env = System.getenv("DHARMANA_CORPUS");
+    if (env != null && Files.isDirectory(Paths.get(env))) {
+      return Paths.get(env);
+    }
+    for (Path p = Paths.get("").toAbsolutePath(); p != null; p = p.getParent()) {
+      Path candidate = p.resolveSibling("shared").resolve("corpus");
+      if (Files.isDirectory(candidate)) {
+        return candidate;
+      }
+    }
+    return null;
+  }
+
+  private CompressCommandTest.Run checkpoint(String... args) {
+    return CompressCommandTest.run(new CheckpointCommand(), args);
+  }
+
+  @Test
+  void corpusStepsDedupAndDeltaAndRestoreByteIdentical() throws Exception {
+    Path corpus = corpus();
+    assumeTrue(corpus != null && Files.isDirectory(corpus.resolve("checkpoints")),
+        "corpus not found: set DHARMANA_CORPUS or place shared/corpus beside the repository");
+    Path repo = tmp.resolve("repo");
+    assertEquals(0, CompressCommandTest.run(new InitCommand(), repo.toString()).exit());
+    String[] files = {"w_step2000.safetensors", "w_step2010.safetensors", "w_step2200.safetensors", "w_finetune.safetensors"};
+    for (int i = 0; i < files.length; i++) {
+      CompressCommandTest.Run save = checkpoint("save", repo.toString(), "--run", "gpt", "--step", Integer.toString(i + 1),
+          "--meta", "loss=" + (2.0 - i * 0.1), corpus.resolve("checkpoints").resolve(files[i]).toString());
+      assertEquals(0, save.exit(), save.err());
+      System.out.print(save.out());
+    }
+    CompressCommandTest.Run list = checkpoint("list", repo.toString(), "--run", "gpt", "--json");
+    assertEquals(0, list.exit(), list.err());
+    System.out.println(list.out());
+    JsonNode json = new ObjectMapper().readTree(list.out());
+    assertEquals(4, json.get("latest").asLong());
+    JsonNode steps = json.get("steps");
+    assertEquals(4, steps.size());
+    for (JsonNode s : steps) {
+      assertTrue(s.get("complete").asBoolean());
+      assertTrue(s.get("durability").asText().length() > 0);
+      System.out.printf(Locale.ROOT, "step %d: %d logical, %d stored (%.1f%%)%n", s.get("step").asLong(),
+          s.get("logicalBytes").asLong(), s.get("storedBytes").asLong(),
+          100.0 * s.get("storedBytes").asLong() / s.get("logicalBytes").asLong());
+    }
+    System.out.printf("total: %d stored, %d unique%n", json.get("totalStoredBytes").asLong(), json.get("uniqueStoredBytes").asLong());
+    long raw = Files.size(corpus.resolve("checkpoints").resolve("w_finetune.safetensors"));
+    long fineTune = steps.get(3).get("storedBytes").asLong();
+    assertTrue(fineTune <= 0.40 * raw, "the fine-tune added " + fineTune + " bytes, more than 40% of its " + raw + " raw bytes");
+
+    for (int i = 0; i < files.length; i++) {
+      Path out = tmp.resolve("restore-" + (i + 1));
+      CompressCommandTest.Run restore = checkpoint("restore", repo.toString(), "--run", "gpt", "--step", Integer.toString(i + 1),
+          "--out", out.toString());
+      assertEquals(0, restore.exit(), restore.err());
+      assertArrayEquals(Files.readAllBytes(corpus.resolve("checkpoints").resolve(files[i])), Files.readAllBytes(out.resolve(files[i])),
+          "step " + (i + 1) + " does not restore byte-identical to " + files[i]);
+    }
+    CompressCommandTest.Run latest = checkpoint("restore", repo.toString(), "--run", "gpt", "--out", tmp.resolve("latest").toString());
+    assertEquals(0, latest.exit(), latest.err());
+    assertTrue(Files.exists(tmp.resolve("latest").resolve("w_finetune.safetensors")));
+
+    CompressCommandTest.Run verify = checkpoint("verify", repo.toString(), "--run", "gpt");
+    assertEquals(0, verify.exit(), verify.err());
+    CompressCommandTest.Run diff = checkpoint("diff", repo.toString(), "--run", "gpt", "--from", "1", "--to", "4");
+    assertEquals(0, diff.exit(), diff.err());
+    System.out.print(diff.out());
+    assertTrue(diff.out().contains("same"), "frozen layers are unchanged from step 1 to the fine-tune");
+
+    CompressCommandTest.Run dry = checkpoint("prune", repo.toString(), "--run", "gpt", "--keep-last", "1", "--keep-best", "1",
+        "--metric", "loss", "--dry-run", "--json");
+    assertEquals(0, dry.exit(), dry.err());
+    CompressCommandTest.Run prune = checkpoint("prune", repo.toString(), "--run", "gpt", "--keep-last", "1");
+    assertEquals(0, prune.exit(), prune.err());
+    System.out.print(prune.out());
+    CompressCommandTest.Run again = checkpoint("prune", repo.toString(), "--run", "gpt");
+    assertEquals(0, again.exit(), "the stored policy applies: " + again.err());
+    assertEquals(0, CompressCommandTest.run(new GcCommand(), repo.toString(), "--grace", "0s").exit());
+    Path out = tmp.resolve("after-gc");
+    assertEquals(0, checkpoint("restore", repo.toString(), "--run", "gpt", "--out", out.toString()).exit());
+    assertArrayEquals(Files.readAllBytes(corpus.resolve("checkpoints").resolve(files[3])), Files.readAllBytes(out.resolve(files[3])));
+  }
+
+  @Test
+  void restoreOfAMissingStepIsNotFound() {
+    Path repo = tmp.resolve("repo");
+    assertEquals(0, CompressCommandTest.run(new InitCommand(), repo.toString()).exit());
+    CompressCommandTest.Run r = checkpoint("restore", repo.toString(), "--run", "none", "--out", tmp.resolve("o").toString());
+    assertTrue(r.exit() != Main.OK && r.err().contains("Cannot find a complete checkpoint in run none"), r.err());
+  }
+}

@@ -1,0 +1,105 @@
+package io.dharmana.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class DatasetCommandTest {
+  @TempDir Path tmp;
+  final StringWriter out = new StringWriter();
+  final StringWriter err = new StringWriter();
+
+  int run(String... args) {
+    out.getBuffer().setLength(0);
+    err.getBuffer().setLength(0);
+    CommandLine cli = Main.commandLine();
+    if (!cli.getSubcommands().containsKey("dataset")) {
+      cli.addSubcommand(new DatasetCommand());
+    }
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    String[] full = new String[args.length + 1];
+    full[0] = "dataset";
+    System.arraycopy(args, 0, full, 1, args.length);
+    return cli.execute(full);
+  }
+
+  Path sourceTree(long seed, int files) throws IOException {
+    Random random = new Random(seed);
+    Path src = tmp.resolve("src");
+    for (int i = 0; i < files; i++) {
+      Path f = src.resolve("c" + (i % 3)).resolve(i + ".bin");
+      Files.createDirectories(f.getParent());
+      byte[] b = new byte[random.nextInt(20_000)];
+      random.nextBytes(b);
+      Files.write(f, b);
+    }
+    return src;
+  }
+
+  @Test
+  void packInspectUnpackReadResumeBench() throws IOException {
+    Path src = sourceTree(1, 120);
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", src.toString(), "--shard-size", "200KiB", "--stage", "zstd:level=3"), err.toString());
+    assertTrue(out.toString().startsWith("packed 120 samples"), out.toString());
+
+    assertEquals(0, run("inspect", ds.toString(), "--json"), err.toString());
+    JsonNode index = new ObjectMapper().readTree(out.toString());
+    assertEquals(120, index.get("samples").asLong());
+    assertEquals("zstd", index.get("stages").get(0).get("name").asText());
+    assertEquals(0, run("inspect", ds.toString(), "--shards"), err.toString());
+    assertTrue(out.toString().contains("shards/shard-000000.dhs"), out.toString());
+
+    assertEquals(0, run("unpack", ds.toString(), tmp.resolve("restored").toString()), err.toString());
+    for (int i = 0; i < 120; i++) {
+      String rel = "c" + (i % 3) + "/" + i + ".bin";
+      assertArrayEquals(Files.readAllBytes(src.resolve(rel)), Files.readAllBytes(tmp.resolve("restored").resolve(rel)), rel);
+    }
+
+    Path state = tmp.resolve("state.json");
+    assertEquals(0, run("read", ds.toString(), "--batch", "10", "--shuffle", "5", "--max-batches", "4", "--state-out", state.toString(), "--json"),
+        err.toString());
+    JsonNode first = new ObjectMapper().readTree(out.toString());
+    assertEquals(40, first.get("samples").asLong());
+    assertEquals(0, run("read", ds.toString(), "--batch", "10", "--resume", state.toString(), "--json"), err.toString());
+    assertEquals(80, new ObjectMapper().readTree(out.toString()).get("samples").asLong(), "the resumed read yields the remainder");
+
+    assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--prefetch", "2", "--json"), err.toString());
+    JsonNode bench = new ObjectMapper().readTree(out.toString());
+    assertTrue(bench.get("utilization").asDouble() > 0, out.toString());
+    assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--sweep-prefetch", "0,1,4", "--max-batches", "5",
+        "--cache", tmp.resolve("cache").toString()), err.toString());
+    assertTrue(out.toString().contains("utilization") && out.toString().lines().count() == 5, out.toString());
+  }
+
+  @Test
+  void badInputsGiveClearErrorsAndExitCodes() throws IOException {
+    Path bad = tmp.resolve("broken.tar");
+    byte[] junk = new byte[1024];
+    new Random(2).nextBytes(junk);
+    Files.write(bad, junk);
+    assertEquals(Main.INVALID, run("pack", tmp.resolve("ds").toString(), "--from", bad.toString()));
+    assertTrue(err.toString().contains("broken.tar"), err.toString());
+    assertEquals(Main.INVALID, run("pack", tmp.resolve("ds").toString(), "--from", tmp.resolve("missing").toString()));
+    assertTrue(err.toString().contains("missing"), err.toString());
+    assertEquals(Main.INVALID, run("pack", tmp.resolve("ds").toString(), "--from", tmp.toString(), "--shard-size", "lots"));
+    assertEquals(Main.NOT_FOUND, run("inspect", tmp.resolve("nothing").toString()));
+    assertTrue(err.toString().contains("nothing"), err.toString());
+    Files.createDirectories(tmp.resolve("empty"));
+    assertEquals(Main.NOT_FOUND, run("read", tmp.resolve("empty").toString()));
+    assertTrue(err.toString().contains("index.json"), err.toString());
+  }
+}

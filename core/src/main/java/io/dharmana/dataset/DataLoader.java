@@ -1,0 +1,418 @@
+package io.dharmana.dataset;
+
+import io.dharmana.dataset.internal.EpochOrder;
+import io.dharmana.dataset.internal.ShardSource;
+import io.dharmana.stage.StageListener;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Streams one epoch of a {@link Dataset} as batches: this rank's and worker's part of the
+ * epoch's order, decoded on a pool of reader threads with asynchronous prefetch.
+ *
+ * <p>Contract:
+ *
+ * <ul>
+ *   <li><b>Order</b>: a pure function of the dataset, seed, epoch, shuffle block, world size and
+ *       workers (see {@link #builder}); the same settings give the same batches in every run.
+ *   <li><b>Partition</b>: the {@code worldSize × workers} parts of an epoch are disjoint and
+ *       together hold every sample exactly once (sizes differ by at most one sample).
+ *   <li><b>Resume</b>: {@link #state()} after {@code k} batches describes the position exactly; a
+ *       loader built with {@link Builder#resume} yields the samples the original would have
+ *       yielded after those {@code k} batches, in the same order.
+ *   <li><b>Prefetch</b>: while the caller works on batch {@code k}, batches {@code k+1 ..
+ *       k+prefetch} are read and decoded, as long as their estimated decoded size (from the index's
+ *       average sample size) stays within the memory limit; the next batch is always allowed.
+ *   <li>One iteration per loader; the loader is for one consumer thread. {@link #close()} stops
+ *       the readers; it does not close the dataset.
+ * </ul>
+ */
+public final class DataLoader implements Iterable<Batch>, AutoCloseable {
+  /** Most samples read with one positioned read; bounds the size of one read. */
+  private static final int MAX_RUN = 64;
+  private final Dataset dataset;
+  private final ShardSource shards;
+  private final int batchSize;
+  private final int prefetch;
+  private final int readers;
+  private final long memoryLimit;
+  private final LoaderState start;
+  private final int[] order;
+  private final long begin;
+  private final long end;
+  private final long batches;
+  private final double averageSampleBytes;
+  private final ExecutorService pool;
+  private final ShardCacheStats shardsAtStart;
+
+  private final Deque<Pending> pending = new ArrayDeque<>();
+  private long nextToSubmit;
+  private long nextToHand;
+  private volatile long handedSamples;
+  // samples of the last batch not yet handed out through sampleIterator
+  private volatile long heldBack;
+  private long handedBytes;
+  private long prefetched;
+  private long prefetchedUsed;
+  private long bufferedBytes;
+  private long peakBufferedBytes;
+  private boolean iterated;
+  private boolean closed;
+
+  private record Pending(long number, List<Future<Sample[]>> parts, long estimatedBytes, boolean prefetched) {}
+
+  private DataLoader(Builder b) {
+    this.dataset = b.dataset;
+    this.shards = dataset.shardSource();
+    this.batchSize = b.batchSize;
+    this.prefetch = b.prefetch;
+    this.readers = b.readers;
+    this.memoryLimit = b.memoryLimit;
+    LoaderState s = b.resume != null
+        ? b.resume
+        : new LoaderState(dataset.fingerprint(), b.seed, b.epoch, b.shuffle, b.shuffleBlock, b.rank, b.worldSize, b.worker, b.workers, 0);
+    if (!s.dataset().equals(dataset.fingerprint())) {
+      throw new IllegalArgumentException("Invalid loader state: it is for dataset " + s.dataset() + ", this dataset is " + dataset.fingerprint());
+    }
+    this.start = s;
+    DatasetIndex index = dataset.index();
+    long[] first = new long[index.shards().size()];
+    int[] counts = new int[first.length];
+    for (int i = 0; i < first.length; i++) {
+      first[i] = index.shards().get(i).firstSample();
+      counts[i] = index.shards().get(i).samples();
+    }
+    this.order = EpochOrder.global(first, counts, s.seed(), s.epoch(), s.shuffle(), s.shuffleBlock());
+    int parts = s.worldSize() * s.workers();
+    int part = s.rank() * s.workers() + s.worker();
+    long partBegin = EpochOrder.partStart(order.length, part, parts);
+    this.end = EpochOrder.partStart(order.length, part + 1, parts);
+    if (s.consumed() > end - partBegin) {
+      throw new IllegalArgumentException("Invalid loader state: consumed " + s.consumed() + " of a part of " + (end - partBegin) + " samples");
+    }
+    this.begin = partBegin + s.consumed();
+    this.batches = (end - begin + batchSize - 1) / batchSize;
+    this.averageSampleBytes = index.samples() == 0 ? 0 : (double) index.bytes() / index.samples();
+    this.pool = Executors.newFixedThreadPool(readers, r -> {
+      Thread t = new Thread(r, "dharmana-loader");
+      t.setDaemon(true);
+      return t;
+    });
+    this.shardsAtStart = dataset.counters();
+  }
+
+  /**
+   * A loader of {@code dataset}. Defaults: batch 32, sequential order (no shuffle), epoch 0, one
+   * rank and one worker, prefetch 2 batches, 2 reader threads, 256 MiB of prefetched batches.
+   */
+  public static Builder builder(Dataset dataset) {
+    return new Builder(dataset);
+  }
+
+  /** Settings of a loader. */
+  public static final class Builder {
+    private final Dataset dataset;
+    private int batchSize = 32;
+    private long seed;
+    private boolean shuffle;
+    private int shuffleBlock = 1 << 16;
+    private long epoch;
+    private int rank;
+    private int worldSize = 1;
+    private int worker;
+    private int workers = 1;
+    private int prefetch = 2;
+    private int readers = 2;
+    private long memoryLimit = 256L << 20;
+    private LoaderState resume;
+
+    private Builder(Dataset dataset) {
+      this.dataset = Objects.requireNonNull(dataset, "dataset");
+    }
+
+    public Builder batchSize(int value) {
+      if (value < 1) {
+        throw new IllegalArgumentException("Invalid batch size " + value + ": must be >= 1");
+      }
+      batchSize = value;
+      return this;
+    }
+
+    /** Shuffles each epoch deterministically from {@code seed} (block shuffle, see {@link #shuffleBlock}). */
+    public Builder shuffle(long value) {
+      seed = value;
+      shuffle = true;
+      return this;
+    }
+
+    /** Samples per shuffle block: larger mixes more, and makes readers touch more shards at a time. */
+    public Builder shuffleBlock(int samples) {
+      if (samples < 1) {
+        throw new IllegalArgumentException("Invalid shuffle block " + samples + ": must be >= 1");
+      }
+      shuffleBlock = samples;
+      return this;
+    }
+
+    public Builder epoch(long value) {
+      if (value < 0) {
+        throw new IllegalArgumentException("Invalid epoch " + value + ": must be >= 0");
+      }
+      epoch = value;
+      return this;
+    }
+
+    /** This process is {@code rank} of {@code worldSize} ranks. */
+    public Builder rank(int value, int ofWorldSize) {
+      if (ofWorldSize < 1 || value < 0 || value >= ofWorldSize) {
+        throw new IllegalArgumentException("Invalid rank " + value + " of world size " + ofWorldSize + ": allowed is 0.." + (ofWorldSize - 1));
+      }
+      rank = value;
+      worldSize = ofWorldSize;
+      return this;
+    }
+
+    /** This loader is worker {@code value} of {@code ofWorkers} data-loading workers of its rank. */
+    public Builder worker(int value, int ofWorkers) {
+      if (ofWorkers < 1 || value < 0 || value >= ofWorkers) {
+        throw new IllegalArgumentException("Invalid worker " + value + " of " + ofWorkers + ": allowed is 0.." + (ofWorkers - 1));
+      }
+      worker = value;
+      workers = ofWorkers;
+      return this;
+    }
+
+    /** Batches read ahead while the caller works on the current one (0: read on demand). */
+    public Builder prefetch(int batches) {
+      if (batches < 0 || batches > 4096) {
+        throw new IllegalArgumentException("Invalid prefetch " + batches + ": allowed is 0..4096");
+      }
+      prefetch = batches;
+      return this;
+    }
+
+    /** Threads reading and decoding samples. */
+    public Builder readers(int threads) {
+      if (threads < 1 || threads > 256) {
+        throw new IllegalArgumentException("Invalid readers " + threads + ": allowed is 1..256");
+      }
+      readers = threads;
+      return this;
+    }
+
+    /** Bound on the decoded bytes of batches read ahead. */
+    public Builder memoryLimit(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("Invalid memory limit " + bytes + ": must be >= 0");
+      }
+      memoryLimit = bytes;
+      return this;
+    }
+
+    /** Continues from a state; it sets the seed, shuffle, epoch, rank and worker. */
+    public Builder resume(LoaderState state) {
+      resume = Objects.requireNonNull(state, "state");
+      return this;
+    }
+
+    public DataLoader build() {
+      return new DataLoader(this);
+    }
+  }
+
+  /** Batches this loader will hand out in total. */
+  public long batches() {
+    return batches;
+  }
+
+  /** Samples this loader will hand out in total. */
+  public long samples() {
+    return end - begin;
+  }
+
+  /** The position after the batches (or, through {@link #sampleIterator}, the samples) handed out so far. */
+  public LoaderState state() {
+    LoaderState s = start;
+    return new LoaderState(s.dataset(), s.seed(), s.epoch(), s.shuffle(), s.shuffleBlock(), s.rank(), s.worldSize(), s.worker(), s.workers(),
+        s.consumed() + handedSamples - heldBack);
+  }
+
+  /**
+   * The same epoch one sample at a time (batches are still read and prefetched whole). Use either
+   * this or {@link #iterator()}, once; {@link #state()} then counts samples handed out.
+   */
+  public Iterator<Sample> sampleIterator() {
+    Iterator<Batch> batchIterator = iterator();
+    return new Iterator<>() {
+      private Iterator<Sample> current = java.util.Collections.emptyIterator();
+
+      @Override
+      public boolean hasNext() {
+        while (!current.hasNext()) {
+          if (!batchIterator.hasNext()) {
+            return false;
+          }
+          Batch b = batchIterator.next();
+          heldBack = b.size();
+          current = b.samples().iterator();
+        }
+        return true;
+      }
+
+      @Override
+      public Sample next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        heldBack--;
+        return current.next();
+      }
+    };
+  }
+
+  public synchronized LoaderStats stats() {
+    return new LoaderStats(nextToHand, handedSamples, handedBytes, prefetched, prefetchedUsed, peakBufferedBytes,
+        dataset.counters().minus(shardsAtStart));
+  }
+
+  @Override
+  public synchronized Iterator<Batch> iterator() {
+    if (iterated) {
+      throw new IllegalStateException("Cannot iterate a DataLoader twice: build a new one (resume from state() to continue)");
+    }
+    iterated = true;
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return nextToHand < batches;
+      }
+
+      @Override
+      public Batch next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        return take();
+      }
+    };
+  }
+
+  private synchronized Batch take() {
+    if (closed) {
+      throw new IllegalStateException("Cannot read from a closed DataLoader");
+    }
+    long k = nextToHand;
+    submitUpTo(k);
+    Pending p = pending.removeFirst();
+    List<Sample> samples = new ArrayList<>(batchSize);
+    for (Future<Sample[]> part : p.parts) {
+      samples.addAll(List.of(await(part)));
+    }
+    bufferedBytes -= p.estimatedBytes;
+    if (p.prefetched) {
+      prefetchedUsed++;
+    }
+    Batch batch = new Batch(k, samples);
+    nextToHand++;
+    handedSamples += samples.size();
+    handedBytes += batch.bytes();
+    // start reading ahead while the caller works on this batch
+    submitUpTo(nextToHand + prefetch - 1);
+    return batch;
+  }
+
+  /** Submits batches up to {@code last} (inclusive), within the memory limit; batch {@code nextToHand} always. */
+  private void submitUpTo(long last) {
+    while (nextToSubmit <= last && nextToSubmit < batches) {
+      long from = begin + nextToSubmit * batchSize;
+      long to = Math.min(end, from + batchSize);
+      long estimate = (long) ((to - from) * averageSampleBytes);
+      if (nextToSubmit > nextToHand && bufferedBytes + estimate > memoryLimit) {
+        return;
+      }
+      boolean ahead = nextToSubmit > nextToHand;
+      pending.addLast(new Pending(nextToSubmit, submitParts(from, to), estimate, ahead));
+      if (ahead) {
+        prefetched++;
+      }
+      bufferedBytes += estimate;
+      peakBufferedBytes = Math.max(peakBufferedBytes, bufferedBytes);
+      nextToSubmit++;
+    }
+  }
+
+  private List<Future<Sample[]>> submitParts(long from, long to) {
+    int n = (int) (to - from);
+    int parts = Math.max(1, Math.min(readers, n));
+    List<Future<Sample[]>> futures = new ArrayList<>(parts);
+    for (int p = 0; p < parts; p++) {
+      long a = from + (long) n * p / parts;
+      long b = from + (long) n * (p + 1) / parts;
+      futures.add(pool.submit(() -> readRange(a, b)));
+    }
+    return futures;
+  }
+
+  private Sample[] readRange(long from, long to) {
+    DatasetIndex index = dataset.index();
+    Sample[] out = new Sample[(int) (to - from)];
+    int i = (int) from;
+    while (i < to) {
+      int sample = order[i];
+      int shard = index.shardOf(sample);
+      long shardFirst = index.shards().get(shard).firstSample();
+      long shardEnd = shardFirst + index.shards().get(shard).samples();
+      // a run of consecutive samples of one shard (sequential order) is read in one go
+      int run = 1;
+      while (i + run < to && run < MAX_RUN && order[i + run] == sample + run && sample + run < shardEnd) {
+        run++;
+      }
+      Sample[] got = shards.readRun(shard, (int) (sample - shardFirst), run, StageListener.NONE);
+      System.arraycopy(got, 0, out, (int) (i - from), run);
+      i += run;
+    }
+    return out;
+  }
+
+  private static Sample[] await(Future<Sample[]> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Cannot read batch: interrupted", e);
+    } catch (CancellationException e) {
+      throw new IllegalStateException("Cannot read batch: the loader was closed", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new IllegalStateException("Cannot read batch: " + cause, cause);
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (Pending p : pending) {
+      for (Future<Sample[]> f : p.parts) {
+        f.cancel(true);
+      }
+    }
+    pending.clear();
+    pool.shutdownNow();
+  }
+}

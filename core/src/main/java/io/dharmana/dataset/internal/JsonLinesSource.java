@@ -1,0 +1,94 @@
+package io.dharmana.dataset.internal;
+
+import io.dharmana.dataset.SourceInfo;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.NoSuchElementException;
+
+/**
+ * Every line of a JSON Lines file is a sample (field {@code json}, without its terminator). The
+ * terminator ({@code \n}, {@code \r\n} or none on a last line) is kept as the restore byte so
+ * that unpacking gives the file back byte-identical.
+ */
+final class JsonLinesSource implements SourceReader {
+  static final String FIELD = "json";
+  static final byte NO_TERMINATOR = 0;
+  static final byte LF = 1;
+  static final byte CRLF = 2;
+
+  private final Path file;
+  private final String name;
+  private final InputStream in;
+  private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+  private PackedSample next;
+  private long lineNumber;
+  private long bytes;
+  private boolean eof;
+
+  JsonLinesSource(Path file) throws IOException {
+    this.file = file;
+    this.name = file.getFileName().toString();
+    this.in = new BufferedInputStream(Files.newInputStream(file), 1 << 20);
+  }
+
+  @Override
+  public boolean hasNext() {
+    if (next == null && !eof) {
+      next = readLine();
+    }
+    return next != null;
+  }
+
+  @Override
+  public PackedSample next() {
+    if (!hasNext()) {
+      throw new NoSuchElementException();
+    }
+    PackedSample s = next;
+    next = null;
+    return s;
+  }
+
+  private PackedSample readLine() {
+    try {
+      line.reset();
+      int c;
+      while ((c = in.read()) >= 0 && c != '\n') {
+        line.write(c);
+      }
+      if (c < 0) {
+        eof = true;
+        if (line.size() == 0) {
+          return null;
+        }
+      }
+      byte[] data = line.toByteArray();
+      byte terminator = c < 0 ? NO_TERMINATOR : LF;
+      if (terminator == LF && data.length > 0 && data[data.length - 1] == '\r') {
+        terminator = CRLF;
+        data = java.util.Arrays.copyOf(data, data.length - 1);
+      }
+      bytes += data.length + (terminator == NO_TERMINATOR ? 0 : terminator == LF ? 1 : 2);
+      lineNumber++;
+      return new PackedSample(name + "#" + lineNumber, List.of(FIELD), List.of(data), new byte[] {terminator});
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public SourceInfo info(long firstSample, long samples) {
+    return new SourceInfo(SourceInfo.JSONL, name, firstSample, samples, bytes, null, 0);
+  }
+
+  @Override
+  public void close() throws IOException {
+    in.close();
+  }
+}

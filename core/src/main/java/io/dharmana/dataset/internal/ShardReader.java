@@ -1,0 +1,348 @@
+package io.dharmana.dataset.internal;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dharmana.CorruptDataException;
+import io.dharmana.dataset.Sample;
+import io.dharmana.stage.StageChain;
+import io.dharmana.stage.StageContext;
+import io.dharmana.stage.StageListener;
+import io.dharmana.stage.StageSpec;
+import io.dharmana.stage.Stages;
+import io.dharmana.store.BlobInput;
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.zip.CRC32C;
+
+/**
+ * Reads samples of one shard ({@link ShardFormat}) by position. Thread-safe: reads are
+ * positioned, and decoded blocks are kept in a small LRU so that neighbouring samples of a
+ * compressed block are decoded once. Does not close the {@link BlobInput}; the caller owns it.
+ */
+public final class ShardReader {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int DECODED_BLOCKS_KEPT = 4;
+  /** Largest coalesced read of consecutive samples. */
+  private static final long RUN_BYTES = 256 * 1024;
+
+  private final String name;
+  private final BlobInput input;
+  private final long firstSample;
+  private final StageChain chain;
+  private final boolean identity;
+  private final long[] blockOffset;
+  private final int[] blockStored;
+  private final int[] blockRaw;
+  private final int[] blockCrc;
+  private final int[] sampleBlock;
+  private final int[] sampleOffset;
+  private final String[] sampleKey;
+  private final String[][] fieldNames;
+  private final int[][] fieldLengths;
+  private final byte[][] restore;
+  private final int[] sampleCrc;
+  private final byte[][] sampleSha;
+  private final Map<Integer, byte[]> decoded = new LinkedHashMap<>(8, 0.75f, true);
+  private final LongAdder storedBytesRead = new LongAdder();
+
+  private ShardReader(String name, BlobInput input, long firstSample, StageChain chain, DataInputStream table, int tableBlocks)
+      throws IOException {
+    this.name = name;
+    this.input = input;
+    this.firstSample = firstSample;
+    this.chain = chain;
+    this.identity = chain.stages().isEmpty();
+    blockOffset = new long[tableBlocks];
+    blockStored = new int[tableBlocks];
+    blockRaw = new int[tableBlocks];
+    blockCrc = new int[tableBlocks];
+    for (int b = 0; b < tableBlocks; b++) {
+      blockOffset[b] = table.readLong();
+      blockStored[b] = table.readInt();
+      blockRaw[b] = table.readInt();
+      blockCrc[b] = table.readInt();
+      if (blockOffset[b] < 0 || blockOffset[b] + blockStored[b] > input.length() || blockStored[b] < 0 || blockRaw[b] < 0) {
+        throw corrupt("block " + b + " lies outside the file");
+      }
+    }
+    int n = table.readInt();
+    if (n < 0 || n > input.length()) {
+      throw corrupt("sample count " + n + " is impossible");
+    }
+    sampleBlock = new int[n];
+    sampleOffset = new int[n];
+    sampleKey = new String[n];
+    fieldNames = new String[n][];
+    fieldLengths = new int[n][];
+    restore = new byte[n][];
+    sampleCrc = new int[n];
+    sampleSha = new byte[n][];
+    for (int s = 0; s < n; s++) {
+      sampleBlock[s] = table.readInt();
+      sampleOffset[s] = table.readInt();
+      sampleKey[s] = readShortString(table);
+      int fields = table.readUnsignedShort();
+      fieldNames[s] = new String[fields];
+      fieldLengths[s] = new int[fields];
+      long total = 0;
+      for (int f = 0; f < fields; f++) {
+        fieldNames[s][f] = readShortString(table);
+        fieldLengths[s][f] = table.readInt();
+        total += fieldLengths[s][f];
+      }
+      int restoreLength = table.readInt();
+      if (restoreLength < 0 || restoreLength > table.available()) {
+        throw corrupt("sample " + s + " has a restore length of " + restoreLength);
+      }
+      restore[s] = table.readNBytes(restoreLength);
+      sampleCrc[s] = table.readInt();
+      sampleSha[s] = table.readNBytes(32);
+      int b = sampleBlock[s];
+      if (b < 0 || b >= tableBlocks || sampleOffset[s] < 0 || sampleOffset[s] + total > blockRaw[b]) {
+        throw corrupt("sample " + s + " (" + sampleKey[s] + ") lies outside its block");
+      }
+    }
+  }
+
+  /**
+   * Opens a shard: reads and checks its trailer, table and header.
+   *
+   * @param name the shard's key, used in error messages
+   * @param firstSample dataset index of the shard's first sample
+   * @throws CorruptDataException naming the shard when the file is not a readable shard
+   */
+  public static ShardReader open(String name, BlobInput input, long firstSample) {
+    try {
+      long length = input.length();
+      if (length < ShardFormat.TRAILER_BYTES + 16) {
+        throw new CorruptDataException("Cannot read shard " + name + ": " + length + " bytes is too short to be a shard");
+      }
+      ByteBuffer trailer = ByteBuffer.wrap(input.readFully(length - ShardFormat.TRAILER_BYTES, ShardFormat.TRAILER_BYTES));
+      long tableOffset = trailer.getLong();
+      int tableLength = trailer.getInt();
+      int tableCrc = trailer.getInt();
+      byte[] endMagic = new byte[8];
+      trailer.get(endMagic);
+      if (!Arrays.equals(endMagic, ShardFormat.END_MAGIC)) {
+        throw new CorruptDataException("Cannot read shard " + name + ": no end marker (truncated or not a shard)");
+      }
+      if (tableOffset < 0 || tableLength < 8 || tableOffset + tableLength != length - ShardFormat.TRAILER_BYTES) {
+        throw new CorruptDataException("Cannot read shard " + name + ": table at " + tableOffset + " of " + tableLength + " bytes is out of bounds");
+      }
+      byte[] table = input.readFully(tableOffset, tableLength);
+      CRC32C crc = new CRC32C();
+      crc.update(table);
+      if ((int) crc.getValue() != tableCrc) {
+        throw new CorruptDataException("Cannot read shard " + name + ": its sample table failed CRC32C verification");
+      }
+      ByteBuffer head = ByteBuffer.wrap(input.readFully(0, 16));
+      byte[] magic = new byte[8];
+      head.get(magic);
+      if (!Arrays.equals(magic, ShardFormat.MAGIC)) {
+        throw new CorruptDataException("Cannot read shard " + name + ": bad magic (not a Dharmana shard)");
+      }
+      int version = head.getInt();
+      if (version != ShardFormat.VERSION) {
+        throw new CorruptDataException("Cannot read shard " + name + ": format version " + version + " is not readable (this build reads 1)");
+      }
+      int headerLength = head.getInt();
+      if (headerLength < 0 || headerLength > tableOffset) {
+        throw new CorruptDataException("Cannot read shard " + name + ": header length " + headerLength + " is out of bounds");
+      }
+      Map<String, List<StageSpec>> header = JSON.readValue(input.readFully(16, headerLength), new TypeReference<>() {});
+      List<StageSpec> specs = header.getOrDefault("stages", List.of());
+      StageChain chain = specs.isEmpty() ? new StageChain(List.of()) : Stages.chain(specs, StageContext.system());
+      DataInputStream in = new DataInputStream(new ByteArrayInputStream(table));
+      int blocks = in.readInt();
+      if (blocks < 0 || blocks > length) {
+        throw new CorruptDataException("Cannot read shard " + name + ": block count " + blocks + " is impossible");
+      }
+      return new ShardReader(name, input, firstSample, chain, in, blocks);
+    } catch (IOException e) {
+      throw new CorruptDataException("Cannot read shard " + name + ": " + e.getMessage(), e);
+    }
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public int sampleCount() {
+    return sampleKey.length;
+  }
+
+  public List<StageSpec> stages() {
+    return chain.specs();
+  }
+
+  public String key(int sample) {
+    return sampleKey[sample];
+  }
+
+  public byte[] restore(int sample) {
+    return restore[sample].clone();
+  }
+
+  public List<String> fieldNames(int sample) {
+    return List.of(fieldNames[sample]);
+  }
+
+  public String sha256(int sample) {
+    return HexFormat.of().formatHex(sampleSha[sample]);
+  }
+
+  /** Decoded bytes of a sample (all fields), as stored in the table. */
+  public long sampleSize(int sample) {
+    long n = 0;
+    for (int len : fieldLengths[sample]) {
+      n += len;
+    }
+    return n;
+  }
+
+  /** Stored bytes this reader has read so far. */
+  public long storedBytesRead() {
+    return storedBytesRead.sum();
+  }
+
+  /**
+   * Reads sample {@code sample} (0-based within the shard) and checks its CRC32C.
+   *
+   * @throws CorruptDataException naming the shard and the sample when its bytes fail verification
+   */
+  public Sample read(int sample, StageListener listener) {
+    int length = (int) sampleSize(sample);
+    byte[] bytes;
+    int offset;
+    try {
+      if (identity) {
+        bytes = input.readFully(blockOffset[sampleBlock[sample]] + sampleOffset[sample], length);
+        storedBytesRead.add(length);
+        offset = 0;
+      } else {
+        bytes = block(sampleBlock[sample], sample, listener);
+        offset = sampleOffset[sample];
+      }
+    } catch (IOException e) {
+      throw new CorruptDataException("Cannot read sample " + (firstSample + sample) + " (" + sampleKey[sample] + ") of shard " + name
+          + ": " + e.getMessage(), e);
+    }
+    return slice(sample, bytes, offset, length);
+  }
+
+  /**
+   * Reads {@code count} consecutive samples from {@code first}. Without stages the samples lie
+   * back to back in the file, so they are read with one positioned read (as {@code cat} would) and
+   * handed out as slices of it; otherwise each is read as by {@link #read}.
+   */
+  public Sample[] readRun(int first, int count, StageListener listener) {
+    Sample[] out = new Sample[count];
+    if (!identity || count == 1) {
+      for (int i = 0; i < count; i++) {
+        out[i] = read(first + i, listener);
+      }
+      return out;
+    }
+    int done = 0;
+    while (done < count) {
+      // bounded reads: one large array per run would be a humongous allocation for the collector
+      int n = 1;
+      long bytes = sampleSize(first + done);
+      while (done + n < count && bytes + sampleSize(first + done + n) <= RUN_BYTES) {
+        bytes += sampleSize(first + done + n);
+        n++;
+      }
+      readContiguous(first + done, n, out, done);
+      done += n;
+    }
+    return out;
+  }
+
+  private void readContiguous(int first, int count, Sample[] out, int at) {
+    long start = blockOffset[sampleBlock[first]] + sampleOffset[first];
+    int last = first + count - 1;
+    long stop = blockOffset[sampleBlock[last]] + sampleOffset[last] + sampleSize(last);
+    byte[] bytes;
+    try {
+      bytes = input.readFully(start, Math.toIntExact(stop - start));
+    } catch (IOException e) {
+      throw new CorruptDataException("Cannot read samples " + (firstSample + first) + ".." + (firstSample + last) + " of shard " + name
+          + ": " + e.getMessage(), e);
+    }
+    storedBytesRead.add(bytes.length);
+    for (int i = 0; i < count; i++) {
+      int s = first + i;
+      int offset = (int) (blockOffset[sampleBlock[s]] + sampleOffset[s] - start);
+      out[at + i] = slice(s, bytes, offset, (int) sampleSize(s));
+    }
+  }
+
+  private Sample slice(int sample, byte[] bytes, int offset, int length) {
+    CRC32C crc = new CRC32C();
+    crc.update(bytes, offset, length);
+    if ((int) crc.getValue() != sampleCrc[sample]) {
+      throw new CorruptDataException("Cannot read sample " + (firstSample + sample) + " (" + sampleKey[sample] + ") of shard " + name
+          + ": its bytes failed CRC32C verification");
+    }
+    Map<String, ByteBuffer> fields = new LinkedHashMap<>();
+    int pos = offset;
+    for (int f = 0; f < fieldNames[sample].length; f++) {
+      fields.put(fieldNames[sample][f], ByteBuffer.wrap(bytes, pos, fieldLengths[sample][f]).slice().asReadOnlyBuffer());
+      pos += fieldLengths[sample][f];
+    }
+    return new Sample(firstSample + sample, sampleKey[sample], fields);
+  }
+
+  private byte[] block(int b, int sample, StageListener listener) throws IOException {
+    synchronized (decoded) {
+      byte[] cached = decoded.get(b);
+      if (cached != null) {
+        return cached;
+      }
+    }
+    byte[] stored = input.readFully(blockOffset[b], blockStored[b]);
+    storedBytesRead.add(stored.length);
+    CRC32C crc = new CRC32C();
+    crc.update(stored);
+    if ((int) crc.getValue() != blockCrc[b]) {
+      throw new CorruptDataException("Cannot read sample " + (firstSample + sample) + " (" + sampleKey[sample] + ") of shard " + name
+          + ": block " + b + " failed CRC32C verification");
+    }
+    byte[] raw;
+    try {
+      raw = chain.decode(stored, listener);
+    } catch (CorruptDataException e) {
+      throw new CorruptDataException("Cannot read sample " + (firstSample + sample) + " (" + sampleKey[sample] + ") of shard " + name
+          + ": block " + b + " did not decode: " + e.getMessage(), e);
+    }
+    if (raw.length != blockRaw[b]) {
+      throw new CorruptDataException("Cannot read sample " + (firstSample + sample) + " (" + sampleKey[sample] + ") of shard " + name
+          + ": block " + b + " decoded to " + raw.length + " bytes, expected " + blockRaw[b]);
+    }
+    synchronized (decoded) {
+      decoded.put(b, raw);
+      if (decoded.size() > DECODED_BLOCKS_KEPT) {
+        decoded.remove(decoded.keySet().iterator().next());
+      }
+    }
+    return raw;
+  }
+
+  private CorruptDataException corrupt(String what) {
+    return new CorruptDataException("Cannot read shard " + name + ": " + what);
+  }
+
+  private static String readShortString(DataInputStream in) throws IOException {
+    int n = in.readUnsignedShort();
+    return new String(in.readNBytes(n), StandardCharsets.UTF_8);
+  }
+}

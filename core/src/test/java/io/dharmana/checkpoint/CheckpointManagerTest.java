@@ -1,0 +1,281 @@
+package io.dharmana.checkpoint;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dharmana.CorruptDataException;
+import io.dharmana.NotFoundException;
+import io.dharmana.descriptor.PipelineDescriptor;
+import io.dharmana.descriptor.StorageDescriptor;
+import io.dharmana.repo.Repository;
+import io.dharmana.tensor.DType;
+import io.dharmana.tensor.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class CheckpointManagerTest {
+  @TempDir Path dir;
+
+  private Repository repo() {
+    return Repository.init(dir, PipelineDescriptor.of("test", StorageDescriptor.of(List.of())));
+  }
+
+  static byte[] bytes(Tensor t) {
+    ByteBuffer b = t.data();
+    byte[] out = new byte[b.remaining()];
+    b.get(out);
+    return out;
+  }
+
+  static void assertSameTensors(List<Tensor> expected, RestoredCheckpoint restored, String message) {
+    assertEquals(expected.size(), restored.tensors().size(), message);
+    for (Tensor t : expected) {
+      Tensor r = restored.tensor(t.name());
+      assertEquals(t.dtype(), r.dtype(), message + " " + t.name());
+      assertArrayEquals(t.shape(), r.shape(), message + " " + t.name());
+      assertArrayEquals(bytes(t), bytes(r), message + ": tensor " + t.name() + " is not byte-identical");
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {1, 2, 3})
+  void everyStepRestoresByteIdenticalAndChainsStayShorterThanK(long seed) {
+    int k = 3;
+    try (Repository r = repo();
+        CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT.withFullEvery(k).withThreads(2))) {
+      for (long step = 0; step < 7; step++) {
+        m.save(step * 10, TestStates.state(seed, step, 4, 3000 + (int) seed * 17), Map.of("loss", Double.toString(1.0 / (step + 1))));
+      }
+      m.awaitSaves();
+      assertEquals(OptionalLong.of(60), m.latest(), "seed " + seed);
+      boolean sawDelta = false;
+      for (long step = 0; step < 7; step++) {
+        assertSameTensors(TestStates.state(seed, step, 4, 3000 + (int) seed * 17), m.restore(step * 10), "seed " + seed + " step " + step);
+        for (TensorEntry e : m.tensors(step * 10, 0)) {
+          assertTrue(e.depth() < k, "seed " + seed + ": " + e + " has a chain of " + e.depth() + " links, K is " + k);
+          sawDelta |= e.encoding() == TensorEntry.Encoding.DELTA;
+        }
+      }
+      assertTrue(sawDelta, "seed " + seed + ": no tensor was delta-coded");
+      // the frozen tensor is stored once
+      for (long step = 1; step < 7; step++) {
+        TensorEntry frozen = m.tensors(step * 10, 0).get(0);
+        assertEquals(TensorEntry.Encoding.REUSED, frozen.encoding(), "seed " + seed);
+        assertEquals(0, frozen.storedBytes(), "seed " + seed);
+      }
+      assertEquals(7, m.list().size());
+      assertEquals(1.0 / 7, Double.parseDouble(m.list().get(6).metadata().get("loss")), 1e-12);
+    }
+  }
+
+  @Test
+  void tensorsChangedAfterSaveReturnsAreNotPersisted() {
+    long seed = 11;
+    Random random = new Random(seed);
+    try (Repository r = repo(); CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT)) {
+      for (int round = 0; round < 5; round++) {
+        ByteBuffer live = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < live.capacity() / 4; i++) {
+          live.putFloat(i * 4, (float) random.nextGaussian());
+        }
+        byte[] expected = new byte[live.capacity()];
+        live.get(0, expected);
+        CompletableFuture<CheckpointInfo> f = m.save(round, List.of(Tensor.of("w", DType.F32, new long[] {1 << 18}, live.duplicate())), Map.of());
+        // the training step goes on right away and overwrites the weights
+        for (int i = 0; i < live.capacity(); i += 4) {
+          live.putFloat(i, 42f);
+        }
+        f.join();
+        assertArrayEquals(expected, bytes(m.restore(round).tensor("w")),
+            "seed " + seed + " round " + round + ": a change made after save returned leaked into the checkpoint");
+      }
+    }
+  }
+
+  @Test
+  void stagingMemoryDoesNotGrowFromSaveToSave() {
+    try (Repository r = repo();
+        CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT.withMaxInFlight(2).withThreads(2))) {
+      m.save(0, TestStates.state(5, 0, 5, 4000), Map.of());
+      m.save(1, TestStates.state(5, 1, 5, 4000), Map.of());
+      m.awaitSaves();
+      long warm = m.stagingAllocations();
+      long warmBytes = m.stagingAllocatedBytes();
+      assertTrue(warm <= 10, "two arenas of 5 tensors allocate at most 10 buffers, got " + warm);
+      for (int step = 2; step < 22; step++) {
+        m.save(step, TestStates.state(5, step, 5, 4000), Map.of());
+      }
+      m.awaitSaves();
+      assertEquals(warm, m.stagingAllocations(), "20 more saves of the same shapes allocated staging buffers");
+      assertEquals(warmBytes, m.stagingAllocatedBytes());
+      assertEquals(22, m.list().size());
+    }
+  }
+
+  @Test
+  void saveBlocksWhileMaxInFlightSavesAreStaged() throws Exception {
+    try (Repository r = repo();
+        CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT.withMaxInFlight(1).withThreads(1))) {
+      // a tensor view whose data() blocks the staging copy of save 0... instead: make save 0 slow to write
+      List<Tensor> big = TestStates.state(9, 0, 2, 400_000);
+      CompletableFuture<CheckpointInfo> first = m.save(0, big, Map.of());
+      CountDownLatch returned = new CountDownLatch(1);
+      Thread second = new Thread(() -> {
+        m.save(1, TestStates.state(9, 1, 2, 10), Map.of());
+        returned.countDown();
+      });
+      second.start();
+      // with one arena, the second save can only stage once the first is written
+      returned.await(60, TimeUnit.SECONDS);
+      assertTrue(first.isDone(), "the second save returned while the first was still in flight with maxInFlight 1");
+      second.join();
+      m.awaitSaves();
+    }
+  }
+
+  @Test
+  void identicalTensorCostsNothingWhateverTheChain() {
+    try (Repository r = repo();
+        CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT.withFullEvery(4))) {
+      List<Tensor> s0 = TestStates.state(21, 0, 3, 5000);
+      m.save(0, s0, Map.of()).join();
+      m.save(1, TestStates.state(21, 5, 3, 5000), Map.of()).join();
+      // step 2 brings back step 0's tensor 1 under another name: stored once already
+      Tensor copy = Tensor.of("renamed", s0.get(1).dtype(), s0.get(1).shape(), s0.get(1).data());
+      CheckpointInfo info = m.save(2, List.of(copy), Map.of()).join();
+      assertEquals(0, info.storedBytes());
+      assertEquals(TensorEntry.Encoding.REUSED, m.tensors(2, 0).get(0).encoding());
+      assertArrayEquals(bytes(s0.get(1)), bytes(m.restore(2).tensor("renamed")));
+    }
+    // a new manager (a new process) knows what the run stored
+    try (Repository r = Repository.open(dir); CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT)) {
+      CheckpointInfo info = m.save(3, TestStates.state(21, 0, 3, 5000), Map.of()).join();
+      assertEquals(0, info.storedBytes(), "step 3 equals step 0");
+    }
+  }
+
+  @Test
+  void subsetRestoreReadsOnlyWhatItNeeds() {
+    try (Repository r = repo(); CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT)) {
+      List<Tensor> s = TestStates.state(3, 0, 4, 2000);
+      m.save(7, s, Map.of()).join();
+      RestoredCheckpoint one = m.restore(7, 0, List.of("layer.1.weight"));
+      assertEquals(1, one.tensors().size());
+      assertArrayEquals(bytes(s.get(1)), bytes(one.tensor("layer.1.weight")));
+      assertThrows(NotFoundException.class, () -> m.restore(7, 0, List.of("nope")));
+      assertThrows(NotFoundException.class, () -> m.restore(8));
+    }
+  }
+
+  @Test
+  void damagedChunkIsReportedWithRunStepTensorAndChunk() throws Exception {
+    try (Repository r = repo(); CheckpointManager m = CheckpointManager.open(r, "run-7", CheckpointOptions.DEFAULT)) {
+      Tensor t = TestStates.state(4, 0, 1, 200_000).get(0);
+      m.save(1200, List.of(t), Map.of()).join();
+      Path pack;
+      try (Stream<Path> files = Files.walk(dir.resolve("tiers"))) {
+        pack = files.filter(Files::isRegularFile).filter(p -> p.toString().endsWith(".pack"))
+            .max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+      }
+      byte[] stored = Files.readAllBytes(pack);
+      stored[stored.length / 2] ^= 0x10;
+      pack.toFile().setWritable(true);
+      Files.write(pack, stored);
+      CorruptDataException e = assertThrows(CorruptDataException.class, () -> m.restore(1200));
+      assertTrue(e.getMessage().startsWith("Cannot restore checkpoint run-7@1200: tensor layer.0.weight"), e.getMessage());
+      assertTrue(e.getMessage().contains("chunk "), e.getMessage());
+      assertThrows(CorruptDataException.class, () -> m.verify(1200));
+    }
+  }
+
+  @Test
+  void multiRankStepIsCompleteOnlyWhenEveryShardIs() {
+    try (Repository r = repo()) {
+      List<CheckpointManager> ranks = new ArrayList<>();
+      for (int rank = 0; rank < 3; rank++) {
+        ranks.add(CheckpointManager.open(r, "dist", CheckpointOptions.DEFAULT.withRank(rank, 3)));
+      }
+      CheckpointInfo a = ranks.get(0).save(5, TestStates.state(rankSeed(0), 0, 2, 1000), Map.of()).join();
+      CheckpointInfo b = ranks.get(2).save(5, TestStates.state(rankSeed(2), 0, 2, 1000), Map.of()).join();
+      assertFalse(a.complete());
+      assertFalse(b.complete());
+      assertTrue(ranks.get(0).latest().isEmpty(), "a step with 2 of 3 shards is not visible");
+      assertEquals(0, ranks.get(0).list().size());
+      assertEquals(1, ranks.get(0).listAll().size());
+      CheckpointInfo c = ranks.get(1).save(5, TestStates.state(rankSeed(1), 0, 2, 1000), Map.of()).join();
+      assertTrue(c.complete());
+      for (int rank = 0; rank < 3; rank++) {
+        assertEquals(OptionalLong.of(5), ranks.get(rank).latest());
+        assertSameTensors(TestStates.state(rankSeed(rank), 0, 2, 1000), ranks.get(rank).restoreLatest(), "rank " + rank);
+      }
+      ranks.forEach(CheckpointManager::close);
+    }
+  }
+
+  private static long rankSeed(int rank) {
+    return 100 + rank;
+  }
+
+  @Test
+  void pruneKeepsPolicyStepsAndTheirChainsAndGcKeepsThemRestorable() {
+    try (Repository r = repo();
+        CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT.withFullEvery(4))) {
+      for (long step = 1; step <= 12; step++) {
+        m.save(step, TestStates.state(8, step, 3, 2000), Map.of("loss", Double.toString(step == 3 ? 0.01 : 1.0 / step)));
+      }
+      m.awaitSaves();
+      RetentionPolicy policy = RetentionPolicy.keepLast(2).withKeepEvery(5).withKeepBestLowest(1, "loss");
+      CheckpointManager.PruneResult plan = m.planPrune(policy, Duration.ZERO);
+      assertTrue(plan.kept().containsAll(List.of(3L, 5L, 10L, 11L, 12L)), plan.toString());
+      // every kept step's delta bases are kept
+      for (long kept : plan.kept()) {
+        for (TensorEntry e : m.tensors(kept, 0)) {
+          assertTrue(e.baseStep() < 0 || plan.kept().contains(e.baseStep()), plan + " drops " + e.baseStep() + " needed by " + kept);
+        }
+      }
+      assertEquals(12, m.list().size(), "planning changes nothing");
+      m.prune(policy, Duration.ZERO);
+      assertEquals(plan.kept(), m.list().stream().map(CheckpointInfo::step).toList());
+      r.gc(Duration.ZERO, false);
+      for (long step : plan.kept()) {
+        assertSameTensors(TestStates.state(8, step, 3, 2000), m.restore(step), "step " + step + " after prune and gc");
+      }
+      // and saving goes on after a prune (the dedup index forgot pruned tensors)
+      m.save(13, TestStates.state(8, 13, 3, 2000), Map.of()).join();
+      assertSameTensors(TestStates.state(8, 13, 3, 2000), m.restore(13), "step 13");
+      assertTrue(Set.copyOf(CheckpointManager.runs(r)).contains("run"));
+    }
+  }
+
+  @Test
+  void keepForKeepsRecentSteps() {
+    try (Repository r = repo(); CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT)) {
+      for (long step = 1; step <= 3; step++) {
+        m.save(step, TestStates.state(1, step, 1, 100), Map.of());
+      }
+      m.awaitSaves();
+      assertEquals(3, m.planPrune(RetentionPolicy.KEEP_ALL.withKeepFor(Duration.ofHours(1)), Duration.ZERO).kept().size());
+      assertEquals(1, m.planPrune(RetentionPolicy.keepLast(1).withKeepFor(Duration.ZERO), Duration.ZERO).kept().size());
+    }
+  }
+}

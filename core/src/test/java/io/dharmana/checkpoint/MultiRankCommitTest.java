@@ -1,0 +1,126 @@
+package io.dharmana.checkpoint;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dharmana.descriptor.PipelineDescriptor;
+import io.dharmana.descriptor.StorageDescriptor;
+import io.dharmana.repo.GcResult;
+import io.dharmana.repo.Repository;
+import io.dharmana.tensor.Tensor;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three JVM processes save the shards of the same steps of one run concurrently; one is killed
+ * with SIGKILL in the middle of a later step. Checks that a step becomes visible only with all
+ * three shards, that the killed step stays invisible and {@code latest} stays at the previous
+ * complete step, that gc removes the dead rank's debris without harming complete steps, and that
+ * the rank, restarted, completes the step.
+ */
+class MultiRankCommitTest {
+  private static final int WORLD = 3;
+  @TempDir Path dir;
+
+  static List<Tensor> shard(int rank, long step, int tensors) {
+    List<Tensor> out = new ArrayList<>();
+    for (Tensor t : TestStates.state(1000 + rank, step, tensors, 64 * 1024)) {
+      out.add(Tensor.of("rank" + rank + "." + t.name(), t.dtype(), t.shape(), t.data()));
+    }
+    return out;
+  }
+
+  private Process rank(int rank, long first, long last, int tensors) throws IOException {
+    return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "-Xmx512m", "-XX:+UseSerialGC",
+        RankWriter.class.getName(), dir.toString(), Integer.toString(rank), Integer.toString(WORLD),
+        Long.toString(first), Long.toString(last), Integer.toString(tensors))
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+  }
+
+  private static List<String> output(Process p) throws Exception {
+    List<String> lines = new ArrayList<>();
+    try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        lines.add(line);
+      }
+    }
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+    return lines;
+  }
+
+  @Test
+  void stepIsVisibleOnlyWhenEveryRankCommittedAndADeadRankLeavesItInvisible() throws Exception {
+    Repository.init(dir, PipelineDescriptor.of("dist", StorageDescriptor.of(List.of()))).close();
+    List<Process> ranks = new ArrayList<>();
+    for (int r = 0; r < WORLD; r++) {
+      ranks.add(rank(r, 1, 3, 3));
+    }
+    int completions = 0;
+    for (Process p : ranks) {
+      List<String> out = output(p);
+      assertEquals(0, p.exitValue(), "rank output " + out);
+      completions += (int) out.stream().filter(l -> l.endsWith("complete")).count();
+    }
+    assertTrue(completions >= 3, "each step is reported complete by at least its last rank");
+
+    // step 4: ranks 0 and 2 finish, rank 1 is killed while its save is being written
+    Process r0 = rank(0, 4, 4, 3);
+    Process r2 = rank(2, 4, 4, 3);
+    Process r1 = rank(1, 4, 4, 40);
+    BufferedReader r1out = new BufferedReader(new InputStreamReader(r1.getInputStream(), StandardCharsets.UTF_8));
+    assertEquals("staged 4", r1out.readLine());
+    Thread.sleep(150);
+    r1.destroyForcibly();
+    assertTrue(r1.waitFor(30, TimeUnit.SECONDS));
+    assertEquals(0, r0.waitFor(120, TimeUnit.SECONDS) ? r0.exitValue() : -1);
+    assertEquals(0, r2.waitFor(120, TimeUnit.SECONDS) ? r2.exitValue() : -1);
+    output(r0);
+    output(r2);
+
+    try (Repository repo = Repository.open(dir);
+        CheckpointManager m = CheckpointManager.open(repo, "dist", CheckpointOptions.DEFAULT)) {
+      assertEquals(OptionalLong.of(3), m.latest(), "the step a rank died in must not become latest");
+      assertEquals(List.of(1L, 2L, 3L), m.list().stream().map(CheckpointInfo::step).toList());
+      CheckpointInfo partial = m.listAll().get(3);
+      assertEquals(4, partial.step());
+      assertFalse(partial.complete());
+      assertEquals(2, partial.ranks());
+      GcResult gc = repo.gc(Duration.ZERO, false);
+      System.out.println("gc after a rank died: " + gc);
+      for (int r = 0; r < WORLD; r++) {
+        RestoredCheckpoint restored = m.restore(3, r, null);
+        for (Tensor t : shard(r, 3, 3)) {
+          assertArrayEquals(CheckpointManagerTest.bytes(t), CheckpointManagerTest.bytes(restored.tensor(t.name())),
+              "rank " + r + " tensor " + t.name() + " of step 3 after gc");
+        }
+      }
+    }
+
+    // the rank comes back and saves its shard of step 4: the step completes
+    List<String> again = output(rank(1, 4, 4, 3));
+    assertEquals(List.of("staged 4", "committed 4 complete"), again);
+    try (Repository repo = Repository.open(dir);
+        CheckpointManager m = CheckpointManager.open(repo, "dist", CheckpointOptions.DEFAULT.withRank(1, WORLD))) {
+      assertEquals(OptionalLong.of(4), m.latest());
+      RestoredCheckpoint restored = m.restoreLatest();
+      for (Tensor t : shard(1, 4, 3)) {
+        assertArrayEquals(CheckpointManagerTest.bytes(t), CheckpointManagerTest.bytes(restored.tensor(t.name())));
+      }
+      assertEquals(0, m.verify(4) - 9, "all 9 tensors of step 4 verify");
+    }
+  }
+}

@@ -1,0 +1,219 @@
+package io.dharmana.dataset;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dharmana.CorruptDataException;
+import io.dharmana.store.BlobStore;
+import io.dharmana.store.Stores;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class DataLoaderTest {
+  @TempDir Path tmp;
+  Path datasetDir;
+  DatasetIndex index;
+
+  @BeforeEach
+  void packDataset() throws IOException {
+    Path src = tmp.resolve("src");
+    DatasetPackTest.writeRandomTree(src, new Random(42), 347);
+    datasetDir = tmp.resolve("ds");
+    index = DatasetPackTest.pack(datasetDir, List.of(src), 256 * 1024, 32 * 1024);
+  }
+
+  static List<Long> indices(DataLoader loader) {
+    List<Long> out = new ArrayList<>();
+    for (Batch b : loader) {
+      for (Sample s : b.samples()) {
+        out.add(s.index());
+      }
+    }
+    return out;
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {1, 2, 3, 4})
+  void everySampleExactlyOncePerEpochAcrossFourRanksAndTwoWorkers(long seed) {
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
+      List<Long> all = new ArrayList<>();
+      List<Integer> partSizes = new ArrayList<>();
+      for (int rank = 0; rank < 4; rank++) {
+        for (int worker = 0; worker < 2; worker++) {
+          try (DataLoader loader = DataLoader.builder(dataset).batchSize(7).shuffle(seed).shuffleBlock(50)
+              .rank(rank, 4).worker(worker, 2).prefetch(3).readers(2).build()) {
+            List<Long> part = indices(loader);
+            partSizes.add(part.size());
+            all.addAll(part);
+          }
+        }
+      }
+      List<Long> sorted = new ArrayList<>(all);
+      sorted.sort(null);
+      List<Long> expected = new ArrayList<>();
+      for (long i = 0; i < index.samples(); i++) {
+        expected.add(i);
+      }
+      assertEquals(expected, sorted, "seed " + seed + ": every sample exactly once across 8 parts");
+      int min = partSizes.stream().mapToInt(Integer::intValue).min().orElseThrow();
+      int max = partSizes.stream().mapToInt(Integer::intValue).max().orElseThrow();
+      assertTrue(max - min <= 1, "seed " + seed + ": part sizes " + partSizes);
+      assertNotEquals(expected, all, "seed " + seed + ": a shuffled epoch is not in dataset order");
+    }
+  }
+
+  @Test
+  void samplesMatchRandomAccessReads() {
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "");
+        DataLoader loader = DataLoader.builder(dataset).batchSize(16).shuffle(9).build()) {
+      for (Batch b : loader) {
+        for (Sample s : b.samples()) {
+          Sample direct = dataset.sample(s.index());
+          assertEquals(direct.key(), s.key());
+          assertArrayEquals(direct.bytes(), s.bytes(), "sample " + s.index());
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {5, 6, 7})
+  void sameSeedSameOrderOtherSeedOrEpochOtherOrder(long seed) {
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
+      List<Long> a = indices(DataLoader.builder(dataset).batchSize(5).shuffle(seed).prefetch(0).readers(1).build());
+      List<Long> b = indices(DataLoader.builder(dataset).batchSize(13).shuffle(seed).prefetch(8).readers(3).build());
+      List<Long> c = indices(DataLoader.builder(dataset).batchSize(5).shuffle(seed + 1000).build());
+      List<Long> d = indices(DataLoader.builder(dataset).batchSize(5).shuffle(seed).epoch(1).build());
+      assertEquals(a, b, "seed " + seed + ": order must not depend on batch size, prefetch or readers");
+      assertNotEquals(a, c, "seed " + seed + ": another seed gives another order");
+      assertNotEquals(a, d, "seed " + seed + ": another epoch gives another order");
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {11, 12, 13, 14, 15})
+  void resumeFromAStateAtARandomPointYieldsTheExactRemainder(long seed) {
+    Random random = new Random(seed);
+    int batch = 1 + random.nextInt(20);
+    int rank = random.nextInt(2);
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
+      List<Long> full = indices(DataLoader.builder(dataset).batchSize(batch).shuffle(seed).rank(rank, 2).build());
+      List<Long> head = new ArrayList<>();
+      String state;
+      try (DataLoader loader = DataLoader.builder(dataset).batchSize(batch).shuffle(seed).rank(rank, 2).prefetch(random.nextInt(5)).build()) {
+        int stopAfter = random.nextInt((int) loader.batches() + 1);
+        Iterator<Batch> it = loader.iterator();
+        for (int i = 0; i < stopAfter; i++) {
+          it.next().samples().forEach(s -> head.add(s.index()));
+        }
+        state = loader.state().toJson();
+      }
+      assertTrue(state.length() < 1024, "state is small: " + state);
+      List<Long> tail = indices(DataLoader.builder(dataset).batchSize(batch).resume(LoaderState.parse(state)).prefetch(2).readers(3).build());
+      List<Long> joined = new ArrayList<>(head);
+      joined.addAll(tail);
+      assertEquals(full, joined, "seed " + seed + ", batch " + batch + ", state " + state);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {21, 22})
+  void resumeMidBatchThroughTheSampleIterator(long seed) {
+    Random random = new Random(seed);
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
+      List<Long> full = indices(DataLoader.builder(dataset).batchSize(9).shuffle(seed).build());
+      List<Long> head = new ArrayList<>();
+      LoaderState state;
+      try (DataLoader loader = DataLoader.builder(dataset).batchSize(9).shuffle(seed).build()) {
+        Iterator<Sample> it = loader.sampleIterator();
+        int stop = random.nextInt(full.size());
+        for (int i = 0; i < stop; i++) {
+          head.add(it.next().index());
+        }
+        state = loader.state();
+      }
+      try (DataLoader rest = DataLoader.builder(dataset).batchSize(9).resume(state).build()) {
+        rest.sampleIterator().forEachRemaining(s -> head.add(s.index()));
+      }
+      assertEquals(full, head, "seed " + seed + ": state " + state);
+    }
+  }
+
+  @Test
+  void prefetchAccuracyAndMemoryBound() {
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
+      try (DataLoader loader = DataLoader.builder(dataset).batchSize(8).prefetch(4).build()) {
+        indices(loader);
+        LoaderStats stats = loader.stats();
+        assertEquals(index.samples(), stats.samples());
+        assertTrue(stats.prefetched() > 0, stats.toString());
+        assertEquals(1.0, stats.prefetchAccuracy(), stats.toString());
+      }
+      try (DataLoader loader = DataLoader.builder(dataset).batchSize(8).prefetch(6).build()) {
+        Iterator<Batch> it = loader.iterator();
+        it.next();
+        it.next();
+        LoaderStats stats = loader.stats();
+        assertTrue(stats.prefetchAccuracy() < 1.0, "batches read ahead and never used count against accuracy: " + stats);
+      }
+      try (DataLoader loader = DataLoader.builder(dataset).batchSize(8).prefetch(16).memoryLimit(0).build()) {
+        indices(loader);
+        double oneBatch = 8.0 * index.bytes() / index.samples();
+        assertTrue(loader.stats().peakBufferedBytes() <= oneBatch + 1, "memory limit 0 keeps only the current batch: " + loader.stats());
+        assertEquals(0, loader.stats().prefetched());
+      }
+    }
+  }
+
+  @Test
+  void cacheTierCountsHitsAndNeverEvictsTheOnlyCopy() throws IOException {
+    long shardBytes = index.shards().get(0).storedBytes();
+    try (BlobStore store = Stores.local(datasetDir, false);
+        BlobStore cacheStore = Stores.local(tmp.resolve("cache"), false);
+        Dataset dataset = Dataset.open(store, "", cacheStore, 2 * shardBytes + 1)) {
+      List<Long> seen = indices(DataLoader.builder(dataset).batchSize(10).readers(1).prefetch(0).build());
+      assertEquals(index.samples(), seen.size());
+      ShardCacheStats stats = dataset.counters();
+      assertEquals(index.shards().size(), stats.misses(), "one miss per shard in sequential order: " + stats);
+      assertEquals(index.samples() - index.shards().size(), stats.hits(), stats.toString());
+      assertTrue(stats.evictions() >= index.shards().size() - 3, "cache kept within about 2 shards: " + stats);
+      // the last shards are cached; remove the source copy of one: the cache must keep it
+      String last = index.shards().get(index.shards().size() - 1).key();
+      assertTrue(Files.exists(tmp.resolve("cache").resolve(last)));
+      Files.delete(datasetDir.resolve(last));
+      dataset.sample(0);
+      dataset.sample(index.shards().get(1).firstSample());
+      dataset.sample(index.shards().get(2).firstSample());
+      assertTrue(dataset.counters().evictionsRefused() > 0, dataset.counters().toString());
+      assertTrue(Files.exists(tmp.resolve("cache").resolve(last)), "the only copy of " + last + " must not be evicted");
+    }
+  }
+
+  @Test
+  void corruptionSeenThroughTheLoaderNamesShardAndSample() throws IOException {
+    ShardInfo shard = index.shards().get(2);
+    Path file = datasetDir.resolve(shard.key());
+    byte[] bytes = Files.readAllBytes(file);
+    bytes[300] ^= 1;
+    Files.delete(file);
+    Files.write(file, bytes);
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "");
+        DataLoader loader = DataLoader.builder(dataset).batchSize(4).prefetch(2).build()) {
+      CorruptDataException e = assertThrows(CorruptDataException.class, () -> indices(loader));
+      assertTrue(e.getMessage().contains(shard.key()) && e.getMessage().contains("sample "), e.getMessage());
+    }
+  }
+}

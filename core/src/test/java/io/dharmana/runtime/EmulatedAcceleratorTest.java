@@ -1,0 +1,101 @@
+package io.dharmana.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class EmulatedAcceleratorTest {
+
+  /** A clock that only moves when told to: the sleeper and the fake storage advance it. */
+  static final class FakeClock {
+    long now;
+  }
+
+  /** Items that each take a given time to arrive on the fake clock. */
+  static Iterator<Integer> arriving(FakeClock clock, long[] waits) {
+    return new Iterator<>() {
+      int i;
+
+      @Override
+      public boolean hasNext() {
+        return i < waits.length;
+      }
+
+      @Override
+      public Integer next() {
+        clock.now += waits[i];
+        return i++;
+      }
+    };
+  }
+
+  @Test
+  void storageFasterThanComputeGivesFullUtilization() {
+    FakeClock clock = new FakeClock();
+    EmulatedAccelerator<Integer> gpu = EmulatedAccelerator.of(Duration.ofMillis(10), () -> clock.now, n -> clock.now += n);
+    long[] waits = new long[100];
+    waits[0] = 5_000_000_000L; // a slow start is excluded
+    AcceleratorStats stats = gpu.run(arriving(clock, waits));
+    assertEquals(100, stats.items());
+    assertEquals(1.0, stats.utilization(), 1e-9, stats.toString());
+    assertEquals(99 * 10_000_000L, stats.computeNanos());
+    assertEquals(5_000_000_000L, stats.firstWaitNanos());
+    assertEquals(0, stats.waitP99Nanos());
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {1, 2, 3})
+  void utilizationIsComputeOverWallExcludingTheFirstItem(long seed) {
+    Random random = new Random(seed);
+    FakeClock clock = new FakeClock();
+    long compute = 1_000_000L * (1 + random.nextInt(20));
+    long[] waits = IntStream.range(0, 500).mapToLong(i -> random.nextInt(3_000_000)).toArray();
+    AcceleratorStats stats = EmulatedAccelerator.<Integer>of(Duration.ofNanos(compute), () -> clock.now, n -> clock.now += n)
+        .run(arriving(clock, waits));
+    long waitSum = 0;
+    for (int i = 1; i < waits.length; i++) {
+      waitSum += waits[i];
+    }
+    long computeSum = compute * (waits.length - 1);
+    assertEquals(waitSum, stats.waitNanos(), "seed " + seed);
+    assertEquals(computeSum + waitSum, stats.wallNanos(), "seed " + seed);
+    assertEquals((double) computeSum / (computeSum + waitSum), stats.utilization(), 1e-12, "seed " + seed);
+    long[] sorted = java.util.Arrays.stream(waits, 1, waits.length).sorted().toArray();
+    long p50 = sorted[sorted.length / 2];
+    assertTrue(Math.abs(stats.waitP50Nanos() - p50) <= p50 / 100 + 1000, "seed " + seed + ": p50 " + stats.waitP50Nanos() + " vs " + p50);
+    assertTrue(stats.waitP99Nanos() >= stats.waitP50Nanos() && stats.waitMaxNanos() >= stats.waitP99Nanos() * 999 / 1000, "seed " + seed);
+  }
+
+  @Test
+  void computeTimeMayDependOnTheItem() {
+    FakeClock clock = new FakeClock();
+    AcceleratorStats stats = EmulatedAccelerator.<List<Integer>>computing(b -> 1000L * b.size(), () -> clock.now, n -> clock.now += n)
+        .run(List.of(List.of(1), List.of(1, 2), List.of(1, 2, 3)).iterator());
+    assertEquals(5000, stats.computeNanos());
+    assertEquals(1.0, stats.utilization());
+  }
+
+  @Test
+  void fewerThanTwoItemsHaveNoUtilization() {
+    FakeClock clock = new FakeClock();
+    AcceleratorStats stats = EmulatedAccelerator.<Integer>of(Duration.ofMillis(1), () -> clock.now, n -> clock.now += n)
+        .run(List.of(1).iterator());
+    assertTrue(Double.isNaN(stats.utilization()));
+  }
+
+  @Test
+  void realClockSanityCheck() {
+    // loose: only that a real run with instant items is mostly compute
+    AcceleratorStats stats = EmulatedAccelerator.<Integer>of(Duration.ofMillis(2)).run(IntStream.range(0, 20).boxed().iterator());
+    assertTrue(stats.computeNanos() >= 19 * 2_000_000L, stats.toString());
+    assertTrue(stats.utilization() > 0.5, stats.toString());
+  }
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Drives the Dharmana S3 gateway with the real AWS CLI and boto3 (Debian's packages) and compares
+# every byte: a 200 MiB multipart `aws s3 cp` both ways, `aws s3 sync` of a directory tree both
+# ways, `aws s3 ls`, a boto3 ranged GET, a presigned URL fetched with curl, and refusals of
+# unsigned and wrongly signed requests. Self-contained: starts the gateway on a fresh repository,
+# waits for its port, stops it at the end. Exits non-zero on any mismatch.
+#
+# Usage: server/scripts/awscli-test.sh            (from the repository root, after `mvn package`)
+# Env:   DHARMANA_SERVE  command that serves REPO on PORT (both exported), default:
+#                        java -jar cli/target/dharmana.jar serve --init "$REPO" --port "$PORT"
+#        BIG_MIB         size of the multipart file (default 200)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+BIG_MIB="${BIG_MIB:-200}"
+
+if [[ ! -x /usr/bin/aws ]] || ! /usr/bin/python3 -c 'import boto3' 2>/dev/null; then
+  echo "installing awscli and python3-boto3 from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq awscli python3-boto3 >/dev/null
+fi
+AWS_BIN=/usr/bin/aws
+PY=/usr/bin/python3
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/dharmana-awscli.XXXXXX")"
+export REPO="$WORK/repo"
+export PORT="${PORT:-$(( 20000 + RANDOM % 20000 ))}"
+SERVER_PID=""
+cleanup() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; [[ -f "$WORK/server.log" ]] && tail -n 30 "$WORK/server.log" >&2; exit 1; }
+ok() { echo "ok   $*"; }
+
+SERVE="${DHARMANA_SERVE:-java -jar $ROOT/cli/target/dharmana.jar serve --init \"\$REPO\" --port \"\$PORT\"}"
+echo "starting: $SERVE (REPO=$REPO PORT=$PORT)"
+bash -c "exec $SERVE" > "$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for i in $(seq 1 120); do
+  if curl -s -o /dev/null "http://127.0.0.1:$PORT/metrics"; then break; fi
+  kill -0 "$SERVER_PID" 2>/dev/null || fail "the gateway exited during start"
+  sleep 0.5
+done
+curl -s -o /dev/null "http://127.0.0.1:$PORT/metrics" || fail "the gateway did not open port $PORT"
+ok "gateway up on port $PORT"
+
+CRED="$REPO/gateway/credentials"
+if [[ -n "${AWS_ACCESS_KEY_ID:-}" && ! -f "$CRED" ]]; then
+  ok "using AWS_ACCESS_KEY_ID from the environment"
+else
+  [[ -f "$CRED" ]] || fail "no credentials file at $CRED"
+  perms="$(stat -c %a "$CRED")"
+  [[ "$perms" == "600" ]] || fail "credentials file has permissions $perms, expected 600"
+  ok "credentials generated with owner-only permissions"
+  read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY < <(grep -v '^#' "$CRED" | head -n 1)
+  export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  grep -q "$AWS_ACCESS_KEY_ID" "$WORK/server.log" || fail "the generated access key was not printed"
+fi
+export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
+ENDPOINT="http://127.0.0.1:$PORT"
+aws() { "$AWS_BIN" --endpoint-url "$ENDPOINT" "$@"; }
+
+aws s3 mb s3://checkpoints >/dev/null || fail "make bucket checkpoints"
+aws s3 mb s3://datasets >/dev/null || fail "make bucket datasets"
+ok "buckets created"
+
+# 200 MiB: half random, half repetitive, so the pipeline has something to compress
+head -c $(( BIG_MIB * 1024 * 1024 / 2 )) /dev/urandom > "$WORK/big.bin"
+head -c $(( BIG_MIB * 1024 * 1024 - BIG_MIB * 1024 * 1024 / 2 )) < <(yes "dharmana gateway test line with some repetition 0123456789") >> "$WORK/big.bin"
+start=$(date +%s.%N)
+aws s3 cp "$WORK/big.bin" s3://checkpoints/run-1/big.bin --only-show-errors || fail "aws s3 cp upload"
+mid=$(date +%s.%N)
+aws s3 cp s3://checkpoints/run-1/big.bin "$WORK/big.back" --only-show-errors || fail "aws s3 cp download"
+end=$(date +%s.%N)
+cmp "$WORK/big.bin" "$WORK/big.back" || fail "200 MiB object differs after the round trip"
+etag="$(aws s3api head-object --bucket checkpoints --key run-1/big.bin --query ETag --output text)"
+[[ "$etag" == *-* ]] || fail "multipart ETag '$etag' lacks the -N part count"
+ok "aws s3 cp ${BIG_MIB} MiB multipart round trip identical (ETag $etag; up $(echo "$mid - $start" | bc) s, down $(echo "$end - $mid" | bc) s)"
+
+mkdir -p "$WORK/tree/a/b" "$WORK/tree/c" "$WORK/tree/empty-ish"
+for i in $(seq 1 40); do
+  head -c $(( (i * 7919) % 300000 + 1 )) /dev/urandom > "$WORK/tree/a/file-$i.bin"
+done
+for i in $(seq 1 10); do echo "text $i" > "$WORK/tree/a/b/t $i.txt"; done
+head -c 9000000 /dev/urandom > "$WORK/tree/c/nine-mib.bin"
+: > "$WORK/tree/empty-ish/zero-bytes"
+aws s3 sync "$WORK/tree" s3://datasets/tree --only-show-errors || fail "aws s3 sync up"
+aws s3 sync s3://datasets/tree "$WORK/tree.back" --only-show-errors || fail "aws s3 sync down"
+diff -r "$WORK/tree" "$WORK/tree.back" || fail "synced tree differs"
+again="$(aws s3 sync "$WORK/tree" s3://datasets/tree --dryrun)"
+[[ -z "$again" ]] || fail "a second sync wants to upload again: $again"
+ok "aws s3 sync of $(find "$WORK/tree" -type f | wc -l) files both ways identical; re-sync is a no-op"
+
+listed="$(aws s3 ls s3://datasets/tree/ --recursive | wc -l)"
+[[ "$listed" == "$(find "$WORK/tree" -type f | wc -l)" ]] || fail "aws s3 ls lists $listed objects"
+aws s3 ls | grep -q checkpoints || fail "aws s3 ls does not list the bucket checkpoints"
+top="$(aws s3 ls s3://datasets/tree/)"
+echo "$top" | grep -q "PRE a/" || fail "aws s3 ls shows no common prefix a/: $top"
+ok "aws s3 ls (buckets, recursive, with prefixes)"
+
+"$PY" - "$ENDPOINT" "$WORK/big.bin" "$WORK/presigned.url" <<'PYEOF' || fail "boto3 checks"
+import random, sys, boto3
+from botocore.config import Config
+endpoint, local, url_file = sys.argv[1], sys.argv[2], sys.argv[3]
+s3 = boto3.client("s3", endpoint_url=endpoint, config=Config(s3={"addressing_style": "path"}))
+data = open(local, "rb").read()
+rnd = random.Random(1234)
+for i in range(20):
+    a = rnd.randrange(len(data)); b = min(len(data) - 1, a + rnd.randrange(4 << 20))
+    got = s3.get_object(Bucket="checkpoints", Key="run-1/big.bin", Range=f"bytes={a}-{b}")["Body"].read()
+    assert got == data[a:b + 1], f"seed 1234: range {a}-{b} differs"
+s3.put_object(Bucket="datasets", Key="boto/one", Body=b"x" * 1000, Metadata={"k": "v"})
+head = s3.head_object(Bucket="datasets", Key="boto/one")
+assert head["ContentLength"] == 1000 and head["Metadata"] == {"k": "v"}, head
+pages = s3.get_paginator("list_objects_v2").paginate(Bucket="datasets", Prefix="tree/", PaginationConfig={"PageSize": 7})
+keys = [o["Key"] for p in pages for o in p.get("Contents", [])]
+assert keys == sorted(keys) and len(keys) == len(set(keys)), "paginated listing out of order or repeated"
+open(url_file, "w").write(s3.generate_presigned_url("get_object", Params={"Bucket": "checkpoints", "Key": "run-1/big.bin"}, ExpiresIn=600))
+print("ok   boto3: 20 ranged GETs identical (seed 1234), metadata, paginated listing of", len(keys), "keys")
+PYEOF
+
+curl -sf -o "$WORK/presigned.bin" "$(cat "$WORK/presigned.url")" || fail "curl of a presigned URL"
+cmp "$WORK/big.bin" "$WORK/presigned.bin" || fail "presigned download differs"
+ok "presigned URL fetched with curl is identical"
+
+code="$(curl -s -o "$WORK/anon.xml" -w '%{http_code}' "$ENDPOINT/checkpoints/run-1/big.bin")"
+[[ "$code" == 403 ]] && grep -q '<Code>AccessDenied</Code>' "$WORK/anon.xml" || fail "unsigned GET got $code"
+code="$(curl -s -o "$WORK/tampered.xml" -w '%{http_code}' "$(sed 's/big\.bin/big.bim/' "$WORK/presigned.url")")"
+[[ "$code" == 403 ]] && grep -q '<Code>SignatureDoesNotMatch</Code>' "$WORK/tampered.xml" || fail "tampered presigned URL got $code"
+if AWS_SECRET_ACCESS_KEY="wrong$AWS_SECRET_ACCESS_KEY" aws s3 ls s3://checkpoints >/dev/null 2>&1; then
+  fail "a wrongly signed request was served"
+fi
+ok "unsigned, tampered and wrongly signed requests refused with 403"
+
+curl -sf "$ENDPOINT/metrics" | grep -q 'dharmana_gateway_requests_seconds_count' || fail "/metrics lacks request metrics"
+curl -sf "$ENDPOINT/dashboard" | grep -q 'Dharmana gateway' || fail "/dashboard not served"
+ok "/metrics and /dashboard served"
+if command -v chromium >/dev/null 2>&1; then
+  dom="$(timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 --dump-dom "$ENDPOINT/dashboard" 2>/dev/null || true)"
+  echo "$dom" | grep -q '<td>checkpoints</td>' || fail "the dashboard rendered in chromium shows no row for bucket checkpoints"
+  ok "dashboard renders its bucket rows in headless chromium"
+fi
+echo "PASS awscli-test"

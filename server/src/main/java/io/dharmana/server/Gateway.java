@@ -1,0 +1,226 @@
+package io.dharmana.server;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * An S3-compatible HTTP endpoint over an {@link ObjectBackend}: buckets are bound to pipelines, and
+ * the same port serves {@code /metrics} and {@code /dashboard}.
+ *
+ * <p>State the gateway keeps besides the objects (bucket bindings, access keys, ETags, multipart
+ * uploads in progress) lives in a state directory, normally {@code REPO/gateway}. Start one with
+ * {@link #builder}; {@link #close()} stops accepting requests, waits briefly for those in flight,
+ * and is idempotent.
+ */
+public final class Gateway implements AutoCloseable {
+  static {
+    // without TCP_NODELAY, small responses wait for delayed ACKs (~40 ms): fatal for small-GET latency
+    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+  }
+
+  private final HttpServer server;
+  private final ExecutorService executor;
+  private final EtagIndex etags;
+  private final AccessKeys keys;
+  private final S3Api api;
+  private boolean closed;
+
+  private Gateway(Builder b) throws IOException {
+    Path state = b.stateDirectory;
+    this.keys = b.accessKeys != null ? b.accessKeys : AccessKeys.loadOrCreate(state.resolve("credentials"), b.announce);
+    BucketRegistry buckets = new BucketRegistry(state.resolve("buckets"));
+    for (Map.Entry<String, String> binding : b.bindings.entrySet()) {
+      if (!b.backend.hasPipeline(binding.getValue())) {
+        throw new IllegalArgumentException("Invalid binding of bucket " + binding.getKey() + ": no pipeline '" + binding.getValue() + "'");
+      }
+      buckets.add(new BucketRegistry.Bucket(ObjectNames.checkBucket(binding.getKey()), binding.getValue(), b.clock.instant()));
+    }
+    this.etags = new EtagIndex(state.resolve("etags"));
+    MultipartUploads uploads = new MultipartUploads(state.resolve("uploads"));
+    ObjectBackend backend = b.cacheBytes > 0 ? new SmallObjectCache(b.backend, b.cacheObjectBytes, b.cacheBytes) : b.backend;
+    GatewayMetrics metrics = new GatewayMetrics(backend);
+    this.api = new S3Api(backend, buckets, uploads, etags, keys, metrics, b.clock, b.region, b.maxObjectBytes, b.minPartBytes);
+    AtomicInteger threadNumber = new AtomicInteger();
+    this.executor = new ThreadPoolExecutor(b.threads, b.threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+      Thread t = new Thread(r, "dharmana-gateway-" + threadNumber.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    this.server = HttpServer.create(new InetSocketAddress(b.bindAddress, b.port), 256);
+    server.createContext("/", api);
+    server.setExecutor(executor);
+    server.start();
+  }
+
+  public static Builder builder(ObjectBackend backend, Path stateDirectory) {
+    return new Builder(backend, stateDirectory);
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  /** The endpoint URL clients use, e.g. {@code http://127.0.0.1:9000}. */
+  public URI endpoint() {
+    InetAddress address = server.getAddress().getAddress();
+    String host = address.isAnyLocalAddress() ? "127.0.0.1" : address.getHostAddress();
+    if (host.contains(":")) {
+      host = "[" + host + "]";
+    }
+    return URI.create("http://" + host + ":" + port());
+  }
+
+  /** The access keys requests must be signed with. */
+  public AccessKeys accessKeys() {
+    return keys;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    server.stop(1);
+    executor.shutdownNow();
+    api.close();
+    try {
+      etags.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot close the ETag index", e);
+    }
+  }
+
+  /** Settings of a gateway; each may be set once. */
+  public static final class Builder {
+    private final ObjectBackend backend;
+    private final Path stateDirectory;
+    private final Map<String, String> bindings = new LinkedHashMap<>();
+    private InetAddress bindAddress = InetAddress.getLoopbackAddress();
+    private int port = 9000;
+    private AccessKeys accessKeys;
+    private Consumer<AccessKeys.AccessKey> announce = k -> { };
+    private long maxObjectBytes = 5L << 30;
+    private long minPartBytes = 5L << 20;
+    private int threads = 64;
+    private long cacheBytes = 64L << 20;
+    private long cacheObjectBytes = 256L << 10;
+    private String region = "us-east-1";
+    private Clock clock = Clock.systemUTC();
+
+    private Builder(ObjectBackend backend, Path stateDirectory) {
+      this.backend = Objects.requireNonNull(backend, "backend");
+      this.stateDirectory = Objects.requireNonNull(stateDirectory, "stateDirectory");
+    }
+
+    /** Address to listen on; loopback unless set. */
+    public Builder bindAddress(InetAddress address) {
+      this.bindAddress = Objects.requireNonNull(address, "address");
+      return this;
+    }
+
+    /** Port to listen on, 0 for any free port; 9000 unless set. */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("Invalid port " + port + ": must be 0 to 65535");
+      }
+      this.port = port;
+      return this;
+    }
+
+    /** Keys to accept instead of those in {@code STATE/credentials}. */
+    public Builder accessKeys(AccessKeys keys) {
+      this.accessKeys = Objects.requireNonNull(keys, "keys");
+      return this;
+    }
+
+    /** Called once with a key pair generated because the state directory had none. */
+    public Builder onGeneratedKey(Consumer<AccessKeys.AccessKey> announce) {
+      this.announce = Objects.requireNonNull(announce, "announce");
+      return this;
+    }
+
+    /** Creates {@code bucket} bound to {@code pipeline} at start if it does not exist. */
+    public Builder bind(String bucket, String pipeline) {
+      bindings.put(bucket, pipeline);
+      return this;
+    }
+
+    /** Largest object or part body accepted, 5 GiB unless set. */
+    public Builder maxObjectBytes(long bytes) {
+      if (bytes < 1) {
+        throw new IllegalArgumentException("Invalid maxObjectBytes " + bytes + ": must be positive");
+      }
+      this.maxObjectBytes = bytes;
+      return this;
+    }
+
+    /** Smallest size of every part but the last, 5 MiB (S3's rule) unless set. */
+    public Builder minPartBytes(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("Invalid minPartBytes " + bytes + ": must be >= 0");
+      }
+      this.minPartBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Memory for the content of small objects (at most {@code objectBytes} each) served from the
+     * gateway without going through the pipeline again; 64 MiB for objects up to 256 KiB unless
+     * set, 0 to turn off.
+     */
+    public Builder smallObjectCache(long bytes, long objectBytes) {
+      if (bytes < 0 || objectBytes < 0) {
+        throw new IllegalArgumentException("Invalid small object cache " + bytes + " bytes for objects up to " + objectBytes + ": must be >= 0");
+      }
+      this.cacheBytes = bytes;
+      this.cacheObjectBytes = objectBytes;
+      return this;
+    }
+
+    /** Request-handling threads, 64 unless set. */
+    public Builder threads(int threads) {
+      if (threads < 1) {
+        throw new IllegalArgumentException("Invalid threads " + threads + ": must be positive");
+      }
+      this.threads = threads;
+      return this;
+    }
+
+    public Builder region(String region) {
+      this.region = Objects.requireNonNull(region, "region");
+      return this;
+    }
+
+    /** Clock for signature time checks (tests use a fixed one). */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    public Gateway start() {
+      try {
+        return new Gateway(this);
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot start the gateway on " + bindAddress.getHostAddress() + ":" + port, e);
+      }
+    }
+  }
+}

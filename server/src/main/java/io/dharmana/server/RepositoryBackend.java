@@ -1,0 +1,90 @@
+package io.dharmana.server;
+
+import io.dharmana.AlreadyExistsException;
+import io.dharmana.manifest.ObjectManifest;
+import io.dharmana.repo.ObjectInfo;
+import io.dharmana.repo.PutOptions;
+import io.dharmana.repo.Repository;
+import io.dharmana.store.TierStats;
+import java.io.InputStream;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The gateway's objects kept in a Dharmana {@link Repository}: every put goes through the pipeline
+ * the bucket is bound to, and reads are verified by the repository while they stream. The
+ * repository stays owned by the caller (this does not close it).
+ */
+public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage {
+  private final Repository repository;
+
+  public RepositoryBackend(Repository repository) {
+    this.repository = Objects.requireNonNull(repository, "repository");
+  }
+
+  @Override
+  public StoredObject put(String name, InputStream data, PutRequest request) {
+    PutOptions options = PutOptions.defaults().withAttributes(request.attributes());
+    if (request.pipeline() != null) {
+      options = options.withPipeline(request.pipeline());
+    }
+    if (request.requireAbsent()) {
+      if (repository.stat(name).isPresent()) {
+        throw new AlreadyExistsException("Cannot put " + name + ": it already exists");
+      }
+      // a removed name keeps its version log, so "absent" is "still at the version of its removal"
+      options = options.withExpectedVersion(repository.refs().head("objects/" + name).map(r -> r.version()).orElse(0L));
+    } else if (request.requireVersion() >= 0) {
+      options = options.withExpectedVersion(request.requireVersion());
+    }
+    return stored(repository.put(name, data, options));
+  }
+
+  @Override
+  public InputStream open(StoredObject object, long offset, long length) {
+    ObjectManifest manifest = repository.manifest(object.contentId());
+    return repository.runtime().open(manifest, offset, length, repository.metrics(manifest.pipeline()), object.name());
+  }
+
+  @Override
+  public Optional<StoredObject> stat(String name) {
+    return repository.stat(name).map(RepositoryBackend::stored);
+  }
+
+  @Override
+  public Stream<StoredObject> list(String prefix) {
+    return repository.list(prefix).map(RepositoryBackend::stored);
+  }
+
+  @Override
+  public boolean remove(String name) {
+    return repository.remove(name);
+  }
+
+  @Override
+  public boolean hasPipeline(String pipeline) {
+    return repository.pipeline(pipeline).isPresent();
+  }
+
+  @Override
+  public String defaultPipeline() {
+    return repository.descriptor().name();
+  }
+
+  @Override
+  public Map<String, Long> bytesByTier() {
+    Map<String, Long> bytes = new LinkedHashMap<>();
+    for (TierStats t : repository.tiers().stats()) {
+      bytes.put(t.name(), t.bytesHeld());
+    }
+    return bytes;
+  }
+
+  private static StoredObject stored(ObjectInfo info) {
+    return new StoredObject(info.name(), info.size(), info.storedBytes(), info.sha256(), info.created(), info.pipeline(),
+        info.attributes(), info.version(), info.manifestId());
+  }
+}
