@@ -151,11 +151,11 @@ public record RepositoryReport(
   public String toText() {
     StringBuilder out = new StringBuilder();
     out.append("repository   ").append(repository).append('\n');
-    out.append(String.format(Locale.ROOT, "holds        %d objects, %s logical, %s stored (%s; dedup saved %s)%n",
-        stats.objects(), Figures.bytes(stats.logicalBytes()), Figures.bytes(stats.uniqueStoredBytes()),
-        Figures.ratio(stats.ratio()), Figures.bytes(stats.dedupSavedBytes())));
-    out.append(String.format(Locale.ROOT, "saved        %s (%s of logical)%n", Figures.bytes(stats.savedBytes()),
-        Figures.percent1(stats.logicalBytes() == 0 ? 0 : (double) stats.savedBytes() / stats.logicalBytes())));
+    out.append(String.format(Locale.ROOT, "holds        %d objects, %s logical, %s stored (%s; dedup among named objects saved %s)%n",
+        stats.objects(), Figures.bytes(cost.logicalBytes()), Figures.bytes(cost.storedBytes()),
+        Figures.ratio(cost.ratio()), Figures.bytes(stats.dedupSavedBytes())));
+    out.append(String.format(Locale.ROOT, "saved        %s (%s of logical)%n", Figures.bytes(cost.savedBytes()),
+        Figures.percent1(cost.logicalBytes() == 0 ? 0 : (double) cost.savedBytes() / cost.logicalBytes())));
     out.append(String.format(Locale.ROOT, "cost         %s/month vs %s/month raw on %s (saved %s)%n", Figures.usd(cost.monthly()),
         Figures.usd(cost.rawMonthly()), cost.tiers().raw().priceClass(), Figures.percent1(cost.tiers().savedFraction())));
     out.append("tiers\n");
