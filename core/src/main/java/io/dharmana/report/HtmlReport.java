@@ -63,7 +63,8 @@ final class HtmlReport {
         + Figures.percent(r.cost().tiers().savedFraction()) + ")");
     List<RepositoryReport.UtilizationPoint> util = r.utilization();
     if (!util.isEmpty()) {
-      tile(h, "Accelerator", Figures.percent1(util.get(util.size() - 1).utilization()), "utilization, latest run");
+      tile(h, "Accelerator", Figures.percent1(r.overallUtilization()), "utilization over " + util.size() + " recorded run"
+          + (util.size() == 1 ? "" : "s"));
     }
     h.append("</section>\n");
   }

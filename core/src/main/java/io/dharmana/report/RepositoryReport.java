@@ -129,6 +129,20 @@ public record RepositoryReport(
     return points;
   }
 
+  /**
+   * Accelerator utilization over every recorded run that measured it: total compute over total
+   * compute + wait; NaN when none did.
+   */
+  public double overallUtilization() {
+    long compute = 0;
+    long wait = 0;
+    for (MetricsSnapshot s : history) {
+      compute += s.counter(ACCELERATOR_COMPUTE_NANOS);
+      wait += s.counter(ACCELERATOR_WAIT_NANOS);
+    }
+    return compute + wait == 0 ? Double.NaN : (double) compute / (compute + wait);
+  }
+
   /** The latency percentiles of the analyzed runs (each operation once, from the latest run holding it). */
   public List<LatencyStats> latencies() {
     List<LatencyStats> result = new ArrayList<>();
@@ -166,9 +180,8 @@ public record RepositoryReport(
     }
     List<UtilizationPoint> util = utilization();
     if (!util.isEmpty()) {
-      double mean = util.stream().mapToDouble(UtilizationPoint::utilization).average().orElse(0);
-      out.append(String.format(Locale.ROOT, "accelerator  utilization %s (latest), %s mean over %d runs%n",
-          Figures.percent1(util.get(util.size() - 1).utilization()), Figures.percent1(mean), util.size()));
+      out.append(String.format(Locale.ROOT, "accelerator  utilization %s over %d recorded runs (latest %s)%n",
+          Figures.percent1(overallUtilization()), util.size(), Figures.percent1(util.get(util.size() - 1).utilization())));
     }
     for (MetricsSnapshot r : runs) {
       out.append(String.format(Locale.ROOT, "run          %s [%s] at %s, %s%n", r.operation(), r.pipeline(), r.end(),
