@@ -46,12 +46,14 @@ public final class StorageRuntime implements AutoCloseable {
   private final ExecutorService codecPool;
   private final ExecutorService ioPool;
   private final int window;
+  private final int readWindow;
 
   public StorageRuntime(ChunkStore chunks, int threads, int window) {
     this.chunks = chunks;
     this.codecPool = Executors.newFixedThreadPool(Math.max(1, threads), daemon("dharmana-codec"));
     this.ioPool = Executors.newFixedThreadPool(Math.max(4, 4 * threads), daemon("dharmana-io"));
     this.window = Math.max(2, window);
+    this.readWindow = Math.max(this.window, 64);
   }
 
   private static ThreadFactory daemon(String name) {
@@ -244,11 +246,12 @@ public final class StorageRuntime implements AutoCloseable {
       if (closed) {
         return false;
       }
-      while (inFlight.size() < window && next < manifest.chunks().size() && offsets[next] < end) {
+      while (inFlight.size() < readWindow && next < manifest.chunks().size() && offsets[next] < end) {
         ChunkRef ref = manifest.chunks().get(next);
         inFlight.add(CompletableFuture
-            .supplyAsync(() -> fetch(ref, metrics, what), ioPool)
-            .thenApplyAsync(stored -> decode(ref, stored, chain, metrics, what), codecPool));
+            // one task per chunk: fetching from a warm tier is cheap, and a hop between pools
+            // per chunk costs more than it overlaps
+            .supplyAsync(() -> decode(ref, fetch(ref, metrics, what), chain, metrics, what), ioPool));
         indexes.add(next++);
       }
       if (inFlight.isEmpty()) {
