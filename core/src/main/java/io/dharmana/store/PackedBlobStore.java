@@ -121,9 +121,32 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot create spool directory " + options.spoolDirectory() + ": " + e.getMessage(), e);
     }
+    removeDeadSpools(options.spoolDirectory());
     PackedBlobStore store = new PackedBlobStore(objects, options, Clock.systemUTC());
     store.refresh();
     return store;
+  }
+
+  /**
+   * Deletes spool files whose writer died (kill -9 before its pack was sealed): their blobs were
+   * never durable, so nothing refers to them. A live writer holds a lock on its spool file; a file
+   * nobody holds is dead.
+   */
+  private static void removeDeadSpools(Path spoolDirectory) {
+    try (Stream<Path> files = Files.list(spoolDirectory)) {
+      for (Path file : (Iterable<Path>) files.filter(f -> f.getFileName().toString().endsWith(".spool"))::iterator) {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+          java.nio.channels.FileLock lock = channel.tryLock();
+          if (lock != null) {
+            Files.deleteIfExists(file);
+          }
+        } catch (IOException | java.nio.channels.OverlappingFileLockException held) {
+          // held by this process or unreadable: leave it
+        }
+      }
+    } catch (IOException e) {
+      // a spool directory we cannot list only wastes space
+    }
   }
 
   // ---------------------------------------------------------------- entries and packs
@@ -560,6 +583,8 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     Pack pack = new Pack(newPackId(clock.instant()), PackState.OPEN);
     pack.spoolFile = Files.createTempFile(options.spoolDirectory(), "pack-" + pack.id + "-", ".spool");
     pack.spool = FileChannel.open(pack.spoolFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    // held until the spool is dropped: tells other processes the file is alive (see removeDeadSpools)
+    pack.spool.lock();
     packs.put(pack.id, pack);
     return pack;
   }

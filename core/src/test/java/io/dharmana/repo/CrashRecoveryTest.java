@@ -96,6 +96,10 @@ class CrashRecoveryTest {
       }
       next = committed.stream().mapToInt(n -> Integer.parseInt(n.substring(4))).max().orElse(-1) + 1;
     }
+    Repository.open(dir).close(); // opening removes the spool files the killed writers left
+    try (Stream<Path> spools = java.nio.file.Files.walk(dir.resolve(".spool"))) {
+      assertEquals(0, spools.filter(java.nio.file.Files::isRegularFile).count(), "seed " + seed + ": dead spool files left");
+    }
     assertTrue(committed.size() >= 5, "seed " + seed + ": only " + committed.size() + " objects committed in " + kills + " rounds");
     System.out.printf("kill -9 x%d: %d objects committed and verified (seed %d)%n", kills, committed.size(), seed);
   }
