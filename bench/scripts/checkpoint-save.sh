@@ -13,6 +13,7 @@
 #   TENSOR_MB   tensor size in MiB (default 64)
 #   MODES       codecs to time, of raw and float (default "raw float")
 #   JAVA_OPTS   JVM options (default: -Xmx scaled to the state)
+# The three timed saves are medians; the memory copy is the best of three.
 # Needs bench/target/benchmarks.jar (mvn -q -B -pl bench -am package -DskipTests); nothing is built here.
 set -euo pipefail
 

@@ -110,6 +110,8 @@ public final class CheckpointManager implements AutoCloseable {
   private static final String A_PARENT = "checkpoint.parent";
   private static final String A_DEPTH = "checkpoint.depth";
 
+  private static final long PARALLEL_COPY_BYTES = 64L << 20;
+
   private final Repository repo;
   private final String run;
   private final CheckpointOptions options;
@@ -290,11 +292,16 @@ public final class CheckpointManager implements AutoCloseable {
       }
       List<Staged> copies = new ArrayList<>(tensors.size());
       try {
-        for (Tensor t : tensors) {
-          ByteBuffer copy = arena.take((int) t.byteSize());
-          copy.put(t.data()).flip();
-          copies.add(new Staged(t.name(), t.dtype(), t.shape(), copy));
+        List<Tensor> sources = List.copyOf(tensors);
+        long total = 0;
+        for (Tensor t : sources) {
+          copies.add(new Staged(t.name(), t.dtype(), t.shape(), arena.take((int) t.byteSize())));
+          total += t.byteSize();
         }
+        // a large state is copied by several threads: the caller waits for memory bandwidth, not one core
+        java.util.stream.IntStream range = java.util.stream.IntStream.range(0, sources.size());
+        (total >= PARALLEL_COPY_BYTES && sources.size() > 1 ? range.parallel() : range)
+            .forEach(i -> copies.get(i).data().put(sources.get(i).data()).flip());
       } catch (RuntimeException e) {
         staging.release(arena);
         throw e;
