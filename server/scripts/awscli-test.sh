@@ -101,9 +101,10 @@ ok "aws s3 sync of $(find "$WORK/tree" -type f | wc -l) files both ways identica
 
 listed="$(aws s3 ls s3://datasets/tree/ --recursive | wc -l)"
 [[ "$listed" == "$(find "$WORK/tree" -type f | wc -l)" ]] || fail "aws s3 ls lists $listed objects"
-aws s3 ls | grep -q checkpoints || fail "aws s3 ls does not list the bucket checkpoints"
+buckets="$(aws s3 ls)"
+grep -q checkpoints <<< "$buckets" || fail "aws s3 ls does not list the bucket checkpoints"
 top="$(aws s3 ls s3://datasets/tree/)"
-echo "$top" | grep -q "PRE a/" || fail "aws s3 ls shows no common prefix a/: $top"
+grep -q "PRE a/" <<< "$top" || fail "aws s3 ls shows no common prefix a/: $top"
 ok "aws s3 ls (buckets, recursive, with prefixes)"
 
 "$PY" - "$ENDPOINT" "$WORK/big.bin" "$WORK/presigned.url" <<'PYEOF' || fail "boto3 checks"
@@ -140,12 +141,15 @@ if AWS_SECRET_ACCESS_KEY="wrong$AWS_SECRET_ACCESS_KEY" aws s3 ls s3://checkpoint
 fi
 ok "unsigned, tampered and wrongly signed requests refused with 403"
 
-curl -sf "$ENDPOINT/metrics" | grep -q 'dharmana_gateway_requests_seconds_count' || fail "/metrics lacks request metrics"
-curl -sf "$ENDPOINT/dashboard" | grep -q 'Dharmana gateway' || fail "/dashboard not served"
+# captured first: with pipefail, `curl | grep -q` fails when grep stops reading early
+metrics="$(curl -sf "$ENDPOINT/metrics")" || fail "/metrics not served"
+grep -q 'dharmana_gateway_requests_seconds_count' <<< "$metrics" || fail "/metrics lacks request metrics"
+page="$(curl -sf "$ENDPOINT/dashboard")" || fail "/dashboard not served"
+grep -q 'Dharmana gateway' <<< "$page" || fail "/dashboard is not the dashboard"
 ok "/metrics and /dashboard served"
 if command -v chromium >/dev/null 2>&1; then
   dom="$(timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 --dump-dom "$ENDPOINT/dashboard" 2>/dev/null || true)"
-  echo "$dom" | grep -q '<td>checkpoints</td>' || fail "the dashboard rendered in chromium shows no row for bucket checkpoints"
+  grep -q '<td>checkpoints</td>' <<< "$dom" || fail "the dashboard rendered in chromium shows no row for bucket checkpoints"
   ok "dashboard renders its bucket rows in headless chromium"
 fi
 echo "PASS awscli-test"

@@ -113,6 +113,10 @@ final class CheckpointCommand implements Runnable {
     @Option(names = "--raw", description = "Store raw bytes, no float coding and no deltas (fastest).")
     boolean raw;
 
+    @Option(names = "--lossy", defaultValue = "none", paramLabel = "none|int8|fp8",
+        description = "Quantize fp32 tensors (an approximation, marked lossy; default: ${DEFAULT-VALUE}).")
+    String lossy;
+
     @Option(names = "--meta", paramLabel = "KEY=VALUE", description = "Metadata, e.g. --meta loss=1.23 (retention ranks by it).")
     Map<String, String> meta = new LinkedHashMap<>();
 
@@ -128,6 +132,7 @@ final class CheckpointCommand implements Runnable {
       if (raw) {
         options = options.withRawBytes();
       }
+      options = options.withLossy(lossy);
       List<SafetensorsFile> open = new ArrayList<>();
       try (Repository r = Repository.open(common.repo); CheckpointManager m = CheckpointManager.open(r, common.run, options)) {
         List<Tensor> tensors = new ArrayList<>();

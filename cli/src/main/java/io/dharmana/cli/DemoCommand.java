@@ -1,5 +1,10 @@
 package io.dharmana.cli;
 
+import io.dharmana.checkpoint.CheckpointInfo;
+import io.dharmana.checkpoint.CheckpointManager;
+import io.dharmana.checkpoint.CheckpointOptions;
+import io.dharmana.checkpoint.RestoredCheckpoint;
+import io.dharmana.checkpoint.RetentionPolicy;
 import io.dharmana.cost.PriceTable;
 import io.dharmana.descriptor.ChunkingSpec;
 import io.dharmana.descriptor.PipelineDescriptor;
@@ -15,6 +20,8 @@ import io.dharmana.report.Bottleneck;
 import io.dharmana.report.RepositoryReport;
 import io.dharmana.runtime.ProgressListener;
 import io.dharmana.stage.StageSpec;
+import io.dharmana.tensor.DType;
+import io.dharmana.tensor.Tensor;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -49,15 +56,14 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code dharmana demo}: an emulated training job on an embedded repository, end to end. Packs a
- * synthetic data set into shards (content-defined chunks, zstd), streams it with prefetch to an
- * emulated accelerator (a sleep per step, as MLPerf Storage does), saves asynchronous checkpoints
- * of a small model every N steps through a checkpoint pipeline (byte planes + zstd, deduplicated
- * against earlier checkpoints), prunes by retention, restores the latest and verifies it, then
- * prints the summary and writes {@code report.html} next to the repository.
- *
- * <p>The checkpoint and dataset runtimes of their own packages take over these steps when they
- * are merged; the figures (utilization, stored vs logical bytes, cost, bottleneck) come from the
- * same repository statistics and metrics history either way.
+ * synthetic data set into shards (content-defined chunks, zstd) on two tiers (a small fast one
+ * demoting to a cheaper one), streams it with prefetch to an emulated accelerator (a sleep per
+ * step, as MLPerf Storage does), saves asynchronous checkpoints of a small model every N steps
+ * through the {@link CheckpointManager} (float coding, deltas against the previous save, dedup of
+ * unchanged tensors), prunes by retention, restores the latest and verifies it, then prints the
+ * summary and writes {@code report.html} next to the repository. Every figure printed comes from
+ * the repository's statistics and metrics history, as {@code stat}, {@code cost} and {@code
+ * report} show them.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = {"Run an emulated training job on an embedded repository (no server, no setup): pack a data set,",
@@ -95,6 +101,7 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "7", description = "Seed of the synthetic data and model (default: ${DEFAULT-VALUE}).")
   long seed;
 
+  private static final String MARKER = ".dharmana-demo";
   private static final int SHARD_BYTES = 4 << 20;
   private static final int BATCH_BYTES = 256 << 10;
   private static final int PREFETCH = 4;
@@ -116,20 +123,13 @@ final class DemoCommand implements Callable<Integer> {
         TierSpec.builder("hdd", "local").priceClass("local-hdd").build());
     PipelineDescriptor data = PipelineDescriptor.of("data", new StorageDescriptor(ChunkingSpec.DEFAULT,
         List.of(StageSpec.of("zstd", Map.of("level", "3"))), tiers, null, null, null));
-    PipelineDescriptor ckpt = PipelineDescriptor.of("ckpt", new StorageDescriptor(ChunkingSpec.DEFAULT,
-        List.of(StageSpec.of("byte-planes", Map.of("width", "4")), StageSpec.of("zstd", Map.of("level", "3"))), null, null, null, null));
-    ExecutorService saver = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "demo-checkpoint-save");
-      t.setDaemon(true);
-      return t;
-    });
     ExecutorService loader = Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "demo-prefetch");
       t.setDaemon(true);
       return t;
     });
     try (Repository repo = Repository.init(dir, data)) {
-      repo.addPipeline(ckpt);
+      Files.writeString(dir.resolve(MARKER), "an embedded repository made by 'dharmana demo'; the next demo replaces it\n");
       Random random = new Random(seed);
 
       // 1. pack the data set into shards
@@ -145,7 +145,9 @@ final class DemoCommand implements Callable<Integer> {
           (System.nanoTime() - packStart) / 1e9);
 
       // 2. train: stream batches with prefetch to an emulated accelerator, checkpoint asynchronously
-      float[] model = initialModel(random, modelMb * (1 << 20) / 4);
+      List<ByteBuffer> model = initialModel(random, modelMb * (1 << 20) / 4);
+      CheckpointManager checkpointer = CheckpointManager.open(repo, "demo",
+          CheckpointOptions.DEFAULT.withFullEvery(keep)); // a full save every `keep` saves, so retention can drop old chains
       PipelineMetrics train = repo.metrics("data");
       ArrayDeque<CompletableFuture<byte[]>> prefetched = new ArrayDeque<>();
       int batchesPerShard = SHARD_BYTES / BATCH_BYTES;
@@ -156,9 +158,8 @@ final class DemoCommand implements Callable<Integer> {
       long markCompute = 0;
       long markWait = 0;
       int markStep = 0;
-      CompletableFuture<Void> saving = CompletableFuture.completedFuture(null);
-      List<String> checkpoints = new ArrayList<>();
-      byte[] lastSaved = null;
+      List<CompletableFuture<CheckpointInfo>> saves = new ArrayList<>();
+      List<byte[]> lastSaved = List.of();
       for (int step = 1; step <= steps; step++) {
         while (prefetched.size() < PREFETCH) {
           int b = nextBatch++ % (shards * batchesPerShard);
@@ -170,7 +171,7 @@ final class DemoCommand implements Callable<Integer> {
         if (step > 1) { // the first batch has nothing to overlap with, as MLPerf Storage counts it
           waitNanos += w1 - w0;
         }
-        compute(model, batch, random, step, stepMillis);
+        compute(model, random, step, stepMillis);
         computeNanos += System.nanoTime() - w1;
         if (step % checkpointEvery == 0 || step == steps) {
           // one utilization point per checkpoint interval, so the report can draw it over time
@@ -184,46 +185,54 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (step % checkpointEvery == 0 || step == steps) {
           long b0 = System.nanoTime();
-          saving.join(); // the previous save must be done before its buffer is reused
-          byte[] snapshot = toBytes(model); // training is blocked only for this copy
+          // blocks only while the tensors are copied into staging buffers; encoding and writing run behind
+          saves.add(checkpointer.save(step, tensors(model), Map.of("step", Integer.toString(step))));
           blockedNanos += System.nanoTime() - b0;
-          String name = String.format(Locale.ROOT, "ckpt/step-%06d", step);
-          checkpoints.add(name);
-          lastSaved = snapshot;
-          saving = CompletableFuture.runAsync(() -> repo.put(name, new ByteArrayInputStream(snapshot), PutOptions.defaults()
-              .withPipeline("ckpt")), saver);
+          if (step == steps) {
+            lastSaved = model.stream().map(DemoCommand::copy).toList();
+          }
         }
       }
-      saving.join();
+      checkpointer.awaitSaves();
+      long checkpointLogical = 0;
+      long checkpointStored = 0;
+      for (CompletableFuture<CheckpointInfo> f : saves) {
+        checkpointLogical += f.join().logicalBytes();
+        checkpointStored += f.join().storedBytes();
+      }
       train.add("checkpoint.blocked.nanos", blockedNanos);
       double utilization = (double) computeNanos / (computeNanos + waitNanos);
       out.printf(Locale.ROOT, "trained      %d steps of %d ms: accelerator utilization %.1f%% (waited %.2f s for data,"
               + " prefetch %d); %d checkpoints saved asynchronously, training blocked %.0f ms in total for snapshots%n",
-          steps, stepMillis, utilization * 100, waitNanos / 1e9, PREFETCH, checkpoints.size(), blockedNanos / 1e6);
+          steps, stepMillis, utilization * 100, waitNanos / 1e9, PREFETCH, saves.size(), blockedNanos / 1e6);
+      out.printf(Locale.ROOT, "checkpoints  %s of model states written as %s new bytes (float coding, deltas against the previous"
+          + " save, dedup of frozen layers)%n", mib(checkpointLogical), mib(checkpointStored));
 
       // 3. retention: keep the latest N, collect what nothing references any more
-      int pruned = 0;
-      for (int i = 0; i < checkpoints.size() - keep; i++) {
-        if (repo.remove(checkpoints.get(i))) {
-          pruned++;
-        }
-      }
+      CheckpointManager.PruneResult pruned = checkpointer.prune(RetentionPolicy.keepLast(keep), Duration.ofHours(1));
       GcResult gc = repo.gc(Duration.ZERO, false);
-      out.printf(Locale.ROOT, "retention    kept the latest %d checkpoints, pruned %d; gc freed %s in %d chunks%n", Math.min(keep,
-          checkpoints.size()), pruned, Output.bytes(gc.bytesFreed()), gc.chunksDeleted());
+      out.printf(Locale.ROOT, "retention    kept steps %s, pruned %s; gc freed %s in %d chunks (delta chains the kept steps need stay)%n",
+          pruned.kept(), pruned.removed(), mib(gc.bytesFreed()), gc.chunksDeleted());
 
       // 4. restore the latest and verify it against what training held
-      String latest = checkpoints.get(checkpoints.size() - 1);
-      ByteArrayOutputStream restored = new ByteArrayOutputStream(lastSaved.length);
-      repo.get(latest, restored, ProgressListener.NONE);
-      boolean same = Arrays.equals(restored.toByteArray(), lastSaved);
-      if (!same) {
-        throw new io.dharmana.CorruptDataException("Cannot verify the restored checkpoint " + latest
-            + ": its bytes differ from the model the training saved");
+      RestoredCheckpoint restored = checkpointer.restoreLatest();
+      long restoredBytes = 0;
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      for (int i = 0; i < model.size(); i++) {
+        ByteBuffer got = restored.tensor(layerName(i)).data();
+        byte[] bytes = new byte[got.remaining()];
+        got.get(bytes);
+        if (!Arrays.equals(bytes, lastSaved.get(i))) {
+          throw new io.dharmana.CorruptDataException("Cannot verify the restored checkpoint of step " + restored.step()
+              + ": tensor " + layerName(i) + " differs from the model the training saved");
+        }
+        digest.update(bytes);
+        restoredBytes += bytes.length;
       }
-      out.printf("restored     %s: %s, SHA-256 %s, identical to the saved model%n", latest, Output.bytes(lastSaved.length),
-          sha256(lastSaved).substring(0, 16));
-      MetricsSnapshot ckptRun = repo.metrics("ckpt").snapshot("demo checkpoints");
+      out.printf("restored     step %d: %d tensors, %s, SHA-256 %s, identical to the saved model%n", restored.step(),
+          restored.tensors().size(), mib(restoredBytes), HexFormat.of().formatHex(digest.digest()).substring(0, 16));
+      checkpointer.close();
+      MetricsSnapshot ckptRun = repo.metrics(CheckpointManager.PIPELINE).snapshot("demo checkpoints");
       repo.history().append(ckptRun);
       MetricsSnapshot trainRun = train.snapshot("demo train");
       repo.history().append(trainRun);
@@ -237,10 +246,10 @@ final class DemoCommand implements Callable<Integer> {
       ReportCommand.write(html, report.toHtml());
       out.println();
       out.printf(Locale.ROOT, "accelerator  utilization %.1f%%%n", utilization * 100);
-      out.printf(Locale.ROOT, "bytes        %s logical stored as %s: saved %s (%d bytes, %.1f%%; dedup %s)%n",
-          mib(stats.logicalBytes()), mib(stats.uniqueStoredBytes()), mib(stats.savedBytes()),
-          stats.savedBytes(), stats.logicalBytes() == 0 ? 0 : 100.0 * stats.savedBytes() / stats.logicalBytes(),
-          mib(stats.dedupSavedBytes()));
+      var totals = report.cost();
+      out.printf(Locale.ROOT, "bytes        %s logical (data set + kept checkpoints) stored as %s: saved %s (%d bytes, %.1f%%)%n",
+          mib(totals.logicalBytes()), mib(totals.storedBytes()), mib(totals.savedBytes()), totals.savedBytes(),
+          totals.logicalBytes() == 0 ? 0 : 100.0 * totals.savedBytes() / totals.logicalBytes());
       out.printf(Locale.ROOT, "tiers        %s%n", String.join(", ", stats.tiers().stream()
           .map(t -> t.name() + " " + mib(t.bytesHeld()) + " (" + t.objects() + " chunks, " + t.demotions() + " demoted)").toList()));
       out.printf(Locale.ROOT, "cost         %s per month vs %s raw on %s (saved %.1f%%)%n", usd(report.cost().monthly()),
@@ -267,7 +276,6 @@ final class DemoCommand implements Callable<Integer> {
       }
       out.flush();
     } finally {
-      saver.shutdownNow();
       loader.shutdownNow();
     }
     return Main.OK;
@@ -311,38 +319,51 @@ final class DemoCommand implements Callable<Integer> {
     return sb.substring(0, size).getBytes(StandardCharsets.US_ASCII);
   }
 
-  private static float[] initialModel(Random random, int floats) {
-    float[] w = new float[floats];
-    for (int i = 0; i < floats; i++) {
-      w[i] = (float) (random.nextGaussian() * 0.02);
+  private static List<ByteBuffer> initialModel(Random random, int floats) {
+    List<ByteBuffer> layers = new ArrayList<>();
+    for (int from = 0; from < floats; from += LAYER_FLOATS) {
+      int n = Math.min(LAYER_FLOATS, floats - from);
+      ByteBuffer layer = ByteBuffer.allocate(n * 4).order(ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < n; i++) {
+        layer.putFloat(i * 4, (float) (random.nextGaussian() * 0.02));
+      }
+      layers.add(layer);
     }
-    return w;
+    return layers;
+  }
+
+  private static String layerName(int i) {
+    return String.format(Locale.ROOT, "layers.%03d.weight", i);
+  }
+
+  private static List<Tensor> tensors(List<ByteBuffer> model) {
+    List<Tensor> tensors = new ArrayList<>(model.size());
+    for (int i = 0; i < model.size(); i++) {
+      ByteBuffer layer = model.get(i);
+      tensors.add(Tensor.of(layerName(i), DType.F32, new long[] {layer.capacity() / 4},
+          layer.duplicate().position(0).order(ByteOrder.LITTLE_ENDIAN)));
+    }
+    return tensors;
+  }
+
+  private static byte[] copy(ByteBuffer layer) {
+    byte[] bytes = new byte[layer.capacity()];
+    layer.duplicate().position(0).get(bytes);
+    return bytes;
   }
 
   /**
-   * One emulated step: the accelerator is busy for {@code millis}; the model changes in a few
-   * layers, as fine-tuning a subset of layers does, so later checkpoints share chunks.
+   * One emulated step: the accelerator is busy for {@code millis}. The odd layers are frozen (as in
+   * fine-tuning), so checkpoints share them unchanged; each step updates one of the even layers in
+   * turn by a small step, so those code as deltas against the previous save.
    */
-  private static void compute(float[] model, byte[] batch, Random random, int step, int millis) throws InterruptedException {
-    int layers = Math.max(1, model.length / LAYER_FLOATS);
-    int layer = (batch.length + step) % layers;
-    if (step % 8 == 0) {
-      int from = layer * LAYER_FLOATS;
-      for (int i = from; i < Math.min(model.length, from + LAYER_FLOATS); i++) {
-        model[i] += (float) (random.nextGaussian() * 1e-4);
-      }
+  private static void compute(List<ByteBuffer> model, Random random, int step, int millis) throws InterruptedException {
+    int tuned = (model.size() + 1) / 2;
+    ByteBuffer layer = model.get(2 * (step % tuned));
+    for (int i = 0; i < layer.capacity(); i += 4) {
+      layer.putFloat(i, layer.getFloat(i) + (random.nextFloat() - 0.5f) * 2e-4f);
     }
     Thread.sleep(millis);
-  }
-
-  private static byte[] toBytes(float[] model) {
-    ByteBuffer b = ByteBuffer.allocate(model.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-    b.asFloatBuffer().put(model);
-    return b.array();
-  }
-
-  private static String sha256(byte[] data) throws Exception {
-    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
   }
 
   /** Empties {@code dir} if it holds an earlier demo; refuses anything else that is not empty. */
@@ -358,8 +379,7 @@ final class DemoCommand implements Callable<Integer> {
       Files.delete(dir);
       return;
     }
-    if (!Files.isRegularFile(dir.resolve(Repository.DESCRIPTOR_FILE))
-        || !Files.isRegularFile(dir.resolve("pipelines").resolve("ckpt.yaml"))) {
+    if (!Files.isRegularFile(dir.resolve(Repository.DESCRIPTOR_FILE)) || !Files.isRegularFile(dir.resolve(MARKER))) {
       throw new IllegalArgumentException("Cannot run the demo in " + dir + ": it exists and does not hold an earlier demo;"
           + " pass --dir with a new or empty directory");
     }

@@ -20,6 +20,7 @@ import io.dharmana.tensor.DType;
 import io.dharmana.tensor.Tensor;
 import io.dharmana.tensor.codec.FloatCodec;
 import io.dharmana.tensor.codec.FloatCodecOptions;
+import io.dharmana.tensor.lossy.BlockQuantizer;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -367,7 +368,7 @@ public final class CheckpointManager implements AutoCloseable {
     }
     previous = table;
     boolean complete = tryCommit(step, options.world());
-    return new CheckpointInfo(run, step, options.world(), complete ? options.world() : -1, complete, entries.size(),
+    return new CheckpointInfo(run, step, options.world(), complete ? options.world() : 1, complete, entries.size(),
         table.logicalBytes(), table.storedBytes(), table.lossy(), "", table.created(), metadata);
   }
 
@@ -375,14 +376,16 @@ public final class CheckpointManager implements AutoCloseable {
     String what = "checkpoint " + label(step) + " tensor " + s.name();
     ByteBuffer data = s.data().asReadOnlyBuffer();
     String sha = sha256(data);
+    boolean lossy = !options.lossy().equals("none") && s.dtype() == DType.F32 && data.remaining() >= 4;
     TensorEntry known = stored.get(sha);
-    if (known != null && known.dtype() == s.dtype() && known.byteSize() == data.remaining() && readable(known.manifestId())) {
+    if (known != null && known.dtype() == s.dtype() && known.byteSize() == data.remaining() && known.lossy() == lossy
+        && readable(known.manifestId())) {
       return new TensorEntry(s.name(), s.dtype(), s.shape(), sha, known.manifestId(), TensorEntry.Encoding.REUSED, -1,
           known.depth(), 0, known.lossy());
     }
     TensorEntry parent = null;
     ByteBuffer parentBytes = null;
-    if (options.floatCoding() && parentTable != null) {
+    if (options.floatCoding() && parentTable != null && !lossy) {
       for (TensorEntry p : parentTable.tensors()) {
         if (p.name().equals(s.name()) && p.dtype() == s.dtype() && java.util.Arrays.equals(p.shape(), s.shape())
             && p.depth() + 1 < options.fullEvery() && !p.lossy()) {
@@ -396,10 +399,25 @@ public final class CheckpointManager implements AutoCloseable {
         }
       }
     }
-    byte[] encoded;
+    byte[] encoded = null;
     int offset = 0;
-    int length;
-    if (options.floatCoding()) {
+    int length = 0;
+    String decodedSha = sha;
+    if (lossy) {
+      BlockQuantizer q = quantizer();
+      try {
+        encoded = q.encode(data.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
+        length = encoded.length;
+        ByteBuffer back = ByteBuffer.allocate(data.remaining()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        q.decode(encoded, back.asFloatBuffer());
+        decodedSha = sha256(back); // restore verifies what decoding gives, not the original
+      } catch (IllegalArgumentException nonFinite) {
+        lossy = false; // NaN or infinity: quantization cannot hold it, keep the tensor lossless
+      }
+    }
+    if (lossy) {
+      // encoded above
+    } else if (options.floatCoding()) {
       encoded = codec.encode(s.dtype(), data.duplicate(), parentBytes);
       length = encoded.length;
     } else {
@@ -409,10 +427,10 @@ public final class CheckpointManager implements AutoCloseable {
       length = heap.remaining();
     }
     Map<String, String> attrs = new TreeMap<>();
-    attrs.put(A_CODEC, options.floatCoding() ? "float" : "raw");
+    attrs.put(A_CODEC, lossy ? options.lossy() : options.floatCoding() ? "float" : "raw");
     attrs.put(A_DTYPE, s.dtype().name());
     attrs.put(A_SIZE, Long.toString(data.remaining()));
-    attrs.put(A_SHA, sha);
+    attrs.put(A_SHA, decodedSha);
     int depth = parent == null ? 0 : parent.depth() + 1;
     attrs.put(A_DEPTH, Integer.toString(depth));
     if (parent != null) {
@@ -423,7 +441,12 @@ public final class CheckpointManager implements AutoCloseable {
             .withIncludes(parent == null ? List.of() : List.of(parent.manifestId())));
     return new TensorEntry(s.name(), s.dtype(), s.shape(), sha, written.manifestId(),
         parent == null ? TensorEntry.Encoding.FULL : TensorEntry.Encoding.DELTA, parent == null ? -1 : parentTable.step(),
-        depth, written.manifest().storedBytes(), false);
+        depth, written.manifest().storedBytes(), lossy);
+  }
+
+  private BlockQuantizer quantizer() {
+    return options.lossy().equals("fp8") ? BlockQuantizer.fp8(BlockQuantizer.DEFAULT_BLOCK)
+        : BlockQuantizer.int8(BlockQuantizer.DEFAULT_BLOCK);
   }
 
   private boolean readable(String manifestId) {
@@ -671,7 +694,7 @@ public final class CheckpointManager implements AutoCloseable {
           + failure.getMessage(), failure);
     }
     String sha = sha256(data);
-    if (!sha.equals(e.sha256())) {
+    if (!e.lossy() && !sha.equals(e.sha256())) { // a lossy tensor was checked against its decoded hash
       throw new CorruptDataException("Cannot restore checkpoint " + label(step) + ": tensor " + e.name()
           + " decodes to SHA-256 " + sha + " but " + e.sha256() + " was saved");
     }
@@ -712,6 +735,11 @@ public final class CheckpointManager implements AutoCloseable {
       out = ByteBuffer.allocate(Math.toIntExact(Long.parseLong(a.get(A_SIZE))));
       codec.decode(encoded, DType.valueOf(a.get(A_DTYPE)), parent, out);
       out.flip();
+    } else if ("int8".equals(a.get(A_CODEC)) || "fp8".equals(a.get(A_CODEC))) {
+      out = ByteBuffer.allocate(Math.toIntExact(Long.parseLong(a.get(A_SIZE)))).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      BlockQuantizer q = a.get(A_CODEC).equals("fp8") ? BlockQuantizer.fp8(BlockQuantizer.DEFAULT_BLOCK)
+          : BlockQuantizer.int8(BlockQuantizer.DEFAULT_BLOCK);
+      q.decode(encoded, out.asFloatBuffer());
     } else if ("raw".equals(a.get(A_CODEC))) {
       out = ByteBuffer.wrap(encoded);
     } else {

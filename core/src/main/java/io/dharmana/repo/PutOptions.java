@@ -8,7 +8,7 @@ import java.util.Optional;
  *
  * @param pipeline the pipeline to write through; empty for the repository's default
  * @param expectedVersion the ref version the put must replace: {@code 0} = the name must not
- *     exist; {@code -1} = whatever version the name had when the put started (a writer that
+ *     exist (or have been removed); {@code -1} = whatever version the name had when the put started (a writer that
  *     moved it in between makes this put fail)
  * @param attributes metadata kept in the manifest (content type, ETag, user metadata)
  * @param expectedSize for progress only, -1 if unknown

@@ -270,9 +270,11 @@ public final class Repository implements AutoCloseable {
             "Cannot put " + name + ": no pipeline '" + p + "'; known pipelines: " + pipelines())))
         .orElse(descriptor);
     String refName = OBJECTS + name;
-    try (AutoCloseable shared = lock.shared()) {
+    try (RepositoryLock.Hold shared = lock.shared()) {
       Optional<Ref> base = refs.head(refName);
+      // "must not exist" (0) also holds for a name that was removed: its head is a deletion marker
       long expected = options.expectedVersion() == PutOptions.CURRENT
+              || (options.expectedVersion() == 0 && base.map(Ref::deleted).orElse(false))
           ? base.map(Ref::version).orElse(0L)
           : options.expectedVersion();
       if (options.expectedVersion() == 0 && base.isPresent() && !base.get().deleted()) {
@@ -290,10 +292,6 @@ public final class Repository implements AutoCloseable {
       return info(name, ref, manifest);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot put " + name + ": " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
     }
   }
 
@@ -310,14 +308,10 @@ public final class Repository implements AutoCloseable {
     PipelineDescriptor pipeline = options.pipeline()
         .map(p -> pipeline(p).orElseThrow(() -> new NotFoundException("Cannot write: no pipeline '" + p + "'")))
         .orElse(descriptor);
-    try (AutoCloseable shared = lock.shared()) {
+    try (RepositoryLock.Hold shared = lock.shared()) {
       return write(pipeline, data, options, List.of(), ProgressListener.NONE);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot write object: " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
     }
   }
 
@@ -431,28 +425,20 @@ public final class Repository implements AutoCloseable {
    */
   public boolean remove(String name) {
     String refName = OBJECTS + RefStore.checkName(name);
-    try (AutoCloseable shared = lock.shared()) {
+    try (RepositoryLock.Hold shared = lock.shared()) {
       Optional<Ref> head = refs.head(refName);
       if (head.isEmpty() || head.get().deleted()) {
         return false;
       }
       refs.compareAndSet(refName, head.get().version(), null);
       return true;
-    } catch (RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
     }
   }
 
   /** Deletes unreferenced manifests and chunks; see {@link GarbageCollector}. */
   public GcResult gc(java.time.Duration grace, boolean dryRun) {
-    try (AutoCloseable exclusive = lock.exclusive()) {
+    try (RepositoryLock.Hold exclusive = lock.exclusive()) {
       return new GarbageCollector(this, meta, clock).run(grace, dryRun);
-    } catch (RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
     }
   }
 

@@ -14,6 +14,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * when a process dies, so a killed writer never blocks gc).
  */
 final class RepositoryLock implements AutoCloseable {
+  /** A held lock; closing releases it. */
+  interface Hold extends AutoCloseable {
+    @Override
+    void close();
+  }
+
   private final FileChannel channel;
   private final ReentrantReadWriteLock local = new ReentrantReadWriteLock();
   private int sharedHolders;
@@ -28,7 +34,7 @@ final class RepositoryLock implements AutoCloseable {
   }
 
   /** Held by every writer for the length of a put or remove. */
-  AutoCloseable shared() {
+  Hold shared() {
     local.readLock().lock();
     synchronized (this) {
       try {
@@ -44,7 +50,7 @@ final class RepositoryLock implements AutoCloseable {
     return () -> {
       synchronized (this) {
         if (--sharedHolders == 0) {
-          sharedLock.release();
+          release(sharedLock);
           sharedLock = null;
         }
       }
@@ -53,17 +59,25 @@ final class RepositoryLock implements AutoCloseable {
   }
 
   /** Held by garbage collection: no writer runs meanwhile, in this process or another. */
-  AutoCloseable exclusive() {
+  Hold exclusive() {
     local.writeLock().lock();
     try {
       FileLock lock = channel.lock(0, Long.MAX_VALUE, false);
       return () -> {
-        lock.release();
+        release(lock);
         local.writeLock().unlock();
       };
     } catch (IOException e) {
       local.writeLock().unlock();
       throw new UncheckedIOException("Cannot lock repository for gc: " + e.getMessage(), e);
+    }
+  }
+
+  private static void release(FileLock lock) {
+    try {
+      lock.release();
+    } catch (IOException e) {
+      // the kernel drops the lock with the channel or the process at the latest
     }
   }
 

@@ -167,9 +167,9 @@ public record Bottleneck(
           + " and verification cost; it cannot be removed, only spread over more threads." + stageNote;
     }
     if (name.equals("chunking")) {
-      return "Content-defined chunking (" + Figures.rate(limiting.throughputBytesPerSecond()) + ") runs on one thread;"
-          + " fixed-size chunking would remove up to " + Figures.percent(limiting.share()) + " of " + pathName
-          + " time but find fewer duplicates in shifted data." + stageNote;
+      return "Chunking (" + Figures.rate(limiting.throughputBytesPerSecond()) + ", the time includes reading the input) is"
+          + " the one single-threaded part of the write path: a faster source, or several objects written at once, would"
+          + " cut up to " + Figures.percent(limiting.share()) + " of it." + stageNote;
     }
     return "Without " + name + ": " + faster + "." + stageNote;
   }

@@ -54,14 +54,17 @@ final class HtmlReport {
     var s = r.stats();
     h.append("<section class=\"tiles\">");
     tile(h, "Objects", Long.toString(s.objects()), r.pipelines().size() + " pipeline" + (r.pipelines().size() == 1 ? "" : "s"));
-    tile(h, "Logical", Figures.bytes(s.logicalBytes()), "as written");
-    tile(h, "Stored", Figures.bytes(s.uniqueStoredBytes()), Figures.ratio(s.ratio()) + " smaller");
-    tile(h, "Saved", Figures.bytes(s.savedBytes()), "dedup " + Figures.bytes(s.dedupSavedBytes()));
+    var c = r.cost();
+    tile(h, "Logical", Figures.bytes(c.logicalBytes()), "as written");
+    tile(h, "Stored", Figures.bytes(c.storedBytes()), Figures.ratio(c.ratio()) + " smaller");
+    tile(h, "Saved", Figures.bytes(c.savedBytes()), Figures.percent(c.logicalBytes() == 0 ? 0 : (double) c.savedBytes() / c.logicalBytes())
+        + " of logical");
     tile(h, "Cost / month", Figures.usd(r.cost().monthly()), "raw " + Figures.usd(r.cost().rawMonthly()) + " (saved "
         + Figures.percent(r.cost().tiers().savedFraction()) + ")");
     List<RepositoryReport.UtilizationPoint> util = r.utilization();
     if (!util.isEmpty()) {
-      tile(h, "Accelerator", Figures.percent1(util.get(util.size() - 1).utilization()), "utilization, latest run");
+      tile(h, "Accelerator", Figures.percent1(r.overallUtilization()), "utilization over " + util.size() + " recorded run"
+          + (util.size() == 1 ? "" : "s"));
     }
     h.append("</section>\n");
   }

@@ -1,5 +1,8 @@
 package io.dharmana.report;
 
+import io.dharmana.checkpoint.CheckpointInfo;
+import io.dharmana.checkpoint.CheckpointManager;
+import io.dharmana.checkpoint.CheckpointOptions;
 import io.dharmana.cost.CostModel;
 import io.dharmana.cost.CostReport;
 import io.dharmana.cost.PriceTable;
@@ -34,8 +37,14 @@ import java.util.stream.Stream;
  *     the repository does not know next month's traffic)
  * @param pipelines per pipeline, in {@link Repository#pipelines()} order
  * @param stats the repository statistics the figures come from
+ * @param logicalBytes what the repository represents as written: its named objects' sizes plus the
+ *     raw tensor bytes of every kept checkpoint step (their tensors are unnamed objects, included
+ *     by the step, that {@link RepositoryStats} does not see)
+ * @param storedBytes the distinct stored bytes behind {@code logicalBytes}: the named objects'
+ *     unique stored bytes plus the chunks the kept checkpoint steps need (delta bases included)
  */
-public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, RepositoryStats stats) {
+public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, RepositoryStats stats, long logicalBytes,
+    long storedBytes) {
 
   public RepositoryCost {
     pipelines = List.copyOf(pipelines);
@@ -62,11 +71,14 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
 
   /** As {@link #of(Repository, PriceTable)}, from statistics already taken. */
   public static RepositoryCost of(Repository repo, PriceTable prices, RepositoryStats stats) {
+    long[] checkpoints = checkpointBytes(repo); // logical, stored
+    long logicalTotal = stats.logicalBytes() + checkpoints[0];
+    long storedTotal = stats.uniqueStoredBytes() + checkpoints[1];
     Map<String, TierSpec> specs = new LinkedHashMap<>();
     for (TierSpec t : repo.descriptor().storage().tiers()) {
       specs.put(t.name(), t);
     }
-    List<TierUsage> usage = tierUsage(stats, specs);
+    List<TierUsage> usage = tierUsage(stats, specs, logicalTotal);
     CostReport tierCost = CostModel.of(prices).monthly(usage);
     long held = stats.tiers().stream().mapToLong(TierStats::bytesHeld).sum();
     double perByte = held == 0 ? 0 : tierCost.total() / held;
@@ -97,29 +109,59 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
           }
         }
       }
+      if (e.getKey().equals(CheckpointManager.PIPELINE)) {
+        f[1] += checkpoints[0];
+        f[2] += checkpoints[1];
+      }
       pipelines.add(new PipelineCost(e.getKey(), f[0], f[1], f[2], f[2] * perByte, f[1] * rawPerByte));
     }
-    return new RepositoryCost(tierCost, pipelines, stats);
+    return new RepositoryCost(tierCost, pipelines, stats, logicalTotal, storedTotal);
+  }
+
+  /** Raw tensor bytes and distinct stored bytes of every complete checkpoint step kept. */
+  private static long[] checkpointBytes(Repository repo) {
+    long[] result = new long[2];
+    for (String run : CheckpointManager.runs(repo)) {
+      try (CheckpointManager m = CheckpointManager.open(repo, run, CheckpointOptions.DEFAULT)) {
+        List<Long> steps = new ArrayList<>();
+        for (CheckpointInfo info : m.list()) {
+          result[0] += info.logicalBytes();
+          steps.add(info.step());
+        }
+        result[1] += m.uniqueStoredBytes(steps);
+      }
+    }
+    return result;
   }
 
   /**
    * Each tier's bytes held now and its share of the logical bytes (split by bytes held, the
    * remainder to the last tier, so the shares add up to the repository's logical bytes).
    */
-  static List<TierUsage> tierUsage(RepositoryStats stats, Map<String, TierSpec> specs) {
+  static List<TierUsage> tierUsage(RepositoryStats stats, Map<String, TierSpec> specs, long logicalBytes) {
     List<TierUsage> usage = new ArrayList<>();
     long held = stats.tiers().stream().mapToLong(TierStats::bytesHeld).sum();
     long assigned = 0;
     for (int i = 0; i < stats.tiers().size(); i++) {
       TierStats t = stats.tiers().get(i);
-      long logical = i == stats.tiers().size() - 1 ? stats.logicalBytes() - assigned
-          : held == 0 ? 0 : Math.round((double) stats.logicalBytes() * t.bytesHeld() / held);
+      long logical = i == stats.tiers().size() - 1 ? logicalBytes - assigned
+          : held == 0 ? 0 : Math.round((double) logicalBytes * t.bytesHeld() / held);
       assigned += logical;
       TierSpec spec = specs.get(t.name());
       usage.add(spec != null ? TierUsage.stored(spec, t.bytesHeld(), logical)
           : TierUsage.stored(t.name(), "local", null, t.bytesHeld(), logical));
     }
     return usage;
+  }
+
+  /** Bytes saved against storing everything raw: logical minus stored. */
+  public long savedBytes() {
+    return logicalBytes - storedBytes;
+  }
+
+  /** Logical over stored bytes. */
+  public double ratio() {
+    return storedBytes == 0 ? 1 : (double) logicalBytes / storedBytes;
   }
 
   /** Monthly cost of all tiers, USD. */
@@ -136,7 +178,7 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
   public String toText() {
     StringBuilder out = new StringBuilder();
     out.append("per tier (bytes held now)\n").append(tiers.toText());
-    out.append("per pipeline (distinct stored bytes at the tiers' blended price)\n");
+    out.append("per pipeline (distinct stored bytes at the tiers' blended price; checkpoints: kept steps' raw tensors)\n");
     int width = pipelines.stream().mapToInt(p -> p.pipeline().length()).max().orElse(8);
     for (PipelineCost p : pipelines) {
       out.append(String.format(java.util.Locale.ROOT, "  %-" + width + "s  %4d objects  %12s logical -> %12s stored  %12s/month"
@@ -144,8 +186,8 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
           Figures.usd(p.monthly()), Figures.usd(p.rawMonthly()), Figures.percent1(p.savedFraction())));
     }
     out.append(String.format(java.util.Locale.ROOT, "storage savings: %s logical stored as %s (%s saved, %s); %s/month vs %s/month raw%n",
-        Figures.bytes(stats.logicalBytes()), Figures.bytes(stats.uniqueStoredBytes()), Figures.bytes(stats.savedBytes()),
-        Figures.ratio(stats.ratio()), Figures.usd(monthly()), Figures.usd(rawMonthly())));
+        Figures.bytes(logicalBytes), Figures.bytes(storedBytes), Figures.bytes(savedBytes()),
+        Figures.ratio(ratio()), Figures.usd(monthly()), Figures.usd(rawMonthly())));
     return out.toString();
   }
 }

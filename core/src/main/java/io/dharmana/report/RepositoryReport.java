@@ -129,6 +129,20 @@ public record RepositoryReport(
     return points;
   }
 
+  /**
+   * Accelerator utilization over every recorded run that measured it: total compute over total
+   * compute + wait; NaN when none did.
+   */
+  public double overallUtilization() {
+    long compute = 0;
+    long wait = 0;
+    for (MetricsSnapshot s : history) {
+      compute += s.counter(ACCELERATOR_COMPUTE_NANOS);
+      wait += s.counter(ACCELERATOR_WAIT_NANOS);
+    }
+    return compute + wait == 0 ? Double.NaN : (double) compute / (compute + wait);
+  }
+
   /** The latency percentiles of the analyzed runs (each operation once, from the latest run holding it). */
   public List<LatencyStats> latencies() {
     List<LatencyStats> result = new ArrayList<>();
@@ -151,11 +165,11 @@ public record RepositoryReport(
   public String toText() {
     StringBuilder out = new StringBuilder();
     out.append("repository   ").append(repository).append('\n');
-    out.append(String.format(Locale.ROOT, "holds        %d objects, %s logical, %s stored (%s; dedup saved %s)%n",
-        stats.objects(), Figures.bytes(stats.logicalBytes()), Figures.bytes(stats.uniqueStoredBytes()),
-        Figures.ratio(stats.ratio()), Figures.bytes(stats.dedupSavedBytes())));
-    out.append(String.format(Locale.ROOT, "saved        %s (%s of logical)%n", Figures.bytes(stats.savedBytes()),
-        Figures.percent1(stats.logicalBytes() == 0 ? 0 : (double) stats.savedBytes() / stats.logicalBytes())));
+    out.append(String.format(Locale.ROOT, "holds        %d objects, %s logical, %s stored (%s; dedup among named objects saved %s)%n",
+        stats.objects(), Figures.bytes(cost.logicalBytes()), Figures.bytes(cost.storedBytes()),
+        Figures.ratio(cost.ratio()), Figures.bytes(stats.dedupSavedBytes())));
+    out.append(String.format(Locale.ROOT, "saved        %s (%s of logical)%n", Figures.bytes(cost.savedBytes()),
+        Figures.percent1(cost.logicalBytes() == 0 ? 0 : (double) cost.savedBytes() / cost.logicalBytes())));
     out.append(String.format(Locale.ROOT, "cost         %s/month vs %s/month raw on %s (saved %s)%n", Figures.usd(cost.monthly()),
         Figures.usd(cost.rawMonthly()), cost.tiers().raw().priceClass(), Figures.percent1(cost.tiers().savedFraction())));
     out.append("tiers\n");
@@ -166,9 +180,8 @@ public record RepositoryReport(
     }
     List<UtilizationPoint> util = utilization();
     if (!util.isEmpty()) {
-      double mean = util.stream().mapToDouble(UtilizationPoint::utilization).average().orElse(0);
-      out.append(String.format(Locale.ROOT, "accelerator  utilization %s (latest), %s mean over %d runs%n",
-          Figures.percent1(util.get(util.size() - 1).utilization()), Figures.percent1(mean), util.size()));
+      out.append(String.format(Locale.ROOT, "accelerator  utilization %s over %d recorded runs (latest %s)%n",
+          Figures.percent1(overallUtilization()), util.size(), Figures.percent1(util.get(util.size() - 1).utilization())));
     }
     for (MetricsSnapshot r : runs) {
       out.append(String.format(Locale.ROOT, "run          %s [%s] at %s, %s%n", r.operation(), r.pipeline(), r.end(),

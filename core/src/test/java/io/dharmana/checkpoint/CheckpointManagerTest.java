@@ -268,6 +268,43 @@ class CheckpointManagerTest {
   }
 
   @Test
+  void durabilityShowsTheLowerTierOnceTheBackgroundCopyIsDone() {
+    StorageDescriptor storage = new StorageDescriptor(null, List.of(),
+        List.of(io.dharmana.descriptor.TierSpec.local("nvme", "tiers/nvme"), io.dharmana.descriptor.TierSpec.local("archive", "tiers/archive")),
+        new io.dharmana.descriptor.PlacementPolicy("nvme", "back", false), null, null);
+    try (Repository r = Repository.init(dir, PipelineDescriptor.of("tiered", storage));
+        CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT)) {
+      m.save(1, TestStates.state(2, 0, 2, 5000), Map.of()).join();
+      String early = m.listWithDurability().get(0).durability();
+      assertTrue(early.equals("nvme") || early.equals("nvme+archive"), early);
+      r.flush();
+      assertEquals("nvme+archive", m.listWithDurability().get(0).durability());
+    }
+  }
+
+  @Test
+  void lossyCheckpointsAreMarkedAndClose() {
+    long seed = 31;
+    try (Repository r = repo();
+        CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT.withLossy("int8"))) {
+      List<Tensor> state = TestStates.state(seed, 0, 3, 4096);
+      CheckpointInfo info = m.save(1, state, Map.of()).join();
+      assertTrue(info.lossy(), "seed " + seed);
+      assertTrue(m.list().get(0).lossy());
+      RestoredCheckpoint restored = m.restore(1);
+      Tensor original = state.get(0);
+      java.nio.FloatBuffer a = original.data().asFloatBuffer();
+      java.nio.FloatBuffer b = restored.tensor(original.name()).data().asFloatBuffer();
+      for (int i = 0; i < a.remaining(); i++) {
+        assertEquals(a.get(i), b.get(i), 0.002, "seed " + seed + " element " + i);
+      }
+      // bf16 tensors stay lossless
+      assertArrayEquals(bytes(state.get(2)), bytes(restored.tensor(state.get(2).name())));
+      assertTrue(info.storedBytes() < info.logicalBytes() / 2, "int8 stores about a quarter: " + info);
+    }
+  }
+
+  @Test
   void keepForKeepsRecentSteps() {
     try (Repository r = repo(); CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT)) {
       for (long step = 1; step <= 3; step++) {

@@ -62,6 +62,16 @@ class MultiRankCommitTest {
     return lines;
   }
 
+  private long manifests() throws IOException {
+    Path root = dir.resolve("meta").resolve("manifests");
+    if (!java.nio.file.Files.isDirectory(root)) {
+      return 0;
+    }
+    try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(root)) {
+      return files.filter(java.nio.file.Files::isRegularFile).count();
+    }
+  }
+
   @Test
   void stepIsVisibleOnlyWhenEveryRankCommittedAndADeadRankLeavesItInvisible() throws Exception {
     Repository.init(dir, PipelineDescriptor.of("dist", StorageDescriptor.of(List.of()))).close();
@@ -77,19 +87,24 @@ class MultiRankCommitTest {
     }
     assertTrue(completions >= 3, "each step is reported complete by at least its last rank");
 
-    // step 4: ranks 0 and 2 finish, rank 1 is killed while its save is being written
+    // step 4: ranks 0 and 2 finish; rank 1 is killed once it has written some tensors, before its shard
     Process r0 = rank(0, 4, 4, 3);
     Process r2 = rank(2, 4, 4, 3);
+    output(r0);
+    output(r2);
+    assertEquals(0, r0.exitValue());
+    assertEquals(0, r2.exitValue());
+    long before = manifests();
     Process r1 = rank(1, 4, 4, 40);
     BufferedReader r1out = new BufferedReader(new InputStreamReader(r1.getInputStream(), StandardCharsets.UTF_8));
     assertEquals("staged 4", r1out.readLine());
-    Thread.sleep(150);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (manifests() < before + 3 && System.nanoTime() < deadline) {
+      Thread.sleep(2);
+    }
     r1.destroyForcibly();
     assertTrue(r1.waitFor(30, TimeUnit.SECONDS));
-    assertEquals(0, r0.waitFor(120, TimeUnit.SECONDS) ? r0.exitValue() : -1);
-    assertEquals(0, r2.waitFor(120, TimeUnit.SECONDS) ? r2.exitValue() : -1);
-    output(r0);
-    output(r2);
+    assertTrue(manifests() >= before + 3, "rank 1 wrote no tensors in 60 s");
 
     try (Repository repo = Repository.open(dir);
         CheckpointManager m = CheckpointManager.open(repo, "dist", CheckpointOptions.DEFAULT)) {
@@ -101,6 +116,8 @@ class MultiRankCommitTest {
       assertEquals(2, partial.ranks());
       GcResult gc = repo.gc(Duration.ZERO, false);
       System.out.println("gc after a rank died: " + gc);
+      assertTrue(gc.manifestsDeleted() >= 3, "the dead rank's tensors are debris: " + gc);
+      assertEquals(gc.liveManifests(), manifests(), "only live manifests remain");
       for (int r = 0; r < WORLD; r++) {
         RestoredCheckpoint restored = m.restore(3, r, null);
         for (Tensor t : shard(r, 3, 3)) {

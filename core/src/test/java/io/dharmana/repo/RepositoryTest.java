@@ -90,6 +90,9 @@ class RepositoryTest {
           () -> r.put("x", new ByteArrayInputStream(new byte[] {2}), PutOptions.defaults().withExpectedVersion(7)));
       ObjectInfo v2 = r.put("x", new ByteArrayInputStream(new byte[] {3}), PutOptions.defaults().withExpectedVersion(1));
       assertEquals(2, v2.version());
+      assertTrue(r.remove("x"));
+      ObjectInfo again = r.put("x", new ByteArrayInputStream(new byte[] {4}), PutOptions.ifAbsent());
+      assertEquals(4, again.version(), "if-absent holds for a removed name");
     }
   }
 

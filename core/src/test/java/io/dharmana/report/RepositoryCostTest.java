@@ -42,7 +42,7 @@ class RepositoryCostTest {
     RepositoryStats stats = new RepositoryStats(2, 1000, 400, 400, 400, 4,
         List.of(new TierStats("fast", 100, 1, 0, 0, 0, 0, 0, 0), new TierStats("slow", 300, 3, 0, 0, 0, 0, 0, 0)));
     List<TierUsage> usage = RepositoryCost.tierUsage(stats, Map.of(
-        "fast", TierSpec.local("fast", "/nvme"), "slow", TierSpec.builder("slow", "local").priceClass("local-hdd").build()));
+        "fast", TierSpec.local("fast", "/nvme"), "slow", TierSpec.builder("slow", "local").priceClass("local-hdd").build()), 1000);
     assertEquals(250, usage.get(0).logicalBytes());
     assertEquals(750, usage.get(1).logicalBytes());
     assertEquals("local-hdd", usage.get(1).priceClass());

@@ -85,7 +85,18 @@ class PackedBlobStoreTest {
       for (int w = 0; w < 4; w++) {
         int from = w * all.size() / 4;
         int to = (w + 1) * all.size() / 4;
-        futures.add(writers.submit(() -> all.subList(from, to).forEach(e -> store.write(e.getKey(), e.getValue()))));
+        futures.add(writers.submit(() -> {
+          List<Map.Entry<String, byte[]>> mine = all.subList(from, to);
+          for (int i = 0; i < mine.size(); i++) {
+            store.write(mine.get(i).getKey(), mine.get(i).getValue());
+            if (i % 100 == 99) {
+              // read back an earlier chunk while packs fill, seal and drop their spools
+              Map.Entry<String, byte[]> earlier = mine.get((int) ((i * 7919L) % (i + 1)));
+              assertArrayEquals(earlier.getValue(), store.read(earlier.getKey()), "seed " + seed + " " + earlier.getKey());
+            }
+          }
+          return null;
+        }));
       }
       for (Future<?> f : futures) {
         f.get();
@@ -105,7 +116,7 @@ class PackedBlobStoreTest {
       assertEquals(chunks.size(), reopened.list("chunks/").count(), "seed " + seed);
       Random pick = new Random(seed);
       List<String> keys = new ArrayList<>(chunks.keySet());
-      for (int i = 0; i < 400; i++) {
+      for (int i = 0; i < 200; i++) {
         String key = keys.get(pick.nextInt(keys.size()));
         byte[] read = reopened.read(key);
         ChunkId.parse(key.substring("chunks/".length())).verify(read, key + " (seed " + seed + ")");

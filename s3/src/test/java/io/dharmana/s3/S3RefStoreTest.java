@@ -37,7 +37,7 @@ class S3RefStoreTest {
       ExecutorService pool = Executors.newFixedThreadPool(2);
       try {
         long base = 0;
-        for (int round = 0; round < 10; round++) {
+        for (int round = 0; round < 6; round++) {
           long from = base;
           int r = round;
           CyclicBarrier start = new CyclicBarrier(2);
@@ -64,7 +64,7 @@ class S3RefStoreTest {
           assertEquals(wins.get(0).target(), head.target(), "round " + round);
           base = head.version();
         }
-        assertEquals(10, base);
+        assertEquals(6, base);
       } finally {
         pool.shutdownNow();
       }

@@ -49,6 +49,25 @@ class S3StoreFactoryTest {
   }
 
   @Test
+  void exampleDescriptorWithAnS3TierLoadsAndConfiguresTheStore() {
+    Path root = Path.of("").toAbsolutePath();
+    while (root != null && !java.nio.file.Files.isRegularFile(root.resolve("examples/checkpoints-s3.yaml"))) {
+      root = root.getParent();
+    }
+    org.junit.jupiter.api.Assumptions.assumeTrue(root != null, "examples/checkpoints-s3.yaml not found above " + Path.of("").toAbsolutePath());
+    TierSpec bucket = io.dharmana.descriptor.Descriptors.load(root.resolve("examples/checkpoints-s3.yaml"))
+        .storage().tiers().stream().filter(t -> t.kind().equals("s3")).findFirst().orElseThrow();
+    S3StoreFactory factory = new S3StoreFactory(Map.of("DHARMANA_S3_ACCESS_KEY", "a", "DHARMANA_S3_SECRET_KEY", "s")::get);
+    assertEquals(new S3Location("ml-checkpoints", "finetune-7"), S3StoreFactory.location(bucket));
+    S3StoreOptions options = factory.options(bucket);
+    assertEquals(java.net.URI.create("http://127.0.0.1:9000"), options.endpoint());
+    assertTrue(options.pathStyle());
+    assertEquals("a", options.accessKey());
+    assertEquals(16L << 20, options.partSize());
+    assertEquals(8, options.parallelism());
+  }
+
+  @Test
   void badTierSpecsNameTheField() {
     S3StoreFactory factory = new S3StoreFactory(ENV::get);
     var e = assertThrows(InvalidDescriptorException.class, () -> factory.create(tier(null, Map.of()), Path.of("."), true));

@@ -54,6 +54,7 @@ public final class Gateway implements AutoCloseable {
     }
     this.etags = new EtagIndex(state.resolve("etags"));
     MultipartUploads uploads = new MultipartUploads(state.resolve("uploads"));
+    uploads.removeInitiatedBefore(b.clock.instant().minus(b.abandonedUploadAge));
     ObjectBackend backend = b.cacheBytes > 0 ? new SmallObjectCache(b.backend, b.cacheObjectBytes, b.cacheBytes) : b.backend;
     GatewayMetrics metrics = new GatewayMetrics(backend);
     this.api = new S3Api(backend, buckets, uploads, etags, keys, metrics, b.clock, b.region, b.maxObjectBytes, b.minPartBytes);
@@ -121,6 +122,7 @@ public final class Gateway implements AutoCloseable {
     private long minPartBytes = 5L << 20;
     private int threads = 64;
     private long cacheBytes = 64L << 20;
+    private java.time.Duration abandonedUploadAge = java.time.Duration.ofDays(7);
     private long cacheObjectBytes = 256L << 10;
     private String region = "us-east-1";
     private Clock clock = Clock.systemUTC();
@@ -192,6 +194,15 @@ public final class Gateway implements AutoCloseable {
       }
       this.cacheBytes = bytes;
       this.cacheObjectBytes = objectBytes;
+      return this;
+    }
+
+    /** Multipart uploads older than this are removed at start; 7 days unless set. */
+    public Builder abandonedUploadAge(java.time.Duration age) {
+      if (age.isNegative()) {
+        throw new IllegalArgumentException("Invalid abandoned upload age " + age + ": must be >= 0");
+      }
+      this.abandonedUploadAge = age;
       return this;
     }
 

@@ -226,6 +226,26 @@ final class MultipartUploads {
     }
   }
 
+  /**
+   * Removes uploads initiated before {@code cutoff} (abandoned by clients that never completed or
+   * aborted them, whose spooled parts would otherwise stay forever); returns how many.
+   */
+  int removeInitiatedBefore(Instant cutoff) {
+    int removed = 0;
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root)) {
+      for (Path d : dirs) {
+        String id = d.getFileName().toString();
+        Upload u = read(id);
+        if (u != null ? u.initiated().isBefore(cutoff) : Files.getLastModifiedTime(d).toInstant().isBefore(cutoff)) {
+          removed += remove(id) ? 1 : 0;
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot clean up abandoned uploads in " + root, e);
+    }
+    return removed;
+  }
+
   /** Uploads in progress in {@code bucket}, by key then initiation time. */
   List<Upload> list(String bucket, String prefix) {
     List<Upload> result = new ArrayList<>();

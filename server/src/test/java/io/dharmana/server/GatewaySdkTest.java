@@ -301,6 +301,20 @@ class GatewaySdkTest {
     S3Exception e = assertThrows(S3Exception.class, () -> s3.listParts(b -> b.bucket("data").key("gone").uploadId(aborted.uploadId())));
     assertEquals(404, e.statusCode());
     assertThrows(NoSuchKeyException.class, () -> s3.headObject(b -> b.bucket("data").key("gone")));
+
+    // an upload abandoned by its client is removed, parts and all, when the gateway restarts after its age
+    CreateMultipartUploadResponse abandoned = s3.createMultipartUpload(b -> b.bucket("data").key("abandoned"));
+    s3.uploadPart(b -> b.bucket("data").key("abandoned").uploadId(abandoned.uploadId()).partNumber(1), RequestBody.fromString("x"));
+    // the upload whose completion failed its precondition stays, as on S3, so two are in progress
+    assertEquals(2, s3.listMultipartUploads(b -> b.bucket("data")).uploads().size());
+    s3.close();
+    gateway.close();
+    gateway = Gateway.builder(new RepositoryBackend(repositories.get(0)), dir.resolve("repo/gateway")).port(0)
+        .abandonedUploadAge(Duration.ZERO).start();
+    s3 = client(credentials);
+    assertEquals(0, s3.listMultipartUploads(b -> b.bucket("data")).uploads().size());
+    assertFalse(Files.exists(dir.resolve("repo/gateway/uploads").resolve(abandoned.uploadId())));
+    assertArrayEquals(data, s3.getObjectAsBytes(b -> b.bucket("data").key("big/object")).asByteArray(), "objects survive a restart");
   }
 
   @ParameterizedTest
