@@ -3,7 +3,6 @@ package io.dharmana.cli;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.Repository;
 import io.dharmana.runtime.Verification;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.FileChannel;
@@ -51,7 +50,8 @@ final class GetCommand implements Callable<Integer> {
       long start = System.nanoTime();
       if (output == null) {
         try (Progress bar = Progress.start("get " + name, info.size(), progress)) {
-          OutputStream out = new BufferedOutputStream(System.out, 1 << 20);
+          // straight to the file descriptor: chunks are written whole, a buffer would only copy them
+          OutputStream out = new java.io.FileOutputStream(java.io.FileDescriptor.out);
           r.get(name, out, verification(), bar);
           out.flush();
         }
@@ -60,7 +60,7 @@ final class GetCommand implements Callable<Integer> {
         Path tmp = Files.createTempFile(dir, "." + output.getFileName() + ".", ".part");
         try {
           try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
-              OutputStream out = new BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch), 1 << 20);
+              OutputStream out = java.nio.channels.Channels.newOutputStream(ch);
               Progress bar = Progress.start("get " + name, info.size(), progress)) {
             r.get(name, out, verification(), bar);
             out.flush();

@@ -178,14 +178,15 @@ public final class StorageRuntime implements AutoCloseable {
     long start = PipelineMetrics.now();
     long total = Math.max(0, Math.min(manifest.size(), offset + length) - offset);
     try (InputStream in = open(manifest, offset, length, metrics, what, verification)) {
-      byte[] buf = new byte[1 << 16];
-      long done = 0;
-      int n;
-      while ((n = in.read(buf)) > 0) {
-        out.write(buf, 0, n);
-        done += n;
-        progress.progress(done, total);
-      }
+      long[] done = {0};
+      in.transferTo(new java.io.FilterOutputStream(out) {
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+          out.write(b, off, len);
+          done[0] += len;
+          progress.progress(done[0], total);
+        }
+      });
     }
     metrics.latency("get", PipelineMetrics.now() - start);
   }
@@ -299,6 +300,18 @@ public final class StorageRuntime implements AutoCloseable {
       System.arraycopy(current, pos, b, off, n);
       pos += n;
       return n;
+    }
+
+    /** Hands each decoded chunk to {@code out} as it is, without copying it through a buffer. */
+    @Override
+    public long transferTo(OutputStream out) throws IOException {
+      long total = 0;
+      while (pos < limit || fill()) {
+        out.write(current, pos, limit - pos);
+        total += limit - pos;
+        pos = limit;
+      }
+      return total;
     }
 
     @Override

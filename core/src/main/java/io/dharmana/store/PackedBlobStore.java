@@ -873,9 +873,10 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       return n;
     }
 
+    /** The array read for this input alone (each open reads afresh), so it is handed over, not copied. */
     @Override
     public byte[] readAll() {
-      return bytes.clone();
+      return bytes;
     }
 
     @Override
