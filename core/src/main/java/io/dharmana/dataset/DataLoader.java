@@ -420,12 +420,19 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
       return;
     }
     closed = true;
+    // never interrupt a running read: an interrupt closes the shard's shared FileChannel
     for (Pending p : pending) {
       for (Future<Part> f : p.parts) {
-        f.cancel(true);
+        f.cancel(false);
       }
     }
     pending.clear();
-    pool.shutdownNow();
+    pool.shutdown();
+    try {
+      // reads already running finish before the caller may close the dataset under them
+      pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

@@ -168,7 +168,7 @@ public final class ShardReader {
       }
       return new ShardReader(name, input, firstSample, chain, in, blocks);
     } catch (IOException e) {
-      throw new CorruptDataException("Cannot read shard " + name + ": " + e.getMessage(), e);
+      throw new CorruptDataException("Cannot read shard " + name + ": " + e, e);
     }
   }
 
@@ -234,7 +234,7 @@ public final class ShardReader {
       }
     } catch (IOException e) {
       throw new CorruptDataException("Cannot read sample " + (firstSample + sample) + " (" + sampleKey[sample] + ") of shard " + name
-          + ": " + e.getMessage(), e);
+          + ": " + e, e);
     }
     return slice(sample, bytes, offset, length);
   }
@@ -300,7 +300,7 @@ public final class ShardReader {
       }
     } catch (IOException e) {
       throw new CorruptDataException("Cannot read samples " + (firstSample + first) + ".." + (firstSample + last) + " of shard " + name
-          + ": " + e.getMessage(), e);
+          + ": " + e, e);
     }
     storedBytesRead.add(length);
     for (int i = 0; i < count; i++) {

@@ -119,17 +119,20 @@ public final class ShardSource implements AutoCloseable {
           } else {
             hits.add(samples);
           }
-          synchronized (lock) {
-            if (cachedSizes.putIfAbsent(shard, index.shards().get(shard).storedBytes()) == null) {
-              cachedBytes += index.shards().get(shard).storedBytes();
-            }
-          }
           from = cache;
         }
         e.input = from.open(key);
         e.reader = ShardReader.open(key, e.input, index.shards().get(shard).firstSample());
       } else if (cache != null) {
         hits.add(samples);
+      }
+    }
+    if (cache != null) {
+      // lock order is lock, then entry: never take the lock while holding an entry
+      synchronized (lock) {
+        if (cachedSizes.putIfAbsent(shard, index.shards().get(shard).storedBytes()) == null) {
+          cachedBytes += index.shards().get(shard).storedBytes();
+        }
       }
     }
     return e;
