@@ -425,8 +425,12 @@ public final class CheckpointManager implements AutoCloseable {
     if (lossy) {
       // encoded above
     } else if (options.floatCoding()) {
+      long t0 = System.nanoTime();
       encoded = codec.encode(s.dtype(), data.duplicate(), parentBytes);
       length = encoded.length;
+      // the float coding runs here, before the pipeline's stages: record it so the bottleneck sees it
+      repo.metrics(PIPELINE).step(parentBytes == null ? "float-codec" : "float-codec-delta", "encode",
+          data.remaining(), length, System.nanoTime() - t0);
     } else {
       ByteBuffer heap = s.data();
       encoded = heap.array();
@@ -740,8 +744,11 @@ public final class CheckpointManager implements AutoCloseable {
     ByteBuffer out;
     if ("float".equals(a.get(A_CODEC))) {
       out = ByteBuffer.allocate(Math.toIntExact(Long.parseLong(a.get(A_SIZE))));
+      long t0 = System.nanoTime();
       codec.decode(encoded, DType.valueOf(a.get(A_DTYPE)), parent, out);
       out.flip();
+      repo.metrics(PIPELINE).step(parent == null ? "float-codec" : "float-codec-delta", "decode",
+          encoded.length, out.remaining(), System.nanoTime() - t0);
     } else if ("int8".equals(a.get(A_CODEC)) || "fp8".equals(a.get(A_CODEC))) {
       out = ByteBuffer.allocate(Math.toIntExact(Long.parseLong(a.get(A_SIZE)))).order(java.nio.ByteOrder.LITTLE_ENDIAN);
       BlockQuantizer q = a.get(A_CODEC).equals("fp8") ? BlockQuantizer.fp8(BlockQuantizer.DEFAULT_BLOCK)
