@@ -75,6 +75,11 @@ public final class Main implements Runnable {
   private static int handle(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
     PrintWriter err = cli.getErr();
     String message = e.getMessage() == null ? e.toString() : e.getMessage();
+    if (e instanceof java.nio.file.NoSuchFileException missing) {
+      message = "Cannot open " + missing.getFile() + ": no such file or directory";
+    } else if (e instanceof java.nio.file.AccessDeniedException denied) {
+      message = "Cannot open " + denied.getFile() + ": permission denied";
+    }
     err.println("dharmana " + cli.getCommandName() + ": " + message);
     if (System.getenv("DHARMANA_DEBUG") != null) {
       e.printStackTrace(err);
