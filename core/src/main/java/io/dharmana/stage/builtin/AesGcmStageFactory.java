@@ -3,7 +3,6 @@ package io.dharmana.stage.builtin;
 import io.dharmana.InvalidDescriptorException;
 import io.dharmana.stage.Stage;
 import io.dharmana.stage.StageContext;
-import io.dharmana.stage.StageFactory;
 import io.dharmana.stage.StageSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -20,31 +19,16 @@ import java.util.Set;
  * written as 64 hex digits or base64 of 32 bytes; the key itself is never stored beside the data.
  * {@code key-id} is recorded by the stage and checked on decode.
  */
-public final class AesGcmStageFactory implements StageFactory {
+public final class AesGcmStageFactory extends BuiltinStageFactory {
   static final String NAME = "aes-gcm";
   private static final Set<String> PARAMETERS = Set.of("key-env", "key-file", "key-id");
+
+  public AesGcmStageFactory() {
+    super(NAME, PARAMETERS,
+        "AES-256-GCM encryption at rest, deterministic for dedup (key-env or key-file)");
+  }
   private static final String KEY_FORMAT = "64 hex digits or base64 of 32 bytes";
   private static final long MAX_KEY_FILE = 4096;
-
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public int currentVersion() {
-    return 1;
-  }
-
-  @Override
-  public Set<String> parameterNames() {
-    return PARAMETERS;
-  }
-
-  @Override
-  public String description() {
-    return "AES-256-GCM encryption at rest, deterministic for dedup (key-env or key-file)";
-  }
 
   @Override
   public Stage create(StageSpec spec, StageContext context) {

@@ -2,7 +2,6 @@ package io.dharmana.stage.builtin;
 
 import io.dharmana.stage.Stage;
 import io.dharmana.stage.StageContext;
-import io.dharmana.stage.StageFactory;
 import io.dharmana.stage.StageSpec;
 import java.util.Set;
 
@@ -11,28 +10,13 @@ import java.util.Set;
  * float coding: put a compressor after it). Parameter {@code width}: 1 to 16 bytes per value
  * (default 4, fp32; 2 for fp16/bf16, 8 for fp64).
  */
-public final class BytePlanesStageFactory implements StageFactory {
+public final class BytePlanesStageFactory extends BuiltinStageFactory {
   static final String NAME = "byte-planes";
   private static final Set<String> PARAMETERS = Set.of("width");
 
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public int currentVersion() {
-    return 1;
-  }
-
-  @Override
-  public Set<String> parameterNames() {
-    return PARAMETERS;
-  }
-
-  @Override
-  public String description() {
-    return "Splits fixed-width values into byte planes (width 1..16, default 4)";
+  public BytePlanesStageFactory() {
+    super(NAME, PARAMETERS,
+        "Splits fixed-width values into byte planes (width 1..16, default 4)");
   }
 
   @Override

@@ -2,7 +2,6 @@ package io.dharmana.stage.builtin;
 
 import io.dharmana.stage.Stage;
 import io.dharmana.stage.StageContext;
-import io.dharmana.stage.StageFactory;
 import io.dharmana.stage.StageSpec;
 import java.util.List;
 import java.util.Set;
@@ -11,28 +10,13 @@ import java.util.Set;
  * {@code checksum}: appends a checksum of its input and verifies it on read. Parameter {@code
  * algorithm}: {@code crc32c} (default) or {@code sha256}.
  */
-public final class ChecksumStageFactory implements StageFactory {
+public final class ChecksumStageFactory extends BuiltinStageFactory {
   static final String NAME = "checksum";
   private static final Set<String> PARAMETERS = Set.of("algorithm");
 
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public int currentVersion() {
-    return 1;
-  }
-
-  @Override
-  public Set<String> parameterNames() {
-    return PARAMETERS;
-  }
-
-  @Override
-  public String description() {
-    return "Appends and verifies a checksum (algorithm crc32c or sha256, default crc32c)";
+  public ChecksumStageFactory() {
+    super(NAME, PARAMETERS,
+        "Appends and verifies a checksum (algorithm crc32c or sha256, default crc32c)");
   }
 
   @Override

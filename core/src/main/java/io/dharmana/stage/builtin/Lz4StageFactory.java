@@ -2,7 +2,6 @@ package io.dharmana.stage.builtin;
 
 import io.dharmana.stage.Stage;
 import io.dharmana.stage.StageContext;
-import io.dharmana.stage.StageFactory;
 import io.dharmana.stage.StageSpec;
 import java.util.List;
 import java.util.Locale;
@@ -13,28 +12,13 @@ import java.util.Set;
  * (default) or {@code high} (LZ4 HC). Does not detect corruption: put a {@code checksum} stage
  * after it, or rely on the chunk hash.
  */
-public final class Lz4StageFactory implements StageFactory {
+public final class Lz4StageFactory extends BuiltinStageFactory {
   static final String NAME = "lz4";
   private static final Set<String> PARAMETERS = Set.of("mode");
 
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public int currentVersion() {
-    return 1;
-  }
-
-  @Override
-  public Set<String> parameterNames() {
-    return PARAMETERS;
-  }
-
-  @Override
-  public String description() {
-    return "LZ4 block compression (mode fast or high, default fast)";
+  public Lz4StageFactory() {
+    super(NAME, PARAMETERS,
+        "LZ4 block compression (mode fast or high, default fast)");
   }
 
   @Override

@@ -2,7 +2,6 @@ package io.dharmana.stage.builtin;
 
 import io.dharmana.stage.Stage;
 import io.dharmana.stage.StageContext;
-import io.dharmana.stage.StageFactory;
 import io.dharmana.stage.StageSpec;
 import java.util.Set;
 
@@ -11,28 +10,13 @@ import java.util.Set;
  * to -1 (default 3). The level is recorded for the record only; any frame decodes at any level.
  * Detects corruption through the frame's content checksum.
  */
-public final class ZstdStageFactory implements StageFactory {
+public final class ZstdStageFactory extends BuiltinStageFactory {
   static final String NAME = "zstd";
   private static final Set<String> PARAMETERS = Set.of("level");
 
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public int currentVersion() {
-    return 1;
-  }
-
-  @Override
-  public Set<String> parameterNames() {
-    return PARAMETERS;
-  }
-
-  @Override
-  public String description() {
-    return "Zstandard compression with a content checksum (level 1..22 or fast -7..-1, default 3)";
+  public ZstdStageFactory() {
+    super(NAME, PARAMETERS,
+        "Zstandard compression with a content checksum (level 1..22 or fast -7..-1, default 3)");
   }
 
   @Override
