@@ -12,7 +12,7 @@ work="${BENCH_DIR:-$root/bench/out/put-get}"
 command -v zstd >/dev/null || { echo "zstd is not installed (apt-get install zstd)"; exit 1; }
 rm -rf "$work" && mkdir -p "$work"
 (cd "$root" && mvn -q -B package -DskipTests -pl cli,bench -am) >&2
-jar="$root/cli/target/dharmana.jar"
+dharmana="$root/dharmana"
 file="$work/input.bin"
 echo "generating $size bytes of mixed text and fp32 data ..." >&2
 java -cp "$root/bench/target/benchmarks.jar" io.dharmana.bench.GenerateData "$file" "$size" 1
@@ -28,10 +28,12 @@ zd_s=$(t sh -c "zstd -q -d -c '$work/input.zst' > /dev/null")
 zc_mt_s=$(t sh -c "zstd -q -3 -T0 -f '$file' -o '$work/input-mt.zst' && sync '$work/input-mt.zst'")
 zst_bytes=$(stat -c %s "$work/input.zst")
 
-java -jar "$jar" init "$work/repo" > /dev/null
-put_s=$(t sh -c "java -Xmx2g -jar '$jar' put '$work/repo' big '$file' --no-progress > '$work/put.out'")
-get_s=$(t sh -c "java -Xmx2g -jar '$jar' get '$work/repo' big --no-progress > /dev/null")
-stored=$(java -jar "$jar" stat "$work/repo" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['stats']['uniqueStoredBytes'])")
+# through the launcher, as a user runs it (it also maps the class-data archive it keeps beside the jar)
+export DHARMANA_JAVA_OPTS=-Xmx2g
+"$dharmana" init "$work/repo" > /dev/null
+put_s=$(t sh -c "'$dharmana' put '$work/repo' big '$file' --no-progress > '$work/put.out'")
+get_s=$(t sh -c "'$dharmana' get '$work/repo' big --no-progress > /dev/null")
+stored=$("$dharmana" stat "$work/repo" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['stats']['uniqueStoredBytes'])")
 
 echo
 echo "input: $size bytes ($(nproc) cores); page cache warm for all reads"

@@ -55,6 +55,12 @@ final class GetCommand implements Callable<Integer> {
           r.get(name, out, verification(), bar);
           out.flush();
         }
+      } else if (Files.exists(output) && !Files.isRegularFile(output)) {
+        // a device or pipe (-o /dev/null): renaming a temporary file over it would replace it
+        try (OutputStream out = Files.newOutputStream(output, StandardOpenOption.WRITE);
+            Progress bar = Progress.start("get " + name, info.size(), progress)) {
+          r.get(name, out, verification(), bar);
+        }
       } else {
         Path dir = output.toAbsolutePath().getParent();
         Path tmp = Files.createTempFile(dir, "." + output.getFileName() + ".", ".part");

@@ -733,17 +733,20 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       if ((int) crc.getValue() != ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt()) {
         throw new IOException("its CRC32C does not match");
       }
-      DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes, 0, bytes.length - 4));
-      if (in.readInt() != INDEX_MAGIC) {
+      // parsed by hand rather than through DataInputStream.readUTF: a large store loads a
+      // hundred thousand entries at open, and keys are ASCII (Keys.check), where modified
+      // UTF-8 is one byte per character
+      ByteBuffer in = ByteBuffer.wrap(bytes, 0, bytes.length - 4);
+      if (in.getInt() != INDEX_MAGIC) {
         throw new IOException("it does not start with the pack index magic");
       }
-      Instant sealedAt = Instant.ofEpochMilli(in.readLong());
-      pack.size = in.readLong();
-      int count = in.readInt();
+      Instant sealedAt = Instant.ofEpochMilli(in.getLong());
+      pack.size = in.getLong();
+      int count = in.getInt();
       long live = 0;
       for (int i = 0; i < count; i++) {
-        String key = in.readUTF();
-        Packed entry = new Packed(pack, in.readLong(), in.readInt(), in.readInt(), sealedAt);
+        String key = readKey(in);
+        Packed entry = new Packed(pack, in.getLong(), in.getInt(), in.getInt(), sealedAt);
         if (dead.contains(key)) {
           pack.deadBytes.addAndGet(entry.length());
         } else {
@@ -753,9 +756,33 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       }
       // bytes of blobs deleted while the pack was open are in the pack but not the index
       pack.deadBytes.set(pack.size - live);
-    } catch (IOException e) {
-      throw new CorruptDataException("Cannot load pack index " + pack.indexKey() + ": " + e.getMessage(), e);
+    } catch (IOException | java.nio.BufferUnderflowException e) {
+      throw new CorruptDataException("Cannot load pack index " + pack.indexKey() + ": "
+          + (e instanceof IOException ? e.getMessage() : "it ends inside an entry"), e);
     }
+  }
+
+  /** Reads a key written by {@link DataOutputStream#writeUTF}. */
+  private static String readKey(ByteBuffer in) throws IOException {
+    int length = in.getShort() & 0xffff;
+    if (length > in.remaining()) {
+      throw new IOException("it ends inside a key");
+    }
+    int start = in.position();
+    byte[] array = in.array();
+    for (int i = start; i < start + length; i++) {
+      if (array[i] < 0) { // not ASCII: let the JDK decode modified UTF-8
+        in.position(start - 2);
+        byte[] rest = new byte[in.remaining()];
+        in.get(rest);
+        DataInputStream data = new DataInputStream(new java.io.ByteArrayInputStream(rest));
+        String key = data.readUTF();
+        in.position(start - 2 + rest.length - data.available());
+        return key;
+      }
+    }
+    in.position(start + length);
+    return new String(array, start, length, java.nio.charset.StandardCharsets.ISO_8859_1);
   }
 
   private void checkOpen() {

@@ -94,7 +94,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   private TieredStore(Builder builder) {
     List<Level> built = new ArrayList<>();
     for (Tier tier : builder.tiers) {
-      built.add(new Level(tier, built.size()));
+      built.add(new Level(tier, built.size(), builder.clock));
     }
     this.levels = List.copyOf(built);
     this.placement = builder.placement;
@@ -112,9 +112,6 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     Level next = write.depth + 1 < levels.size() ? levels.get(write.depth + 1) : null;
     this.throughLevel = placement.writeThrough() ? next : null;
     this.backLevel = placement.writeThrough() ? null : next;
-    for (Level level : levels) {
-      level.loadIndex(clock.millis());
-    }
     this.copier = Executors.newSingleThreadExecutor(daemon("dharmana-tier-copy"));
     Duration interval = builder.maintenanceInterval;
     if (interval.isZero()) {
@@ -361,7 +358,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       boolean held = store instanceof SupportsTouch touching ? touching.touch(key) : store.exists(key);
       if (held) {
         touched = true;
-        Level.Entry entry = level.index.get(key);
+        Level.Entry entry = level.index().get(key);
         if (entry != null) {
           entry.lastAccess = now;
         }
@@ -482,7 +479,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         if (maxAge != null) {
           long cutoff = now - maxAge.toMillis();
           for (String key : level.leastRecentlyUsed()) {
-            Level.Entry entry = level.index.get(key);
+            Level.Entry entry = level.index().get(key);
             if (entry != null && entry.lastAccess < cutoff && chosen.add(key)) {
               moving.add(key);
             }
@@ -490,12 +487,12 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         }
         if (level.aboveHighWatermark()) {
           long target = (long) (level.tier.spec().lowWatermark() * level.tier.spec().capacityBytes());
-          long bytes = level.bytes.get();
+          long bytes = level.bytes();
           for (String key : level.leastRecentlyUsed()) {
             if (bytes <= target) {
               break;
             }
-            Level.Entry entry = level.index.get(key);
+            Level.Entry entry = level.index().get(key);
             if (entry != null && chosen.add(key)) {
               moving.add(key);
               bytes -= entry.size;
@@ -538,7 +535,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     List<String> copied = new ArrayList<>();
     for (String key : keys) {
       synchronized (lockFor(key)) {
-        Level.Entry entry = level.index.get(key);
+        Level.Entry entry = level.index().get(key);
         if (entry == null) {
           continue;
         }
@@ -573,7 +570,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     }
     for (String key : copied) {
       synchronized (lockFor(key)) {
-        Level.Entry entry = level.index.get(key);
+        Level.Entry entry = level.index().get(key);
         if (entry == null) {
           continue;
         }
@@ -635,7 +632,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
    */
   private void indexUnknown(Level level, String key, long size, long now) {
     synchronized (lockFor(key)) {
-      if (!level.index.containsKey(key) && level.tier.store().exists(key)) {
+      if (!level.index().containsKey(key) && level.tier.store().exists(key)) {
         level.held(key, size, now);
       }
     }
@@ -681,7 +678,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   /** Copies a blob from the write tier to the next lower tier; records a failure for a retry. */
   private void copyBack(String key) throws IOException {
     synchronized (lockFor(key)) {
-      Level.Entry entry = writeLevel.index.get(key);
+      Level.Entry entry = writeLevel.index().get(key);
       try {
         if (entry != null && !backLevel.tier.store().exists(key)) {
           try (BlobInput in = writeLevel.tier.store().open(key)) {
@@ -878,8 +875,15 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
 
     final Tier tier;
     final int depth;
-    final ConcurrentHashMap<String, Entry> index = new ConcurrentHashMap<>();
-    final AtomicLong bytes = new AtomicLong();
+    private final Clock clock;
+    private final ConcurrentHashMap<String, Entry> index = new ConcurrentHashMap<>();
+    /**
+     * Reads served before the index was loaded: key to time. Listing a tier costs a pass over
+     * every blob it holds, which a process that only reads (a `get`) should not pay at open.
+     */
+    private final ConcurrentHashMap<String, Long> unindexedAccesses = new ConcurrentHashMap<>();
+    private volatile boolean loaded;
+    private final AtomicLong bytes = new AtomicLong();
     final LongAdder hits = new LongAdder();
     final LongAdder misses = new LongAdder();
     final LongAdder promotions = new LongAdder();
@@ -887,20 +891,52 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     final LongAdder bytesPromoted = new LongAdder();
     final LongAdder bytesDemoted = new LongAdder();
 
-    Level(Tier tier, int depth) {
+    Level(Tier tier, int depth, Clock clock) {
       this.tier = tier;
       this.depth = depth;
+      this.clock = clock;
     }
 
-    void loadIndex(long now) {
+    /** The index of held blobs, loaded from the tier's listing on first use. */
+    ConcurrentHashMap<String, Entry> index() {
+      if (!loaded) {
+        load();
+      }
+      return index;
+    }
+
+    long bytes() {
+      index();
+      return bytes.get();
+    }
+
+    private synchronized void load() {
+      if (loaded) {
+        return;
+      }
+      long now = clock.millis();
       if (tier.store() instanceof SupportsListing listing) {
         try (Stream<BlobInfo> infos = listing.list("")) {
-          infos.forEach(info -> held(info.key(), info.size(), Math.min(now, info.lastModified().toEpochMilli())));
+          infos.forEach(info -> add(info.key(), info.size(), Math.min(now, info.lastModified().toEpochMilli())));
+        }
+      }
+      loaded = true;
+      // drained after publishing, so an access racing with the load lands in one place or the other
+      for (String key : unindexedAccesses.keySet()) {
+        Long time = unindexedAccesses.remove(key);
+        Entry entry = index.get(key);
+        if (time != null && entry != null && entry.lastAccess < time) {
+          entry.lastAccess = time;
         }
       }
     }
 
     void held(String key, long size, long lastAccess) {
+      index();
+      add(key, size, lastAccess);
+    }
+
+    private void add(String key, long size, long lastAccess) {
       index.compute(key, (k, old) -> {
         bytes.addAndGet(size - (old == null ? 0 : old.size));
         return new Entry(size, old == null ? lastAccess : Math.max(lastAccess, old.lastAccess));
@@ -908,14 +944,21 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     }
 
     void released(String key) {
-      index.computeIfPresent(key, (k, old) -> {
+      index().computeIfPresent(key, (k, old) -> {
         bytes.addAndGet(-old.size);
         return null;
       });
     }
 
-    /** Refreshes the last access of an indexed blob; returns false if the index lacks it. */
+    /**
+     * Refreshes the last access of a blob just read; returns false if the loaded index lacks it.
+     * Before the index is loaded the access is kept aside and applied at load.
+     */
     boolean accessed(String key, long now) {
+      if (!loaded) {
+        unindexedAccesses.merge(key, now, Math::max);
+        return true;
+      }
       Entry entry = index.get(key);
       if (entry == null) {
         return false;
@@ -926,12 +969,12 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
 
     boolean aboveHighWatermark() {
       TierSpec spec = tier.spec();
-      return spec.bounded() && bytes.get() > spec.highWatermark() * spec.capacityBytes();
+      return spec.bounded() && bytes() > spec.highWatermark() * spec.capacityBytes();
     }
 
     /** Keys by last access, oldest first (ties by key, so demotion order is repeatable). */
     List<String> leastRecentlyUsed() {
-      List<Map.Entry<String, Long>> snapshot = new ArrayList<>(index.size());
+      List<Map.Entry<String, Long>> snapshot = new ArrayList<>(index().size());
       index.forEach((key, entry) -> snapshot.add(Map.entry(key, entry.lastAccess)));
       snapshot.sort(Map.Entry.<String, Long>comparingByValue().thenComparing(Map.Entry.comparingByKey()));
       List<String> keys = new ArrayList<>(snapshot.size());
@@ -942,7 +985,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     TierStats snapshot() {
       return new TierStats(
           tier.name(),
-          bytes.get(),
+          bytes(),
           index.size(),
           hits.sum(),
           misses.sum(),

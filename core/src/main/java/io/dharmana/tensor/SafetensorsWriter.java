@@ -72,13 +72,21 @@ public final class SafetensorsWriter {
 
   /**
    * Runs {@code writer} on a temporary file beside {@code path}, forces it, and atomically moves it
-   * to {@code path}; the temporary file is deleted on failure.
+   * to {@code path}; the temporary file is deleted on failure. A {@code path} that exists and is
+   * not a regular file (a device) is written in place.
    */
   public static void writeAtomically(Path path, ChannelWriter writer) {
     Path absolute = path.toAbsolutePath();
     Path dir = absolute.getParent();
     Path temp = null;
     try {
+      if (Files.exists(absolute) && !Files.isRegularFile(absolute)) {
+        // a device such as /dev/null: a rename over it would replace the device with a file
+        try (FileChannel channel = FileChannel.open(absolute, StandardOpenOption.WRITE)) {
+          writer.writeTo(channel);
+        }
+        return;
+      }
       // Not Files.createTempFile: its 0600 mode would stick to the final file; CREATE_NEW honours the umask.
       temp = dir.resolve("." + absolute.getFileName() + "." + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + ".tmp");
       try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {

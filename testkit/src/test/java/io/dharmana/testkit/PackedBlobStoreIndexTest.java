@@ -1,0 +1,76 @@
+package io.dharmana.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dharmana.CorruptDataException;
+import io.dharmana.store.BlobStore;
+import io.dharmana.store.PackOptions;
+import io.dharmana.store.PackedBlobStore;
+import io.dharmana.store.Stores;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The pack index as a reopened store reads it: every key form, and damage reported by name. */
+class PackedBlobStoreIndexTest {
+  @TempDir Path dir;
+
+  private PackedBlobStore open() {
+    BlobStore objects = Stores.local(dir.resolve("objects"), false);
+    return PackedBlobStore.open(objects, PackOptions.defaults(dir.resolve("spool")));
+  }
+
+  @Test
+  void asciiAndNonAsciiKeysSurviveReopen() throws Exception {
+    long seed = 77;
+    Random random = new Random(seed);
+    Map<String, byte[]> blobs = new LinkedHashMap<>();
+    for (String key : List.of("chunks/ab/" + "0".repeat(64), "models/modèle-日本/ø.bin", "a", "x/" + "é".repeat(300))) {
+      byte[] bytes = new byte[1 + random.nextInt(4096)];
+      random.nextBytes(bytes);
+      blobs.put(key, bytes);
+    }
+    try (PackedBlobStore store = open()) {
+      blobs.forEach(store::write);
+      store.flush();
+    }
+    try (PackedBlobStore store = open()) {
+      for (Map.Entry<String, byte[]> e : blobs.entrySet()) {
+        assertArrayEquals(e.getValue(), store.read(e.getKey()), "seed " + seed + ", key " + e.getKey());
+      }
+    }
+  }
+
+  @Test
+  void aTruncatedIndexIsReportedByName() throws Exception {
+    try (PackedBlobStore store = open()) {
+      store.write("k/" + "e".repeat(40), "payload".getBytes(StandardCharsets.UTF_8));
+      store.flush();
+    }
+    Path index;
+    try (Stream<Path> files = Files.walk(dir.resolve("objects"))) {
+      index = files.filter(p -> p.toString().endsWith(".idx")).findFirst().orElseThrow();
+    }
+    byte[] bytes = Files.readAllBytes(index);
+    // cut inside the key and recompute nothing: the CRC check or the parser must refuse it
+    for (int keep : new int[] {bytes.length - 5, 30, 27}) {
+      index.toFile().setWritable(true);
+      Files.write(index, java.util.Arrays.copyOf(bytes, keep));
+      CorruptDataException e = assertThrows(CorruptDataException.class, () -> {
+        try (PackedBlobStore store = open()) {
+          store.read("k/" + "e".repeat(40));
+        }
+      }, "index cut to " + keep + " bytes");
+      assertTrue(e.getMessage().contains(".idx"), e.getMessage());
+    }
+  }
+}
