@@ -50,8 +50,11 @@ final class GetCommand implements Callable<Integer> {
       long start = System.nanoTime();
       if (output == null) {
         try (Progress bar = Progress.start("get " + name, info.size(), progress)) {
-          // straight to the file descriptor: chunks are written whole, a buffer would only copy them
-          OutputStream out = new java.io.FileOutputStream(java.io.FileDescriptor.out);
+          // straight to the file descriptor: chunks are written whole, a buffer would only copy them;
+          // through a channel, which reuses one native buffer, where FileOutputStream.write mallocs
+          // (and for chunks over 128 KiB maps and unmaps) a buffer per call
+          OutputStream out = java.nio.channels.Channels.newOutputStream(
+              new java.io.FileOutputStream(java.io.FileDescriptor.out).getChannel());
           r.get(name, out, verification(), bar);
           out.flush();
         }
