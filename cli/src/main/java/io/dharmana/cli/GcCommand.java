@@ -38,10 +38,11 @@ final class GcCommand implements Callable<Integer> {
       if (json) {
         Output.json(out, result);
       } else {
-        out.printf("gc%s: %d chunks (%s) and %d manifests %s; kept %d chunks of %d live manifests%n",
+        out.printf("gc%s: %d chunks (%s) and %d manifests %s; kept %d chunks of %d live manifests%s%n",
             dryRun ? " (dry run)" : "", result.chunksDeleted(), Output.bytes(result.bytesFreed()),
             result.manifestsDeleted(), dryRun ? "would be deleted" : "deleted", result.liveChunks(),
-            result.liveManifests());
+            result.liveManifests(),
+            result.orphanPacksDeleted() > 0 ? "; removed " + result.orphanPacksDeleted() + " packs a crash left unindexed" : "");
         out.flush();
       }
     }

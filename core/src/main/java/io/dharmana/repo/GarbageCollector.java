@@ -104,6 +104,10 @@ final class GarbageCollector {
     if (!dryRun && chunksDeleted > 0) {
       repo.tiers().compact(0.5);
     }
-    return new GcResult(dryRun, pruned, liveManifests.size(), manifestsDeleted, liveChunks.size(), chunksDeleted, bytesFreed);
+    // packs a crash left without an index hold no reachable chunk; the lock keeps local writers
+    // out, the grace period writers elsewhere on a shared store
+    int orphanPacks = dryRun ? 0 : repo.tiers().deleteOrphanPacks(grace);
+    return new GcResult(dryRun, pruned, liveManifests.size(), manifestsDeleted, liveChunks.size(), chunksDeleted,
+        bytesFreed, orphanPacks);
   }
 }

@@ -626,6 +626,21 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   }
 
   /**
+   * Deletes, on packed tiers, packs a crash left without their index and that are older than
+   * {@code grace} (see {@link PackedBlobStore#deleteOrphanPacks}). Returns how many went.
+   */
+  public int deleteOrphanPacks(Duration grace) {
+    ensureOpen("delete orphan packs");
+    int deleted = 0;
+    for (Level level : levels) {
+      if (level.tier.store() instanceof PackedBlobStore packed) {
+        deleted += packed.deleteOrphanPacks(grace);
+      }
+    }
+    return deleted;
+  }
+
+  /**
    * Indexes a blob a tier served but the index lacks: written by another process since the index
    * was built, or moved away by a demotion racing with this read (then the tier no longer holds
    * it and it must not be indexed again).

@@ -188,4 +188,31 @@ class RepositoryTest {
       assertTrue(SyntheticData.sameAs(new ByteArrayInputStream(sink.toByteArray()), 77, 64L << 20));
     }
   }
+
+  @Test
+  void gcRemovesPacksACrashLeftWithoutAnIndexOnceOlderThanTheGrace() throws IOException {
+    byte[] data = new byte[300_000];
+    new Random(11).nextBytes(data);
+    try (Repository r = Repository.init(dir, zstd())) {
+      r.put("kept", new ByteArrayInputStream(data), PutOptions.defaults());
+    }
+    Path packs = dir.resolve("tiers").resolve("local").resolve("packs");
+    // what a crash between writing a pack and its index leaves: one old, one young
+    Path old = Files.write(packs.resolve("0000000000001-0000000000000001.pack"), new byte[] {9, 9});
+    Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(Duration.ofHours(2))));
+    Path young = Files.write(packs.resolve("0000000000002-0000000000000002.pack"), new byte[] {9});
+    try (Repository r = Repository.open(dir)) {
+      GcResult dry = r.gc(Duration.ofHours(1), true);
+      assertEquals(0, dry.orphanPacksDeleted());
+      assertTrue(Files.exists(old), "a dry run deletes nothing");
+      GcResult gc = r.gc(Duration.ofHours(1), false);
+      assertEquals(1, gc.orphanPacksDeleted());
+      assertFalse(Files.exists(old));
+      assertTrue(Files.exists(young), "younger than the grace: may be a pack being sealed");
+      assertArrayEquals(data, bytes(r, "kept"));
+    }
+    try (Stream<Path> left = Files.list(packs)) {
+      assertTrue(left.anyMatch(p -> p.toString().endsWith(".idx")), "the live pack's index stays");
+    }
+  }
 }
