@@ -143,6 +143,7 @@ final class ChunkCoder {
     int count = layout.planes(size);
     byte[][] planes = sc.planes(count, n);
     split(layout, size, data, n, planes);
+    sc.plane.newChunk();
     for (int p = 0; p < count; p++) {
       PlaneCoder.encode(planes[p], n, planes, layout.contexts(p), minSaving, out, sc.plane);
     }

@@ -59,6 +59,25 @@ final class PlaneCoder {
   /** Per-thread working memory, so coding a chunk allocates little. */
   static final class Scratch {
     final int[] hist0 = new int[256];
+    /** Full histograms of the planes of the current chunk counted so far, and their planes. */
+    final int[][] counted = new int[8][256];
+    final byte[][] countedPlane = new byte[8][];
+    int countedNext;
+
+    /** Forgets the counted planes: the plane arrays are reused, so counts of an earlier chunk are stale. */
+    void newChunk() {
+      Arrays.fill(countedPlane, null);
+      countedNext = 0;
+    }
+
+    int countedSlot(byte[] plane) {
+      for (int k = 0; k < countedPlane.length; k++) {
+        if (countedPlane[k] == plane) {
+          return k;
+        }
+      }
+      return -1;
+    }
     final int[] hist2 = new int[256 * 256];
     final int[] ctxTotal = new int[256];
     final int[] rest = new int[256];
@@ -71,10 +90,10 @@ final class PlaneCoder {
     final int[] tmpFreq = new int[256];
     final Integer[] order = new Integer[256];
     char[] words = new char[0];
-    final ByteSink tableSink = new ByteSink(4096);
     final long[] enc = new long[MAX_TABLES * 256];
     final int[] decodeMap = new int[256];
     final int[] dec = new int[MAX_TABLES * TOTAL];
+    final int[] next = new int[MAX_TABLES * TOTAL];
     int[] idx = new int[0];
 
     int[] idx(int n) {
@@ -145,6 +164,10 @@ final class PlaneCoder {
     for (int i = 0; i < n; i++) {
       hist0[sym[i] & 0xFF]++;
     }
+    // A later plane conditioned on this one needs these counts as its context totals.
+    int slot = sc.countedNext++ & 7;
+    System.arraycopy(hist0, 0, sc.counted[slot], 0, 256);
+    sc.countedPlane[slot] = sym;
     int distinct = 0;
     int only = 0;
     for (int s = 0; s < 256; s++) {
@@ -163,7 +186,7 @@ final class PlaneCoder {
     int bestCtx = Integer.MIN_VALUE; // raw
     int bestTables = 0;
     normalize(hist0, 0, n, sc.freq, 0);
-    long bits0 = codeBits(hist0, 0, sc.freq, 0) + tableBits(sc.freq, 0, sc) + 20 * 8;
+    long bits0 = codeBits(hist0, 0, sc.freq, 0) + tableBits(sc.freq, 0) + 20 * 8;
     if (bits0 < bestBits) {
       bestBits = bits0;
       bestCtx = CTX_NONE;
@@ -187,7 +210,7 @@ final class PlaneCoder {
           total += sc.groupHist[t * 256 + s];
         }
         normalize(sc.groupHist, t * 256, total, sc.freq, t * 256);
-        bits += codeBits(sc.groupHist, t * 256, sc.freq, t * 256) + tableBits(sc.freq, t * 256, sc);
+        bits += codeBits(sc.groupHist, t * 256, sc.freq, t * 256) + tableBits(sc.freq, t * 256);
       }
       if (bits < bestBits) {
         bestBits = bits;
@@ -243,20 +266,28 @@ final class PlaneCoder {
     // hist2 is all zero between calls: only the rows of contexts seen are cleared afterwards.
     int[] hist2 = sc.hist2;
     int[] ctxTotal = sc.ctxTotal;
-    Arrays.fill(ctxTotal, 0);
+    // One increment per element: the context totals follow from counts already known.
     if (self) {
-      int prev = 0;
-      for (int i = 0; i < n; i++) {
-        int s = sym[i] & 0xFF;
-        hist2[(prev << 8) | s]++;
-        ctxTotal[prev]++;
-        prev = s;
+      // The contexts are 0 followed by every symbol but the last: the plane's histogram, shifted.
+      System.arraycopy(sc.hist0, 0, ctxTotal, 0, 256);
+      ctxTotal[0]++;
+      ctxTotal[sym[n - 1] & 0xFF]--;
+      hist2[sym[0] & 0xFF]++;
+      for (int i = 1; i < n; i++) {
+        hist2[(sym[i - 1] & 0xFF) << 8 | (sym[i] & 0xFF)]++;
       }
     } else {
+      int known = sc.countedSlot(ctxPlane);
+      if (known >= 0) {
+        System.arraycopy(sc.counted[known], 0, ctxTotal, 0, 256);
+      } else {
+        Arrays.fill(ctxTotal, 0);
+        for (int i = 0; i < n; i++) {
+          ctxTotal[ctxPlane[i] & 0xFF]++;
+        }
+      }
       for (int i = 0; i < n; i++) {
-        int c = ctxPlane[i] & 0xFF;
-        hist2[(c << 8) | (sym[i] & 0xFF)]++;
-        ctxTotal[c]++;
+        hist2[(ctxPlane[i] & 0xFF) << 8 | (sym[i] & 0xFF)]++;
       }
     }
     int candidates = 0;
@@ -365,11 +396,41 @@ final class PlaneCoder {
     return (long) Math.ceil(bits);
   }
 
-  private static long tableBits(int[] freq, int off, Scratch sc) {
-    sc.tableSink.truncate(0);
-    BitWriter bw = new BitWriter(sc.tableSink);
-    writeTable(bw, freq, off);
-    return bw.bitsWritten();
+  /** The bits {@link #writeTable} would write, counted without writing them. */
+  static long tableBits(int[] freq, int off) {
+    long bits = 0;
+    int runs = 0;
+    int prevEnd = 0;
+    int present = 0;
+    int s = 0;
+    while (s < 256) {
+      if (freq[off + s] == 0) {
+        s++;
+        continue;
+      }
+      int start = s;
+      while (s < 256 && freq[off + s] != 0) {
+        s++;
+      }
+      runs++;
+      bits += BitWriter.gammaBits(start - prevEnd) + BitWriter.gammaBits(s - start - 1);
+      present += s - start;
+      prevEnd = s;
+    }
+    bits += BitWriter.gammaBits(runs);
+    int prev = 0;
+    int written = 0;
+    for (int k = 0; k < 256 && written < present - 1; k++) {
+      int f = freq[off + k];
+      if (f == 0) {
+        continue;
+      }
+      int d = f - prev;
+      bits += BitWriter.gammaBits((d << 1) ^ (d >> 31));
+      prev = f;
+      written++;
+    }
+    return bits;
   }
 
   /** Present symbols as runs, then frequencies as zigzag differences; the last one is implied. */
@@ -577,6 +638,7 @@ final class PlaneCoder {
     }
     int[] freq = sc.freq;
     int[] dec = sc.dec;
+    int[] next = sc.next;
     BitReader br = new BitReader(in);
     for (int t = 0; t < tables; t++) {
       Arrays.fill(freq, t * 256, t * 256 + 256, 0);
@@ -589,12 +651,18 @@ final class PlaneCoder {
         for (int k = 0; k < f; k++) {
           dec[base + c + k] = packed | k << 20;
         }
+        if (ctxKind == CTX_SELF) {
+          // The table of the next element, looked up together with the symbol: the chain from one
+          // element to the next is then one load instead of two.
+          Arrays.fill(next, base + c, base + c + f, map[s]);
+        }
         c += f;
       }
       if (c == 0) {
         // An empty table: any slot is damage. Decoding it yields garbage that the final state
         // check rejects; the entries must still be well-formed (frequency 1).
         Arrays.fill(dec, base, base + TOTAL, 0);
+        Arrays.fill(next, base, base + TOTAL, 0);
       }
     }
     int x0 = in.readInt();
@@ -670,21 +738,25 @@ final class PlaneCoder {
         p += m & 2;
       }
     } else {
-      int prev = 0;
+      int t = map[0];
       for (; i < n4 && p <= end - 8; i += 4) {
-        int e0 = dec[map[prev] | (x0 & MASK)];
+        int j0 = t | (x0 & MASK);
+        int e0 = dec[j0];
+        int j1 = next[j0] | (x1 & MASK);
         x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-        int e1 = dec[map[e0 & 0xFF] | (x1 & MASK)];
+        int e1 = dec[j1];
+        int j2 = next[j1] | (x2 & MASK);
         x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
-        int e2 = dec[map[e1 & 0xFF] | (x2 & MASK)];
+        int e2 = dec[j2];
+        int j3 = next[j2] | (x3 & MASK);
         x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
-        int e3 = dec[map[e2 & 0xFF] | (x3 & MASK)];
+        int e3 = dec[j3];
+        t = next[j3];
         x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
         sym[i] = (byte) e0;
         sym[i + 1] = (byte) e1;
         sym[i + 2] = (byte) e2;
         sym[i + 3] = (byte) e3;
-        prev = e3 & 0xFF;
         m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
         x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
         p += m & 2;
