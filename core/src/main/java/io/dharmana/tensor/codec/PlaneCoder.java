@@ -95,6 +95,7 @@ final class PlaneCoder {
     final int[] dec = new int[MAX_TABLES * TOTAL];
     final int[] next = new int[MAX_TABLES * TOTAL];
     int[] idx = new int[0];
+    final int[] state = new int[5];
 
     int[] idx(int n) {
       if (idx.length < n) {
@@ -143,12 +144,7 @@ final class PlaneCoder {
     if (minSaving > 0 && n >= 16 * SAMPLE_STEP) {
       // Low mantissa bytes are noise: a sample tells so at an eighth of the cost of a histogram.
       // The sample's entropy is biased low; Miller-Madow adds back (K-1) / (2 N ln 2) bits.
-      Arrays.fill(hist0, 0);
-      int samples = 0;
-      for (int i = 0; i < n; i += SAMPLE_STEP) {
-        hist0[sym[i] & 0xFF]++;
-        samples++;
-      }
+      int samples = histogram(sym, n, SAMPLE_STEP, hist0);
       int seen = 0;
       for (int s = 0; s < 256; s++) {
         seen += hist0[s] != 0 ? 1 : 0;
@@ -160,10 +156,7 @@ final class PlaneCoder {
         return;
       }
     }
-    Arrays.fill(hist0, 0);
-    for (int i = 0; i < n; i++) {
-      hist0[sym[i] & 0xFF]++;
-    }
+    histogram(sym, n, 1, hist0);
     // A later plane conditioned on this one needs these counts as its context totals.
     int slot = sc.countedNext++ & 7;
     System.arraycopy(hist0, 0, sc.counted[slot], 0, 256);
@@ -258,6 +251,20 @@ final class PlaneCoder {
     ransEncode(sym, n, bestCtx, ctxPlane, map, freq, cum, out, sc);
   }
 
+  /** Counts every {@code step}-th symbol of {@code sym[0..n)} into {@code hist}; returns how many. */
+  private static int histogram(byte[] sym, int n, int step, int[] hist) {
+    if (step == 1 && n >= 4096) {
+      return histogram4(sym, n, hist);
+    }
+    Arrays.fill(hist, 0);
+    int samples = 0;
+    for (int i = 0; i < n; i += step) {
+      hist[sym[i] & 0xFF]++;
+      samples++;
+    }
+    return samples;
+  }
+
   /**
    * Greedy grouping: contexts in order of frequency get their own table while the estimated saving
    * exceeds the table's cost. Fills {@code sc.groupOf} and {@code sc.groupHist}; returns the count.
@@ -273,22 +280,15 @@ final class PlaneCoder {
       ctxTotal[0]++;
       ctxTotal[sym[n - 1] & 0xFF]--;
       hist2[sym[0] & 0xFF]++;
-      for (int i = 1; i < n; i++) {
-        hist2[(sym[i - 1] & 0xFF) << 8 | (sym[i] & 0xFF)]++;
-      }
+      pairCounts(sym, 0, sym, 1, n - 1, hist2);
     } else {
       int known = sc.countedSlot(ctxPlane);
       if (known >= 0) {
         System.arraycopy(sc.counted[known], 0, ctxTotal, 0, 256);
       } else {
-        Arrays.fill(ctxTotal, 0);
-        for (int i = 0; i < n; i++) {
-          ctxTotal[ctxPlane[i] & 0xFF]++;
-        }
+        histogram(ctxPlane, n, 1, ctxTotal);
       }
-      for (int i = 0; i < n; i++) {
-        hist2[(ctxPlane[i] & 0xFF) << 8 | (sym[i] & 0xFF)]++;
-      }
+      pairCounts(ctxPlane, 0, sym, 0, n, hist2);
     }
     int candidates = 0;
     for (int c = 0; c < 256; c++) {
@@ -340,6 +340,35 @@ final class PlaneCoder {
       }
     }
     return tables;
+  }
+
+  /**
+   * As {@link #histogram} with step 1, in four interleaved counters: runs of one symbol (common
+   * in exponent planes) then do not wait on the previous increment of the same counter.
+   */
+  private static int histogram4(byte[] sym, int n, int[] hist) {
+    int[] lanes = new int[4 * 256];
+    int n4 = n & ~3;
+    for (int i = 0; i < n4; i += 4) {
+      lanes[sym[i] & 0xFF]++;
+      lanes[256 | (sym[i + 1] & 0xFF)]++;
+      lanes[512 | (sym[i + 2] & 0xFF)]++;
+      lanes[768 | (sym[i + 3] & 0xFF)]++;
+    }
+    for (int i = n4; i < n; i++) {
+      lanes[sym[i] & 0xFF]++;
+    }
+    for (int k = 0; k < 256; k++) {
+      hist[k] = lanes[k] + lanes[256 + k] + lanes[512 + k] + lanes[768 + k];
+    }
+    return n;
+  }
+
+  /** Counts the pairs (ctx[c + i], sym[s + i]) for i in [0, n) into {@code hist2[ctx << 8 | sym]}. */
+  private static void pairCounts(byte[] ctx, int c, byte[] sym, int s, int n, int[] hist2) {
+    for (int i = 0; i < n; i++) {
+      hist2[(ctx[c + i] & 0xFF) << 8 | (sym[s + i] & 0xFF)]++;
+    }
   }
 
   /** Scales counts to frequencies summing to {@link #TOTAL}, every present symbol at least 1. */
@@ -510,6 +539,37 @@ final class PlaneCoder {
     }
     // The table row of every element, so the coding loop has one shape for all contexts.
     int[] idx = sc.idx(n);
+    rowIndex(sym, n, ctxKind, ctxPlane, map, idx);
+    char[] words = sc.words(n + 2);
+    int[] state = sc.state;
+    ransLoop(idx, n, enc, words, state);
+    int x0 = state[0];
+    int x1 = state[1];
+    int x2 = state[2];
+    int x3 = state[3];
+    int w = state[4];
+    int nWords = words.length - w;
+    out.writeInt(x0);
+    out.writeInt(x1);
+    out.writeInt(x2);
+    out.writeInt(x3);
+    out.writeVarint(nWords);
+    out.ensure(nWords * 2);
+    byte[] a = out.array();
+    int p = out.position();
+    for (int k = w; k < words.length; k++) {
+      char c = words[k];
+      a[p++] = (byte) c;
+      a[p++] = (byte) (c >>> 8);
+    }
+    out.skip(nWords * 2);
+  }
+
+  /**
+   * The table row of every element ({@code table << 8 | symbol}). Hot loops live in small methods
+   * of their own: the JIT compiles each sooner and once, which is most of a short run's cost.
+   */
+  private static void rowIndex(byte[] sym, int n, int ctxKind, byte[] ctxPlane, int[] map, int[] idx) {
     if (ctxKind == CTX_NONE) {
       for (int i = 0; i < n; i++) {
         idx[i] = sym[i] & 0xFF;
@@ -526,7 +586,13 @@ final class PlaneCoder {
         idx[i] = map[ctxPlane[i] & 0xFF] << 8 | (sym[i] & 0xFF);
       }
     }
-    char[] words = sc.words(n + 2);
+  }
+
+  /**
+   * The rANS coding loop over rows {@code idx[0..n)}, backwards, words filled from the end of
+   * {@code words}; leaves the four final states and the index of the first word in {@code state}.
+   */
+  private static void ransLoop(int[] idx, int n, long[] enc, char[] words, int[] state) {
     int w = words.length;
     // Four states, element i in state i % 4; the encoder runs backwards, so the tail first.
     // A state is renormalized (one word out) when x >= freq << 19, i.e. (x >>> 19) >= freq; the
@@ -577,21 +643,11 @@ final class PlaneCoder {
       x0 >>>= m0 & 16;
       x0 += ((int) (e0 >>> 16) & 0xFFFF) + (int) ((x0 * (e0 >>> 32)) >>> 32 >>> (e0 & 15)) * cm0;
     }
-    int nWords = words.length - w;
-    out.writeInt(x0);
-    out.writeInt(x1);
-    out.writeInt(x2);
-    out.writeInt(x3);
-    out.writeVarint(nWords);
-    out.ensure(nWords * 2);
-    byte[] a = out.array();
-    int p = out.position();
-    for (int k = w; k < words.length; k++) {
-      char c = words[k];
-      a[p++] = (byte) c;
-      a[p++] = (byte) (c >>> 8);
-    }
-    out.skip(nWords * 2);
+    state[0] = x0;
+    state[1] = x1;
+    state[2] = x2;
+    state[3] = x3;
+    state[4] = w;
   }
 
   // ---------------------------------------------------------------- decoding
@@ -681,98 +737,23 @@ final class PlaneCoder {
     // and a state never falls so low that one word is not enough. Only the stream end needs a check:
     // reading up to 4 words per group, stop at end - 8 and finish the rest one element at a time.
     int n4 = n & ~3;
-    int i = 0;
-    int m;
+    int[] st = sc.state;
+    st[0] = x0;
+    st[1] = x1;
+    st[2] = x2;
+    st[3] = x3;
+    st[4] = p;
+    int i;
     if (ctxKind == CTX_NONE) {
-      for (; i < n4 && p <= end - 8; i += 4) {
-        int e0 = dec[x0 & MASK];
-        int e1 = dec[x1 & MASK];
-        int e2 = dec[x2 & MASK];
-        int e3 = dec[x3 & MASK];
-        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
-        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
-        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
-        sym[i] = (byte) e0;
-        sym[i + 1] = (byte) e1;
-        sym[i + 2] = (byte) e2;
-        sym[i + 3] = (byte) e3;
-        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-      }
+      i = decodeOrder0(dec, buf, end, sym, n4, st);
     } else if (ctxKind >= 0) {
-      for (; i < n4 && p <= end - 8; i += 4) {
-        int e0 = dec[map[ctxPlane[i] & 0xFF] | (x0 & MASK)];
-        int e1 = dec[map[ctxPlane[i + 1] & 0xFF] | (x1 & MASK)];
-        int e2 = dec[map[ctxPlane[i + 2] & 0xFF] | (x2 & MASK)];
-        int e3 = dec[map[ctxPlane[i + 3] & 0xFF] | (x3 & MASK)];
-        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
-        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
-        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
-        sym[i] = (byte) e0;
-        sym[i + 1] = (byte) e1;
-        sym[i + 2] = (byte) e2;
-        sym[i + 3] = (byte) e3;
-        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-      }
+      i = decodeByPlane(dec, map, ctxPlane, buf, end, sym, n4, st);
     } else {
-      int t = map[0];
-      for (; i < n4 && p <= end - 8; i += 4) {
-        int j0 = t | (x0 & MASK);
-        int e0 = dec[j0];
-        int j1 = next[j0] | (x1 & MASK);
-        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-        int e1 = dec[j1];
-        int j2 = next[j1] | (x2 & MASK);
-        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
-        int e2 = dec[j2];
-        int j3 = next[j2] | (x3 & MASK);
-        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
-        int e3 = dec[j3];
-        t = next[j3];
-        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
-        sym[i] = (byte) e0;
-        sym[i + 1] = (byte) e1;
-        sym[i + 2] = (byte) e2;
-        sym[i + 3] = (byte) e3;
-        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-      }
+      i = decodeBySelf(dec, next, map, buf, end, sym, n4, st);
     }
+    p = st[4];
     // The rest one at a time, with the stream end checked (tail elements, or the last groups).
-    int[] x = {x0, x1, x2, x3};
+    int[] x = {st[0], st[1], st[2], st[3]};
     for (; i < n; i++) {
       int t = ctxKind == CTX_NONE ? 0 : ctxKind == CTX_SELF ? map[i == 0 ? 0 : sym[i - 1] & 0xFF] : map[ctxPlane[i] & 0xFF];
       int xs = x[i & 3];
@@ -792,6 +773,141 @@ final class PlaneCoder {
       throw new CorruptDataException("Cannot decode float coding: rANS stream did not end in its initial state");
     }
     in.pos = end;
+  }
+
+  /** Four elements at a time with one table, while four words surely remain. Returns the elements decoded; states and word position in and out through {@code st}. */
+  private static int decodeOrder0(int[] dec, byte[] buf, int end, byte[] sym, int n4, int[] st) {
+    int x0 = st[0];
+    int x1 = st[1];
+    int x2 = st[2];
+    int x3 = st[3];
+    int p = st[4];
+    int i = 0;
+    int m;
+    for (; i < n4 && p <= end - 8; i += 4) {
+      int e0 = dec[x0 & MASK];
+      int e1 = dec[x1 & MASK];
+      int e2 = dec[x2 & MASK];
+      int e3 = dec[x3 & MASK];
+      x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+      x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+      x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+      x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
+      sym[i] = (byte) e0;
+      sym[i + 1] = (byte) e1;
+      sym[i + 2] = (byte) e2;
+      sym[i + 3] = (byte) e3;
+      m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+    }
+    st[0] = x0;
+    st[1] = x1;
+    st[2] = x2;
+    st[3] = x3;
+    st[4] = p;
+    return i;
+  }
+
+  /** As {@link #decodeOrder0}, the table chosen by the same element of an earlier plane. Returns the elements decoded; states and word position in and out through {@code st}. */
+  private static int decodeByPlane(int[] dec, int[] map, byte[] ctxPlane, byte[] buf, int end, byte[] sym, int n4, int[] st) {
+    int x0 = st[0];
+    int x1 = st[1];
+    int x2 = st[2];
+    int x3 = st[3];
+    int p = st[4];
+    int i = 0;
+    int m;
+    for (; i < n4 && p <= end - 8; i += 4) {
+      int e0 = dec[map[ctxPlane[i] & 0xFF] | (x0 & MASK)];
+      int e1 = dec[map[ctxPlane[i + 1] & 0xFF] | (x1 & MASK)];
+      int e2 = dec[map[ctxPlane[i + 2] & 0xFF] | (x2 & MASK)];
+      int e3 = dec[map[ctxPlane[i + 3] & 0xFF] | (x3 & MASK)];
+      x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+      x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+      x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+      x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
+      sym[i] = (byte) e0;
+      sym[i + 1] = (byte) e1;
+      sym[i + 2] = (byte) e2;
+      sym[i + 3] = (byte) e3;
+      m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+    }
+    st[0] = x0;
+    st[1] = x1;
+    st[2] = x2;
+    st[3] = x3;
+    st[4] = p;
+    return i;
+  }
+
+  /** As {@link #decodeOrder0}, the table chosen by the previous symbol (through {@code next}). Returns the elements decoded; states and word position in and out through {@code st}. */
+  private static int decodeBySelf(int[] dec, int[] next, int[] map, byte[] buf, int end, byte[] sym, int n4, int[] st) {
+    int x0 = st[0];
+    int x1 = st[1];
+    int x2 = st[2];
+    int x3 = st[3];
+    int p = st[4];
+    int i = 0;
+    int m;
+    int t = map[0];
+    for (; i < n4 && p <= end - 8; i += 4) {
+      int j0 = t | (x0 & MASK);
+      int e0 = dec[j0];
+      int j1 = next[j0] | (x1 & MASK);
+      x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+      int e1 = dec[j1];
+      int j2 = next[j1] | (x2 & MASK);
+      x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+      int e2 = dec[j2];
+      int j3 = next[j2] | (x3 & MASK);
+      x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+      int e3 = dec[j3];
+      t = next[j3];
+      x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
+      sym[i] = (byte) e0;
+      sym[i + 1] = (byte) e1;
+      sym[i + 2] = (byte) e2;
+      sym[i + 3] = (byte) e3;
+      m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+    }
+    st[0] = x0;
+    st[1] = x1;
+    st[2] = x2;
+    st[3] = x3;
+    st[4] = p;
+    return i;
   }
 
   private static CorruptDataException ended() {
