@@ -81,6 +81,7 @@ final class PlaneCoder {
     final int[] hist2 = new int[256 * 256];
     final int[] ctxTotal = new int[256];
     final int[] rest = new int[256];
+    final int[] syms = new int[256];
     final int[] groupOf = new int[256];
     final int[] groupOfBest = new int[256];
     final int[] freq = new int[MAX_TABLES * 256];
@@ -122,6 +123,20 @@ final class PlaneCoder {
     double sum = 0;
     for (int s = 0; s < 256; s++) {
       int c = hist[off + s];
+      if (c != 0) {
+        total += c;
+        sum += nlog2n(c);
+      }
+    }
+    return total == 0 ? 0 : total * (Math.log(total) / Math.log(2)) - sum;
+  }
+
+  /** As {@link #entropyBits(int[], int)}, visiting only the symbols {@code syms[0..k)} (ascending). */
+  static double entropyBits(int[] hist, int off, int[] syms, int k) {
+    long total = 0;
+    double sum = 0;
+    for (int j = 0; j < k; j++) {
+      int c = hist[off + syms[j]];
       if (c != 0) {
         total += c;
         sum += nlog2n(c);
@@ -303,21 +318,33 @@ final class PlaneCoder {
     double restBits = entropyBits(rest, 0);
     int tables = 1;
     int[] minus = sc.tmpFreq;
+    // Only symbols of the plane can have counts: an exponent plane has a few dozen of 256.
+    // Visiting them in ascending order keeps every sum (and so every decision) as before.
+    int[] syms = sc.syms;
+    int k0 = 0;
+    for (int s = 0; s < 256; s++) {
+      if (sc.hist0[s] != 0) {
+        syms[k0++] = s;
+      }
+    }
     for (int k = 0; k < candidates && tables < MAX_TABLES; k++) {
       int c = sc.order[k];
       int present = 0;
-      for (int s = 0; s < 256; s++) {
+      for (int j = 0; j < k0; j++) {
+        int s = syms[j];
         int h = hist2[(c << 8) | s];
         minus[s] = rest[s] - h;
         if (h != 0) {
           present++;
         }
       }
-      double own = entropyBits(hist2, c << 8);
-      double minusBits = entropyBits(minus, 0);
+      double own = entropyBits(hist2, c << 8, syms, k0);
+      double minusBits = entropyBits(minus, 0, syms, k0);
       double gain = restBits - minusBits - own - (present * 5 + 24);
       if (gain > 0) {
-        System.arraycopy(minus, 0, rest, 0, 256);
+        for (int j = 0; j < k0; j++) {
+          rest[syms[j]] = minus[syms[j]];
+        }
         restBits = minusBits;
         sc.groupOf[c] = tables++;
       }
@@ -329,14 +356,17 @@ final class PlaneCoder {
           continue;
         }
         int g = sc.groupOf[c] << 8;
-        for (int s = 0; s < 256; s++) {
+        for (int j = 0; j < k0; j++) {
+          int s = syms[j];
           sc.groupHist[g + s] += hist2[(c << 8) | s];
         }
       }
     }
     for (int c = 0; c < 256; c++) {
       if (ctxTotal[c] != 0) {
-        Arrays.fill(hist2, c << 8, (c + 1) << 8, 0);
+        for (int j = 0; j < k0; j++) {
+          hist2[(c << 8) | syms[j]] = 0;
+        }
       }
     }
     return tables;
