@@ -533,8 +533,8 @@ final class PlaneCoder {
   }
 
   /**
-   * Encodes backwards (rANS is last-in first-out) with two states: even elements in one, odd in
-   * the other. Division by the frequency uses a reciprocal (Alverson), exact for 31-bit states.
+   * Encodes backwards (rANS is last-in first-out) with four states, element i in state i % 4.
+   * Division by the frequency uses a reciprocal (Alverson), exact for 31-bit states.
    */
   private static void ransEncode(
       byte[] sym, int n, int ctxKind, byte[] ctxPlane, int[] map, int[] freq, int[] cum, ByteSink out, Scratch sc) {
@@ -805,7 +805,10 @@ final class PlaneCoder {
     in.pos = end;
   }
 
-  /** Four elements at a time with one table, while four words surely remain. Returns the elements decoded; states and word position in and out through {@code st}. */
+  /**
+   * Four elements at a time with one table, while four words surely remain. Returns the elements
+   * decoded; the states and the word position go in and out through {@code st}.
+   */
   private static int decodeOrder0(int[] dec, byte[] buf, int end, byte[] sym, int n4, int[] st) {
     int x0 = st[0];
     int x1 = st[1];
@@ -848,7 +851,7 @@ final class PlaneCoder {
     return i;
   }
 
-  /** As {@link #decodeOrder0}, the table chosen by the same element of an earlier plane. Returns the elements decoded; states and word position in and out through {@code st}. */
+  /** As {@link #decodeOrder0}, the table chosen by the same element of an earlier plane. */
   private static int decodeByPlane(int[] dec, int[] map, byte[] ctxPlane, byte[] buf, int end, byte[] sym, int n4, int[] st) {
     int x0 = st[0];
     int x1 = st[1];
@@ -891,7 +894,7 @@ final class PlaneCoder {
     return i;
   }
 
-  /** As {@link #decodeOrder0}, the table chosen by the previous symbol (through {@code next}). Returns the elements decoded; states and word position in and out through {@code st}. */
+  /** As {@link #decodeOrder0}, the table chosen by the previous symbol (through {@code next}). */
   private static int decodeBySelf(int[] dec, int[] next, int[] map, byte[] buf, int end, byte[] sym, int n4, int[] st) {
     int x0 = st[0];
     int x1 = st[1];
