@@ -7,6 +7,8 @@
 #   MIN_MB       size of the generated input in MB (default 500)
 #   DHARMANA_CORPUS  directory holding checkpoints/*.safetensors (default: ../shared/corpus)
 #   DHARMANA_CMD     command that runs dharmana (default: ./dharmana, else java -jar cli/target/dharmana.jar)
+#   DHARMANA_BASELINE_CMD  optional second dharmana (e.g. java -jar /tmp/before.jar) timed on one thread
+#                    in the same run, so a change is measured before/after under the same load
 #
 # The input concatenates the corpus checkpoints' tensors (renamed per copy) into one safetensors
 # file; without a corpus it generates gaussian fp32 weights. Nothing is built here.
@@ -113,6 +115,13 @@ cmp "$input" "$work/zstd.out"
 time_it dhz_c1 "${dharmana[@]}" compress "$input" -o "$work/input.dhz" --threads 1 --json
 time_it dhz_d1 "${dharmana[@]}" decompress "$work/input.dhz" -o "$work/dhz1.out" --threads 1 --json
 cmp "$input" "$work/dhz1.out"
+if [[ -n "${DHARMANA_BASELINE_CMD:-}" ]]; then
+  read -r -a baseline <<<"$DHARMANA_BASELINE_CMD"
+  time_it base_c1 "${baseline[@]}" compress "$input" -o "$work/base.dhz" --threads 1 --json
+  time_it base_d1 "${baseline[@]}" decompress "$work/base.dhz" -o "$work/base.out" --threads 1 --json
+  cmp "$input" "$work/base.out"
+  rm -f "$work/base.out"
+fi
 time_it dhz_cN "${dharmana[@]}" compress "$input" -o "$work/inputN.dhz" --threads "$cores" --json
 time_it dhz_dN "${dharmana[@]}" decompress "$work/inputN.dhz" -o "$work/dhzN.out" --threads "$cores" --json
 cmp "$input" "$work/dhzN.out"
@@ -135,7 +144,14 @@ printf '%-34s %10s %10s %14s %12s\n' "dharmana compress --threads 1" "$(ratio "$
 printf '%-34s %10s %10s %14s %12s\n' "dharmana decompress --threads 1" "" "$(mbs dhz_d1)" "$(inner dhz_d1)" "$(cpumbs dhz_d1)"
 printf '%-34s %10s %10s %14s %12s\n' "dharmana compress --threads $cores" "$(ratio "$(stat -c %s "$work/inputN.dhz")")" "$(mbs dhz_cN)" "$(inner dhz_cN)" "$(cpumbs dhz_cN)"
 printf '%-34s %10s %10s %14s %12s\n' "dharmana decompress --threads $cores" "" "$(mbs dhz_dN)" "$(inner dhz_dN)" "$(cpumbs dhz_dN)"
+if [[ -n "${DHARMANA_BASELINE_CMD:-}" ]]; then
+  printf '%-34s %10s %10s %14s %12s\n' "baseline compress --threads 1" "$(ratio "$(stat -c %s "$work/base.dhz")")" "$(mbs base_c1)" "$(inner base_c1)" "$(cpumbs base_c1)"
+  printf '%-34s %10s %10s %14s %12s\n' "baseline decompress --threads 1" "" "$(mbs base_d1)" "$(inner base_d1)" "$(cpumbs base_d1)"
+fi
 echo
+if [[ -n "${DHARMANA_BASELINE_CMD:-}" ]]; then
+  echo "baseline/zstd speed, 1 thread:  compress $(x "${secs[zstd_c]}" "${secs[base_c1]}")x, decompress $(x "${secs[zstd_d]}" "${secs[base_d1]}")x (wall clock); CPU efficiency: compress $(x "${cpu[zstd_c]}" "${cpu[base_c1]}")x, decompress $(x "${cpu[zstd_d]}" "${cpu[base_d1]}")x"
+fi
 echo "dharmana/zstd speed, 1 thread:  compress $(x "${secs[zstd_c]}" "${secs[dhz_c1]}")x, decompress $(x "${secs[zstd_d]}" "${secs[dhz_d1]}")x (wall clock, JVM start included)"
 echo "dharmana/zstd CPU efficiency, 1 thread: compress $(x "${cpu[zstd_c]}" "${cpu[dhz_c1]}")x, decompress $(x "${cpu[zstd_d]}" "${cpu[dhz_d1]}")x (JIT and GC threads included)"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) (on $cores cores; above $cores the wall-clock figures are distorted)"

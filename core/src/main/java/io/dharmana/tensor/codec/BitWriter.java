@@ -27,10 +27,9 @@ final class BitWriter {
     long x = (long) v + 1;
     int n = 63 - Long.numberOfLeadingZeros(x);
     write(0, n);
-    // The value's bits, top one first, so the reader can find the length by counting zeros.
-    for (int i = n; i >= 0; i--) {
-      write((int) (x >>> i) & 1, 1);
-    }
+    // The value's n + 1 bits, top one first, so the reader can find the length by counting zeros.
+    // Bits go out LSB-first, so writing them top first is one write of the bit-reversed value.
+    write(Integer.reverse((int) x) >>> (31 - n), n + 1);
   }
 
   long bitsWritten() {

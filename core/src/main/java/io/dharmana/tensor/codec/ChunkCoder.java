@@ -143,24 +143,25 @@ final class ChunkCoder {
     int count = layout.planes(size);
     byte[][] planes = sc.planes(count, n);
     split(layout, size, data, n, planes);
+    sc.plane.newChunk();
     for (int p = 0; p < count; p++) {
       PlaneCoder.encode(planes[p], n, planes, layout.contexts(p), minSaving, out, sc.plane);
     }
   }
 
-  /** Decodes one chunk of {@code n} elements into {@code out[0..n*size)}. */
-  static void decode(Layout layout, int size, ByteSource in, byte[] par, int n, byte[] out, Scratch sc) {
+  /** Decodes one chunk of {@code n} elements into {@code out[outOff..outOff+n*size)}. */
+  static void decode(Layout layout, int size, ByteSource in, byte[] par, int n, byte[] out, int outOff, Scratch sc) {
     int mode = in.readByte();
     int bytes = n * size;
     switch (mode) {
       case MODE_RAW -> {
         in.require(bytes, "a raw chunk");
-        System.arraycopy(in.buf, in.pos, out, 0, bytes);
+        System.arraycopy(in.buf, in.pos, out, outOff, bytes);
         in.pos += bytes;
       }
       case MODE_SPLIT -> {
         byte[][] planes = decodePlanes(layout, size, in, n, sc);
-        merge(layout, size, planes, n, out);
+        merge(layout, size, planes, n, out, outOff);
       }
       case MODE_XOR, MODE_SUB -> {
         if (par == null) {
@@ -168,12 +169,14 @@ final class ChunkCoder {
               "Cannot decode float coding: chunk was coded as a delta against a parent, but no parent was given");
         }
         byte[][] planes = decodePlanes(Layout.BYTES, size, in, n, sc);
-        merge(Layout.BYTES, size, planes, n, out);
+        byte[] d = sc.delta(bytes);
+        merge(Layout.BYTES, size, planes, n, d, 0);
         if (mode == MODE_XOR) {
-          xor(out, par, out, bytes);
+          xor(d, par, d, bytes);
         } else {
-          add(out, par, n, size);
+          add(d, par, n, size);
         }
+        System.arraycopy(d, 0, out, outOff, bytes);
       }
       default -> throw new CorruptDataException("Cannot decode float coding: chunk mode " + mode + " is not 0..3");
     }
@@ -252,14 +255,14 @@ final class ChunkCoder {
     }
   }
 
-  static void merge(Layout layout, int size, byte[][] planes, int n, byte[] b) {
+  static void merge(Layout layout, int size, byte[][] planes, int n, byte[] b, int base) {
     switch (layout) {
       case F32 -> {
         byte[] e = planes[0];
         byte[] h = planes[1];
         byte[] m1 = planes[2];
         byte[] m0 = planes[3];
-        for (int i = 0, j = 0; i < n; i++, j += 4) {
+        for (int i = 0, j = base; i < n; i++, j += 4) {
           int hi = h[i];
           int u = (hi & 0x80) << 24 | (e[i] & 0xFF) << 23 | (hi & 0x7F) << 16 | (m1[i] & 0xFF) << 8 | (m0[i] & 0xFF);
           INT_LE.set(b, j, u);
@@ -268,7 +271,7 @@ final class ChunkCoder {
       case BF16 -> {
         byte[] e = planes[0];
         byte[] h = planes[1];
-        for (int i = 0, j = 0; i < n; i++, j += 2) {
+        for (int i = 0, j = base; i < n; i++, j += 2) {
           int ei = e[i] & 0xFF;
           int hi = h[i] & 0xFF;
           b[j] = (byte) ((ei << 7) | (hi & 0x7F));
@@ -279,7 +282,7 @@ final class ChunkCoder {
         byte[] e = planes[0];
         byte[] h = planes[1];
         byte[] l = planes[2];
-        for (int i = 0, j = 0; i < n; i++, j += 2) {
+        for (int i = 0, j = base; i < n; i++, j += 2) {
           int u = ((h[i] & 0x80) << 8) | ((e[i] & 0x1F) << 10) | ((h[i] & 0x7F) << 3) | (l[i] & 7);
           b[j] = (byte) u;
           b[j + 1] = (byte) (u >>> 8);
@@ -291,15 +294,14 @@ final class ChunkCoder {
           byte[] p1 = planes[1];
           byte[] p2 = planes[2];
           byte[] p3 = planes[3];
-          for (int i = 0, j = 0; i < n; i++, j += 4) {
+          for (int i = 0, j = base; i < n; i++, j += 4) {
             INT_LE.set(b, j, p0[i] << 24 | (p1[i] & 0xFF) << 16 | (p2[i] & 0xFF) << 8 | (p3[i] & 0xFF));
           }
           return;
         }
         for (int p = 0; p < size; p++) {
           byte[] pl = planes[p];
-          int off = size - 1 - p;
-          for (int i = 0, j = off; i < n; i++, j += size) {
+          for (int i = 0, j = base + size - 1 - p; i < n; i++, j += size) {
             b[j] = pl[i];
           }
         }

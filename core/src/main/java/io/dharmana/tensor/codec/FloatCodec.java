@@ -241,12 +241,17 @@ public final class FloatCodec {
       par = sc.par(bytes);
       parent.get(parent.position() + off, par, 0, bytes);
     }
-    byte[] cur = sc.cur(bytes);
     ByteSource in = new ByteSource(encoded, start, end);
-    ChunkCoder.decode(layout, size, in, par, n, cur, sc);
+    if (out.hasArray()) {
+      // Straight into the caller's array: no copy of the decoded chunk.
+      ChunkCoder.decode(layout, size, in, par, n, out.array(), out.arrayOffset() + base + off, sc);
+    } else {
+      byte[] cur = sc.cur(bytes);
+      ChunkCoder.decode(layout, size, in, par, n, cur, 0, sc);
+      out.put(base + off, cur, 0, bytes);
+    }
     if (in.remaining() != 0) {
       throw new CorruptDataException("Cannot decode float coding: chunk " + c + " has " + in.remaining() + " bytes left over");
     }
-    out.put(base + off, cur, 0, bytes);
   }
 }

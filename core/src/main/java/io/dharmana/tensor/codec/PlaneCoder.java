@@ -59,9 +59,29 @@ final class PlaneCoder {
   /** Per-thread working memory, so coding a chunk allocates little. */
   static final class Scratch {
     final int[] hist0 = new int[256];
+    /** Full histograms of the planes of the current chunk counted so far, and their planes. */
+    final int[][] counted = new int[8][256];
+    final byte[][] countedPlane = new byte[8][];
+    int countedNext;
+
+    /** Forgets the counted planes: the plane arrays are reused, so counts of an earlier chunk are stale. */
+    void newChunk() {
+      Arrays.fill(countedPlane, null);
+      countedNext = 0;
+    }
+
+    int countedSlot(byte[] plane) {
+      for (int k = 0; k < countedPlane.length; k++) {
+        if (countedPlane[k] == plane) {
+          return k;
+        }
+      }
+      return -1;
+    }
     final int[] hist2 = new int[256 * 256];
     final int[] ctxTotal = new int[256];
     final int[] rest = new int[256];
+    final int[] syms = new int[256];
     final int[] groupOf = new int[256];
     final int[] groupOfBest = new int[256];
     final int[] freq = new int[MAX_TABLES * 256];
@@ -71,11 +91,12 @@ final class PlaneCoder {
     final int[] tmpFreq = new int[256];
     final Integer[] order = new Integer[256];
     char[] words = new char[0];
-    final ByteSink tableSink = new ByteSink(4096);
     final long[] enc = new long[MAX_TABLES * 256];
     final int[] decodeMap = new int[256];
     final int[] dec = new int[MAX_TABLES * TOTAL];
+    final int[] next = new int[MAX_TABLES * TOTAL];
     int[] idx = new int[0];
+    final int[] state = new int[5];
 
     int[] idx(int n) {
       if (idx.length < n) {
@@ -110,6 +131,20 @@ final class PlaneCoder {
     return total == 0 ? 0 : total * (Math.log(total) / Math.log(2)) - sum;
   }
 
+  /** As {@link #entropyBits(int[], int)}, visiting only the symbols {@code syms[0..k)} (ascending). */
+  static double entropyBits(int[] hist, int off, int[] syms, int k) {
+    long total = 0;
+    double sum = 0;
+    for (int j = 0; j < k; j++) {
+      int c = hist[off + syms[j]];
+      if (c != 0) {
+        total += c;
+        sum += nlog2n(c);
+      }
+    }
+    return total == 0 ? 0 : total * (Math.log(total) / Math.log(2)) - sum;
+  }
+
   // ---------------------------------------------------------------- encoding
 
   /**
@@ -124,12 +159,7 @@ final class PlaneCoder {
     if (minSaving > 0 && n >= 16 * SAMPLE_STEP) {
       // Low mantissa bytes are noise: a sample tells so at an eighth of the cost of a histogram.
       // The sample's entropy is biased low; Miller-Madow adds back (K-1) / (2 N ln 2) bits.
-      Arrays.fill(hist0, 0);
-      int samples = 0;
-      for (int i = 0; i < n; i += SAMPLE_STEP) {
-        hist0[sym[i] & 0xFF]++;
-        samples++;
-      }
+      int samples = histogram(sym, n, SAMPLE_STEP, hist0);
       int seen = 0;
       for (int s = 0; s < 256; s++) {
         seen += hist0[s] != 0 ? 1 : 0;
@@ -141,10 +171,11 @@ final class PlaneCoder {
         return;
       }
     }
-    Arrays.fill(hist0, 0);
-    for (int i = 0; i < n; i++) {
-      hist0[sym[i] & 0xFF]++;
-    }
+    histogram(sym, n, 1, hist0);
+    // A later plane conditioned on this one needs these counts as its context totals.
+    int slot = sc.countedNext++ & 7;
+    System.arraycopy(hist0, 0, sc.counted[slot], 0, 256);
+    sc.countedPlane[slot] = sym;
     int distinct = 0;
     int only = 0;
     for (int s = 0; s < 256; s++) {
@@ -163,7 +194,7 @@ final class PlaneCoder {
     int bestCtx = Integer.MIN_VALUE; // raw
     int bestTables = 0;
     normalize(hist0, 0, n, sc.freq, 0);
-    long bits0 = codeBits(hist0, 0, sc.freq, 0) + tableBits(sc.freq, 0, sc) + 20 * 8;
+    long bits0 = codeBits(hist0, 0, sc.freq, 0) + tableBits(sc.freq, 0) + 20 * 8;
     if (bits0 < bestBits) {
       bestBits = bits0;
       bestCtx = CTX_NONE;
@@ -187,7 +218,7 @@ final class PlaneCoder {
           total += sc.groupHist[t * 256 + s];
         }
         normalize(sc.groupHist, t * 256, total, sc.freq, t * 256);
-        bits += codeBits(sc.groupHist, t * 256, sc.freq, t * 256) + tableBits(sc.freq, t * 256, sc);
+        bits += codeBits(sc.groupHist, t * 256, sc.freq, t * 256) + tableBits(sc.freq, t * 256);
       }
       if (bits < bestBits) {
         bestBits = bits;
@@ -235,6 +266,20 @@ final class PlaneCoder {
     ransEncode(sym, n, bestCtx, ctxPlane, map, freq, cum, out, sc);
   }
 
+  /** Counts every {@code step}-th symbol of {@code sym[0..n)} into {@code hist}; returns how many. */
+  private static int histogram(byte[] sym, int n, int step, int[] hist) {
+    if (step == 1 && n >= 4096) {
+      return histogram4(sym, n, hist);
+    }
+    Arrays.fill(hist, 0);
+    int samples = 0;
+    for (int i = 0; i < n; i += step) {
+      hist[sym[i] & 0xFF]++;
+      samples++;
+    }
+    return samples;
+  }
+
   /**
    * Greedy grouping: contexts in order of frequency get their own table while the estimated saving
    * exceeds the table's cost. Fills {@code sc.groupOf} and {@code sc.groupHist}; returns the count.
@@ -243,21 +288,22 @@ final class PlaneCoder {
     // hist2 is all zero between calls: only the rows of contexts seen are cleared afterwards.
     int[] hist2 = sc.hist2;
     int[] ctxTotal = sc.ctxTotal;
-    Arrays.fill(ctxTotal, 0);
+    // One increment per element: the context totals follow from counts already known.
     if (self) {
-      int prev = 0;
-      for (int i = 0; i < n; i++) {
-        int s = sym[i] & 0xFF;
-        hist2[(prev << 8) | s]++;
-        ctxTotal[prev]++;
-        prev = s;
-      }
+      // The contexts are 0 followed by every symbol but the last: the plane's histogram, shifted.
+      System.arraycopy(sc.hist0, 0, ctxTotal, 0, 256);
+      ctxTotal[0]++;
+      ctxTotal[sym[n - 1] & 0xFF]--;
+      hist2[sym[0] & 0xFF]++;
+      pairCounts(sym, 0, sym, 1, n - 1, hist2);
     } else {
-      for (int i = 0; i < n; i++) {
-        int c = ctxPlane[i] & 0xFF;
-        hist2[(c << 8) | (sym[i] & 0xFF)]++;
-        ctxTotal[c]++;
+      int known = sc.countedSlot(ctxPlane);
+      if (known >= 0) {
+        System.arraycopy(sc.counted[known], 0, ctxTotal, 0, 256);
+      } else {
+        histogram(ctxPlane, n, 1, ctxTotal);
       }
+      pairCounts(ctxPlane, 0, sym, 0, n, hist2);
     }
     int candidates = 0;
     for (int c = 0; c < 256; c++) {
@@ -272,21 +318,33 @@ final class PlaneCoder {
     double restBits = entropyBits(rest, 0);
     int tables = 1;
     int[] minus = sc.tmpFreq;
+    // Only symbols of the plane can have counts: an exponent plane has a few dozen of 256.
+    // Visiting them in ascending order keeps every sum (and so every decision) as before.
+    int[] syms = sc.syms;
+    int k0 = 0;
+    for (int s = 0; s < 256; s++) {
+      if (sc.hist0[s] != 0) {
+        syms[k0++] = s;
+      }
+    }
     for (int k = 0; k < candidates && tables < MAX_TABLES; k++) {
       int c = sc.order[k];
       int present = 0;
-      for (int s = 0; s < 256; s++) {
+      for (int j = 0; j < k0; j++) {
+        int s = syms[j];
         int h = hist2[(c << 8) | s];
         minus[s] = rest[s] - h;
         if (h != 0) {
           present++;
         }
       }
-      double own = entropyBits(hist2, c << 8);
-      double minusBits = entropyBits(minus, 0);
+      double own = entropyBits(hist2, c << 8, syms, k0);
+      double minusBits = entropyBits(minus, 0, syms, k0);
       double gain = restBits - minusBits - own - (present * 5 + 24);
       if (gain > 0) {
-        System.arraycopy(minus, 0, rest, 0, 256);
+        for (int j = 0; j < k0; j++) {
+          rest[syms[j]] = minus[syms[j]];
+        }
         restBits = minusBits;
         sc.groupOf[c] = tables++;
       }
@@ -298,17 +356,49 @@ final class PlaneCoder {
           continue;
         }
         int g = sc.groupOf[c] << 8;
-        for (int s = 0; s < 256; s++) {
+        for (int j = 0; j < k0; j++) {
+          int s = syms[j];
           sc.groupHist[g + s] += hist2[(c << 8) | s];
         }
       }
     }
     for (int c = 0; c < 256; c++) {
       if (ctxTotal[c] != 0) {
-        Arrays.fill(hist2, c << 8, (c + 1) << 8, 0);
+        for (int j = 0; j < k0; j++) {
+          hist2[(c << 8) | syms[j]] = 0;
+        }
       }
     }
     return tables;
+  }
+
+  /**
+   * As {@link #histogram} with step 1, in four interleaved counters: runs of one symbol (common
+   * in exponent planes) then do not wait on the previous increment of the same counter.
+   */
+  private static int histogram4(byte[] sym, int n, int[] hist) {
+    int[] lanes = new int[4 * 256];
+    int n4 = n & ~3;
+    for (int i = 0; i < n4; i += 4) {
+      lanes[sym[i] & 0xFF]++;
+      lanes[256 | (sym[i + 1] & 0xFF)]++;
+      lanes[512 | (sym[i + 2] & 0xFF)]++;
+      lanes[768 | (sym[i + 3] & 0xFF)]++;
+    }
+    for (int i = n4; i < n; i++) {
+      lanes[sym[i] & 0xFF]++;
+    }
+    for (int k = 0; k < 256; k++) {
+      hist[k] = lanes[k] + lanes[256 + k] + lanes[512 + k] + lanes[768 + k];
+    }
+    return n;
+  }
+
+  /** Counts the pairs (ctx[c + i], sym[s + i]) for i in [0, n) into {@code hist2[ctx << 8 | sym]}. */
+  private static void pairCounts(byte[] ctx, int c, byte[] sym, int s, int n, int[] hist2) {
+    for (int i = 0; i < n; i++) {
+      hist2[(ctx[c + i] & 0xFF) << 8 | (sym[s + i] & 0xFF)]++;
+    }
   }
 
   /** Scales counts to frequencies summing to {@link #TOTAL}, every present symbol at least 1. */
@@ -365,11 +455,41 @@ final class PlaneCoder {
     return (long) Math.ceil(bits);
   }
 
-  private static long tableBits(int[] freq, int off, Scratch sc) {
-    sc.tableSink.truncate(0);
-    BitWriter bw = new BitWriter(sc.tableSink);
-    writeTable(bw, freq, off);
-    return bw.bitsWritten();
+  /** The bits {@link #writeTable} would write, counted without writing them. */
+  static long tableBits(int[] freq, int off) {
+    long bits = 0;
+    int runs = 0;
+    int prevEnd = 0;
+    int present = 0;
+    int s = 0;
+    while (s < 256) {
+      if (freq[off + s] == 0) {
+        s++;
+        continue;
+      }
+      int start = s;
+      while (s < 256 && freq[off + s] != 0) {
+        s++;
+      }
+      runs++;
+      bits += BitWriter.gammaBits(start - prevEnd) + BitWriter.gammaBits(s - start - 1);
+      present += s - start;
+      prevEnd = s;
+    }
+    bits += BitWriter.gammaBits(runs);
+    int prev = 0;
+    int written = 0;
+    for (int k = 0; k < 256 && written < present - 1; k++) {
+      int f = freq[off + k];
+      if (f == 0) {
+        continue;
+      }
+      int d = f - prev;
+      bits += BitWriter.gammaBits((d << 1) ^ (d >> 31));
+      prev = f;
+      written++;
+    }
+    return bits;
   }
 
   /** Present symbols as runs, then frequencies as zigzag differences; the last one is implied. */
@@ -413,8 +533,8 @@ final class PlaneCoder {
   }
 
   /**
-   * Encodes backwards (rANS is last-in first-out) with two states: even elements in one, odd in
-   * the other. Division by the frequency uses a reciprocal (Alverson), exact for 31-bit states.
+   * Encodes backwards (rANS is last-in first-out) with four states, element i in state i % 4.
+   * Division by the frequency uses a reciprocal (Alverson), exact for 31-bit states.
    */
   private static void ransEncode(
       byte[] sym, int n, int ctxKind, byte[] ctxPlane, int[] map, int[] freq, int[] cum, ByteSink out, Scratch sc) {
@@ -449,6 +569,37 @@ final class PlaneCoder {
     }
     // The table row of every element, so the coding loop has one shape for all contexts.
     int[] idx = sc.idx(n);
+    rowIndex(sym, n, ctxKind, ctxPlane, map, idx);
+    char[] words = sc.words(n + 2);
+    int[] state = sc.state;
+    ransLoop(idx, n, enc, words, state);
+    int x0 = state[0];
+    int x1 = state[1];
+    int x2 = state[2];
+    int x3 = state[3];
+    int w = state[4];
+    int nWords = words.length - w;
+    out.writeInt(x0);
+    out.writeInt(x1);
+    out.writeInt(x2);
+    out.writeInt(x3);
+    out.writeVarint(nWords);
+    out.ensure(nWords * 2);
+    byte[] a = out.array();
+    int p = out.position();
+    for (int k = w; k < words.length; k++) {
+      char c = words[k];
+      a[p++] = (byte) c;
+      a[p++] = (byte) (c >>> 8);
+    }
+    out.skip(nWords * 2);
+  }
+
+  /**
+   * The table row of every element ({@code table << 8 | symbol}). Hot loops live in small methods
+   * of their own: the JIT compiles each sooner and once, which is most of a short run's cost.
+   */
+  private static void rowIndex(byte[] sym, int n, int ctxKind, byte[] ctxPlane, int[] map, int[] idx) {
     if (ctxKind == CTX_NONE) {
       for (int i = 0; i < n; i++) {
         idx[i] = sym[i] & 0xFF;
@@ -465,7 +616,13 @@ final class PlaneCoder {
         idx[i] = map[ctxPlane[i] & 0xFF] << 8 | (sym[i] & 0xFF);
       }
     }
-    char[] words = sc.words(n + 2);
+  }
+
+  /**
+   * The rANS coding loop over rows {@code idx[0..n)}, backwards, words filled from the end of
+   * {@code words}; leaves the four final states and the index of the first word in {@code state}.
+   */
+  private static void ransLoop(int[] idx, int n, long[] enc, char[] words, int[] state) {
     int w = words.length;
     // Four states, element i in state i % 4; the encoder runs backwards, so the tail first.
     // A state is renormalized (one word out) when x >= freq << 19, i.e. (x >>> 19) >= freq; the
@@ -516,21 +673,11 @@ final class PlaneCoder {
       x0 >>>= m0 & 16;
       x0 += ((int) (e0 >>> 16) & 0xFFFF) + (int) ((x0 * (e0 >>> 32)) >>> 32 >>> (e0 & 15)) * cm0;
     }
-    int nWords = words.length - w;
-    out.writeInt(x0);
-    out.writeInt(x1);
-    out.writeInt(x2);
-    out.writeInt(x3);
-    out.writeVarint(nWords);
-    out.ensure(nWords * 2);
-    byte[] a = out.array();
-    int p = out.position();
-    for (int k = w; k < words.length; k++) {
-      char c = words[k];
-      a[p++] = (byte) c;
-      a[p++] = (byte) (c >>> 8);
-    }
-    out.skip(nWords * 2);
+    state[0] = x0;
+    state[1] = x1;
+    state[2] = x2;
+    state[3] = x3;
+    state[4] = w;
   }
 
   // ---------------------------------------------------------------- decoding
@@ -577,6 +724,7 @@ final class PlaneCoder {
     }
     int[] freq = sc.freq;
     int[] dec = sc.dec;
+    int[] next = sc.next;
     BitReader br = new BitReader(in);
     for (int t = 0; t < tables; t++) {
       Arrays.fill(freq, t * 256, t * 256 + 256, 0);
@@ -589,12 +737,18 @@ final class PlaneCoder {
         for (int k = 0; k < f; k++) {
           dec[base + c + k] = packed | k << 20;
         }
+        if (ctxKind == CTX_SELF) {
+          // The table of the next element, looked up together with the symbol: the chain from one
+          // element to the next is then one load instead of two.
+          Arrays.fill(next, base + c, base + c + f, map[s]);
+        }
         c += f;
       }
       if (c == 0) {
         // An empty table: any slot is damage. Decoding it yields garbage that the final state
         // check rejects; the entries must still be well-formed (frequency 1).
         Arrays.fill(dec, base, base + TOTAL, 0);
+        Arrays.fill(next, base, base + TOTAL, 0);
       }
     }
     int x0 = in.readInt();
@@ -613,94 +767,23 @@ final class PlaneCoder {
     // and a state never falls so low that one word is not enough. Only the stream end needs a check:
     // reading up to 4 words per group, stop at end - 8 and finish the rest one element at a time.
     int n4 = n & ~3;
-    int i = 0;
-    int m;
+    int[] st = sc.state;
+    st[0] = x0;
+    st[1] = x1;
+    st[2] = x2;
+    st[3] = x3;
+    st[4] = p;
+    int i;
     if (ctxKind == CTX_NONE) {
-      for (; i < n4 && p <= end - 8; i += 4) {
-        int e0 = dec[x0 & MASK];
-        int e1 = dec[x1 & MASK];
-        int e2 = dec[x2 & MASK];
-        int e3 = dec[x3 & MASK];
-        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
-        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
-        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
-        sym[i] = (byte) e0;
-        sym[i + 1] = (byte) e1;
-        sym[i + 2] = (byte) e2;
-        sym[i + 3] = (byte) e3;
-        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-      }
+      i = decodeOrder0(dec, buf, end, sym, n4, st);
     } else if (ctxKind >= 0) {
-      for (; i < n4 && p <= end - 8; i += 4) {
-        int e0 = dec[map[ctxPlane[i] & 0xFF] | (x0 & MASK)];
-        int e1 = dec[map[ctxPlane[i + 1] & 0xFF] | (x1 & MASK)];
-        int e2 = dec[map[ctxPlane[i + 2] & 0xFF] | (x2 & MASK)];
-        int e3 = dec[map[ctxPlane[i + 3] & 0xFF] | (x3 & MASK)];
-        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
-        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
-        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
-        sym[i] = (byte) e0;
-        sym[i + 1] = (byte) e1;
-        sym[i + 2] = (byte) e2;
-        sym[i + 3] = (byte) e3;
-        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-      }
+      i = decodeByPlane(dec, map, ctxPlane, buf, end, sym, n4, st);
     } else {
-      int prev = 0;
-      for (; i < n4 && p <= end - 8; i += 4) {
-        int e0 = dec[map[prev] | (x0 & MASK)];
-        x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-        int e1 = dec[map[e0 & 0xFF] | (x1 & MASK)];
-        x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
-        int e2 = dec[map[e1 & 0xFF] | (x2 & MASK)];
-        x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
-        int e3 = dec[map[e2 & 0xFF] | (x3 & MASK)];
-        x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
-        sym[i] = (byte) e0;
-        sym[i + 1] = (byte) e1;
-        sym[i + 2] = (byte) e2;
-        sym[i + 3] = (byte) e3;
-        prev = e3 & 0xFF;
-        m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-        m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-        x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-        p += m & 2;
-      }
+      i = decodeBySelf(dec, next, map, buf, end, sym, n4, st);
     }
+    p = st[4];
     // The rest one at a time, with the stream end checked (tail elements, or the last groups).
-    int[] x = {x0, x1, x2, x3};
+    int[] x = {st[0], st[1], st[2], st[3]};
     for (; i < n; i++) {
       int t = ctxKind == CTX_NONE ? 0 : ctxKind == CTX_SELF ? map[i == 0 ? 0 : sym[i - 1] & 0xFF] : map[ctxPlane[i] & 0xFF];
       int xs = x[i & 3];
@@ -720,6 +803,144 @@ final class PlaneCoder {
       throw new CorruptDataException("Cannot decode float coding: rANS stream did not end in its initial state");
     }
     in.pos = end;
+  }
+
+  /**
+   * Four elements at a time with one table, while four words surely remain. Returns the elements
+   * decoded; the states and the word position go in and out through {@code st}.
+   */
+  private static int decodeOrder0(int[] dec, byte[] buf, int end, byte[] sym, int n4, int[] st) {
+    int x0 = st[0];
+    int x1 = st[1];
+    int x2 = st[2];
+    int x3 = st[3];
+    int p = st[4];
+    int i = 0;
+    int m;
+    for (; i < n4 && p <= end - 8; i += 4) {
+      int e0 = dec[x0 & MASK];
+      int e1 = dec[x1 & MASK];
+      int e2 = dec[x2 & MASK];
+      int e3 = dec[x3 & MASK];
+      x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+      x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+      x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+      x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
+      sym[i] = (byte) e0;
+      sym[i + 1] = (byte) e1;
+      sym[i + 2] = (byte) e2;
+      sym[i + 3] = (byte) e3;
+      m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+    }
+    st[0] = x0;
+    st[1] = x1;
+    st[2] = x2;
+    st[3] = x3;
+    st[4] = p;
+    return i;
+  }
+
+  /** As {@link #decodeOrder0}, the table chosen by the same element of an earlier plane. */
+  private static int decodeByPlane(int[] dec, int[] map, byte[] ctxPlane, byte[] buf, int end, byte[] sym, int n4, int[] st) {
+    int x0 = st[0];
+    int x1 = st[1];
+    int x2 = st[2];
+    int x3 = st[3];
+    int p = st[4];
+    int i = 0;
+    int m;
+    for (; i < n4 && p <= end - 8; i += 4) {
+      int e0 = dec[map[ctxPlane[i] & 0xFF] | (x0 & MASK)];
+      int e1 = dec[map[ctxPlane[i + 1] & 0xFF] | (x1 & MASK)];
+      int e2 = dec[map[ctxPlane[i + 2] & 0xFF] | (x2 & MASK)];
+      int e3 = dec[map[ctxPlane[i + 3] & 0xFF] | (x3 & MASK)];
+      x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+      x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+      x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+      x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
+      sym[i] = (byte) e0;
+      sym[i + 1] = (byte) e1;
+      sym[i + 2] = (byte) e2;
+      sym[i + 3] = (byte) e3;
+      m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+    }
+    st[0] = x0;
+    st[1] = x1;
+    st[2] = x2;
+    st[3] = x3;
+    st[4] = p;
+    return i;
+  }
+
+  /** As {@link #decodeOrder0}, the table chosen by the previous symbol (through {@code next}). */
+  private static int decodeBySelf(int[] dec, int[] next, int[] map, byte[] buf, int end, byte[] sym, int n4, int[] st) {
+    int x0 = st[0];
+    int x1 = st[1];
+    int x2 = st[2];
+    int x3 = st[3];
+    int p = st[4];
+    int i = 0;
+    int m;
+    int t = map[0];
+    for (; i < n4 && p <= end - 8; i += 4) {
+      int j0 = t | (x0 & MASK);
+      int e0 = dec[j0];
+      int j1 = next[j0] | (x1 & MASK);
+      x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
+      int e1 = dec[j1];
+      int j2 = next[j1] | (x2 & MASK);
+      x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
+      int e2 = dec[j2];
+      int j3 = next[j2] | (x3 & MASK);
+      x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
+      int e3 = dec[j3];
+      t = next[j3];
+      x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
+      sym[i] = (byte) e0;
+      sym[i + 1] = (byte) e1;
+      sym[i + 2] = (byte) e2;
+      sym[i + 3] = (byte) e3;
+      m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+      m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      p += m & 2;
+    }
+    st[0] = x0;
+    st[1] = x1;
+    st[2] = x2;
+    st[3] = x3;
+    st[4] = p;
+    return i;
   }
 
   private static CorruptDataException ended() {
