@@ -74,14 +74,14 @@ final class S3Api implements HttpHandler {
   private final long minPartBytes;
 
   S3Api(ObjectBackend backend, BucketRegistry buckets, MultipartUploads uploads, EtagIndex etags, AccessKeys keys,
-      GatewayMetrics metrics, Clock clock, String region, long maxObjectBytes, long minPartBytes) {
+      GatewayMetrics metrics, Dashboard dashboard, Clock clock, String region, long maxObjectBytes, long minPartBytes) {
     this.backend = backend;
     this.buckets = buckets;
     this.uploads = uploads;
     this.etags = etags;
     this.signatures = new SigV4(keys::secret);
     this.metrics = metrics;
-    this.dashboard = new Dashboard(metrics, backend);
+    this.dashboard = dashboard;
     this.clock = clock;
     this.region = region;
     this.maxObjectBytes = maxObjectBytes;
@@ -118,6 +118,7 @@ final class S3Api implements HttpHandler {
   @Override
   public void handle(HttpExchange exchange) {
     long start = System.nanoTime();
+    metrics.started();
     Call call = new Call(exchange);
     try {
       URI uri = exchange.getRequestURI();

@@ -49,6 +49,8 @@ class GatewayLoadTest {
   static final int MIN_SIZE = 4 << 10;
   static final int MAX_SIZE = 16 << 20;
   static final int HOT_OBJECTS = 64;
+  /** Hot objects have their own bucket, so the gateway's per-bucket latency is their server-side time. */
+  static final String HOT_BUCKET = "hot";
 
   @TempDir Path dir;
 
@@ -81,30 +83,66 @@ class GatewayLoadTest {
     Assumptions.assumeTrue(secondsProperty != null, "load test runs only with -Ddharmana.load.seconds=N");
     long seed = Long.getLong("dharmana.load.seed", System.nanoTime());
     Duration duration = Duration.ofSeconds(Long.parseLong(secondsProperty));
+    String content = System.getProperty("dharmana.load.content", "random");
+    // both servers run side by side and take turns (g s s g ...), so drifting load from other
+    // processes on the machine falls on both alike
+    int rounds = Integer.getInteger("dharmana.load.rounds", 2);
+    boolean withProxy = !"gateway".equals(System.getProperty("dharmana.load.targets"));
+    Duration slice = duration.dividedBy(rounds);
 
-    Result gateway;
+    S3Proxy proxy = withProxy ? startS3Proxy(dir.resolve("s3proxy")) : null;
     try (Repository repository = Repository.init(dir.resolve("repo"), Repository.defaultPipeline());
         Gateway g = Gateway.builder(new RepositoryBackend(repository), dir.resolve("repo/gateway")).port(0)
-        .accessKeys(AccessKeys.of(new AccessKeys.AccessKey(ID, SECRET))).start()) {
-      gateway = run("gateway", g.endpoint(), duration, seed);
-    }
-    deleteTree(dir.resolve("repo"));
-    Result s3proxy;
-    S3Proxy proxy = startS3Proxy(dir.resolve("s3proxy"));
-    try {
-      s3proxy = run("s3proxy", URI.create("http://127.0.0.1:" + proxy.getPort()), duration, seed);
+            .accessKeys(AccessKeys.of(new AccessKeys.AccessKey(ID, SECRET))).start();
+        Target gateway = new Target("gateway", g.endpoint(), seed, content);
+        Target s3proxy = withProxy ? new Target("s3proxy", URI.create("http://127.0.0.1:" + proxy.getPort()), seed, content) : null) {
+      for (int round = 0; round < rounds; round++) {
+        if (s3proxy != null && round % 2 == 1) {
+          s3proxy.run(slice);
+        }
+        gateway.run(slice);
+        if (s3proxy != null && round % 2 == 0) {
+          s3proxy.run(slice);
+        }
+      }
+      System.out.println("load seed " + seed + ", " + CLIENTS + " clients, content " + content + ", "
+          + duration.toSeconds() + " s each in " + rounds + " alternating slices");
+      System.out.println(gateway.result().describe());
+      System.out.println("          gateway-side (request handling only, last minute): "
+          + serverSide(g.endpoint(), HOT_BUCKET) + "; " + serverSide(g.endpoint(), "load"));
+      if (s3proxy != null) {
+        System.out.println(s3proxy.result().describe());
+        System.out.printf(Locale.ROOT, "throughput ratio gateway/s3proxy: %.2f (goal >= 1.5); ",
+            gateway.result().mbPerSecond() / s3proxy.result().mbPerSecond());
+      }
+      System.out.printf(Locale.ROOT, "gateway 4 KiB hot GET p99 %.2f ms (goal < 5)%n", Result.ms(gateway.result().hotGet(), 99));
+      assertEquals(0, gateway.errors.get(), "seed " + seed + ": gateway errors");
+      assertEquals(0, gateway.mismatches.get(), "seed " + seed + ": gateway returned other bytes");
+      if (s3proxy != null) {
+        assertEquals(0, s3proxy.errors.get() + s3proxy.mismatches.get(), "seed " + seed + ": s3proxy errors");
+      }
+      assertTrue(gateway.ops.get() > 0, "seed " + seed);
     } finally {
-      proxy.stop();
+      if (proxy != null) {
+        proxy.stop();
+      }
     }
-    System.out.println("load seed " + seed + ", " + CLIENTS + " clients, " + duration.toSeconds() + " s each");
-    System.out.println(gateway.describe());
-    System.out.println(s3proxy.describe());
-    System.out.printf(Locale.ROOT, "throughput ratio gateway/s3proxy: %.2f (goal >= 1.5); gateway 4 KiB hot GET p99 %.2f ms (goal < 5)%n",
-        gateway.mbPerSecond() / s3proxy.mbPerSecond(), Result.ms(gateway.hotGet(), 99));
-    assertEquals(0, gateway.errors(), "seed " + seed + ": gateway errors");
-    assertEquals(0, gateway.mismatches(), "seed " + seed + ": gateway returned other bytes");
-    assertEquals(0, s3proxy.errors() + s3proxy.mismatches(), "seed " + seed + ": s3proxy errors");
-    assertTrue(gateway.ops() > 0, "seed " + seed);
+  }
+
+  /** The gateway's own read latency of one bucket, from its dashboard data. */
+  static String serverSide(URI endpoint, String bucket) throws Exception {
+    var http = java.net.http.HttpClient.newHttpClient();
+    String body = http.send(java.net.http.HttpRequest.newBuilder(endpoint.resolve("/dashboard/data.json")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    var rows = new com.fasterxml.jackson.databind.ObjectMapper().readTree(body).get("buckets");
+    for (var row : rows) {
+      if (row.get("bucket").asText().equals(bucket)) {
+        return String.format(Locale.ROOT, "%s read p50 %.2f ms p99 %.2f ms, write p50 %.2f ms p99 %.2f ms", bucket,
+            row.get("readP50Ms").asDouble(), row.get("readP99Ms").asDouble(), row.get("writeP50Ms").asDouble(),
+            row.get("writeP99Ms").asDouble());
+      }
+    }
+    return bucket + " not found";
   }
 
   static S3Proxy startS3Proxy(Path directory) throws Exception {
@@ -127,14 +165,32 @@ class GatewayLoadTest {
     return proxy;
   }
 
-  /** Object content is a function of its id, so GETs verify without keeping copies. */
-  static void fill(byte[] buf, int size, long id) {
+  /**
+   * Object content is a function of its id, so GETs verify without keeping copies. {@code random}
+   * is incompressible (as JPEG shards or encrypted blobs); {@code ml} mixes what ML storage holds:
+   * half float32 weights (small values around zero: the sign/exponent bytes compress, the mantissas
+   * do not), a quarter int32 token ids below 50,257 (text datasets: two of every four bytes are
+   * zero) and a quarter random bytes (already-compressed media).
+   */
+  static void fill(byte[] buf, int size, long id, String content) {
     SplittableRandom r = new SplittableRandom(id);
+    int kind = content.equals("ml") ? Math.floorMod(Long.hashCode(id * 0x9E3779B97F4A7C15L), 4) : 3;
     int i = 0;
-    for (; i + 8 <= size; i += 8) {
-      long v = r.nextLong();
-      for (int k = 0; k < 8; k++) {
-        buf[i + k] = (byte) (v >>> (8 * k));
+    switch (kind) {
+      case 0, 1 -> {
+        for (; i + 4 <= size; i += 4) {
+          INT.set(buf, i, Float.floatToRawIntBits((float) (r.nextDouble(-1, 1) * r.nextDouble() * 0.05)));
+        }
+      }
+      case 2 -> {
+        for (; i + 4 <= size; i += 4) {
+          INT.set(buf, i, r.nextInt(50_257));
+        }
+      }
+      default -> {
+        for (; i + 8 <= size; i += 8) {
+          LONG.set(buf, i, r.nextLong());
+        }
       }
     }
     long v = r.nextLong();
@@ -143,38 +199,69 @@ class GatewayLoadTest {
     }
   }
 
+  private static final java.lang.invoke.VarHandle LONG =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+  private static final java.lang.invoke.VarHandle INT =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
   record Written(String key, int size, long id) {}
 
-  static Result run(String target, URI endpoint, Duration duration, long seed) throws Exception {
-    S3Client s3 = S3Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1).forcePathStyle(true)
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ID, SECRET)))
-        .httpClientBuilder(ApacheHttpClient.builder().maxConnections(CLIENTS * 2)).build();
-    try {
+  /** One server under load: its client, the objects written so far and the figures so far. */
+  static final class Target implements AutoCloseable {
+    final String name;
+    final String content;
+    final S3Client s3;
+    final List<Written> hot = new ArrayList<>();
+    final List<Written> written = new CopyOnWriteArrayList<>();
+    final Histogram put = new Histogram(3);
+    final Histogram get = new Histogram(3);
+    final Histogram hotGet = new Histogram(3);
+    final AtomicLong ops = new AtomicLong();
+    final AtomicLong bytes = new AtomicLong();
+    final AtomicLong errors = new AtomicLong();
+    final AtomicLong mismatches = new AtomicLong();
+    final AtomicLong nextId;
+    final long seed;
+    long nanos;
+    int slices;
+
+    Target(String name, URI endpoint, long seed, String content) {
+      this.name = name;
+      this.seed = seed;
+      this.content = content;
+      this.s3 = S3Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1).forcePathStyle(true)
+          .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ID, SECRET)))
+          .httpClientBuilder(ApacheHttpClient.builder().maxConnections(CLIENTS * 2)).build();
       s3.createBucket(b -> b.bucket("load"));
-      List<Written> hot = new ArrayList<>();
+      s3.createBucket(b -> b.bucket(HOT_BUCKET));
       byte[] small = new byte[MIN_SIZE];
       for (int i = 0; i < HOT_OBJECTS; i++) {
         long id = seed * 1_000_003L + i;
-        fill(small, MIN_SIZE, id);
+        fill(small, MIN_SIZE, id, content);
         String key = "hot/" + i;
-        s3.putObject(b -> b.bucket("load").key(key), RequestBody.fromBytes(small));
+        s3.putObject(b -> b.bucket(HOT_BUCKET).key(key), RequestBody.fromBytes(small));
         hot.add(new Written(key, MIN_SIZE, id));
       }
-      List<Written> written = new CopyOnWriteArrayList<>(hot);
-      Recorder put = new Recorder(3);
-      Recorder get = new Recorder(3);
-      Recorder hotGet = new Recorder(3);
-      AtomicLong ops = new AtomicLong();
-      AtomicLong bytes = new AtomicLong();
-      AtomicLong errors = new AtomicLong();
-      AtomicLong mismatches = new AtomicLong();
-      AtomicLong nextId = new AtomicLong(seed * 1_000_003L + HOT_OBJECTS);
+
+      nextId = new AtomicLong(seed * 1_000_003L + HOT_OBJECTS);
+    }
+
+    Result result() {
+      return new Result(name, nanos / 1e9, ops.get(), bytes.get(), errors.get(), mismatches.get(), put, get, hotGet);
+    }
+
+    /** Runs the load for {@code duration}, adding to the figures. */
+    void run(Duration duration) throws Exception {
+      Recorder putRec = new Recorder(3);
+      Recorder getRec = new Recorder(3);
+      Recorder hotRec = new Recorder(3);
+      int slice = slices++;
       long start = System.nanoTime();
       long end = start + duration.toNanos();
       ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
       List<Future<?>> clients = new ArrayList<>();
       for (int c = 0; c < CLIENTS; c++) {
-        SplittableRandom r = new SplittableRandom(seed + c);
+        SplittableRandom r = new SplittableRandom(seed + 1_000L * slice + c);
         clients.add(pool.submit(() -> {
           byte[] buf = new byte[MAX_SIZE];
           byte[] expected = new byte[MAX_SIZE];
@@ -185,22 +272,25 @@ class GatewayLoadTest {
               if (dice < 35) {
                 int size = (int) Math.round(Math.exp(Math.log(MIN_SIZE) + r.nextDouble() * (Math.log(MAX_SIZE) - Math.log(MIN_SIZE))));
                 long id = nextId.getAndIncrement();
-                fill(buf, size, id);
+                fill(buf, size, id, content);
                 String key = "obj/" + id;
                 t0 = System.nanoTime();
                 s3.putObject(b -> b.bucket("load").key(key), RequestBody.fromContentProvider(
                     () -> new java.io.ByteArrayInputStream(buf, 0, size), size, "application/octet-stream"));
-                put.recordValue(System.nanoTime() - t0);
+                putRec.recordValue(System.nanoTime() - t0);
                 written.add(new Written(key, size, id));
                 bytes.addAndGet(size);
               } else {
                 boolean isHot = dice < 60;
+                if (!isHot && written.isEmpty()) {
+                  continue;
+                }
                 Written w = isHot ? hot.get(r.nextInt(hot.size())) : written.get(r.nextInt(written.size()));
-                try (InputStream in = s3.getObject(b -> b.bucket("load").key(w.key()))) {
+                try (InputStream in = s3.getObject(b -> b.bucket(isHot ? HOT_BUCKET : "load").key(w.key()))) {
                   int n = in.readNBytes(buf, 0, w.size());
                   boolean more = in.read() >= 0;
-                  (isHot ? hotGet : get).recordValue(System.nanoTime() - t0);
-                  fill(expected, w.size(), w.id());
+                  (isHot ? hotRec : getRec).recordValue(System.nanoTime() - t0);
+                  fill(expected, w.size(), w.id(), content);
                   if (n != w.size() || more || !java.util.Arrays.equals(buf, 0, n, expected, 0, n)) {
                     mismatches.incrementAndGet();
                   }
@@ -210,7 +300,7 @@ class GatewayLoadTest {
               ops.incrementAndGet();
             } catch (IOException | RuntimeException e) {
               if (errors.incrementAndGet() <= 5) {
-                System.err.println(target + ": " + e);
+                System.err.println(name + ": " + e);
               }
             }
           }
@@ -221,10 +311,14 @@ class GatewayLoadTest {
         f.get();
       }
       pool.shutdown();
-      double seconds = (System.nanoTime() - start) / 1e9;
-      return new Result(target, seconds, ops.get(), bytes.get(), errors.get(), mismatches.get(),
-          put.getIntervalHistogram(), get.getIntervalHistogram(), hotGet.getIntervalHistogram());
-    } finally {
+      nanos += System.nanoTime() - start;
+      put.add(putRec.getIntervalHistogram());
+      get.add(getRec.getIntervalHistogram());
+      hotGet.add(hotRec.getIntervalHistogram());
+    }
+
+    @Override
+    public void close() {
       s3.close();
     }
   }
