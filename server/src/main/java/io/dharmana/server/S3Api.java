@@ -475,16 +475,20 @@ final class S3Api implements HttpHandler {
       call.headersSent = true;
       call.exchange.sendResponseHeaders(status, length);
       OutputStream out = call.exchange.getResponseBody();
-      byte[] buf = new byte[(int) Math.min(length, 256 * 1024)];
-      long left = length;
-      while (left > 0) {
-        int n = in.read(buf, 0, (int) Math.min(buf.length, left));
-        if (n < 0) {
-          throw new IOException("Cannot serve " + key + ": the backend gave " + (length - left) + " of " + length + " bytes");
+      // transferTo hands the repository's decoded chunks to the socket as they are, without a
+      // copy through a buffer here; the backend bounds the stream to the range it was opened for
+      long sent = in.transferTo(new java.io.FilterOutputStream(out) {
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+          if (call.bytesOut + len > length) {
+            throw new IOException("Cannot serve " + key + ": the backend gave more than " + length + " bytes");
+          }
+          out.write(b, off, len);
+          call.bytesOut += len;
         }
-        out.write(buf, 0, n);
-        left -= n;
-        call.bytesOut += n;
+      });
+      if (sent != length) {
+        throw new IOException("Cannot serve " + key + ": the backend gave " + sent + " of " + length + " bytes");
       }
       out.flush();
     }

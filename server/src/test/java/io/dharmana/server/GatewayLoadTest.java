@@ -19,6 +19,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
+import io.dharmana.descriptor.ChunkingSpec;
+import io.dharmana.descriptor.ConsistencySpec;
+import io.dharmana.descriptor.PipelineDescriptor;
+import io.dharmana.descriptor.StorageDescriptor;
 import io.dharmana.repo.Repository;
 import org.HdrHistogram.Recorder;
 import org.HdrHistogram.Histogram;
@@ -56,18 +60,23 @@ class GatewayLoadTest {
 
 
   record Result(String target, double seconds, long ops, long bytes, long errors, long mismatches,
-      Histogram put, Histogram get, Histogram hotGet) {
+      Histogram put, Histogram get, Histogram hotGet, long processCpuNanos, long clientCpuNanos) {
+    /** CPU the process spent outside the load clients per MB moved: the server's, with GC and JIT. */
+    double serverCpuMsPerMb() {
+      return (processCpuNanos - clientCpuNanos) / 1e6 / (bytes / 1e6);
+    }
+
     double mbPerSecond() {
       return bytes / seconds / 1e6;
     }
 
     String describe() {
       return String.format(Locale.ROOT,
-          "%-9s %6d ops %8.1f MB/s  errors %d  mismatches %d%n"
+          "%-9s %6d ops %8.1f MB/s  errors %d  mismatches %d  server CPU %.2f ms/MB (process %.1f s, clients %.1f s)%n"
               + "          PUT  p50 %7.2f ms p99 %8.2f ms (n=%d)%n"
               + "          GET  p50 %7.2f ms p99 %8.2f ms (n=%d)%n"
               + "          GET 4 KiB hot p50 %6.2f ms p99 %6.2f ms (n=%d)",
-          target, ops, mbPerSecond(), errors, mismatches,
+          target, ops, mbPerSecond(), errors, mismatches, serverCpuMsPerMb(), processCpuNanos / 1e9, clientCpuNanos / 1e9,
           ms(put, 50), ms(put, 99), put.getTotalCount(), ms(get, 50), ms(get, 99), get.getTotalCount(),
           ms(hotGet, 50), ms(hotGet, 99), hotGet.getTotalCount());
     }
@@ -91,7 +100,9 @@ class GatewayLoadTest {
     Duration slice = duration.dividedBy(rounds);
 
     S3Proxy proxy = withProxy ? startS3Proxy(dir.resolve("s3proxy")) : null;
-    try (Repository repository = Repository.init(dir.resolve("repo"), Repository.defaultPipeline());
+    PipelineDescriptor pipeline = pipeline(System.getProperty("dharmana.load.pipeline", "default"),
+        Boolean.parseBoolean(System.getProperty("dharmana.load.fsync", "true")));
+    try (Repository repository = Repository.init(dir.resolve("repo"), pipeline);
         Gateway g = Gateway.builder(new RepositoryBackend(repository), dir.resolve("repo/gateway")).port(0)
             .accessKeys(AccessKeys.of(new AccessKeys.AccessKey(ID, SECRET))).start();
         Target gateway = new Target("gateway", g.endpoint(), seed, content);
@@ -105,15 +116,17 @@ class GatewayLoadTest {
           s3proxy.run(slice);
         }
       }
-      System.out.println("load seed " + seed + ", " + CLIENTS + " clients, content " + content + ", "
+      System.out.println("load seed " + seed + ", " + CLIENTS + " clients, content " + content + ", gateway pipeline "
+          + pipeline.storage().chunking() + " " + pipeline.storage().stages() + " fsync " + pipeline.storage().consistency().fsync() + " codec threads " + pipeline.storage().cache().effectiveThreads() + ", "
           + duration.toSeconds() + " s each in " + rounds + " alternating slices");
       System.out.println(gateway.result().describe());
       System.out.println("          gateway-side (request handling only, last minute): "
           + serverSide(g.endpoint(), HOT_BUCKET) + "; " + serverSide(g.endpoint(), "load"));
       if (s3proxy != null) {
         System.out.println(s3proxy.result().describe());
-        System.out.printf(Locale.ROOT, "throughput ratio gateway/s3proxy: %.2f (goal >= 1.5); ",
-            gateway.result().mbPerSecond() / s3proxy.result().mbPerSecond());
+        System.out.printf(Locale.ROOT, "throughput ratio gateway/s3proxy: %.2f (goal >= 1.5); server CPU per MB gateway/s3proxy: %.2f; ",
+            gateway.result().mbPerSecond() / s3proxy.result().mbPerSecond(),
+            gateway.result().serverCpuMsPerMb() / s3proxy.result().serverCpuMsPerMb());
       }
       System.out.printf(Locale.ROOT, "gateway 4 KiB hot GET p99 %.2f ms (goal < 5)%n", Result.ms(gateway.result().hotGet(), 99));
       assertEquals(0, gateway.errors.get(), "seed " + seed + ": gateway errors");
@@ -127,6 +140,27 @@ class GatewayLoadTest {
         proxy.stop();
       }
     }
+  }
+
+  /**
+   * The repository's default pipeline (what a bucket gets when bound to nothing else): {@code
+   * default} is {@link Repository#defaultPipeline()} (content-defined chunks, zstd level 3);
+   * {@code lz4} swaps zstd for lz4, {@code fixed-lz4} also cuts fixed 1 MiB chunks. fsync off
+   * skips the commit barrier's flush to the device (S3Proxy's filesystem backend does not fsync).
+   */
+  static PipelineDescriptor pipeline(String name, boolean fsync) {
+    StorageDescriptor.Builder b = StorageDescriptor.builder().consistency(new ConsistencySpec(fsync));
+    int threads = Integer.getInteger("dharmana.load.threads", 0);
+    if (threads > 0) {
+      b.cache(new io.dharmana.descriptor.CacheSpec(8, threads, 256L << 20));
+    }
+    switch (name) {
+      case "default" -> b.stage("zstd", java.util.Map.of("level", "3"));
+      case "lz4" -> b.stage("lz4", java.util.Map.of());
+      case "fixed-lz4" -> b.chunking(new ChunkingSpec("fixed", 1 << 20, 1 << 20, 1 << 20, 1)).stage("lz4", java.util.Map.of());
+      default -> throw new IllegalArgumentException("Invalid dharmana.load.pipeline '" + name + "': use default, lz4 or fixed-lz4");
+    }
+    return PipelineDescriptor.of("default", b.build());
   }
 
   /** The gateway's own read latency of one bucket, from its dashboard data. */
@@ -206,6 +240,13 @@ class GatewayLoadTest {
 
   record Written(String key, int size, long id) {}
 
+  static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
+  static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
+
   /** One server under load: its client, the objects written so far and the figures so far. */
   static final class Target implements AutoCloseable {
     final String name;
@@ -223,6 +264,8 @@ class GatewayLoadTest {
     final AtomicLong nextId;
     final long seed;
     long nanos;
+    long processCpu;
+    final AtomicLong clientCpu = new AtomicLong();
     int slices;
 
     Target(String name, URI endpoint, long seed, String content) {
@@ -247,7 +290,8 @@ class GatewayLoadTest {
     }
 
     Result result() {
-      return new Result(name, nanos / 1e9, ops.get(), bytes.get(), errors.get(), mismatches.get(), put, get, hotGet);
+      return new Result(name, nanos / 1e9, ops.get(), bytes.get(), errors.get(), mismatches.get(), put, get, hotGet,
+          processCpu, clientCpu.get());
     }
 
     /** Runs the load for {@code duration}, adding to the figures. */
@@ -257,12 +301,14 @@ class GatewayLoadTest {
       Recorder hotRec = new Recorder(3);
       int slice = slices++;
       long start = System.nanoTime();
+      long cpuStart = processCpuNanos();
       long end = start + duration.toNanos();
       ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
       List<Future<?>> clients = new ArrayList<>();
       for (int c = 0; c < CLIENTS; c++) {
         SplittableRandom r = new SplittableRandom(seed + 1_000L * slice + c);
         clients.add(pool.submit(() -> {
+          long threadCpu = THREADS.getCurrentThreadCpuTime();
           byte[] buf = new byte[MAX_SIZE];
           byte[] expected = new byte[MAX_SIZE];
           while (System.nanoTime() < end) {
@@ -304,6 +350,7 @@ class GatewayLoadTest {
               }
             }
           }
+          clientCpu.addAndGet(THREADS.getCurrentThreadCpuTime() - threadCpu);
           return null;
         }));
       }
@@ -312,6 +359,7 @@ class GatewayLoadTest {
       }
       pool.shutdown();
       nanos += System.nanoTime() - start;
+      processCpu += processCpuNanos() - cpuStart;
       put.add(putRec.getIntervalHistogram());
       get.add(getRec.getIntervalHistogram());
       hotGet.add(hotRec.getIntervalHistogram());
