@@ -107,6 +107,16 @@ class GatewayLoadTest {
             .accessKeys(AccessKeys.of(new AccessKeys.AccessKey(ID, SECRET))).start();
         Target gateway = new Target("gateway", g.endpoint(), seed, content);
         Target s3proxy = withProxy ? new Target("s3proxy", URI.create("http://127.0.0.1:" + proxy.getPort()), seed, content) : null) {
+      // warm-up, not measured: JIT-compiles the client and each server before its first slice counts
+      Duration warmup = Duration.ofSeconds(Long.getLong("dharmana.load.warmup", 5));
+      if (!warmup.isZero()) {
+        gateway.run(warmup);
+        gateway.reset();
+        if (s3proxy != null) {
+          s3proxy.run(warmup);
+          s3proxy.reset();
+        }
+      }
       for (int round = 0; round < rounds; round++) {
         if (s3proxy != null && round % 2 == 1) {
           s3proxy.run(slice);
@@ -120,6 +130,11 @@ class GatewayLoadTest {
           + pipeline.storage().chunking() + " " + pipeline.storage().stages() + " fsync " + pipeline.storage().consistency().fsync() + " codec threads " + pipeline.storage().cache().effectiveThreads() + ", "
           + duration.toSeconds() + " s each in " + rounds + " alternating slices");
       System.out.println(gateway.result().describe());
+      System.out.println("          CPU by thread group, whole run: " + cpuByThreadGroup());
+      for (io.dharmana.metrics.StageStats st : repository.metrics("default").snapshot("load").stages()) {
+        System.out.printf(Locale.ROOT, "          step %-16s %-6s %8.2f s  %8.1f MB in  %6.2f ms/MB%n", st.stage(), st.direction(),
+            st.seconds(), st.bytesIn() / 1e6, st.seconds() * 1e3 / Math.max(1e-9, st.bytesIn() / 1e6));
+      }
       System.out.println("          gateway-side (request handling only, last minute): "
           + serverSide(g.endpoint(), HOT_BUCKET) + "; " + serverSide(g.endpoint(), "load"));
       if (s3proxy != null) {
@@ -242,6 +257,30 @@ class GatewayLoadTest {
 
   static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
+  /**
+   * CPU seconds of the live threads grouped by name (numbers stripped): where the gateway's CPU
+   * goes. Threads that ended are missing; GC and JIT threads are not Java threads and show as the
+   * rest of the process.
+   */
+  static String cpuByThreadGroup() {
+    java.util.Map<String, Long> groups = new java.util.TreeMap<>();
+    long sum = 0;
+    for (java.lang.management.ThreadInfo info : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
+      if (info == null) {
+        continue;
+      }
+      long cpu = THREADS.getThreadCpuTime(info.getThreadId());
+      if (cpu > 0) {
+        groups.merge(info.getThreadName().replaceAll("[0-9]+", "#"), cpu, Long::sum);
+        sum += cpu;
+      }
+    }
+    StringBuilder b = new StringBuilder();
+    groups.entrySet().stream().filter(e -> e.getValue() > 100_000_000L).sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed())
+        .forEach(e -> b.append(String.format(Locale.ROOT, "%s %.1f s, ", e.getKey(), e.getValue() / 1e9)));
+    return b.append(String.format(Locale.ROOT, "rest of process (GC, JIT, ended threads) %.1f s", (processCpuNanos() - sum) / 1e9)).toString();
+  }
+
   static long processCpuNanos() {
     return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
         .getProcessCpuTime();
@@ -287,6 +326,21 @@ class GatewayLoadTest {
       }
 
       nextId = new AtomicLong(seed * 1_000_003L + HOT_OBJECTS);
+    }
+
+    /**
+     * Forgets the speed figures so far (after a warm-up); errors and mismatches are kept, and
+     * objects written stay readable.
+     */
+    void reset() {
+      put.reset();
+      get.reset();
+      hotGet.reset();
+      ops.set(0);
+      bytes.set(0);
+      nanos = 0;
+      processCpu = 0;
+      clientCpu.set(0);
     }
 
     Result result() {
