@@ -55,6 +55,9 @@ class GatewayLoadTest {
   static final int HOT_OBJECTS = 64;
   /** Hot objects have their own bucket, so the gateway's per-bucket latency is their server-side time. */
   static final String HOT_BUCKET = "hot";
+  /** The mix: percent of PUTs, of 4 KiB hot GETs, the rest GETs of any object written (35/25/40 unless set). */
+  static final int PUT_PERCENT = Integer.getInteger("dharmana.load.puts", 35);
+  static final int HOT_PERCENT = Integer.getInteger("dharmana.load.hot", 25);
 
   @TempDir Path dir;
 
@@ -369,7 +372,7 @@ class GatewayLoadTest {
             int dice = r.nextInt(100);
             long t0 = System.nanoTime();
             try {
-              if (dice < 35) {
+              if (dice < PUT_PERCENT) {
                 int size = (int) Math.round(Math.exp(Math.log(MIN_SIZE) + r.nextDouble() * (Math.log(MAX_SIZE) - Math.log(MIN_SIZE))));
                 long id = nextId.getAndIncrement();
                 fill(buf, size, id, content);
@@ -381,7 +384,7 @@ class GatewayLoadTest {
                 written.add(new Written(key, size, id));
                 bytes.addAndGet(size);
               } else {
-                boolean isHot = dice < 60;
+                boolean isHot = dice < PUT_PERCENT + HOT_PERCENT;
                 if (!isHot && written.isEmpty()) {
                   continue;
                 }
