@@ -40,6 +40,7 @@ public final class Gateway implements AutoCloseable {
   private final EtagIndex etags;
   private final AccessKeys keys;
   private final S3Api api;
+  private final GatewayMetrics metrics;
   private boolean closed;
 
   private Gateway(Builder b) throws IOException {
@@ -56,8 +57,9 @@ public final class Gateway implements AutoCloseable {
     MultipartUploads uploads = new MultipartUploads(state.resolve("uploads"));
     uploads.removeInitiatedBefore(b.clock.instant().minus(b.abandonedUploadAge));
     ObjectBackend backend = b.cacheBytes > 0 ? new SmallObjectCache(b.backend, b.cacheObjectBytes, b.cacheBytes) : b.backend;
-    GatewayMetrics metrics = new GatewayMetrics(backend);
-    this.api = new S3Api(backend, buckets, uploads, etags, keys, metrics, b.clock, b.region, b.maxObjectBytes, b.minPartBytes);
+    this.metrics = new GatewayMetrics(backend);
+    this.api = new S3Api(backend, buckets, uploads, etags, keys, metrics, new Dashboard(metrics, backend, b.contentionInterval.toNanos()),
+        b.clock, b.region, b.maxObjectBytes, b.minPartBytes);
     AtomicInteger threadNumber = new AtomicInteger();
     this.executor = new ThreadPoolExecutor(b.threads, b.threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
       Thread t = new Thread(r, "dharmana-gateway-" + threadNumber.incrementAndGet());
@@ -86,6 +88,11 @@ public final class Gateway implements AutoCloseable {
       host = "[" + host + "]";
     }
     return URI.create("http://" + host + ":" + port());
+  }
+
+  /** What the gateway measured (for tests and the blender scenario). */
+  GatewayMetrics metrics() {
+    return metrics;
   }
 
   /** The access keys requests must be signed with. */
@@ -125,6 +132,7 @@ public final class Gateway implements AutoCloseable {
     private java.time.Duration abandonedUploadAge = java.time.Duration.ofDays(7);
     private long cacheObjectBytes = 256L << 10;
     private String region = "us-east-1";
+    private java.time.Duration contentionInterval = java.time.Duration.ofSeconds(5);
     private Clock clock = Clock.systemUTC();
 
     private Builder(ObjectBackend backend, Path stateDirectory) {
@@ -212,6 +220,18 @@ public final class Gateway implements AutoCloseable {
         throw new IllegalArgumentException("Invalid threads " + threads + ": must be positive");
       }
       this.threads = threads;
+      return this;
+    }
+
+    /**
+     * Length of the intervals the dashboard's contention view compares (each bucket's latest
+     * against its quietest); 5 s unless set.
+     */
+    public Builder contentionInterval(java.time.Duration interval) {
+      if (interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException("Invalid contention interval " + interval + ": must be positive");
+      }
+      this.contentionInterval = interval;
       return this;
     }
 

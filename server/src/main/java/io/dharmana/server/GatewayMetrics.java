@@ -1,5 +1,6 @@
 package io.dharmana.server;
 
+import io.dharmana.report.Contention;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -12,10 +13,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
 
 /**
  * Records every request per bucket and pipeline (count, latency, bytes in and out, logical and
@@ -28,6 +32,7 @@ final class GatewayMetrics {
   private final ConcurrentHashMap<String, Timer> timers = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
   private final long startNanos = System.nanoTime();
+  private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
 
   GatewayMetrics(ObjectBackend backend) {
     if (backend instanceof SupportsTierUsage tiers) {
@@ -52,6 +57,18 @@ final class GatewayMetrics {
     final LongAdder objectsWritten = new LongAdder();
     Timer getLatency;
     Timer putLatency;
+    /** Every read and write latency since start, in microseconds: intervals are differences of two copies. */
+    final Recorder readMicros = new Recorder(3);
+    final Recorder writeMicros = new Recorder(3);
+    private final Histogram readTotal = new Histogram(3);
+    private final Histogram writeTotal = new Histogram(3);
+
+    /** The cumulative figures now; see {@link Totals#since}. */
+    synchronized Totals totals(long nanos) {
+      readTotal.add(readMicros.getIntervalHistogram());
+      writeTotal.add(writeMicros.getIntervalHistogram());
+      return new Totals(bucket, pipeline, nanos, bytesIn.sum(), bytesOut.sum(), readTotal.copy(), writeTotal.copy());
+    }
 
     BucketStats(String bucket, String pipeline) {
       this.bucket = bucket;
@@ -70,7 +87,17 @@ final class GatewayMetrics {
     });
   }
 
-  /** Records one finished request. {@code bucket} may be null (ListBuckets, errors before routing). */
+  /** Counts a request that started; {@link #request} ends it. */
+  void started() {
+    inFlight.incrementAndGet();
+  }
+
+  /** Requests started and not yet recorded. */
+  int inFlight() {
+    return inFlight.get();
+  }
+
+  /** Records one finished request (one {@link #started} before). {@code bucket} may be null (ListBuckets, errors before routing). */
   void request(String operation, String bucket, String pipeline, int status, long nanos, long bytesIn, long bytesOut) {
     String b = bucket == null ? "-" : bucket;
     String p = pipeline == null ? "-" : pipeline;
@@ -85,6 +112,14 @@ final class GatewayMetrics {
     if (bytesOut > 0) {
       counter("dharmana.gateway.bytes.out", b, p).increment(bytesOut);
     }
+    try {
+      recordBucket(operation, bucket, pipeline, status, nanos, bytesIn, bytesOut);
+    } finally {
+      inFlight.decrementAndGet();
+    }
+  }
+
+  private void recordBucket(String operation, String bucket, String pipeline, int status, long nanos, long bytesIn, long bytesOut) {
     if (bucket != null && pipeline != null) {
       BucketStats s = stats(bucket, pipeline);
       s.requests.increment();
@@ -96,8 +131,10 @@ final class GatewayMetrics {
       if (status < 300) {
         if (operation.equals("GetObject") || operation.equals("HeadObject")) {
           s.getLatency.record(nanos, TimeUnit.NANOSECONDS);
+          s.readMicros.recordValue(Math.max(1, nanos / 1000));
         } else if (operation.equals("PutObject") || operation.equals("UploadPart")) {
           s.putLatency.record(nanos, TimeUnit.NANOSECONDS);
+          s.writeMicros.recordValue(Math.max(1, nanos / 1000));
         }
       }
     }
@@ -116,6 +153,53 @@ final class GatewayMetrics {
   private Counter counter(String name, String bucket, String pipeline) {
     return counters.computeIfAbsent(name + '\0' + bucket + '\0' + pipeline, k ->
         Counter.builder(name).baseUnit("bytes").tag("bucket", bucket).tag("pipeline", pipeline).register(registry));
+  }
+
+  /**
+   * Cumulative figures of one bucket at one instant: what a bucket did over an interval is the
+   * difference of two ({@link #since}).
+   *
+   * @param nanos when, on the {@link System#nanoTime()} clock
+   */
+  record Totals(String bucket, String pipeline, long nanos, long bytesIn, long bytesOut, Histogram readMicros,
+      Histogram writeMicros) {
+
+    /**
+     * What the bucket did between {@code earlier} and this, as the pipeline's load: both
+     * directions' bytes, and the latency of the direction that carried more of them (a write
+     * pipeline is judged by its writes, a read pipeline by its reads). Empty when the interval
+     * saw no request.
+     */
+    Optional<Contention.Load> since(Totals earlier) {
+      Histogram reads = readMicros.copy();
+      Histogram writes = writeMicros.copy();
+      reads.subtract(earlier.readMicros);
+      writes.subtract(earlier.writeMicros);
+      long in = bytesIn - earlier.bytesIn;
+      long out = bytesOut - earlier.bytesOut;
+      Histogram main = in > out || reads.getTotalCount() == 0 ? writes : reads;
+      double seconds = (nanos - earlier.nanos) / 1e9;
+      if (main.getTotalCount() == 0 || seconds <= 0) {
+        return Optional.empty();
+      }
+      return Optional.of(new Contention.Load(pipeline, bucket, reads.getTotalCount() + writes.getTotalCount(), in + out,
+          seconds, main.getValueAtPercentile(50) / 1e3, main.getValueAtPercentile(99) / 1e3));
+    }
+  }
+
+  /** Figures of a bucket that has served nothing yet, for differences against a bucket new since. */
+  static Totals none(String bucket, String pipeline, long nanos) {
+    return new Totals(bucket, pipeline, nanos, 0, 0, new Histogram(3), new Histogram(3));
+  }
+
+  /** Cumulative figures of every bucket that served a request, by bucket name. */
+  Map<String, Totals> totals() {
+    long now = System.nanoTime();
+    Map<String, Totals> result = new TreeMap<>();
+    for (BucketStats s : buckets.values()) {
+      result.put(s.bucket, s.totals(now));
+    }
+    return result;
   }
 
   String scrape() {

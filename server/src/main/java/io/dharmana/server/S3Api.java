@@ -74,14 +74,14 @@ final class S3Api implements HttpHandler {
   private final long minPartBytes;
 
   S3Api(ObjectBackend backend, BucketRegistry buckets, MultipartUploads uploads, EtagIndex etags, AccessKeys keys,
-      GatewayMetrics metrics, Clock clock, String region, long maxObjectBytes, long minPartBytes) {
+      GatewayMetrics metrics, Dashboard dashboard, Clock clock, String region, long maxObjectBytes, long minPartBytes) {
     this.backend = backend;
     this.buckets = buckets;
     this.uploads = uploads;
     this.etags = etags;
     this.signatures = new SigV4(keys::secret);
     this.metrics = metrics;
-    this.dashboard = new Dashboard(metrics, backend);
+    this.dashboard = dashboard;
     this.clock = clock;
     this.region = region;
     this.maxObjectBytes = maxObjectBytes;
@@ -118,6 +118,7 @@ final class S3Api implements HttpHandler {
   @Override
   public void handle(HttpExchange exchange) {
     long start = System.nanoTime();
+    metrics.started();
     Call call = new Call(exchange);
     try {
       URI uri = exchange.getRequestURI();
@@ -474,16 +475,20 @@ final class S3Api implements HttpHandler {
       call.headersSent = true;
       call.exchange.sendResponseHeaders(status, length);
       OutputStream out = call.exchange.getResponseBody();
-      byte[] buf = new byte[(int) Math.min(length, 256 * 1024)];
-      long left = length;
-      while (left > 0) {
-        int n = in.read(buf, 0, (int) Math.min(buf.length, left));
-        if (n < 0) {
-          throw new IOException("Cannot serve " + key + ": the backend gave " + (length - left) + " of " + length + " bytes");
+      // transferTo hands the repository's decoded chunks to the socket as they are, without a
+      // copy through a buffer here; the backend bounds the stream to the range it was opened for
+      long sent = in.transferTo(new java.io.FilterOutputStream(out) {
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+          if (call.bytesOut + len > length) {
+            throw new IOException("Cannot serve " + key + ": the backend gave more than " + length + " bytes");
+          }
+          out.write(b, off, len);
+          call.bytesOut += len;
         }
-        out.write(buf, 0, n);
-        left -= n;
-        call.bytesOut += n;
+      });
+      if (sent != length) {
+        throw new IOException("Cannot serve " + key + ": the backend gave " + sent + " of " + length + " bytes");
       }
       out.flush();
     }
