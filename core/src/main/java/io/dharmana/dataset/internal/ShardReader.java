@@ -10,6 +10,7 @@ import io.dharmana.stage.StageListener;
 import io.dharmana.stage.StageSpec;
 import io.dharmana.stage.Stages;
 import io.dharmana.store.BlobInput;
+import io.dharmana.store.SupportsMapping;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -51,6 +52,9 @@ public final class ShardReader {
   private final byte[][] restore;
   private final int[] sampleCrc;
   private final byte[][] sampleSha;
+  // the whole file mapped read-only when the store allows it and blocks are stored as is: samples
+  // are then views of the page cache, verified in place and never copied (null otherwise)
+  private final ByteBuffer mapped;
   private final Map<Integer, byte[]> decoded = new LinkedHashMap<>(8, 0.75f, true);
   private final LongAdder storedBytesRead = new LongAdder();
 
@@ -61,6 +65,7 @@ public final class ShardReader {
     this.firstSample = firstSample;
     this.chain = chain;
     this.identity = chain.stages().isEmpty();
+    this.mapped = identity ? map(input) : null;
     blockOffset = new long[tableBlocks];
     blockStored = new int[tableBlocks];
     blockRaw = new int[tableBlocks];
@@ -110,6 +115,18 @@ public final class ShardReader {
       if (b < 0 || b >= tableBlocks || sampleOffset[s] < 0 || sampleOffset[s] + total > blockRaw[b]) {
         throw corrupt("sample " + s + " (" + sampleKey[s] + ") lies outside its block");
       }
+    }
+  }
+
+  private static ByteBuffer map(BlobInput input) {
+    if (!(input instanceof SupportsMapping m) || input.length() > Integer.MAX_VALUE) {
+      return null;
+    }
+    try {
+      return m.map(0, input.length());
+    } catch (IOException | UnsupportedOperationException e) {
+      // not every file system maps; positioned reads still work
+      return null;
     }
   }
 
@@ -221,6 +238,10 @@ public final class ShardReader {
    */
   public Sample read(int sample, StageListener listener) {
     int length = (int) sampleSize(sample);
+    if (mapped != null) {
+      storedBytesRead.add(length);
+      return slice(sample, mapped, Math.toIntExact(blockOffset[sampleBlock[sample]] + sampleOffset[sample]), length);
+    }
     byte[] bytes;
     int offset;
     try {
@@ -241,8 +262,9 @@ public final class ShardReader {
 
   /**
    * Reads {@code count} consecutive samples from {@code first}. Without stages the samples lie
-   * back to back in the file, so they are read with one positioned read (as {@code cat} would) and
-   * handed out as slices of it; otherwise each is read as by {@link #read}.
+   * back to back in the file: from a mapped file each is a view of it; otherwise they are read
+   * with one positioned read (as {@code cat} would) and handed out as slices of it. With stages
+   * each is read as by {@link #read}.
    */
   public Sample[] readRun(int first, int count, StageListener listener) {
     return readRun(first, count, listener, null, null);
@@ -255,7 +277,7 @@ public final class ShardReader {
    */
   public Sample[] readRun(int first, int count, StageListener listener, BufferPool pool, java.util.List<ByteBuffer> taken) {
     Sample[] out = new Sample[count];
-    if (!identity || count == 1) {
+    if (!identity || mapped != null) {
       for (int i = 0; i < count; i++) {
         out[i] = read(first + i, listener);
       }
