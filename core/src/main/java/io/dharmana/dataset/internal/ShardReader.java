@@ -1,6 +1,7 @@
 package io.dharmana.dataset.internal;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dharmana.CorruptDataException;
 import io.dharmana.dataset.Sample;
@@ -175,8 +176,10 @@ public final class ShardReader {
       if (headerLength < 0 || headerLength > tableOffset) {
         throw new CorruptDataException("Cannot read shard " + name + ": header length " + headerLength + " is out of bounds");
       }
-      Map<String, List<StageSpec>> header = JSON.readValue(input.readFully(16, headerLength), new TypeReference<>() {});
-      List<StageSpec> specs = header.getOrDefault("stages", List.of());
+      JsonNode header = JSON.readTree(input.readFully(16, headerLength));
+      JsonNode stages = header == null ? null : header.get("stages");
+      // binding StageSpec records costs milliseconds on first use; uncompressed shards have no stages
+      List<StageSpec> specs = stages == null || stages.isEmpty() ? List.of() : JSON.convertValue(stages, new TypeReference<List<StageSpec>>() {});
       StageChain chain = specs.isEmpty() ? new StageChain(List.of()) : Stages.chain(specs, StageContext.system());
       DataInputStream in = new DataInputStream(new ByteArrayInputStream(table));
       int blocks = in.readInt();
