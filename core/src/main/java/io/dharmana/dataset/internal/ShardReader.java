@@ -29,6 +29,10 @@ import java.util.zip.CRC32C;
  * Reads samples of one shard ({@link ShardFormat}) by position. Thread-safe: reads are
  * positioned, and decoded blocks are kept in a small LRU so that neighbouring samples of a
  * compressed block are decoded once. Does not close the {@link BlobInput}; the caller owns it.
+ *
+ * <p>A shard without stages whose input {@link SupportsMapping maps} (a local file) is mapped
+ * once; its samples are then read-only views of the page cache, checked against their CRC32C in
+ * place, as cheap as {@code cat} reading the file. Views stay valid after the input is closed.
  */
 public final class ShardReader {
   private static final ObjectMapper JSON = new ObjectMapper();
