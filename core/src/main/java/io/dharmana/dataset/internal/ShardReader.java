@@ -12,9 +12,8 @@ import io.dharmana.stage.StageSpec;
 import io.dharmana.stage.Stages;
 import io.dharmana.store.BlobInput;
 import io.dharmana.store.SupportsMapping;
-import java.io.ByteArrayInputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -63,8 +62,7 @@ public final class ShardReader {
   private final Map<Integer, byte[]> decoded = new LinkedHashMap<>(8, 0.75f, true);
   private final LongAdder storedBytesRead = new LongAdder();
 
-  private ShardReader(String name, BlobInput input, long firstSample, StageChain chain, DataInputStream table, int tableBlocks)
-      throws IOException {
+  private ShardReader(String name, BlobInput input, long firstSample, StageChain chain, ByteBuffer table, int tableBlocks) {
     this.name = name;
     this.input = input;
     this.firstSample = firstSample;
@@ -76,15 +74,15 @@ public final class ShardReader {
     blockRaw = new int[tableBlocks];
     blockCrc = new int[tableBlocks];
     for (int b = 0; b < tableBlocks; b++) {
-      blockOffset[b] = table.readLong();
-      blockStored[b] = table.readInt();
-      blockRaw[b] = table.readInt();
-      blockCrc[b] = table.readInt();
+      blockOffset[b] = table.getLong();
+      blockStored[b] = table.getInt();
+      blockRaw[b] = table.getInt();
+      blockCrc[b] = table.getInt();
       if (blockOffset[b] < 0 || blockOffset[b] + blockStored[b] > input.length() || blockStored[b] < 0 || blockRaw[b] < 0) {
         throw corrupt("block " + b + " lies outside the file");
       }
     }
-    int n = table.readInt();
+    int n = table.getInt();
     if (n < 0 || n > input.length()) {
       throw corrupt("sample count " + n + " is impossible");
     }
@@ -97,25 +95,25 @@ public final class ShardReader {
     sampleCrc = new int[n];
     sampleSha = new byte[n][];
     for (int s = 0; s < n; s++) {
-      sampleBlock[s] = table.readInt();
-      sampleOffset[s] = table.readInt();
+      sampleBlock[s] = table.getInt();
+      sampleOffset[s] = table.getInt();
       sampleKey[s] = readShortString(table);
-      int fields = table.readUnsignedShort();
+      int fields = Short.toUnsignedInt(table.getShort());
       fieldNames[s] = new String[fields];
       fieldLengths[s] = new int[fields];
       long total = 0;
       for (int f = 0; f < fields; f++) {
         fieldNames[s][f] = readShortString(table);
-        fieldLengths[s][f] = table.readInt();
+        fieldLengths[s][f] = table.getInt();
         total += fieldLengths[s][f];
       }
-      int restoreLength = table.readInt();
-      if (restoreLength < 0 || restoreLength > table.available()) {
+      int restoreLength = table.getInt();
+      if (restoreLength < 0 || restoreLength > table.remaining()) {
         throw corrupt("sample " + s + " has a restore length of " + restoreLength);
       }
-      restore[s] = table.readNBytes(restoreLength);
-      sampleCrc[s] = table.readInt();
-      sampleSha[s] = table.readNBytes(32);
+      restore[s] = bytes(table, restoreLength);
+      sampleCrc[s] = table.getInt();
+      sampleSha[s] = bytes(table, 32);
       int b = sampleBlock[s];
       if (b < 0 || b >= tableBlocks || sampleOffset[s] < 0 || sampleOffset[s] + total > blockRaw[b]) {
         throw corrupt("sample " + s + " (" + sampleKey[s] + ") lies outside its block");
@@ -185,12 +183,18 @@ public final class ShardReader {
       // binding StageSpec records costs milliseconds on first use; uncompressed shards have no stages
       List<StageSpec> specs = stages == null || stages.isEmpty() ? List.of() : JSON.convertValue(stages, new TypeReference<List<StageSpec>>() {});
       StageChain chain = specs.isEmpty() ? new StageChain(List.of()) : Stages.chain(specs, StageContext.system());
-      DataInputStream in = new DataInputStream(new ByteArrayInputStream(table));
-      int blocks = in.readInt();
+      // parsed from a buffer, not a DataInputStream: a stream costs a call per byte, which shows
+      // when a shuffled epoch opens every shard in its first batch
+      ByteBuffer in = ByteBuffer.wrap(table);
+      int blocks = in.getInt();
       if (blocks < 0 || blocks > length) {
         throw new CorruptDataException("Cannot read shard " + name + ": block count " + blocks + " is impossible");
       }
-      return new ShardReader(name, input, firstSample, chain, in, blocks);
+      try {
+        return new ShardReader(name, input, firstSample, chain, in, blocks);
+      } catch (BufferUnderflowException e) {
+        throw new CorruptDataException("Cannot read shard " + name + ": its sample table ends early", e);
+      }
     } catch (IOException e) {
       throw new CorruptDataException("Cannot read shard " + name + ": " + e, e);
     }
@@ -413,8 +417,19 @@ public final class ShardReader {
     return new CorruptDataException("Cannot read shard " + name + ": " + what);
   }
 
-  private static String readShortString(DataInputStream in) throws IOException {
-    int n = in.readUnsignedShort();
-    return new String(in.readNBytes(n), StandardCharsets.UTF_8);
+  private static String readShortString(ByteBuffer in) {
+    int n = Short.toUnsignedInt(in.getShort());
+    if (n > in.remaining()) {
+      throw new BufferUnderflowException();
+    }
+    String value = new String(in.array(), in.arrayOffset() + in.position(), n, StandardCharsets.UTF_8);
+    in.position(in.position() + n);
+    return value;
+  }
+
+  private static byte[] bytes(ByteBuffer in, int n) {
+    byte[] out = new byte[n];
+    in.get(out);
+    return out;
   }
 }
