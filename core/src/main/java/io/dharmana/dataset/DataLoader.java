@@ -37,7 +37,9 @@ import java.util.concurrent.Future;
  *   <li>One iteration per loader; the loader is for one consumer thread. {@link #close()} stops
  *       the readers; it does not close the dataset.
  *   <li><b>Buffers</b>: closing a {@link Batch} once done with it lets the loader reuse the arrays
- *       its samples were read into (optional; unclosed batches are garbage collected).
+ *       its samples were read into (optional; unclosed batches are garbage collected). Samples of
+ *       uncompressed shards on a local store are read-only views of the mapped shard file and use
+ *       no such arrays.
  * </ul>
  */
 public final class DataLoader implements Iterable<Batch>, AutoCloseable {
