@@ -1,6 +1,8 @@
 package io.dharmana.dataset;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -15,18 +17,29 @@ import java.util.function.Consumer;
 public final class Batch implements AutoCloseable {
   private final long number;
   private final List<Sample> samples;
+  private final long bytes;
   private final List<ByteBuffer> buffers;
   private final Consumer<ByteBuffer> release;
   private boolean closed;
 
   /** A batch that owns no pooled buffers. */
   public Batch(long number, List<Sample> samples) {
-    this(number, samples, List.of(), b -> {});
-  }
-
-  Batch(long number, List<Sample> samples, List<ByteBuffer> buffers, Consumer<ByteBuffer> release) {
     this.number = number;
     this.samples = List.copyOf(samples);
+    long n = 0;
+    for (Sample s : this.samples) {
+      n += s.size();
+    }
+    this.bytes = n;
+    this.buffers = List.of();
+    this.release = b -> {};
+  }
+
+  /** A loader's batch: it owns {@code samples} (no copy is made) and {@code buffers}; {@code bytes} is their total size. */
+  Batch(long number, Sample[] samples, long bytes, List<ByteBuffer> buffers, Consumer<ByteBuffer> release) {
+    this.number = number;
+    this.samples = Collections.unmodifiableList(Arrays.asList(samples));
+    this.bytes = bytes;
     this.buffers = buffers;
     this.release = release;
   }
@@ -43,11 +56,7 @@ public final class Batch implements AutoCloseable {
 
   /** Total bytes of the batch's samples. */
   public long bytes() {
-    long n = 0;
-    for (Sample s : samples) {
-      n += s.size();
-    }
-    return n;
+    return bytes;
   }
 
   public int size() {

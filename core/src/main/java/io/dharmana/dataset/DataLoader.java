@@ -37,7 +37,9 @@ import java.util.concurrent.Future;
  *   <li>One iteration per loader; the loader is for one consumer thread. {@link #close()} stops
  *       the readers; it does not close the dataset.
  *   <li><b>Buffers</b>: closing a {@link Batch} once done with it lets the loader reuse the arrays
- *       its samples were read into (optional; unclosed batches are garbage collected).
+ *       its samples were read into (optional; unclosed batches are garbage collected). Samples of
+ *       uncompressed shards on a local store are read-only views of the mapped shard file and use
+ *       no such arrays.
  * </ul>
  */
 public final class DataLoader implements Iterable<Batch>, AutoCloseable {
@@ -75,8 +77,8 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
 
   private record Pending(long number, List<Future<Part>> parts, long estimatedBytes, boolean prefetched) {}
 
-  /** Samples read by one reader task, and the pooled arrays they live in. */
-  private record Part(Sample[] samples, List<java.nio.ByteBuffer> buffers) {}
+  /** Samples read by one reader task, their total bytes, and the pooled arrays they live in. */
+  private record Part(Sample[] samples, long bytes, List<java.nio.ByteBuffer> buffers) {}
 
   private DataLoader(Builder b) {
     this.dataset = b.dataset;
@@ -323,21 +325,42 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     long k = nextToHand;
     submitUpTo(k);
     Pending p = pending.removeFirst();
-    List<Sample> samples = new ArrayList<>(batchSize);
-    List<java.nio.ByteBuffer> buffers = new ArrayList<>();
-    for (Future<Part> part : p.parts) {
-      Part got = await(part);
-      samples.addAll(List.of(got.samples()));
-      buffers.addAll(got.buffers());
+    // the consumer's time here is time the accelerator waits: gather the parts without copying
+    // samples twice or walking them again for their size (the readers summed it)
+    Sample[] samples;
+    List<java.nio.ByteBuffer> buffers;
+    long bytes = 0;
+    if (p.parts.size() == 1) {
+      Part got = await(p.parts.get(0));
+      samples = got.samples();
+      buffers = got.buffers();
+      bytes = got.bytes();
+    } else {
+      List<Part> got = new ArrayList<>(p.parts.size());
+      int count = 0;
+      for (Future<Part> part : p.parts) {
+        Part one = await(part);
+        got.add(one);
+        count += one.samples().length;
+      }
+      samples = new Sample[count];
+      buffers = new ArrayList<>();
+      int at = 0;
+      for (Part one : got) {
+        System.arraycopy(one.samples(), 0, samples, at, one.samples().length);
+        at += one.samples().length;
+        buffers.addAll(one.buffers());
+        bytes += one.bytes();
+      }
     }
     bufferedBytes -= p.estimatedBytes;
     if (p.prefetched) {
       prefetchedUsed++;
     }
-    Batch batch = new Batch(k, samples, buffers, buffersPool::give);
+    Batch batch = new Batch(k, samples, bytes, buffers, buffersPool::give);
     nextToHand++;
-    handedSamples += samples.size();
-    handedBytes += batch.bytes();
+    handedSamples += samples.length;
+    handedBytes += bytes;
     // start reading ahead while the caller works on this batch
     submitUpTo(nextToHand + prefetch - 1);
     return batch;
@@ -353,7 +376,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
         return;
       }
       boolean ahead = nextToSubmit > nextToHand;
-      pending.addLast(new Pending(nextToSubmit, submitParts(from, to), estimate, ahead));
+      pending.addLast(new Pending(nextToSubmit, submitParts(from, to, ahead && prefetch >= readers ? 1 : readers), estimate, ahead));
       if (ahead) {
         prefetched++;
       }
@@ -363,9 +386,15 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     }
   }
 
-  private List<Future<Part>> submitParts(long from, long to) {
+  /**
+   * Splits a batch into {@code split} reader tasks. The batch the caller waits for is split across
+   * all readers; when enough batches are read ahead to keep every reader busy, a batch read ahead
+   * is one task, so that handing out a batch wakes one reader, not all: a woken reader can take
+   * the caller's CPU, and the caller's time in {@link #take} is time the accelerator waits.
+   */
+  private List<Future<Part>> submitParts(long from, long to, int split) {
     int n = (int) (to - from);
-    int parts = Math.max(1, Math.min(readers, n));
+    int parts = Math.max(1, Math.min(split, n));
     List<Future<Part>> futures = new ArrayList<>(parts);
     for (int p = 0; p < parts; p++) {
       long a = from + (long) n * p / parts;
@@ -379,6 +408,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     DatasetIndex index = dataset.index();
     Sample[] out = new Sample[(int) (to - from)];
     List<java.nio.ByteBuffer> taken = new ArrayList<>();
+    long bytes = 0;
     int i = (int) from;
     while (i < to) {
       int sample = order[i];
@@ -392,9 +422,12 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
       }
       Sample[] got = shards.readRun(shard, (int) (sample - shardFirst), run, StageListener.NONE, buffersPool, taken);
       System.arraycopy(got, 0, out, (int) (i - from), run);
+      for (Sample s : got) {
+        bytes += s.size();
+      }
       i += run;
     }
-    return new Part(out, taken);
+    return new Part(out, bytes, taken);
   }
 
   private static Part await(Future<Part> f) {

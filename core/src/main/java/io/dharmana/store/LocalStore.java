@@ -336,7 +336,7 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
     }
   }
 
-  private static final class FileInput implements BlobInput {
+  private static final class FileInput implements BlobInput, SupportsMapping {
     private final FileChannel channel;
     private final long length;
 
@@ -359,6 +359,16 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
         return dst.hasRemaining() ? -1 : 0;
       }
       return channel.read(dst, position);
+    }
+
+    @Override
+    public ByteBuffer map(long position, long size) throws IOException {
+      if (position < 0 || size < 0 || size > Integer.MAX_VALUE || position > length - size) {
+        throw new IllegalArgumentException(
+            "Invalid mapping of " + size + " bytes at " + position + ": the blob has " + length + " bytes (at most 2 GiB per mapping)");
+      }
+      // a mapping outlives its channel; the file is immutable once committed, so the view never changes
+      return channel.map(FileChannel.MapMode.READ_ONLY, position, size);
     }
 
     @Override

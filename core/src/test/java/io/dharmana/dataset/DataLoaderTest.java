@@ -218,4 +218,62 @@ class DataLoaderTest {
       assertTrue(e.getMessage().contains(shard.key()) && e.getMessage().contains("sample "), e.getMessage());
     }
   }
+
+  /** The dataset's files in a memory store, whose inputs cannot be mapped: samples are read into buffers. */
+  BlobStore unmappedCopy(int corruptShard, int corruptByte) throws IOException {
+    BlobStore memory = Stores.memory();
+    try (var files = Files.walk(datasetDir)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        String key = datasetDir.relativize(f).toString().replace('\\', '/');
+        byte[] bytes = Files.readAllBytes(f);
+        if (corruptShard >= 0 && key.equals(index.shards().get(corruptShard).key())) {
+          bytes[corruptByte] ^= 1;
+        }
+        memory.write(key, bytes);
+      }
+    }
+    return memory;
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {21, 22})
+  void mappedAndPositionedReadsGiveTheSameBatches(long seed) throws IOException {
+    try (BlobStore local = Stores.local(datasetDir, false); Dataset mapped = Dataset.open(local, "");
+        BlobStore memory = unmappedCopy(-1, 0); Dataset unmapped = Dataset.open(memory, "")) {
+      for (boolean shuffle : new boolean[] {false, true}) {
+        DataLoader.Builder a = DataLoader.builder(mapped).batchSize(9).prefetch(2).readers(2);
+        DataLoader.Builder b = DataLoader.builder(unmapped).batchSize(9).prefetch(2).readers(2);
+        if (shuffle) {
+          a.shuffle(seed).shuffleBlock(40);
+          b.shuffle(seed).shuffleBlock(40);
+        }
+        try (DataLoader la = a.build(); DataLoader lb = b.build()) {
+          Iterator<Batch> ib = lb.iterator();
+          for (Batch x : la) {
+            Batch y = ib.next();
+            assertEquals(x.size(), y.size(), "seed " + seed + " shuffle " + shuffle);
+            for (int i = 0; i < x.size(); i++) {
+              Sample sa = x.samples().get(i);
+              Sample sb = y.samples().get(i);
+              assertEquals(sa.key(), sb.key(), "seed " + seed + " shuffle " + shuffle);
+              assertArrayEquals(sa.bytes(), sb.bytes(), "seed " + seed + " shuffle " + shuffle + " sample " + sa.index());
+            }
+            x.close();
+            y.close();
+          }
+          assertTrue(!ib.hasNext(), "seed " + seed);
+        }
+      }
+    }
+  }
+
+  @Test
+  void corruptionSeenThroughPositionedReadsNamesShardAndSample() throws IOException {
+    ShardInfo shard = index.shards().get(1);
+    try (BlobStore memory = unmappedCopy(1, 300); Dataset dataset = Dataset.open(memory, "");
+        DataLoader loader = DataLoader.builder(dataset).batchSize(4).prefetch(2).shuffle(3).build()) {
+      CorruptDataException e = assertThrows(CorruptDataException.class, () -> indices(loader));
+      assertTrue(e.getMessage().contains(shard.key()) && e.getMessage().contains("sample "), e.getMessage());
+    }
+  }
 }

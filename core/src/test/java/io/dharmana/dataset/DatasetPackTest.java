@@ -149,6 +149,38 @@ class DatasetPackTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(longs = {11, 12, 13})
+  void jsonLinesSpanningReadBuffersRoundTrip(long seed) throws IOException {
+    // the reader cuts lines out of a 1 MiB buffer: lines must survive crossing its refills
+    Random random = new Random(seed);
+    StringBuilder text = new StringBuilder();
+    int lines = 0;
+    while (text.length() < (3 << 20)) {
+      int length = random.nextInt(10) == 0 ? random.nextInt(1_500_000) : random.nextInt(300);
+      text.append('"');
+      for (int i = 0; i < length; i++) {
+        text.append((char) ('a' + random.nextInt(26)));
+      }
+      text.append('"').append(random.nextBoolean() ? "\r\n" : "\n");
+      lines++;
+    }
+    boolean lastTerminated = random.nextBoolean();
+    text.append(lastTerminated ? "\"end\"\n" : "\"end\"");
+    lines++;
+    Path in = tmp.resolve("in");
+    Files.createDirectories(in);
+    Path file = in.resolve("big.jsonl");
+    Files.writeString(file, text, StandardCharsets.UTF_8);
+    DatasetIndex index = pack(tmp.resolve("ds"), List.of(file), 4 << 20, 1 << 20);
+    assertEquals(lines, index.samples(), "seed " + seed);
+    unpack(tmp.resolve("ds"), tmp.resolve("out"), Dataset.TarRestore.ARCHIVE);
+    assertSameTree(in, tmp.resolve("out"), "seed " + seed);
+    try (BlobStore store = Stores.local(tmp.resolve("ds"), false); Dataset d = Dataset.open(store, "")) {
+      assertEquals("\"end\"", new String(d.sample(lines - 1).bytes(), StandardCharsets.UTF_8), "seed " + seed);
+    }
+  }
+
   static boolean tarAvailable() {
     try {
       return new ProcessBuilder("tar", "--version").start().waitFor() == 0;

@@ -3,6 +3,7 @@ package io.dharmana.testkit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,14 +12,18 @@ import io.dharmana.store.BlobInfo;
 import io.dharmana.store.BlobOutput;
 import io.dharmana.store.BlobStore;
 import io.dharmana.store.Stores;
+import io.dharmana.store.BlobInput;
 import io.dharmana.store.SupportsListing;
+import io.dharmana.store.SupportsMapping;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Random;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -109,6 +114,29 @@ class LocalStoreTest {
       assertEquals(List.of(), keys(store));
       store.write("x/y/z", new byte[] {2});
       assertArrayEquals(new byte[] {2}, store.read("x/y/z"));
+    }
+  }
+
+  @Test
+  void mappedViewsHoldTheBlobsBytesAfterCloseAndDelete() throws IOException {
+    long seed = 20261122;
+    byte[] bytes = new byte[300_000];
+    new Random(seed).nextBytes(bytes);
+    try (BlobStore store = Stores.local(dir, false)) {
+      store.write("shards/a", bytes);
+      ByteBuffer view;
+      try (BlobInput in = store.open("shards/a")) {
+        SupportsMapping mapping = assertInstanceOf(SupportsMapping.class, in, "local inputs map");
+        view = mapping.map(1000, 200_000);
+        assertTrue(view.isReadOnly());
+        assertEquals(200_000, view.remaining());
+        assertThrows(IllegalArgumentException.class, () -> mapping.map(200_000, 100_001));
+        assertThrows(IllegalArgumentException.class, () -> mapping.map(-1, 10));
+      }
+      assertTrue(store.delete("shards/a"));
+      byte[] seen = new byte[view.remaining()];
+      view.get(seen);
+      assertArrayEquals(java.util.Arrays.copyOfRange(bytes, 1000, 201_000), seen, "seed " + seed);
     }
   }
 }

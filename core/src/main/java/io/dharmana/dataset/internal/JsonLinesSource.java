@@ -1,7 +1,6 @@
 package io.dharmana.dataset.internal;
 
 import io.dharmana.dataset.SourceInfo;
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,6 +25,10 @@ final class JsonLinesSource implements SourceReader {
   private final String name;
   private final InputStream in;
   private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+  // lines are cut out of this buffer with a scan for '\n', not read a byte at a time
+  private final byte[] buffer = new byte[1 << 20];
+  private int position;
+  private int limit;
   private PackedSample next;
   private long lineNumber;
   private long bytes;
@@ -34,7 +37,7 @@ final class JsonLinesSource implements SourceReader {
   JsonLinesSource(Path file) throws IOException {
     this.file = file;
     this.name = file.getFileName().toString();
-    this.in = new BufferedInputStream(Files.newInputStream(file), 1 << 20);
+    this.in = Files.newInputStream(file);
   }
 
   @Override
@@ -58,18 +61,36 @@ final class JsonLinesSource implements SourceReader {
   private PackedSample readLine() {
     try {
       line.reset();
-      int c;
-      while ((c = in.read()) >= 0 && c != '\n') {
-        line.write(c);
+      boolean newline = false;
+      while (true) {
+        if (position == limit) {
+          int n = in.read(buffer);
+          if (n < 0) {
+            break;
+          }
+          position = 0;
+          limit = n;
+        }
+        int end = position;
+        while (end < limit && buffer[end] != '\n') {
+          end++;
+        }
+        line.write(buffer, position, end - position);
+        if (end < limit) {
+          position = end + 1;
+          newline = true;
+          break;
+        }
+        position = limit;
       }
-      if (c < 0) {
+      if (!newline) {
         eof = true;
         if (line.size() == 0) {
           return null;
         }
       }
       byte[] data = line.toByteArray();
-      byte terminator = c < 0 ? NO_TERMINATOR : LF;
+      byte terminator = newline ? LF : NO_TERMINATOR;
       if (terminator == LF && data.length > 0 && data[data.length - 1] == '\r') {
         terminator = CRLF;
         data = java.util.Arrays.copyOf(data, data.length - 1);

@@ -1,6 +1,7 @@
 package io.dharmana.dataset.internal;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dharmana.CorruptDataException;
 import io.dharmana.dataset.Sample;
@@ -10,9 +11,9 @@ import io.dharmana.stage.StageListener;
 import io.dharmana.stage.StageSpec;
 import io.dharmana.stage.Stages;
 import io.dharmana.store.BlobInput;
-import java.io.ByteArrayInputStream;
-import java.io.DataInputStream;
+import io.dharmana.store.SupportsMapping;
 import java.io.IOException;
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -27,6 +28,10 @@ import java.util.zip.CRC32C;
  * Reads samples of one shard ({@link ShardFormat}) by position. Thread-safe: reads are
  * positioned, and decoded blocks are kept in a small LRU so that neighbouring samples of a
  * compressed block are decoded once. Does not close the {@link BlobInput}; the caller owns it.
+ *
+ * <p>A shard without stages whose input {@link SupportsMapping maps} (a local file) is mapped
+ * once; its samples are then read-only views of the page cache, checked against their CRC32C in
+ * place, as cheap as {@code cat} reading the file. Views stay valid after the input is closed.
  */
 public final class ShardReader {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -51,30 +56,33 @@ public final class ShardReader {
   private final byte[][] restore;
   private final int[] sampleCrc;
   private final byte[][] sampleSha;
+  // the whole file mapped read-only when the store allows it and blocks are stored as is: samples
+  // are then views of the page cache, verified in place and never copied (null otherwise)
+  private final ByteBuffer mapped;
   private final Map<Integer, byte[]> decoded = new LinkedHashMap<>(8, 0.75f, true);
   private final LongAdder storedBytesRead = new LongAdder();
 
-  private ShardReader(String name, BlobInput input, long firstSample, StageChain chain, DataInputStream table, int tableBlocks)
-      throws IOException {
+  private ShardReader(String name, BlobInput input, long firstSample, StageChain chain, ByteBuffer table, int tableBlocks) {
     this.name = name;
     this.input = input;
     this.firstSample = firstSample;
     this.chain = chain;
     this.identity = chain.stages().isEmpty();
+    this.mapped = identity ? map(input) : null;
     blockOffset = new long[tableBlocks];
     blockStored = new int[tableBlocks];
     blockRaw = new int[tableBlocks];
     blockCrc = new int[tableBlocks];
     for (int b = 0; b < tableBlocks; b++) {
-      blockOffset[b] = table.readLong();
-      blockStored[b] = table.readInt();
-      blockRaw[b] = table.readInt();
-      blockCrc[b] = table.readInt();
+      blockOffset[b] = table.getLong();
+      blockStored[b] = table.getInt();
+      blockRaw[b] = table.getInt();
+      blockCrc[b] = table.getInt();
       if (blockOffset[b] < 0 || blockOffset[b] + blockStored[b] > input.length() || blockStored[b] < 0 || blockRaw[b] < 0) {
         throw corrupt("block " + b + " lies outside the file");
       }
     }
-    int n = table.readInt();
+    int n = table.getInt();
     if (n < 0 || n > input.length()) {
       throw corrupt("sample count " + n + " is impossible");
     }
@@ -87,29 +95,41 @@ public final class ShardReader {
     sampleCrc = new int[n];
     sampleSha = new byte[n][];
     for (int s = 0; s < n; s++) {
-      sampleBlock[s] = table.readInt();
-      sampleOffset[s] = table.readInt();
+      sampleBlock[s] = table.getInt();
+      sampleOffset[s] = table.getInt();
       sampleKey[s] = readShortString(table);
-      int fields = table.readUnsignedShort();
+      int fields = Short.toUnsignedInt(table.getShort());
       fieldNames[s] = new String[fields];
       fieldLengths[s] = new int[fields];
       long total = 0;
       for (int f = 0; f < fields; f++) {
         fieldNames[s][f] = readShortString(table);
-        fieldLengths[s][f] = table.readInt();
+        fieldLengths[s][f] = table.getInt();
         total += fieldLengths[s][f];
       }
-      int restoreLength = table.readInt();
-      if (restoreLength < 0 || restoreLength > table.available()) {
+      int restoreLength = table.getInt();
+      if (restoreLength < 0 || restoreLength > table.remaining()) {
         throw corrupt("sample " + s + " has a restore length of " + restoreLength);
       }
-      restore[s] = table.readNBytes(restoreLength);
-      sampleCrc[s] = table.readInt();
-      sampleSha[s] = table.readNBytes(32);
+      restore[s] = bytes(table, restoreLength);
+      sampleCrc[s] = table.getInt();
+      sampleSha[s] = bytes(table, 32);
       int b = sampleBlock[s];
       if (b < 0 || b >= tableBlocks || sampleOffset[s] < 0 || sampleOffset[s] + total > blockRaw[b]) {
         throw corrupt("sample " + s + " (" + sampleKey[s] + ") lies outside its block");
       }
+    }
+  }
+
+  private static ByteBuffer map(BlobInput input) {
+    if (!(input instanceof SupportsMapping m) || input.length() > Integer.MAX_VALUE) {
+      return null;
+    }
+    try {
+      return m.map(0, input.length());
+    } catch (IOException | UnsupportedOperationException e) {
+      // not every file system maps; positioned reads still work
+      return null;
     }
   }
 
@@ -158,15 +178,23 @@ public final class ShardReader {
       if (headerLength < 0 || headerLength > tableOffset) {
         throw new CorruptDataException("Cannot read shard " + name + ": header length " + headerLength + " is out of bounds");
       }
-      Map<String, List<StageSpec>> header = JSON.readValue(input.readFully(16, headerLength), new TypeReference<>() {});
-      List<StageSpec> specs = header.getOrDefault("stages", List.of());
+      JsonNode header = JSON.readTree(input.readFully(16, headerLength));
+      JsonNode stages = header == null ? null : header.get("stages");
+      // binding StageSpec records costs milliseconds on first use; uncompressed shards have no stages
+      List<StageSpec> specs = stages == null || stages.isEmpty() ? List.of() : JSON.convertValue(stages, new TypeReference<List<StageSpec>>() {});
       StageChain chain = specs.isEmpty() ? new StageChain(List.of()) : Stages.chain(specs, StageContext.system());
-      DataInputStream in = new DataInputStream(new ByteArrayInputStream(table));
-      int blocks = in.readInt();
+      // parsed from a buffer, not a DataInputStream: a stream costs a call per byte, which shows
+      // when a shuffled epoch opens every shard in its first batch
+      ByteBuffer in = ByteBuffer.wrap(table);
+      int blocks = in.getInt();
       if (blocks < 0 || blocks > length) {
         throw new CorruptDataException("Cannot read shard " + name + ": block count " + blocks + " is impossible");
       }
-      return new ShardReader(name, input, firstSample, chain, in, blocks);
+      try {
+        return new ShardReader(name, input, firstSample, chain, in, blocks);
+      } catch (BufferUnderflowException e) {
+        throw new CorruptDataException("Cannot read shard " + name + ": its sample table ends early", e);
+      }
     } catch (IOException e) {
       throw new CorruptDataException("Cannot read shard " + name + ": " + e, e);
     }
@@ -221,6 +249,10 @@ public final class ShardReader {
    */
   public Sample read(int sample, StageListener listener) {
     int length = (int) sampleSize(sample);
+    if (mapped != null) {
+      storedBytesRead.add(length);
+      return slice(sample, mapped, Math.toIntExact(blockOffset[sampleBlock[sample]] + sampleOffset[sample]), length);
+    }
     byte[] bytes;
     int offset;
     try {
@@ -241,8 +273,9 @@ public final class ShardReader {
 
   /**
    * Reads {@code count} consecutive samples from {@code first}. Without stages the samples lie
-   * back to back in the file, so they are read with one positioned read (as {@code cat} would) and
-   * handed out as slices of it; otherwise each is read as by {@link #read}.
+   * back to back in the file: from a mapped file each is a view of it; otherwise they are read
+   * with one positioned read (as {@code cat} would) and handed out as slices of it. With stages
+   * each is read as by {@link #read}.
    */
   public Sample[] readRun(int first, int count, StageListener listener) {
     return readRun(first, count, listener, null, null);
@@ -255,7 +288,7 @@ public final class ShardReader {
    */
   public Sample[] readRun(int first, int count, StageListener listener, BufferPool pool, java.util.List<ByteBuffer> taken) {
     Sample[] out = new Sample[count];
-    if (!identity || count == 1) {
+    if (!identity || mapped != null) {
       for (int i = 0; i < count; i++) {
         out[i] = read(first + i, listener);
       }
@@ -384,8 +417,19 @@ public final class ShardReader {
     return new CorruptDataException("Cannot read shard " + name + ": " + what);
   }
 
-  private static String readShortString(DataInputStream in) throws IOException {
-    int n = in.readUnsignedShort();
-    return new String(in.readNBytes(n), StandardCharsets.UTF_8);
+  private static String readShortString(ByteBuffer in) {
+    int n = Short.toUnsignedInt(in.getShort());
+    if (n > in.remaining()) {
+      throw new BufferUnderflowException();
+    }
+    String value = new String(in.array(), in.arrayOffset() + in.position(), n, StandardCharsets.UTF_8);
+    in.position(in.position() + n);
+    return value;
+  }
+
+  private static byte[] bytes(ByteBuffer in, int n) {
+    byte[] out = new byte[n];
+    in.get(out);
+    return out;
   }
 }
