@@ -182,6 +182,8 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     volatile FileChannel spool;
     volatile Path spoolFile;
     volatile BlobInput remote;
+    private volatile ByteBuffer mapped;
+    private volatile boolean unmappable;
     long size; // guarded by appendLock while open; fixed after
 
     Pack(String id, PackState state) {
@@ -226,7 +228,45 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
           // the pack was uploaded and its spool dropped while we read: read the object
         }
       }
+      ByteBuffer view = mapped();
+      if (view != null && offset >= 0 && offset + length <= view.capacity()) {
+        byte[] bytes = new byte[length];
+        try {
+          view.get((int) offset, bytes);
+          return bytes;
+        } catch (InternalError truncatedUnderneath) {
+          // the JDK reports a fault on a mapping whose file was cut short this way; read instead
+        }
+      }
       return remote().readFully(offset, length);
+    }
+
+    /**
+     * The sealed pack mapped read-only, or null where its store cannot map: on a local disk a
+     * chunk read is then one copy out of the page cache instead of a read call, a copy into a
+     * native buffer and a copy out of it. Packs are immutable once sealed, and a mapping stays
+     * valid after the pack is deleted by a repack.
+     */
+    private ByteBuffer mapped() {
+      ByteBuffer m = mapped;
+      if (m == null && !unmappable) {
+        synchronized (this) {
+          if (mapped == null && !unmappable) {
+            BlobInput r = remote();
+            try {
+              if (r instanceof SupportsMapping mapping && r.length() <= Integer.MAX_VALUE) {
+                mapped = mapping.map(0, r.length());
+              } else {
+                unmappable = true;
+              }
+            } catch (IOException | IllegalArgumentException e) {
+              unmappable = true;
+            }
+          }
+          m = mapped;
+        }
+      }
+      return m;
     }
   }
 

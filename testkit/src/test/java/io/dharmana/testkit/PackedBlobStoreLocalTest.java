@@ -20,8 +20,12 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The pack index as a reopened store reads it: every key form, and damage reported by name. */
-class PackedBlobStoreIndexTest {
+/**
+ * A packed store over a local directory, where sealed packs are read through memory mappings: the
+ * pack index as a reopened store reads it (every key form, damage reported by name), and reads
+ * that outlive a repack deleting the pack they had mapped.
+ */
+class PackedBlobStoreLocalTest {
   @TempDir Path dir;
 
   private PackedBlobStore open() {
@@ -71,6 +75,40 @@ class PackedBlobStoreIndexTest {
         }
       }, "index cut to " + keep + " bytes");
       assertTrue(e.getMessage().contains(".idx"), e.getMessage());
+    }
+  }
+
+  @Test
+  void readsStayExactAcrossARepackThatDeletesTheMappedPack() throws Exception {
+    long seed = 78;
+    Random random = new Random(seed);
+    Map<String, byte[]> blobs = new LinkedHashMap<>();
+    for (int i = 0; i < 200; i++) {
+      byte[] bytes = new byte[1 + random.nextInt(64 << 10)];
+      random.nextBytes(bytes);
+      blobs.put("chunks/" + i, bytes);
+    }
+    try (PackedBlobStore store = open()) {
+      blobs.forEach(store::write);
+      store.flush();
+    }
+    try (PackedBlobStore store = open()) {
+      for (Map.Entry<String, byte[]> e : blobs.entrySet()) { // maps the sealed packs
+        assertArrayEquals(e.getValue(), store.read(e.getKey()), "seed " + seed + ", " + e.getKey());
+      }
+      for (int i = 0; i < 200; i += 2) {
+        store.delete("chunks/" + i);
+        blobs.remove("chunks/" + i);
+      }
+      assertTrue(store.repack(0.1).packsRewritten() > 0, "the half-dead pack is rewritten");
+      for (Map.Entry<String, byte[]> e : blobs.entrySet()) {
+        assertArrayEquals(e.getValue(), store.read(e.getKey()), "after repack, seed " + seed + ", " + e.getKey());
+      }
+    }
+    try (PackedBlobStore store = open()) {
+      for (Map.Entry<String, byte[]> e : blobs.entrySet()) {
+        assertArrayEquals(e.getValue(), store.read(e.getKey()), "reopened, seed " + seed + ", " + e.getKey());
+      }
     }
   }
 }
