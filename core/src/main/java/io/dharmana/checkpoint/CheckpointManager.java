@@ -120,6 +120,8 @@ public final class CheckpointManager implements AutoCloseable {
   private final StagingPool staging;
   private final ExecutorService committer;
   private final ExecutorService encoders;
+  /** Writes a step's tensor manifests side by side: small durable files whose flushes overlap. */
+  private final ExecutorService io;
   /** Raw SHA-256 to an entry already stored by this run: the dedup index. */
   private final Map<String, TensorEntry> stored = new ConcurrentHashMap<>();
   private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
@@ -137,6 +139,10 @@ public final class CheckpointManager implements AutoCloseable {
     this.staging = new StagingPool(options.maxInFlight());
     this.committer = Executors.newSingleThreadExecutor(daemon("dharmana-checkpoint-commit"));
     this.encoders = Executors.newFixedThreadPool(options.threads(), daemon("dharmana-checkpoint-encode"));
+    java.util.concurrent.ThreadPoolExecutor manifestWriters = new java.util.concurrent.ThreadPoolExecutor(8, 8, 30,
+        java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), daemon("dharmana-checkpoint-io"));
+    manifestWriters.allowCoreThreadTimeOut(true); // idle between saves: no threads kept
+    this.io = manifestWriters;
   }
 
   /**
@@ -307,12 +313,14 @@ public final class CheckpointManager implements AutoCloseable {
         throw e;
       }
       inFlight.add(step);
+      // the staging memory goes back to the pool before the caller sees the save finish, so the
+      // caller's next save never waits for a release that is merely not run yet
       CompletableFuture<CheckpointInfo> result = tail.handle((ignored, failure) -> null)
-          .thenApplyAsync(ignored -> write(step, copies, meta), committer);
-      result.whenComplete((info, failure) -> {
-        staging.release(arena);
-        inFlight.remove(step);
-      });
+          .thenApplyAsync(ignored -> write(step, copies, meta), committer)
+          .whenComplete((info, failure) -> {
+            staging.release(arena);
+            inFlight.remove(step);
+          });
       tail = result;
       return result.copy();
     }
@@ -339,32 +347,37 @@ public final class CheckpointManager implements AutoCloseable {
 
   private record Staged(String name, DType dtype, long[] shape, ByteBuffer data) {}
 
+  /**
+   * A tensor whose bytes are stored but not yet committed: {@code manifest} is written (after the
+   * step's commit barrier) and its id completes {@code entry}; a reused tensor has no manifest.
+   */
+  private record Written(TensorEntry entry, ObjectManifest manifest) {
+    TensorEntry committed(String manifestId) {
+      return new TensorEntry(entry.name(), entry.dtype(), entry.shape(), entry.sha256(), manifestId, entry.encoding(),
+          entry.baseStep(), entry.depth(), entry.storedBytes(), entry.lossy());
+    }
+  }
+
   private CheckpointInfo write(long step, List<Staged> copies, Map<String, String> metadata) {
     if (repo.stat(stepName(step)).isPresent()) {
       throw new AlreadyExistsException("Cannot save " + label(step) + ": the step is already committed");
     }
     ShardTable parentTable = previous;
-    List<Future<TensorEntry>> futures = new ArrayList<>(copies.size());
+    List<Future<Written>> futures = new ArrayList<>(copies.size());
     for (Staged s : copies) {
       futures.add(encoders.submit(() -> store(step, s, parentTable)));
     }
-    List<TensorEntry> entries = new ArrayList<>(copies.size());
-    try {
-      for (Future<TensorEntry> f : futures) {
-        entries.add(f.get());
-      }
-    } catch (InterruptedException e) {
-      futures.forEach(f -> f.cancel(true));
-      Thread.currentThread().interrupt();
-      throw new DharmanaException("Cannot save " + label(step) + ": interrupted");
-    } catch (ExecutionException e) {
-      futures.forEach(f -> f.cancel(true));
-      Throwable cause = e.getCause();
-      if (cause instanceof RuntimeException r) {
-        throw r;
-      }
-      throw new DharmanaException("Cannot save " + label(step) + ": " + cause, cause);
+    List<Written> written = awaitAll(step, futures);
+    // one commit barrier for all tensors of the step (not one each): every chunk is durable
+    // before any manifest, and so the shard, refers to it
+    repo.sync();
+    List<Future<TensorEntry>> manifests = new ArrayList<>(written.size());
+    for (Written w : written) {
+      // each manifest is a small durable file: written side by side, their flushes overlap
+      manifests.add(w.manifest() == null ? CompletableFuture.completedFuture(w.entry())
+          : io.submit(() -> w.committed(repo.writeManifest(w.manifest()))));
     }
+    List<TensorEntry> entries = awaitAll(step, manifests);
     ShardTable table = new ShardTable(run, step, options.rank(), options.world(), clock.instant(), metadata, entries);
     List<String> includes = entries.stream().map(TensorEntry::manifestId).distinct().toList();
     // CURRENT, not ifAbsent: a shard left by a crashed attempt at this step is replaced
@@ -379,16 +392,49 @@ public final class CheckpointManager implements AutoCloseable {
         table.logicalBytes(), table.storedBytes(), table.lossy(), "", table.created(), metadata);
   }
 
-  private TensorEntry store(long step, Staged s, ShardTable parentTable) {
+  private <T> List<T> awaitAll(long step, List<? extends Future<T>> futures) {
+    List<T> out = new ArrayList<>(futures.size());
+    try {
+      for (Future<T> f : futures) {
+        out.add(f.get());
+      }
+      return out;
+    } catch (InterruptedException e) {
+      futures.forEach(f -> f.cancel(true));
+      Thread.currentThread().interrupt();
+      throw new DharmanaException("Cannot save " + label(step) + ": interrupted");
+    } catch (ExecutionException e) {
+      futures.forEach(f -> f.cancel(true));
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new DharmanaException("Cannot save " + label(step) + ": " + cause, cause);
+    }
+  }
+
+  /** The stored tensor that {@code sha} names, if this run has one that can stand in for {@code s}. */
+  private TensorEntry reusable(String sha, Staged s, boolean lossy) {
+    TensorEntry known = stored.get(sha);
+    if (known != null && known.dtype() == s.dtype() && known.byteSize() == s.data().remaining()
+        && known.lossy() == lossy && readable(known.manifestId())) {
+      return new TensorEntry(s.name(), s.dtype(), s.shape(), sha, known.manifestId(), TensorEntry.Encoding.REUSED, -1,
+          known.depth(), 0, known.lossy());
+    }
+    return null;
+  }
+
+  private Written store(long step, Staged s, ShardTable parentTable) {
+    boolean lossy = !options.lossy().equals("none") && s.dtype() == DType.F32 && s.data().remaining() >= 4;
+    if (!lossy && !options.floatCoding()) {
+      return storeRaw(s);
+    }
     String what = "checkpoint " + label(step) + " tensor " + s.name();
     ByteBuffer data = s.data().asReadOnlyBuffer();
     String sha = sha256(data);
-    boolean lossy = !options.lossy().equals("none") && s.dtype() == DType.F32 && data.remaining() >= 4;
-    TensorEntry known = stored.get(sha);
-    if (known != null && known.dtype() == s.dtype() && known.byteSize() == data.remaining() && known.lossy() == lossy
-        && readable(known.manifestId())) {
-      return new TensorEntry(s.name(), s.dtype(), s.shape(), sha, known.manifestId(), TensorEntry.Encoding.REUSED, -1,
-          known.depth(), 0, known.lossy());
+    TensorEntry known = reusable(sha, s, lossy);
+    if (known != null) {
+      return new Written(known, null);
     }
     TensorEntry parent = null;
     ByteBuffer parentBytes = null;
@@ -430,29 +476,57 @@ public final class CheckpointManager implements AutoCloseable {
       length = encoded.length;
       // the float coding runs here, before the pipeline's stages: record it so the bottleneck sees it
       repo.metrics(PIPELINE).step(parentBytes == null ? "float-codec" : "float-codec-delta", "encode",
-          data.remaining(), length, System.nanoTime() - t0);
+          data.remaining(), encoded.length, System.nanoTime() - t0);
     } else {
-      ByteBuffer heap = s.data();
+      ByteBuffer heap = s.data(); // a non-finite tensor of a raw, lossy run: its raw bytes
       encoded = heap.array();
       offset = heap.arrayOffset() + heap.position();
       length = heap.remaining();
     }
-    Map<String, String> attrs = new TreeMap<>();
-    attrs.put(A_CODEC, lossy ? options.lossy() : options.floatCoding() ? "float" : "raw");
-    attrs.put(A_DTYPE, s.dtype().name());
-    attrs.put(A_SIZE, Long.toString(data.remaining()));
-    attrs.put(A_SHA, decodedSha);
     int depth = parent == null ? 0 : parent.depth() + 1;
+    Map<String, String> attrs = attributes(lossy ? options.lossy() : options.floatCoding() ? "float" : "raw", s,
+        decodedSha, depth, parent);
+    ObjectManifest manifest = repo.writeChunks(new ByteArrayInputStream(encoded, offset, length),
+        PutOptions.defaults().withPipeline(PIPELINE).withAttributes(attrs).withExpectedSize(length)
+            .withIncludes(parent == null ? List.of() : List.of(parent.manifestId())));
+    return new Written(new TensorEntry(s.name(), s.dtype(), s.shape(), sha, "(uncommitted)",
+        parent == null ? TensorEntry.Encoding.FULL : TensorEntry.Encoding.DELTA, parent == null ? -1 : parentTable.step(),
+        depth, manifest.storedBytes(), lossy), manifest);
+  }
+
+  /**
+   * Stores a tensor's raw bytes. Its SHA-256 is the one the write computes anyway (raw bytes are
+   * the stored object's bytes): hashing it before, only to look for a tensor stored already, would
+   * cost a third pass over every byte when most tensors are new. A tensor found stored after all
+   * is reused (its chunks deduplicated, so the write stored nothing new).
+   */
+  private Written storeRaw(Staged s) {
+    ByteBuffer heap = s.data();
+    ObjectManifest m = repo.writeChunks(
+        new ByteArrayInputStream(heap.array(), heap.arrayOffset() + heap.position(), heap.remaining()),
+        PutOptions.defaults().withPipeline(PIPELINE).withExpectedSize(heap.remaining()));
+    String sha = m.sha256();
+    TensorEntry known = reusable(sha, s, false);
+    if (known != null) {
+      return new Written(known, null);
+    }
+    ObjectManifest manifest = new ObjectManifest(m.format(), m.pipeline(), m.size(), sha, m.stages(), m.lossy(),
+        m.chunks(), m.parents(), m.includes(), m.created(), attributes("raw", s, sha, 0, null));
+    return new Written(new TensorEntry(s.name(), s.dtype(), s.shape(), sha, "(uncommitted)", TensorEntry.Encoding.FULL,
+        -1, 0, manifest.storedBytes(), false), manifest);
+  }
+
+  private static Map<String, String> attributes(String codec, Staged s, String sha, int depth, TensorEntry parent) {
+    Map<String, String> attrs = new TreeMap<>();
+    attrs.put(A_CODEC, codec);
+    attrs.put(A_DTYPE, s.dtype().name());
+    attrs.put(A_SIZE, Long.toString(s.data().remaining()));
+    attrs.put(A_SHA, sha);
     attrs.put(A_DEPTH, Integer.toString(depth));
     if (parent != null) {
       attrs.put(A_PARENT, parent.manifestId());
     }
-    Repository.StoredObject written = repo.write(new ByteArrayInputStream(encoded, offset, length),
-        PutOptions.defaults().withPipeline(PIPELINE).withAttributes(attrs).withExpectedSize(length)
-            .withIncludes(parent == null ? List.of() : List.of(parent.manifestId())));
-    return new TensorEntry(s.name(), s.dtype(), s.shape(), sha, written.manifestId(),
-        parent == null ? TensorEntry.Encoding.FULL : TensorEntry.Encoding.DELTA, parent == null ? -1 : parentTable.step(),
-        depth, written.manifest().storedBytes(), lossy);
+    return attrs;
   }
 
   private BlockQuantizer quantizer() {
@@ -924,5 +998,6 @@ public final class CheckpointManager implements AutoCloseable {
     awaitSaves();
     committer.shutdown();
     encoders.shutdown();
+    io.shutdown();
   }
 }
