@@ -110,14 +110,13 @@ public final class CheckpointManager implements AutoCloseable {
   private static final String A_PARENT = "checkpoint.parent";
   private static final String A_DEPTH = "checkpoint.depth";
 
-  private static final long PARALLEL_COPY_BYTES = 64L << 20;
-
   private final Repository repo;
   private final String run;
   private final CheckpointOptions options;
   private final Clock clock;
   private final FloatCodec codec = FloatCodec.create(FloatCodecOptions.DEFAULT);
   private final StagingPool staging;
+  private final SnapshotCopier copier;
   private final ExecutorService committer;
   private final ExecutorService encoders;
   /** Writes a step's tensor manifests side by side: small durable files whose flushes overlap. */
@@ -137,6 +136,8 @@ public final class CheckpointManager implements AutoCloseable {
     this.options = options;
     this.clock = clock;
     this.staging = new StagingPool(options.maxInFlight());
+    // memory bandwidth, not cores, bounds a copy: a few threads reach it
+    this.copier = new SnapshotCopier(Math.min(4, Math.max(1, Runtime.getRuntime().availableProcessors())));
     this.committer = Executors.newSingleThreadExecutor(daemon("dharmana-checkpoint-commit"));
     this.encoders = Executors.newFixedThreadPool(options.threads(), daemon("dharmana-checkpoint-encode"));
     java.util.concurrent.ThreadPoolExecutor manifestWriters = new java.util.concurrent.ThreadPoolExecutor(8, 8, 30,
@@ -298,16 +299,21 @@ public final class CheckpointManager implements AutoCloseable {
       }
       List<Staged> copies = new ArrayList<>(tensors.size());
       try {
-        List<Tensor> sources = List.copyOf(tensors);
-        long total = 0;
-        for (Tensor t : sources) {
-          copies.add(new Staged(t.name(), t.dtype(), t.shape(), arena.take((int) t.byteSize())));
-          total += t.byteSize();
+        List<ByteBuffer> sources = new ArrayList<>(tensors.size());
+        List<ByteBuffer> targets = new ArrayList<>(tensors.size());
+        for (Tensor t : tensors) {
+          ByteBuffer source = t.data();
+          if (source.remaining() != t.byteSize()) {
+            throw new IllegalArgumentException("Cannot save " + label(step) + ": tensor '" + t.name() + "' has "
+                + source.remaining() + " bytes of data but its shape needs " + t.byteSize());
+          }
+          ByteBuffer target = arena.take((int) t.byteSize());
+          copies.add(new Staged(t.name(), t.dtype(), t.shape(), target));
+          sources.add(source);
+          targets.add(target);
         }
         // a large state is copied by several threads: the caller waits for memory bandwidth, not one core
-        java.util.stream.IntStream range = java.util.stream.IntStream.range(0, sources.size());
-        (total >= PARALLEL_COPY_BYTES && sources.size() > 1 ? range.parallel() : range)
-            .forEach(i -> copies.get(i).data().put(sources.get(i).data()).flip());
+        copier.copy(sources, targets);
       } catch (RuntimeException e) {
         staging.release(arena);
         throw e;
@@ -999,5 +1005,6 @@ public final class CheckpointManager implements AutoCloseable {
     committer.shutdown();
     encoders.shutdown();
     io.shutdown();
+    copier.close();
   }
 }
