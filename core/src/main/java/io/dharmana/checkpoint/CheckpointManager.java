@@ -346,6 +346,11 @@ public final class CheckpointManager implements AutoCloseable {
     return staging.allocations();
   }
 
+  /** Staging arenas no save holds right now (for tests: a finished save has returned its arena). */
+  int idleStagingArenas() {
+    return staging.idleArenas();
+  }
+
   /** Bytes of staging buffers allocated so far. */
   public long stagingAllocatedBytes() {
     return staging.allocatedBytes();
