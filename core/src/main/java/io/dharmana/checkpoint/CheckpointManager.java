@@ -67,7 +67,7 @@ import java.util.stream.Stream;
  * </pre>
  *
  * STEP is zero-padded to 20 digits and RANK to 5, so names sort numerically. Each tensor's encoded
- * bytes are an unnamed object ({@link Repository#write}) through the {@value #PIPELINE} pipeline
+ * bytes are an unnamed object ({@link Repository#writeChunks}) through the {@value #PIPELINE} pipeline
  * (fixed 1 MiB chunks, no stage: the bytes are already float-coded); its manifest records the raw
  * SHA-256, dtype, codec and, for a delta, the manifest of its parent and includes it, so garbage
  * collection keeps a chain alive as long as any step needs it. A shard's object includes its
@@ -76,8 +76,9 @@ import java.util.stream.Stream;
  *
  * <h2>Commit protocol</h2>
  *
- * A rank writes its tensors, then its shard object (replacing a stale shard a crashed earlier
- * attempt left), then checks whether all {@code world} shards of the step exist; if so it creates
+ * A rank writes the chunks of all its tensors, makes them durable with one commit barrier ({@link
+ * Repository#sync}, not one per tensor), writes the tensors' manifests, then its shard object
+ * (replacing a stale shard a crashed earlier attempt left), then checks whether all {@code world} shards of the step exist; if so it creates
  * the step object with expected version 0. Racing committers: exactly one create wins, the others
  * see the step already committed. A step is complete exactly when its step object exists, so a
  * rank that dies mid-save leaves the step invisible; {@link #latest} is the highest complete step.
@@ -86,7 +87,8 @@ import java.util.stream.Stream;
  *
  * <h2>Saving</h2>
  *
- * {@link #save} blocks only while the tensors are copied into staging buffers; it then returns a
+ * {@link #save} blocks only while the tensors are copied into staging buffers (by the caller's
+ * thread and a few helpers, see {@link SnapshotCopier}); it then returns a
  * future, and hashing, encoding and writing run on background threads, one save after another in
  * the order they were made. At most {@link CheckpointOptions#maxInFlight()} saves are staged or
  * being written; a further save waits for one to finish, so host memory is bounded and, for
