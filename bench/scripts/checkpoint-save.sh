@@ -15,7 +15,8 @@
 #   JAVA_OPTS   JVM options (default: -Xmx scaled to the state)
 # Each of the three timed saves follows a plain single-threaded copy of the same state, so both are
 # timed on the same (shared, noisy) machine; medians are printed and compared, and best_copy_s is
-# the fastest copy of all (including three before the first save).
+# the fastest copy of all (including three before the first save). cpu_s is the CPU time the JVM
+# used from save to committed (median): what a save costs, however busy the machine is.
 # Needs bench/target/benchmarks.jar (mvn -q -B -pl bench -am package -DskipTests); nothing is built here.
 set -euo pipefail
 
@@ -34,7 +35,7 @@ jar="$repo/bench/target/benchmarks.jar"
 heap_mb=$(( size_mb * 2 + 1024 ))
 java_opts=${JAVA_OPTS:-"-Xmx${heap_mb}m -XX:MaxDirectMemorySize=$(( size_mb + 512 ))m"}
 
-printf '%-6s %10s %10s %10s %10s %11s %11s %10s %12s %14s\n' mode GiB stored_GiB blocked_s memcpy_s best_copy_s committed_s dd_s blocked/copy committed/dd
+printf '%-6s %10s %10s %10s %10s %11s %11s %10s %10s %12s %14s\n' mode GiB stored_GiB blocked_s memcpy_s best_copy_s committed_s cpu_s dd_s blocked/copy committed/dd
 for mode in $modes; do
   rm -rf "$work/repo-$mode"
   # shellcheck disable=SC2086
@@ -50,8 +51,8 @@ for mode in $modes; do
   rm -f "$work/dd.bin"
   dd_s=$(echo "$dd_end - $dd_start" | bc -l)
   awk -v m="$mode" -v b="${r[bytes]}" -v s="$stored" -v bl="${r[blocked_s]}" -v mc="${r[memcpy_s]}" -v bc="${r[memcpy_best_s]}" \
-    -v c="${r[committed_s]}" -v d="$dd_s" \
-    'BEGIN { printf "%-6s %10.2f %10.2f %10.3f %10.3f %11.3f %11.3f %10.3f %12.2f %14.2f\n", m, b/2^30, s/2^30, bl, mc, bc, c, d, bl/mc, c/d }'
+    -v c="${r[committed_s]}" -v cpu="${r[cpu_s]}" -v d="$dd_s" \
+    'BEGIN { printf "%-6s %10.2f %10.2f %10.3f %10.3f %11.3f %11.3f %10.3f %10.3f %12.2f %14.2f\n", m, b/2^30, s/2^30, bl, mc, bc, c, cpu, d, bl/mc, c/d }'
 done
 
 # Debian's python3-torch lives under /usr/bin/python3; a pyenv python3 first on PATH may not see it

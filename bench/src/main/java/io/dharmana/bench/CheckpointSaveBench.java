@@ -80,6 +80,10 @@ public final class CheckpointSaveBench {
       long[] blockedRuns = new long[ROUNDS];
       long[] committedRuns = new long[ROUNDS];
       long[] copyRuns = new long[ROUNDS];
+      // CPU time of the whole process from save to committed: what a save costs, whatever else runs on the machine
+      long[] cpuRuns = new long[ROUNDS];
+      com.sun.management.OperatingSystemMXBean cpu =
+          (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
       CheckpointInfo info = null;
       for (int round = 0; round < ROUNDS; round++) {
         for (ByteBuffer b : state) {
@@ -88,23 +92,26 @@ public final class CheckpointSaveBench {
         System.gc();
         copyRuns[round] = copy(state, dst);
         bestCopy = Math.min(bestCopy, copyRuns[round]);
+        long cpu0 = cpu.getProcessCpuTime();
         long t0 = System.nanoTime();
         CompletableFuture<CheckpointInfo> f = m.save(round + 1, tensors(state, count), Map.of());
         blockedRuns[round] = System.nanoTime() - t0;
         info = f.join();
         committedRuns[round] = System.nanoTime() - t0;
+        cpuRuns[round] = cpu.getProcessCpuTime() - cpu0;
       }
       java.util.Arrays.sort(blockedRuns);
       java.util.Arrays.sort(committedRuns);
       java.util.Arrays.sort(copyRuns);
+      java.util.Arrays.sort(cpuRuns);
       long blocked = blockedRuns[ROUNDS / 2];
       long committed = committedRuns[ROUNDS / 2];
       long copyNanos = copyRuns[ROUNDS / 2];
       System.out.printf(Locale.ROOT,
           "mode=%s bytes=%d tensors=%d stored=%d blocked_s=%.3f memcpy_s=%.3f memcpy_best_s=%.3f committed_s=%.3f"
-              + " blocked_over_memcpy=%.2f%n",
+              + " cpu_s=%.3f blocked_over_memcpy=%.2f%n",
           raw ? "raw" : "float", bytes, count, info.storedBytes(), blocked / 1e9, copyNanos / 1e9, bestCopy / 1e9,
-          committed / 1e9, (double) blocked / copyNanos);
+          committed / 1e9, cpuRuns[ROUNDS / 2] / 1e9, (double) blocked / copyNanos);
     }
   }
 
