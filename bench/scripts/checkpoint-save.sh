@@ -13,7 +13,10 @@
 #   TENSOR_MB   tensor size in MiB (default 64)
 #   MODES       codecs to time, of raw and float (default "raw float")
 #   JAVA_OPTS   JVM options (default: -Xmx scaled to the state)
-# The three timed saves are medians; the memory copy is the best of three.
+# Each of the three timed saves follows a plain single-threaded copy of the same state, so both are
+# timed on the same (shared, noisy) machine; medians are printed and compared, and best_copy_s is
+# the fastest copy of all (including three before the first save). cpu_s is the CPU time the JVM
+# used from save to committed (median): what a save costs, however busy the machine is.
 # Needs bench/target/benchmarks.jar (mvn -q -B -pl bench -am package -DskipTests); nothing is built here.
 set -euo pipefail
 
@@ -32,7 +35,7 @@ jar="$repo/bench/target/benchmarks.jar"
 heap_mb=$(( size_mb * 2 + 1024 ))
 java_opts=${JAVA_OPTS:-"-Xmx${heap_mb}m -XX:MaxDirectMemorySize=$(( size_mb + 512 ))m"}
 
-printf '%-6s %10s %10s %10s %10s %10s %10s %12s %14s\n' mode GiB stored_GiB blocked_s memcpy_s committed_s dd_s blocked/copy committed/dd
+printf '%-6s %10s %10s %10s %10s %11s %11s %10s %10s %12s %14s\n' mode GiB stored_GiB blocked_s memcpy_s best_copy_s committed_s cpu_s dd_s blocked/copy committed/dd
 for mode in $modes; do
   rm -rf "$work/repo-$mode"
   # shellcheck disable=SC2086
@@ -47,8 +50,9 @@ for mode in $modes; do
   dd_end=$(date +%s.%N)
   rm -f "$work/dd.bin"
   dd_s=$(echo "$dd_end - $dd_start" | bc -l)
-  awk -v m="$mode" -v b="${r[bytes]}" -v s="$stored" -v bl="${r[blocked_s]}" -v mc="${r[memcpy_s]}" -v c="${r[committed_s]}" -v d="$dd_s" \
-    'BEGIN { printf "%-6s %10.2f %10.2f %10.3f %10.3f %10.3f %10.3f %12.2f %14.2f\n", m, b/2^30, s/2^30, bl, mc, c, d, bl/mc, c/d }'
+  awk -v m="$mode" -v b="${r[bytes]}" -v s="$stored" -v bl="${r[blocked_s]}" -v mc="${r[memcpy_s]}" -v bc="${r[memcpy_best_s]}" \
+    -v c="${r[committed_s]}" -v cpu="${r[cpu_s]}" -v d="$dd_s" \
+    'BEGIN { printf "%-6s %10.2f %10.2f %10.3f %10.3f %11.3f %11.3f %10.3f %10.3f %12.2f %14.2f\n", m, b/2^30, s/2^30, bl, mc, bc, c, cpu, d, bl/mc, c/d }'
 done
 
 # Debian's python3-torch lives under /usr/bin/python3; a pyenv python3 first on PATH may not see it

@@ -67,7 +67,7 @@ import java.util.stream.Stream;
  * </pre>
  *
  * STEP is zero-padded to 20 digits and RANK to 5, so names sort numerically. Each tensor's encoded
- * bytes are an unnamed object ({@link Repository#write}) through the {@value #PIPELINE} pipeline
+ * bytes are an unnamed object ({@link Repository#writeChunks}) through the {@value #PIPELINE} pipeline
  * (fixed 1 MiB chunks, no stage: the bytes are already float-coded); its manifest records the raw
  * SHA-256, dtype, codec and, for a delta, the manifest of its parent and includes it, so garbage
  * collection keeps a chain alive as long as any step needs it. A shard's object includes its
@@ -76,8 +76,9 @@ import java.util.stream.Stream;
  *
  * <h2>Commit protocol</h2>
  *
- * A rank writes its tensors, then its shard object (replacing a stale shard a crashed earlier
- * attempt left), then checks whether all {@code world} shards of the step exist; if so it creates
+ * A rank writes the chunks of all its tensors, makes them durable with one commit barrier ({@link
+ * Repository#sync}, not one per tensor), writes the tensors' manifests, then its shard object
+ * (replacing a stale shard a crashed earlier attempt left), then checks whether all {@code world} shards of the step exist; if so it creates
  * the step object with expected version 0. Racing committers: exactly one create wins, the others
  * see the step already committed. A step is complete exactly when its step object exists, so a
  * rank that dies mid-save leaves the step invisible; {@link #latest} is the highest complete step.
@@ -86,7 +87,8 @@ import java.util.stream.Stream;
  *
  * <h2>Saving</h2>
  *
- * {@link #save} blocks only while the tensors are copied into staging buffers; it then returns a
+ * {@link #save} blocks only while the tensors are copied into staging buffers (by the caller's
+ * thread and a few helpers, see {@link SnapshotCopier}); it then returns a
  * future, and hashing, encoding and writing run on background threads, one save after another in
  * the order they were made. At most {@link CheckpointOptions#maxInFlight()} saves are staged or
  * being written; a further save waits for one to finish, so host memory is bounded and, for
@@ -110,16 +112,17 @@ public final class CheckpointManager implements AutoCloseable {
   private static final String A_PARENT = "checkpoint.parent";
   private static final String A_DEPTH = "checkpoint.depth";
 
-  private static final long PARALLEL_COPY_BYTES = 64L << 20;
-
   private final Repository repo;
   private final String run;
   private final CheckpointOptions options;
   private final Clock clock;
   private final FloatCodec codec = FloatCodec.create(FloatCodecOptions.DEFAULT);
   private final StagingPool staging;
+  private final SnapshotCopier copier;
   private final ExecutorService committer;
   private final ExecutorService encoders;
+  /** Writes a step's tensor manifests side by side: small durable files whose flushes overlap. */
+  private final ExecutorService io;
   /** Raw SHA-256 to an entry already stored by this run: the dedup index. */
   private final Map<String, TensorEntry> stored = new ConcurrentHashMap<>();
   private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
@@ -135,8 +138,14 @@ public final class CheckpointManager implements AutoCloseable {
     this.options = options;
     this.clock = clock;
     this.staging = new StagingPool(options.maxInFlight());
+    // memory bandwidth, not cores, bounds a copy: a few threads reach it
+    this.copier = new SnapshotCopier(Math.min(4, Math.max(1, Runtime.getRuntime().availableProcessors())));
     this.committer = Executors.newSingleThreadExecutor(daemon("dharmana-checkpoint-commit"));
     this.encoders = Executors.newFixedThreadPool(options.threads(), daemon("dharmana-checkpoint-encode"));
+    java.util.concurrent.ThreadPoolExecutor manifestWriters = new java.util.concurrent.ThreadPoolExecutor(8, 8, 30,
+        java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), daemon("dharmana-checkpoint-io"));
+    manifestWriters.allowCoreThreadTimeOut(true); // idle between saves: no threads kept
+    this.io = manifestWriters;
   }
 
   /**
@@ -292,27 +301,34 @@ public final class CheckpointManager implements AutoCloseable {
       }
       List<Staged> copies = new ArrayList<>(tensors.size());
       try {
-        List<Tensor> sources = List.copyOf(tensors);
-        long total = 0;
-        for (Tensor t : sources) {
-          copies.add(new Staged(t.name(), t.dtype(), t.shape(), arena.take((int) t.byteSize())));
-          total += t.byteSize();
+        List<ByteBuffer> sources = new ArrayList<>(tensors.size());
+        List<ByteBuffer> targets = new ArrayList<>(tensors.size());
+        for (Tensor t : tensors) {
+          ByteBuffer source = t.data();
+          if (source.remaining() != t.byteSize()) {
+            throw new IllegalArgumentException("Cannot save " + label(step) + ": tensor '" + t.name() + "' has "
+                + source.remaining() + " bytes of data but its shape needs " + t.byteSize());
+          }
+          ByteBuffer target = arena.take((int) t.byteSize());
+          copies.add(new Staged(t.name(), t.dtype(), t.shape(), target));
+          sources.add(source);
+          targets.add(target);
         }
         // a large state is copied by several threads: the caller waits for memory bandwidth, not one core
-        java.util.stream.IntStream range = java.util.stream.IntStream.range(0, sources.size());
-        (total >= PARALLEL_COPY_BYTES && sources.size() > 1 ? range.parallel() : range)
-            .forEach(i -> copies.get(i).data().put(sources.get(i).data()).flip());
+        copier.copy(sources, targets);
       } catch (RuntimeException e) {
         staging.release(arena);
         throw e;
       }
       inFlight.add(step);
+      // the staging memory goes back to the pool before the caller sees the save finish, so the
+      // caller's next save never waits for a release that is merely not run yet
       CompletableFuture<CheckpointInfo> result = tail.handle((ignored, failure) -> null)
-          .thenApplyAsync(ignored -> write(step, copies, meta), committer);
-      result.whenComplete((info, failure) -> {
-        staging.release(arena);
-        inFlight.remove(step);
-      });
+          .thenApplyAsync(ignored -> write(step, copies, meta), committer)
+          .whenComplete((info, failure) -> {
+            staging.release(arena);
+            inFlight.remove(step);
+          });
       tail = result;
       return result.copy();
     }
@@ -332,6 +348,11 @@ public final class CheckpointManager implements AutoCloseable {
     return staging.allocations();
   }
 
+  /** Staging arenas no save holds right now (for tests: a finished save has returned its arena). */
+  int idleStagingArenas() {
+    return staging.idleArenas();
+  }
+
   /** Bytes of staging buffers allocated so far. */
   public long stagingAllocatedBytes() {
     return staging.allocatedBytes();
@@ -339,32 +360,37 @@ public final class CheckpointManager implements AutoCloseable {
 
   private record Staged(String name, DType dtype, long[] shape, ByteBuffer data) {}
 
+  /**
+   * A tensor whose bytes are stored but not yet committed: {@code manifest} is written (after the
+   * step's commit barrier) and its id completes {@code entry}; a reused tensor has no manifest.
+   */
+  private record Written(TensorEntry entry, ObjectManifest manifest) {
+    TensorEntry committed(String manifestId) {
+      return new TensorEntry(entry.name(), entry.dtype(), entry.shape(), entry.sha256(), manifestId, entry.encoding(),
+          entry.baseStep(), entry.depth(), entry.storedBytes(), entry.lossy());
+    }
+  }
+
   private CheckpointInfo write(long step, List<Staged> copies, Map<String, String> metadata) {
     if (repo.stat(stepName(step)).isPresent()) {
       throw new AlreadyExistsException("Cannot save " + label(step) + ": the step is already committed");
     }
     ShardTable parentTable = previous;
-    List<Future<TensorEntry>> futures = new ArrayList<>(copies.size());
+    List<Future<Written>> futures = new ArrayList<>(copies.size());
     for (Staged s : copies) {
       futures.add(encoders.submit(() -> store(step, s, parentTable)));
     }
-    List<TensorEntry> entries = new ArrayList<>(copies.size());
-    try {
-      for (Future<TensorEntry> f : futures) {
-        entries.add(f.get());
-      }
-    } catch (InterruptedException e) {
-      futures.forEach(f -> f.cancel(true));
-      Thread.currentThread().interrupt();
-      throw new DharmanaException("Cannot save " + label(step) + ": interrupted");
-    } catch (ExecutionException e) {
-      futures.forEach(f -> f.cancel(true));
-      Throwable cause = e.getCause();
-      if (cause instanceof RuntimeException r) {
-        throw r;
-      }
-      throw new DharmanaException("Cannot save " + label(step) + ": " + cause, cause);
+    List<Written> written = awaitAll(step, futures);
+    // one commit barrier for all tensors of the step (not one each): every chunk is durable
+    // before any manifest, and so the shard, refers to it
+    repo.sync();
+    List<Future<TensorEntry>> manifests = new ArrayList<>(written.size());
+    for (Written w : written) {
+      // each manifest is a small durable file: written side by side, their flushes overlap
+      manifests.add(w.manifest() == null ? CompletableFuture.completedFuture(w.entry())
+          : io.submit(() -> w.committed(repo.writeManifest(w.manifest()))));
     }
+    List<TensorEntry> entries = awaitAll(step, manifests);
     ShardTable table = new ShardTable(run, step, options.rank(), options.world(), clock.instant(), metadata, entries);
     List<String> includes = entries.stream().map(TensorEntry::manifestId).distinct().toList();
     // CURRENT, not ifAbsent: a shard left by a crashed attempt at this step is replaced
@@ -379,16 +405,49 @@ public final class CheckpointManager implements AutoCloseable {
         table.logicalBytes(), table.storedBytes(), table.lossy(), "", table.created(), metadata);
   }
 
-  private TensorEntry store(long step, Staged s, ShardTable parentTable) {
+  private <T> List<T> awaitAll(long step, List<? extends Future<T>> futures) {
+    List<T> out = new ArrayList<>(futures.size());
+    try {
+      for (Future<T> f : futures) {
+        out.add(f.get());
+      }
+      return out;
+    } catch (InterruptedException e) {
+      futures.forEach(f -> f.cancel(true));
+      Thread.currentThread().interrupt();
+      throw new DharmanaException("Cannot save " + label(step) + ": interrupted");
+    } catch (ExecutionException e) {
+      futures.forEach(f -> f.cancel(true));
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new DharmanaException("Cannot save " + label(step) + ": " + cause, cause);
+    }
+  }
+
+  /** The stored tensor that {@code sha} names, if this run has one that can stand in for {@code s}. */
+  private TensorEntry reusable(String sha, Staged s, boolean lossy) {
+    TensorEntry known = stored.get(sha);
+    if (known != null && known.dtype() == s.dtype() && known.byteSize() == s.data().remaining()
+        && known.lossy() == lossy && readable(known.manifestId())) {
+      return new TensorEntry(s.name(), s.dtype(), s.shape(), sha, known.manifestId(), TensorEntry.Encoding.REUSED, -1,
+          known.depth(), 0, known.lossy());
+    }
+    return null;
+  }
+
+  private Written store(long step, Staged s, ShardTable parentTable) {
+    boolean lossy = !options.lossy().equals("none") && s.dtype() == DType.F32 && s.data().remaining() >= 4;
+    if (!lossy && !options.floatCoding()) {
+      return storeRaw(s);
+    }
     String what = "checkpoint " + label(step) + " tensor " + s.name();
     ByteBuffer data = s.data().asReadOnlyBuffer();
     String sha = sha256(data);
-    boolean lossy = !options.lossy().equals("none") && s.dtype() == DType.F32 && data.remaining() >= 4;
-    TensorEntry known = stored.get(sha);
-    if (known != null && known.dtype() == s.dtype() && known.byteSize() == data.remaining() && known.lossy() == lossy
-        && readable(known.manifestId())) {
-      return new TensorEntry(s.name(), s.dtype(), s.shape(), sha, known.manifestId(), TensorEntry.Encoding.REUSED, -1,
-          known.depth(), 0, known.lossy());
+    TensorEntry known = reusable(sha, s, lossy);
+    if (known != null) {
+      return new Written(known, null);
     }
     TensorEntry parent = null;
     ByteBuffer parentBytes = null;
@@ -430,29 +489,57 @@ public final class CheckpointManager implements AutoCloseable {
       length = encoded.length;
       // the float coding runs here, before the pipeline's stages: record it so the bottleneck sees it
       repo.metrics(PIPELINE).step(parentBytes == null ? "float-codec" : "float-codec-delta", "encode",
-          data.remaining(), length, System.nanoTime() - t0);
+          data.remaining(), encoded.length, System.nanoTime() - t0);
     } else {
-      ByteBuffer heap = s.data();
+      ByteBuffer heap = s.data(); // a non-finite tensor of a raw, lossy run: its raw bytes
       encoded = heap.array();
       offset = heap.arrayOffset() + heap.position();
       length = heap.remaining();
     }
-    Map<String, String> attrs = new TreeMap<>();
-    attrs.put(A_CODEC, lossy ? options.lossy() : options.floatCoding() ? "float" : "raw");
-    attrs.put(A_DTYPE, s.dtype().name());
-    attrs.put(A_SIZE, Long.toString(data.remaining()));
-    attrs.put(A_SHA, decodedSha);
     int depth = parent == null ? 0 : parent.depth() + 1;
+    Map<String, String> attrs = attributes(lossy ? options.lossy() : options.floatCoding() ? "float" : "raw", s,
+        decodedSha, depth, parent);
+    ObjectManifest manifest = repo.writeChunks(new ByteArrayInputStream(encoded, offset, length),
+        PutOptions.defaults().withPipeline(PIPELINE).withAttributes(attrs).withExpectedSize(length)
+            .withIncludes(parent == null ? List.of() : List.of(parent.manifestId())));
+    return new Written(new TensorEntry(s.name(), s.dtype(), s.shape(), sha, "(uncommitted)",
+        parent == null ? TensorEntry.Encoding.FULL : TensorEntry.Encoding.DELTA, parent == null ? -1 : parentTable.step(),
+        depth, manifest.storedBytes(), lossy), manifest);
+  }
+
+  /**
+   * Stores a tensor's raw bytes. Its SHA-256 is the one the write computes anyway (raw bytes are
+   * the stored object's bytes): hashing it before, only to look for a tensor stored already, would
+   * cost a third pass over every byte when most tensors are new. A tensor found stored after all
+   * is reused (its chunks deduplicated, so the write stored nothing new).
+   */
+  private Written storeRaw(Staged s) {
+    ByteBuffer heap = s.data();
+    ObjectManifest m = repo.writeChunks(
+        new ByteArrayInputStream(heap.array(), heap.arrayOffset() + heap.position(), heap.remaining()),
+        PutOptions.defaults().withPipeline(PIPELINE).withExpectedSize(heap.remaining()));
+    String sha = m.sha256();
+    TensorEntry known = reusable(sha, s, false);
+    if (known != null) {
+      return new Written(known, null);
+    }
+    ObjectManifest manifest = new ObjectManifest(m.format(), m.pipeline(), m.size(), sha, m.stages(), m.lossy(),
+        m.chunks(), m.parents(), m.includes(), m.created(), attributes("raw", s, sha, 0, null));
+    return new Written(new TensorEntry(s.name(), s.dtype(), s.shape(), sha, "(uncommitted)", TensorEntry.Encoding.FULL,
+        -1, 0, manifest.storedBytes(), false), manifest);
+  }
+
+  private static Map<String, String> attributes(String codec, Staged s, String sha, int depth, TensorEntry parent) {
+    Map<String, String> attrs = new TreeMap<>();
+    attrs.put(A_CODEC, codec);
+    attrs.put(A_DTYPE, s.dtype().name());
+    attrs.put(A_SIZE, Long.toString(s.data().remaining()));
+    attrs.put(A_SHA, sha);
     attrs.put(A_DEPTH, Integer.toString(depth));
     if (parent != null) {
       attrs.put(A_PARENT, parent.manifestId());
     }
-    Repository.StoredObject written = repo.write(new ByteArrayInputStream(encoded, offset, length),
-        PutOptions.defaults().withPipeline(PIPELINE).withAttributes(attrs).withExpectedSize(length)
-            .withIncludes(parent == null ? List.of() : List.of(parent.manifestId())));
-    return new TensorEntry(s.name(), s.dtype(), s.shape(), sha, written.manifestId(),
-        parent == null ? TensorEntry.Encoding.FULL : TensorEntry.Encoding.DELTA, parent == null ? -1 : parentTable.step(),
-        depth, written.manifest().storedBytes(), lossy);
+    return attrs;
   }
 
   private BlockQuantizer quantizer() {
@@ -924,5 +1011,7 @@ public final class CheckpointManager implements AutoCloseable {
     awaitSaves();
     committer.shutdown();
     encoders.shutdown();
+    io.shutdown();
+    copier.close();
   }
 }

@@ -36,6 +36,11 @@ final class StagingPool {
     free.add(arena);
   }
 
+  /** Arenas no save holds right now. */
+  int idleArenas() {
+    return free.size();
+  }
+
   /** Buffers allocated since the pool was made. */
   long allocations() {
     return allocations.get();

@@ -317,14 +317,46 @@ public final class Repository implements AutoCloseable {
 
   private StoredObject write(PipelineDescriptor pipeline, InputStream data, PutOptions options, List<String> parents,
       ProgressListener progress) throws IOException {
+    ObjectManifest manifest = writeChunks(pipeline, data, options, parents, progress);
+    tiers.sync(); // the commit barrier: chunks durable before anything refers to them
+    return new StoredObject(writeManifest(manifest), manifest);
+  }
+
+  private ObjectManifest writeChunks(PipelineDescriptor pipeline, InputStream data, PutOptions options,
+      List<String> parents, ProgressListener progress) throws IOException {
     StageChain chain = Stages.chain(pipeline.storage().stages(), StageContext.system());
     WrittenObject written = runtime.write(data, Chunkers.of(pipeline.storage().chunking()), chain,
         metrics(pipeline.name()), options.expectedSize(), progress);
-    tiers.sync(); // the commit barrier: chunks durable before anything refers to them
-    ObjectManifest manifest = new ObjectManifest(ObjectManifest.FORMAT, pipeline.name(), written.size(),
-        written.sha256(), chain.specs(), chain.lossy(), written.chunks(), parents, options.includes(), clock.instant(),
-        options.attributes());
-    return new StoredObject(writeManifest(manifest), manifest);
+    return new ObjectManifest(ObjectManifest.FORMAT, pipeline.name(), written.size(), written.sha256(), chain.specs(),
+        chain.lossy(), written.chunks(), parents, options.includes(), clock.instant(), options.attributes());
+  }
+
+  /**
+   * Like {@link #write(InputStream, PutOptions)} but without its commit barrier and without
+   * writing the manifest: stores {@code data}'s chunks and returns the manifest describing them.
+   * The chunks are durable only once a later {@link #sync()} returned; the caller must call it
+   * before it writes the manifest ({@link #writeManifest}) or anything else that refers to them.
+   * Lets a writer of many objects (a checkpoint's tensors) pay one barrier for all of them.
+   */
+  public ObjectManifest writeChunks(InputStream data, PutOptions options) {
+    PipelineDescriptor pipeline = options.pipeline()
+        .map(p -> pipeline(p).orElseThrow(() -> new NotFoundException("Cannot write: no pipeline '" + p + "'")))
+        .orElse(descriptor);
+    try (RepositoryLock.Hold shared = lock.shared()) {
+      return writeChunks(pipeline, data, options, List.of(), ProgressListener.NONE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write object: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The commit barrier: when this returns, every chunk written (by {@link #writeChunks} or
+   * otherwise) before the call is durable on the write tier.
+   */
+  public void sync() {
+    try (RepositoryLock.Hold shared = lock.shared()) {
+      tiers.sync();
+    }
   }
 
   /** Writes a manifest content-addressed; returns its id. Writing an existing one is a no-op. */

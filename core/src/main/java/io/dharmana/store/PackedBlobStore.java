@@ -836,7 +836,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   /** Buffers a blob; at close, appends it to the open pack, or past the direct threshold, streams it alone. */
   private final class PackedOutput extends BlobOutput {
     private final String key;
-    private ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+    private Buffer buffer = new Buffer();
     private BlobOutput direct;
     private long written;
     private boolean done;
@@ -884,9 +884,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       done = true;
       checkOpen();
       if (direct == null) {
-        byte[] bytes = buffer.toByteArray();
+        Buffer bytes = buffer;
         buffer = null;
-        append(key, bytes, bytes.length, null);
+        append(key, bytes.array(), bytes.size(), null); // appended from the buffer itself: no copy
         return;
       }
       if (index.containsKey(key)) {
@@ -908,6 +908,17 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
           direct.abort();
         }
       }
+    }
+  }
+
+  /** A blob's bytes before it is appended, handed to the pack without a final copy. */
+  private static final class Buffer extends ByteArrayOutputStream {
+    Buffer() {
+      super(4096);
+    }
+
+    byte[] array() {
+      return buf;
     }
   }
 

@@ -132,6 +132,21 @@ class CheckpointManagerTest {
     }
   }
 
+  /** The caller's next save must not wait for a release that merely has not run yet. */
+  @Test
+  void aSaveHasReturnedItsStagingMemoryWhenItsFutureCompletes() {
+    try (Repository r = repo();
+        CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT.withMaxInFlight(1).withThreads(2))) {
+      for (int step = 0; step < 10; step++) {
+        m.save(step, TestStates.state(13, step, 3, 2000), Map.of()).join();
+        assertEquals(1, m.idleStagingArenas(), "seed 13 step " + step + ": the save finished but holds its arena");
+      }
+      CompletableFuture<CheckpointInfo> failed = m.save(3, TestStates.state(13, 3, 3, 2000), Map.of()); // step exists
+      assertThrows(java.util.concurrent.CompletionException.class, failed::join);
+      assertEquals(1, m.idleStagingArenas(), "seed 13: a failed save holds its arena");
+    }
+  }
+
   @Test
   void saveBlocksWhileMaxInFlightSavesAreStaged() throws Exception {
     try (Repository r = repo();

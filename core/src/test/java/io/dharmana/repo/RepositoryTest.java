@@ -71,6 +71,35 @@ class RepositoryTest {
     }
   }
 
+  /** Several objects written without a barrier each, one sync, then their manifests: all readable, also after reopening. */
+  @Test
+  void objectsWrittenUnderOneBarrierReadBackAfterReopen() throws IOException {
+    Random random = new Random(11);
+    List<byte[]> data = new java.util.ArrayList<>();
+    List<String> ids = new java.util.ArrayList<>();
+    try (Repository r = Repository.init(dir, zstd())) {
+      List<io.dharmana.manifest.ObjectManifest> pending = new java.util.ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        byte[] d = new byte[random.nextInt(3_000_000)];
+        random.nextBytes(d);
+        data.add(d);
+        pending.add(r.writeChunks(new ByteArrayInputStream(d), PutOptions.defaults()));
+      }
+      r.sync();
+      for (int i = 0; i < pending.size(); i++) {
+        assertEquals(data.get(i).length, pending.get(i).size(), "seed 11 object " + i);
+        ids.add(r.writeManifest(pending.get(i)));
+      }
+    }
+    try (Repository r = Repository.open(dir)) {
+      for (int i = 0; i < ids.size(); i++) {
+        try (InputStream in = r.open(r.manifest(ids.get(i)), "object " + i)) {
+          assertArrayEquals(data.get(i), in.readAllBytes(), "seed 11 object " + i);
+        }
+      }
+    }
+  }
+
   @Test
   void initTwiceAndOpenMissingFailClearly() {
     Repository.init(dir, plain()).close();
