@@ -3,13 +3,10 @@ package io.dharmana.cli;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.Repository;
 import io.dharmana.runtime.Verification;
+import io.dharmana.tensor.SafetensorsWriter;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -58,26 +55,15 @@ final class GetCommand implements Callable<Integer> {
           r.get(name, out, verification(), bar);
           out.flush();
         }
-      } else if (Files.exists(output) && !Files.isRegularFile(output)) {
-        // a device or pipe (-o /dev/null): renaming a temporary file over it would replace it
-        try (OutputStream out = Files.newOutputStream(output, StandardOpenOption.WRITE);
-            Progress bar = Progress.start("get " + name, info.size(), progress)) {
-          r.get(name, out, verification(), bar);
-        }
       } else {
-        Path dir = output.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + output.getFileName() + ".", ".part");
-        try {
-          try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
-              OutputStream out = java.nio.channels.Channels.newOutputStream(ch);
-              Progress bar = Progress.start("get " + name, info.size(), progress)) {
+        // atomically, with the umask's mode (a temporary file renamed when complete and verified);
+        // a device such as /dev/null is written in place
+        try (Progress bar = Progress.start("get " + name, info.size(), progress)) {
+          SafetensorsWriter.writeAtomically(output, channel -> {
+            OutputStream out = java.nio.channels.Channels.newOutputStream(channel);
             r.get(name, out, verification(), bar);
             out.flush();
-            ch.force(false);
-          }
-          Files.move(tmp, output, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-          Files.deleteIfExists(tmp);
+          });
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         spec.commandLine().getErr().printf("get %s: %s in %.2f s (%s) -> %s%n", name, Output.bytes(info.size()), seconds,

@@ -10,7 +10,6 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -68,14 +67,13 @@ final class ReportCommand implements Callable<Integer> {
 
   /** Writes through a temporary file and a rename, so a reader never sees half a page. */
   static void write(Path file, String html) throws IOException {
-    Path dir = file.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".part");
-    try {
-      Files.writeString(tmp, html, StandardCharsets.UTF_8);
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    byte[] bytes = html.getBytes(StandardCharsets.UTF_8);
+    io.dharmana.tensor.SafetensorsWriter.writeAtomically(file, channel -> {
+      java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(bytes);
+      while (buffer.hasRemaining()) {
+        channel.write(buffer);
+      }
+    });
   }
 }

@@ -44,8 +44,11 @@ class GetCommandTest {
     assertEquals(0, run.exit(), run.err());
     assertArrayEquals(data, Files.readAllBytes(out));
     try (var files = Files.list(dir)) {
-      assertEquals(0, files.filter(p -> p.getFileName().toString().endsWith(".part")).count());
+      assertEquals(0, files.filter(p -> p.getFileName().toString().startsWith(".")).count(), "a temporary file was left");
     }
+    // the mode a plain create gives under this umask, not a temporary file's 0600
+    Path plain = Files.write(dir.resolve("plain"), new byte[0]);
+    assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(out));
   }
 
   /** `-o /dev/null` once replaced the device with a regular file; a FIFO stands in for the device here. */
