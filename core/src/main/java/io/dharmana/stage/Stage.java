@@ -26,12 +26,19 @@ import io.dharmana.CorruptDataException;
 public interface Stage {
 
   /** The stage's registered name, as written in descriptors and manifests (e.g. {@code zstd}). */
-  String name();
+  default String name() {
+    return spec().name();
+  }
 
   /** The version of the encoded format; decoders must still read every older version. */
-  int version();
+  default int version() {
+    return spec().version();
+  }
 
-  /** The parameters that decoding needs, as recorded in manifests. Never holds secrets. */
+  /**
+   * The name, version and parameters that decoding needs, as recorded in manifests. Never holds
+   * secrets.
+   */
   StageSpec spec();
 
   /** Whether decoding yields only an approximation of the input. */

@@ -83,15 +83,6 @@ final class AesGcmStage implements Stage {
         AesGcmStageFactory.NAME, version, Map.of(keySource.getKey(), keySource.getValue(), "key-id", keyId));
   }
 
-  @Override
-  public String name() {
-    return AesGcmStageFactory.NAME;
-  }
-
-  @Override
-  public int version() {
-    return spec.version();
-  }
 
   @Override
   public StageSpec spec() {

@@ -33,15 +33,6 @@ final class BytePlanesStage implements Stage {
     this.spec = new StageSpec(BytePlanesStageFactory.NAME, version, Map.of("width", Integer.toString(width)));
   }
 
-  @Override
-  public String name() {
-    return BytePlanesStageFactory.NAME;
-  }
-
-  @Override
-  public int version() {
-    return spec.version();
-  }
 
   @Override
   public StageSpec spec() {

@@ -48,15 +48,6 @@ final class ChecksumStage implements Stage {
     this.spec = new StageSpec(ChecksumStageFactory.NAME, version, Map.of("algorithm", algorithm.parameter));
   }
 
-  @Override
-  public String name() {
-    return ChecksumStageFactory.NAME;
-  }
-
-  @Override
-  public int version() {
-    return spec.version();
-  }
 
   @Override
   public StageSpec spec() {

@@ -46,15 +46,6 @@ final class Lz4Stage implements Stage {
     this.spec = new StageSpec(Lz4StageFactory.NAME, version, Map.of("mode", mode.parameter()));
   }
 
-  @Override
-  public String name() {
-    return Lz4StageFactory.NAME;
-  }
-
-  @Override
-  public int version() {
-    return spec.version();
-  }
 
   @Override
   public StageSpec spec() {

@@ -54,15 +54,6 @@ final class ZstdStage implements Stage {
     this.spec = new StageSpec(ZstdStageFactory.NAME, version, Map.of("level", Integer.toString(level)));
   }
 
-  @Override
-  public String name() {
-    return ZstdStageFactory.NAME;
-  }
-
-  @Override
-  public int version() {
-    return spec.version();
-  }
 
   @Override
   public StageSpec spec() {

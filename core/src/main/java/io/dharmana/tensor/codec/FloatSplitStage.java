@@ -34,15 +34,6 @@ final class FloatSplitStage implements Stage {
     this.spec = spec;
   }
 
-  @Override
-  public String name() {
-    return FloatSplitStageFactory.NAME;
-  }
-
-  @Override
-  public int version() {
-    return spec.version();
-  }
 
   @Override
   public StageSpec spec() {

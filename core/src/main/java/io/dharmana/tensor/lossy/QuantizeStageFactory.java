@@ -73,15 +73,6 @@ public final class QuantizeStageFactory implements StageFactory {
   }
 
   private record QuantizeStage(BlockQuantizer quantizer, StageSpec spec) implements Stage {
-    @Override
-    public String name() {
-      return NAME;
-    }
-
-    @Override
-    public int version() {
-      return spec.version();
-    }
 
     @Override
     public boolean lossy() {
