@@ -16,6 +16,16 @@ public abstract class BlobOutput extends OutputStream {
   /** Bytes written so far. */
   public abstract long written();
 
+  /** Writes one byte, as a block of one: every output takes its bytes in blocks. */
+  @Override
+  public void write(int b) throws IOException {
+    write(new byte[] {(byte) b}, 0, 1);
+  }
+
+  /** Appends {@code len} bytes of {@code b} from {@code off}; must throw once closed or aborted. */
+  @Override
+  public abstract void write(byte[] b, int off, int len) throws IOException;
+
   /**
    * Commits the blob.
    *

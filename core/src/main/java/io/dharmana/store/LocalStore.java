@@ -404,11 +404,6 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
     }
 
     @Override
-    public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
-    }
-
-    @Override
     public synchronized void write(byte[] b, int off, int len) throws IOException {
       if (done) {
         throw new IOException("Cannot write to " + key + ": the output is already closed or aborted");

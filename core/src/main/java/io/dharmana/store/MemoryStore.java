@@ -139,11 +139,6 @@ final class MemoryStore implements BlobStore, SupportsListing, SupportsTouch {
     }
 
     @Override
-    public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
-    }
-
-    @Override
     public synchronized void write(byte[] b, int off, int len) throws IOException {
       if (done) {
         throw new IOException("Cannot write to " + key + ": the output is already closed or aborted");

@@ -856,11 +856,6 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
 
     @Override
-    public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
-    }
-
-    @Override
     public void write(byte[] b, int off, int len) throws IOException {
       if (done) {
         throw new IOException("Cannot write to " + key + ": the output is closed or aborted");

@@ -792,11 +792,6 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     }
 
     @Override
-    public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
-    }
-
-    @Override
     public synchronized void write(byte[] b, int off, int len) throws IOException {
       if (done) {
         throw new IOException("Cannot write to " + key + ": the output is already closed or aborted");

@@ -38,10 +38,6 @@ final class S3BlobOutput extends BlobOutput {
     return written;
   }
 
-  @Override
-  public void write(int b) throws IOException {
-    write(new byte[] {(byte) b}, 0, 1);
-  }
 
   @Override
   public void write(byte[] b, int off, int len) throws IOException {

@@ -204,11 +204,6 @@ public class FaultInjectingStore extends ForwardingBlobStore {
     }
 
     @Override
-    public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
-    }
-
-    @Override
     public void write(byte[] b, int off, int len) throws IOException {
       if (crashed) {
         throw new IOException("Cannot write " + key() + ": the store crashed (simulated)");
