@@ -6,6 +6,9 @@ import io.dharmana.CorruptDataException;
 import io.dharmana.InvalidDescriptorException;
 import io.dharmana.NotFoundException;
 import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -21,26 +24,6 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Storage pipelines for machine learning: compress, deduplicate, tier, checkpoint, pack, measure.",
-    subcommands = {
-      DemoCommand.class,
-      InitCommand.class,
-      PutCommand.class,
-      GetCommand.class,
-      LsCommand.class,
-      StatCommand.class,
-      RmCommand.class,
-      GcCommand.class,
-      DescribeCommand.class,
-      PlanCommand.class,
-      CompressCommand.class,
-      DecompressCommand.class,
-      ServeCommand.class,
-      DatasetCommand.class,
-      CheckpointCommand.class,
-      CostCommand.class,
-      ReportCommand.class,
-      CommandLine.HelpCommand.class
-    },
     footer = {
       "",
       "Exit codes: 0 success, 1 failure (I/O, corrupt data), 2 invalid input, 3 not found, 4 conflict.",
@@ -60,13 +43,52 @@ public final class Main implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  public static void main(String[] args) {
-    System.exit(commandLine().execute(args));
+  /** The subcommands, by name, in the order the usage lists them. */
+  private static final Map<String, Supplier<Object>> COMMANDS = new LinkedHashMap<>();
+
+  static {
+    COMMANDS.put("demo", DemoCommand::new);
+    COMMANDS.put("init", InitCommand::new);
+    COMMANDS.put("put", PutCommand::new);
+    COMMANDS.put("get", GetCommand::new);
+    COMMANDS.put("ls", LsCommand::new);
+    COMMANDS.put("stat", StatCommand::new);
+    COMMANDS.put("rm", RmCommand::new);
+    COMMANDS.put("gc", GcCommand::new);
+    COMMANDS.put("describe", DescribeCommand::new);
+    COMMANDS.put("plan", PlanCommand::new);
+    COMMANDS.put("compress", CompressCommand::new);
+    COMMANDS.put("decompress", DecompressCommand::new);
+    COMMANDS.put("serve", ServeCommand::new);
+    COMMANDS.put("dataset", DatasetCommand::new);
+    COMMANDS.put("checkpoint", CheckpointCommand::new);
+    COMMANDS.put("cost", CostCommand::new);
+    COMMANDS.put("report", ReportCommand::new);
   }
 
-  /** The configured command line, for tests and for embedding. */
+  public static void main(String[] args) {
+    System.exit(commandLine(args.length > 0 ? args[0] : null).execute(args));
+  }
+
+  /** The configured command line with every subcommand, for tests and for embedding. */
   public static CommandLine commandLine() {
+    return commandLine(null);
+  }
+
+  /**
+   * The configured command line; when {@code first} names a subcommand, only that one is built:
+   * picocli reflects over every registered command up front, a tenth of a second of each run that
+   * uses one of them.
+   */
+  static CommandLine commandLine(String first) {
     CommandLine cli = new CommandLine(new Main());
+    if (first != null && COMMANDS.containsKey(first)) {
+      cli.addSubcommand(first, COMMANDS.get(first).get());
+    } else {
+      COMMANDS.forEach((name, command) -> cli.addSubcommand(name, command.get()));
+    }
+    cli.addSubcommand("help", new CommandLine.HelpCommand());
+    // settings reach only the subcommands added so far
     cli.setExecutionExceptionHandler(Main::handle);
     cli.setCaseInsensitiveEnumValuesAllowed(true);
     return cli;

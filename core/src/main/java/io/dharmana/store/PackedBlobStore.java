@@ -26,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -86,7 +85,12 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   private final SupportsListing listing;
   private final PackOptions options;
   private final Clock clock;
-  private final ConcurrentSkipListMap<String, Entry> index = new ConcurrentSkipListMap<>();
+  /**
+   * Every blob this instance knows. A hash map, not a sorted one: a read looks up one key per
+   * chunk, and a skip list's pointer chase over keys sharing a long prefix cost more than the
+   * sort that the rare {@link #list} does instead.
+   */
+  private final ConcurrentHashMap<String, Entry> index = new ConcurrentHashMap<>(1 << 16);
   private final Map<String, Pack> packs = new ConcurrentHashMap<>();
   private final Map<Pack, Future<?>> sealing = new ConcurrentHashMap<>();
   private final ExecutorService sealer;
@@ -358,13 +362,13 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   public Stream<BlobInfo> list(String prefix) {
     Objects.requireNonNull(prefix, "prefix");
     checkOpen();
-    var view = prefix.isEmpty() ? index : index.subMap(prefix, true, prefix + Character.MAX_VALUE, true);
     List<BlobInfo> infos = new ArrayList<>();
-    view.forEach((k, e) -> {
+    index.forEach((k, e) -> {
       if (k.startsWith(prefix)) {
         infos.add(new BlobInfo(k, e.size(), e.written()));
       }
     });
+    infos.sort(java.util.Comparator.comparing(BlobInfo::key));
     return infos.stream();
   }
 

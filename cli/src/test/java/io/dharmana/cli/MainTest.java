@@ -1,0 +1,42 @@
+package io.dharmana.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class MainTest {
+
+  private static String run(CommandLine cli, String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = cli.setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(args);
+    return exit + "\n" + out + err;
+  }
+
+  @Test
+  void aRunBuildsOnlyTheCommandItNamesAndBehavesAsTheFullCommandLine() {
+    CommandLine only = Main.commandLine("get");
+    assertEquals(List.of("get", "help"), List.copyOf(only.getSubcommands().keySet()));
+    assertEquals(run(Main.commandLine(), "get", "--help"), run(Main.commandLine("get"), "get", "--help"));
+    // the settings reach the one built: an error is handled by Main's handler (exit 3, one line)
+    String missing = run(Main.commandLine("get"), "get", "/nonexistent-repo", "x");
+    assertEquals(run(Main.commandLine(), "get", "/nonexistent-repo", "x"), missing);
+  }
+
+  @Test
+  void anythingElseBuildsEveryCommand() {
+    for (String first : new String[] {"--help", "help", "nosuch", "--version"}) {
+      assertTrue(Main.commandLine(first).getSubcommands().keySet()
+          .containsAll(List.of("demo", "init", "put", "get", "serve", "dataset", "checkpoint", "report")), first);
+    }
+    String usage = run(Main.commandLine("--help"), "--help");
+    assertTrue(usage.startsWith("0\n") && usage.contains("checkpoint") && usage.contains("decompress"), usage);
+    String unknown = run(Main.commandLine("gett"), "gett");
+    assertTrue(unknown.startsWith("2\n") && unknown.contains("get"), unknown);
+  }
+}
