@@ -333,9 +333,14 @@ public final class DatasetCommand implements Runnable {
       return cacheStore == null ? Dataset.open(store, "") : Dataset.open(store, "", cacheStore, size(cacheSize, "--cache-size"));
     }
 
-    DataLoader loader(Dataset dataset, int prefetch) throws IOException {
+    /** Where adaptive prefetch starts. */
+    static final int AUTO_START = 4;
+
+    /** A loader reading {@code prefetch} batches ahead: a count, or {@code auto} (see {@link DataLoader.Builder#adaptivePrefetch}). */
+    DataLoader loader(Dataset dataset, String prefetch) throws IOException {
+      boolean auto = prefetch.trim().equalsIgnoreCase("auto");
       DataLoader.Builder b = DataLoader.builder(dataset).batchSize(batch).epoch(epoch).shuffleBlock(shuffleBlock).readers(readers)
-          .prefetch(prefetch).memoryLimit(size(memory, "--memory"));
+          .prefetch(auto ? AUTO_START : depth(prefetch)).adaptivePrefetch(auto).memoryLimit(size(memory, "--memory"));
       if (seed != null) {
         b.shuffle(seed);
       }
@@ -346,6 +351,14 @@ public final class DatasetCommand implements Runnable {
         b.resume(LoaderState.parse(Files.readString(resume)));
       }
       return b.build();
+    }
+
+    private static int depth(String prefetch) {
+      try {
+        return Integer.parseInt(prefetch.trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("Invalid --prefetch '" + prefetch + "': expected a number of batches (0..4096) or auto");
+      }
     }
 
     static int[] fraction(String text, String option) {
@@ -370,8 +383,9 @@ public final class DatasetCommand implements Runnable {
 
     @CommandLine.Mixin LoaderOptions options = new LoaderOptions();
 
-    @Option(names = "--prefetch", paramLabel = "P", defaultValue = "4", description = "Batches read ahead (default ${DEFAULT-VALUE}).")
-    int prefetch;
+    @Option(names = "--prefetch", paramLabel = "P|auto", defaultValue = "auto",
+        description = "Batches read ahead, or auto: from " + LoaderOptions.AUTO_START + ", one more each time the caller waits, within --memory (default ${DEFAULT-VALUE}).")
+    String prefetch;
 
     @Option(names = "--state-out", paramLabel = "FILE", description = "Write the loader state after the last batch read (for --resume).")
     Path stateOut;
@@ -421,6 +435,7 @@ public final class DatasetCommand implements Runnable {
     r.put("cacheEvictions", shards.evictions());
     r.put("prefetchAccuracy", nanToNull(stats.prefetchAccuracy()));
     r.put("prefetchedBatches", stats.prefetched());
+    r.put("prefetchDepth", stats.prefetchDepth());
     r.put("peakBufferedBytes", stats.peakBufferedBytes());
     return r;
   }
@@ -459,12 +474,13 @@ public final class DatasetCommand implements Runnable {
     @Option(names = "--compute-ms", paramLabel = "X", required = true, description = "Emulated compute time per batch, in milliseconds.")
     double computeMs;
 
-    @Option(names = "--prefetch", paramLabel = "P", defaultValue = "4", description = "Batches read ahead (default ${DEFAULT-VALUE}).")
-    int prefetch;
+    @Option(names = "--prefetch", paramLabel = "P|auto", defaultValue = "auto",
+        description = "Batches read ahead, or auto: from " + LoaderOptions.AUTO_START + ", one more each time the caller waits, within --memory (default ${DEFAULT-VALUE}).")
+    String prefetch;
 
     @Option(names = "--sweep-prefetch", paramLabel = "P,P,...", split = ",",
-        description = "Run one epoch per prefetch depth and print depth against utilization and memory.")
-    List<Integer> sweep;
+        description = "Run one epoch per prefetch depth (numbers, or auto) and print depth against utilization and memory.")
+    List<String> sweep;
 
     @Option(names = "--json", description = "Print the report as JSON.")
     boolean json;
@@ -474,11 +490,11 @@ public final class DatasetCommand implements Runnable {
       if (computeMs < 0) {
         throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --compute-ms " + computeMs + ": must be >= 0");
       }
-      List<Integer> depths = sweep == null || sweep.isEmpty() ? List.of(prefetch) : sweep;
+      List<String> depths = sweep == null || sweep.isEmpty() ? List.of(prefetch) : sweep;
       List<Map<String, Object>> runs = new ArrayList<>();
       try (BlobStore store = existingDataset(dir); BlobStore cacheStore = options.cache == null ? null : Stores.local(options.cache, false);
           Dataset dataset = options.open(store, cacheStore)) {
-        for (int depth : depths) {
+        for (String depth : depths) {
           runs.add(run(dataset, depth));
         }
       }
@@ -495,14 +511,15 @@ public final class DatasetCommand implements Runnable {
       o.printf(Locale.ROOT, "%8s %12s %12s %12s %12s %14s %16s%n", "prefetch", "utilization", "samples/s", "wait p50 ms", "wait p99 ms",
           "decoded MB/s", "buffered MiB peak");
       for (Map<String, Object> r : runs) {
-        o.printf(Locale.ROOT, "%8s %12s %12s %12s %12s %14s %16.1f%n", r.get("prefetch"), r.get("utilization"), r.get("samplesPerSecond"),
+        Object depth = "auto".equals(r.get("prefetch")) ? "auto:" + r.get("prefetchDepth") : r.get("prefetch");
+        o.printf(Locale.ROOT, "%8s %12s %12s %12s %12s %14s %16.1f%n", depth, r.get("utilization"), r.get("samplesPerSecond"),
             r.get("waitP50Ms"), r.get("waitP99Ms"), r.get("decodedMBps"), ((Number) r.get("peakBufferedBytes")).longValue() / 1048576.0);
       }
       o.flush();
       return Main.OK;
     }
 
-    private Map<String, Object> run(Dataset dataset, int depth) throws IOException {
+    private Map<String, Object> run(Dataset dataset, String depth) throws IOException {
       try (DataLoader loader = options.loader(dataset, depth)) {
         Iterator<Batch> batches = loader.iterator();
         // the accelerator is done with a batch when it asks for the next one: recycle its buffers then
@@ -530,7 +547,7 @@ public final class DatasetCommand implements Runnable {
         double seconds = (System.nanoTime() - started) / 1e9;
         LoaderStats stats = loader.stats();
         Map<String, Object> r = new LinkedHashMap<>();
-        r.put("prefetch", depth);
+        r.put("prefetch", depth.trim().equalsIgnoreCase("auto") ? "auto" : (Object) Integer.parseInt(depth.trim()));
         r.put("utilization", nanToNull(acc.utilization()));
         r.put("waitP50Ms", round(acc.waitP50Nanos() / 1e6));
         r.put("waitP99Ms", round(acc.waitP99Nanos() / 1e6));

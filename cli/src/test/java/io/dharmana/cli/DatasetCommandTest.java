@@ -80,9 +80,18 @@ class DatasetCommandTest {
     assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--prefetch", "2", "--json"), err.toString());
     JsonNode bench = new ObjectMapper().readTree(out.toString());
     assertTrue(bench.get("utilization").asDouble() > 0, out.toString());
-    assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--sweep-prefetch", "0,1,4", "--max-batches", "5",
+    assertEquals(2, bench.get("prefetch").asInt(), out.toString());
+    assertEquals(2, bench.get("prefetchDepth").asInt(), out.toString());
+    assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--json"), err.toString());
+    bench = new ObjectMapper().readTree(out.toString());
+    assertEquals("auto", bench.get("prefetch").asText(), "adaptive is the default: " + out);
+    assertTrue(bench.get("prefetchDepth").asInt() >= 4, out.toString());
+    assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--sweep-prefetch", "0,1,4,auto", "--max-batches", "5",
         "--cache", tmp.resolve("cache").toString()), err.toString());
-    assertTrue(out.toString().contains("utilization") && out.toString().lines().count() == 5, out.toString());
+    assertTrue(out.toString().contains("utilization") && out.toString().lines().count() == 6 && out.toString().contains("auto:"),
+        out.toString());
+    assertEquals(Main.INVALID, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--prefetch", "lots"));
+    assertTrue(err.toString().contains("Invalid --prefetch 'lots'"), err.toString());
   }
 
   @Test

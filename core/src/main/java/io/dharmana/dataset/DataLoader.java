@@ -33,7 +33,9 @@ import java.util.concurrent.Future;
  *       yielded after those {@code k} batches, in the same order.
  *   <li><b>Prefetch</b>: while the caller works on batch {@code k}, batches {@code k+1 ..
  *       k+prefetch} are read and decoded, as long as their estimated decoded size (from the index's
- *       average sample size) stays within the memory limit; the next batch is always allowed.
+ *       average sample size) stays within the memory limit; the next batch is always allowed. With
+ *       {@link Builder#adaptivePrefetch}, the depth grows by one batch each time the caller has to
+ *       wait for a batch, so it settles where reads absorb the jitter of this machine and store.
  *   <li>One iteration per loader; the loader is for one consumer thread. {@link #close()} stops
  *       the readers; it does not close the dataset.
  *   <li><b>Buffers</b>: closing a {@link Batch} once done with it lets the loader reuse the arrays
@@ -48,7 +50,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private final Dataset dataset;
   private final ShardSource shards;
   private final int batchSize;
-  private final int prefetch;
+  private final boolean adaptive;
   private final int readers;
   private final long memoryLimit;
   private final LoaderState start;
@@ -72,6 +74,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private long prefetchedUsed;
   private long bufferedBytes;
   private long peakBufferedBytes;
+  private int prefetch; // grows only when adaptive
   private boolean iterated;
   private boolean closed;
 
@@ -85,6 +88,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     this.shards = dataset.shardSource();
     this.batchSize = b.batchSize;
     this.prefetch = b.prefetch;
+    this.adaptive = b.adaptive;
     this.readers = b.readers;
     this.memoryLimit = b.memoryLimit;
     LoaderState s = b.resume != null
@@ -143,6 +147,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     private int worker;
     private int workers = 1;
     private int prefetch = 2;
+    private boolean adaptive;
     private int readers = 2;
     private long memoryLimit = 256L << 20;
     private LoaderState resume;
@@ -209,6 +214,18 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
         throw new IllegalArgumentException("Invalid prefetch " + batches + ": allowed is 0..4096");
       }
       prefetch = batches;
+      return this;
+    }
+
+    /**
+     * Starts at the {@link #prefetch} depth and reads one more batch ahead each time the caller
+     * had to wait for a batch (the first excepted), up to 4096 and always within the {@link
+     * #memoryLimit}: the depth that keeps an accelerator fed depends on the jitter of the store,
+     * the machine and the caller's step time, which a fixed setting can only guess (tf.data's
+     * AUTOTUNE does the same for its buffers).
+     */
+    public Builder adaptivePrefetch(boolean value) {
+      adaptive = value;
       return this;
     }
 
@@ -292,7 +309,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   }
 
   public synchronized LoaderStats stats() {
-    return new LoaderStats(nextToHand, handedSamples, handedBytes, prefetched, prefetchedUsed, peakBufferedBytes,
+    return new LoaderStats(nextToHand, handedSamples, handedBytes, prefetched, prefetchedUsed, peakBufferedBytes, prefetch,
         dataset.counters().minus(shardsAtStart));
   }
 
@@ -325,6 +342,9 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     long k = nextToHand;
     submitUpTo(k);
     Pending p = pending.removeFirst();
+    if (adaptive && k > 0 && prefetch < 4096 && !p.parts.stream().allMatch(Future::isDone)) {
+      prefetch++; // the caller waits now: read one more batch ahead from here on
+    }
     // the consumer's time here is time the accelerator waits: gather the parts without copying
     // samples twice or walking them again for their size (the readers summed it)
     Sample[] samples;

@@ -181,6 +181,51 @@ class DataLoaderTest {
   }
 
   @Test
+  void adaptivePrefetchGrowsWhenTheCallerWaitsWithinTheMemoryLimitAndKeepsTheOrder() throws IOException {
+    // every read of a shard takes 3 ms: a caller that does no work between batches always waits
+    try (BlobStore memory = unmappedCopy(-1, 0);
+        BlobStore slow = new io.dharmana.store.ForwardingBlobStore(memory) {
+          @Override
+          public io.dharmana.store.BlobInput open(String key) {
+            io.dharmana.store.BlobInput in = super.open(key);
+            return new io.dharmana.store.BlobInput() {
+              @Override
+              public long length() {
+                return in.length();
+              }
+
+              @Override
+              public int read(long position, java.nio.ByteBuffer dst) throws IOException {
+                java.util.concurrent.locks.LockSupport.parkNanos(3_000_000);
+                return in.read(position, dst);
+              }
+
+              @Override
+              public void close() throws IOException {
+                in.close();
+              }
+            };
+          }
+        };
+        Dataset dataset = Dataset.open(slow, "")) {
+      double oneBatch = 4.0 * index.bytes() / index.samples();
+      long limit = (long) (6 * oneBatch);
+      List<Long> fixed = indices(DataLoader.builder(dataset).batchSize(4).shuffle(5).prefetch(1).build());
+      try (DataLoader loader = DataLoader.builder(dataset).batchSize(4).shuffle(5).prefetch(1).adaptivePrefetch(true)
+          .memoryLimit(limit).build()) {
+        assertEquals(fixed, indices(loader), "the depth changes when batches are read, never which or in what order");
+        LoaderStats stats = loader.stats();
+        assertTrue(stats.prefetchDepth() > 1, "a caller that waited must have made the loader read further ahead: " + stats);
+        assertTrue(stats.peakBufferedBytes() <= limit + oneBatch + 1, "the memory limit still bounds what is read ahead: " + stats);
+      }
+      try (DataLoader loader = DataLoader.builder(dataset).batchSize(4).prefetch(1).build()) {
+        indices(loader);
+        assertEquals(1, loader.stats().prefetchDepth(), "a fixed depth stays where it was set");
+      }
+    }
+  }
+
+  @Test
   void cacheTierCountsHitsAndNeverEvictsTheOnlyCopy() throws IOException {
     long shardBytes = index.shards().get(0).storedBytes();
     try (BlobStore store = Stores.local(datasetDir, false);
