@@ -10,7 +10,8 @@ import java.util.Objects;
  * @param name the tensor's name
  * @param dtype element type
  * @param shape dimensions, outermost first
- * @param sha256 hex SHA-256 of the tensor's raw bytes; restore checks it
+ * @param sha256 hex SHA-256 of the tensor's raw bytes, or for a tensor stored raw {@code chunks:} and
+ *     the hash of its chunk list (see {@code CheckpointManager.chunkListHash}); restore checks it
  * @param manifestId manifest of the encoded bytes
  * @param encoding how the bytes are stored: {@link Encoding#FULL}, {@link Encoding#DELTA} against
  *     the entry of step {@code baseStep}, or {@link Encoding#REUSED} (identical to a tensor stored

@@ -17,7 +17,8 @@ import java.util.TreeMap;
  * @param format manifest format version
  * @param pipeline name of the pipeline that wrote it
  * @param size logical (original) size in bytes
- * @param sha256 hex SHA-256 of the original bytes
+ * @param sha256 hex SHA-256 of the original bytes, or empty when the writer identified the content
+ *     by its chunk ids instead ({@link io.dharmana.repo.PutOptions#withoutOriginalHash})
  * @param stages the chain applied to each chunk, in encode order
  * @param lossy whether decoding yields only an approximation (a lossy stage was applied)
  * @param chunks the chunks in object order

@@ -326,7 +326,7 @@ public final class Repository implements AutoCloseable {
       List<String> parents, ProgressListener progress) throws IOException {
     StageChain chain = Stages.chain(pipeline.storage().stages(), StageContext.system());
     WrittenObject written = runtime.write(data, Chunkers.of(pipeline.storage().chunking()), chain,
-        metrics(pipeline.name()), options.expectedSize(), progress);
+        metrics(pipeline.name()), options.expectedSize(), options.hashOriginal(), progress);
     return new ObjectManifest(ObjectManifest.FORMAT, pipeline.name(), written.size(), written.sha256(), chain.specs(),
         chain.lossy(), written.chunks(), parents, options.includes(), clock.instant(), options.attributes());
   }

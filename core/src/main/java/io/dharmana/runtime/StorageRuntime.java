@@ -74,10 +74,11 @@ public final class StorageRuntime implements AutoCloseable {
    * stored (durably, if the store is) when this returns; nothing refers to them yet.
    *
    * @param expectedSize for progress only; -1 if unknown
+   * @param hashOriginal whether to hash the original bytes; if not, the result's sha256 is empty
    */
   public WrittenObject write(InputStream in, Chunker chunker, StageChain chain, PipelineMetrics metrics,
-      long expectedSize, ProgressListener progress) throws IOException {
-    MessageDigest original = ChunkId.newDigest();
+      long expectedSize, boolean hashOriginal, ProgressListener progress) throws IOException {
+    MessageDigest original = hashOriginal ? ChunkId.newDigest() : null;
     ArrayDeque<CompletableFuture<Stored>> inFlight = new ArrayDeque<>();
     List<ChunkRef> refs = new ArrayList<>();
     long[] newChunks = {0, 0};
@@ -89,9 +90,10 @@ public final class StorageRuntime implements AutoCloseable {
       long size = Chunkers.split(in, chunker, chunk -> {
         long t0 = PipelineMetrics.now();
         cutNanos[0] += t0 - mark[0];
-        original.update(chunk);
-        long t1 = PipelineMetrics.now();
-        metrics.step("sha256-original", "encode", chunk.length, chunk.length, t1 - t0);
+        if (original != null) {
+          original.update(chunk);
+          metrics.step("sha256-original", "encode", chunk.length, chunk.length, PipelineMetrics.now() - t0);
+        }
         CompletableFuture<Stored> f = CompletableFuture
             .supplyAsync(() -> encode(chunk, chain, metrics), codecPool)
             .thenApplyAsync(e -> store(e, metrics), ioPool);
@@ -112,7 +114,8 @@ public final class StorageRuntime implements AutoCloseable {
       metrics.add(PipelineMetrics.NEW_CHUNKS, newChunks[0]);
       metrics.add(PipelineMetrics.DEDUP_CHUNKS, refs.size() - newChunks[0]);
       metrics.add(PipelineMetrics.NEW_STORED_BYTES, newChunks[1]);
-      WrittenObject written = new WrittenObject(size, HexFormat.of().formatHex(original.digest()), refs, newChunks[0], newChunks[1]);
+      String sha256 = original == null ? "" : HexFormat.of().formatHex(original.digest());
+      WrittenObject written = new WrittenObject(size, sha256, refs, newChunks[0], newChunks[1]);
       metrics.add(PipelineMetrics.STORED_BYTES, written.storedBytes());
       metrics.latency("put", PipelineMetrics.now() - start);
       return written;
@@ -238,8 +241,9 @@ public final class StorageRuntime implements AutoCloseable {
       this.what = what;
       this.chain = manifest.chunks().isEmpty() ? null : chainFor(manifest);
       boolean whole = this.offset == 0 && end == manifest.size();
-      this.digest = whole && !manifest.lossy() && verification == Verification.CHUNKS_AND_ORIGINAL
-          ? ChunkId.newDigest() : null;
+      // an object written without the original's hash is checked by its chunks alone
+      this.digest = whole && !manifest.lossy() && !manifest.sha256().isEmpty()
+          && verification == Verification.CHUNKS_AND_ORIGINAL ? ChunkId.newDigest() : null;
       this.next = firstChunk(offsets, this.offset);
     }
 

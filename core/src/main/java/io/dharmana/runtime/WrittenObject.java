@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * What the storage runtime wrote for one object: its chunks in order, the SHA-256 of the original
- * bytes, and how many stored bytes were new (not deduplicated against chunks already present).
+ * bytes (empty if not asked for), and how many stored bytes were new (not deduplicated against chunks already present).
  */
 public record WrittenObject(long size, String sha256, List<ChunkRef> chunks, long newChunks, long newStoredBytes) {
   public WrittenObject {

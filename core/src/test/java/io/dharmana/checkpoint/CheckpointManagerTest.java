@@ -190,6 +190,48 @@ class CheckpointManagerTest {
   }
 
   @Test
+  void rawTensorsAreIdentifiedByTheirChunkListWithoutASecondPassAndStillVerified() throws Exception {
+    List<Tensor> s0 = TestStates.state(31, 0, 3, 600_000); // 2.4 MB tensors: three 1 MiB chunks each
+    try (Repository r = repo(); CheckpointManager m = CheckpointManager.open(r, "raw", CheckpointOptions.DEFAULT.withRawBytes())) {
+      m.save(0, s0, Map.of()).join();
+      for (TensorEntry e : m.tensors(0, 0)) {
+        assertTrue(e.sha256().startsWith(CheckpointManager.CHUNK_LIST), e.toString());
+        assertEquals(CheckpointManager.chunkListHash(r.manifest(e.manifestId())), e.sha256(), e.name());
+        assertEquals("", r.manifest(e.manifestId()).sha256(), "the write did not hash the bytes whole: " + e.name());
+      }
+      // equal bytes, equal hash: a tensor saved again under another name costs nothing
+      Tensor copy = Tensor.of("renamed", s0.get(2).dtype(), s0.get(2).shape(), s0.get(2).data());
+      CheckpointInfo info = m.save(1, List.of(copy), Map.of()).join();
+      assertEquals(0, info.storedBytes());
+      assertEquals(TensorEntry.Encoding.REUSED, m.tensors(1, 0).get(0).encoding());
+      assertSameTensors(s0, m.restore(0), "raw step 0");
+      assertEquals(3, m.verify(0));
+      // a tensor differing in one byte of its last chunk hashes differently
+      byte[] changed = bytes(s0.get(0));
+      changed[changed.length - 1] ^= 1;
+      Tensor other = Tensor.of("layer.0.weight", s0.get(0).dtype(), s0.get(0).shape(), ByteBuffer.wrap(changed));
+      m.save(2, List.of(other), Map.of()).join();
+      assertFalse(m.tensors(2, 0).get(0).sha256().equals(m.tensors(0, 0).get(0).sha256()));
+      assertTrue(m.diff(0, 2).stream().filter(d -> d.name().equals("layer.0.weight")).allMatch(CheckpointManager.TensorDiff::changed));
+    }
+    // damage: a flipped bit in a raw tensor's pack fails restore and verify, naming the tensor
+    Path pack;
+    try (Stream<Path> files = Files.walk(dir.resolve("tiers"))) {
+      pack = files.filter(Files::isRegularFile).filter(p -> p.toString().endsWith(".pack"))
+          .max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+    }
+    byte[] stored = Files.readAllBytes(pack);
+    stored[stored.length / 3] ^= 0x10;
+    pack.toFile().setWritable(true);
+    Files.write(pack, stored);
+    try (Repository r = Repository.open(dir); CheckpointManager m = CheckpointManager.open(r, "raw", CheckpointOptions.DEFAULT.withRawBytes())) {
+      CorruptDataException e = assertThrows(CorruptDataException.class, () -> m.restore(0));
+      assertTrue(e.getMessage().startsWith("Cannot restore checkpoint raw@0: tensor layer."), e.getMessage());
+      assertThrows(CorruptDataException.class, () -> m.verify(0));
+    }
+  }
+
+  @Test
   void subsetRestoreReadsOnlyWhatItNeeds() {
     try (Repository r = repo(); CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT)) {
       List<Tensor> s = TestStates.state(3, 0, 4, 2000);

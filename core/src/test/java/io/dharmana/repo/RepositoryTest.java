@@ -83,11 +83,14 @@ class RepositoryTest {
         byte[] d = new byte[random.nextInt(3_000_000)];
         random.nextBytes(d);
         data.add(d);
-        pending.add(r.writeChunks(new ByteArrayInputStream(d), PutOptions.defaults()));
+        // every other object without the original's hash: its chunks alone identify and check it
+        PutOptions options = i % 2 == 0 ? PutOptions.defaults() : PutOptions.defaults().withoutOriginalHash();
+        pending.add(r.writeChunks(new ByteArrayInputStream(d), options));
       }
       r.sync();
       for (int i = 0; i < pending.size(); i++) {
         assertEquals(data.get(i).length, pending.get(i).size(), "seed 11 object " + i);
+        assertEquals(i % 2 == 0 ? 64 : 0, pending.get(i).sha256().length(), "seed 11 object " + i);
         ids.add(r.writeManifest(pending.get(i)));
       }
     }
@@ -96,6 +99,12 @@ class RepositoryTest {
         try (InputStream in = r.open(r.manifest(ids.get(i)), "object " + i)) {
           assertArrayEquals(data.get(i), in.readAllBytes(), "seed 11 object " + i);
         }
+        String name = "named-" + i;
+        PutOptions options = i % 2 == 0 ? PutOptions.defaults() : PutOptions.defaults().withoutOriginalHash();
+        r.put(name, new ByteArrayInputStream(data.get(i)), options);
+        java.io.ByteArrayOutputStream whole = new java.io.ByteArrayOutputStream();
+        r.get(name, whole, io.dharmana.runtime.Verification.CHUNKS_AND_ORIGINAL, io.dharmana.runtime.ProgressListener.NONE);
+        assertArrayEquals(data.get(i), whole.toByteArray(), "seed 11 object " + i + " read verifying the original where recorded");
       }
     }
   }
