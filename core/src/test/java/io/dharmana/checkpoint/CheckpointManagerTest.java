@@ -57,6 +57,19 @@ class CheckpointManagerTest {
     }
   }
 
+  /** Flips one bit of the largest pack file of the repository at {@code dir}, at 1/{@code part} of its length. */
+  static void flipABitOfTheLargestPack(Path dir, int part) throws java.io.IOException {
+    Path pack;
+    try (Stream<Path> files = Files.walk(dir.resolve("tiers"))) {
+      pack = files.filter(Files::isRegularFile).filter(p -> p.toString().endsWith(".pack"))
+          .max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+    }
+    byte[] stored = Files.readAllBytes(pack);
+    stored[stored.length / part] ^= 0x10;
+    pack.toFile().setWritable(true);
+    Files.write(pack, stored);
+  }
+
   @ParameterizedTest
   @ValueSource(longs = {1, 2, 3})
   void everyStepRestoresByteIdenticalAndChainsStayShorterThanK(long seed) {
@@ -215,15 +228,7 @@ class CheckpointManagerTest {
       assertTrue(m.diff(0, 2).stream().filter(d -> d.name().equals("layer.0.weight")).allMatch(CheckpointManager.TensorDiff::changed));
     }
     // damage: a flipped bit in a raw tensor's pack fails restore and verify, naming the tensor
-    Path pack;
-    try (Stream<Path> files = Files.walk(dir.resolve("tiers"))) {
-      pack = files.filter(Files::isRegularFile).filter(p -> p.toString().endsWith(".pack"))
-          .max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
-    }
-    byte[] stored = Files.readAllBytes(pack);
-    stored[stored.length / 3] ^= 0x10;
-    pack.toFile().setWritable(true);
-    Files.write(pack, stored);
+    flipABitOfTheLargestPack(dir, 3);
     try (Repository r = Repository.open(dir); CheckpointManager m = CheckpointManager.open(r, "raw", CheckpointOptions.DEFAULT.withRawBytes())) {
       CorruptDataException e = assertThrows(CorruptDataException.class, () -> m.restore(0));
       assertTrue(e.getMessage().startsWith("Cannot restore checkpoint raw@0: tensor layer."), e.getMessage());
@@ -249,15 +254,7 @@ class CheckpointManagerTest {
     try (Repository r = repo(); CheckpointManager m = CheckpointManager.open(r, "run-7", CheckpointOptions.DEFAULT)) {
       Tensor t = TestStates.state(4, 0, 1, 200_000).get(0);
       m.save(1200, List.of(t), Map.of()).join();
-      Path pack;
-      try (Stream<Path> files = Files.walk(dir.resolve("tiers"))) {
-        pack = files.filter(Files::isRegularFile).filter(p -> p.toString().endsWith(".pack"))
-            .max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
-      }
-      byte[] stored = Files.readAllBytes(pack);
-      stored[stored.length / 2] ^= 0x10;
-      pack.toFile().setWritable(true);
-      Files.write(pack, stored);
+      flipABitOfTheLargestPack(dir, 2);
       CorruptDataException e = assertThrows(CorruptDataException.class, () -> m.restore(1200));
       assertTrue(e.getMessage().startsWith("Cannot restore checkpoint run-7@1200: tensor layer.0.weight"), e.getMessage());
       assertTrue(e.getMessage().contains("chunk "), e.getMessage());
