@@ -180,7 +180,7 @@ public final class StorageRuntime implements AutoCloseable {
   public void read(ObjectManifest manifest, long offset, long length, OutputStream out, PipelineMetrics metrics,
       String what, Verification verification, ProgressListener progress) throws IOException {
     long start = PipelineMetrics.now();
-    long total = Math.max(0, Math.min(manifest.size(), offset + length) - offset);
+    long total = Math.max(0, rangeEnd(manifest, offset, length) - Math.max(0, offset));
     try (InputStream in = open(manifest, offset, length, metrics, what, verification)) {
       long[] done = {0};
       in.transferTo(new java.io.FilterOutputStream(out) {
@@ -208,7 +208,7 @@ public final class StorageRuntime implements AutoCloseable {
   public void read(ObjectManifest manifest, long offset, long length, WritableByteChannel out, PipelineMetrics metrics,
       String what, Verification verification, ProgressListener progress) throws IOException {
     long start = PipelineMetrics.now();
-    long total = Math.max(0, Math.min(manifest.size(), offset + length) - offset);
+    long total = Math.max(0, rangeEnd(manifest, offset, length) - Math.max(0, offset));
     try (ChunkStream in = new ChunkStream(manifest, offset, length, metrics, what, verification, true)) {
       in.transferTo(out, total, progress);
     }
@@ -272,7 +272,7 @@ public final class StorageRuntime implements AutoCloseable {
         Verification verification, boolean toChannel) {
       this.manifest = manifest;
       this.offset = Math.max(0, offset);
-      this.end = Math.min(manifest.size(), this.offset + Math.max(0, length));
+      this.end = rangeEnd(manifest, this.offset, length);
       this.offsets = manifest.chunkOffsets();
       this.metrics = metrics;
       this.what = what;
@@ -419,6 +419,12 @@ public final class StorageRuntime implements AutoCloseable {
       }
       inFlight.clear();
     }
+  }
+
+  /** End of {@code [offset, offset + length)} clamped to the object; a length up to Long.MAX_VALUE means "to the end". */
+  private static long rangeEnd(ObjectManifest manifest, long offset, long length) {
+    long from = Math.max(0, offset);
+    return Math.min(manifest.size(), from + Math.min(Math.max(0, length), Long.MAX_VALUE - from));
   }
 
   private static int firstChunk(long[] offsets, long offset) {
