@@ -251,7 +251,8 @@ public final class StorageRuntime implements AutoCloseable {
     private final MessageDigest digest;
     private final ArrayDeque<CompletableFuture<ByteBuffer>> inFlight = new ArrayDeque<>();
     private final ArrayDeque<Integer> indexes = new ArrayDeque<>();
-    /** Decodes chunks into {@link #buffers}; null where chunks take the copying path. */
+    /** The chain's one stage, decoding chunks into {@link #buffers}; null where chunks take the copying path. */
+    private final Stage decodingStage;
     private final SupportsBufferDecode decoder;
     /** Whether chunks are fetched as the store's buffers rather than arrays. */
     private final boolean fetchBuffers;
@@ -288,11 +289,13 @@ public final class StorageRuntime implements AutoCloseable {
       }
       boolean fits = largest <= MAX_BUFFERED_CHUNK;
       if (toChannel && fits && stages.size() == 1 && stages.get(0) instanceof SupportsBufferDecode d) {
+        this.decodingStage = stages.get(0);
         this.decoder = d;
         this.fetchBuffers = true;
         // every chunk in flight may hold one, and the reader the one it writes
         this.buffers = new DecodeBuffers((int) largest, readWindow + 1);
       } else {
+        this.decodingStage = null;
         this.decoder = null;
         // an empty chain hands the stored bytes on as they are: a slice of a mapping is written as it is
         this.fetchBuffers = toChannel && stages.isEmpty();
@@ -302,7 +305,7 @@ public final class StorageRuntime implements AutoCloseable {
 
     private ByteBuffer chunk(ChunkRef ref) {
       if (decoder != null) {
-        return decodeIntoBuffer(ref, fetchBuffer(ref, metrics, what), (Stage) decoder, decoder, buffers, metrics, what);
+        return decodeIntoBuffer(ref, fetchBuffer(ref, metrics, what), decodingStage, decoder, buffers, metrics, what);
       }
       if (fetchBuffers) {
         return verifyUnchanged(ref, fetchBuffer(ref, metrics, what), metrics, what);
