@@ -5,7 +5,6 @@ import io.dharmana.repo.Repository;
 import io.dharmana.runtime.Verification;
 import io.dharmana.tensor.SafetensorsWriter;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -47,23 +46,15 @@ final class GetCommand implements Callable<Integer> {
       long start = System.nanoTime();
       if (output == null) {
         try (Progress bar = Progress.start("get " + name, info.size(), progress)) {
-          // straight to the file descriptor: chunks are written whole, a buffer would only copy them;
-          // through a channel, which reuses one native buffer, where FileOutputStream.write mallocs
-          // (and for chunks over 128 KiB maps and unmaps) a buffer per call
-          OutputStream out = java.nio.channels.Channels.newOutputStream(
-              new java.io.FileOutputStream(java.io.FileDescriptor.out).getChannel());
-          r.get(name, out, verification(), bar);
-          out.flush();
+          // straight to the file descriptor through a channel: decoded chunks are written from the
+          // native buffers they were decoded into, where a stream would copy each into one first
+          r.get(name, new java.io.FileOutputStream(java.io.FileDescriptor.out).getChannel(), verification(), bar);
         }
       } else {
         // atomically, with the umask's mode (a temporary file renamed when complete and verified);
         // a device such as /dev/null is written in place
         try (Progress bar = Progress.start("get " + name, info.size(), progress)) {
-          SafetensorsWriter.writeAtomically(output, channel -> {
-            OutputStream out = java.nio.channels.Channels.newOutputStream(channel);
-            r.get(name, out, verification(), bar);
-            out.flush();
-          });
+          SafetensorsWriter.writeAtomically(output, channel -> r.get(name, channel, verification(), bar));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         spec.commandLine().getErr().printf("get %s: %s in %.2f s (%s) -> %s%n", name, Output.bytes(info.size()), seconds,

@@ -76,4 +76,19 @@ class GetCommandTest {
     assertFalse(Files.isRegularFile(fifo), "the pipe was replaced by a regular file");
     assertTrue(Files.exists(fifo));
   }
+  /** Through the native-buffer path: the whole object's hash is checked, and an empty object writes an empty file. */
+  @Test
+  void verifiesTheOriginalAndWritesAnEmptyObject() throws Exception {
+    try (Repository r = Repository.open(repo)) {
+      r.put("empty", new ByteArrayInputStream(new byte[0]), PutOptions.defaults());
+    }
+    Path out = dir.resolve("verified.bin");
+    Run run = CompressCommandTest.run(new GetCommand(), repo.toString(), "obj", "-o", out.toString(), "--verify-original", "--no-progress");
+    assertEquals(0, run.exit(), run.err());
+    assertArrayEquals(data, Files.readAllBytes(out));
+    Path empty = dir.resolve("empty.bin");
+    run = CompressCommandTest.run(new GetCommand(), repo.toString(), "empty", "-o", empty.toString(), "--verify-original", "--no-progress");
+    assertEquals(0, run.exit(), run.err());
+    assertEquals(0, Files.size(empty));
+  }
 }

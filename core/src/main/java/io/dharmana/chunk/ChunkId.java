@@ -1,6 +1,7 @@
 package io.dharmana.chunk;
 
 import io.dharmana.CorruptDataException;
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
@@ -40,6 +41,13 @@ public final class ChunkId implements Comparable<ChunkId> {
     return of(data, 0, data.length);
   }
 
+  /** The id of the bytes {@code data} has remaining; its position does not move. */
+  public static ChunkId of(ByteBuffer data) {
+    MessageDigest digest = SHA256.get();
+    digest.update(data.duplicate());
+    return new ChunkId(digest.digest());
+  }
+
   /**
    * Parses a 64-character lowercase hex id.
    *
@@ -77,6 +85,19 @@ public final class ChunkId implements Comparable<ChunkId> {
       throw new CorruptDataException(
           "Cannot read " + what + ": chunk " + abbrev() + " failed verification (SHA-256 of "
               + stored.length + " stored bytes is " + of(stored).abbrev() + ")");
+    }
+  }
+
+  /**
+   * Checks that the bytes {@code stored} has remaining hash to this id, as {@link #verify(byte[],
+   * String)} does for an array.
+   */
+  public void verify(ByteBuffer stored, String what) {
+    ChunkId actual = of(stored);
+    if (!equals(actual)) {
+      throw new CorruptDataException(
+          "Cannot read " + what + ": chunk " + abbrev() + " failed verification (SHA-256 of "
+              + stored.remaining() + " stored bytes is " + actual.abbrev() + ")");
     }
   }
 

@@ -25,6 +25,7 @@ import io.dharmana.store.TieredStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.WritableByteChannel;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -434,6 +435,24 @@ public final class Repository implements AutoCloseable {
 
   /** Writes the whole object to {@code out} with the given verification. */
   public ObjectInfo get(String name, OutputStream out, Verification verification, ProgressListener progress) {
+    Ref ref = refs.read(OBJECTS + RefStore.checkName(name))
+        .orElseThrow(() -> new NotFoundException("Cannot read " + name + ": no such object"));
+    ObjectManifest m = manifest(ref.target());
+    try {
+      runtime.read(m, 0, m.size(), out, metrics(m.pipeline()), name, verification, progress);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read " + name + ": " + e.getMessage(), e);
+    }
+    return info(name, ref, m);
+  }
+
+  /**
+   * Writes the whole object to {@code out} with the given verification, handing decoded chunks to
+   * the channel without copying them where the pipeline allows (see {@link
+   * StorageRuntime#read(ObjectManifest, long, long, WritableByteChannel, PipelineMetrics, String,
+   * Verification, ProgressListener)}). The channel is not closed.
+   */
+  public ObjectInfo get(String name, WritableByteChannel out, Verification verification, ProgressListener progress) {
     Ref ref = refs.read(OBJECTS + RefStore.checkName(name))
         .orElseThrow(() -> new NotFoundException("Cannot read " + name + ": no such object"));
     ObjectManifest m = manifest(ref.target());

@@ -9,13 +9,17 @@ import io.dharmana.chunk.Chunkers;
 import io.dharmana.manifest.ChunkRef;
 import io.dharmana.manifest.ObjectManifest;
 import io.dharmana.metrics.PipelineMetrics;
+import io.dharmana.stage.Stage;
 import io.dharmana.stage.StageChain;
 import io.dharmana.stage.StageContext;
 import io.dharmana.stage.StageSpec;
 import io.dharmana.stage.Stages;
+import io.dharmana.stage.SupportsBufferDecode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -179,7 +183,7 @@ public final class StorageRuntime implements AutoCloseable {
   public void read(ObjectManifest manifest, long offset, long length, OutputStream out, PipelineMetrics metrics,
       String what, Verification verification, ProgressListener progress) throws IOException {
     long start = PipelineMetrics.now();
-    long total = Math.max(0, Math.min(manifest.size(), offset + length) - offset);
+    long total = Math.max(0, rangeEnd(manifest, offset, length) - Math.max(0, offset));
     try (InputStream in = open(manifest, offset, length, metrics, what, verification)) {
       long[] done = {0};
       in.transferTo(new java.io.FilterOutputStream(out) {
@@ -193,6 +197,32 @@ public final class StorageRuntime implements AutoCloseable {
     }
     metrics.latency("get", PipelineMetrics.now() - start);
   }
+
+  /**
+   * Writes bytes {@code [offset, offset + length)} of the object to {@code out}, as {@link
+   * #read(ObjectManifest, long, long, OutputStream, PipelineMetrics, String, Verification,
+   * ProgressListener)} does, without copying the decoded bytes where it can: when the stage chain
+   * is empty or one stage that {@link SupportsBufferDecode decodes into a buffer}, each chunk is
+   * fetched as the store's {@link io.dharmana.store.BlobStore#readBuffer buffer} (a slice of a
+   * mapped pack), verified there, decoded into a native buffer reused from a bounded set and
+   * written to the channel from it. Other chains take the copying path. Every check is the same on
+   * both paths.
+   */
+  public void read(ObjectManifest manifest, long offset, long length, WritableByteChannel out, PipelineMetrics metrics,
+      String what, Verification verification, ProgressListener progress) throws IOException {
+    long start = PipelineMetrics.now();
+    long total = Math.max(0, rangeEnd(manifest, offset, length) - Math.max(0, offset));
+    try (ChunkStream in = new ChunkStream(manifest, offset, length, metrics, what, verification, true)) {
+      in.transferTo(out, total, progress);
+    }
+    metrics.latency("get", PipelineMetrics.now() - start);
+  }
+
+  /** Counter of the native buffers a read through a channel allocated to decode into. */
+  public static final String DECODE_BUFFERS = "decode.buffers";
+
+  /** Chunks larger than this are decoded into arrays: a window of native buffers for them would be too large. */
+  static final int MAX_BUFFERED_CHUNK = 4 << 20;
 
   /**
    * Streams bytes {@code [offset, offset + length)} of the object, fetching and decoding up to
@@ -209,7 +239,7 @@ public final class StorageRuntime implements AutoCloseable {
   /** Like {@link #open(ObjectManifest, long, long, PipelineMetrics, String)}, verifying as asked. */
   public InputStream open(ObjectManifest manifest, long offset, long length, PipelineMetrics metrics, String what,
       Verification verification) {
-    return new ChunkStream(manifest, offset, length, metrics, what, verification);
+    return new ChunkStream(manifest, offset, length, metrics, what, verification, false);
   }
 
   /** Reads a manifest's chunks in order with a bounded window of fetches and decodes in flight. */
@@ -222,20 +252,31 @@ public final class StorageRuntime implements AutoCloseable {
     private final String what;
     private final StageChain chain;
     private final MessageDigest digest;
-    private final ArrayDeque<CompletableFuture<byte[]>> inFlight = new ArrayDeque<>();
+    private final ArrayDeque<CompletableFuture<ByteBuffer>> inFlight = new ArrayDeque<>();
     private final ArrayDeque<Integer> indexes = new ArrayDeque<>();
+    /** The chain's one stage, decoding chunks into {@link #buffers}; null where chunks take the copying path. */
+    private final Stage decodingStage;
+    private final SupportsBufferDecode decoder;
+    /** Whether chunks are fetched as the store's buffers rather than arrays. */
+    private final boolean fetchBuffers;
+    private final DecodeBuffers buffers;
     private int next;
-    private byte[] current = new byte[0];
+    private ByteBuffer current = ByteBuffer.allocate(0);
+    private boolean currentPooled;
     private int pos;
     private int limit;
     private boolean closed;
     private boolean checked;
 
+    /**
+     * @param toChannel whether the bytes go to a channel, so that chunks are better kept in
+     *     native buffers than in arrays
+     */
     ChunkStream(ObjectManifest manifest, long offset, long length, PipelineMetrics metrics, String what,
-        Verification verification) {
+        Verification verification, boolean toChannel) {
       this.manifest = manifest;
       this.offset = Math.max(0, offset);
-      this.end = Math.min(manifest.size(), this.offset + Math.max(0, length));
+      this.end = rangeEnd(manifest, this.offset, length);
       this.offsets = manifest.chunkOffsets();
       this.metrics = metrics;
       this.what = what;
@@ -245,18 +286,52 @@ public final class StorageRuntime implements AutoCloseable {
       this.digest = whole && !manifest.lossy() && !manifest.sha256().isEmpty()
           && verification == Verification.CHUNKS_AND_ORIGINAL ? ChunkId.newDigest() : null;
       this.next = firstChunk(offsets, this.offset);
+      List<Stage> stages = chain == null ? List.of() : chain.stages();
+      long largest = 0;
+      for (ChunkRef ref : manifest.chunks()) {
+        largest = Math.max(largest, ref.length());
+      }
+      boolean fits = largest <= MAX_BUFFERED_CHUNK;
+      if (toChannel && fits && stages.size() == 1 && stages.get(0) instanceof SupportsBufferDecode d) {
+        this.decodingStage = stages.get(0);
+        this.decoder = d;
+        this.fetchBuffers = true;
+        // every chunk in flight may hold one, and the reader the one it writes
+        this.buffers = new DecodeBuffers((int) largest, readWindow + 1);
+      } else {
+        this.decodingStage = null;
+        this.decoder = null;
+        // an empty chain hands the stored bytes on as they are: a slice of a mapping is written as it is
+        this.fetchBuffers = toChannel && stages.isEmpty();
+        this.buffers = null;
+      }
+    }
+
+    private ByteBuffer chunk(ChunkRef ref) {
+      if (decoder != null) {
+        return decodeIntoBuffer(ref, fetchBuffer(ref, metrics, what), decodingStage, decoder, buffers, metrics, what);
+      }
+      if (fetchBuffers) {
+        return verifyUnchanged(ref, fetchBuffer(ref, metrics, what), metrics, what);
+      }
+      return ByteBuffer.wrap(decode(ref, fetch(ref, metrics, what), chain, metrics, what));
     }
 
     private boolean fill() {
       if (closed) {
         return false;
       }
+      if (currentPooled) {
+        currentPooled = false;
+        buffers.give(current);
+        current = ByteBuffer.allocate(0);
+      }
       while (inFlight.size() < readWindow && next < manifest.chunks().size() && offsets[next] < end) {
         ChunkRef ref = manifest.chunks().get(next);
         inFlight.add(CompletableFuture
             // one task per chunk: fetching from a warm tier is cheap, and a hop between pools
             // per chunk costs more than it overlaps
-            .supplyAsync(() -> decode(ref, fetch(ref, metrics, what), chain, metrics, what), ioPool));
+            .supplyAsync(() -> chunk(ref), ioPool));
         indexes.add(next++);
       }
       if (inFlight.isEmpty()) {
@@ -265,11 +340,12 @@ public final class StorageRuntime implements AutoCloseable {
       }
       int i = indexes.poll();
       current = join(inFlight.poll());
+      currentPooled = decoder != null;
       if (digest != null) {
-        digest.update(current);
+        digest.update(current.duplicate());
       }
       pos = (int) Math.max(0, offset - offsets[i]);
-      limit = (int) Math.min(current.length, end - offsets[i]);
+      limit = (int) Math.min(current.remaining(), end - offsets[i]);
       metrics.add("bytes.read", limit - pos);
       return true;
     }
@@ -301,7 +377,7 @@ public final class StorageRuntime implements AutoCloseable {
         }
       }
       int n = Math.min(len, limit - pos);
-      System.arraycopy(current, pos, b, off, n);
+      current.get(pos, b, off, n);
       pos += n;
       return n;
     }
@@ -310,22 +386,52 @@ public final class StorageRuntime implements AutoCloseable {
     @Override
     public long transferTo(OutputStream out) throws IOException {
       long total = 0;
+      byte[] copy = null;
       while (pos < limit || fill()) {
-        out.write(current, pos, limit - pos);
+        if (current.hasArray()) {
+          out.write(current.array(), current.arrayOffset() + pos, limit - pos);
+        } else {
+          copy = copy == null || copy.length < limit - pos ? new byte[limit - pos] : copy;
+          current.get(pos, copy, 0, limit - pos);
+          out.write(copy, 0, limit - pos);
+        }
         total += limit - pos;
         pos = limit;
       }
       return total;
     }
 
+    /** Writes each chunk to {@code out} from the buffer it was decoded into. */
+    void transferTo(WritableByteChannel out, long total, ProgressListener progress) throws IOException {
+      long done = 0;
+      while (pos < limit || fill()) {
+        ByteBuffer piece = current.duplicate().limit(limit).position(pos);
+        while (piece.hasRemaining()) {
+          out.write(piece);
+        }
+        done += limit - pos;
+        pos = limit;
+        progress.progress(done, total);
+      }
+    }
+
     @Override
     public void close() {
+      if (!closed && buffers != null) {
+        metrics.add(DECODE_BUFFERS, buffers.allocated());
+      }
       closed = true;
-      for (CompletableFuture<byte[]> f : inFlight) {
+      for (CompletableFuture<ByteBuffer> f : inFlight) {
         f.cancel(false);
       }
       inFlight.clear();
     }
+  }
+
+  /** End of {@code [offset, offset + length)} clamped to the object; a length up to Long.MAX_VALUE means "to the end". */
+  private static long rangeEnd(ObjectManifest manifest, long offset, long length) {
+    long from = Math.max(0, offset);
+    return Math.min(manifest.size(), from + Math.min(Math.max(0, length), Long.MAX_VALUE - from));
   }
 
   private static int firstChunk(long[] offsets, long offset) {
@@ -365,6 +471,63 @@ public final class StorageRuntime implements AutoCloseable {
     metrics.step("store-read", "decode", stored.length, stored.length, nanos);
     metrics.latency("chunk-read", nanos);
     return stored;
+  }
+
+  /** Like {@link #fetch}, as the store's buffer: a slice of a mapped pack rather than a copy. */
+  private ByteBuffer fetchBuffer(ChunkRef ref, PipelineMetrics metrics, String what) {
+    long t0 = PipelineMetrics.now();
+    ByteBuffer stored;
+    try {
+      stored = chunks.blobs().readBuffer(ChunkStore.key(ref.id()));
+    } catch (CorruptDataException e) {
+      throw new CorruptDataException("Cannot read " + what + ": chunk " + ref.id().abbrev() + " is damaged in the store: "
+          + e.getMessage(), e);
+    } catch (io.dharmana.NotFoundException e) {
+      throw new io.dharmana.NotFoundException("Cannot read " + what + ": chunk " + ref.id().abbrev() + " is missing from the store", e);
+    }
+    long nanos = PipelineMetrics.now() - t0;
+    metrics.step("store-read", "decode", stored.remaining(), stored.remaining(), nanos);
+    metrics.latency("chunk-read", nanos);
+    return stored;
+  }
+
+  private static void verify(ChunkRef ref, ByteBuffer stored, PipelineMetrics metrics, String what) {
+    long t0 = PipelineMetrics.now();
+    ref.id().verify(stored, what);
+    metrics.step("sha256-verify", "decode", stored.remaining(), stored.remaining(), PipelineMetrics.now() - t0);
+  }
+
+  /** A chunk stored as it is (an empty chain): verified and handed on. */
+  private static ByteBuffer verifyUnchanged(ChunkRef ref, ByteBuffer stored, PipelineMetrics metrics, String what) {
+    verify(ref, stored, metrics, what);
+    checkLength(ref, stored.remaining(), what);
+    return stored;
+  }
+
+  /** Verifies a chunk and decodes it through its one stage into a buffer taken from {@code buffers}. */
+  private static ByteBuffer decodeIntoBuffer(ChunkRef ref, ByteBuffer stored, Stage stage, SupportsBufferDecode decoder,
+      DecodeBuffers buffers, PipelineMetrics metrics, String what) {
+    verify(ref, stored, metrics, what);
+    long t0 = PipelineMetrics.now();
+    // checked before decoding, so that a damaged size cannot overrun the buffer
+    checkLength(ref, decoder.decodedLength(stored), what);
+    ByteBuffer out = buffers.take();
+    try {
+      decoder.decode(stored, out);
+    } catch (RuntimeException e) {
+      buffers.give(out);
+      throw e;
+    }
+    out.flip();
+    metrics.decoded(0, stage, stored.remaining(), out.remaining(), PipelineMetrics.now() - t0);
+    return out;
+  }
+
+  private static void checkLength(ChunkRef ref, int decoded, String what) {
+    if (decoded != ref.length()) {
+      throw new CorruptDataException("Cannot read " + what + ": chunk " + ref.id().abbrev()
+          + " decoded to " + decoded + " bytes, expected " + ref.length());
+    }
   }
 
   private static byte[] decode(ChunkRef ref, byte[] stored, StageChain chain, PipelineMetrics metrics, String what) {

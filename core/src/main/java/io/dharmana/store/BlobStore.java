@@ -4,6 +4,7 @@ import io.dharmana.AlreadyExistsException;
 import io.dharmana.NotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 
 /**
  * A flat namespace of immutable blobs under string keys: the one thing every tier (memory, a
@@ -61,6 +62,17 @@ public interface BlobStore extends AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read " + key + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Reads a whole blob as a buffer from position 0 to its length, for readers that hand bytes on
+   * without copying them (a store that maps its files returns a read-only view of the mapping).
+   * The caller must not write to the buffer; a heap buffer returned here is the caller's own. A
+   * store must check the bytes exactly as {@link #read} does (checksums it keeps) and count the
+   * read the same way (hits, misses, promotion).
+   */
+  default ByteBuffer readBuffer(String key) {
+    return ByteBuffer.wrap(read(key));
   }
 
   /**

@@ -11,6 +11,9 @@ import java.util.stream.Stream;
  * be asked for them: {@link #list} and {@link #touch} then throw {@link
  * UnsupportedOperationException}; {@link #supportsListing()} and {@link #supportsTouch()} tell
  * beforehand.
+ *
+ * <p>{@link #readBuffer} is deliberately not forwarded: it reads through {@link #open}, so that a
+ * decorator that overrides {@code open} (fault injection, metrics) sees every read.
  */
 public abstract class ForwardingBlobStore implements BlobStore, SupportsListing, SupportsTouch {
   private final BlobStore delegate;

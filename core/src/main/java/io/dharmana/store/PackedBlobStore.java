@@ -177,6 +177,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     SEALED
   }
 
+  /** The smallest page a mapping is faulted in by. */
+  private static final int PAGE = 4096;
+
   /** One pack: a local spool file while open or sealing, an object once sealed. */
   private final class Pack {
     final String id;
@@ -188,6 +191,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     volatile BlobInput remote;
     private volatile ByteBuffer mapped;
     private volatile boolean unmappable;
+    private int lastTouched;
     long size; // guarded by appendLock while open; fixed after
 
     Pack(String id, PackState state) {
@@ -246,6 +250,37 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
 
     /**
+     * Bytes {@code [offset, offset + length)} of the sealed pack as a read-only slice of its
+     * mapping, or null while the pack is still a spool file or where it cannot be mapped. Every
+     * page of the slice is touched here, through an access that reports a fault (a pack file
+     * cut short underneath) as an error to fall back on: the CRC and zstd code that reads the
+     * slice next cannot.
+     */
+    ByteBuffer view(long offset, int length) {
+      if (spool != null) {
+        return null;
+      }
+      ByteBuffer view = mapped();
+      if (view == null || offset < 0 || offset + length > view.capacity()) {
+        return null;
+      }
+      ByteBuffer slice = view.slice((int) offset, length).asReadOnlyBuffer();
+      int touched = 0;
+      try {
+        for (int i = 0; i < length; i += PAGE) {
+          touched |= slice.get(i);
+        }
+        if (length > 0) {
+          touched |= slice.get(length - 1);
+        }
+      } catch (InternalError truncatedUnderneath) {
+        return null;
+      }
+      lastTouched = touched; // kept so that the loads above are not dropped as unused
+      return slice;
+    }
+
+    /**
      * The sealed pack mapped read-only, or null where its store cannot map: on a local disk a
      * chunk read is then one copy out of the page cache instead of a read call, a copy into a
      * native buffer and a copy out of it. Packs are immutable once sealed, and a mapping stays
@@ -282,6 +317,36 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   @Override
   public BlobInput open(String key) {
+    Entry entry = entryOf(key, "open");
+    if (entry instanceof Direct) {
+      return objects.open(BLOBS + key);
+    }
+    return new BytesInput(readPacked(key, (Packed) entry));
+  }
+
+  /**
+   * A packed blob of a sealed pack that this store maps comes back as a read-only slice of the
+   * mapping, its CRC32C checked as {@link #open} checks it; every other blob as {@link #read}
+   * returns it.
+   */
+  @Override
+  public ByteBuffer readBuffer(String key) {
+    Entry entry = entryOf(key, "read");
+    if (entry instanceof Direct) {
+      return ByteBuffer.wrap(read(key));
+    }
+    Packed packed = (Packed) entry;
+    ByteBuffer view = packed.pack().view(packed.offset(), packed.length());
+    if (view == null) {
+      return ByteBuffer.wrap(readPacked(key, packed));
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(view.duplicate());
+    checkCrc(key, packed, crc);
+    return view;
+  }
+
+  private Entry entryOf(String key, String action) {
     Keys.check(key);
     checkOpen();
     Entry entry = index.get(key);
@@ -291,12 +356,12 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       entry = index.get(key);
     }
     if (entry == null) {
-      throw new NotFoundException("Cannot open " + key + ": no such blob in the packed store");
+      throw new NotFoundException("Cannot " + action + " " + key + ": no such blob in the packed store");
     }
-    if (entry instanceof Direct) {
-      return objects.open(BLOBS + key);
-    }
-    Packed packed = (Packed) entry;
+    return entry;
+  }
+
+  private static byte[] readPacked(String key, Packed packed) {
     byte[] bytes;
     try {
       bytes = packed.pack().read(packed.offset(), packed.length());
@@ -307,11 +372,15 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
     CRC32C crc = new CRC32C();
     crc.update(bytes);
+    checkCrc(key, packed, crc);
+    return bytes;
+  }
+
+  private static void checkCrc(String key, Packed packed, CRC32C crc) {
     if ((int) crc.getValue() != packed.crc()) {
       throw new CorruptDataException(
           "Cannot read " + key + " from pack " + packed.pack().id + " at " + packed.offset() + ": CRC32C mismatch");
     }
-    return new BytesInput(bytes);
   }
 
   @Override

@@ -33,6 +33,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -247,14 +249,29 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
 
   @Override
   public BlobInput open(String key) {
+    return serve(key, "open", BlobStore::open, in -> in);
+  }
+
+  /** Like {@link #open}, tier by tier, each tier's store reading as its {@link BlobStore#readBuffer} does. */
+  @Override
+  public ByteBuffer readBuffer(String key) {
+    return serve(key, "read", BlobStore::readBuffer, BufferInput::new).buffer;
+  }
+
+  /**
+   * Serves {@code key} from the first tier that holds it, counting a miss on every tier above
+   * and a hit on that one, and promotes it when the placement asks.
+   */
+  private <T, I extends BlobInput> I serve(String key, String action, BiFunction<BlobStore, String, T> read,
+      Function<T, I> input) {
     Keys.check(key);
-    ensureOpen("open " + key);
+    ensureOpen(action + " " + key);
     long now = clock.millis();
     UncheckedIOException failure = null;
     for (Level level : levels) {
-      BlobInput in;
+      I in;
       try {
-        in = level.tier.store().open(key);
+        in = input.apply(read.apply(level.tier.store(), key));
       } catch (NotFoundException e) {
         level.misses.increment();
         continue;
@@ -274,9 +291,37 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       return in;
     }
     if (failure != null) {
-      throw new UncheckedIOException("Cannot open " + key + ": no tier served it; " + failure.getMessage(), failure.getCause());
+      throw new UncheckedIOException("Cannot " + action + " " + key + ": no tier served it; " + failure.getMessage(), failure.getCause());
     }
-    throw new NotFoundException("Cannot open " + key + ": no tier holds it (tiers " + tierNames() + ")");
+    throw new NotFoundException("Cannot " + action + " " + key + ": no tier holds it (tiers " + tierNames() + ")");
+  }
+
+  /** A blob read whole into a buffer, seen as an input so that promotion can copy it. */
+  private static final class BufferInput implements BlobInput {
+    final ByteBuffer buffer;
+
+    BufferInput(ByteBuffer buffer) {
+      this.buffer = buffer;
+    }
+
+    @Override
+    public long length() {
+      return buffer.remaining();
+    }
+
+    @Override
+    public int read(long position, ByteBuffer dst) {
+      int length = buffer.remaining();
+      if (position >= length) {
+        return -1;
+      }
+      int n = (int) Math.min(dst.remaining(), length - position);
+      dst.put(buffer.slice(buffer.position() + (int) position, n));
+      return n;
+    }
+
+    @Override
+    public void close() {}
   }
 
   @Override

@@ -122,6 +122,35 @@ public abstract class BlobStoreContractTest {
   }
 
   @Test
+  void readBufferHoldsTheBlobFromPositionZero() throws Exception {
+    long seed = seed();
+    Random random = new Random(seed);
+    BlobStore store = store();
+    List<byte[]> blobs = List.of(new byte[0], randomBytes(random, 1), randomBytes(random, 1 + random.nextInt(100_000)));
+    for (int i = 0; i < blobs.size(); i++) {
+      store.write("buffers/" + i, blobs.get(i));
+    }
+    assertBuffersHold(store, blobs, seed);
+    if (supportsReopen()) {
+      BlobStore reopened = reopen(store); // where sealed packs are read through mappings
+      opened.add(reopened);
+      assertBuffersHold(reopened, blobs, seed);
+    }
+  }
+
+  private static void assertBuffersHold(BlobStore store, List<byte[]> blobs, long seed) {
+    for (int i = 0; i < blobs.size(); i++) {
+      ByteBuffer buffer = store.readBuffer("buffers/" + i);
+      assertEquals(0, buffer.position(), "seed " + seed + ", blob " + i);
+      byte[] got = new byte[buffer.remaining()];
+      buffer.duplicate().get(got);
+      assertArrayEquals(blobs.get(i), got, "seed " + seed + ", blob " + i);
+      assertArrayEquals(blobs.get(i), store.read("buffers/" + i), "seed " + seed + ", blob " + i + " read after its buffer");
+    }
+    assertThrows(NotFoundException.class, () -> store.readBuffer("buffers/missing"));
+  }
+
+  @Test
   void openMissingKeyThrowsNotFound() throws Exception {
     BlobStore store = store();
     assertThrows(NotFoundException.class, () -> store.open("missing"));

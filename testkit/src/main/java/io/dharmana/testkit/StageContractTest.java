@@ -12,6 +12,8 @@ import io.dharmana.stage.Stage;
 import io.dharmana.stage.StageContext;
 import io.dharmana.stage.StageFactory;
 import io.dharmana.stage.Stages;
+import io.dharmana.stage.SupportsBufferDecode;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -39,7 +41,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * decodes what it wrote; for stages that {@link Stage#detectsCorruption() detect corruption}, a
  * flipped bit, a truncation or garbage always throws {@link CorruptDataException}; for every
  * stage, damaged input never throws anything else (no out-of-bounds, no out-of-memory); and
- * concurrent use from 4 threads gives the single-threaded results.
+ * concurrent use from 4 threads gives the single-threaded results. A stage that also {@link
+ * SupportsBufferDecode decodes into buffers} must decode every round trip's encoding to the same
+ * bytes from a heap slice, a read-only direct buffer and a read-only heap buffer, and detect the
+ * same damage that way.
  *
  * <p>A stage must be registered (its factory listed in {@code
  * META-INF/services/io.dharmana.stage.StageFactory}) since the recorded-spec test recreates it
@@ -361,7 +366,57 @@ public abstract class StageContractTest {
     assertNotNull(encoded, message(seed, stage, what + ": encode returned null"));
     byte[] decoded = stage.decode(encoded);
     assertDecoded(stage, input, decoded, message(seed, stage, what));
+    if (stage instanceof SupportsBufferDecode buffers) {
+      for (Source source : Source.values()) {
+        ByteBuffer from = source.of(encoded);
+        int position = from.position();
+        byte[] viaBuffers = decodeThroughBuffers(buffers, from);
+        assertEquals(position, from.position(), message(seed, stage, what + ": decoding from a " + source + " moved its position"));
+        assertArrayEquals(decoded, viaBuffers, message(seed, stage, what + ": decoding from a " + source + " into a direct buffer"));
+      }
+    }
     return encoded;
+  }
+
+  /** The kinds of buffer a {@link SupportsBufferDecode} stage must decode from. */
+  private enum Source {
+    HEAP_SLICE {
+      @Override
+      ByteBuffer of(byte[] encoded) {
+        // not at position 0 of its array, to catch an offset mistaken for a position
+        byte[] padded = new byte[encoded.length + 7];
+        System.arraycopy(encoded, 0, padded, 3, encoded.length);
+        return ByteBuffer.wrap(padded, 3, encoded.length).slice().position(0);
+      }
+    },
+    DIRECT {
+      @Override
+      ByteBuffer of(byte[] encoded) {
+        ByteBuffer direct = ByteBuffer.allocateDirect(encoded.length + 5).position(5);
+        direct.put(encoded).flip().position(5);
+        return direct.asReadOnlyBuffer();
+      }
+    },
+    READ_ONLY_HEAP {
+      @Override
+      ByteBuffer of(byte[] encoded) {
+        return ByteBuffer.wrap(encoded.clone()).asReadOnlyBuffer();
+      }
+    };
+
+    abstract ByteBuffer of(byte[] encoded);
+  }
+
+  /** Decodes through {@link SupportsBufferDecode} into a direct buffer written from a position past 0. */
+  private static byte[] decodeThroughBuffers(SupportsBufferDecode stage, ByteBuffer encoded) {
+    int length = stage.decodedLength(encoded);
+    ByteBuffer out = ByteBuffer.allocateDirect(length + 11).position(11);
+    int written = stage.decode(encoded, out);
+    assertEquals(length, written, "bytes written against decodedLength");
+    assertEquals(11 + length, out.position(), "position after decoding");
+    byte[] result = new byte[length];
+    out.get(11, result);
+    return result;
   }
 
   private void assertDecoded(Stage stage, byte[] input, byte[] decoded, String message) {
@@ -375,6 +430,7 @@ public abstract class StageContractTest {
   }
 
   private static void assertCorruptionDetected(Stage stage, byte[] damaged, long seed, String what) {
+    assertCorruptionDetectedInBuffers(stage, damaged, seed, what);
     byte[] decoded;
     try {
       decoded = stage.decode(damaged);
@@ -385,6 +441,26 @@ public abstract class StageContractTest {
       throw new AssertionError(message(seed, stage, what + ": decode threw " + other + " instead of CorruptDataException"), other);
     }
     fail(message(seed, stage, what + ": decode returned " + decoded.length + " bytes instead of throwing CorruptDataException"));
+  }
+
+  /** The same damage must be caught when decoding through {@link SupportsBufferDecode}, from either kind of buffer. */
+  private static void assertCorruptionDetectedInBuffers(Stage stage, byte[] damaged, long seed, String what) {
+    if (!(stage instanceof SupportsBufferDecode buffers)) {
+      return;
+    }
+    for (Source source : new Source[] {Source.HEAP_SLICE, Source.DIRECT}) {
+      byte[] decoded;
+      try {
+        decoded = decodeThroughBuffers(buffers, source.of(damaged));
+      } catch (CorruptDataException expected) {
+        continue;
+      } catch (Throwable other) {
+        throw new AssertionError(message(seed, stage, what + ": decoding from a " + source + " threw " + other
+            + " instead of CorruptDataException"), other);
+      }
+      fail(message(seed, stage, what + ": decoding from a " + source + " returned " + decoded.length
+          + " bytes instead of throwing CorruptDataException"));
+    }
   }
 
   /**

@@ -9,6 +9,7 @@ import io.dharmana.store.BlobStore;
 import io.dharmana.store.PackOptions;
 import io.dharmana.store.PackedBlobStore;
 import io.dharmana.store.Stores;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -110,5 +111,61 @@ class PackedBlobStoreLocalTest {
         assertArrayEquals(e.getValue(), store.read(e.getKey()), "reopened, seed " + seed + ", " + e.getKey());
       }
     }
+  }
+  @Test
+  void aSealedPacksBlobIsReadAsAReadOnlySliceOfTheMapping() throws Exception {
+    long seed = 79;
+    Random random = new Random(seed);
+    Map<String, byte[]> blobs = new LinkedHashMap<>();
+    for (int i = 0; i < 50; i++) {
+      byte[] bytes = new byte[i == 0 ? 0 : 1 + random.nextInt(64 << 10)];
+      random.nextBytes(bytes);
+      blobs.put("chunks/" + i, bytes);
+    }
+    try (PackedBlobStore store = open()) {
+      blobs.forEach(store::write);
+      // still in the spool: a copy, like read
+      ByteBuffer spooled = store.readBuffer("chunks/1");
+      assertArrayEquals(blobs.get("chunks/1"), bytes(spooled), "seed " + seed + ", spooled");
+      store.flush();
+    }
+    try (PackedBlobStore store = open()) {
+      for (Map.Entry<String, byte[]> e : blobs.entrySet()) {
+        ByteBuffer view = store.readBuffer(e.getKey());
+        assertTrue(view.isDirect() && view.isReadOnly(), "a mapped, read-only view: " + view);
+        assertArrayEquals(e.getValue(), bytes(view), "seed " + seed + ", " + e.getKey());
+      }
+    }
+  }
+
+  @Test
+  void aFlippedBitUnderTheMappingFailsTheCrc() throws Exception {
+    long seed = 80;
+    Random random = new Random(seed);
+    byte[] bytes = new byte[100_000];
+    random.nextBytes(bytes);
+    try (PackedBlobStore store = open()) {
+      store.write("chunks/one", bytes);
+      store.flush();
+    }
+    Path pack;
+    try (Stream<Path> files = Files.walk(dir.resolve("objects"))) {
+      pack = files.filter(p -> p.toString().endsWith(".pack")).findFirst().orElseThrow();
+    }
+    byte[] stored = Files.readAllBytes(pack);
+    int bit = random.nextInt(stored.length * 8);
+    stored[bit >>> 3] ^= (byte) (1 << (bit & 7));
+    pack.toFile().setWritable(true);
+    Files.write(pack, stored);
+    try (PackedBlobStore store = open()) {
+      CorruptDataException e = assertThrows(CorruptDataException.class, () -> store.readBuffer("chunks/one"), "seed " + seed + ", bit " + bit);
+      assertTrue(e.getMessage().contains("CRC32C mismatch"), e.getMessage());
+    }
+  }
+
+  private static byte[] bytes(ByteBuffer buffer) {
+    byte[] bytes = new byte[buffer.remaining()];
+    buffer.duplicate().get(bytes);
+    return bytes;
   }
 }

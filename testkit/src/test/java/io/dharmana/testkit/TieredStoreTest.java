@@ -22,6 +22,7 @@ import io.dharmana.store.TierStats;
 import io.dharmana.store.TieredStore;
 import io.dharmana.testkit.FaultInjectingStore.Operation;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -213,6 +214,47 @@ class TieredStoreTest {
       assertEquals(1, stats(store, "cold").misses());
       assertEquals(2.0 / 3, stats(store, "cold").hitRate(), 1e-9);
     }
+  }
+
+  /** The buffer a reader of mapped packs takes is counted, and promoted, as a read is. */
+  @Test
+  void readBufferCountsHitsMissesAndPromotionsAsReadDoes() {
+    List<List<TierStats>> stats = new ArrayList<>();
+    for (boolean buffers : new boolean[] {false, true}) {
+      byte[] small = new byte[100];
+      new Random(9).nextBytes(small);
+      BlobStore hot = Stores.memory();
+      BlobStore cold = Stores.memory();
+      cold.write("small", small);
+      cold.write("huge", new byte[2000]);
+      try (TieredStore store = TieredStore.builder()
+          .addTier(Tier.of(hot, bounded("hot", 1000, 0.9, 0.5)))
+          .addTier(Tier.of(cold, TierSpec.memory("cold", 0)))
+          .placement(new PlacementPolicy("hot", "back", true))
+          .build()) {
+        for (String key : List.of("small", "small", "huge")) {
+          byte[] got;
+          if (buffers) {
+            ByteBuffer buffer = store.readBuffer(key);
+            got = new byte[buffer.remaining()];
+            buffer.duplicate().get(got);
+          } else {
+            got = store.read(key);
+          }
+          assertArrayEquals(cold.read(key), got, key + (buffers ? " as a buffer" : ""));
+        }
+        assertThrows(NotFoundException.class, () -> {
+          if (buffers) {
+            store.readBuffer("none");
+          } else {
+            store.read("none");
+          }
+        });
+        assertArrayEquals(small, hot.read("small"), "promoted bytes" + (buffers ? " from a buffer" : ""));
+        stats.add(List.of(stats(store, "hot"), stats(store, "cold")));
+      }
+    }
+    assertEquals(stats.get(0), stats.get(1), "tier stats after read vs after readBuffer");
   }
 
   @Test

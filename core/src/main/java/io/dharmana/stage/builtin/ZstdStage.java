@@ -6,7 +6,9 @@ import com.github.luben.zstd.ZstdDecompressCtx;
 import io.dharmana.CorruptDataException;
 import io.dharmana.stage.Stage;
 import io.dharmana.stage.StageSpec;
+import io.dharmana.stage.SupportsBufferDecode;
 import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
@@ -19,7 +21,7 @@ import java.util.Objects;
  * that thread, the level being set per call) because creating one costs more than compressing a
  * small chunk.
  */
-final class ZstdStage implements Stage {
+final class ZstdStage implements Stage, SupportsBufferDecode {
   static final int DEFAULT_LEVEL = 3;
   static final int MIN_LEVEL = -7;
   static final int MAX_LEVEL = 22;
@@ -76,19 +78,8 @@ final class ZstdStage implements Stage {
 
   @Override
   public byte[] decode(byte[] encoded) {
-    checkHeader(encoded);
-    long contentSize = Zstd.getFrameContentSize(encoded, 0, encoded.length);
-    if (contentSize < 0) {
-      throw corrupt(encoded, "its frame header is damaged (content size " + contentSize + ")");
-    }
-    checkWindow(encoded, contentSize);
-    // A block holds at most 128 KiB and costs at least 3 bytes, so a frame of n bytes cannot
-    // hold more than n / 3 blocks: a damaged size field beyond that is caught before allocating.
-    long bound = Math.min(MAX_CONTENT_SIZE, ((long) encoded.length / 3 + 1) * MAX_BLOCK_SIZE);
-    if (contentSize > bound) {
-      throw corrupt(encoded, "its header claims " + contentSize + " bytes, more than the " + bound + " it can hold");
-    }
-    byte[] output = new byte[(int) contentSize];
+    int contentSize = decodedLength(ByteBuffer.wrap(encoded));
+    byte[] output = new byte[contentSize];
     int produced;
     try {
       produced = DECOMPRESS.get().ctx.decompressByteArray(output, 0, output.length, encoded, 0, encoded.length);
@@ -96,27 +87,95 @@ final class ZstdStage implements Stage {
       // zstd-jni reports every decoding failure (checksum, malformed block, size) as ZstdException
       throw new CorruptDataException("Cannot decode zstd frame of " + encoded.length + " bytes: " + e.getMessage(), e);
     }
-    if (produced != contentSize) {
-      throw corrupt(encoded, "it decoded to " + produced + " bytes, its header says " + contentSize);
-    }
+    checkProduced(encoded.length, produced, contentSize);
     return output;
+  }
+
+  @Override
+  public int decodedLength(ByteBuffer encoded) {
+    checkHeader(encoded);
+    int at = encoded.position();
+    int length = encoded.remaining();
+    long contentSize = encoded.hasArray()
+        ? Zstd.getFrameContentSize(encoded.array(), encoded.arrayOffset() + at, length)
+        : encoded.isDirect() ? Zstd.getDirectByteBufferFrameContentSize(encoded, at, length) : contentSizeOfCopy(encoded);
+    if (contentSize < 0) {
+      throw corrupt(length, "its frame header is damaged (content size " + contentSize + ")");
+    }
+    checkWindow(encoded, contentSize);
+    // A block holds at most 128 KiB and costs at least 3 bytes, so a frame of n bytes cannot
+    // hold more than n / 3 blocks: a damaged size field beyond that is caught before allocating.
+    long bound = Math.min(MAX_CONTENT_SIZE, ((long) length / 3 + 1) * MAX_BLOCK_SIZE);
+    if (contentSize > bound) {
+      throw corrupt(length, "its header claims " + contentSize + " bytes, more than the " + bound + " it can hold");
+    }
+    return (int) contentSize;
+  }
+
+  /** A read-only heap buffer hides its array: the header is read from a copy of it. */
+  private static long contentSizeOfCopy(ByteBuffer encoded) {
+    byte[] header = new byte[Math.min(encoded.remaining(), 18)]; // the longest frame header
+    encoded.get(encoded.position(), header);
+    return Zstd.getFrameContentSize(header, 0, header.length);
+  }
+
+  @Override
+  public int decode(ByteBuffer encoded, ByteBuffer out) {
+    if (!out.isDirect()) {
+      throw new IllegalArgumentException("Invalid output buffer: it must be direct, it is a heap buffer");
+    }
+    int contentSize = decodedLength(encoded);
+    if (out.remaining() < contentSize) {
+      throw new IllegalArgumentException(
+          "Invalid output buffer: " + out.remaining() + " bytes remain, the frame holds " + contentSize);
+    }
+    int at = encoded.position();
+    int length = encoded.remaining();
+    ZstdDecompressCtx ctx = DECOMPRESS.get().ctx;
+    int produced;
+    try {
+      if (encoded.isDirect()) {
+        produced = ctx.decompressDirectByteBuffer(out, out.position(), contentSize, encoded, at, length);
+      } else if (encoded.hasArray()) {
+        produced = ctx.decompressByteArrayToDirectByteBuffer(out, out.position(), contentSize,
+            encoded.array(), encoded.arrayOffset() + at, length);
+      } else {
+        byte[] copy = new byte[length];
+        encoded.get(at, copy);
+        produced = ctx.decompressByteArrayToDirectByteBuffer(out, out.position(), contentSize, copy, 0, length);
+      }
+    } catch (RuntimeException e) {
+      throw new CorruptDataException("Cannot decode zstd frame of " + length + " bytes: " + e.getMessage(), e);
+    }
+    checkProduced(length, produced, contentSize);
+    out.position(out.position() + produced);
+    return produced;
+  }
+
+  private static void checkProduced(int length, int produced, long contentSize) {
+    if (produced != contentSize) {
+      throw corrupt(length, "it decoded to " + produced + " bytes, its header says " + contentSize);
+    }
   }
 
   /**
    * Checks what the zstd decoder would accept but a frame written here never has, so that a
    * flipped bit there is reported rather than ignored.
    */
-  private static void checkHeader(byte[] encoded) {
-    if (encoded.length < MIN_FRAME) {
-      throw corrupt(encoded, "it is shorter than the smallest frame (" + MIN_FRAME + " bytes)");
+  private static void checkHeader(ByteBuffer encoded) {
+    int length = encoded.remaining();
+    if (length < MIN_FRAME) {
+      throw corrupt(length, "it is shorter than the smallest frame (" + MIN_FRAME + " bytes)");
     }
-    int magic = (encoded[0] & 0xff) | (encoded[1] & 0xff) << 8 | (encoded[2] & 0xff) << 16 | (encoded[3] & 0xff) << 24;
+    int at = encoded.position();
+    int magic = (encoded.get(at) & 0xff) | (encoded.get(at + 1) & 0xff) << 8 | (encoded.get(at + 2) & 0xff) << 16
+        | (encoded.get(at + 3) & 0xff) << 24;
     if (magic != MAGIC) {
-      throw corrupt(encoded, "it does not start with the zstd frame magic number");
+      throw corrupt(length, "it does not start with the zstd frame magic number");
     }
-    int descriptor = encoded[4] & 0xff;
+    int descriptor = encoded.get(at + 4) & 0xff;
     if ((descriptor & FHD_MUST_BE_CLEAR) != 0 || (descriptor & FHD_CHECKSUM_FLAG) == 0 || (descriptor & FHD_DICTIONARY_ID) != 0) {
-      throw corrupt(encoded, "its frame header descriptor 0x" + Integer.toHexString(descriptor) + " is not one written here");
+      throw corrupt(length, "its frame header descriptor 0x" + Integer.toHexString(descriptor) + " is not one written here");
     }
   }
 
@@ -127,21 +186,22 @@ final class ZstdStage implements Stage {
    * two; a window breaking either rule is damage. A flip that keeps both rules still decodes to
    * the exact input or fails: the content checksum guarantees no wrong bytes come back.
    */
-  private static void checkWindow(byte[] encoded, long contentSize) {
-    int descriptor = encoded[4] & 0xff;
+  private static void checkWindow(ByteBuffer encoded, long contentSize) {
+    int at = encoded.position();
+    int descriptor = encoded.get(at + 4) & 0xff;
     if ((descriptor & FHD_SINGLE_SEGMENT) != 0) {
       return;
     }
-    int window = encoded[5] & 0xff;
+    int window = encoded.get(at + 5) & 0xff;
     int windowLog = 10 + (window >>> 3);
     if ((window & 0x07) != 0 || (1L << windowLog) >= contentSize) {
-      throw corrupt(encoded, "its window descriptor 0x" + Integer.toHexString(window) + " is not one written for "
+      throw corrupt(encoded.remaining(), "its window descriptor 0x" + Integer.toHexString(window) + " is not one written for "
           + contentSize + " bytes of content");
     }
   }
 
-  private static CorruptDataException corrupt(byte[] encoded, String why) {
-    return new CorruptDataException("Cannot decode zstd frame of " + encoded.length + " bytes: " + why);
+  private static CorruptDataException corrupt(int length, String why) {
+    return new CorruptDataException("Cannot decode zstd frame of " + length + " bytes: " + why);
   }
 
   /** A thread's compression context and the level it is set to (setting it is a native call). */
