@@ -338,8 +338,13 @@ public final class DatasetCommand implements Runnable {
 
     /** A loader reading {@code prefetch} batches ahead: a count, or {@code auto} (see {@link DataLoader.Builder#adaptivePrefetch}). */
     DataLoader loader(Dataset dataset, String prefetch) throws IOException {
+      return loader(dataset, prefetch, epoch);
+    }
+
+    /** Like {@link #loader(Dataset, String)}, for epoch {@code epochNumber}. */
+    DataLoader loader(Dataset dataset, String prefetch, long epochNumber) throws IOException {
       boolean auto = prefetch.trim().equalsIgnoreCase("auto");
-      DataLoader.Builder b = DataLoader.builder(dataset).batchSize(batch).epoch(epoch).shuffleBlock(shuffleBlock).readers(readers)
+      DataLoader.Builder b = DataLoader.builder(dataset).batchSize(batch).epoch(epochNumber).shuffleBlock(shuffleBlock).readers(readers)
           .prefetch(auto ? AUTO_START : depth(prefetch)).adaptivePrefetch(auto).memoryLimit(size(memory, "--memory"));
       if (seed != null) {
         b.shuffle(seed);
@@ -478,6 +483,11 @@ public final class DatasetCommand implements Runnable {
         description = "Batches read ahead, or auto: from " + LoaderOptions.AUTO_START + ", one more each time the caller waits, within --memory (default ${DEFAULT-VALUE}).")
     String prefetch;
 
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "1",
+        description = "Epochs to run back to back (from --epoch on; each next epoch's loader starts reading while the one before "
+            + "is consumed); utilization is over all of them, first batch excluded (default ${DEFAULT-VALUE}).")
+    int epochs;
+
     @Option(names = "--sweep-prefetch", paramLabel = "P,P,...", split = ",",
         description = "Run one epoch per prefetch depth (numbers, or auto) and print depth against utilization and memory.")
     List<String> sweep;
@@ -489,6 +499,9 @@ public final class DatasetCommand implements Runnable {
     public Integer call() throws IOException {
       if (computeMs < 0) {
         throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --compute-ms " + computeMs + ": must be >= 0");
+      }
+      if (epochs < 1) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --epochs " + epochs + ": must be >= 1");
       }
       List<String> depths = sweep == null || sweep.isEmpty() ? List.of(prefetch) : sweep;
       List<Map<String, Object>> runs = new ArrayList<>();
@@ -520,16 +533,44 @@ public final class DatasetCommand implements Runnable {
     }
 
     private Map<String, Object> run(Dataset dataset, String depth) throws IOException {
-      try (DataLoader loader = options.loader(dataset, depth)) {
-        Iterator<Batch> batches = loader.iterator();
+      List<DataLoader> loaders = new ArrayList<>();
+      ShardCacheStats shardsBefore = dataset.counters();
+      try {
+        loaders.add(options.loader(dataset, depth));
         // the accelerator is done with a batch when it asks for the next one: recycle its buffers then
         Iterator<Batch> limited = new Iterator<>() {
           long n;
           Batch previous;
+          int current;
+          Iterator<Batch> batches = loaders.get(0).iterator();
+
+          {
+            startNextEpoch();
+          }
+
+          /** Builds the next epoch's loader and lets it read ahead while this epoch is consumed. */
+          private void startNextEpoch() {
+            if (loaders.size() < epochs) {
+              try {
+                DataLoader next = options.loader(dataset, depth, options.epoch + loaders.size());
+                loaders.add(next);
+                next.prefetchAhead();
+              } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            }
+          }
 
           @Override
           public boolean hasNext() {
-            return (options.maxBatches == null || n < options.maxBatches) && batches.hasNext();
+            if (options.maxBatches != null && n >= options.maxBatches) {
+              return false;
+            }
+            while (!batches.hasNext() && current + 1 < loaders.size()) {
+              batches = loaders.get(++current).iterator();
+              startNextEpoch();
+            }
+            return batches.hasNext();
           }
 
           @Override
@@ -545,9 +586,14 @@ public final class DatasetCommand implements Runnable {
         long started = System.nanoTime();
         AcceleratorStats acc = EmulatedAccelerator.<Batch>of(Duration.ofNanos((long) (computeMs * 1e6))).run(limited);
         double seconds = (System.nanoTime() - started) / 1e9;
-        LoaderStats stats = loader.stats();
+        LoaderStats stats = loaders.get(0).stats();
+        ShardCacheStats shards = dataset.counters().minus(shardsBefore);
+        for (DataLoader later : loaders.subList(1, loaders.size())) {
+          stats = stats.plus(later.stats(), shards);
+        }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("prefetch", depth.trim().equalsIgnoreCase("auto") ? "auto" : (Object) Integer.parseInt(depth.trim()));
+        r.put("epochs", epochs);
         r.put("utilization", nanToNull(acc.utilization()));
         r.put("waitP50Ms", round(acc.waitP50Nanos() / 1e6));
         r.put("waitP99Ms", round(acc.waitP99Nanos() / 1e6));
@@ -557,6 +603,10 @@ public final class DatasetCommand implements Runnable {
         r.put("demandMBps", nanToNull(demand));
         r.putAll(readReport(stats, seconds));
         return r;
+      } finally {
+        for (DataLoader loader : loaders) {
+          loader.close();
+        }
       }
     }
   }

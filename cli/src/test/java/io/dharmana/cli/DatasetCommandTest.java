@@ -90,6 +90,16 @@ class DatasetCommandTest {
         "--cache", tmp.resolve("cache").toString()), err.toString());
     assertTrue(out.toString().contains("utilization") && out.toString().lines().count() == 6 && out.toString().contains("auto:"),
         out.toString());
+    long samples = bench.get("samples").asLong();
+    long read = bench.get("bytesRead").asLong();
+    assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--epochs", "3", "--json"), err.toString());
+    JsonNode three = new ObjectMapper().readTree(out.toString());
+    assertEquals(3, three.get("epochs").asInt(), out.toString());
+    assertEquals(3 * samples, three.get("samples").asLong(), "three epochs hand out every sample three times: " + out);
+    // the shard reads of loaders running at once (the next epoch's reads ahead) are counted once
+    assertTrue(three.get("bytesRead").asLong() >= read && three.get("bytesRead").asLong() <= 3 * read, read + " per epoch: " + out);
+    assertEquals(Main.INVALID, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--epochs", "0"));
+    assertTrue(err.toString().contains("Invalid --epochs 0"), err.toString());
     assertEquals(Main.INVALID, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--prefetch", "lots"));
     assertTrue(err.toString().contains("Invalid --prefetch 'lots'"), err.toString());
   }

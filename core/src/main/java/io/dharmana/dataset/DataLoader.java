@@ -308,6 +308,18 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     };
   }
 
+  /**
+   * Starts reading the first batches ahead, as iterating would, without handing any out: a loader
+   * built for the next epoch while the current one is still consumed is ready when that one ends,
+   * so the accelerator does not wait at the epoch boundary. Its reads count against its own memory
+   * limit.
+   */
+  public synchronized void prefetchAhead() {
+    if (!closed) {
+      submitUpTo(nextToHand + prefetch - 1);
+    }
+  }
+
   public synchronized LoaderStats stats() {
     return new LoaderStats(nextToHand, handedSamples, handedBytes, prefetched, prefetchedUsed, peakBufferedBytes, prefetch,
         dataset.counters().minus(shardsAtStart));

@@ -16,6 +16,16 @@ public record LoaderStats(
     long batches, long samples, long bytesDecoded, long prefetched, long prefetchedUsed, long peakBufferedBytes, int prefetchDepth,
     ShardCacheStats shards) {
 
+  /**
+   * The stats of this loader and a later one (the next epoch) together. Shard counters are the
+   * dataset's, which loaders running at once share: the caller passes those of the whole span.
+   */
+  public LoaderStats plus(LoaderStats later, ShardCacheStats shardsOfBoth) {
+    return new LoaderStats(batches + later.batches, samples + later.samples, bytesDecoded + later.bytesDecoded,
+        prefetched + later.prefetched, prefetchedUsed + later.prefetchedUsed, Math.max(peakBufferedBytes, later.peakBufferedBytes),
+        later.prefetchDepth, shardsOfBoth);
+  }
+
   /** Prefetched batches used over prefetched batches, or NaN when nothing was prefetched. */
   public double prefetchAccuracy() {
     return prefetched == 0 ? Double.NaN : (double) prefetchedUsed / prefetched;

@@ -222,6 +222,18 @@ class DataLoaderTest {
         indices(loader);
         assertEquals(1, loader.stats().prefetchDepth(), "a fixed depth stays where it was set");
       }
+      // a loader started ahead (the next epoch's) has its first batches read before it is iterated
+      try (DataLoader loader = DataLoader.builder(dataset).batchSize(4).shuffle(5).prefetch(3).build()) {
+        loader.prefetchAhead();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (dataset.counters().storedBytesRead() == 0 && System.nanoTime() < deadline) {
+          Thread.onSpinWait();
+        }
+        assertTrue(dataset.counters().storedBytesRead() > 0, "reads started before iterating");
+        assertEquals(fixed, indices(loader), "and the batches are the same");
+        assertEquals(2, loader.stats().prefetched() - (loader.stats().batches() - 3),
+            "batches 1 and 2 were read ahead at the start, then one per batch handed out: " + loader.stats());
+      }
     }
   }
 
