@@ -87,23 +87,30 @@ PY
   shard_bytes=$(du -sb "$ds/shards" | cut -f1)
   echo "pack: $(python3 -c "print(f'{$shard_bytes/1e6/($t1-$t0):.1f} MB/s')")"
 
-  # the read limit: cat of the same shard files (first pass warms the page cache when it cannot be dropped)
-  prepare "$ds"/shards/*.dhs
-  t0=$(now); cat "$ds"/shards/*.dhs > /dev/null; t1=$(now)
-  cat_mbps=$(python3 -c "print(round($shard_bytes/1e6/($t1-$t0), 1))")
-  echo "cat shards > /dev/null:                 $cat_mbps MB/s"
-
-  prepare "$ds"/shards/*.dhs
-  read_json=$(dharmana read "$ds" --batch $BATCH --readers 2 --prefetch 4 --json)
-  read_mbps=$(echo "$read_json" | json_field readMBps)
-  read_sps=$(echo "$read_json" | json_field samplesPerSecond)
-  echo "dharmana dataset read (sequential):     $read_mbps MB/s, $read_sps samples/s  ($(python3 -c "print(f'{$read_mbps/$cat_mbps:.2f}')")x cat)"
-
-  prepare "$ds"/shards/*.dhs
-  shuf_json=$(dharmana read "$ds" --batch $BATCH --readers 2 --prefetch 4 --shuffle 7 --json)
-  shuf_mbps=$(echo "$shuf_json" | json_field readMBps)
-  shuf_sps=$(echo "$shuf_json" | json_field samplesPerSecond)
-  echo "dharmana dataset read (shuffled):       $shuf_mbps MB/s, $shuf_sps samples/s  ($(python3 -c "print(f'{$shuf_mbps/$cat_mbps:.2f}')")x cat)"
+  sync # the pack's writeback must not run under the reads measured next
+  # A read of 2 GiB from memory lasts a fraction of a second on this shared machine: cat and the
+  # two dharmana reads take turns for three rounds and each prints its median.
+  cat_runs=(); read_runs=(); shuf_runs=()
+  for round in 1 2 3; do
+    # the read limit: cat of the same shard files (first pass warms the page cache when it cannot be dropped)
+    prepare "$ds"/shards/*.dhs
+    t0=$(now); cat "$ds"/shards/*.dhs > /dev/null; t1=$(now)
+    cat_runs+=("$(python3 -c "print(round($shard_bytes/1e6/($t1-$t0), 1))")")
+    prepare "$ds"/shards/*.dhs
+    read_json=$(dharmana read "$ds" --batch $BATCH --readers 2 --prefetch 4 --json)
+    read_runs+=("$(echo "$read_json" | json_field readMBps) $(echo "$read_json" | json_field samplesPerSecond)")
+    prepare "$ds"/shards/*.dhs
+    shuf_json=$(dharmana read "$ds" --batch $BATCH --readers 2 --prefetch 4 --shuffle 7 --json)
+    shuf_runs+=("$(echo "$shuf_json" | json_field readMBps) $(echo "$shuf_json" | json_field samplesPerSecond)")
+  done
+  median_line() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+  cat_mbps=$(median_line "${cat_runs[@]}")
+  read "read_mbps" "read_sps" <<< "$(median_line "${read_runs[@]}")"
+  read "shuf_mbps" "shuf_sps" <<< "$(median_line "${shuf_runs[@]}")"
+  runs() { printf '%s\n' "$@" | cut -d' ' -f1 | paste -sd' '; }
+  echo "cat shards > /dev/null:                 $cat_mbps MB/s  (median of $(runs "${cat_runs[@]}"))"
+  echo "dharmana dataset read (sequential):     $read_mbps MB/s, $read_sps samples/s  ($(python3 -c "print(f'{$read_mbps/$cat_mbps:.2f}')")x cat; median of $(runs "${read_runs[@]}"))"
+  echo "dharmana dataset read (shuffled):       $shuf_mbps MB/s, $shuf_sps samples/s  ($(python3 -c "print(f'{$shuf_mbps/$cat_mbps:.2f}')")x cat; median of $(runs "${shuf_runs[@]}"))"
 
   if [[ -n "$TORCH_PY" ]]; then
     find "$files" -name '*.bin' -print0 | xargs -0 cat > /dev/null
