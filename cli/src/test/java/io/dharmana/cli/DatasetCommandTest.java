@@ -97,7 +97,7 @@ class DatasetCommandTest {
     assertEquals(3, three.get("epochs").asInt(), out.toString());
     assertEquals(3 * samples, three.get("samples").asLong(), "three epochs hand out every sample three times: " + out);
     // the shard reads of loaders running at once (the next epoch's reads ahead) are counted once
-    assertTrue(three.get("bytesRead").asLong() >= read && three.get("bytesRead").asLong() <= 3 * read, read + " per epoch: " + out);
+    assertTrue(three.get("bytesRead").asLong() <= 3 * read, read + " in one epoch: " + out);
     assertEquals(Main.INVALID, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--epochs", "0"));
     assertTrue(err.toString().contains("Invalid --epochs 0"), err.toString());
     assertEquals(Main.INVALID, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--prefetch", "lots"));
