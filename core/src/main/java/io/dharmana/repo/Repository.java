@@ -435,15 +435,7 @@ public final class Repository implements AutoCloseable {
 
   /** Writes the whole object to {@code out} with the given verification. */
   public ObjectInfo get(String name, OutputStream out, Verification verification, ProgressListener progress) {
-    Ref ref = refs.read(OBJECTS + RefStore.checkName(name))
-        .orElseThrow(() -> new NotFoundException("Cannot read " + name + ": no such object"));
-    ObjectManifest m = manifest(ref.target());
-    try {
-      runtime.read(m, 0, m.size(), out, metrics(m.pipeline()), name, verification, progress);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot read " + name + ": " + e.getMessage(), e);
-    }
-    return info(name, ref, m);
+    return get(name, m -> runtime.read(m, 0, m.size(), out, metrics(m.pipeline()), name, verification, progress));
   }
 
   /**
@@ -453,15 +445,25 @@ public final class Repository implements AutoCloseable {
    * Verification, ProgressListener)}). The channel is not closed.
    */
   public ObjectInfo get(String name, WritableByteChannel out, Verification verification, ProgressListener progress) {
+    return get(name, m -> runtime.read(m, 0, m.size(), out, metrics(m.pipeline()), name, verification, progress));
+  }
+
+  /** Reads the current version of {@code name} with {@code read}. */
+  private ObjectInfo get(String name, ManifestReader read) {
     Ref ref = refs.read(OBJECTS + RefStore.checkName(name))
         .orElseThrow(() -> new NotFoundException("Cannot read " + name + ": no such object"));
     ObjectManifest m = manifest(ref.target());
     try {
-      runtime.read(m, 0, m.size(), out, metrics(m.pipeline()), name, verification, progress);
+      read.read(m);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read " + name + ": " + e.getMessage(), e);
     }
     return info(name, ref, m);
+  }
+
+  @FunctionalInterface
+  private interface ManifestReader {
+    void read(ObjectManifest manifest) throws IOException;
   }
 
   /** Objects whose name starts with {@code prefix}, sorted by name. The caller closes the stream. */

@@ -457,28 +457,20 @@ public final class StorageRuntime implements AutoCloseable {
   }
 
   private byte[] fetch(ChunkRef ref, PipelineMetrics metrics, String what) {
-    long t0 = PipelineMetrics.now();
-    byte[] stored;
-    try {
-      stored = chunks.blobs().read(ChunkStore.key(ref.id()));
-    } catch (CorruptDataException e) {
-      throw new CorruptDataException("Cannot read " + what + ": chunk " + ref.id().abbrev() + " is damaged in the store: "
-          + e.getMessage(), e);
-    } catch (io.dharmana.NotFoundException e) {
-      throw new io.dharmana.NotFoundException("Cannot read " + what + ": chunk " + ref.id().abbrev() + " is missing from the store", e);
-    }
-    long nanos = PipelineMetrics.now() - t0;
-    metrics.step("store-read", "decode", stored.length, stored.length, nanos);
-    metrics.latency("chunk-read", nanos);
-    return stored;
+    return fetch(ref, metrics, what, chunks.blobs()::read, stored -> stored.length);
   }
 
   /** Like {@link #fetch}, as the store's buffer: a slice of a mapped pack rather than a copy. */
   private ByteBuffer fetchBuffer(ChunkRef ref, PipelineMetrics metrics, String what) {
+    return fetch(ref, metrics, what, chunks.blobs()::readBuffer, ByteBuffer::remaining);
+  }
+
+  private <T> T fetch(ChunkRef ref, PipelineMetrics metrics, String what, java.util.function.Function<String, T> read,
+      java.util.function.ToIntFunction<T> size) {
     long t0 = PipelineMetrics.now();
-    ByteBuffer stored;
+    T stored;
     try {
-      stored = chunks.blobs().readBuffer(ChunkStore.key(ref.id()));
+      stored = read.apply(ChunkStore.key(ref.id()));
     } catch (CorruptDataException e) {
       throw new CorruptDataException("Cannot read " + what + ": chunk " + ref.id().abbrev() + " is damaged in the store: "
           + e.getMessage(), e);
@@ -486,7 +478,7 @@ public final class StorageRuntime implements AutoCloseable {
       throw new io.dharmana.NotFoundException("Cannot read " + what + ": chunk " + ref.id().abbrev() + " is missing from the store", e);
     }
     long nanos = PipelineMetrics.now() - t0;
-    metrics.step("store-read", "decode", stored.remaining(), stored.remaining(), nanos);
+    metrics.step("store-read", "decode", size.applyAsInt(stored), size.applyAsInt(stored), nanos);
     metrics.latency("chunk-read", nanos);
     return stored;
   }
