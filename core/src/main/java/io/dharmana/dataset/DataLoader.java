@@ -358,7 +358,10 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     long k = nextToHand;
     submitUpTo(k);
     Pending p = pending.removeFirst();
-    boolean ready = p.parts.stream().allMatch(Future::isDone);
+    boolean ready = true;
+    for (Future<Part> part : p.parts) {
+      ready &= part.isDone();
+    }
     if (adaptive && k > 0 && prefetch < 4096 && !ready) {
       prefetch++; // the caller waits now: read one more batch ahead from here on
     }
@@ -411,7 +414,10 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
 
   private Thread filler;
 
-  /** Keeps {@code prefetch} batches submitted ahead of the caller, checking every 250 µs. */
+  /**
+   * Keeps {@code prefetch} batches submitted ahead of the caller, checking every 250 µs, until
+   * every batch is submitted or the loader closes.
+   */
   private void startFiller() {
     if (filler != null || prefetch == 0 || closed) {
       return;
@@ -419,7 +425,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     filler = new Thread(() -> {
       while (true) {
         synchronized (this) {
-          if (closed) {
+          if (closed || nextToSubmit >= batches) {
             return;
           }
           submitUpTo(nextToHand + prefetch - 1);

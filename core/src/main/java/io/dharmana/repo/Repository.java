@@ -266,10 +266,7 @@ public final class Repository implements AutoCloseable {
    */
   public ObjectInfo put(String name, InputStream data, PutOptions options, ProgressListener progress) {
     RefStore.checkName(name);
-    PipelineDescriptor pipeline = options.pipeline()
-        .map(p -> pipeline(p).orElseThrow(() -> new NotFoundException(
-            "Cannot put " + name + ": no pipeline '" + p + "'; known pipelines: " + pipelines())))
-        .orElse(descriptor);
+    PipelineDescriptor pipeline = pipelineFor(options, "Cannot put " + name);
     String refName = OBJECTS + name;
     try (RepositoryLock.Hold shared = lock.shared()) {
       Optional<Ref> base = refs.head(refName);
@@ -306,14 +303,20 @@ public final class Repository implements AutoCloseable {
    * period otherwise. Used for the parts of composite objects (a checkpoint's tensors).
    */
   public StoredObject write(InputStream data, PutOptions options) {
-    PipelineDescriptor pipeline = options.pipeline()
-        .map(p -> pipeline(p).orElseThrow(() -> new NotFoundException("Cannot write: no pipeline '" + p + "'")))
-        .orElse(descriptor);
+    PipelineDescriptor pipeline = pipelineFor(options, "Cannot write");
     try (RepositoryLock.Hold shared = lock.shared()) {
       return write(pipeline, data, options, List.of(), ProgressListener.NONE);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot write object: " + e.getMessage(), e);
     }
+  }
+
+  /** The pipeline {@code options} names, or the repository's default; {@code failing} starts the error. */
+  private PipelineDescriptor pipelineFor(PutOptions options, String failing) {
+    return options.pipeline()
+        .map(p -> pipeline(p).orElseThrow(() -> new NotFoundException(
+            failing + ": no pipeline '" + p + "'; known pipelines: " + pipelines())))
+        .orElse(descriptor);
   }
 
   private StoredObject write(PipelineDescriptor pipeline, InputStream data, PutOptions options, List<String> parents,
@@ -340,9 +343,7 @@ public final class Repository implements AutoCloseable {
    * Lets a writer of many objects (a checkpoint's tensors) pay one barrier for all of them.
    */
   public ObjectManifest writeChunks(InputStream data, PutOptions options) {
-    PipelineDescriptor pipeline = options.pipeline()
-        .map(p -> pipeline(p).orElseThrow(() -> new NotFoundException("Cannot write: no pipeline '" + p + "'")))
-        .orElse(descriptor);
+    PipelineDescriptor pipeline = pipelineFor(options, "Cannot write");
     try (RepositoryLock.Hold shared = lock.shared()) {
       return writeChunks(pipeline, data, options, List.of(), ProgressListener.NONE);
     } catch (IOException e) {
