@@ -14,21 +14,22 @@
 #     Dharmana read bandwidth (goal: utilization >= 0.95).
 #
 # Usage: bench/scripts/dataset-read.sh [SIZE_GIB (default 2)] [WORKDIR (default /tmp/dharmana-dataset-bench)]
-# Env:   DHARMANA_JAR=path uses that jar; KEEP=1 keeps the generated data; WORKLOADS="resnet50 cosmoflow" selects workloads; COLD=1 see above.
+# Env:   DHARMANA_JAR=path runs that jar with java (default: the ./dharmana launcher); KEEP=1 keeps the generated data; WORKLOADS="resnet50 cosmoflow" selects workloads; COLD=1 see above; ROUNDS=N read rounds (default 5).
 set -euo pipefail
 
 SIZE_GIB=${1:-2}
 WORK=${2:-/tmp/dharmana-dataset-bench}
 WORKLOADS=${WORKLOADS:-"resnet50 cosmoflow"}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-JAR=${DHARMANA_JAR:-"$ROOT/cli/target/dharmana.jar"}
-
-if [[ ! -f "$JAR" ]]; then
-  echo "building $JAR" >&2
-  (cd "$ROOT" && mvn -q -B -o -pl cli -am package -DskipTests)
-fi
 # a pre-touched, fixed heap: fresh heap pages otherwise cost a page fault per 4 KiB of every sample read
-dharmana() { java -Xms2g -Xmx2g -XX:+AlwaysPreTouch -cp "$JAR" io.dharmana.cli.DatasetCommand "$@"; }
+HEAP="-Xms2g -Xmx2g -XX:+AlwaysPreTouch"
+if [[ -n "${DHARMANA_JAR:-}" ]]; then
+  dharmana() { java $HEAP -cp "$DHARMANA_JAR" io.dharmana.cli.DatasetCommand "$@"; }
+else
+  # as a user runs it: the launcher (its class-data archive and compiler settings), built first if stale
+  "$ROOT/dharmana" --version > /dev/null
+  dharmana() { DHARMANA_JAVA_OPTS="$HEAP" "$ROOT/dharmana" dataset "$@"; }
+fi
 
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
@@ -37,6 +38,7 @@ now() { date +%s.%N; }
 mkdir -p "$WORK"
 echo "Dharmana dataset read benchmark: $SIZE_GIB GiB per workload, $(nproc) cores, $(date -u +%FT%TZ)"
 COLD=${COLD:-0}
+ROUNDS=${ROUNDS:-5}
 if [[ "$COLD" == 1 ]] && (sync; echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null; then
   echo "page cache: DROPPED before each read (cold reads: the disk is measured)"
   prepare() { sync; echo 3 > /proc/sys/vm/drop_caches; }
@@ -45,6 +47,15 @@ else
   echo "page cache: NOT dropped; files are read once before each measurement (warm reads: the software path is measured)"
   prepare() { cat "$@" > /dev/null; }
 fi
+# this machine may evict page-cache data on its own: DAMON proactive reclaim pages out memory left
+# idle for a while, so a file read once can be partly gone a second later (seen: 8,000 of 524,000
+# pages within 5 s) and a "warm" read then waits on the disk; the bench's major faults show it
+for state in /sys/kernel/mm/damon/admin/kdamonds/*/state; do
+  if [[ -r "$state" && "$(cat "$state")" == on ]] && grep -qs pageout "${state%/state}"/contexts/*/schemes/*/action; then
+    echo "note: DAMON proactive reclaim (pageout) is on here: warm reads can still fault pages in from the disk"
+    break
+  fi
+done
 TORCH_PY=""
 for py in python3 /usr/bin/python3; do
   if "$py" -c "import torch" 2>/dev/null; then TORCH_PY=$py; break; fi
@@ -89,9 +100,9 @@ PY
 
   sync # the pack's writeback must not run under the reads measured next
   # A read of 2 GiB from memory lasts a fraction of a second on this shared machine: cat and the
-  # two dharmana reads take turns for three rounds and each prints its median.
+  # two dharmana reads take turns for ROUNDS rounds and each prints its median.
   cat_runs=(); read_runs=(); shuf_runs=()
-  for round in 1 2 3; do
+  for round in $(seq "$ROUNDS"); do
     # the read limit: cat of the same shard files (first pass warms the page cache when it cannot be dropped)
     prepare "$ds"/shards/*.dhs
     t0=$(now); cat "$ds"/shards/*.dhs > /dev/null; t1=$(now)
@@ -103,7 +114,7 @@ PY
     shuf_json=$(dharmana read "$ds" --batch $BATCH --readers 2 --prefetch 4 --shuffle 7 --json)
     shuf_runs+=("$(echo "$shuf_json" | json_field readMBps) $(echo "$shuf_json" | json_field samplesPerSecond)")
   done
-  median_line() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+  median_line() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
   cat_mbps=$(median_line "${cat_runs[@]}")
   read "read_mbps" "read_sps" <<< "$(median_line "${read_runs[@]}")"
   read "shuf_mbps" "shuf_sps" <<< "$(median_line "${shuf_runs[@]}")"
@@ -147,7 +158,7 @@ PY
   for epochs in 1 5; do
     prepare "$ds"/shards/*.dhs
     bench_json=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs $epochs --json)
-    echo "emulated accelerator at 80% of read bandwidth ($compute_ms ms/batch, $epochs epoch(s), prefetch auto, ended at $(echo "$bench_json" | json_field prefetchDepth) batches): utilization $(echo "$bench_json" | json_field utilization), wait p50 $(echo "$bench_json" | json_field waitP50Ms) ms, p99 $(echo "$bench_json" | json_field waitP99Ms) ms"
+    echo "emulated accelerator at 80% of read bandwidth ($compute_ms ms/batch, $epochs epoch(s), prefetch auto, ended at $(echo "$bench_json" | json_field prefetchDepth) batches): utilization $(echo "$bench_json" | json_field utilization), wait p50 $(echo "$bench_json" | json_field waitP50Ms) ms, p99 $(echo "$bench_json" | json_field waitP99Ms) ms, major faults $(echo "$bench_json" | json_field majorFaults)"
   done
   echo "prefetch sweep at the same demand (5 epochs each):"
   dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs 5 --sweep-prefetch 0,1,2,4,8,16,auto | sed 's/^/  /'

@@ -87,6 +87,18 @@ public final class DatasetCommand implements Runnable {
     }
   }
 
+  /** This process's major page faults so far (Linux: /proc/self/stat), or -1 where unknown. */
+  static long majorFaults() {
+    try {
+      String stat = Files.readString(Path.of("/proc/self/stat"));
+      // fields after the parenthesized command name: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(f[9]);
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
   static BlobStore existingDataset(Path dir) {
     if (!Files.isDirectory(dir)) {
       throw new io.dharmana.NotFoundException("Cannot open dataset " + dir + ": no such directory");
@@ -583,6 +595,7 @@ public final class DatasetCommand implements Runnable {
             return previous;
           }
         };
+        long faultsBefore = majorFaults();
         long started = System.nanoTime();
         AcceleratorStats acc = EmulatedAccelerator.<Batch>of(Duration.ofNanos((long) (computeMs * 1e6))).run(limited);
         double seconds = (System.nanoTime() - started) / 1e9;
@@ -602,6 +615,10 @@ public final class DatasetCommand implements Runnable {
         double demand = stats.batches() == 0 || computeMs == 0 ? Double.NaN : stats.bytesDecoded() / (double) stats.batches() / 1e6 / (computeMs / 1e3);
         r.put("demandMBps", nanToNull(demand));
         r.putAll(readReport(stats, seconds));
+        long faultsAfter = majorFaults();
+        // pages this process had to read from disk during the run: on a warm page cache a
+        // non-zero count explains waits that no prefetch depth removes
+        r.put("majorFaults", faultsBefore < 0 || faultsAfter < 0 ? null : faultsAfter - faultsBefore);
         return r;
       } finally {
         for (DataLoader loader : loaders) {
