@@ -75,6 +75,17 @@ class EmulatedAcceleratorTest {
   }
 
   @Test
+  void aSleepThatOverrunsCountsOnlyTheComputeAskedFor() {
+    FakeClock clock = new FakeClock();
+    // every sleep overruns by 1 ms, as a preempted thread's would; items arrive at once
+    AcceleratorStats stats = EmulatedAccelerator.<Integer>of(Duration.ofMillis(4), () -> clock.now, n -> clock.now += n + 1_000_000L)
+        .run(arriving(clock, new long[11]));
+    assertEquals(10 * 4_000_000L, stats.computeNanos());
+    assertEquals(10 * 5_000_000L, stats.wallNanos());
+    assertEquals(0.8, stats.utilization(), 1e-12, stats.toString());
+  }
+
+  @Test
   void computeTimeMayDependOnTheItem() {
     FakeClock clock = new FakeClock();
     AcceleratorStats stats = EmulatedAccelerator.<List<Integer>>computing(b -> 1000L * b.size(), () -> clock.now, n -> clock.now += n)
