@@ -47,15 +47,35 @@ else
   echo "page cache: NOT dropped; files are read once before each measurement (warm reads: the software path is measured)"
   prepare() { cat "$@" > /dev/null; }
 fi
-# this machine may evict page-cache data on its own: DAMON proactive reclaim pages out memory left
-# idle for a while, so a file read once can be partly gone a second later (seen: 8,000 of 524,000
-# pages within 5 s) and a "warm" read then waits on the disk; the bench's major faults show it
-for state in /sys/kernel/mm/damon/admin/kdamonds/*/state; do
-  if [[ -r "$state" && "$(cat "$state")" == on ]] && grep -qs pageout "${state%/state}"/contexts/*/schemes/*/action; then
-    echo "note: DAMON proactive reclaim (pageout) is on here: warm reads can still fault pages in from the disk"
-    break
+# A machine may evict page-cache data on its own: DAMON proactive reclaim pages out memory left
+# idle for a while, so a file read once can be partly gone a second later (seen here: 8,000 of
+# 524,000 pages within 5 s, and readers waiting 0.2 s on the disk in a 0.5 s epoch), and a "warm"
+# read then measures the disk after all. Warm runs therefore lock the files they read in memory
+# with vmtouch (apt-get install vmtouch) for the workload's duration; the bench's major faults
+# show whether any page still came from the disk.
+lock_files() { :; }
+unlock_files() { :; }
+if [[ "$COLD" != 1 ]]; then
+  if command -v vmtouch > /dev/null; then
+    echo "page cache: the files read are locked in memory (vmtouch -l) while their workload runs"
+    lock_files() {
+      vmtouch -q -d -l -P "$WORK/.vmtouch.pid" "$@" && sleep 1 \
+        || echo "note: vmtouch could not lock the files (RLIMIT_MEMLOCK?): warm reads may fault pages in from the disk"
+    }
+    unlock_files() {
+      if [[ -f "$WORK/.vmtouch.pid" ]]; then kill "$(cat "$WORK/.vmtouch.pid")" 2> /dev/null || true; fi
+      rm -f "$WORK/.vmtouch.pid"
+    }
+    trap unlock_files EXIT
+  else
+    for state in /sys/kernel/mm/damon/admin/kdamonds/*/state; do
+      if [[ -r "$state" && "$(cat "$state")" == on ]] && grep -qs pageout "${state%/state}"/contexts/*/schemes/*/action; then
+        echo "note: DAMON proactive reclaim (pageout) is on and vmtouch is missing: warm reads can still fault pages in from the disk"
+        break
+      fi
+    done
   fi
-done
+fi
 TORCH_PY=""
 for py in python3 /usr/bin/python3; do
   if "$py" -c "import torch" 2>/dev/null; then TORCH_PY=$py; break; fi
@@ -99,6 +119,7 @@ PY
   echo "pack: $(python3 -c "print(f'{$shard_bytes/1e6/($t1-$t0):.1f} MB/s')")"
 
   sync # the pack's writeback must not run under the reads measured next
+  lock_files "$ds"/shards/*.dhs "$files"
   # A read of 2 GiB from memory lasts a fraction of a second on this shared machine: cat and the
   # two dharmana reads take turns for ROUNDS rounds and each prints its median.
   cat_runs=(); read_runs=(); shuf_runs=()
@@ -158,10 +179,11 @@ PY
   for epochs in 1 5; do
     prepare "$ds"/shards/*.dhs
     bench_json=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs $epochs --json)
-    echo "emulated accelerator at 80% of read bandwidth ($compute_ms ms/batch, $epochs epoch(s), prefetch auto, ended at $(echo "$bench_json" | json_field prefetchDepth) batches): utilization $(echo "$bench_json" | json_field utilization), wait p50 $(echo "$bench_json" | json_field waitP50Ms) ms, p99 $(echo "$bench_json" | json_field waitP99Ms) ms, major faults $(echo "$bench_json" | json_field majorFaults)"
+    echo "emulated accelerator at 80% of read bandwidth ($compute_ms ms/batch, $epochs epoch(s), prefetch auto, ended at $(echo "$bench_json" | json_field prefetchDepth) batches): utilization $(echo "$bench_json" | json_field utilization), wait p50 $(echo "$bench_json" | json_field waitP50Ms) ms, p99 $(echo "$bench_json" | json_field waitP99Ms) ms, overrun $(echo "$bench_json" | json_field overrunMs) ms, major faults $(echo "$bench_json" | json_field majorFaults)"
   done
   echo "prefetch sweep at the same demand (5 epochs each):"
   dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs 5 --sweep-prefetch 0,1,2,4,8,16,auto | sed 's/^/  /'
+  unlock_files
   [[ "${KEEP:-0}" == 1 ]] || rm -rf "$ds"
 done
 [[ "${KEEP:-0}" == 1 ]] || echo "(generated files kept in $WORK for reruns; remove with rm -rf $WORK)"

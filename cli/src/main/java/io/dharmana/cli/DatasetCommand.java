@@ -612,6 +612,8 @@ public final class DatasetCommand implements Runnable {
         r.put("waitP99Ms", round(acc.waitP99Nanos() / 1e6));
         r.put("waitMaxMs", round(acc.waitMaxNanos() / 1e6));
         r.put("firstBatchWaitMs", round(acc.firstWaitNanos() / 1e6));
+        // utilization lost to the accelerator's thread waking late (CPU contention), not to storage
+        r.put("overrunMs", round(acc.overrunNanos() / 1e6));
         double demand = stats.batches() == 0 || computeMs == 0 ? Double.NaN : stats.bytesDecoded() / (double) stats.batches() / 1e6 / (computeMs / 1e3);
         r.put("demandMBps", nanToNull(demand));
         r.putAll(readReport(stats, seconds));

@@ -82,6 +82,7 @@ class DatasetCommandTest {
     assertTrue(bench.get("utilization").asDouble() > 0, out.toString());
     assertEquals(2, bench.get("prefetch").asInt(), out.toString());
     assertEquals(2, bench.get("prefetchDepth").asInt(), out.toString());
+    assertTrue(bench.get("overrunMs").asDouble() >= 0, out.toString());
     // pages read from disk during the run (Linux reports them; elsewhere the field is null)
     if (java.nio.file.Files.exists(java.nio.file.Path.of("/proc/self/stat"))) {
       assertTrue(bench.get("majorFaults").isIntegralNumber() && bench.get("majorFaults").asLong() >= 0, out.toString());

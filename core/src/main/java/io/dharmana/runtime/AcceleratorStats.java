@@ -6,7 +6,7 @@ package io.dharmana.runtime;
  * not steady-state starvation).
  *
  * @param items items consumed, the first included
- * @param computeNanos compute time of items after the first
+ * @param computeNanos compute time asked for by items after the first
  * @param waitNanos time waiting for items after the first
  * @param wallNanos wall time from the end of the first item's compute to the end of the last's
  * @param firstWaitNanos wait for the first item (start-up)
@@ -27,5 +27,14 @@ public record AcceleratorStats(
   /** Compute time over wall time, items after the first; NaN with fewer than two items. */
   public double utilization() {
     return wallNanos == 0 ? Double.NaN : Math.min(1.0, (double) computeNanos / wallNanos);
+  }
+
+  /**
+   * Wall time neither computing nor waiting for an item: the accelerator's thread woke late from
+   * its compute, because the CPU was busy (on a small machine, with the loader's own threads). The
+   * part of the lost utilization that no storage or prefetch setting recovers.
+   */
+  public long overrunNanos() {
+    return Math.max(0, wallNanos - computeNanos - waitNanos);
   }
 }

@@ -83,6 +83,7 @@ class EmulatedAcceleratorTest {
     assertEquals(10 * 4_000_000L, stats.computeNanos());
     assertEquals(10 * 5_000_000L, stats.wallNanos());
     assertEquals(0.8, stats.utilization(), 1e-12, stats.toString());
+    assertEquals(10 * 1_000_000L, stats.overrunNanos(), stats.toString());
   }
 
   @Test
