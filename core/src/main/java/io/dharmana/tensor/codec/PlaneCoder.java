@@ -94,9 +94,16 @@ final class PlaneCoder {
     final long[] enc = new long[MAX_TABLES * 256];
     final int[] decodeMap = new int[256];
     final int[] dec = new int[MAX_TABLES * TOTAL];
-    final int[] next = new int[MAX_TABLES * TOTAL];
+    /**
+     * Planes conditioned on their previous symbol: per slot, the symbol and the table of the next
+     * element ({@code symbol | table << 8}). Each element's table depends on the element before,
+     * so decoding is one chain of dependent loads; two-byte slots keep the hot tables in L1.
+     */
+    final char[] selfSlots = new char[MAX_TABLES * TOTAL];
+    /** Per (table, symbol) of a self-conditioned plane: {@code freq << 12 | cumulative freq}. */
+    final int[] selfFreq = new int[MAX_TABLES * 256];
     int[] idx = new int[0];
-    final int[] state = new int[5];
+    final int[] state = new int[6];
 
     int[] idx(int n) {
       if (idx.length < n) {
@@ -788,7 +795,6 @@ final class PlaneCoder {
     Arrays.fill(map, 0);
     int tables = ctxKind == CTX_NONE ? 1 : readTableOwners(in, map);
     int[] dec = sc.dec;
-    int[] next = sc.next;
     BitReader br = new BitReader(in);
     for (int t = 0; t < tables; t++) {
       decodingTable(br, t, ctxKind == CTX_SELF, map, sc);
@@ -815,15 +821,16 @@ final class PlaneCoder {
     st[2] = x2;
     st[3] = x3;
     st[4] = p;
+    st[5] = map[0] >>> SCALE_BITS; // the first element's context is symbol 0
     int i;
     if (ctxKind == CTX_NONE) {
       i = decodeOrder0(dec, buf, end, sym, n4, st);
     } else if (ctxKind >= 0) {
       i = decodeByPlane(dec, map, ctxPlane, buf, end, sym, n4, st);
     } else {
-      i = decodeBySelf(dec, next, map, buf, end, sym, n4, st);
+      i = decodeBySelf(sc.selfSlots, sc.selfFreq, buf, end, sym, n4, st);
     }
-    decodeTail(dec, map, ctxKind, ctxPlane, buf, end, sym, i, n, st);
+    decodeTail(dec, map, ctxKind, ctxPlane, buf, end, sym, i, n, st, sc);
     in.pos = end;
   }
 
@@ -836,13 +843,26 @@ final class PlaneCoder {
     return tables;
   }
 
-  /** Reads table {@code t} and fills its slots of {@code sc.dec} (and of {@code sc.next} for self contexts). */
+  /**
+   * Reads table {@code t} and fills its slots: of {@code sc.dec}, or for self contexts of
+   * {@code sc.selfSlots} and {@code sc.selfFreq}.
+   */
   private static void decodingTable(BitReader br, int t, boolean self, int[] map, Scratch sc) {
     int[] freq = sc.freq;
-    int[] dec = sc.dec;
-    int[] next = sc.next;
     Arrays.fill(freq, t * 256, t * 256 + 256, 0);
     readTable(br, freq, t * 256);
+    int c = self ? selfTable(freq, t, map, sc.selfSlots, sc.selfFreq) : slotTable(freq, t, sc.dec);
+    if (c == 0) {
+      // An empty table: any slot is damage. Decoding it yields garbage that the final state
+      // check rejects; the entries must still be well-formed (frequency 1, table 0).
+      Arrays.fill(sc.dec, t * TOTAL, t * TOTAL + TOTAL, 0);
+      Arrays.fill(sc.selfSlots, t * TOTAL, t * TOTAL + TOTAL, (char) 0);
+      sc.selfFreq[t * 256] = 1 << SCALE_BITS;
+    }
+  }
+
+  /** Fills table {@code t} of {@code dec}: {@code symbol | (freq - 1) << 8 | (slot - cum) << 20}; returns the frequency sum. */
+  private static int slotTable(int[] freq, int t, int[] dec) {
     int c = 0;
     int base = t * TOTAL;
     for (int s = 0; s < 256; s++) {
@@ -851,19 +871,24 @@ final class PlaneCoder {
       for (int k = 0; k < f; k++) {
         dec[base + c + k] = packed | k << 20;
       }
-      if (self) {
-        // The table of the next element, looked up together with the symbol: the chain from one
-        // element to the next is then one load instead of two.
-        Arrays.fill(next, base + c, base + c + f, map[s]);
-      }
       c += f;
     }
-    if (c == 0) {
-      // An empty table: any slot is damage. Decoding it yields garbage that the final state
-      // check rejects; the entries must still be well-formed (frequency 1).
-      Arrays.fill(dec, base, base + TOTAL, 0);
-      Arrays.fill(next, base, base + TOTAL, 0);
+    return c;
+  }
+
+  /** Fills table {@code t} of the self-context tables; returns the frequency sum. */
+  private static int selfTable(int[] freq, int t, int[] map, char[] slots, int[] symFreq) {
+    int c = 0;
+    int base = t * TOTAL;
+    for (int s = 0; s < 256; s++) {
+      int f = freq[t * 256 + s];
+      if (f != 0) {
+        Arrays.fill(slots, base + c, base + c + f, (char) (s | (map[s] >>> SCALE_BITS) << 8));
+        symFreq[t * 256 + s] = f << SCALE_BITS | c;
+        c += f;
+      }
     }
+    return c;
   }
 
   /**
@@ -871,7 +896,11 @@ final class PlaneCoder {
    * last groups), then checks that the stream ended where and as the encoder began it.
    */
   private static void decodeTail(
-      int[] dec, int[] map, int ctxKind, byte[] ctxPlane, byte[] buf, int end, byte[] sym, int i, int n, int[] st) {
+      int[] dec, int[] map, int ctxKind, byte[] ctxPlane, byte[] buf, int end, byte[] sym, int i, int n, int[] st, Scratch sc) {
+    if (ctxKind == CTX_SELF) {
+      decodeTailSelf(sc.selfSlots, sc.selfFreq, buf, end, sym, i, n, st);
+      return;
+    }
     int p = st[4];
     int[] x = {st[0], st[1], st[2], st[3]};
     for (; i < n; i++) {
@@ -880,6 +909,33 @@ final class PlaneCoder {
       int e = dec[t | (xs & MASK)];
       xs = ((e >>> 8 & 0xFFF) + 1) * (xs >>> SCALE_BITS) + (e >>> 20);
       sym[i] = (byte) e;
+      if (xs < RANS_L) {
+        if (p >= end) {
+          throw ended();
+        }
+        xs = xs << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+        p += 2;
+      }
+      x[i & 3] = xs;
+    }
+    if (p != end || x[0] != RANS_L || x[1] != RANS_L || x[2] != RANS_L || x[3] != RANS_L) {
+      throw new CorruptDataException("Cannot decode float coding: rANS stream did not end in its initial state");
+    }
+  }
+
+  /** As {@link #decodeTail} for a plane conditioned on its previous symbol. */
+  private static void decodeTailSelf(char[] slots, int[] symFreq, byte[] buf, int end, byte[] sym, int i, int n, int[] st) {
+    int p = st[4];
+    int[] x = {st[0], st[1], st[2], st[3]};
+    int t = st[5];
+    for (; i < n; i++) {
+      int xs = x[i & 3];
+      int slot = xs & MASK;
+      int e = slots[t << SCALE_BITS | slot];
+      int v = symFreq[t << 8 | (e & 0xFF)];
+      xs = (v >>> SCALE_BITS) * (xs >>> SCALE_BITS) + slot - (v & MASK);
+      sym[i] = (byte) e;
+      t = e >>> 8;
       if (xs < RANS_L) {
         if (p >= end) {
           throw ended();
@@ -983,8 +1039,12 @@ final class PlaneCoder {
     return i;
   }
 
-  /** As {@link #decodeOrder0}, the table chosen by the previous symbol (through {@code next}). */
-  private static int decodeBySelf(int[] dec, int[] next, int[] map, byte[] buf, int end, byte[] sym, int n4, int[] st) {
+  /**
+   * As {@link #decodeOrder0}, the table chosen by the previous symbol: each slot names the table
+   * of the next element, so the chain from one element to the next is one two-byte load. The
+   * table of the element after the last one decoded goes out in {@code st[5]}.
+   */
+  private static int decodeBySelf(char[] slots, int[] symFreq, byte[] buf, int end, byte[] sym, int n4, int[] st) {
     int x0 = st[0];
     int x1 = st[1];
     int x2 = st[2];
@@ -992,21 +1052,25 @@ final class PlaneCoder {
     int p = st[4];
     int i = 0;
     int m;
-    int t = map[0];
+    int t = st[5];
     for (; i < n4 && p <= end - 8; i += 4) {
-      int j0 = t | (x0 & MASK);
-      int e0 = dec[j0];
-      int j1 = next[j0] | (x1 & MASK);
-      x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-      int e1 = dec[j1];
-      int j2 = next[j1] | (x2 & MASK);
-      x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
-      int e2 = dec[j2];
-      int j3 = next[j2] | (x3 & MASK);
-      x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
-      int e3 = dec[j3];
-      t = next[j3];
-      x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
+      int s0 = x0 & MASK;
+      int e0 = slots[t << SCALE_BITS | s0];
+      int s1 = x1 & MASK;
+      int e1 = slots[(e0 >>> 8) << SCALE_BITS | s1];
+      int s2 = x2 & MASK;
+      int e2 = slots[(e1 >>> 8) << SCALE_BITS | s2];
+      int s3 = x3 & MASK;
+      int e3 = slots[(e2 >>> 8) << SCALE_BITS | s3];
+      int v0 = symFreq[t << 8 | (e0 & 0xFF)];
+      int v1 = symFreq[(e0 >>> 8) << 8 | (e1 & 0xFF)];
+      int v2 = symFreq[(e1 >>> 8) << 8 | (e2 & 0xFF)];
+      int v3 = symFreq[(e2 >>> 8) << 8 | (e3 & 0xFF)];
+      t = e3 >>> 8;
+      x0 = (v0 >>> SCALE_BITS) * (x0 >>> SCALE_BITS) + s0 - (v0 & MASK);
+      x1 = (v1 >>> SCALE_BITS) * (x1 >>> SCALE_BITS) + s1 - (v1 & MASK);
+      x2 = (v2 >>> SCALE_BITS) * (x2 >>> SCALE_BITS) + s2 - (v2 & MASK);
+      x3 = (v3 >>> SCALE_BITS) * (x3 >>> SCALE_BITS) + s3 - (v3 & MASK);
       sym[i] = (byte) e0;
       sym[i + 1] = (byte) e1;
       sym[i + 2] = (byte) e2;
@@ -1029,6 +1093,7 @@ final class PlaneCoder {
     st[2] = x2;
     st[3] = x3;
     st[4] = p;
+    st[5] = t;
     return i;
   }
 
