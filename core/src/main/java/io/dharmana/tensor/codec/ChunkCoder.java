@@ -57,7 +57,34 @@ final class ChunkCoder {
       }
       return par;
     }
+
+    /** Output buffers kept between calls; a slot is null while its buffer is taken. */
+    private final ByteSink[] sinks = new ByteSink[2];
+
+    /**
+     * An empty buffer of at least {@code capacity} bytes: the one kept in {@code slot}, or a new one
+     * if it is taken (by a caller further up this thread's stack) or too small.
+     */
+    ByteSink takeSink(int slot, int capacity) {
+      ByteSink s = sinks[slot];
+      sinks[slot] = null;
+      if (s == null || s.capacity() < capacity) {
+        return new ByteSink(capacity);
+      }
+      s.truncate(0);
+      return s;
+    }
+
+    /** Keeps {@code sink} for the next {@link #takeSink}, unless it is too large to hold on to. */
+    void giveBackSink(int slot, ByteSink sink) {
+      if (sink.capacity() <= KEPT_SINK_BYTES && (sinks[slot] == null || sinks[slot].capacity() < sink.capacity())) {
+        sinks[slot] = sink;
+      }
+    }
   }
+
+  /** Buffers up to this size are kept per thread; a huge tensor's is left to the collector. */
+  private static final int KEPT_SINK_BYTES = 8 << 20;
 
   static void encode(Layout layout, int size, byte[] cur, byte[] par, int n, double minSaving, ByteSink out, Scratch sc) {
     int bytes = n * size;
