@@ -11,6 +11,10 @@ final class ByteSink {
     buf = new byte[Math.max(16, initialCapacity)];
   }
 
+  int capacity() {
+    return buf.length;
+  }
+
   int position() {
     return pos;
   }

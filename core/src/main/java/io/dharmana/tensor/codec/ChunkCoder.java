@@ -57,7 +57,34 @@ final class ChunkCoder {
       }
       return par;
     }
+
+    /** Output buffers kept between calls; a slot is null while its buffer is taken. */
+    private final ByteSink[] sinks = new ByteSink[2];
+
+    /**
+     * An empty buffer of at least {@code capacity} bytes: the one kept in {@code slot}, or a new one
+     * if it is taken (by a caller further up this thread's stack) or too small.
+     */
+    ByteSink takeSink(int slot, int capacity) {
+      ByteSink s = sinks[slot];
+      sinks[slot] = null;
+      if (s == null || s.capacity() < capacity) {
+        return new ByteSink(capacity);
+      }
+      s.truncate(0);
+      return s;
+    }
+
+    /** Keeps {@code sink} for the next {@link #takeSink}, unless it is too large to hold on to. */
+    void giveBackSink(int slot, ByteSink sink) {
+      if (sink.capacity() <= KEPT_SINK_BYTES && (sinks[slot] == null || sinks[slot].capacity() < sink.capacity())) {
+        sinks[slot] = sink;
+      }
+    }
   }
+
+  /** Buffers up to this size are kept per thread; a huge tensor's is left to the collector. */
+  private static final int KEPT_SINK_BYTES = 8 << 20;
 
   static void encode(Layout layout, int size, byte[] cur, byte[] par, int n, double minSaving, ByteSink out, Scratch sc) {
     int bytes = n * size;
@@ -194,120 +221,125 @@ final class ChunkCoder {
   // ---------------------------------------------------------------- plane split
 
   static void split(Layout layout, int size, byte[] b, int n, byte[][] planes) {
+    // One small method per layout: the JIT compiles each hot loop once, not this switch per loop.
     switch (layout) {
-      case F32 -> {
-        byte[] e = planes[0];
-        byte[] h = planes[1];
-        byte[] m1 = planes[2];
-        byte[] m0 = planes[3];
-        for (int i = 0, j = 0; i < n; i++, j += 4) {
-          int u = (int) INT_LE.get(b, j);
-          e[i] = (byte) (u >>> 23);
-          h[i] = (byte) ((u >>> 24 & 0x80) | (u >>> 16 & 0x7F));
-          m1[i] = (byte) (u >>> 8);
-          m0[i] = (byte) u;
-        }
-      }
-      case BF16 -> {
-        byte[] e = planes[0];
-        byte[] h = planes[1];
-        for (int i = 0, j = 0; i < n; i++, j += 2) {
-          int b0 = b[j];
-          int b1 = b[j + 1];
-          e[i] = (byte) ((b1 << 1) | ((b0 >>> 7) & 1));
-          h[i] = (byte) ((b1 & 0x80) | (b0 & 0x7F));
-        }
-      }
-      case F16 -> {
-        byte[] e = planes[0];
-        byte[] h = planes[1];
-        byte[] l = planes[2];
-        for (int i = 0, j = 0; i < n; i++, j += 2) {
-          int u = (b[j] & 0xFF) | (b[j + 1] & 0xFF) << 8;
-          e[i] = (byte) ((u >>> 10) & 0x1F);
-          h[i] = (byte) (((u >>> 8) & 0x80) | ((u >>> 3) & 0x7F));
-          l[i] = (byte) (u & 7);
-        }
-      }
+      case F32 -> splitF32(b, n, planes[0], planes[1], planes[2], planes[3]);
+      case BF16 -> splitBF16(b, n, planes[0], planes[1]);
+      case F16 -> splitF16(b, n, planes[0], planes[1], planes[2]);
       case BYTES -> {
         if (size == 4) {
-          byte[] p0 = planes[0];
-          byte[] p1 = planes[1];
-          byte[] p2 = planes[2];
-          byte[] p3 = planes[3];
-          for (int i = 0, j = 0; i < n; i++, j += 4) {
-            int u = (int) INT_LE.get(b, j);
-            p0[i] = (byte) (u >>> 24);
-            p1[i] = (byte) (u >>> 16);
-            p2[i] = (byte) (u >>> 8);
-            p3[i] = (byte) u;
-          }
-          return;
-        }
-        for (int p = 0; p < size; p++) {
-          byte[] pl = planes[p];
-          int off = size - 1 - p;
-          for (int i = 0, j = off; i < n; i++, j += size) {
-            pl[i] = b[j];
-          }
+          splitBytes4(b, n, planes[0], planes[1], planes[2], planes[3]);
+        } else {
+          splitBytes(size, b, n, planes);
         }
       }
     }
   }
 
+  private static void splitF32(byte[] b, int n, byte[] e, byte[] h, byte[] m1, byte[] m0) {
+    for (int i = 0, j = 0; i < n; i++, j += 4) {
+      int u = (int) INT_LE.get(b, j);
+      e[i] = (byte) (u >>> 23);
+      h[i] = (byte) ((u >>> 24 & 0x80) | (u >>> 16 & 0x7F));
+      m1[i] = (byte) (u >>> 8);
+      m0[i] = (byte) u;
+    }
+  }
+
+  private static void splitBF16(byte[] b, int n, byte[] e, byte[] h) {
+    for (int i = 0, j = 0; i < n; i++, j += 2) {
+      int b0 = b[j];
+      int b1 = b[j + 1];
+      e[i] = (byte) ((b1 << 1) | ((b0 >>> 7) & 1));
+      h[i] = (byte) ((b1 & 0x80) | (b0 & 0x7F));
+    }
+  }
+
+  private static void splitF16(byte[] b, int n, byte[] e, byte[] h, byte[] l) {
+    for (int i = 0, j = 0; i < n; i++, j += 2) {
+      int u = (b[j] & 0xFF) | (b[j + 1] & 0xFF) << 8;
+      e[i] = (byte) ((u >>> 10) & 0x1F);
+      h[i] = (byte) (((u >>> 8) & 0x80) | ((u >>> 3) & 0x7F));
+      l[i] = (byte) (u & 7);
+    }
+  }
+
+  private static void splitBytes4(byte[] b, int n, byte[] p0, byte[] p1, byte[] p2, byte[] p3) {
+    for (int i = 0, j = 0; i < n; i++, j += 4) {
+      int u = (int) INT_LE.get(b, j);
+      p0[i] = (byte) (u >>> 24);
+      p1[i] = (byte) (u >>> 16);
+      p2[i] = (byte) (u >>> 8);
+      p3[i] = (byte) u;
+    }
+  }
+
+  private static void splitBytes(int size, byte[] b, int n, byte[][] planes) {
+    for (int p = 0; p < size; p++) {
+      byte[] pl = planes[p];
+      int off = size - 1 - p;
+      for (int i = 0, j = off; i < n; i++, j += size) {
+        pl[i] = b[j];
+      }
+    }
+  }
+
+
   static void merge(Layout layout, int size, byte[][] planes, int n, byte[] b, int base) {
     switch (layout) {
-      case F32 -> {
-        byte[] e = planes[0];
-        byte[] h = planes[1];
-        byte[] m1 = planes[2];
-        byte[] m0 = planes[3];
-        for (int i = 0, j = base; i < n; i++, j += 4) {
-          int hi = h[i];
-          int u = (hi & 0x80) << 24 | (e[i] & 0xFF) << 23 | (hi & 0x7F) << 16 | (m1[i] & 0xFF) << 8 | (m0[i] & 0xFF);
-          INT_LE.set(b, j, u);
-        }
-      }
-      case BF16 -> {
-        byte[] e = planes[0];
-        byte[] h = planes[1];
-        for (int i = 0, j = base; i < n; i++, j += 2) {
-          int ei = e[i] & 0xFF;
-          int hi = h[i] & 0xFF;
-          b[j] = (byte) ((ei << 7) | (hi & 0x7F));
-          b[j + 1] = (byte) ((hi & 0x80) | (ei >>> 1));
-        }
-      }
-      case F16 -> {
-        byte[] e = planes[0];
-        byte[] h = planes[1];
-        byte[] l = planes[2];
-        for (int i = 0, j = base; i < n; i++, j += 2) {
-          int u = ((h[i] & 0x80) << 8) | ((e[i] & 0x1F) << 10) | ((h[i] & 0x7F) << 3) | (l[i] & 7);
-          b[j] = (byte) u;
-          b[j + 1] = (byte) (u >>> 8);
-        }
-      }
+      case F32 -> mergeF32(planes[0], planes[1], planes[2], planes[3], n, b, base);
+      case BF16 -> mergeBF16(planes[0], planes[1], n, b, base);
+      case F16 -> mergeF16(planes[0], planes[1], planes[2], n, b, base);
       case BYTES -> {
         if (size == 4) {
-          byte[] p0 = planes[0];
-          byte[] p1 = planes[1];
-          byte[] p2 = planes[2];
-          byte[] p3 = planes[3];
-          for (int i = 0, j = base; i < n; i++, j += 4) {
-            INT_LE.set(b, j, p0[i] << 24 | (p1[i] & 0xFF) << 16 | (p2[i] & 0xFF) << 8 | (p3[i] & 0xFF));
-          }
-          return;
-        }
-        for (int p = 0; p < size; p++) {
-          byte[] pl = planes[p];
-          for (int i = 0, j = base + size - 1 - p; i < n; i++, j += size) {
-            b[j] = pl[i];
-          }
+          mergeBytes4(planes[0], planes[1], planes[2], planes[3], n, b, base);
+        } else {
+          mergeBytes(size, planes, n, b, base);
         }
       }
     }
   }
+
+  private static void mergeF32(byte[] e, byte[] h, byte[] m1, byte[] m0, int n, byte[] b, int base) {
+    for (int i = 0, j = base; i < n; i++, j += 4) {
+      int hi = h[i];
+      int u = (hi & 0x80) << 24 | (e[i] & 0xFF) << 23 | (hi & 0x7F) << 16 | (m1[i] & 0xFF) << 8 | (m0[i] & 0xFF);
+      INT_LE.set(b, j, u);
+    }
+  }
+
+  private static void mergeBF16(byte[] e, byte[] h, int n, byte[] b, int base) {
+    for (int i = 0, j = base; i < n; i++, j += 2) {
+      int ei = e[i] & 0xFF;
+      int hi = h[i] & 0xFF;
+      b[j] = (byte) ((ei << 7) | (hi & 0x7F));
+      b[j + 1] = (byte) ((hi & 0x80) | (ei >>> 1));
+    }
+  }
+
+  private static void mergeF16(byte[] e, byte[] h, byte[] l, int n, byte[] b, int base) {
+    for (int i = 0, j = base; i < n; i++, j += 2) {
+      int u = ((h[i] & 0x80) << 8) | ((e[i] & 0x1F) << 10) | ((h[i] & 0x7F) << 3) | (l[i] & 7);
+      b[j] = (byte) u;
+      b[j + 1] = (byte) (u >>> 8);
+    }
+  }
+
+  private static void mergeBytes4(byte[] p0, byte[] p1, byte[] p2, byte[] p3, int n, byte[] b, int base) {
+    for (int i = 0, j = base; i < n; i++, j += 4) {
+      INT_LE.set(b, j, p0[i] << 24 | (p1[i] & 0xFF) << 16 | (p2[i] & 0xFF) << 8 | (p3[i] & 0xFF));
+    }
+  }
+
+  private static void mergeBytes(int size, byte[][] planes, int n, byte[] b, int base) {
+    for (int p = 0; p < size; p++) {
+      byte[] pl = planes[p];
+      for (int i = 0, j = base + size - 1 - p; i < n; i++, j += size) {
+        b[j] = pl[i];
+      }
+    }
+  }
+
 
   // ---------------------------------------------------------------- deltas
 

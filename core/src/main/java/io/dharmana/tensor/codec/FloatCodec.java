@@ -78,7 +78,22 @@ public final class FloatCodec {
     int chunkElements = Math.max(1, options.chunkBytes() / size);
     long elements = length / size;
     int chunks = (int) ((elements + chunkElements - 1) / chunkElements);
-    ByteSink out = new ByteSink(length + 16 * chunks + 64);
+    // Reused per thread (when not in use further up this thread's stack): a fresh buffer the
+    // size of the tensor per call costs more in zeroing and first-touch page faults than coding
+    // a small tensor does.
+    ChunkCoder.Scratch sc = SCRATCH.get();
+    ByteSink out = sc.takeSink(0, length + 16 * chunks + 64);
+    try {
+      encodeInto(out, layout, size, data, parentOrNull, length, chunkElements, elements, chunks, sc);
+      return out.toByteArray();
+    } finally {
+      sc.giveBackSink(0, out);
+    }
+  }
+
+  private void encodeInto(
+      ByteSink out, Layout layout, int size, ByteBuffer data, ByteBuffer parentOrNull, int length, int chunkElements,
+      long elements, int chunks, ChunkCoder.Scratch sc) {
     out.writeByte(FORMAT_VERSION);
     out.writeByte(layout.code);
     out.writeByte(size);
@@ -96,19 +111,22 @@ public final class FloatCodec {
         out.write(c, 0, c.length);
       }
     } else {
-      ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) + 1024);
-      for (int c = 0; c < chunks; c++) {
-        sink.truncate(0);
-        encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, options.minPlaneSaving(), sink);
-        out.writeVarint(sink.position());
-        out.write(sink.array(), 0, sink.position());
+      ByteSink sink = sc.takeSink(1, (int) Math.min((long) chunkElements * size, length) + 1024);
+      try {
+        for (int c = 0; c < chunks; c++) {
+          sink.truncate(0);
+          encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, options.minPlaneSaving(), sink);
+          out.writeVarint(sink.position());
+          out.write(sink.array(), 0, sink.position());
+        }
+      } finally {
+        sc.giveBackSink(1, sink);
       }
     }
     int tail = (int) (length - elements * size);
     for (int i = 0; i < tail; i++) {
       out.writeByte(data.get(data.position() + length - tail + i));
     }
-    return out.toByteArray();
   }
 
   /** Runs {@code body} for chunks 0..chunks-1 on at most {@code threads} common-pool threads. */

@@ -94,9 +94,16 @@ final class PlaneCoder {
     final long[] enc = new long[MAX_TABLES * 256];
     final int[] decodeMap = new int[256];
     final int[] dec = new int[MAX_TABLES * TOTAL];
-    final int[] next = new int[MAX_TABLES * TOTAL];
+    /**
+     * Planes conditioned on their previous symbol: per slot, the symbol and the table of the next
+     * element ({@code symbol | table << 8}). Each element's table depends on the element before,
+     * so decoding is one chain of dependent loads; two-byte slots keep the hot tables in L1.
+     */
+    final char[] selfSlots = new char[MAX_TABLES * TOTAL];
+    /** Per (table, symbol) of a self-conditioned plane: {@code freq << 12 | cumulative freq}. */
+    final int[] selfFreq = new int[MAX_TABLES * 256];
     int[] idx = new int[0];
-    final int[] state = new int[5];
+    final int[] state = new int[6];
 
     int[] idx(int n) {
       if (idx.length < n) {
@@ -155,36 +162,21 @@ final class PlaneCoder {
    * @param minSaving the fraction of the raw size coding must save, else the plane stays raw
    */
   static void encode(byte[] sym, int n, byte[][] planes, int[] contexts, double minSaving, ByteSink out, Scratch sc) {
+    // No loops here, only in the small methods called: a loop would make the JIT compile this
+    // large method on stack (once per hot loop, each compile inlining everything) before it
+    // compiles it once normally. On a short run that compile time is the largest single cost.
     int[] hist0 = sc.hist0;
-    if (minSaving > 0 && n >= 16 * SAMPLE_STEP) {
-      // Low mantissa bytes are noise: a sample tells so at an eighth of the cost of a histogram.
-      // The sample's entropy is biased low; Miller-Madow adds back (K-1) / (2 N ln 2) bits.
-      int samples = histogram(sym, n, SAMPLE_STEP, hist0);
-      int seen = 0;
-      for (int s = 0; s < 256; s++) {
-        seen += hist0[s] != 0 ? 1 : 0;
-      }
-      double perSymbol = entropyBits(hist0, 0) / samples + (seen - 1) / (2.0 * samples * Math.log(2));
-      if (perSymbol >= 8 * (1 - minSaving) + SAMPLE_MARGIN_BITS) {
-        out.writeByte(MODE_RAW);
-        out.write(sym, 0, n);
-        return;
-      }
+    if (minSaving > 0 && n >= 16 * SAMPLE_STEP && sampleLooksLikeNoise(sym, n, minSaving, hist0)) {
+      writeRaw(sym, n, out);
+      return;
     }
     histogram(sym, n, 1, hist0);
     // A later plane conditioned on this one needs these counts as its context totals.
     int slot = sc.countedNext++ & 7;
     System.arraycopy(hist0, 0, sc.counted[slot], 0, 256);
     sc.countedPlane[slot] = sym;
-    int distinct = 0;
-    int only = 0;
-    for (int s = 0; s < 256; s++) {
-      if (hist0[s] != 0) {
-        distinct++;
-        only = s;
-      }
-    }
-    if (distinct <= 1) {
+    int only = onlySymbol(hist0);
+    if (only >= 0) {
       out.writeByte(MODE_CONST);
       out.writeByte(only);
       return;
@@ -204,66 +196,114 @@ final class PlaneCoder {
     // Candidates 2..: tables conditioned on a context.
     // Below this size no context can earn its own table; skip the histogram work.
     // Nor when the plane is close to noise (low mantissa bits): contexts have never paid there.
-    int[] tried = n < 4 * MIN_CONTEXT_COUNT || bits0 > n * NOISE_BITS ? NO_CONTEXTS : contexts;
-    for (int ctx : tried) {
-      byte[] ctxPlane = ctx == CTX_SELF ? sym : planes[ctx];
-      int tables = groupContexts(sym, n, ctx == CTX_SELF, ctxPlane, sc);
-      if (tables <= 1) {
-        continue;
-      }
-      long bits = 20 * 8 + 8 + tables * 8;
-      for (int t = 0; t < tables; t++) {
-        int total = 0;
-        for (int s = 0; s < 256; s++) {
-          total += sc.groupHist[t * 256 + s];
+    if (n >= 4 * MIN_CONTEXT_COUNT && bits0 <= n * NOISE_BITS) {
+      for (int ctx : contexts) {
+        byte[] ctxPlane = ctx == CTX_SELF ? sym : planes[ctx];
+        int tables = groupContexts(sym, n, ctx == CTX_SELF, ctxPlane, sc);
+        if (tables <= 1) {
+          continue;
         }
-        normalize(sc.groupHist, t * 256, total, sc.freq, t * 256);
-        bits += codeBits(sc.groupHist, t * 256, sc.freq, t * 256) + tableBits(sc.freq, t * 256);
-      }
-      if (bits < bestBits) {
-        bestBits = bits;
-        bestCtx = ctx;
-        bestTables = tables;
-        System.arraycopy(sc.freq, 0, sc.freqBest, 0, tables * 256);
-        System.arraycopy(sc.groupOf, 0, sc.groupOfBest, 0, 256);
+        long bits = 20 * 8 + 8 + tables * 8 + groupedBits(tables, sc);
+        if (bits < bestBits) {
+          bestBits = bits;
+          bestCtx = ctx;
+          bestTables = tables;
+          System.arraycopy(sc.freq, 0, sc.freqBest, 0, tables * 256);
+          System.arraycopy(sc.groupOf, 0, sc.groupOfBest, 0, 256);
+        }
       }
     }
     if (bestCtx == Integer.MIN_VALUE) {
-      out.writeByte(MODE_RAW);
-      out.write(sym, 0, n);
+      writeRaw(sym, n, out);
       return;
     }
     out.writeByte(MODE_RANS);
     out.writeByte(bestCtx == CTX_NONE ? 0 : bestCtx == CTX_SELF ? 1 : 2 + bestCtx);
     int[] map = sc.groupOfBest;
     if (bestCtx != CTX_NONE) {
-      out.writeVarint(bestTables - 1);
-      // Table 0 is the shared one; list the context owning each other table.
-      for (int t = 1; t < bestTables; t++) {
-        for (int c = 0; c < 256; c++) {
-          if (map[c] == t) {
-            out.writeByte(c);
-            break;
-          }
+      writeTableOwners(map, bestTables, out);
+    }
+    writeTables(sc.freqBest, bestTables, out);
+    cumulative(sc.freqBest, bestTables, sc.cum);
+    byte[] ctxPlane = bestCtx == CTX_NONE ? null : bestCtx == CTX_SELF ? sym : planes[bestCtx];
+    ransEncode(sym, n, bestCtx, ctxPlane, map, sc.freqBest, sc.cum, out, sc);
+  }
+
+  private static void writeRaw(byte[] sym, int n, ByteSink out) {
+    out.writeByte(MODE_RAW);
+    out.write(sym, 0, n);
+  }
+
+  /**
+   * Low mantissa bytes are noise: a sample tells so at an eighth of the cost of a histogram. The
+   * sample's entropy is biased low; Miller-Madow adds back (K-1) / (2 N ln 2) bits.
+   */
+  private static boolean sampleLooksLikeNoise(byte[] sym, int n, double minSaving, int[] hist0) {
+    int samples = histogram(sym, n, SAMPLE_STEP, hist0);
+    int seen = 0;
+    for (int s = 0; s < 256; s++) {
+      seen += hist0[s] != 0 ? 1 : 0;
+    }
+    double perSymbol = entropyBits(hist0, 0) / samples + (seen - 1) / (2.0 * samples * Math.log(2));
+    return perSymbol >= 8 * (1 - minSaving) + SAMPLE_MARGIN_BITS;
+  }
+
+  /** The one symbol a histogram holds, or -1 if it holds more than one. */
+  private static int onlySymbol(int[] hist) {
+    int distinct = 0;
+    int only = 0;
+    for (int s = 0; s < 256; s++) {
+      if (hist[s] != 0) {
+        distinct++;
+        only = s;
+      }
+    }
+    return distinct <= 1 ? only : -1;
+  }
+
+  /** Normalizes the grouped histograms into {@code sc.freq}; returns the bits of codes and tables. */
+  private static long groupedBits(int tables, Scratch sc) {
+    long bits = 0;
+    for (int t = 0; t < tables; t++) {
+      int total = 0;
+      for (int s = 0; s < 256; s++) {
+        total += sc.groupHist[t * 256 + s];
+      }
+      normalize(sc.groupHist, t * 256, total, sc.freq, t * 256);
+      bits += codeBits(sc.groupHist, t * 256, sc.freq, t * 256) + tableBits(sc.freq, t * 256);
+    }
+    return bits;
+  }
+
+  /** Table 0 is the shared one; lists the context owning each other table. */
+  private static void writeTableOwners(int[] map, int tables, ByteSink out) {
+    out.writeVarint(tables - 1);
+    for (int t = 1; t < tables; t++) {
+      for (int c = 0; c < 256; c++) {
+        if (map[c] == t) {
+          out.writeByte(c);
+          break;
         }
       }
     }
+  }
+
+  private static void writeTables(int[] freq, int tables, ByteSink out) {
     BitWriter bw = new BitWriter(out);
-    for (int t = 0; t < bestTables; t++) {
-      writeTable(bw, sc.freqBest, t * 256);
+    for (int t = 0; t < tables; t++) {
+      writeTable(bw, freq, t * 256);
     }
     bw.flush();
-    int[] freq = sc.freqBest;
-    int[] cum = sc.cum;
-    for (int t = 0; t < bestTables; t++) {
+  }
+
+  private static void cumulative(int[] freq, int tables, int[] cum) {
+    for (int t = 0; t < tables; t++) {
       int c = 0;
       for (int s = 0; s < 256; s++) {
         cum[t * 256 + s] = c;
         c += freq[t * 256 + s];
       }
     }
-    byte[] ctxPlane = bestCtx == CTX_NONE ? null : bestCtx == CTX_SELF ? sym : planes[bestCtx];
-    ransEncode(sym, n, bestCtx, ctxPlane, map, freq, cum, out, sc);
   }
 
   /** Counts every {@code step}-th symbol of {@code sym[0..n)} into {@code hist}; returns how many. */
@@ -305,28 +345,50 @@ final class PlaneCoder {
       }
       pairCounts(ctxPlane, 0, sym, 0, n, hist2);
     }
+    int candidates = contextsByCount(ctxTotal, sc.order);
+    // Only symbols of the plane can have counts: an exponent plane has a few dozen of 256.
+    // Visiting them in ascending order keeps every sum (and so every decision) as before.
+    int k0 = presentSymbols(sc.hist0, sc.syms);
+    int tables = chooseTables(hist2, candidates, k0, sc);
+    if (tables > 1) {
+      groupHistograms(hist2, ctxTotal, k0, tables, sc);
+    }
+    clearRows(hist2, ctxTotal, sc.syms, k0);
+    return tables;
+  }
+
+  /** The contexts frequent enough for a table of their own, most frequent first; returns how many. */
+  private static int contextsByCount(int[] ctxTotal, Integer[] order) {
     int candidates = 0;
     for (int c = 0; c < 256; c++) {
       if (ctxTotal[c] >= MIN_CONTEXT_COUNT) {
-        sc.order[candidates++] = c;
+        order[candidates++] = c;
       }
     }
-    Arrays.sort(sc.order, 0, candidates, (a, b) -> Integer.compare(ctxTotal[b], ctxTotal[a]));
+    Arrays.sort(order, 0, candidates, (a, b) -> Integer.compare(ctxTotal[b], ctxTotal[a]));
+    return candidates;
+  }
+
+  /** The symbols with a nonzero count, ascending, into {@code syms}; returns how many. */
+  private static int presentSymbols(int[] hist, int[] syms) {
+    int k0 = 0;
+    for (int s = 0; s < 256; s++) {
+      if (hist[s] != 0) {
+        syms[k0++] = s;
+      }
+    }
+    return k0;
+  }
+
+  /** The greedy choice: fills {@code sc.groupOf}; returns the table count. */
+  private static int chooseTables(int[] hist2, int candidates, int k0, Scratch sc) {
     int[] rest = sc.rest;
     System.arraycopy(sc.hist0, 0, rest, 0, 256);
     Arrays.fill(sc.groupOf, 0);
     double restBits = entropyBits(rest, 0);
     int tables = 1;
     int[] minus = sc.tmpFreq;
-    // Only symbols of the plane can have counts: an exponent plane has a few dozen of 256.
-    // Visiting them in ascending order keeps every sum (and so every decision) as before.
     int[] syms = sc.syms;
-    int k0 = 0;
-    for (int s = 0; s < 256; s++) {
-      if (sc.hist0[s] != 0) {
-        syms[k0++] = s;
-      }
-    }
     for (int k = 0; k < candidates && tables < MAX_TABLES; k++) {
       int c = sc.order[k];
       int present = 0;
@@ -349,19 +411,27 @@ final class PlaneCoder {
         sc.groupOf[c] = tables++;
       }
     }
-    if (tables > 1) {
-      Arrays.fill(sc.groupHist, 0, tables * 256, 0);
-      for (int c = 0; c < 256; c++) {
-        if (ctxTotal[c] == 0) {
-          continue;
-        }
-        int g = sc.groupOf[c] << 8;
-        for (int j = 0; j < k0; j++) {
-          int s = syms[j];
-          sc.groupHist[g + s] += hist2[(c << 8) | s];
-        }
+    return tables;
+  }
+
+  /** Sums the context rows of {@code hist2} per table into {@code sc.groupHist}. */
+  private static void groupHistograms(int[] hist2, int[] ctxTotal, int k0, int tables, Scratch sc) {
+    int[] syms = sc.syms;
+    Arrays.fill(sc.groupHist, 0, tables * 256, 0);
+    for (int c = 0; c < 256; c++) {
+      if (ctxTotal[c] == 0) {
+        continue;
+      }
+      int g = sc.groupOf[c] << 8;
+      for (int j = 0; j < k0; j++) {
+        int s = syms[j];
+        sc.groupHist[g + s] += hist2[(c << 8) | s];
       }
     }
+  }
+
+  /** Zeroes the rows of the contexts seen, so {@code hist2} is all zero for the next plane. */
+  private static void clearRows(int[] hist2, int[] ctxTotal, int[] syms, int k0) {
     for (int c = 0; c < 256; c++) {
       if (ctxTotal[c] != 0) {
         for (int j = 0; j < k0; j++) {
@@ -369,7 +439,6 @@ final class PlaneCoder {
         }
       }
     }
-    return tables;
   }
 
   /**
@@ -538,15 +607,41 @@ final class PlaneCoder {
    */
   private static void ransEncode(
       byte[] sym, int n, int ctxKind, byte[] ctxPlane, int[] map, int[] freq, int[] cum, ByteSink out, Scratch sc) {
+    int tables = ctxKind == CTX_NONE ? 1 : tableCount(map);
+    long[] enc = sc.enc;
+    encodingTable(freq, cum, tables, enc);
+    // The table row of every element, so the coding loop has one shape for all contexts.
+    int[] idx = sc.idx(n);
+    rowIndex(sym, n, ctxKind, ctxPlane, map, idx);
+    char[] words = sc.words(n + 2);
+    int[] state = sc.state;
+    ransLoop(idx, n, enc, words, state);
+    int x0 = state[0];
+    int x1 = state[1];
+    int x2 = state[2];
+    int x3 = state[3];
+    int w = state[4];
+    int nWords = words.length - w;
+    out.writeInt(x0);
+    out.writeInt(x1);
+    out.writeInt(x2);
+    out.writeInt(x3);
+    out.writeVarint(nWords);
+    out.ensure(nWords * 2);
+    copyWords(words, w, out.array(), out.position());
+    out.skip(nWords * 2);
+  }
+
+  private static int tableCount(int[] map) {
     int tables = 0;
     for (int c = 0; c < 256; c++) {
       tables = Math.max(tables, map[c] + 1);
     }
-    if (ctxKind == CTX_NONE) {
-      tables = 1;
-    }
-    // One long per (table, symbol): reciprocal << 32 | bias << 16 | (TOTAL - freq) << 4 | shift.
-    long[] enc = sc.enc;
+    return tables;
+  }
+
+  /** One long per (table, symbol): reciprocal << 32 | bias << 16 | (TOTAL - freq) << 4 | shift. */
+  private static void encodingTable(int[] freq, int[] cum, int tables, long[] enc) {
     for (int k = 0; k < tables * 256; k++) {
       int f = freq[k];
       if (f == 0) {
@@ -567,32 +662,15 @@ final class PlaneCoder {
       }
       enc[k] = rcp << 32 | (long) bias << 16 | (long) (TOTAL - f) << 4 | shift;
     }
-    // The table row of every element, so the coding loop has one shape for all contexts.
-    int[] idx = sc.idx(n);
-    rowIndex(sym, n, ctxKind, ctxPlane, map, idx);
-    char[] words = sc.words(n + 2);
-    int[] state = sc.state;
-    ransLoop(idx, n, enc, words, state);
-    int x0 = state[0];
-    int x1 = state[1];
-    int x2 = state[2];
-    int x3 = state[3];
-    int w = state[4];
-    int nWords = words.length - w;
-    out.writeInt(x0);
-    out.writeInt(x1);
-    out.writeInt(x2);
-    out.writeInt(x3);
-    out.writeVarint(nWords);
-    out.ensure(nWords * 2);
-    byte[] a = out.array();
-    int p = out.position();
-    for (int k = w; k < words.length; k++) {
+  }
+
+  /** {@code words[from..)} as little-endian 16-bit words into {@code a} at {@code p}. */
+  private static void copyWords(char[] words, int from, byte[] a, int p) {
+    for (int k = from; k < words.length; k++) {
       char c = words[k];
       a[p++] = (byte) c;
       a[p++] = (byte) (c >>> 8);
     }
-    out.skip(nWords * 2);
   }
 
   /**
@@ -713,43 +791,13 @@ final class PlaneCoder {
       }
       ctxPlane = planes[ctxKind];
     }
-    int tables = 1;
     int[] map = sc.decodeMap;
     Arrays.fill(map, 0);
-    if (ctxKind != CTX_NONE) {
-      tables = in.readVarint(MAX_TABLES - 1, "context table count") + 1;
-      for (int t = 1; t < tables; t++) {
-        map[in.readByte()] = t << SCALE_BITS;
-      }
-    }
-    int[] freq = sc.freq;
+    int tables = ctxKind == CTX_NONE ? 1 : readTableOwners(in, map);
     int[] dec = sc.dec;
-    int[] next = sc.next;
     BitReader br = new BitReader(in);
     for (int t = 0; t < tables; t++) {
-      Arrays.fill(freq, t * 256, t * 256 + 256, 0);
-      readTable(br, freq, t * 256);
-      int c = 0;
-      int base = t * TOTAL;
-      for (int s = 0; s < 256; s++) {
-        int f = freq[t * 256 + s];
-        int packed = s | (f - 1) << 8;
-        for (int k = 0; k < f; k++) {
-          dec[base + c + k] = packed | k << 20;
-        }
-        if (ctxKind == CTX_SELF) {
-          // The table of the next element, looked up together with the symbol: the chain from one
-          // element to the next is then one load instead of two.
-          Arrays.fill(next, base + c, base + c + f, map[s]);
-        }
-        c += f;
-      }
-      if (c == 0) {
-        // An empty table: any slot is damage. Decoding it yields garbage that the final state
-        // check rejects; the entries must still be well-formed (frequency 1).
-        Arrays.fill(dec, base, base + TOTAL, 0);
-        Arrays.fill(next, base, base + TOTAL, 0);
-      }
+      decodingTable(br, t, ctxKind == CTX_SELF, map, sc);
     }
     int x0 = in.readInt();
     int x1 = in.readInt();
@@ -773,16 +821,87 @@ final class PlaneCoder {
     st[2] = x2;
     st[3] = x3;
     st[4] = p;
+    st[5] = map[0] >>> SCALE_BITS; // the first element's context is symbol 0
     int i;
     if (ctxKind == CTX_NONE) {
       i = decodeOrder0(dec, buf, end, sym, n4, st);
     } else if (ctxKind >= 0) {
       i = decodeByPlane(dec, map, ctxPlane, buf, end, sym, n4, st);
     } else {
-      i = decodeBySelf(dec, next, map, buf, end, sym, n4, st);
+      i = decodeBySelf(sc.selfSlots, sc.selfFreq, buf, end, sym, n4, st);
     }
-    p = st[4];
-    // The rest one at a time, with the stream end checked (tail elements, or the last groups).
+    decodeTail(dec, map, ctxKind, ctxPlane, buf, end, sym, i, n, st, sc);
+    in.pos = end;
+  }
+
+  /** Reads which context owns each table but the shared table 0 into {@code map}; returns the table count. */
+  private static int readTableOwners(ByteSource in, int[] map) {
+    int tables = in.readVarint(MAX_TABLES - 1, "context table count") + 1;
+    for (int t = 1; t < tables; t++) {
+      map[in.readByte()] = t << SCALE_BITS;
+    }
+    return tables;
+  }
+
+  /**
+   * Reads table {@code t} and fills its slots: of {@code sc.dec}, or for self contexts of
+   * {@code sc.selfSlots} and {@code sc.selfFreq}.
+   */
+  private static void decodingTable(BitReader br, int t, boolean self, int[] map, Scratch sc) {
+    int[] freq = sc.freq;
+    Arrays.fill(freq, t * 256, t * 256 + 256, 0);
+    readTable(br, freq, t * 256);
+    int c = self ? selfTable(freq, t, map, sc.selfSlots, sc.selfFreq) : slotTable(freq, t, sc.dec);
+    if (c == 0) {
+      // An empty table: any slot is damage. Decoding it yields garbage that the final state
+      // check rejects; the entries must still be well-formed (frequency 1, table 0).
+      Arrays.fill(sc.dec, t * TOTAL, t * TOTAL + TOTAL, 0);
+      Arrays.fill(sc.selfSlots, t * TOTAL, t * TOTAL + TOTAL, (char) 0);
+      sc.selfFreq[t * 256] = 1 << SCALE_BITS;
+    }
+  }
+
+  /** Fills table {@code t} of {@code dec}: {@code symbol | (freq - 1) << 8 | (slot - cum) << 20}; returns the frequency sum. */
+  private static int slotTable(int[] freq, int t, int[] dec) {
+    int c = 0;
+    int base = t * TOTAL;
+    for (int s = 0; s < 256; s++) {
+      int f = freq[t * 256 + s];
+      int packed = s | (f - 1) << 8;
+      for (int k = 0; k < f; k++) {
+        dec[base + c + k] = packed | k << 20;
+      }
+      c += f;
+    }
+    return c;
+  }
+
+  /** Fills table {@code t} of the self-context tables; returns the frequency sum. */
+  private static int selfTable(int[] freq, int t, int[] map, char[] slots, int[] symFreq) {
+    int c = 0;
+    int base = t * TOTAL;
+    for (int s = 0; s < 256; s++) {
+      int f = freq[t * 256 + s];
+      if (f != 0) {
+        Arrays.fill(slots, base + c, base + c + f, (char) (s | (map[s] >>> SCALE_BITS) << 8));
+        symFreq[t * 256 + s] = f << SCALE_BITS | c;
+        c += f;
+      }
+    }
+    return c;
+  }
+
+  /**
+   * Decodes elements {@code i..n} one at a time with the stream end checked (tail elements, or the
+   * last groups), then checks that the stream ended where and as the encoder began it.
+   */
+  private static void decodeTail(
+      int[] dec, int[] map, int ctxKind, byte[] ctxPlane, byte[] buf, int end, byte[] sym, int i, int n, int[] st, Scratch sc) {
+    if (ctxKind == CTX_SELF) {
+      decodeTailSelf(sc.selfSlots, sc.selfFreq, buf, end, sym, i, n, st);
+      return;
+    }
+    int p = st[4];
     int[] x = {st[0], st[1], st[2], st[3]};
     for (; i < n; i++) {
       int t = ctxKind == CTX_NONE ? 0 : ctxKind == CTX_SELF ? map[i == 0 ? 0 : sym[i - 1] & 0xFF] : map[ctxPlane[i] & 0xFF];
@@ -802,7 +921,33 @@ final class PlaneCoder {
     if (p != end || x[0] != RANS_L || x[1] != RANS_L || x[2] != RANS_L || x[3] != RANS_L) {
       throw new CorruptDataException("Cannot decode float coding: rANS stream did not end in its initial state");
     }
-    in.pos = end;
+  }
+
+  /** As {@link #decodeTail} for a plane conditioned on its previous symbol. */
+  private static void decodeTailSelf(char[] slots, int[] symFreq, byte[] buf, int end, byte[] sym, int i, int n, int[] st) {
+    int p = st[4];
+    int[] x = {st[0], st[1], st[2], st[3]};
+    int t = st[5];
+    for (; i < n; i++) {
+      int xs = x[i & 3];
+      int slot = xs & MASK;
+      int e = slots[t << SCALE_BITS | slot];
+      int v = symFreq[t << 8 | (e & 0xFF)];
+      xs = (v >>> SCALE_BITS) * (xs >>> SCALE_BITS) + slot - (v & MASK);
+      sym[i] = (byte) e;
+      t = e >>> 8;
+      if (xs < RANS_L) {
+        if (p >= end) {
+          throw ended();
+        }
+        xs = xs << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8;
+        p += 2;
+      }
+      x[i & 3] = xs;
+    }
+    if (p != end || x[0] != RANS_L || x[1] != RANS_L || x[2] != RANS_L || x[3] != RANS_L) {
+      throw new CorruptDataException("Cannot decode float coding: rANS stream did not end in its initial state");
+    }
   }
 
   /**
@@ -894,8 +1039,12 @@ final class PlaneCoder {
     return i;
   }
 
-  /** As {@link #decodeOrder0}, the table chosen by the previous symbol (through {@code next}). */
-  private static int decodeBySelf(int[] dec, int[] next, int[] map, byte[] buf, int end, byte[] sym, int n4, int[] st) {
+  /**
+   * As {@link #decodeOrder0}, the table chosen by the previous symbol: each slot names the table
+   * of the next element, so the chain from one element to the next is one two-byte load. The
+   * table of the element after the last one decoded goes out in {@code st[5]}.
+   */
+  private static int decodeBySelf(char[] slots, int[] symFreq, byte[] buf, int end, byte[] sym, int n4, int[] st) {
     int x0 = st[0];
     int x1 = st[1];
     int x2 = st[2];
@@ -903,21 +1052,25 @@ final class PlaneCoder {
     int p = st[4];
     int i = 0;
     int m;
-    int t = map[0];
+    int t = st[5];
     for (; i < n4 && p <= end - 8; i += 4) {
-      int j0 = t | (x0 & MASK);
-      int e0 = dec[j0];
-      int j1 = next[j0] | (x1 & MASK);
-      x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
-      int e1 = dec[j1];
-      int j2 = next[j1] | (x2 & MASK);
-      x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
-      int e2 = dec[j2];
-      int j3 = next[j2] | (x3 & MASK);
-      x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
-      int e3 = dec[j3];
-      t = next[j3];
-      x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
+      int s0 = x0 & MASK;
+      int e0 = slots[t << SCALE_BITS | s0];
+      int s1 = x1 & MASK;
+      int e1 = slots[(e0 >>> 8) << SCALE_BITS | s1];
+      int s2 = x2 & MASK;
+      int e2 = slots[(e1 >>> 8) << SCALE_BITS | s2];
+      int s3 = x3 & MASK;
+      int e3 = slots[(e2 >>> 8) << SCALE_BITS | s3];
+      int v0 = symFreq[t << 8 | (e0 & 0xFF)];
+      int v1 = symFreq[(e0 >>> 8) << 8 | (e1 & 0xFF)];
+      int v2 = symFreq[(e1 >>> 8) << 8 | (e2 & 0xFF)];
+      int v3 = symFreq[(e2 >>> 8) << 8 | (e3 & 0xFF)];
+      t = e3 >>> 8;
+      x0 = (v0 >>> SCALE_BITS) * (x0 >>> SCALE_BITS) + s0 - (v0 & MASK);
+      x1 = (v1 >>> SCALE_BITS) * (x1 >>> SCALE_BITS) + s1 - (v1 & MASK);
+      x2 = (v2 >>> SCALE_BITS) * (x2 >>> SCALE_BITS) + s2 - (v2 & MASK);
+      x3 = (v3 >>> SCALE_BITS) * (x3 >>> SCALE_BITS) + s3 - (v3 & MASK);
       sym[i] = (byte) e0;
       sym[i + 1] = (byte) e1;
       sym[i + 2] = (byte) e2;
@@ -940,6 +1093,7 @@ final class PlaneCoder {
     st[2] = x2;
     st[3] = x3;
     st[4] = p;
+    st[5] = t;
     return i;
   }
 
