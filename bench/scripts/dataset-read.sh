@@ -181,6 +181,14 @@ PY
     bench_json=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs $epochs --json)
     echo "emulated accelerator at 80% of read bandwidth ($compute_ms ms/batch, $epochs epoch(s), prefetch auto, ended at $(echo "$bench_json" | json_field prefetchDepth) batches): utilization $(echo "$bench_json" | json_field utilization), wait p50 $(echo "$bench_json" | json_field waitP50Ms) ms, p99 $(echo "$bench_json" | json_field waitP99Ms) ms, overrun $(echo "$bench_json" | json_field overrunMs) ms, major faults $(echo "$bench_json" | json_field majorFaults)"
   done
+  # where the knee is: the same run (5 epochs, prefetch auto) at other demands
+  echo "utilization against demand (5 epochs each, prefetch auto):"
+  for fraction in 0.5 0.7 0.8 0.9; do
+    ms=$(python3 -c "print(round($batch_bytes / ($shuf_mbps * 1e6 * $fraction) * 1e3, 2))")
+    prepare "$ds"/shards/*.dhs
+    j=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$ms" --readers 2 --shuffle 7 --epochs 5 --json)
+    echo "  demand $(python3 -c "print(int($fraction * 100))")% ($ms ms/batch): utilization $(echo "$j" | json_field utilization), wait p99 $(echo "$j" | json_field waitP99Ms) ms, overrun $(echo "$j" | json_field overrunMs) ms"
+  done
   echo "prefetch sweep at the same demand (5 epochs each):"
   dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs 5 --sweep-prefetch 0,1,2,4,8,16,auto | sed 's/^/  /'
   unlock_files
