@@ -918,6 +918,11 @@ final class PlaneCoder {
       }
       x[i & 3] = xs;
     }
+    requireEndState(p, end, x);
+  }
+
+  /** A stream decoded whole ends at its last word with every state back at its initial value. */
+  private static void requireEndState(int p, int end, int[] x) {
     if (p != end || x[0] != RANS_L || x[1] != RANS_L || x[2] != RANS_L || x[3] != RANS_L) {
       throw new CorruptDataException("Cannot decode float coding: rANS stream did not end in its initial state");
     }
@@ -945,9 +950,7 @@ final class PlaneCoder {
       }
       x[i & 3] = xs;
     }
-    if (p != end || x[0] != RANS_L || x[1] != RANS_L || x[2] != RANS_L || x[3] != RANS_L) {
-      throw new CorruptDataException("Cannot decode float coding: rANS stream did not end in its initial state");
-    }
+    requireEndState(p, end, x);
   }
 
   /**
