@@ -80,6 +80,13 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   private static final String BLOBS = "blobs/";
   private static final String DEAD = "dead/";
   private static final SecureRandom RANDOM = new SecureRandom();
+  /**
+   * A spool file is created under this suffix, locked, and only then renamed to {@code .spool}:
+   * every {@code .spool} file a live writer has is locked, so another process's {@link
+   * #removeDeadSpools} cannot take a new one for dead. Unlocked ones older than this are a crash's.
+   */
+  private static final String UNLOCKED_SPOOL = ".new";
+  private static final long SPOOL_LOCK_GRACE_MILLIS = 60_000;
 
   private final BlobStore objects;
   private final SupportsListing listing;
@@ -137,8 +144,24 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
    * nobody holds is dead.
    */
   private static void removeDeadSpools(Path spoolDirectory) {
+    long grace = System.currentTimeMillis() - SPOOL_LOCK_GRACE_MILLIS;
     try (Stream<Path> files = Files.list(spoolDirectory)) {
-      for (Path file : (Iterable<Path>) files.filter(f -> f.getFileName().toString().endsWith(".spool"))::iterator) {
+      for (Path file : (Iterable<Path>) files::iterator) {
+        String name = file.getFileName().toString();
+        if (name.endsWith(UNLOCKED_SPOOL)) {
+          // a crash between creating a spool and locking it; a young one may be a live writer's
+          try {
+            if (Files.getLastModifiedTime(file).toMillis() < grace) {
+              Files.deleteIfExists(file);
+            }
+          } catch (IOException gone) {
+            // removed meanwhile, or left for a later open
+          }
+          continue;
+        }
+        if (!name.endsWith(".spool")) {
+          continue;
+        }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
           java.nio.channels.FileLock lock = channel.tryLock();
           if (lock != null) {
@@ -388,6 +411,25 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     Keys.check(key);
     checkOpen();
     return new PackedOutput(key);
+  }
+
+  /**
+   * Appends {@code bytes} to the open pack straight from the array (it is not kept), without the
+   * buffered copy an output makes; large blobs are stored alone as {@link #create} stores them.
+   */
+  @Override
+  public void write(String key, byte[] bytes) {
+    if (bytes.length >= options.directThreshold()) {
+      BlobStore.super.write(key, bytes);
+      return;
+    }
+    Keys.check(key);
+    checkOpen();
+    try {
+      append(key, bytes, bytes.length, null);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write " + key + ": " + e.getMessage(), e);
+    }
   }
 
   @Override
@@ -765,10 +807,20 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   private Pack newOpenPack() throws IOException {
     Pack pack = new Pack(newPackId(clock.instant()), PackState.OPEN);
-    pack.spoolFile = Files.createTempFile(options.spoolDirectory(), "pack-" + pack.id + "-", ".spool");
-    pack.spool = FileChannel.open(pack.spoolFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    // held until the spool is dropped: tells other processes the file is alive (see removeDeadSpools)
-    pack.spool.lock();
+    Path unlocked = Files.createTempFile(options.spoolDirectory(), "pack-" + pack.id + "-", UNLOCKED_SPOOL);
+    FileChannel channel = FileChannel.open(unlocked, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      // held until the spool is dropped: tells other processes the file is alive (see removeDeadSpools)
+      channel.lock();
+      String name = unlocked.getFileName().toString();
+      pack.spoolFile = unlocked.resolveSibling(name.substring(0, name.length() - UNLOCKED_SPOOL.length()) + ".spool");
+      Files.move(unlocked, pack.spoolFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      Files.deleteIfExists(unlocked);
+      throw e;
+    }
+    pack.spool = channel;
     packs.put(pack.id, pack);
     return pack;
   }
