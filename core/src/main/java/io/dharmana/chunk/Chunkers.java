@@ -34,7 +34,7 @@ public final class Chunkers {
    */
   public static long split(InputStream in, Chunker chunker, Consumer<byte[]> sink) throws IOException {
     int window = Math.max(chunker.maxSize() * 4, 1 << 20);
-    // starts small and grows to the full window only for a stream that fills it; a cut is made
+    // starts small and takes the full window only for a stream that fills the first; a cut is made
     // only with maxSize bytes at hand (or at the end), so the cuts do not depend on the size
     byte[] buf = new byte[Math.min(window, FIRST_WINDOW)];
     int start = 0;
@@ -83,17 +83,14 @@ public final class Chunkers {
     }
   }
 
+  /**
+   * The full window, reused if one is free: straight from the first, since every step between
+   * (128 KiB, 256 KiB, 512 KiB) would be one more allocation, and 512 KiB already a humongous one.
+   */
   private static byte[] grow(byte[] buf, int used, int window) {
-    int size = Math.min(window, buf.length * 2);
-    byte[] bigger = null;
-    if (size == window) {
-      bigger = WINDOWS.poll();
-      if (bigger != null && bigger.length != window) {
-        bigger = null; // another chunker's window size: let it go
-      }
-    }
-    if (bigger == null) {
-      bigger = new byte[size];
+    byte[] bigger = WINDOWS.poll();
+    if (bigger == null || bigger.length != window) {
+      bigger = new byte[window]; // none free, or another chunker's size: that one is let go
     }
     System.arraycopy(buf, 0, bigger, 0, used);
     return bigger;
