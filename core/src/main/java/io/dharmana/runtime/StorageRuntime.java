@@ -98,22 +98,9 @@ public final class StorageRuntime implements AutoCloseable {
           original.update(chunk);
           metrics.step("sha256-original", "encode", chunk.length, chunk.length, PipelineMetrics.now() - t0);
         }
-        CompletableFuture<Stored> f;
-        if (codecPoolSaturated()) {
-          // every codec thread is busy and chunks wait for them: handing this one over too would
-          // cost two thread switches and gain no parallelism, so the writer's own thread encodes
-          // and stores it (with many writers at once, each works on its own chunks)
-          metrics.add(INLINE_CHUNKS, 1);
-          try {
-            f = CompletableFuture.completedFuture(store(encode(chunk, chain, metrics), metrics));
-          } catch (RuntimeException | Error e) {
-            f = CompletableFuture.failedFuture(e);
-          }
-        } else {
-          f = CompletableFuture
-              .supplyAsync(() -> encode(chunk, chain, metrics), codecPool)
-              .thenApplyAsync(e -> store(e, metrics), ioPool);
-        }
+        CompletableFuture<Stored> f = CompletableFuture
+            .supplyAsync(() -> encode(chunk, chain, metrics), codecPool)
+            .thenApplyAsync(e -> store(e, metrics), ioPool);
         inFlight.add(f);
         while (inFlight.size() >= window) {
           collect(inFlight.poll(), refs, newChunks);
@@ -142,14 +129,6 @@ public final class StorageRuntime implements AutoCloseable {
       }
       throw e;
     }
-  }
-
-  /** Counter of the chunks a writer's own thread encoded and stored because the codec pool was saturated. */
-  public static final String INLINE_CHUNKS = "chunks.inline";
-
-  /** Whether chunks already queue for the codec threads (more than one per thread waiting). */
-  private boolean codecPoolSaturated() {
-    return codecPool instanceof java.util.concurrent.ThreadPoolExecutor pool && pool.getQueue().size() > pool.getMaximumPoolSize();
   }
 
   private record Encoded(ChunkId id, byte[] stored, int length) {}
