@@ -80,13 +80,39 @@ public final class RefStore {
 
   /** The current head including a deletion marker, for compare-and-set bases. */
   public Optional<Ref> head(String name) {
-    String last = null;
+    BlobInfo last = null;
     try (Stream<BlobInfo> versions = listing.list(PREFIX + name + VERSIONS)) {
       for (BlobInfo info : (Iterable<BlobInfo>) versions::iterator) {
-        last = info.key();
+        last = info;
       }
     }
     return last == null ? Optional.empty() : Optional.of(parse(name, last));
+  }
+
+  /**
+   * Version blobs already parsed, by key. A version blob never changes once created, so the
+   * listing that finds the head decides what is current and this only saves reading and parsing
+   * the same bytes again (a hot object's every GET and every put's two head reads). Size and
+   * modification time from the listing must match too: a version that was pruned away entirely
+   * and created anew is another blob under the same key.
+   */
+  private final java.util.concurrent.ConcurrentHashMap<String, ParsedVersion> parsed = new java.util.concurrent.ConcurrentHashMap<>();
+  private static final int MAX_PARSED = 8192;
+
+  private record ParsedVersion(long size, Instant modified, Ref ref) {}
+
+  private Ref parse(String name, BlobInfo info) {
+    ParsedVersion cached = parsed.get(info.key());
+    if (cached != null && cached.size() == info.size() && cached.modified().equals(info.lastModified())
+        && cached.ref().name().equals(name)) {
+      return cached.ref();
+    }
+    Ref ref = parse(name, info.key());
+    if (parsed.size() >= MAX_PARSED) {
+      parsed.clear(); // a rough bound: refilled by the next reads of the refs still in use
+    }
+    parsed.put(info.key(), new ParsedVersion(info.size(), info.lastModified(), ref));
+    return ref;
   }
 
   private Ref parse(String name, String key) {
@@ -144,7 +170,7 @@ public final class RefStore {
   public List<Ref> list(String prefix) {
     List<Ref> refs = new ArrayList<>();
     String lastName = null;
-    String lastKey = null;
+    BlobInfo lastKey = null;
     try (Stream<BlobInfo> all = listing.list(PREFIX + prefix)) {
       for (BlobInfo info : (Iterable<BlobInfo>) all::iterator) {
         String key = info.key();
@@ -157,7 +183,7 @@ public final class RefStore {
           addLive(refs, lastName, lastKey);
         }
         lastName = name;
-        lastKey = key;
+        lastKey = info;
       }
     }
     if (lastName != null) {
@@ -167,7 +193,7 @@ public final class RefStore {
     return refs;
   }
 
-  private void addLive(List<Ref> refs, String name, String key) {
+  private void addLive(List<Ref> refs, String name, BlobInfo key) {
     Ref ref = parse(name, key);
     if (!ref.deleted()) {
       refs.add(ref);

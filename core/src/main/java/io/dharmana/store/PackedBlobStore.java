@@ -80,6 +80,13 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   private static final String BLOBS = "blobs/";
   private static final String DEAD = "dead/";
   private static final SecureRandom RANDOM = new SecureRandom();
+  /**
+   * A spool file is created under this suffix, locked, and only then renamed to {@code .spool}:
+   * every {@code .spool} file a live writer has is locked, so another process's {@link
+   * #removeDeadSpools} cannot take a new one for dead. Unlocked ones older than this are a crash's.
+   */
+  private static final String UNLOCKED_SPOOL = ".new";
+  private static final long SPOOL_LOCK_GRACE_MILLIS = 60_000;
 
   private final BlobStore objects;
   private final SupportsListing listing;
@@ -137,8 +144,24 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
    * nobody holds is dead.
    */
   private static void removeDeadSpools(Path spoolDirectory) {
+    long grace = System.currentTimeMillis() - SPOOL_LOCK_GRACE_MILLIS;
     try (Stream<Path> files = Files.list(spoolDirectory)) {
-      for (Path file : (Iterable<Path>) files.filter(f -> f.getFileName().toString().endsWith(".spool"))::iterator) {
+      for (Path file : (Iterable<Path>) files::iterator) {
+        String name = file.getFileName().toString();
+        if (name.endsWith(UNLOCKED_SPOOL)) {
+          // a crash between creating a spool and locking it; a young one may be a live writer's
+          try {
+            if (Files.getLastModifiedTime(file).toMillis() < grace) {
+              Files.deleteIfExists(file);
+            }
+          } catch (IOException gone) {
+            // removed meanwhile, or left for a later open
+          }
+          continue;
+        }
+        if (!name.endsWith(".spool")) {
+          continue;
+        }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
           java.nio.channels.FileLock lock = channel.tryLock();
           if (lock != null) {
@@ -390,6 +413,25 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     return new PackedOutput(key);
   }
 
+  /**
+   * Appends {@code bytes} to the open pack straight from the array (it is not kept), without the
+   * buffered copy an output makes; large blobs are stored alone as {@link #create} stores them.
+   */
+  @Override
+  public void write(String key, byte[] bytes) {
+    if (bytes.length >= options.directThreshold()) {
+      BlobStore.super.write(key, bytes);
+      return;
+    }
+    Keys.check(key);
+    checkOpen();
+    try {
+      append(key, bytes, bytes.length, null);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write " + key + ": " + e.getMessage(), e);
+    }
+  }
+
   @Override
   public boolean delete(String key) {
     Keys.check(key);
@@ -451,12 +493,83 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
    * Seals the open pack and waits until every pack written so far is uploaded with its index:
    * when this returns, every blob whose output was closed before the call is durable.
    *
-   * @throws IOException if a pack could not be uploaded; its blobs stay readable here and a
-   *     later flush tries again
+   * <p>Concurrent callers share the work (group commit): a caller that arrives while a flush is
+   * running waits for it to end and then for one more flush, which one of the waiters runs for
+   * all of them. So writers that finish together pay for one pack and one round of syncs rather
+   * than one each, and a flush never returns before a round that started after its call ended.
+   *
+   * @throws IOException if a pack could not be uploaded (every caller that waited for that round
+   *     gets it); its blobs stay readable here and a later flush tries again
    */
   @Override
   public void flush() throws IOException {
     checkOpen();
+    FlushRound mine;
+    synchronized (flushLock) {
+      if (runningFlush == null) {
+        // a round queued by callers not yet awake starts after they called too: run it for them
+        mine = runningFlush = queuedFlush != null ? queuedFlush : new FlushRound();
+        queuedFlush = null;
+      } else {
+        if (queuedFlush == null) {
+          queuedFlush = new FlushRound();
+        }
+        mine = queuedFlush;
+        try {
+          while (runningFlush != null && !mine.done) {
+            flushLock.wait();
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("Cannot flush: interrupted while waiting for the flush before it");
+        }
+        if (mine.done) {
+          mine.rethrow();
+          return;
+        }
+        // the round before ended and no other waiter has started ours yet: run it for all of us
+        runningFlush = mine;
+        queuedFlush = null;
+      }
+    }
+    Throwable failure = null;
+    try {
+      flushOnce();
+    } catch (IOException | RuntimeException | Error e) {
+      failure = e;
+    } finally {
+      synchronized (flushLock) {
+        mine.done = true;
+        mine.failure = failure;
+        runningFlush = null;
+        flushLock.notifyAll();
+      }
+    }
+    mine.rethrow();
+  }
+
+  /** One flush, shared by the callers that waited for it, and its outcome. Guarded by flushLock. */
+  private static final class FlushRound {
+    boolean done;
+    Throwable failure;
+
+    void rethrow() throws IOException {
+      if (failure instanceof IOException e) {
+        // each waiter gets its own exception with its own stack, the shared failure as cause
+        throw new IOException(e.getMessage(), e);
+      } else if (failure instanceof RuntimeException e) {
+        throw e;
+      } else if (failure instanceof Error e) {
+        throw e;
+      }
+    }
+  }
+
+  private final Object flushLock = new Object();
+  private FlushRound runningFlush; // guarded by flushLock
+  private FlushRound queuedFlush; // guarded by flushLock
+
+  private void flushOnce() throws IOException {
     Pack rotated;
     synchronized (appendLock) {
       rotated = rotateOpenPack();
@@ -694,10 +807,20 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   private Pack newOpenPack() throws IOException {
     Pack pack = new Pack(newPackId(clock.instant()), PackState.OPEN);
-    pack.spoolFile = Files.createTempFile(options.spoolDirectory(), "pack-" + pack.id + "-", ".spool");
-    pack.spool = FileChannel.open(pack.spoolFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    // held until the spool is dropped: tells other processes the file is alive (see removeDeadSpools)
-    pack.spool.lock();
+    Path unlocked = Files.createTempFile(options.spoolDirectory(), "pack-" + pack.id + "-", UNLOCKED_SPOOL);
+    FileChannel channel = FileChannel.open(unlocked, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      // held until the spool is dropped: tells other processes the file is alive (see removeDeadSpools)
+      channel.lock();
+      String name = unlocked.getFileName().toString();
+      pack.spoolFile = unlocked.resolveSibling(name.substring(0, name.length() - UNLOCKED_SPOOL.length()) + ".spool");
+      Files.move(unlocked, pack.spoolFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      Files.deleteIfExists(unlocked);
+      throw e;
+    }
+    pack.spool = channel;
     packs.put(pack.id, pack);
     return pack;
   }

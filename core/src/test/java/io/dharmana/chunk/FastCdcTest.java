@@ -102,4 +102,45 @@ class FastCdcTest {
     assertEquals(4, chunks.size());
     assertEquals(7, chunks.get(3).length);
   }
+
+  /**
+   * The cuts of a whole array in memory: what {@link Chunkers#split} must give whatever its window
+   * size is and however the stream hands out bytes (its window starts small and grows).
+   */
+  static List<Integer> referenceCuts(byte[] data, Chunker chunker) {
+    List<Integer> cuts = new ArrayList<>();
+    for (int pos = 0; pos < data.length; ) {
+      int cut = chunker.nextBoundary(data, pos, data.length - pos, true);
+      cuts.add(cut);
+      pos += cut;
+    }
+    return cuts;
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {21, 22, 23, 24})
+  void cutsDoNotDependOnTheWindowOrOnHowTheStreamReads(long seed) throws IOException {
+    Random r = new Random(seed);
+    // sizes around the steps the window grows by (64 KiB .. 1 MiB) and well past them
+    int[] sizes = {0, 1, 16 << 10, (64 << 10) - 1, 64 << 10, (64 << 10) + 1, 200_000, 262_144, 262_145,
+        (1 << 20) - 7, 1 << 20, (1 << 20) + 13, 3 * (1 << 20) + r.nextInt(300_000)};
+    for (ChunkingSpec spec : List.of(SPEC, new ChunkingSpec("fixed", 1 << 20, 1 << 20, 1 << 20, 1))) {
+      for (int size : sizes) {
+        byte[] data = random(seed * 31 + size, size);
+        List<Integer> expected = referenceCuts(data, Chunkers.of(spec));
+        for (int maxRead : new int[] {Integer.MAX_VALUE, 1 + r.nextInt(9000)}) {
+          java.io.InputStream trickle = new ByteArrayInputStream(data) {
+            @Override
+            public synchronized int read(byte[] b, int off, int len) {
+              return super.read(b, off, Math.min(len, maxRead));
+            }
+          };
+          List<Integer> cuts = new ArrayList<>();
+          long total = Chunkers.split(trickle, Chunkers.of(spec), c -> cuts.add(c.length));
+          assertEquals(size, total, "seed " + seed + ", size " + size);
+          assertEquals(expected, cuts, "seed " + seed + ", " + spec.kind() + ", size " + size + ", reads of at most " + maxRead);
+        }
+      }
+    }
+  }
 }

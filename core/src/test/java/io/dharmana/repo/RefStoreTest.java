@@ -95,4 +95,40 @@ class RefStoreTest {
       assertThrows(IllegalArgumentException.class, () -> RefStore.checkName(bad), bad);
     }
   }
+
+  /** Each instance keeps what it parsed; what another instance (or process) commits must still be seen at once. */
+  @Test
+  void aCommitThroughAnotherInstanceIsSeenAtOnce() {
+    try (BlobStore a = Stores.local(dir, false); BlobStore b = Stores.local(dir, false)) {
+      RefStore mine = new RefStore(a, Clock.systemUTC());
+      RefStore theirs = new RefStore(b, Clock.systemUTC());
+      mine.compareAndSet("objects/k", 0, "m1");
+      for (int i = 0; i < 3; i++) {
+        assertEquals("m1", mine.read("objects/k").orElseThrow().target());
+        assertEquals(1, mine.list("objects/").size());
+      }
+      theirs.compareAndSet("objects/k", 1, "m2");
+      assertEquals("m2", mine.read("objects/k").orElseThrow().target());
+      assertEquals("m2", mine.list("objects/").get(0).target());
+      theirs.compareAndSet("objects/k", 2, null);
+      assertTrue(mine.read("objects/k").isEmpty());
+      assertTrue(mine.list("objects/").isEmpty());
+      assertEquals(3, mine.head("objects/k").orElseThrow().version());
+    }
+  }
+
+  /** A version key can come back with other bytes only if every version of the ref was deleted; it must not be served from memory. */
+  @Test
+  void aVersionDeletedAndCreatedAnewIsReadAnew() throws Exception {
+    try (BlobStore a = Stores.local(dir, false); BlobStore b = Stores.local(dir, false)) {
+      RefStore mine = new RefStore(a, Clock.systemUTC());
+      RefStore theirs = new RefStore(b, Clock.systemUTC());
+      mine.compareAndSet("objects/k", 0, "first-target");
+      assertEquals("first-target", mine.read("objects/k").orElseThrow().target());
+      theirs.prune(0);
+      assertTrue(mine.read("objects/k").isEmpty());
+      theirs.compareAndSet("objects/k", 0, "second");
+      assertEquals("second", mine.read("objects/k").orElseThrow().target());
+    }
+  }
 }

@@ -253,4 +253,34 @@ class RepositoryTest {
       assertTrue(left.anyMatch(p -> p.toString().endsWith(".idx")), "the live pack's index stays");
     }
   }
+
+  /** Hot reads are served from what this instance already parsed; another instance's writes must still show at once. */
+  @Test
+  void aWriteThroughAnotherInstanceIsSeenByTheNextRead() throws IOException {
+    long seed = 5150;
+    Random random = new Random(seed);
+    Repository.init(dir, zstd()).close();
+    try (Repository reader = Repository.open(dir); Repository writer = Repository.open(dir)) {
+      byte[] last = null;
+      for (int version = 1; version <= 4; version++) {
+        byte[] data = new byte[1 + random.nextInt(100_000)];
+        random.nextBytes(data);
+        ObjectInfo put = writer.put("hot/object", new ByteArrayInputStream(data), io.dharmana.repo.PutOptions.defaults());
+        for (int read = 0; read < 3; read++) {
+          // chunks another instance packed become readable at its packed tier's next refresh;
+          // the name must move at once
+          ObjectInfo seen = reader.stat("hot/object").orElseThrow();
+          assertEquals(version, seen.version(), "seed " + seed);
+          assertEquals(put.manifestId(), seen.manifestId(), "seed " + seed + ", version " + version);
+          assertEquals(data.length, seen.size(), "seed " + seed + ", version " + version);
+          assertEquals(1, reader.list("hot/").filter(o -> o.manifestId().equals(put.manifestId())).count(), "seed " + seed);
+        }
+        last = data;
+      }
+      assertArrayEquals(last, bytes(writer, "hot/object"), "seed " + seed);
+      assertTrue(writer.remove("hot/object"));
+      assertTrue(reader.stat("hot/object").isEmpty(), "seed " + seed + ": removed by the other instance");
+      assertThrows(NotFoundException.class, () -> reader.open("hot/object"));
+    }
+  }
 }
