@@ -364,10 +364,10 @@ class GatewayLoadTest {
       List<Future<?>> clients = new ArrayList<>();
       for (int c = 0; c < CLIENTS; c++) {
         SplittableRandom r = new SplittableRandom(seed + 1_000L * slice + c);
+        byte[] buf = CLIENT_BUFFERS.of(2 * c);
+        byte[] expected = CLIENT_BUFFERS.of(2 * c + 1);
         clients.add(pool.submit(() -> {
           long threadCpu = THREADS.getCurrentThreadCpuTime();
-          byte[] buf = new byte[MAX_SIZE];
-          byte[] expected = new byte[MAX_SIZE];
           while (System.nanoTime() < end) {
             int dice = r.nextInt(100);
             long t0 = System.nanoTime();
@@ -425,6 +425,29 @@ class GatewayLoadTest {
     @Override
     public void close() {
       s3.close();
+    }
+  }
+
+  /**
+   * The clients' 16 MiB buffers, allocated once for the whole run: the targets take turns and
+   * never run at once, so they share them. Allocated per slice, they were 512 MiB of humongous
+   * allocations at every slice's start, whose collector pauses (40-225 ms) stopped both servers
+   * in this JVM and set the latency percentiles of whichever target ran next.
+   */
+  static final ClientBuffers CLIENT_BUFFERS = new ClientBuffers(2 * CLIENTS);
+
+  static final class ClientBuffers {
+    private final byte[][] buffers;
+
+    ClientBuffers(int count) {
+      buffers = new byte[count][];
+    }
+
+    synchronized byte[] of(int index) {
+      if (buffers[index] == null) {
+        buffers[index] = new byte[MAX_SIZE];
+      }
+      return buffers[index];
     }
   }
 
