@@ -2,6 +2,7 @@ package io.dharmana.store;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 
 /**
  * Writes one new blob. {@link #close()} commits it: it must make the bytes durable (for a durable
@@ -37,4 +38,21 @@ public abstract class BlobOutput extends OutputStream {
 
   /** Discards what was written; never throws. */
   public abstract void abort();
+
+  /**
+   * Writes {@code bytes} and commits them, or aborts and rethrows (an {@link IOException} as
+   * {@link UncheckedIOException}) so that nothing is visible after a failure.
+   */
+  public final void writeAndCommit(byte[] bytes) {
+    try {
+      write(bytes);
+      close();
+    } catch (IOException e) {
+      abort();
+      throw new UncheckedIOException("Cannot write " + key() + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      abort();
+      throw e;
+    }
+  }
 }

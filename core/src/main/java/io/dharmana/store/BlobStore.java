@@ -81,17 +81,7 @@ public interface BlobStore extends AutoCloseable {
    * @throws AlreadyExistsException if {@code key} is already committed
    */
   default void write(String key, byte[] bytes) {
-    BlobOutput out = create(key);
-    try {
-      out.write(bytes);
-      out.close();
-    } catch (IOException e) {
-      out.abort();
-      throw new UncheckedIOException("Cannot write " + key + ": " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      out.abort();
-      throw e;
-    }
+    create(key).writeAndCommit(bytes);
   }
 
   /** Releases resources; must be idempotent. */

@@ -355,17 +355,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     Keys.check(key);
     ensureOpen("create " + key);
     BlobOutput through = throughLevel == null ? null : throughLevel.tier.store().create(key);
-    BlobOutput out = new TieredOutput(key, new WholeArrayOutput(packed, key, bytes), through);
-    try {
-      out.write(bytes);
-      out.close();
-    } catch (IOException e) {
-      out.abort();
-      throw new UncheckedIOException("Cannot write " + key + ": " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      out.abort();
-      throw e;
-    }
+    new TieredOutput(key, new WholeArrayOutput(packed, key, bytes), through).writeAndCommit(bytes);
   }
 
   /**
