@@ -47,34 +47,15 @@ else
   echo "page cache: NOT dropped; files are read once before each measurement (warm reads: the software path is measured)"
   prepare() { cat "$@" > /dev/null; }
 fi
-# A machine may evict page-cache data on its own: DAMON proactive reclaim pages out memory left
-# idle for a while, so a file read once can be partly gone a second later (seen here: 8,000 of
-# 524,000 pages within 5 s, and readers waiting 0.2 s on the disk in a 0.5 s epoch), and a "warm"
-# read then measures the disk after all. Warm runs therefore lock the files they read in memory
-# with vmtouch (apt-get install vmtouch) for the workload's duration; the bench's major faults
-# show whether any page still came from the disk.
+# warm runs lock the files they read in memory while their workload runs (see page-cache.sh)
+source "$ROOT/bench/scripts/page-cache.sh"
 lock_files() { :; }
 unlock_files() { :; }
 if [[ "$COLD" != 1 ]]; then
-  if command -v vmtouch > /dev/null; then
-    echo "page cache: the files read are locked in memory (vmtouch -l) while their workload runs"
-    lock_files() {
-      vmtouch -q -d -l -P "$WORK/.vmtouch.pid" "$@" && sleep 1 \
-        || echo "note: vmtouch could not lock the files (RLIMIT_MEMLOCK?): warm reads may fault pages in from the disk"
-    }
-    unlock_files() {
-      if [[ -f "$WORK/.vmtouch.pid" ]]; then kill "$(cat "$WORK/.vmtouch.pid")" 2> /dev/null || true; fi
-      rm -f "$WORK/.vmtouch.pid"
-    }
-    trap unlock_files EXIT
-  else
-    for state in /sys/kernel/mm/damon/admin/kdamonds/*/state; do
-      if [[ -r "$state" && "$(cat "$state")" == on ]] && grep -qs pageout "${state%/state}"/contexts/*/schemes/*/action; then
-        echo "note: DAMON proactive reclaim (pageout) is on and vmtouch is missing: warm reads can still fault pages in from the disk"
-        break
-      fi
-    done
-  fi
+  command -v vmtouch > /dev/null && echo "page cache: the files read are locked in memory (vmtouch -l) while their workload runs"
+  lock_files() { page_cache_lock "$WORK/.vmtouch.pid" "$@"; }
+  unlock_files() { page_cache_unlock "$WORK/.vmtouch.pid"; }
+  trap unlock_files EXIT
 fi
 TORCH_PY=""
 for py in python3 /usr/bin/python3; do
