@@ -342,20 +342,17 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   }
 
   /**
-   * As {@link #create}, writing {@code bytes} and closing, except that a packed write tier is
-   * handed the array whole at the commit ({@link PackedBlobStore#write}), so it appends it to its
-   * pack as it is instead of first buffering a copy: a put's chunks are copied once less.
+   * As {@link #create}, writing {@code bytes} and closing, except that the write tier is handed
+   * the array whole at the commit ({@link BlobStore#write}), so that a store with a better path
+   * for a whole array takes it: a packed tier appends it to its pack as it is instead of first
+   * buffering a copy, so a put's chunks are copied once less.
    */
   @Override
   public void write(String key, byte[] bytes) {
-    if (!(writeLevel.tier.store() instanceof PackedBlobStore packed)) {
-      BlobStore.super.write(key, bytes);
-      return;
-    }
     Keys.check(key);
     ensureOpen("create " + key);
     BlobOutput through = throughLevel == null ? null : throughLevel.tier.store().create(key);
-    new TieredOutput(key, new WholeArrayOutput(packed, key, bytes), through).writeAndCommit(bytes);
+    new TieredOutput(key, new WholeArrayOutput(writeLevel.tier.store(), key, bytes), through).writeAndCommit(bytes);
   }
 
   /**
