@@ -349,6 +349,14 @@ public final class DatasetCommand implements Runnable {
     /** Where adaptive prefetch starts. */
     static final int AUTO_START = 4;
 
+    static final String PREFETCH_HELP =
+        "Batches read ahead, or auto: from " + AUTO_START + ", one more each time the caller waits, within --memory (default ${DEFAULT-VALUE}).";
+
+    /** Whether a --prefetch value asks for adaptive prefetch. */
+    static boolean isAuto(String prefetch) {
+      return prefetch.trim().equalsIgnoreCase("auto");
+    }
+
     /** A loader reading {@code prefetch} batches ahead: a count, or {@code auto} (see {@link DataLoader.Builder#adaptivePrefetch}). */
     DataLoader loader(Dataset dataset, String prefetch) throws IOException {
       return loader(dataset, prefetch, epoch);
@@ -356,7 +364,7 @@ public final class DatasetCommand implements Runnable {
 
     /** Like {@link #loader(Dataset, String)}, for epoch {@code epochNumber}. */
     DataLoader loader(Dataset dataset, String prefetch, long epochNumber) throws IOException {
-      boolean auto = prefetch.trim().equalsIgnoreCase("auto");
+      boolean auto = isAuto(prefetch);
       DataLoader.Builder b = DataLoader.builder(dataset).batchSize(batch).epoch(epochNumber).shuffleBlock(shuffleBlock).readers(readers)
           .prefetch(auto ? AUTO_START : depth(prefetch)).adaptivePrefetch(auto).memoryLimit(size(memory, "--memory"));
       if (seed != null) {
@@ -402,7 +410,7 @@ public final class DatasetCommand implements Runnable {
     @CommandLine.Mixin LoaderOptions options = new LoaderOptions();
 
     @Option(names = "--prefetch", paramLabel = "P|auto", defaultValue = "auto",
-        description = "Batches read ahead, or auto: from " + LoaderOptions.AUTO_START + ", one more each time the caller waits, within --memory (default ${DEFAULT-VALUE}).")
+        description = LoaderOptions.PREFETCH_HELP)
     String prefetch;
 
     @Option(names = "--state-out", paramLabel = "FILE", description = "Write the loader state after the last batch read (for --resume).")
@@ -493,7 +501,7 @@ public final class DatasetCommand implements Runnable {
     double computeMs;
 
     @Option(names = "--prefetch", paramLabel = "P|auto", defaultValue = "auto",
-        description = "Batches read ahead, or auto: from " + LoaderOptions.AUTO_START + ", one more each time the caller waits, within --memory (default ${DEFAULT-VALUE}).")
+        description = LoaderOptions.PREFETCH_HELP)
     String prefetch;
 
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "1",
@@ -644,7 +652,7 @@ public final class DatasetCommand implements Runnable {
           stats = stats.plus(later.stats(), shards);
         }
         Map<String, Object> r = new LinkedHashMap<>();
-        r.put("prefetch", depth.trim().equalsIgnoreCase("auto") ? "auto" : (Object) Integer.parseInt(depth.trim()));
+        r.put("prefetch", LoaderOptions.isAuto(depth) ? "auto" : (Object) Integer.parseInt(depth.trim()));
         r.put("epochs", epochs);
         r.put("launch", launch);
         r.put("utilization", nanToNull(acc.utilization()));
