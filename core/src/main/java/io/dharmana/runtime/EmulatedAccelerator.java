@@ -87,18 +87,15 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
 
   @Override
   public AcceleratorStats run(Iterator<? extends T> items) {
-    return launch == Launch.SYNCHRONOUS ? runSynchronous(items) : runAsynchronous(items);
-  }
-
-  private AcceleratorStats runSynchronous(Iterator<? extends T> items) {
+    boolean async = launch == Launch.ASYNCHRONOUS;
     Histogram waits = new Histogram(TimeUnit.HOURS.toNanos(1), 3);
     long count = 0;
     long compute = 0;
     long wait = 0;
     long firstWait = 0;
-    long steadyStart = 0;
-    long last = 0;
     long maxWait = 0;
+    long firstEnd = 0;
+    long end = 0; // when the accelerator finishes the items taken so far
     while (true) {
       long before = clock.getAsLong();
       if (!items.hasNext()) {
@@ -106,13 +103,24 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
       }
       T item = items.next();
       long arrived = clock.getAsLong();
-      long waited = arrived - before;
       long want = computeNanos.applyAsLong(item);
-      pause(want, count);
-      long done = clock.getAsLong();
+      long waited;
+      if (async) {
+        // the device's timeline: an item starts when it has arrived and the device is free; a
+        // wait is time the device had nothing to compute. The thread takes the next item as soon
+        // as this one starts (one queued behind the one in compute).
+        long start = count == 0 ? arrived : Math.max(arrived, end);
+        waited = count == 0 ? arrived - before : start - end;
+        end = start + want;
+        sleepUntil(start, count);
+      } else {
+        waited = arrived - before;
+        pause(want, count);
+        end = clock.getAsLong();
+      }
       if (count == 0) {
         firstWait = waited;
-        steadyStart = done;
+        firstEnd = end;
       } else {
         wait += waited;
         // the compute asked for, as MLPerf Storage counts it: a sleep that overruns (the thread was
@@ -121,54 +129,14 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
         waits.recordValue(Math.min(waited, waits.getHighestTrackableValue()));
         maxWait = Math.max(maxWait, waited);
       }
-      last = done;
       count++;
     }
-    return stats(count, compute, wait, count > 1 ? last - steadyStart : 0, firstWait, waits, maxWait);
-  }
-
-  /**
-   * The device's timeline: item i starts when it has arrived and the device has finished item
-   * i-1; the thread takes item i+1 as soon as item i starts (one item queued behind the one in
-   * compute). A wait is time the device had nothing to compute.
-   */
-  private AcceleratorStats runAsynchronous(Iterator<? extends T> items) {
-    Histogram idles = new Histogram(TimeUnit.HOURS.toNanos(1), 3);
-    long count = 0;
-    long compute = 0;
-    long idle = 0;
-    long firstWait = 0;
-    long maxIdle = 0;
-    long deviceFree = 0; // when the device finishes the items launched so far
-    long steadyStart = 0;
-    while (true) {
-      long before = clock.getAsLong();
-      if (!items.hasNext()) {
-        break;
-      }
-      T item = items.next();
-      long arrived = clock.getAsLong();
-      long want = computeNanos.applyAsLong(item);
-      long start;
-      if (count == 0) {
-        firstWait = arrived - before;
-        start = arrived;
-        steadyStart = start + want;
-      } else {
-        start = Math.max(arrived, deviceFree);
-        long waited = start - deviceFree;
-        idle += waited;
-        compute += want;
-        idles.recordValue(Math.min(waited, idles.getHighestTrackableValue()));
-        maxIdle = Math.max(maxIdle, waited);
-      }
-      deviceFree = start + want;
-      count++;
-      // the queue holds one item behind the one in compute: take the next when this one starts
-      sleepUntil(start, count);
+    if (async) {
+      sleepUntil(end, count); // the run ends when the device does
     }
-    sleepUntil(deviceFree, count); // the run ends when the device does
-    return stats(count, compute, idle, count > 1 ? deviceFree - steadyStart : 0, firstWait, idles, maxIdle);
+    boolean any = waits.getTotalCount() > 0;
+    return new AcceleratorStats(count, compute, wait, count > 1 ? end - firstEnd : 0, firstWait, any ? waits.getValueAtPercentile(50) : 0,
+        any ? waits.getValueAtPercentile(99) : 0, maxWait);
   }
 
   private void sleepUntil(long deadline, long count) {
@@ -185,12 +153,6 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("Cannot finish the emulated run: interrupted after " + count + " items", e);
     }
-  }
-
-  private static AcceleratorStats stats(long count, long compute, long wait, long wall, long firstWait, Histogram waits, long maxWait) {
-    boolean any = waits.getTotalCount() > 0;
-    return new AcceleratorStats(count, compute, wait, wall, firstWait, any ? waits.getValueAtPercentile(50) : 0,
-        any ? waits.getValueAtPercentile(99) : 0, maxWait);
   }
 
   /** Parks until the deadline, spinning the last stretch: Thread.sleep overshoots by a millisecond or more. */

@@ -40,18 +40,46 @@ public final class HostScheduling {
    * The scheduling slice requested for a thread. Closing it, on the same thread, gives the thread
    * back the kernel's default slice.
    */
-  public interface Slice extends AutoCloseable {
+  public static final class Slice implements AutoCloseable {
+    private final Duration length;
+    private final String description;
+    private final Runnable restore;
+    private final Thread owner = Thread.currentThread();
+    private boolean closed;
+
+    private Slice(Duration length, String description, Runnable restore) {
+      this.length = length;
+      this.description = description;
+      this.restore = restore;
+    }
+
     /** Whether the kernel took the request: then the thread runs with {@link #length()}. */
-    boolean granted();
+    public boolean granted() {
+      return !length.isZero();
+    }
 
     /** The slice the thread runs with, or zero when the request was not granted. */
-    Duration length();
+    public Duration length() {
+      return length;
+    }
 
     /** What happened, for reports: the slice, or why the thread keeps the default. */
-    String describe();
+    public String describe() {
+      return description;
+    }
 
     @Override
-    void close();
+    public void close() {
+      if (closed || !granted()) {
+        return;
+      }
+      if (Thread.currentThread() != owner) {
+        throw new IllegalStateException("Cannot give back the slice of thread " + owner.getName() + " from thread "
+            + Thread.currentThread().getName() + ": close it on the thread that requested it");
+      }
+      closed = true;
+      restore.run();
+    }
   }
 
   /**
@@ -80,78 +108,20 @@ public final class HostScheduling {
         calls.set(before.nice, 0);
         return notGranted("kernel " + System.getProperty("os.version") + " does not take custom slices (Linux 6.12 and later do)");
       }
-      return new Granted(calls, before.nice, Duration.ofNanos(wanted));
+      return new Slice(Duration.ofNanos(wanted), String.format(Locale.ROOT, "%d µs slice (sched_setattr)", wanted / 1000), () -> {
+        try {
+          calls.set(before.nice, 0); // zero: the kernel's default slice
+        } catch (LastErrorException e) {
+          // the thread keeps the short slice: harmless, and nothing a caller could do
+        }
+      });
     } catch (LastErrorException | UnsatisfiedLinkError | NoClassDefFoundError e) {
       return notGranted("sched_setattr failed: " + e.getMessage());
     }
   }
 
   private static Slice notGranted(String why) {
-    return new Slice() {
-      @Override
-      public boolean granted() {
-        return false;
-      }
-
-      @Override
-      public Duration length() {
-        return Duration.ZERO;
-      }
-
-      @Override
-      public String describe() {
-        return "default slice: " + why;
-      }
-
-      @Override
-      public void close() {}
-    };
-  }
-
-  private static final class Granted implements Slice {
-    private final Syscalls calls;
-    private final int nice;
-    private final Duration length;
-    private final Thread owner = Thread.currentThread();
-    private boolean closed;
-
-    Granted(Syscalls calls, int nice, Duration length) {
-      this.calls = calls;
-      this.nice = nice;
-      this.length = length;
-    }
-
-    @Override
-    public boolean granted() {
-      return true;
-    }
-
-    @Override
-    public Duration length() {
-      return length;
-    }
-
-    @Override
-    public String describe() {
-      return String.format(Locale.ROOT, "%d µs slice (sched_setattr)", length.toNanos() / 1000);
-    }
-
-    @Override
-    public void close() {
-      if (closed) {
-        return;
-      }
-      if (Thread.currentThread() != owner) {
-        throw new IllegalStateException("Cannot give back the slice of thread " + owner.getName() + " from thread "
-            + Thread.currentThread().getName() + ": close it on the thread that requested it");
-      }
-      closed = true;
-      try {
-        calls.set(nice, 0); // zero: the kernel's default slice
-      } catch (LastErrorException e) {
-        // the thread keeps the short slice: harmless, and nothing a caller could do
-      }
-    }
+    return new Slice(Duration.ZERO, "default slice: " + why, () -> {});
   }
 
   private static final class Attr {
