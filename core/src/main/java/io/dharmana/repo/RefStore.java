@@ -3,6 +3,8 @@ package io.dharmana.repo;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.dharmana.AlreadyExistsException;
 import io.dharmana.CommitFailedException;
 import io.dharmana.CommitStateUnknownException;
@@ -96,21 +98,17 @@ public final class RefStore {
    * modification time from the listing must match too: a version that was pruned away entirely
    * and created anew is another blob under the same key.
    */
-  private final java.util.concurrent.ConcurrentHashMap<String, ParsedVersion> parsed = new java.util.concurrent.ConcurrentHashMap<>();
-  private static final int MAX_PARSED = 8192;
+  private final Cache<String, ParsedVersion> parsed = Caffeine.newBuilder().maximumSize(8192).build();
 
   private record ParsedVersion(long size, Instant modified, Ref ref) {}
 
   private Ref parse(String name, BlobInfo info) {
-    ParsedVersion cached = parsed.get(info.key());
+    ParsedVersion cached = parsed.getIfPresent(info.key());
     if (cached != null && cached.size() == info.size() && cached.modified().equals(info.lastModified())
         && cached.ref().name().equals(name)) {
       return cached.ref();
     }
     Ref ref = parse(name, info.key());
-    if (parsed.size() >= MAX_PARSED) {
-      parsed.clear(); // a rough bound: refilled by the next reads of the refs still in use
-    }
     parsed.put(info.key(), new ParsedVersion(info.size(), info.lastModified(), ref));
     return ref;
   }
