@@ -12,7 +12,9 @@
 #   - a PyTorch DataLoader over the original files with num_workers=2 (if python3-torch imports);
 #   - `dharmana dataset bench` with an emulated accelerator whose demand is 80% of the measured
 #     Dharmana read bandwidth (goal: utilization >= 0.95), its compute launched synchronously (MLPerf
-#     Storage's emulation) and asynchronously (a device that computes while the next batch is taken).
+#     Storage's emulation) and asynchronously (a device that computes while the next batch is taken),
+#     beside the host's limit for the synchronous emulation (batches ready at once, the cores as busy
+#     as the readers keep them: bench HostSleepLimit) and the ratio to it.
 #
 # Usage: bench/scripts/dataset-read.sh [SIZE_GIB (default 2)] [WORKDIR (default /tmp/dharmana-dataset-bench)]
 # Env:   DHARMANA_JAR=path runs that jar with java (default: the ./dharmana launcher); KEEP=1 keeps the generated data; WORKLOADS="resnet50 cosmoflow" selects workloads; COLD=1 see above; ROUNDS=N read rounds (default 5); ACC_ROUNDS=N accelerator rounds (default 3).
@@ -186,6 +188,16 @@ PY
     acc_line "$epochs epoch(s), async        " "${async_runs[@]}"
   done
   echo "  (accelerator thread: $thread; major faults in the last run: $faults)"
+  # the host's limit for the synchronous emulation: the same accelerator with every batch ready at
+  # once, beside two threads busy 80% of the time as the readers are at this demand
+  if [[ -f "$ROOT/bench/target/benchmarks.jar" ]]; then
+    limit=$(java -cp "$ROOT/bench/target/benchmarks.jar" io.dharmana.bench.HostSleepLimit "$compute_ms" 0.8 2 5)
+    limit_short=$(echo "$limit" | json_field shortSlice)
+    sync_median=$(median_line "${sync_runs[@]}" | cut -d' ' -f1)
+    echo "  host limit (batches ready at once, 2 threads busy 80%): sync utilization $limit_short with the short slice, $(echo "$limit" | json_field defaultSlice) without; dharmana sync (5 epochs) / limit: $(python3 -c "print(f'{$sync_median / $limit_short:.3f}')")"
+  else
+    echo "  host limit: skipped (bench/target/benchmarks.jar not built: mvn -q -B package -DskipTests)"
+  fi
   # where the knee is: the same run (5 epochs, prefetch auto) at other demands
   echo "utilization against demand (5 epochs each, prefetch auto), sync / async:"
   for fraction in 0.5 0.7 0.8 0.9; do
