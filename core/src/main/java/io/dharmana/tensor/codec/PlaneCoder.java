@@ -7,9 +7,8 @@ import java.util.Arrays;
  * Codes one plane of byte symbols (an exponent plane, a sign-and-top-mantissa plane, a byte of a
  * delta, ...) as the cheapest of: raw bytes, one constant byte, or static rANS with frequency
  * tables fitted to this plane. The rANS tables may be conditioned on a context known to the
- * decoder before the symbol: an earlier symbol of the same plane (the one {@link #SELF_DISTANCE}
- * back; streams written before that distance was recorded use the previous one), or the same
- * element's symbol in an earlier plane (for example the exponent). Contexts that are frequent and distributed
+ * decoder before the symbol: the previous symbol of the same plane, or the same element's symbol
+ * in an earlier plane (for example the exponent). Contexts that are frequent and distributed
  * differently enough to pay for their own table get one; the rest share a table.
  *
  * <p>rANS: 31-bit state in [2^15, 2^31), 16-bit renormalization, 12-bit frequencies, four
@@ -29,23 +28,6 @@ final class PlaneCoder {
   /** Context candidates: the previous symbol of the plane, or (values >= 0) an earlier plane. */
   static final int CTX_NONE = -1;
   static final int CTX_SELF = -2;
-
-  /**
-   * How many symbols back the self context looks in new streams. Four: element i is in rANS state
-   * i % 4, so each state's elements form a chain of their own that the decoder can follow in
-   * parallel with the other three (with the previous symbol as context, decoding was one chain of
-   * dependent loads).
-   */
-  static final int SELF_DISTANCE = 4;
-
-  /** The largest self-context distance a stream may name. */
-  static final int MAX_SELF_DISTANCE = 16;
-
-  /**
-   * Context codes in the stream: 0 none, 1 the previous symbol (the only self context before the
-   * distance was recorded), 2 + p plane p, {@code CTX_CODE_SELF_AT + d} the symbol d back, d in [2, 16].
-   */
-  private static final int CTX_CODE_SELF_AT = 32;
 
   /** Contexts seen fewer times than this never get a table of their own. */
   private static final int MIN_CONTEXT_COUNT = 48;
@@ -180,12 +162,6 @@ final class PlaneCoder {
    * @param minSaving the fraction of the raw size coding must save, else the plane stays raw
    */
   static void encode(byte[] sym, int n, byte[][] planes, int[] contexts, double minSaving, ByteSink out, Scratch sc) {
-    encode(sym, n, planes, contexts, minSaving, SELF_DISTANCE, out, sc);
-  }
-
-  /** As above, the self context {@code selfDistance} symbols back (in [1, {@link #MAX_SELF_DISTANCE}]). */
-  static void encode(
-      byte[] sym, int n, byte[][] planes, int[] contexts, double minSaving, int selfDistance, ByteSink out, Scratch sc) {
     // No loops here, only in the small methods called: a loop would make the JIT compile this
     // large method on stack (once per hot loop, each compile inlining everything) before it
     // compiles it once normally. On a short run that compile time is the largest single cost.
@@ -223,7 +199,7 @@ final class PlaneCoder {
     if (n >= 4 * MIN_CONTEXT_COUNT && bits0 <= n * NOISE_BITS) {
       for (int ctx : contexts) {
         byte[] ctxPlane = ctx == CTX_SELF ? sym : planes[ctx];
-        int tables = groupContexts(sym, n, ctx == CTX_SELF ? selfDistance : 0, ctxPlane, sc);
+        int tables = groupContexts(sym, n, ctx == CTX_SELF, ctxPlane, sc);
         if (tables <= 1) {
           continue;
         }
@@ -242,8 +218,7 @@ final class PlaneCoder {
       return;
     }
     out.writeByte(MODE_RANS);
-    out.writeByte(
-        bestCtx == CTX_NONE ? 0 : bestCtx != CTX_SELF ? 2 + bestCtx : selfDistance == 1 ? 1 : CTX_CODE_SELF_AT + selfDistance);
+    out.writeByte(bestCtx == CTX_NONE ? 0 : bestCtx == CTX_SELF ? 1 : 2 + bestCtx);
     int[] map = sc.groupOfBest;
     if (bestCtx != CTX_NONE) {
       writeTableOwners(map, bestTables, out);
@@ -251,7 +226,7 @@ final class PlaneCoder {
     writeTables(sc.freqBest, bestTables, out);
     cumulative(sc.freqBest, bestTables, sc.cum);
     byte[] ctxPlane = bestCtx == CTX_NONE ? null : bestCtx == CTX_SELF ? sym : planes[bestCtx];
-    ransEncode(sym, n, bestCtx, selfDistance, ctxPlane, map, sc.freqBest, sc.cum, out, sc);
+    ransEncode(sym, n, bestCtx, ctxPlane, map, sc.freqBest, sc.cum, out, sc);
   }
 
   private static void writeRaw(byte[] sym, int n, ByteSink out) {
@@ -349,23 +324,18 @@ final class PlaneCoder {
    * Greedy grouping: contexts in order of frequency get their own table while the estimated saving
    * exceeds the table's cost. Fills {@code sc.groupOf} and {@code sc.groupHist}; returns the count.
    */
-  private static int groupContexts(byte[] sym, int n, int selfDistance, byte[] ctxPlane, Scratch sc) {
+  private static int groupContexts(byte[] sym, int n, boolean self, byte[] ctxPlane, Scratch sc) {
     // hist2 is all zero between calls: only the rows of contexts seen are cleared afterwards.
     int[] hist2 = sc.hist2;
     int[] ctxTotal = sc.ctxTotal;
     // One increment per element: the context totals follow from counts already known.
-    if (selfDistance > 0) {
-      // The contexts are d zeros followed by every symbol but the last d: the histogram, shifted.
-      int d = selfDistance;
+    if (self) {
+      // The contexts are 0 followed by every symbol but the last: the plane's histogram, shifted.
       System.arraycopy(sc.hist0, 0, ctxTotal, 0, 256);
-      ctxTotal[0] += d;
-      for (int i = n - d; i < n; i++) {
-        ctxTotal[sym[i] & 0xFF]--;
-      }
-      for (int i = 0; i < d; i++) {
-        hist2[sym[i] & 0xFF]++;
-      }
-      pairCounts(sym, 0, sym, d, n - d, hist2);
+      ctxTotal[0]++;
+      ctxTotal[sym[n - 1] & 0xFF]--;
+      hist2[sym[0] & 0xFF]++;
+      pairCounts(sym, 0, sym, 1, n - 1, hist2);
     } else {
       int known = sc.countedSlot(ctxPlane);
       if (known >= 0) {
@@ -636,14 +606,13 @@ final class PlaneCoder {
    * Division by the frequency uses a reciprocal (Alverson), exact for 31-bit states.
    */
   private static void ransEncode(
-      byte[] sym, int n, int ctxKind, int selfDistance, byte[] ctxPlane, int[] map, int[] freq, int[] cum, ByteSink out,
-      Scratch sc) {
+      byte[] sym, int n, int ctxKind, byte[] ctxPlane, int[] map, int[] freq, int[] cum, ByteSink out, Scratch sc) {
     int tables = ctxKind == CTX_NONE ? 1 : tableCount(map);
     long[] enc = sc.enc;
     encodingTable(freq, cum, tables, enc);
     // The table row of every element, so the coding loop has one shape for all contexts.
     int[] idx = sc.idx(n);
-    rowIndex(sym, n, ctxKind, selfDistance, ctxPlane, map, idx);
+    rowIndex(sym, n, ctxKind, ctxPlane, map, idx);
     char[] words = sc.words(n + 2);
     int[] state = sc.state;
     ransLoop(idx, n, enc, words, state);
@@ -708,19 +677,17 @@ final class PlaneCoder {
    * The table row of every element ({@code table << 8 | symbol}). Hot loops live in small methods
    * of their own: the JIT compiles each sooner and once, which is most of a short run's cost.
    */
-  private static void rowIndex(byte[] sym, int n, int ctxKind, int selfDistance, byte[] ctxPlane, int[] map, int[] idx) {
+  private static void rowIndex(byte[] sym, int n, int ctxKind, byte[] ctxPlane, int[] map, int[] idx) {
     if (ctxKind == CTX_NONE) {
       for (int i = 0; i < n; i++) {
         idx[i] = sym[i] & 0xFF;
       }
     } else if (ctxKind == CTX_SELF) {
-      // The first d elements' context is symbol 0.
-      int d = Math.min(selfDistance, n);
-      for (int i = 0; i < d; i++) {
-        idx[i] = map[0] << 8 | (sym[i] & 0xFF);
-      }
-      for (int i = d; i < n; i++) {
-        idx[i] = map[sym[i - d] & 0xFF] << 8 | (sym[i] & 0xFF);
+      int prev = 0;
+      for (int i = 0; i < n; i++) {
+        int s = sym[i] & 0xFF;
+        idx[i] = map[prev] << 8 | s;
+        prev = s;
       }
     } else {
       for (int i = 0; i < n; i++) {
@@ -811,21 +778,11 @@ final class PlaneCoder {
   private static void decodeRans(ByteSource in, byte[] sym, int n, byte[][] planes, int planeIndex, Scratch sc) {
     int ctxCode = in.readByte();
     int ctxKind;
-    int distance = 0;
     byte[] ctxPlane = null;
     if (ctxCode == 0) {
       ctxKind = CTX_NONE;
     } else if (ctxCode == 1) {
       ctxKind = CTX_SELF;
-      distance = 1;
-    } else if (ctxCode > CTX_CODE_SELF_AT) {
-      ctxKind = CTX_SELF;
-      distance = ctxCode - CTX_CODE_SELF_AT;
-      if (distance < 2 || distance > MAX_SELF_DISTANCE) {
-        throw new CorruptDataException(
-            "Cannot decode float coding: plane " + planeIndex + " names a context " + distance + " symbols back, not 1.."
-                + MAX_SELF_DISTANCE);
-      }
     } else {
       ctxKind = ctxCode - 2;
       if (ctxKind >= planeIndex) {
@@ -870,14 +827,10 @@ final class PlaneCoder {
       i = decodeOrder0(dec, buf, end, sym, n4, st);
     } else if (ctxKind >= 0) {
       i = decodeByPlane(dec, map, ctxPlane, buf, end, sym, n4, st);
-    } else if (distance == 1) {
-      i = decodeBySelf(sc.selfSlots, sc.selfFreq, buf, end, sym, n4, st);
-    } else if (distance == 4) {
-      i = decodeBySelf4(sc.selfSlots, sc.selfFreq, buf, end, sym, n4, st);
     } else {
-      i = 0; // other distances: one element at a time
+      i = decodeBySelf(sc.selfSlots, sc.selfFreq, buf, end, sym, n4, st);
     }
-    decodeTail(dec, map, ctxKind, distance, ctxPlane, buf, end, sym, i, n, st, sc);
+    decodeTail(dec, map, ctxKind, ctxPlane, buf, end, sym, i, n, st, sc);
     in.pos = end;
   }
 
@@ -943,16 +896,15 @@ final class PlaneCoder {
    * last groups), then checks that the stream ended where and as the encoder began it.
    */
   private static void decodeTail(
-      int[] dec, int[] map, int ctxKind, int distance, byte[] ctxPlane, byte[] buf, int end, byte[] sym, int i, int n, int[] st,
-      Scratch sc) {
+      int[] dec, int[] map, int ctxKind, byte[] ctxPlane, byte[] buf, int end, byte[] sym, int i, int n, int[] st, Scratch sc) {
     if (ctxKind == CTX_SELF) {
-      decodeTailSelf(sc.selfSlots, sc.selfFreq, map, distance, buf, end, sym, i, n, st);
+      decodeTailSelf(sc.selfSlots, sc.selfFreq, buf, end, sym, i, n, st);
       return;
     }
     int p = st[4];
     int[] x = {st[0], st[1], st[2], st[3]};
     for (; i < n; i++) {
-      int t = ctxKind == CTX_NONE ? 0 : map[ctxPlane[i] & 0xFF];
+      int t = ctxKind == CTX_NONE ? 0 : ctxKind == CTX_SELF ? map[i == 0 ? 0 : sym[i - 1] & 0xFF] : map[ctxPlane[i] & 0xFF];
       int xs = x[i & 3];
       int e = dec[t | (xs & MASK)];
       xs = ((e >>> 8 & 0xFFF) + 1) * (xs >>> SCALE_BITS) + (e >>> 20);
@@ -976,19 +928,19 @@ final class PlaneCoder {
     }
   }
 
-  /** As {@link #decodeTail} for a plane conditioned on the symbol {@code distance} back. */
-  private static void decodeTailSelf(
-      char[] slots, int[] symFreq, int[] map, int distance, byte[] buf, int end, byte[] sym, int i, int n, int[] st) {
+  /** As {@link #decodeTail} for a plane conditioned on its previous symbol. */
+  private static void decodeTailSelf(char[] slots, int[] symFreq, byte[] buf, int end, byte[] sym, int i, int n, int[] st) {
     int p = st[4];
     int[] x = {st[0], st[1], st[2], st[3]};
+    int t = st[5];
     for (; i < n; i++) {
-      int t = map[i < distance ? 0 : sym[i - distance] & 0xFF] >>> SCALE_BITS;
       int xs = x[i & 3];
       int slot = xs & MASK;
       int e = slots[t << SCALE_BITS | slot];
       int v = symFreq[t << 8 | (e & 0xFF)];
       xs = (v >>> SCALE_BITS) * (xs >>> SCALE_BITS) + slot - (v & MASK);
       sym[i] = (byte) e;
+      t = e >>> 8;
       if (xs < RANS_L) {
         if (p >= end) {
           throw ended();
@@ -1145,69 +1097,6 @@ final class PlaneCoder {
     st[3] = x3;
     st[4] = p;
     st[5] = t;
-    return i;
-  }
-
-  /**
-   * As {@link #decodeBySelf} for the context four symbols back: element i's table follows from
-   * element i - 4, decoded by the same state, so the four states are four independent chains.
-   */
-  private static int decodeBySelf4(char[] slots, int[] symFreq, byte[] buf, int end, byte[] sym, int n4, int[] st) {
-    int x0 = st[0];
-    int x1 = st[1];
-    int x2 = st[2];
-    int x3 = st[3];
-    int p = st[4];
-    int i = 0;
-    int m;
-    // The first four elements' context is symbol 0.
-    int t0 = st[5];
-    int t1 = t0;
-    int t2 = t0;
-    int t3 = t0;
-    for (; i < n4 && p <= end - 8; i += 4) {
-      int s0 = x0 & MASK;
-      int s1 = x1 & MASK;
-      int s2 = x2 & MASK;
-      int s3 = x3 & MASK;
-      int e0 = slots[t0 << SCALE_BITS | s0];
-      int e1 = slots[t1 << SCALE_BITS | s1];
-      int e2 = slots[t2 << SCALE_BITS | s2];
-      int e3 = slots[t3 << SCALE_BITS | s3];
-      int v0 = symFreq[t0 << 8 | (e0 & 0xFF)];
-      int v1 = symFreq[t1 << 8 | (e1 & 0xFF)];
-      int v2 = symFreq[t2 << 8 | (e2 & 0xFF)];
-      int v3 = symFreq[t3 << 8 | (e3 & 0xFF)];
-      t0 = e0 >>> 8;
-      t1 = e1 >>> 8;
-      t2 = e2 >>> 8;
-      t3 = e3 >>> 8;
-      x0 = (v0 >>> SCALE_BITS) * (x0 >>> SCALE_BITS) + s0 - (v0 & MASK);
-      x1 = (v1 >>> SCALE_BITS) * (x1 >>> SCALE_BITS) + s1 - (v1 & MASK);
-      x2 = (v2 >>> SCALE_BITS) * (x2 >>> SCALE_BITS) + s2 - (v2 & MASK);
-      x3 = (v3 >>> SCALE_BITS) * (x3 >>> SCALE_BITS) + s3 - (v3 & MASK);
-      sym[i] = (byte) e0;
-      sym[i + 1] = (byte) e1;
-      sym[i + 2] = (byte) e2;
-      sym[i + 3] = (byte) e3;
-      m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-      x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-      p += m & 2;
-      m = (x1 - RANS_L) >> 31;
-      x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-      p += m & 2;
-      m = (x2 - RANS_L) >> 31;
-      x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-      p += m & 2;
-      m = (x3 - RANS_L) >> 31;
-      x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-      p += m & 2;
-    }
-    st[0] = x0;
-    st[1] = x1;
-    st[2] = x2;
-    st[3] = x3;
-    st[4] = p;
     return i;
   }
 
