@@ -403,7 +403,7 @@ final class S3Api implements HttpHandler {
     StoredObject stored = backend.put(name, body, request);
     call.bytesIn = body.count();
     String etag = body.md5Hex();
-    etags.record(stored.sha256(), etag);
+    etags.record(contentKey(stored), etag);
     metrics.stored(bucketName, b.pipeline(), stored.size(), stored.storedBytes());
     call.exchange.getResponseHeaders().set("ETag", quote(etag));
     sendEmpty(call, 200);
@@ -560,7 +560,7 @@ final class S3Api implements HttpHandler {
       stored = backend.put(name, body, request);
     }
     String etag = body.md5Hex();
-    etags.record(stored.sha256(), etag);
+    etags.record(contentKey(stored), etag);
     metrics.stored(bucketName, b.pipeline(), stored.size(), stored.storedBytes());
     Xml xml = Xml.document("CopyObjectResult").element("LastModified", stored.created()).element("ETag", quote(etag));
     send(call, 200, xml.toBytes(), "application/xml");
@@ -838,12 +838,24 @@ final class S3Api implements HttpHandler {
     if (etag != null) {
       return etag;
     }
-    etag = etags.md5(o.sha256());
+    String key = contentKey(o);
+    etag = etags.md5(key);
     if (etag != null) {
       return etag;
     }
     // written by other means than the gateway: a stable, content-derived tag
-    return o.sha256() == null ? Long.toHexString(o.version()) : o.sha256().substring(0, 32);
+    return key == null ? Long.toHexString(o.version()) : key.substring(0, 32);
+  }
+
+  /**
+   * What the ETag index keys an object's MD5 by: its SHA-256 if recorded, else its content id
+   * (a manifest id, also 64 hex digits), which names this version's immutable content.
+   */
+  private static String contentKey(StoredObject o) {
+    if (o.sha256() != null && o.sha256().length() == 64) {
+      return o.sha256();
+    }
+    return o.contentId() != null && o.contentId().length() == 64 ? o.contentId() : null;
   }
 
   private static String quote(String etag) {
