@@ -324,7 +324,9 @@ final class LoadGenerator {
       this.serverCpu = serverCpu;
       this.s3 = S3Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1).forcePathStyle(true)
           .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(keyId, secret)))
-          .httpClientBuilder(ApacheHttpClient.builder().maxConnections(CLIENTS * 2)).build();
+          // a disk shared with other work can stall a 16 MiB PUT's fsync beyond the default 30 s
+          .httpClientBuilder(ApacheHttpClient.builder().maxConnections(CLIENTS * 2).socketTimeout(Duration.ofMinutes(3)))
+          .build();
       s3.createBucket(b -> b.bucket("load"));
       s3.createBucket(b -> b.bucket(HOT_BUCKET));
       byte[] small = new byte[MIN_SIZE];
