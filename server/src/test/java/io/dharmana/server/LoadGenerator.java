@@ -137,7 +137,7 @@ final class LoadGenerator {
   }
 
   record Result(String target, double seconds, long ops, long bytes, long errors, long mismatches,
-      Histogram put, Histogram get, Histogram hotGet, long processCpuNanos, long clientCpuNanos) {
+      Histogram put, Histogram get, Histogram hotGet, long processCpuNanos, long clientCpuNanos, long loadJvmCpuNanos) {
     /** CPU the server spent per MB moved, with GC and JIT (its process's, less the load clients' when they share it). */
     double serverCpuMsPerMb() {
       return (processCpuNanos - clientCpuNanos) / 1e6 / (bytes / 1e6);
@@ -149,11 +149,13 @@ final class LoadGenerator {
 
     String describe() {
       return String.format(Locale.ROOT,
-          "%-9s %6d ops %8.1f MB/s  errors %d  mismatches %d  server CPU %.2f ms/MB (server %.1f s, clients in it %.1f s)%n"
+          "%-9s %6d ops %8.1f MB/s  errors %d  mismatches %d  server CPU %.2f ms/MB (server %.1f s, clients in it %.1f s;"
+              + " load JVM %.1f s)%n"
               + "          PUT  p50 %7.2f ms p99 %8.2f ms (n=%d)%n"
               + "          GET  p50 %7.2f ms p99 %8.2f ms (n=%d)%n"
               + "          GET 4 KiB hot p50 %6.2f ms p90 %6.2f ms p99 %6.2f ms p99.9 %6.2f ms (n=%d)",
           target, ops, mbPerSecond(), errors, mismatches, serverCpuMsPerMb(), processCpuNanos / 1e9, clientCpuNanos / 1e9,
+          loadJvmCpuNanos / 1e9,
           ms(put, 50), ms(put, 99), put.getTotalCount(), ms(get, 50), ms(get, 99), get.getTotalCount(),
           ms(hotGet, 50), ms(hotGet, 90), ms(hotGet, 99), ms(hotGet, 99.9), hotGet.getTotalCount());
     }
@@ -313,6 +315,8 @@ final class LoadGenerator {
     final long seed;
     long nanos;
     long processCpu;
+    /** CPU of the JVM running the clients during the slices (with its GC and JIT). */
+    long loadJvmCpu;
     final AtomicLong clientCpu = new AtomicLong();
     int slices;
 
@@ -352,12 +356,13 @@ final class LoadGenerator {
       bytes.set(0);
       nanos = 0;
       processCpu = 0;
+      loadJvmCpu = 0;
       clientCpu.set(0);
     }
 
     Result result() {
       return new Result(name, nanos / 1e9, ops.get(), bytes.get(), errors.get(), mismatches.get(), put, get, hotGet,
-          processCpu, clientCpu.get());
+          processCpu, clientCpu.get(), loadJvmCpu);
     }
 
     private long cpuNow() {
@@ -372,6 +377,7 @@ final class LoadGenerator {
       int slice = slices++;
       long start = System.nanoTime();
       long cpuStart = cpuNow();
+      long loadJvmStart = ownProcessCpuNanos();
       long end = start + duration.toNanos();
       boolean inProcess = serverCpu == null;
       ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
@@ -433,6 +439,7 @@ final class LoadGenerator {
       pool.shutdown();
       nanos += System.nanoTime() - start;
       processCpu += cpuNow() - cpuStart;
+      loadJvmCpu += ownProcessCpuNanos() - loadJvmStart;
       put.add(putRec.getIntervalHistogram());
       get.add(getRec.getIntervalHistogram());
       hotGet.add(hotRec.getIntervalHistogram());
