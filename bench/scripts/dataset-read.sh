@@ -11,10 +11,11 @@
 #   - `dharmana dataset read` (DataLoader, sequential order and shuffled);
 #   - a PyTorch DataLoader over the original files with num_workers=2 (if python3-torch imports);
 #   - `dharmana dataset bench` with an emulated accelerator whose demand is 80% of the measured
-#     Dharmana read bandwidth (goal: utilization >= 0.95).
+#     Dharmana read bandwidth (goal: utilization >= 0.95), its compute launched synchronously (MLPerf
+#     Storage's emulation) and asynchronously (a device that computes while the next batch is taken).
 #
 # Usage: bench/scripts/dataset-read.sh [SIZE_GIB (default 2)] [WORKDIR (default /tmp/dharmana-dataset-bench)]
-# Env:   DHARMANA_JAR=path runs that jar with java (default: the ./dharmana launcher); KEEP=1 keeps the generated data; WORKLOADS="resnet50 cosmoflow" selects workloads; COLD=1 see above; ROUNDS=N read rounds (default 5).
+# Env:   DHARMANA_JAR=path runs that jar with java (default: the ./dharmana launcher); KEEP=1 keeps the generated data; WORKLOADS="resnet50 cosmoflow" selects workloads; COLD=1 see above; ROUNDS=N read rounds (default 5); ACC_ROUNDS=N accelerator rounds (default 3).
 set -euo pipefail
 
 SIZE_GIB=${1:-2}
@@ -39,6 +40,7 @@ mkdir -p "$WORK"
 echo "Dharmana dataset read benchmark: $SIZE_GIB GiB per workload, $(nproc) cores, $(date -u +%FT%TZ)"
 COLD=${COLD:-0}
 ROUNDS=${ROUNDS:-5}
+ACC_ROUNDS=${ACC_ROUNDS:-3}
 if [[ "$COLD" == 1 ]] && (sync; echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null; then
   echo "page cache: DROPPED before each read (cold reads: the disk is measured)"
   prepare() { sync; echo 3 > /proc/sys/vm/drop_caches; }
@@ -153,22 +155,48 @@ PY
   # accelerator emulation: demand = 80% of the measured read bandwidth
   batch_bytes=$(python3 -c "print($shard_bytes / $count * $BATCH)")
   compute_ms=$(python3 -c "print(round($batch_bytes / ($shuf_mbps * 1e6 * 0.8) * 1e3, 2))")
-  prepare "$ds"/shards/*.dhs
-  # the default prefetch (auto: from 4 batches, one more each time the accelerator waits, within --memory);
-  # one epoch at this demand lasts a fraction of a second, most of it the JVM warming up: the first
-  # epoch alone and five back to back (each next epoch's loader reading ahead) are both printed
+  # The default prefetch (auto: from 4 batches, one more each time the accelerator waits, within
+  # --memory). One epoch at this demand lasts a fraction of a second, most of it the JVM warming up:
+  # the first epoch alone and five back to back (each next epoch's loader reading ahead) are both
+  # printed. Each in both launch modes, taking turns for ACC_ROUNDS rounds (medians):
+  #   sync  - the accelerator's thread sleeps the compute, then takes the next batch (MLPerf Storage's
+  #           emulation): a thread that wakes late from its sleep idles the accelerator (overrun);
+  #   async - the emulated device computes while the thread takes the next batch (one queued), as a
+  #           training loop with asynchronous kernel launches: only late storage idles it.
+  bench_field() { echo "$1" | json_field "$2"; }
+  acc_line() { # label, then utilization runs (one "util p99 overrun" line per run)
+    local label=$1; shift
+    local med; med=$(median_line "$@")
+    read -r u p o <<< "$med"
+    echo "  $label: utilization $u (runs $(printf '%s\n' "$@" | cut -d' ' -f1 | paste -sd' ')), wait p99 $p ms, overrun $o ms"
+  }
+  echo "emulated accelerator at 80% of read bandwidth ($compute_ms ms/batch, prefetch auto; medians of $ACC_ROUNDS alternating rounds):"
   for epochs in 1 5; do
-    prepare "$ds"/shards/*.dhs
-    bench_json=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs $epochs --json)
-    echo "emulated accelerator at 80% of read bandwidth ($compute_ms ms/batch, $epochs epoch(s), prefetch auto, ended at $(echo "$bench_json" | json_field prefetchDepth) batches): utilization $(echo "$bench_json" | json_field utilization), wait p50 $(echo "$bench_json" | json_field waitP50Ms) ms, p99 $(echo "$bench_json" | json_field waitP99Ms) ms, overrun $(echo "$bench_json" | json_field overrunMs) ms, major faults $(echo "$bench_json" | json_field majorFaults)"
+    sync_runs=(); async_runs=()
+    for round in $(seq "$ACC_ROUNDS"); do
+      for launch in sync async; do
+        prepare "$ds"/shards/*.dhs
+        j=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs $epochs --launch $launch --json)
+        line="$(bench_field "$j" utilization) $(bench_field "$j" waitP99Ms) $(bench_field "$j" overrunMs)"
+        if [[ $launch == sync ]]; then sync_runs+=("$line"); else async_runs+=("$line"); fi
+        faults=$(bench_field "$j" majorFaults); thread=$(bench_field "$j" acceleratorThread)
+      done
+    done
+    acc_line "$epochs epoch(s), sync (MLPerf)" "${sync_runs[@]}"
+    acc_line "$epochs epoch(s), async        " "${async_runs[@]}"
   done
+  echo "  (accelerator thread: $thread; major faults in the last run: $faults)"
   # where the knee is: the same run (5 epochs, prefetch auto) at other demands
-  echo "utilization against demand (5 epochs each, prefetch auto):"
+  echo "utilization against demand (5 epochs each, prefetch auto), sync / async:"
   for fraction in 0.5 0.7 0.8 0.9; do
     ms=$(python3 -c "print(round($batch_bytes / ($shuf_mbps * 1e6 * $fraction) * 1e3, 2))")
-    prepare "$ds"/shards/*.dhs
-    j=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$ms" --readers 2 --shuffle 7 --epochs 5 --json)
-    echo "  demand $(python3 -c "print(int($fraction * 100))")% ($ms ms/batch): utilization $(echo "$j" | json_field utilization), wait p99 $(echo "$j" | json_field waitP99Ms) ms, overrun $(echo "$j" | json_field overrunMs) ms"
+    row=""
+    for launch in sync async; do
+      prepare "$ds"/shards/*.dhs
+      j=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$ms" --readers 2 --shuffle 7 --epochs 5 --launch $launch --json)
+      row="$row $launch $(bench_field "$j" utilization) (wait p99 $(bench_field "$j" waitP99Ms) ms, overrun $(bench_field "$j" overrunMs) ms)"
+    done
+    echo "  demand $(python3 -c "print(int($fraction * 100))")% ($ms ms/batch):$row"
   done
   echo "prefetch sweep at the same demand (5 epochs each):"
   dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs 5 --sweep-prefetch 0,1,2,4,8,16,auto | sed 's/^/  /'

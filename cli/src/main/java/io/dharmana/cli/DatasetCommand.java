@@ -16,6 +16,7 @@ import io.dharmana.descriptor.ByteSize;
 import io.dharmana.descriptor.Descriptors;
 import io.dharmana.runtime.AcceleratorStats;
 import io.dharmana.runtime.EmulatedAccelerator;
+import io.dharmana.runtime.HostScheduling;
 import io.dharmana.stage.StageChain;
 import io.dharmana.stage.StageContext;
 import io.dharmana.stage.StageSpec;
@@ -348,6 +349,14 @@ public final class DatasetCommand implements Runnable {
     /** Where adaptive prefetch starts. */
     static final int AUTO_START = 4;
 
+    static final String PREFETCH_HELP =
+        "Batches read ahead, or auto: from " + AUTO_START + ", one more each time the caller waits, within --memory (default ${DEFAULT-VALUE}).";
+
+    /** Whether a --prefetch value asks for adaptive prefetch. */
+    static boolean isAuto(String prefetch) {
+      return prefetch.trim().equalsIgnoreCase("auto");
+    }
+
     /** A loader reading {@code prefetch} batches ahead: a count, or {@code auto} (see {@link DataLoader.Builder#adaptivePrefetch}). */
     DataLoader loader(Dataset dataset, String prefetch) throws IOException {
       return loader(dataset, prefetch, epoch);
@@ -355,7 +364,7 @@ public final class DatasetCommand implements Runnable {
 
     /** Like {@link #loader(Dataset, String)}, for epoch {@code epochNumber}. */
     DataLoader loader(Dataset dataset, String prefetch, long epochNumber) throws IOException {
-      boolean auto = prefetch.trim().equalsIgnoreCase("auto");
+      boolean auto = isAuto(prefetch);
       DataLoader.Builder b = DataLoader.builder(dataset).batchSize(batch).epoch(epochNumber).shuffleBlock(shuffleBlock).readers(readers)
           .prefetch(auto ? AUTO_START : depth(prefetch)).adaptivePrefetch(auto).memoryLimit(size(memory, "--memory"));
       if (seed != null) {
@@ -401,7 +410,7 @@ public final class DatasetCommand implements Runnable {
     @CommandLine.Mixin LoaderOptions options = new LoaderOptions();
 
     @Option(names = "--prefetch", paramLabel = "P|auto", defaultValue = "auto",
-        description = "Batches read ahead, or auto: from " + LoaderOptions.AUTO_START + ", one more each time the caller waits, within --memory (default ${DEFAULT-VALUE}).")
+        description = LoaderOptions.PREFETCH_HELP)
     String prefetch;
 
     @Option(names = "--state-out", paramLabel = "FILE", description = "Write the loader state after the last batch read (for --resume).")
@@ -492,17 +501,30 @@ public final class DatasetCommand implements Runnable {
     double computeMs;
 
     @Option(names = "--prefetch", paramLabel = "P|auto", defaultValue = "auto",
-        description = "Batches read ahead, or auto: from " + LoaderOptions.AUTO_START + ", one more each time the caller waits, within --memory (default ${DEFAULT-VALUE}).")
+        description = LoaderOptions.PREFETCH_HELP)
     String prefetch;
 
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "1",
-        description = "Epochs to run back to back (from --epoch on; each next epoch's loader starts reading while the one before "
-            + "is consumed); utilization is over all of them, first batch excluded (default ${DEFAULT-VALUE}).")
+        description = "Epochs to run back to back (from --epoch on; each next epoch's loader starts reading when the one before "
+            + "has started its last reads); utilization is over all of them, first batch excluded (default ${DEFAULT-VALUE}).")
     int epochs;
 
     @Option(names = "--sweep-prefetch", paramLabel = "P,P,...", split = ",",
         description = "Run one epoch per prefetch depth (numbers, or auto) and print depth against utilization and memory.")
     List<String> sweep;
+
+    @Option(names = "--launch", paramLabel = "sync|async", defaultValue = "sync",
+        description = {"sync: the accelerator's thread sleeps each batch's compute, then takes the next batch, as MLPerf Storage "
+            + "emulates it; async: the emulated device computes while the thread already takes the next batch (one batch queued, "
+            + "as CUDA streams or JAX dispatch run a training loop), so only storage that is late by more than a batch idles it "
+            + "(default: ${DEFAULT-VALUE})."})
+    String launch;
+
+    @Option(names = "--short-slice", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = {"Ask the kernel for a short time slice for the accelerator's thread (Linux 6.12+), so that it wakes from its "
+            + "compute on time while the readers keep the cores busy, as a training loop's feeding thread should "
+            + "(default: on; --no-short-slice to compare)."})
+    boolean shortSlice;
 
     @Option(names = "--json", description = "Print the report as JSON.")
     boolean json;
@@ -514,6 +536,9 @@ public final class DatasetCommand implements Runnable {
       }
       if (epochs < 1) {
         throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --epochs " + epochs + ": must be >= 1");
+      }
+      if (!launch.equals("sync") && !launch.equals("async")) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --launch " + launch + ": allowed are sync and async");
       }
       List<String> depths = sweep == null || sweep.isEmpty() ? List.of(prefetch) : sweep;
       List<Map<String, Object>> runs = new ArrayList<>();
@@ -549,20 +574,25 @@ public final class DatasetCommand implements Runnable {
       ShardCacheStats shardsBefore = dataset.counters();
       try {
         loaders.add(options.loader(dataset, depth));
-        // the accelerator is done with a batch when it asks for the next one: recycle its buffers then
+        // the accelerator is done with a batch when it asks for the next one (launched
+        // asynchronously: for the one after), and its buffers are recycled then
+        boolean async = launch.equals("async");
         Iterator<Batch> limited = new Iterator<>() {
           long n;
+          long inEpoch;
           Batch previous;
+          Batch queued; // launched asynchronously: the device may still compute the batch before previous
           int current;
           Iterator<Batch> batches = loaders.get(0).iterator();
 
-          {
-            startNextEpoch();
-          }
-
-          /** Builds the next epoch's loader and lets it read ahead while this epoch is consumed. */
-          private void startNextEpoch() {
-            if (loaders.size() < epochs) {
+          /**
+           * Builds the next epoch's loader and lets it read ahead, once this epoch's reads are all
+           * submitted: from then on this epoch's readers fall idle, and the next epoch's reads fill
+           * that time instead of competing with this epoch's.
+           */
+          private void startNextEpochWhenDue() {
+            DataLoader now = loaders.get(current);
+            if (loaders.size() == current + 1 && loaders.size() < epochs && inEpoch >= now.batches() - now.prefetchDepth()) {
               try {
                 DataLoader next = options.loader(dataset, depth, options.epoch + loaders.size());
                 loaders.add(next);
@@ -578,26 +608,43 @@ public final class DatasetCommand implements Runnable {
             if (options.maxBatches != null && n >= options.maxBatches) {
               return false;
             }
+            if (!batches.hasNext()) {
+              startNextEpochWhenDue();
+            }
             while (!batches.hasNext() && current + 1 < loaders.size()) {
               batches = loaders.get(++current).iterator();
-              startNextEpoch();
+              inEpoch = 0;
             }
             return batches.hasNext();
           }
 
           @Override
           public Batch next() {
-            if (previous != null) {
+            if (async) {
+              if (queued != null) {
+                queued.close();
+              }
+              queued = previous;
+            } else if (previous != null) {
               previous.close();
             }
             n++;
             previous = batches.next();
+            inEpoch++;
+            startNextEpochWhenDue();
             return previous;
           }
         };
         long faultsBefore = majorFaults();
         long started = System.nanoTime();
-        AcceleratorStats acc = EmulatedAccelerator.<Batch>of(Duration.ofNanos((long) (computeMs * 1e6))).run(limited);
+        AcceleratorStats acc;
+        String slice;
+        try (HostScheduling.Slice s = shortSlice ? HostScheduling.shortSlice(HostScheduling.MIN_SLICE) : null) {
+          slice = s == null ? "default slice (--no-short-slice)" : s.describe();
+          acc = EmulatedAccelerator.<Batch>of(Duration.ofNanos((long) (computeMs * 1e6)))
+              .launching(async ? EmulatedAccelerator.Launch.ASYNCHRONOUS : EmulatedAccelerator.Launch.SYNCHRONOUS)
+              .run(limited);
+        }
         double seconds = (System.nanoTime() - started) / 1e9;
         LoaderStats stats = loaders.get(0).stats();
         ShardCacheStats shards = dataset.counters().minus(shardsBefore);
@@ -605,8 +652,9 @@ public final class DatasetCommand implements Runnable {
           stats = stats.plus(later.stats(), shards);
         }
         Map<String, Object> r = new LinkedHashMap<>();
-        r.put("prefetch", depth.trim().equalsIgnoreCase("auto") ? "auto" : (Object) Integer.parseInt(depth.trim()));
+        r.put("prefetch", LoaderOptions.isAuto(depth) ? "auto" : (Object) Integer.parseInt(depth.trim()));
         r.put("epochs", epochs);
+        r.put("launch", launch);
         r.put("utilization", nanToNull(acc.utilization()));
         r.put("waitP50Ms", round(acc.waitP50Nanos() / 1e6));
         r.put("waitP99Ms", round(acc.waitP99Nanos() / 1e6));
@@ -614,6 +662,7 @@ public final class DatasetCommand implements Runnable {
         r.put("firstBatchWaitMs", round(acc.firstWaitNanos() / 1e6));
         // utilization lost to the accelerator's thread waking late (CPU contention), not to storage
         r.put("overrunMs", round(acc.overrunNanos() / 1e6));
+        r.put("acceleratorThread", slice);
         double demand = stats.batches() == 0 || computeMs == 0 ? Double.NaN : stats.bytesDecoded() / (double) stats.batches() / 1e6 / (computeMs / 1e3);
         r.put("demandMBps", nanToNull(demand));
         r.putAll(readReport(stats, seconds));

@@ -105,6 +105,17 @@ class DatasetCommandTest {
     assertEquals(3 * samples, three.get("samples").asLong(), "three epochs hand out every sample three times: " + out);
     // the shard reads of loaders running at once (the next epoch's reads ahead) are counted once
     assertTrue(three.get("bytesRead").asLong() <= 3 * read, read + " in one epoch: " + out);
+    assertEquals("sync", three.get("launch").asText(), "MLPerf's synchronous emulation is the default: " + out);
+    assertTrue(three.get("acceleratorThread").asText().contains("slice"), out.toString());
+    assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--epochs", "3", "--launch", "async",
+        "--no-short-slice", "--json"), err.toString());
+    JsonNode async = new ObjectMapper().readTree(out.toString());
+    assertEquals("async", async.get("launch").asText(), out.toString());
+    assertEquals(3 * samples, async.get("samples").asLong(), "launched asynchronously, every sample is still handed out: " + out);
+    assertEquals(0.0, async.get("overrunMs").asDouble(), "the device's timeline has no thread to wake late: " + out);
+    assertEquals("default slice (--no-short-slice)", async.get("acceleratorThread").asText(), out.toString());
+    assertEquals(Main.INVALID, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--launch", "later"));
+    assertTrue(err.toString().contains("Invalid --launch later: allowed are sync and async"), err.toString());
     assertEquals(Main.INVALID, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--epochs", "0"));
     assertTrue(err.toString().contains("Invalid --epochs 0"), err.toString());
     assertEquals(Main.INVALID, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--prefetch", "lots"));

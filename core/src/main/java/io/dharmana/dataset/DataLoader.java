@@ -324,6 +324,11 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     }
   }
 
+  /** Batches read ahead of the caller now (an adaptive loader's depth grows as the caller waits). */
+  public synchronized int prefetchDepth() {
+    return prefetch;
+  }
+
   public synchronized LoaderStats stats() {
     return new LoaderStats(nextToHand, handedSamples, handedBytes, prefetched, prefetchedUsed, peakBufferedBytes, prefetch,
         dataset.counters().minus(shardsAtStart));

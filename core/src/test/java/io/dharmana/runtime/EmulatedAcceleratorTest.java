@@ -87,6 +87,55 @@ class EmulatedAcceleratorTest {
   }
 
   @Test
+  void asynchronousLaunchHidesAThreadThatWakesLateByLessThanAnItem() {
+    FakeClock clock = new FakeClock();
+    // the same 1 ms overrun per sleep as above: the device has the next item queued meanwhile
+    AcceleratorStats stats = EmulatedAccelerator.<Integer>of(Duration.ofMillis(4), () -> clock.now, n -> clock.now += n + 1_000_000L)
+        .launching(EmulatedAccelerator.Launch.ASYNCHRONOUS)
+        .run(arriving(clock, new long[11]));
+    assertEquals(10 * 4_000_000L, stats.computeNanos());
+    assertEquals(10 * 4_000_000L, stats.wallNanos(), stats.toString());
+    assertEquals(1.0, stats.utilization(), 1e-12, stats.toString());
+    assertEquals(0, stats.waitNanos());
+    assertTrue(clock.now >= 11 * 4_000_000L, "the run ends when the device does, not before: " + clock.now);
+  }
+
+  @Test
+  void asynchronousLaunchIdlesTheDeviceForALateItemBeyondTheItemInCompute() {
+    FakeClock clock = new FakeClock();
+    // item 3 arrives 10 ms after it is asked for; the device computes item 2 for 4 of them
+    long[] waits = {0, 0, 0, 10_000_000L, 0, 0};
+    AcceleratorStats async = EmulatedAccelerator.<Integer>of(Duration.ofMillis(4), () -> clock.now, n -> clock.now += n)
+        .launching(EmulatedAccelerator.Launch.ASYNCHRONOUS)
+        .run(arriving(clock, waits));
+    assertEquals(5 * 4_000_000L, async.computeNanos());
+    assertEquals(6_000_000L, async.waitNanos(), async.toString());
+    assertEquals(6_000_000L, async.waitMaxNanos(), async.toString());
+    assertEquals(26_000_000L, async.wallNanos(), async.toString());
+    assertEquals(0, async.overrunNanos(), async.toString());
+
+    clock.now = 0;
+    AcceleratorStats sync = EmulatedAccelerator.<Integer>of(Duration.ofMillis(4), () -> clock.now, n -> clock.now += n)
+        .run(arriving(clock, waits));
+    assertEquals(10_000_000L, sync.waitNanos(), "synchronously the thread waits the whole 10 ms: " + sync);
+    assertTrue(async.utilization() > sync.utilization(), async + " against " + sync);
+  }
+
+  @Test
+  void asynchronousLaunchOverlapsTakingTheNextItemWithCompute() {
+    FakeClock clock = new FakeClock();
+    // every item takes 6 ms to arrive and 4 ms to compute: the device idles 2 ms per item, not 6
+    long[] waits = new long[21];
+    java.util.Arrays.fill(waits, 6_000_000L);
+    AcceleratorStats stats = EmulatedAccelerator.<Integer>of(Duration.ofMillis(4), () -> clock.now, n -> clock.now += n)
+        .launching(EmulatedAccelerator.Launch.ASYNCHRONOUS)
+        .run(arriving(clock, waits));
+    assertEquals(20 * 2_000_000L, stats.waitNanos(), stats.toString());
+    assertEquals(2_000_000L, stats.waitP50Nanos(), 2_000_000L / 500, stats.toString());
+    assertEquals(4.0 / 6.0, stats.utilization(), 1e-12, stats.toString());
+  }
+
+  @Test
   void computeTimeMayDependOnTheItem() {
     FakeClock clock = new FakeClock();
     AcceleratorStats stats = EmulatedAccelerator.<List<Integer>>computing(b -> 1000L * b.size(), () -> clock.now, n -> clock.now += n)

@@ -1,0 +1,87 @@
+package io.dharmana.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+class HostSchedulingTest {
+
+  /** The calling thread's slice as the kernel reports it in /proc, or -1 where it does not. */
+  private static long procSlice() throws IOException {
+    Path sched = Path.of("/proc/thread-self/sched");
+    if (!Files.isReadable(sched)) {
+      return -1;
+    }
+    return Files.readAllLines(sched).stream().filter(l -> l.startsWith("se.slice"))
+        .mapToLong(l -> Long.parseLong(l.substring(l.indexOf(':') + 1).trim())).findFirst().orElse(-1);
+  }
+
+  @Test
+  void aGrantedSliceIsTheThreadsUntilClosed() throws IOException {
+    long before = procSlice();
+    try (HostScheduling.Slice slice = HostScheduling.shortSlice(Duration.ofNanos(100_000))) {
+      assumeTrue(slice.granted(), () -> "this host does not take custom slices: " + slice.describe());
+      assertEquals(Duration.ofNanos(100_000), slice.length());
+      assertTrue(slice.describe().contains("100 µs"), slice.describe());
+      long during = procSlice();
+      if (during >= 0) {
+        assertEquals(100_000, during, "the kernel's own account of the thread's slice");
+      }
+    }
+    assertEquals(before, procSlice(), "closing gives the thread back the default slice");
+  }
+
+  @Test
+  void aRequestBelowTheKernelsMinimumIsRaisedToIt() {
+    try (HostScheduling.Slice slice = HostScheduling.shortSlice(Duration.ofNanos(1))) {
+      assumeTrue(slice.granted(), slice::describe);
+      assertEquals(HostScheduling.MIN_SLICE, slice.length());
+    }
+  }
+
+  @Test
+  void aRefusedRequestSaysWhyAndClosesQuietly() {
+    // whatever this host does, a slice that is not granted has no length and names a reason
+    HostScheduling.Slice slice = HostScheduling.shortSlice(Duration.ofMillis(1));
+    try (slice) {
+      if (!slice.granted()) {
+        assertEquals(Duration.ZERO, slice.length());
+        assertTrue(slice.describe().startsWith("default slice: "), slice.describe());
+      }
+    }
+  }
+
+  @Test
+  void onlyTheRequestingThreadGivesItsSliceBack() throws Exception {
+    try (HostScheduling.Slice slice = HostScheduling.shortSlice(Duration.ofNanos(200_000))) {
+      assumeTrue(slice.granted(), slice::describe);
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> {
+            try {
+              CompletableFuture.runAsync(slice::close).join();
+            } catch (java.util.concurrent.CompletionException c) {
+              throw c.getCause();
+            }
+          });
+      assertTrue(e.getMessage().contains("close it on the thread that requested it"), e.getMessage());
+      long still = procSlice();
+      if (still >= 0) {
+        assertEquals(200_000, still, "the slice is still the requester's");
+      }
+    }
+  }
+
+  @Test
+  void rejectsANonPositiveSlice() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HostScheduling.shortSlice(Duration.ZERO));
+    assertTrue(e.getMessage().contains("must be positive"), e.getMessage());
+  }
+}
