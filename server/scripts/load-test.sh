@@ -39,7 +39,7 @@ trap cleanup EXIT
 # the runnable jar as ./dharmana builds it, then the test classes and the classpath of the load clients
 ./dharmana --version >/dev/null
 mvn -q -B ${LOAD_MVN_FLAGS:-} -pl server -am test-compile dependency:build-classpath \
-  -Dmdep.outputFile="$work/classpath" -Dmdep.includeScope=test >/dev/null
+  -Dmdep.outputFile="$work/classpath" -Dmdep.includeScope=test
 cp="$root/server/target/test-classes:$root/server/target/classes:$(cat "$work/classpath")"
 
 # waits for a line matching $2 in log $1 and prints the port of its URL

@@ -72,9 +72,11 @@ final class S3Api implements HttpHandler {
   private final String region;
   private final long maxObjectBytes;
   private final long minPartBytes;
+  private final RequestSlices slices;
 
   S3Api(ObjectBackend backend, BucketRegistry buckets, MultipartUploads uploads, EtagIndex etags, AccessKeys keys,
-      GatewayMetrics metrics, Dashboard dashboard, Clock clock, String region, long maxObjectBytes, long minPartBytes) {
+      GatewayMetrics metrics, Dashboard dashboard, Clock clock, String region, long maxObjectBytes, long minPartBytes,
+      RequestSlices slices) {
     this.backend = backend;
     this.buckets = buckets;
     this.uploads = uploads;
@@ -86,6 +88,7 @@ final class S3Api implements HttpHandler {
     this.region = region;
     this.maxObjectBytes = maxObjectBytes;
     this.minPartBytes = minPartBytes;
+    this.slices = slices;
   }
 
   /** Stops the threads that complete multipart uploads. */
@@ -124,6 +127,9 @@ final class S3Api implements HttpHandler {
       URI uri = exchange.getRequestURI();
       RequestHead head = RequestHead.of(exchange.getRequestMethod(), uri.getRawPath(), uri.getRawQuery(), exchange.getRequestHeaders());
       call.resource = head.rawPath();
+      if (declaredBodyBytes(head) > RequestSlices.BULK_BYTES) {
+        slices.bulk();
+      }
       if (head.method().equals("GET") && head.header("authorization") == null && head.param("X-Amz-Signature") == null
           && dashboard.serves(head.rawPath())) {
         call.operation = "Dashboard";
@@ -151,6 +157,20 @@ final class S3Api implements HttpHandler {
     } finally {
       exchange.close();
       metrics.request(call.operation, call.bucket, call.pipeline, call.status, System.nanoTime() - start, call.bytesIn, call.bytesOut);
+      slices.shortSlice(); // back to waiting for the next request
+    }
+  }
+
+  /** The body length a request declares (its decoded length when aws-chunked), or -1. */
+  private static long declaredBodyBytes(RequestHead head) {
+    String length = head.header("x-amz-decoded-content-length");
+    if (length == null) {
+      length = head.header("content-length");
+    }
+    try {
+      return length == null ? -1 : Long.parseLong(length.trim());
+    } catch (NumberFormatException e) {
+      return -1; // refused where the body is read
     }
   }
 
@@ -458,6 +478,9 @@ final class S3Api implements HttpHandler {
     int status = range == null ? 200 : 206;
     if (range != null) {
       h.set("Content-Range", "bytes " + range.first() + "-" + range.last() + "/" + o.size());
+    }
+    if (length > RequestSlices.BULK_BYTES && !call.isHead()) {
+      slices.bulk();
     }
     if (call.isHead()) {
       h.set("Content-Length", Long.toString(length));
