@@ -75,7 +75,8 @@ if [ "$pipeline_name" != default ] || [ "$fsync" != true ]; then
     | grep -v '^$' >"$work/pipeline.yaml"
   pipeline=(--pipeline "$work/pipeline.yaml")
 fi
-./dharmana init "$work/repo" "${pipeline[@]}" >/dev/null
+# the JVM flags given are the server's (init picks its own collector)
+DHARMANA_JAVA_OPTS= ./dharmana init "$work/repo" "${pipeline[@]}" >/dev/null
 mkdir -p "$work/repo/gateway"
 (umask 077 && echo "LOADTESTKEY load-test-secret-key" >"$work/repo/gateway/credentials")
 DHARMANA_JAVA_OPTS="${DHARMANA_JAVA_OPTS:--Xmx4g} -Xlog:safepoint:file=$work/gateway-safepoints.log" \
