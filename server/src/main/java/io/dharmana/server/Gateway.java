@@ -143,7 +143,7 @@ public final class Gateway implements AutoCloseable {
     private java.time.Duration contentionInterval = java.time.Duration.ofSeconds(5);
     private Clock clock = Clock.systemUTC();
     private java.time.Duration requestSlice =
-        java.time.Duration.ofNanos(1000 * Long.getLong("dharmana.gateway.request-slice-us", 100));
+        java.time.Duration.ofNanos(1000 * Long.getLong("dharmana.gateway.request-slice-us", 0));
 
     private Builder(ObjectBackend backend, Path stateDirectory) {
       this.backend = Objects.requireNonNull(backend, "backend");
@@ -226,8 +226,11 @@ public final class Gateway implements AutoCloseable {
 
     /**
      * The scheduling slice the request threads and the HTTP dispatcher ask the kernel for while
-     * they wait for and serve small requests ({@link RequestSlices}); zero keeps the kernel's
-     * default. 100 µs unless set (or system property {@code dharmana.gateway.request-slice-us}).
+     * they wait for and serve small requests ({@link RequestSlices}); zero (the default, unless
+     * system property {@code dharmana.gateway.request-slice-us} says otherwise) keeps the
+     * kernel's. Off by default: in the load test (server/scripts/load-test.sh) 100 µs slices made
+     * the gateway's own median for 4 KiB GETs worse (0.6 to 2.5 ms) and left the clients' p99
+     * where it was, on a machine busy with other work; to be measured again on an idle one.
      */
     public Builder requestSlice(java.time.Duration slice) {
       if (slice.isNegative()) {

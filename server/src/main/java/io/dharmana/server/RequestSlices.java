@@ -16,7 +16,7 @@ import java.time.Duration;
  * <p>A request thread holds the short slice while it waits for work and serves small requests, and
  * gives it back for the length of a large transfer ({@link #bulk()}): cut into 0.1 ms pieces, a
  * long CPU-bound transfer would only switch more often. Where the kernel does not grant slices
- * everything here is a no-op.
+ * everything here is a no-op. Off unless {@link Gateway.Builder#requestSlice} asks for it.
  */
 final class RequestSlices {
   /** Bodies larger than this are bulk transfers: they run with the kernel's default slice. */

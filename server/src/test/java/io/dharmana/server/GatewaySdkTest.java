@@ -77,8 +77,9 @@ class GatewaySdkTest {
   @BeforeEach
   void start() {
     List<AccessKeys.AccessKey> announced = new ArrayList<>();
+    // short request slices on: every request here also exercises taking and giving them back
     gateway = Gateway.builder(newBackend(dir.resolve("repo")), dir.resolve("repo/gateway")).port(0)
-        .onGeneratedKey(announced::add).start();
+        .requestSlice(Duration.ofNanos(100_000)).onGeneratedKey(announced::add).start();
     assertEquals(1, announced.size(), "a fresh state directory must generate and announce one key");
     try {
       assertEquals(PosixFilePermissions.fromString("rw-------"),
