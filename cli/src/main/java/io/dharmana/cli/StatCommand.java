@@ -56,7 +56,9 @@ final class StatCommand implements Callable<Integer> {
           out.printf("size       %s%n", Output.bytes(info.size()));
           out.printf("stored     %s in %d chunks (%s)%n", Output.bytes(info.storedBytes()), m.chunks().size(), Output.ratio(info.ratio()));
           out.printf("pipeline   %s: %s%s%n", info.pipeline(), m.stages(), info.lossy() ? " (lossy)" : "");
-          out.printf("sha256     %s%n", info.sha256());
+          out.printf("sha256     %s%n", info.sha256().isEmpty()
+              ? "not recorded (written without the whole-object hash, as the S3 gateway does; every chunk is verified by its SHA-256 id)"
+              : info.sha256());
           out.printf("created    %s%n", info.created());
           out.printf("manifest   %s%n", info.manifestId());
           if (!info.attributes().isEmpty()) {

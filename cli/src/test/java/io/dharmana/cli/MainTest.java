@@ -3,10 +3,15 @@ package io.dharmana.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.dharmana.repo.PutOptions;
+import io.dharmana.repo.Repository;
+import java.io.ByteArrayInputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 class MainTest {
@@ -38,5 +43,18 @@ class MainTest {
     assertTrue(usage.startsWith("0\n") && usage.contains("checkpoint") && usage.contains("decompress"), usage);
     String unknown = run(Main.commandLine("gett"), "gett");
     assertTrue(unknown.startsWith("2\n") && unknown.contains("get"), unknown);
+  }
+
+  @Test
+  void statSaysWhenAnObjectWasWrittenWithoutItsWholeObjectHash(@TempDir Path dir) {
+    Path repo = dir.resolve("repo");
+    try (Repository r = Repository.init(repo, Repository.defaultPipeline())) {
+      r.put("hashed", new ByteArrayInputStream(new byte[] {1, 2, 3}), PutOptions.defaults());
+      r.put("unhashed", new ByteArrayInputStream(new byte[] {1, 2, 3}), PutOptions.defaults().withoutOriginalHash());
+    }
+    String hashed = run(Main.commandLine("stat"), "stat", repo.toString(), "hashed");
+    assertTrue(hashed.startsWith("0\n") && hashed.contains("sha256     039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81"), hashed);
+    String unhashed = run(Main.commandLine("stat"), "stat", repo.toString(), "unhashed");
+    assertTrue(unhashed.startsWith("0\n") && unhashed.contains("sha256     not recorded"), unhashed);
   }
 }

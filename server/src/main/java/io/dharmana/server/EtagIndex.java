@@ -11,13 +11,14 @@ import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Remembers the MD5 of content by its SHA-256, so a single-PUT object's ETag (its MD5, which S3
- * clients expect) can be given back although the backend keys content by SHA-256 and the MD5 is
- * known only after the body was stored. An append-only file of {@code sha256 md5} lines; both are
- * functions of the content, so the index never needs updating or deleting.
+ * Remembers the MD5 of content by a 64-hex-digit key naming it (its SHA-256, or when the
+ * backend recorded none its content id), so a single-PUT object's ETag (its MD5, which S3
+ * clients expect) can be given back although the MD5 is known only after the body was stored.
+ * An append-only file of {@code key md5} lines; both name immutable content, so the index never
+ * needs updating or deleting.
  */
 final class EtagIndex implements AutoCloseable {
-  private final ConcurrentHashMap<String, String> md5BySha256 = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, String> md5ByKey = new ConcurrentHashMap<>();
   private final FileChannel log;
 
   EtagIndex(Path file) {
@@ -27,7 +28,7 @@ final class EtagIndex implements AutoCloseable {
         for (String line : Files.readAllLines(file, StandardCharsets.US_ASCII)) {
           String[] p = line.split(" ");
           if (p.length == 2 && p[0].length() == 64 && p[1].length() == 32) {
-            md5BySha256.put(p[0], p[1]);
+            md5ByKey.put(p[0], p[1]);
           }
         }
       }
@@ -37,12 +38,12 @@ final class EtagIndex implements AutoCloseable {
     }
   }
 
-  void record(String sha256, String md5Hex) {
-    if (sha256 == null || md5BySha256.putIfAbsent(sha256, md5Hex) != null) {
+  void record(String key, String md5Hex) {
+    if (key == null || md5ByKey.putIfAbsent(key, md5Hex) != null) {
       return;
     }
     try {
-      ByteBuffer line = ByteBuffer.wrap((sha256 + " " + md5Hex + "\n").getBytes(StandardCharsets.US_ASCII));
+      ByteBuffer line = ByteBuffer.wrap((key + " " + md5Hex + "\n").getBytes(StandardCharsets.US_ASCII));
       synchronized (log) {
         while (line.hasRemaining()) {
           log.write(line);
@@ -53,8 +54,8 @@ final class EtagIndex implements AutoCloseable {
     }
   }
 
-  String md5(String sha256) {
-    return sha256 == null ? null : md5BySha256.get(sha256);
+  String md5(String key) {
+    return key == null ? null : md5ByKey.get(key);
   }
 
   @Override

@@ -15,7 +15,8 @@ import java.util.stream.Stream;
 
 /**
  * The gateway's objects kept in a Dharmana {@link Repository}: every put goes through the pipeline
- * the bucket is bound to, and reads are verified by the repository while they stream. The
+ * the bucket is bound to, and reads are verified by the repository while they stream (chunk by
+ * chunk: puts leave the whole-object SHA-256 out, so {@link StoredObject#sha256()} is empty). The
  * repository stays owned by the caller (this does not close it).
  */
 public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage {
@@ -27,7 +28,9 @@ public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage
 
   @Override
   public StoredObject put(String name, InputStream data, PutRequest request) {
-    PutOptions options = PutOptions.defaults().withAttributes(request.attributes());
+    // no whole-object SHA-256: a third pass over every byte, while the client's MD5 (the ETag)
+    // and the chunks' SHA-256 ids (verified on every read) already cover the content
+    PutOptions options = PutOptions.defaults().withAttributes(request.attributes()).withoutOriginalHash();
     if (request.pipeline() != null) {
       options = options.withPipeline(request.pipeline());
     }

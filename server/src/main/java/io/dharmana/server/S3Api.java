@@ -72,9 +72,11 @@ final class S3Api implements HttpHandler {
   private final String region;
   private final long maxObjectBytes;
   private final long minPartBytes;
+  private final RequestSlices slices;
 
   S3Api(ObjectBackend backend, BucketRegistry buckets, MultipartUploads uploads, EtagIndex etags, AccessKeys keys,
-      GatewayMetrics metrics, Dashboard dashboard, Clock clock, String region, long maxObjectBytes, long minPartBytes) {
+      GatewayMetrics metrics, Dashboard dashboard, Clock clock, String region, long maxObjectBytes, long minPartBytes,
+      RequestSlices slices) {
     this.backend = backend;
     this.buckets = buckets;
     this.uploads = uploads;
@@ -86,6 +88,7 @@ final class S3Api implements HttpHandler {
     this.region = region;
     this.maxObjectBytes = maxObjectBytes;
     this.minPartBytes = minPartBytes;
+    this.slices = slices;
   }
 
   /** Stops the threads that complete multipart uploads. */
@@ -124,6 +127,9 @@ final class S3Api implements HttpHandler {
       URI uri = exchange.getRequestURI();
       RequestHead head = RequestHead.of(exchange.getRequestMethod(), uri.getRawPath(), uri.getRawQuery(), exchange.getRequestHeaders());
       call.resource = head.rawPath();
+      if (declaredBodyBytes(head) > RequestSlices.BULK_BYTES) {
+        slices.bulk();
+      }
       if (head.method().equals("GET") && head.header("authorization") == null && head.param("X-Amz-Signature") == null
           && dashboard.serves(head.rawPath())) {
         call.operation = "Dashboard";
@@ -151,6 +157,20 @@ final class S3Api implements HttpHandler {
     } finally {
       exchange.close();
       metrics.request(call.operation, call.bucket, call.pipeline, call.status, System.nanoTime() - start, call.bytesIn, call.bytesOut);
+      slices.shortSlice(); // back to waiting for the next request
+    }
+  }
+
+  /** The body length a request declares (its decoded length when aws-chunked), or -1. */
+  private static long declaredBodyBytes(RequestHead head) {
+    String length = head.header("x-amz-decoded-content-length");
+    if (length == null) {
+      length = head.header("content-length");
+    }
+    try {
+      return length == null ? -1 : Long.parseLong(length.trim());
+    } catch (NumberFormatException e) {
+      return -1; // refused where the body is read
     }
   }
 
@@ -403,7 +423,7 @@ final class S3Api implements HttpHandler {
     StoredObject stored = backend.put(name, body, request);
     call.bytesIn = body.count();
     String etag = body.md5Hex();
-    etags.record(stored.sha256(), etag);
+    etags.record(contentKey(stored), etag);
     metrics.stored(bucketName, b.pipeline(), stored.size(), stored.storedBytes());
     call.exchange.getResponseHeaders().set("ETag", quote(etag));
     sendEmpty(call, 200);
@@ -458,6 +478,9 @@ final class S3Api implements HttpHandler {
     int status = range == null ? 200 : 206;
     if (range != null) {
       h.set("Content-Range", "bytes " + range.first() + "-" + range.last() + "/" + o.size());
+    }
+    if (length > RequestSlices.BULK_BYTES && !call.isHead()) {
+      slices.bulk();
     }
     if (call.isHead()) {
       h.set("Content-Length", Long.toString(length));
@@ -560,7 +583,7 @@ final class S3Api implements HttpHandler {
       stored = backend.put(name, body, request);
     }
     String etag = body.md5Hex();
-    etags.record(stored.sha256(), etag);
+    etags.record(contentKey(stored), etag);
     metrics.stored(bucketName, b.pipeline(), stored.size(), stored.storedBytes());
     Xml xml = Xml.document("CopyObjectResult").element("LastModified", stored.created()).element("ETag", quote(etag));
     send(call, 200, xml.toBytes(), "application/xml");
@@ -838,12 +861,24 @@ final class S3Api implements HttpHandler {
     if (etag != null) {
       return etag;
     }
-    etag = etags.md5(o.sha256());
+    String key = contentKey(o);
+    etag = etags.md5(key);
     if (etag != null) {
       return etag;
     }
     // written by other means than the gateway: a stable, content-derived tag
-    return o.sha256() == null ? Long.toHexString(o.version()) : o.sha256().substring(0, 32);
+    return key == null ? Long.toHexString(o.version()) : key.substring(0, 32);
+  }
+
+  /**
+   * What the ETag index keys an object's MD5 by: its SHA-256 if recorded, else its content id
+   * (a manifest id, also 64 hex digits), which names this version's immutable content.
+   */
+  private static String contentKey(StoredObject o) {
+    if (o.sha256() != null && o.sha256().length() == 64) {
+      return o.sha256();
+    }
+    return o.contentId() != null && o.contentId().length() == 64 ? o.contentId() : null;
   }
 
   private static String quote(String etag) {

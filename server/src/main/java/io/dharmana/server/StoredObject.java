@@ -9,7 +9,7 @@ import java.util.Objects;
  *
  * @param size the logical (client-visible) size in bytes
  * @param storedBytes bytes the object added to storage after the pipeline (for ratios)
- * @param sha256 hex SHA-256 of the logical content
+ * @param sha256 hex SHA-256 of the logical content; empty or null when the backend did not record it
  * @param version increases with every put of the same name (for compare-and-set)
  * @param attributes content type, user metadata and the like, as given to put
  * @param contentId names this version's content in the backend (a manifest id), for {@link ObjectBackend#open}

@@ -90,12 +90,12 @@ class GatewayBlenderTest {
               .httpClientBuilder(ApacheHttpClient.builder().maxConnections(16)).build()) {
         byte[] buf = new byte[CHECKPOINT_BYTES];
         for (int i = 0; i < SHARDS; i++) {
-          GatewayLoadTest.fill(buf, SHARD_BYTES, shardId(seed, i), "ml");
+          LoadGenerator.fill(buf, SHARD_BYTES, shardId(seed, i), "ml");
           String key = "shard-" + i;
           s3.putObject(b -> b.bucket("data").key(key), RequestBody.fromBytes(Arrays.copyOf(buf, SHARD_BYTES)));
         }
         for (int i = 0; i < SAMPLES; i++) {
-          GatewayLoadTest.fill(buf, SAMPLE_BYTES, sampleId(seed, i), "ml");
+          LoadGenerator.fill(buf, SAMPLE_BYTES, sampleId(seed, i), "ml");
           String key = "sample-" + i;
           s3.putObject(b -> b.bucket("samples").key(key), RequestBody.fromBytes(Arrays.copyOf(buf, SAMPLE_BYTES)));
         }
@@ -103,7 +103,7 @@ class GatewayBlenderTest {
         List<Workload> workloads = List.of(
             new Workload("ckpt", "checkpoints", 2, (c, r, b) -> {
               long id = checkpointIds.getAndIncrement();
-              GatewayLoadTest.fill(b, CHECKPOINT_BYTES, id, "ml");
+              LoadGenerator.fill(b, CHECKPOINT_BYTES, id, "ml");
               c.putObject(p -> p.bucket("ckpt").key("step-" + id), RequestBody.fromContentProvider(
                   () -> new java.io.ByteArrayInputStream(b, 0, CHECKPOINT_BYTES), CHECKPOINT_BYTES, "application/octet-stream"));
               return true;
@@ -201,7 +201,7 @@ class GatewayBlenderTest {
       int n = in.readNBytes(buf, 0, size);
       boolean more = in.read() >= 0;
       byte[] expected = new byte[size];
-      GatewayLoadTest.fill(expected, size, id, "ml");
+      LoadGenerator.fill(expected, size, id, "ml");
       return n == size && !more && Arrays.equals(buf, 0, n, expected, 0, n);
     }
   }

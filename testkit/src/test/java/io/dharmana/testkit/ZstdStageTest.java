@@ -15,6 +15,8 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class ZstdStageTest {
 
@@ -40,6 +42,80 @@ class ZstdStageTest {
     protected Stage newStage() {
       return BuiltinStages.create("zstd", Map.of("level", "9"));
     }
+  }
+
+  /** The frame zstd itself writes for {@code input} at {@code level}, with the stage's settings (content size, checksum). */
+  static byte[] frameAt(byte[] input, int level) {
+    try (com.github.luben.zstd.ZstdCompressCtx ctx = new com.github.luben.zstd.ZstdCompressCtx()) {
+      ctx.setChecksum(true).setContentSize(true).setLevel(level);
+      return ctx.compress(input);
+    }
+  }
+
+  /**
+   * Incompressible chunks (random bytes) are compressed at the fastest level whatever the
+   * configured one: the same kind of frame (raw blocks), decoded as any, and the same bytes at
+   * every call.
+   */
+  @ParameterizedTest
+  @ValueSource(longs = {31, 32, 33})
+  void incompressibleChunksTakeTheFastestLevel(long seed) {
+    Random random = new Random(seed);
+    byte[] input = StageInputs.randomBytes(random, (128 << 10) + random.nextInt(4 << 20));
+    for (String level : List.of("3", "9", "19")) {
+      Stage stage = BuiltinStages.create("zstd", Map.of("level", level));
+      byte[] encoded = stage.encode(input);
+      assertArrayEquals(frameAt(input, -7), encoded, "seed " + seed + " level " + level + ": the fastest level's frame");
+      assertTrue(encoded.length <= input.length + input.length / 1000 + 64, "seed " + seed + ": " + encoded.length + " bytes");
+      assertArrayEquals(encoded, stage.encode(input), "seed " + seed + " level " + level + ": deterministic");
+      assertArrayEquals(input, stage.decode(encoded), "seed " + seed + " level " + level);
+    }
+  }
+
+  /** Compressible chunks, and chunks too short to probe, are compressed at their configured level. */
+  @ParameterizedTest
+  @ValueSource(longs = {41, 42, 43})
+  void compressibleAndShortChunksKeepTheirLevel(long seed) {
+    Random random = new Random(seed);
+    List<byte[]> inputs = List.of(
+        StageInputs.floatLike(random, (128 << 10) + random.nextInt(2 << 20)),
+        StageInputs.repetitive(random, (128 << 10) + random.nextInt(2 << 20)),
+        StageInputs.randomBytes(random, 1 + random.nextInt((128 << 10) - 1)));
+    for (byte[] input : inputs) {
+      for (int level : new int[] {3, 9}) {
+        Stage stage = BuiltinStages.create("zstd", Map.of("level", Integer.toString(level)));
+        byte[] encoded = stage.encode(input);
+        assertArrayEquals(frameAt(input, level), encoded, "seed " + seed + " level " + level + " length " + input.length);
+        assertArrayEquals(input, stage.decode(encoded), "seed " + seed + " level " + level);
+      }
+    }
+  }
+
+  /**
+   * A chunk of compressible and random stretches: the samples land in both, and it is compressed
+   * at its level when they shrink enough together; whichever level the probe picks, the output
+   * decodes to the input and is the same at every call.
+   */
+  @ParameterizedTest
+  @ValueSource(longs = {51, 52, 53, 54, 55})
+  void mixedChunksRoundTripDeterministically(long seed) {
+    Random random = new Random(seed);
+    int length = (256 << 10) + random.nextInt(3 << 20);
+    byte[] input = StageInputs.randomBytes(random, length);
+    // a compressible stretch covering a random share of the chunk
+    int from = random.nextInt(length / 2);
+    int to = from + random.nextInt(length - from);
+    System.arraycopy(StageInputs.floatLike(random, to - from), 0, input, from, to - from);
+    Stage stage = BuiltinStages.create("zstd");
+    byte[] encoded = stage.encode(input);
+    assertArrayEquals(input, stage.decode(encoded), "seed " + seed);
+    assertArrayEquals(encoded, stage.encode(input), "seed " + seed + ": deterministic");
+    assertTrue(java.util.Arrays.equals(frameAt(input, 3), encoded) || java.util.Arrays.equals(frameAt(input, -7), encoded),
+        "seed " + seed + ": a frame of the configured or of the fastest level");
+    // half compressible halves: every sample but at most one sits in a float-like half
+    byte[] halves = StageInputs.randomBytes(random, length);
+    System.arraycopy(StageInputs.floatLike(random, length / 2), 0, halves, 0, length / 2);
+    assertArrayEquals(frameAt(halves, 3), stage.encode(halves), "seed " + seed + ": half float-like keeps level 3");
   }
 
   /** Stages of several levels share one context per thread: each call must still use its own level. */
