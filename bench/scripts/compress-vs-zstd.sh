@@ -92,10 +92,17 @@ size=$(stat -c %s "$input")
 cores=$(nproc)
 now() { date +%s.%N; }
 declare -A secs cpu
+# warm reads stay warm: the files the contenders read are locked in memory (see page-cache.sh)
+source "$repo/bench/scripts/page-cache.sh"
+trap 'page_cache_unlock "$work/.vmtouch.pid"; cleanup' EXIT
 time_it() { # label, command...
   local label=$1; shift
   sync
   cat "$input" >/dev/null # same page-cache state for every contender
+  local read=("$input")
+  [[ -f "$work/input.zst" ]] && read+=("$work/input.zst")
+  [[ -f "$work/input.dhz" ]] && read+=("$work/input.dhz")
+  page_cache_lock "$work/.vmtouch.pid" "${read[@]}"
   local t0 t1
   t0=$(now)
   if [[ -x /usr/bin/time ]]; then
