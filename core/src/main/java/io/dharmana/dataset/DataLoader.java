@@ -78,7 +78,9 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private long prefetchedUsed;
   private long bufferedBytes;
   private long peakBufferedBytes;
-  private int prefetch; // grows only when adaptive
+  // grows only when adaptive (under the lock); volatile so that prefetchDepth() does not take the
+  // lock, which the filler thread holds at times, on the consumer's path between batches
+  private volatile int prefetch;
   private boolean iterated;
   private boolean closed;
 
@@ -325,7 +327,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   }
 
   /** Batches read ahead of the caller now (an adaptive loader's depth grows as the caller waits). */
-  public synchronized int prefetchDepth() {
+  public int prefetchDepth() {
     return prefetch;
   }
 
