@@ -12,9 +12,10 @@
 #   - a PyTorch DataLoader over the original files with num_workers=2 (if python3-torch imports);
 #   - `dharmana dataset bench` with an emulated accelerator whose demand is 80% of the measured
 #     Dharmana read bandwidth (goal: utilization >= 0.95), its compute launched synchronously (MLPerf
-#     Storage's emulation) and asynchronously (a device that computes while the next batch is taken),
-#     beside the host's limit for the synchronous emulation (batches ready at once, the cores as busy
-#     as the readers keep them: bench HostSleepLimit) and the ratio to it.
+#     Storage's emulation) with the loader's readers in the background (the default) and as ordinary
+#     threads, and asynchronously (a device that computes while the next batch is taken), beside the
+#     host's limit for the synchronous emulation (batches ready at once, the cores as busy as the
+#     readers keep them: bench HostSleepLimit) and the ratio to it.
 #
 # Usage: bench/scripts/dataset-read.sh [SIZE_GIB (default 2)] [WORKDIR (default /tmp/dharmana-dataset-bench)]
 # Env:   DHARMANA_JAR=path runs that jar with java (default: the ./dharmana launcher); KEEP=1 keeps the generated data; WORKLOADS="resnet50 cosmoflow" selects workloads; COLD=1 see above; ROUNDS=N read rounds (default 5); ACC_ROUNDS=N accelerator rounds (default 3).
@@ -160,41 +161,57 @@ PY
   # The default prefetch (auto: from 4 batches, one more each time the accelerator waits, within
   # --memory). One epoch at this demand lasts a fraction of a second, most of it the JVM warming up:
   # the first epoch alone and five back to back (each next epoch's loader reading ahead) are both
-  # printed. Each in both launch modes, taking turns for ACC_ROUNDS rounds (medians):
-  #   sync  - the accelerator's thread sleeps the compute, then takes the next batch (MLPerf Storage's
-  #           emulation): a thread that wakes late from its sleep idles the accelerator (overrun);
-  #   async - the emulated device computes while the thread takes the next batch (one queued), as a
-  #           training loop with asynchronous kernel launches: only late storage idles it.
+  # printed, the five also after their first epoch (MLPerf Storage reports utilization per epoch;
+  # a training process pays its warm-up once). Each in three modes, taking turns for ACC_ROUNDS rounds (medians):
+  #   sync        - the accelerator's thread sleeps the compute, then takes the next batch (MLPerf
+  #                 Storage's emulation): a thread that wakes late from its sleep idles the
+  #                 accelerator (overrun); the loader's readers run in the background (the default);
+  #   sync-normal - the same with the readers as ordinary threads (--no-background-readers), whose
+  #                 time slice the accelerator's thread may wait out when it wakes;
+  #   async       - the emulated device computes while the thread takes the next batch (one queued),
+  #                 as a training loop with asynchronous kernel launches: only late storage idles it.
   bench_field() { echo "$1" | json_field "$2"; }
-  acc_line() { # label, then utilization runs (one "util p99 overrun" line per run)
+  acc_line() { # label, then runs (one "util p99 overrun after-first-epoch" line per run; median by utilization)
     local label=$1; shift
     local med; med=$(median_line "$@")
-    read -r u p o <<< "$med"
-    echo "  $label: utilization $u (runs $(printf '%s\n' "$@" | cut -d' ' -f1 | paste -sd' ')), wait p99 $p ms, overrun $o ms"
+    read -r u p o a <<< "$med"
+    local after=""
+    [[ $a != None ]] && after=", after the first epoch $(median_line $(printf '%s\n' "$@" | cut -d' ' -f4)) (runs $(printf '%s\n' "$@" | cut -d' ' -f4 | paste -sd' '))"
+    echo "  $label: utilization $u (runs $(printf '%s\n' "$@" | cut -d' ' -f1 | paste -sd' '))$after, wait p99 $p ms, overrun $o ms"
   }
   echo "emulated accelerator at 80% of read bandwidth ($compute_ms ms/batch, prefetch auto; medians of $ACC_ROUNDS alternating rounds):"
   for epochs in 1 5; do
-    sync_runs=(); async_runs=()
+    sync_runs=(); normal_runs=(); async_runs=()
     for round in $(seq "$ACC_ROUNDS"); do
-      for launch in sync async; do
+      for mode in sync sync-normal async; do
+        case $mode in
+          sync) flags="--launch sync" ;;
+          sync-normal) flags="--launch sync --no-background-readers" ;;
+          async) flags="--launch async" ;;
+        esac
         prepare "$ds"/shards/*.dhs
-        j=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs $epochs --launch $launch --json)
-        line="$(bench_field "$j" utilization) $(bench_field "$j" waitP99Ms) $(bench_field "$j" overrunMs)"
-        if [[ $launch == sync ]]; then sync_runs+=("$line"); else async_runs+=("$line"); fi
+        j=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs $epochs $flags --json)
+        line="$(bench_field "$j" utilization) $(bench_field "$j" waitP99Ms) $(bench_field "$j" overrunMs) $(bench_field "$j" utilizationAfterFirstEpoch)"
+        case $mode in
+          sync) sync_runs+=("$line"); readers=$(bench_field "$j" readerThreads) ;;
+          sync-normal) normal_runs+=("$line") ;;
+          async) async_runs+=("$line") ;;
+        esac
         faults=$(bench_field "$j" majorFaults); thread=$(bench_field "$j" acceleratorThread)
       done
     done
-    acc_line "$epochs epoch(s), sync (MLPerf)" "${sync_runs[@]}"
-    acc_line "$epochs epoch(s), async        " "${async_runs[@]}"
+    acc_line "$epochs epoch(s), sync (MLPerf)             " "${sync_runs[@]}"
+    acc_line "$epochs epoch(s), sync, readers not in bg   " "${normal_runs[@]}"
+    acc_line "$epochs epoch(s), async                     " "${async_runs[@]}"
   done
-  echo "  (accelerator thread: $thread; major faults in the last run: $faults)"
+  echo "  (accelerator thread: $thread; readers: $readers; major faults in the last run: $faults)"
   # the host's limit for the synchronous emulation: the same accelerator with every batch ready at
   # once, beside two threads busy 80% of the time as the readers are at this demand
   if [[ -f "$ROOT/bench/target/benchmarks.jar" ]]; then
     limit=$(java -cp "$ROOT/bench/target/benchmarks.jar" io.dharmana.bench.HostSleepLimit "$compute_ms" 0.8 2 5)
-    limit_short=$(echo "$limit" | json_field shortSlice)
+    limit_bg=$(echo "$limit" | json_field backgroundBusy)
     sync_median=$(median_line "${sync_runs[@]}" | cut -d' ' -f1)
-    echo "  host limit (batches ready at once, 2 threads busy 80%): sync utilization $limit_short with the short slice, $(echo "$limit" | json_field defaultSlice) without; dharmana sync (5 epochs) / limit: $(python3 -c "print(f'{$sync_median / $limit_short:.3f}')")"
+    echo "  host limit (batches ready at once, 2 threads busy 80%): sync utilization $limit_bg with the busy threads in the background, $(echo "$limit" | json_field shortSlice) as ordinary threads, $(echo "$limit" | json_field defaultSlice) also without the short slice; dharmana sync (5 epochs) / limit: $(python3 -c "print(f'{$sync_median / $limit_bg:.3f}')")"
   else
     echo "  host limit: skipped (bench/target/benchmarks.jar not built: mvn -q -B package -DskipTests)"
   fi
@@ -206,7 +223,7 @@ PY
     for launch in sync async; do
       prepare "$ds"/shards/*.dhs
       j=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$ms" --readers 2 --shuffle 7 --epochs 5 --launch $launch --json)
-      row="$row $launch $(bench_field "$j" utilization) (wait p99 $(bench_field "$j" waitP99Ms) ms, overrun $(bench_field "$j" overrunMs) ms)"
+      row="$row $launch $(bench_field "$j" utilization) (after the first epoch $(bench_field "$j" utilizationAfterFirstEpoch); wait p99 $(bench_field "$j" waitP99Ms) ms, overrun $(bench_field "$j" overrunMs) ms)"
     done
     echo "  demand $(python3 -c "print(int($fraction * 100))")% ($ms ms/batch):$row"
   done

@@ -18,7 +18,9 @@ import java.util.zip.CRC32C;
  *
  * <p>Usage: {@code HostSleepLimit COMPUTE_MS DUTY [THREADS (2)] [SECONDS (5)]}, e.g. {@code 1.9
  * 0.8}: prints one JSON line with the utilization with and without the short slice (see {@link
- * HostScheduling}), taking turns for three rounds each.
+ * HostScheduling}) beside ordinary busy threads, and with the short slice beside busy threads in
+ * the background (as {@code dataset bench} runs the loader's readers by default), taking turns
+ * for three rounds each.
  */
 public final class HostSleepLimit {
 
@@ -38,23 +40,28 @@ public final class HostSleepLimit {
       System.exit(2);
     }
     long items = Math.max(2, (long) (seconds * 1000 / computeMs));
-    Busy busy = new Busy(threads, duty);
-    busy.start();
-    try {
-      Thread.sleep(200);
-      double[] withSlice = new double[3];
-      double[] without = new double[3];
-      for (int round = 0; round < 3; round++) {
+    double[] withSlice = new double[3];
+    double[] without = new double[3];
+    double[] background = new double[3];
+    for (int round = 0; round < 3; round++) {
+      Busy busy = new Busy(threads, duty, false);
+      try {
         try (HostScheduling.Slice slice = HostScheduling.shortSlice(HostScheduling.MIN_SLICE)) {
           withSlice[round] = utilization(computeMs, items);
         }
         without[round] = utilization(computeMs, items);
+      } finally {
+        busy.stop();
       }
-      System.out.printf(Locale.ROOT, "{\"computeMs\":%s,\"duty\":%s,\"threads\":%d,\"shortSlice\":%.3f,\"defaultSlice\":%.3f}%n", computeMs,
-          duty, threads, median(withSlice), median(without));
-    } finally {
-      busy.stop();
+      busy = new Busy(threads, duty, true);
+      try (HostScheduling.Slice slice = HostScheduling.shortSlice(HostScheduling.MIN_SLICE)) {
+        background[round] = utilization(computeMs, items);
+      } finally {
+        busy.stop();
+      }
     }
+    System.out.printf(Locale.ROOT, "{\"computeMs\":%s,\"duty\":%s,\"threads\":%d,\"shortSlice\":%.3f,\"defaultSlice\":%.3f,"
+        + "\"backgroundBusy\":%.3f}%n", computeMs, duty, threads, median(withSlice), median(without), median(background));
   }
 
   private static double utilization(double computeMs, long items) {
@@ -69,16 +76,23 @@ public final class HostSleepLimit {
     return sorted[sorted.length / 2];
   }
 
-  /** Threads that checksum memory (as the readers verify samples) for {@code duty} of the time. */
+  /**
+   * Threads that checksum memory (as the readers verify samples) for {@code duty} of the time,
+   * started at once and given 200 ms to get going.
+   */
   private static final class Busy {
+    private static final byte[] MEMORY = new byte[64 << 20];
     private final Thread[] threads;
     private volatile boolean stop;
 
-    Busy(int count, double duty) {
+    Busy(int count, double duty, boolean inBackground) throws InterruptedException {
       threads = new Thread[count];
-      byte[] memory = new byte[64 << 20];
+      byte[] memory = MEMORY;
       for (int i = 0; i < count; i++) {
         threads[i] = new Thread(() -> {
+          if (inBackground) {
+            HostScheduling.background();
+          }
           CRC32C crc = new CRC32C();
           int at = 0;
           while (!stop) {
@@ -94,13 +108,9 @@ public final class HostSleepLimit {
           }
         }, "busy-" + i);
         threads[i].setDaemon(true);
+        threads[i].start();
       }
-    }
-
-    void start() {
-      for (Thread t : threads) {
-        t.start();
-      }
+      Thread.sleep(200);
     }
 
     void stop() throws InterruptedException {

@@ -9,6 +9,7 @@ import io.dharmana.dataset.DatasetPacker;
 import io.dharmana.dataset.LoaderState;
 import io.dharmana.dataset.LoaderStats;
 import io.dharmana.dataset.PackProgress;
+import io.dharmana.dataset.ReaderPriority;
 import io.dharmana.dataset.ShardCacheStats;
 import io.dharmana.dataset.ShardInfo;
 import io.dharmana.dataset.SourceInfo;
@@ -364,8 +365,14 @@ public final class DatasetCommand implements Runnable {
 
     /** Like {@link #loader(Dataset, String)}, for epoch {@code epochNumber}. */
     DataLoader loader(Dataset dataset, String prefetch, long epochNumber) throws IOException {
+      return loader(dataset, prefetch, epochNumber, ReaderPriority.NORMAL);
+    }
+
+    /** Like {@link #loader(Dataset, String, long)}, with readers of the given priority. */
+    DataLoader loader(Dataset dataset, String prefetch, long epochNumber, ReaderPriority priority) throws IOException {
       boolean auto = isAuto(prefetch);
       DataLoader.Builder b = DataLoader.builder(dataset).batchSize(batch).epoch(epochNumber).shuffleBlock(shuffleBlock).readers(readers)
+          .readerPriority(priority)
           .prefetch(auto ? AUTO_START : depth(prefetch)).adaptivePrefetch(auto).memoryLimit(size(memory, "--memory"));
       if (seed != null) {
         b.shuffle(seed);
@@ -526,8 +533,18 @@ public final class DatasetCommand implements Runnable {
             + "(default: on; --no-short-slice to compare)."})
     boolean shortSlice;
 
+    @Option(names = "--background-readers", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = {"Run the loader's readers in the background (Linux SCHED_IDLE): they read on the CPU time the accelerator's "
+            + "thread leaves, and that thread takes a core from them the moment it wakes (default: on; --no-background-readers "
+            + "to compare)."})
+    boolean backgroundReaders;
+
     @Option(names = "--json", description = "Print the report as JSON.")
     boolean json;
+
+    private ReaderPriority priority() {
+      return backgroundReaders ? ReaderPriority.BACKGROUND : ReaderPriority.NORMAL;
+    }
 
     @Override
     public Integer call() throws IOException {
@@ -569,15 +586,18 @@ public final class DatasetCommand implements Runnable {
       return Main.OK;
     }
 
+    /** A batch as handed to the emulated accelerator, with the epoch it belongs to. */
+    private record Handed(long epoch, Batch batch) {}
+
     private Map<String, Object> run(Dataset dataset, String depth) throws IOException {
       List<DataLoader> loaders = new ArrayList<>();
       ShardCacheStats shardsBefore = dataset.counters();
       try {
-        loaders.add(options.loader(dataset, depth));
+        loaders.add(options.loader(dataset, depth, options.epoch, priority()));
         // the accelerator is done with a batch when it asks for the next one (launched
         // asynchronously: for the one after), and its buffers are recycled then
         boolean async = launch.equals("async");
-        Iterator<Batch> limited = new Iterator<>() {
+        Iterator<Handed> limited = new Iterator<>() {
           long n;
           long inEpoch;
           Batch previous;
@@ -594,7 +614,7 @@ public final class DatasetCommand implements Runnable {
             DataLoader now = loaders.get(current);
             if (loaders.size() == current + 1 && loaders.size() < epochs && inEpoch >= now.batches() - now.prefetchDepth()) {
               try {
-                DataLoader next = options.loader(dataset, depth, options.epoch + loaders.size());
+                DataLoader next = options.loader(dataset, depth, options.epoch + loaders.size(), priority());
                 loaders.add(next);
                 next.prefetchAhead();
               } catch (IOException e) {
@@ -619,7 +639,7 @@ public final class DatasetCommand implements Runnable {
           }
 
           @Override
-          public Batch next() {
+          public Handed next() {
             if (async) {
               if (queued != null) {
                 queued.close();
@@ -632,7 +652,7 @@ public final class DatasetCommand implements Runnable {
             previous = batches.next();
             inEpoch++;
             startNextEpochWhenDue();
-            return previous;
+            return new Handed(options.epoch + current, previous);
           }
         };
         long faultsBefore = majorFaults();
@@ -641,8 +661,9 @@ public final class DatasetCommand implements Runnable {
         String slice;
         try (HostScheduling.Slice s = shortSlice ? HostScheduling.shortSlice(HostScheduling.MIN_SLICE) : null) {
           slice = s == null ? "default slice (--no-short-slice)" : s.describe();
-          acc = EmulatedAccelerator.<Batch>of(Duration.ofNanos((long) (computeMs * 1e6)))
+          acc = EmulatedAccelerator.<Handed>of(Duration.ofNanos((long) (computeMs * 1e6)))
               .launching(async ? EmulatedAccelerator.Launch.ASYNCHRONOUS : EmulatedAccelerator.Launch.SYNCHRONOUS)
+              .byEpoch(Handed::epoch)
               .run(limited);
         }
         double seconds = (System.nanoTime() - started) / 1e9;
@@ -656,6 +677,10 @@ public final class DatasetCommand implements Runnable {
         r.put("epochs", epochs);
         r.put("launch", launch);
         r.put("utilization", nanToNull(acc.utilization()));
+        // per epoch, as MLPerf Storage reports it: the first carries the process's warm-up (code
+        // compiled as it first runs), which a long training run pays once
+        r.put("epochUtilization", acc.epochs().stream().map(e -> nanToNull(e.utilization())).toList());
+        r.put("utilizationAfterFirstEpoch", nanToNull(acc.utilizationAfterFirstEpoch()));
         r.put("waitP50Ms", round(acc.waitP50Nanos() / 1e6));
         r.put("waitP99Ms", round(acc.waitP99Nanos() / 1e6));
         r.put("waitMaxMs", round(acc.waitMaxNanos() / 1e6));
@@ -663,6 +688,7 @@ public final class DatasetCommand implements Runnable {
         // utilization lost to the accelerator's thread waking late (CPU contention), not to storage
         r.put("overrunMs", round(acc.overrunNanos() / 1e6));
         r.put("acceleratorThread", slice);
+        r.put("readerThreads", loaders.get(0).readerThreads());
         double demand = stats.batches() == 0 || computeMs == 0 ? Double.NaN : stats.bytesDecoded() / (double) stats.batches() / 1e6 / (computeMs / 1e3);
         r.put("demandMBps", nanToNull(demand));
         r.putAll(readReport(stats, seconds));

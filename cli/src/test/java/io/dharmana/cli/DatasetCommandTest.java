@@ -107,6 +107,12 @@ class DatasetCommandTest {
     assertTrue(three.get("bytesRead").asLong() <= 3 * read, read + " in one epoch: " + out);
     assertEquals("sync", three.get("launch").asText(), "MLPerf's synchronous emulation is the default: " + out);
     assertTrue(three.get("acceleratorThread").asText().contains("slice"), out.toString());
+    assertTrue(three.get("readerThreads").asText().matches("background \\(SCHED_IDLE\\)|not moved to the background: .*"), out.toString());
+    assertEquals(3, three.get("epochUtilization").size(), "one utilization per epoch: " + out);
+    for (JsonNode u : three.get("epochUtilization")) {
+      assertTrue(u.asDouble() > 0 && u.asDouble() <= 1, out.toString());
+    }
+    assertTrue(three.get("utilizationAfterFirstEpoch").asDouble() > 0, out.toString());
     assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--epochs", "3", "--launch", "async",
         "--no-short-slice", "--json"), err.toString());
     JsonNode async = new ObjectMapper().readTree(out.toString());
@@ -114,6 +120,8 @@ class DatasetCommandTest {
     assertEquals(3 * samples, async.get("samples").asLong(), "launched asynchronously, every sample is still handed out: " + out);
     assertEquals(0.0, async.get("overrunMs").asDouble(), "the device's timeline has no thread to wake late: " + out);
     assertEquals("default slice (--no-short-slice)", async.get("acceleratorThread").asText(), out.toString());
+    assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--no-background-readers", "--json"), err.toString());
+    assertEquals("normal", new ObjectMapper().readTree(out.toString()).get("readerThreads").asText(), out.toString());
     assertEquals(Main.INVALID, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--launch", "later"));
     assertTrue(err.toString().contains("Invalid --launch later: allowed are sync and async"), err.toString());
     assertEquals(Main.INVALID, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--epochs", "0"));

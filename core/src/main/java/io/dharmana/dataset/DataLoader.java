@@ -3,6 +3,7 @@ package io.dharmana.dataset;
 import io.dharmana.dataset.internal.BufferPool;
 import io.dharmana.dataset.internal.EpochOrder;
 import io.dharmana.dataset.internal.ShardSource;
+import io.dharmana.runtime.HostScheduling;
 import io.dharmana.stage.StageListener;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -64,6 +65,9 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private final long batches;
   private final double averageSampleBytes;
   private final ExecutorService pool;
+  private final ReaderPriority priority;
+  // what the first reader thread's request for its priority came to, for reports
+  private volatile String readerThreads;
   private final ShardCacheStats shardsAtStart;
   private final BufferPool buffersPool;
 
@@ -122,11 +126,9 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     this.begin = partBegin + s.consumed();
     this.batches = (end - begin + batchSize - 1) / batchSize;
     this.averageSampleBytes = index.samples() == 0 ? 0 : (double) index.bytes() / index.samples();
-    this.pool = Executors.newFixedThreadPool(readers, r -> {
-      Thread t = new Thread(r, "dharmana-loader");
-      t.setDaemon(true);
-      return t;
-    });
+    this.priority = b.priority;
+    this.readerThreads = priority == ReaderPriority.NORMAL ? "normal" : "not started";
+    this.pool = Executors.newFixedThreadPool(readers, r -> loaderThread(r, "dharmana-loader"));
     this.shardsAtStart = dataset.counters();
     // enough for the batches read ahead plus the one in use
     this.buffersPool = new BufferPool(memoryLimit + 2L * batchSize * (long) Math.max(averageSampleBytes, 1));
@@ -155,6 +157,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     private int prefetch = 2;
     private boolean adaptive;
     private int readers = 2;
+    private ReaderPriority priority = ReaderPriority.NORMAL;
     private long memoryLimit = 256L << 20;
     private LoaderState resume;
 
@@ -244,6 +247,12 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
       return this;
     }
 
+    /** How the reader threads share the CPU with the consumer's thread; {@link ReaderPriority#NORMAL} by default. */
+    public Builder readerPriority(ReaderPriority value) {
+      priority = Objects.requireNonNull(value, "priority");
+      return this;
+    }
+
     /** Bound on the decoded bytes of batches read ahead. */
     public Builder memoryLimit(long bytes) {
       if (bytes < 0) {
@@ -324,6 +333,23 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     if (!closed) {
       submitUpTo(nextToHand + prefetch - 1);
     }
+  }
+
+  /** How the reader threads run: "normal", or the outcome of moving them to the background. */
+  public String readerThreads() {
+    return readerThreads;
+  }
+
+  /** A daemon thread of this loader, moved to the background first if its readers are. */
+  private Thread loaderThread(Runnable work, String name) {
+    Thread t = new Thread(() -> {
+      if (priority == ReaderPriority.BACKGROUND) {
+        readerThreads = HostScheduling.background().description();
+      }
+      work.run();
+    }, name);
+    t.setDaemon(true);
+    return t;
   }
 
   /** Batches read ahead of the caller now (an adaptive loader's depth grows as the caller waits). */
@@ -429,7 +455,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     if (filler != null || prefetch == 0 || closed) {
       return;
     }
-    filler = new Thread(() -> {
+    filler = loaderThread(() -> {
       while (true) {
         synchronized (this) {
           if (closed || nextToSubmit >= batches) {
@@ -440,7 +466,6 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
         java.util.concurrent.locks.LockSupport.parkNanos(250_000);
       }
     }, "dharmana-loader-filler");
-    filler.setDaemon(true);
     filler.start();
   }
 

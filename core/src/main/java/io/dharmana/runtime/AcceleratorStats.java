@@ -1,5 +1,7 @@
 package io.dharmana.runtime;
 
+import java.util.List;
+
 /**
  * How an accelerator spent its time over a run, as MLPerf Storage measures it: utilization is
  * compute time over wall time, with the first item excluded (its wait is the pipeline's start-up,
@@ -13,15 +15,59 @@ package io.dharmana.runtime;
  * @param waitP50Nanos median wait per item after the first
  * @param waitP99Nanos 99th percentile wait per item after the first
  * @param waitMaxNanos longest wait per item after the first
+ * @param epochs the same figures per epoch, in order, when the run was told its items' epochs
+ *     ({@link EmulatedAccelerator#byEpoch}); empty otherwise. They add up to the run's.
  */
 public record AcceleratorStats(
     long items, long computeNanos, long waitNanos, long wallNanos, long firstWaitNanos, long waitP50Nanos, long waitP99Nanos,
-    long waitMaxNanos) {
+    long waitMaxNanos, List<Epoch> epochs) {
 
   public AcceleratorStats {
     if (items < 0 || computeNanos < 0 || waitNanos < 0 || wallNanos < 0) {
       throw new IllegalArgumentException("Invalid accelerator stats: negative figures");
     }
+    epochs = List.copyOf(epochs);
+  }
+
+  /** A run's figures without a per-epoch account. */
+  public AcceleratorStats(
+      long items, long computeNanos, long waitNanos, long wallNanos, long firstWaitNanos, long waitP50Nanos, long waitP99Nanos,
+      long waitMaxNanos) {
+    this(items, computeNanos, waitNanos, wallNanos, firstWaitNanos, waitP50Nanos, waitP99Nanos, waitMaxNanos, List.of());
+  }
+
+  /**
+   * One epoch of a run, as MLPerf Storage (DLIO) reports utilization per epoch: its wall time runs
+   * from the end of the previous epoch's last compute (the run's first item, for the first epoch)
+   * to the end of its own last compute, so a wait at an epoch boundary counts in the epoch it
+   * delays.
+   *
+   * @param epoch the epoch's number, as the run was told it
+   * @param items items of the epoch (the run's first item excluded)
+   * @param computeNanos compute time asked for by those items
+   * @param waitNanos time waiting for them
+   * @param wallNanos the epoch's wall time
+   */
+  public record Epoch(long epoch, long items, long computeNanos, long waitNanos, long wallNanos) {
+    /** Compute time over wall time; NaN for an epoch without wall time. */
+    public double utilization() {
+      return wallNanos == 0 ? Double.NaN : Math.min(1.0, (double) computeNanos / wallNanos);
+    }
+  }
+
+  /**
+   * Utilization over the epochs after the first: what a long run settles at once the process has
+   * warmed up (its code compiled, its caches filled) and the loader reads ahead across epoch
+   * boundaries. NaN without at least two epochs.
+   */
+  public double utilizationAfterFirstEpoch() {
+    long compute = 0;
+    long wall = 0;
+    for (Epoch e : epochs.subList(Math.min(1, epochs.size()), epochs.size())) {
+      compute += e.computeNanos();
+      wall += e.wallNanos();
+    }
+    return wall == 0 ? Double.NaN : Math.min(1.0, (double) compute / wall);
   }
 
   /** Compute time over wall time, items after the first; NaN with fewer than two items. */

@@ -1,7 +1,9 @@
 package io.dharmana.runtime;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -53,17 +55,28 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
   private final LongSupplier clock;
   private final Sleeper sleeper;
   private final Launch launch;
+  private final ToLongFunction<? super T> epochOf; // null: no per-epoch account
 
-  private EmulatedAccelerator(ToLongFunction<? super T> computeNanos, LongSupplier clock, Sleeper sleeper, Launch launch) {
+  private EmulatedAccelerator(
+      ToLongFunction<? super T> computeNanos, LongSupplier clock, Sleeper sleeper, Launch launch, ToLongFunction<? super T> epochOf) {
     this.computeNanos = Objects.requireNonNull(computeNanos, "computeNanos");
     this.clock = Objects.requireNonNull(clock, "clock");
     this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
     this.launch = Objects.requireNonNull(launch, "launch");
+    this.epochOf = epochOf;
   }
 
   /** This accelerator with its compute launched as given (synchronous by default). */
   public EmulatedAccelerator<T> launching(Launch how) {
-    return new EmulatedAccelerator<>(computeNanos, clock, sleeper, how);
+    return new EmulatedAccelerator<>(computeNanos, clock, sleeper, how, epochOf);
+  }
+
+  /**
+   * This accelerator accounting for each epoch as well ({@link AcceleratorStats#epochs()}), with
+   * {@code epochOf} telling an item's epoch; an epoch ends where the items' epoch changes.
+   */
+  public EmulatedAccelerator<T> byEpoch(ToLongFunction<? super T> epochOf) {
+    return new EmulatedAccelerator<>(computeNanos, clock, sleeper, launch, Objects.requireNonNull(epochOf, "epochOf"));
   }
 
   /** An accelerator spending {@code perItem} on every item, on the real clock. */
@@ -77,12 +90,12 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
       throw new IllegalArgumentException("Invalid compute time " + perItem + ": must not be negative");
     }
     long nanos = perItem.toNanos();
-    return new EmulatedAccelerator<>(item -> nanos, clock, sleeper, Launch.SYNCHRONOUS);
+    return new EmulatedAccelerator<>(item -> nanos, clock, sleeper, Launch.SYNCHRONOUS, null);
   }
 
   /** An accelerator whose compute time depends on the item (e.g. proportional to a batch's samples). */
   public static <T> EmulatedAccelerator<T> computing(ToLongFunction<? super T> computeNanos, LongSupplier clock, Sleeper sleeper) {
-    return new EmulatedAccelerator<>(computeNanos, clock, sleeper, Launch.SYNCHRONOUS);
+    return new EmulatedAccelerator<>(computeNanos, clock, sleeper, Launch.SYNCHRONOUS, null);
   }
 
   @Override
@@ -96,6 +109,8 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
     long maxWait = 0;
     long firstEnd = 0;
     long end = 0; // when the accelerator finishes the items taken so far
+    List<AcceleratorStats.Epoch> epochs = new ArrayList<>();
+    EpochAccount epoch = null;
     while (true) {
       long before = clock.getAsLong();
       if (!items.hasNext()) {
@@ -104,6 +119,16 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
       T item = items.next();
       long arrived = clock.getAsLong();
       long want = computeNanos.applyAsLong(item);
+      if (epochOf != null) {
+        long number = epochOf.applyAsLong(item);
+        if (epoch == null) {
+          epoch = new EpochAccount(number);
+        } else if (number != epoch.number) {
+          // the epoch before ends with its last compute: the wait for this item is this epoch's
+          epochs.add(epoch.close(end));
+          epoch = new EpochAccount(number, end);
+        }
+      }
       long waited;
       if (async) {
         // the device's timeline: an item starts when it has arrived and the device is free; a
@@ -121,7 +146,13 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
       if (count == 0) {
         firstWait = waited;
         firstEnd = end;
+        if (epoch != null) {
+          epoch.start = end;
+        }
       } else {
+        if (epoch != null) {
+          epoch.add(want, waited);
+        }
         wait += waited;
         // the compute asked for, as MLPerf Storage counts it: a sleep that overruns (the thread was
         // preempted) is time the accelerator would have been idle, not time it computed
@@ -134,9 +165,40 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
     if (async) {
       sleepUntil(end, count); // the run ends when the device does
     }
+    if (epoch != null) {
+      epochs.add(epoch.close(end));
+    }
     boolean any = waits.getTotalCount() > 0;
     return new AcceleratorStats(count, compute, wait, count > 1 ? end - firstEnd : 0, firstWait, any ? waits.getValueAtPercentile(50) : 0,
-        any ? waits.getValueAtPercentile(99) : 0, maxWait);
+        any ? waits.getValueAtPercentile(99) : 0, maxWait, epochs);
+  }
+
+  /** The figures of the epoch in progress. */
+  private static final class EpochAccount {
+    final long number;
+    long start; // the end of the compute before the epoch's first counted item
+    long items;
+    long compute;
+    long wait;
+
+    EpochAccount(long number) {
+      this.number = number;
+    }
+
+    EpochAccount(long number, long start) {
+      this.number = number;
+      this.start = start;
+    }
+
+    void add(long computeNanos, long waitNanos) {
+      items++;
+      compute += computeNanos;
+      wait += waitNanos;
+    }
+
+    AcceleratorStats.Epoch close(long end) {
+      return new AcceleratorStats.Epoch(number, items, compute, wait, Math.max(0, end - start));
+    }
   }
 
   private void sleepUntil(long deadline, long count) {

@@ -31,6 +31,7 @@ public final class HostScheduling {
   public static final Duration MIN_SLICE = Duration.ofNanos(100_000);
 
   private static final int SCHED_OTHER = 0;
+  private static final int SCHED_IDLE = 5;
   // the first version of struct sched_attr (without the utilization clamps): 48 bytes
   private static final int SCHED_ATTR_SIZE = 48;
 
@@ -120,6 +121,43 @@ public final class HostScheduling {
     }
   }
 
+  /** What a request for {@link #background()} came to: whether the kernel took it, and a line for reports. */
+  public record Outcome(boolean granted, String description) {}
+
+  /**
+   * Moves the calling thread to the background for the rest of its life: Linux's {@code
+   * SCHED_IDLE} policy, under which the thread runs on whatever CPU time no ordinary thread wants,
+   * and an ordinary thread that wakes takes its core at once instead of after its slice.
+   *
+   * <p>Why: a data loader's readers keep the cores busy exactly when the accelerator's demand
+   * approaches the read bandwidth, and then every wake-up of the thread that feeds the accelerator
+   * waits behind a reader. In the background the readers still get every idle cycle, so they read
+   * as fast as before while that thread sleeps. Measured on this project's 2-core machines: a
+   * thread sleeping 1.9 ms beside two threads busy 80% of the time computed 99.3% of its time with
+   * the busy threads in the background, 97–98% with its own 100 µs {@linkplain #shortSlice slice},
+   * 86% with neither.
+   *
+   * <p>The cost: background threads get next to no CPU while ordinary threads keep every core
+   * busy, so use it only for work whose consumer is the thread that matters (readers ahead of a
+   * training loop), on threads that end with that work: an unprivileged thread cannot always
+   * return to the ordinary policy. Never throws for an unsupported host; the result says why.
+   */
+  public static Outcome background() {
+    Syscalls calls = Syscalls.forThisPlatform();
+    if (calls == null) {
+      return new Outcome(false, "not moved to the background: not Linux on x86-64 or AArch64");
+    }
+    try {
+      calls.setPolicy(SCHED_IDLE);
+      int now = calls.get().policy;
+      return now == SCHED_IDLE
+          ? new Outcome(true, "background (SCHED_IDLE)")
+          : new Outcome(false, "not moved to the background: the kernel kept policy " + now);
+    } catch (LastErrorException | UnsatisfiedLinkError | NoClassDefFoundError e) {
+      return new Outcome(false, "not moved to the background: sched_setattr failed: " + e.getMessage());
+    }
+  }
+
   private static Slice notGranted(String why) {
     return new Slice(Duration.ZERO, "default slice: " + why, () -> {});
   }
@@ -183,10 +221,18 @@ public final class HostScheduling {
     }
 
     void set(int nice, long runtime) {
+      set(SCHED_OTHER, nice, runtime);
+    }
+
+    void setPolicy(int policy) {
+      set(policy, 0, 0);
+    }
+
+    private void set(int policy, int nice, long runtime) {
       try (Memory m = new Memory(SCHED_ATTR_SIZE)) {
         m.clear();
         m.setInt(0, SCHED_ATTR_SIZE);
-        m.setInt(4, SCHED_OTHER);
+        m.setInt(4, policy);
         m.setInt(16, nice);
         m.setLong(24, runtime);
         libc().syscall(setattr, 0L, m, 0L);

@@ -92,6 +92,21 @@ class DataLoaderTest {
   }
 
   @ParameterizedTest
+  @ValueSource(longs = {8, 9})
+  void backgroundReadersHandOutTheSameBatches(long seed) {
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "");
+        DataLoader normal = DataLoader.builder(dataset).batchSize(16).shuffle(seed).prefetch(3).build();
+        DataLoader background = DataLoader.builder(dataset).batchSize(16).shuffle(seed).prefetch(3)
+            .readerPriority(ReaderPriority.BACKGROUND).build()) {
+      assertEquals("normal", normal.readerThreads());
+      assertEquals(indices(normal), indices(background), "seed " + seed);
+      // the readers' own account of their move; the kernel's is checked in HostSchedulingTest
+      String how = background.readerThreads();
+      assertTrue(how.equals("background (SCHED_IDLE)") || how.startsWith("not moved to the background: "), how);
+    }
+  }
+
+  @ParameterizedTest
   @ValueSource(longs = {5, 6, 7})
   void sameSeedSameOrderOtherSeedOrEpochOtherOrder(long seed) {
     try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {

@@ -75,6 +75,45 @@ class EmulatedAcceleratorTest {
   }
 
   @Test
+  void eachEpochCountsTheWaitThatDelaysIt() {
+    FakeClock clock = new FakeClock();
+    long[] waits = new long[30];
+    waits[0] = 5_000_000_000L; // start-up: excluded, as from the run
+    waits[10] = 6_000_000L; // the first batch of epoch 1 is late
+    AcceleratorStats stats = EmulatedAccelerator.<Integer>of(Duration.ofMillis(4), () -> clock.now, n -> clock.now += n)
+        .byEpoch(i -> i / 10)
+        .run(arriving(clock, waits));
+    assertEquals(List.of(new AcceleratorStats.Epoch(0, 9, 36_000_000L, 0, 36_000_000L),
+        new AcceleratorStats.Epoch(1, 10, 40_000_000L, 6_000_000L, 46_000_000L),
+        new AcceleratorStats.Epoch(2, 10, 40_000_000L, 0, 40_000_000L)), stats.epochs());
+    assertEquals(40.0 / 46, stats.epochs().get(1).utilization(), 1e-12);
+    assertEquals(80.0 / 86, stats.utilizationAfterFirstEpoch(), 1e-12);
+    assertTrue(EmulatedAccelerator.<Integer>of(Duration.ofMillis(4), () -> clock.now, n -> clock.now += n)
+        .run(arriving(clock, waits)).epochs().isEmpty(), "no per-epoch account unless asked for");
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {4, 5, 6})
+  void epochsAddUpToTheRunInBothLaunches(long seed) {
+    for (EmulatedAccelerator.Launch launch : EmulatedAccelerator.Launch.values()) {
+      Random random = new Random(seed);
+      FakeClock clock = new FakeClock();
+      long[] waits = IntStream.range(0, 200).mapToLong(i -> random.nextInt(8_000_000)).toArray();
+      int perEpoch = 1 + random.nextInt(40);
+      AcceleratorStats stats = EmulatedAccelerator.<Integer>of(Duration.ofMillis(3), () -> clock.now, n -> clock.now += n)
+          .launching(launch)
+          .byEpoch(i -> i / perEpoch)
+          .run(arriving(clock, waits));
+      String where = "seed " + seed + ", " + launch + ", " + perEpoch + " items per epoch";
+      assertEquals((waits.length + perEpoch - 1) / perEpoch, stats.epochs().size(), where);
+      assertEquals(stats.items() - 1, stats.epochs().stream().mapToLong(AcceleratorStats.Epoch::items).sum(), where);
+      assertEquals(stats.computeNanos(), stats.epochs().stream().mapToLong(AcceleratorStats.Epoch::computeNanos).sum(), where);
+      assertEquals(stats.waitNanos(), stats.epochs().stream().mapToLong(AcceleratorStats.Epoch::waitNanos).sum(), where);
+      assertEquals(stats.wallNanos(), stats.epochs().stream().mapToLong(AcceleratorStats.Epoch::wallNanos).sum(), where);
+    }
+  }
+
+  @Test
   void aSleepThatOverrunsCountsOnlyTheComputeAskedFor() {
     FakeClock clock = new FakeClock();
     // every sleep overruns by 1 ms, as a preempted thread's would; items arrive at once

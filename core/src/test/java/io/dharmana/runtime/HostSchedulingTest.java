@@ -16,12 +16,40 @@ class HostSchedulingTest {
 
   /** The calling thread's slice as the kernel reports it in /proc, or -1 where it does not. */
   private static long procSlice() throws IOException {
+    return procSched("se.slice");
+  }
+
+  /** A field of the calling thread's scheduling state as the kernel reports it in /proc, or -1. */
+  private static long procSched(String field) throws IOException {
     Path sched = Path.of("/proc/thread-self/sched");
     if (!Files.isReadable(sched)) {
       return -1;
     }
-    return Files.readAllLines(sched).stream().filter(l -> l.startsWith("se.slice"))
+    return Files.readAllLines(sched).stream().filter(l -> l.startsWith(field + " "))
         .mapToLong(l -> Long.parseLong(l.substring(l.indexOf(':') + 1).trim())).findFirst().orElse(-1);
+  }
+
+  private record Moved(long before, HostScheduling.Outcome outcome, long after) {}
+
+  @Test
+  void aThreadMovedToTheBackgroundRunsUnderTheIdlePolicy() throws Exception {
+    // on a thread of its own: the move is for the rest of the thread's life
+    Moved moved = CompletableFuture.supplyAsync(() -> {
+      try {
+        long before = procSched("policy");
+        HostScheduling.Outcome outcome = HostScheduling.background();
+        return new Moved(before, outcome, procSched("policy"));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, r -> new Thread(r, "background-test").start()).join();
+    assumeTrue(moved.outcome().granted(), moved.outcome()::description);
+    assertEquals("background (SCHED_IDLE)", moved.outcome().description());
+    if (moved.before() >= 0) {
+      assertEquals(0, moved.before(), "an ordinary thread before the move (SCHED_OTHER)");
+      assertEquals(5, moved.after(), "the kernel's own account after the move (SCHED_IDLE)");
+      assertEquals(0, procSched("policy"), "the calling thread keeps its policy");
+    }
   }
 
   @Test
