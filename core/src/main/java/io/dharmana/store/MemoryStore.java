@@ -34,7 +34,7 @@ final class MemoryStore implements BlobStore, SupportsListing, SupportsTouch {
     if (blob == null) {
       throw new NotFoundException("Cannot open " + key + ": no such blob in the memory store");
     }
-    return new ArrayInput(blob.bytes());
+    return InMemoryInput.shared(blob.bytes());
   }
 
   @Override
@@ -81,41 +81,6 @@ final class MemoryStore implements BlobStore, SupportsListing, SupportsTouch {
   @Override
   public String toString() {
     return "memory";
-  }
-
-  /** Reads from an immutable array; safe for concurrent positional reads. */
-  static final class ArrayInput implements BlobInput {
-    private final byte[] bytes;
-
-    ArrayInput(byte[] bytes) {
-      this.bytes = bytes;
-    }
-
-    @Override
-    public long length() {
-      return bytes.length;
-    }
-
-    @Override
-    public int read(long position, ByteBuffer dst) {
-      if (position < 0) {
-        throw new IllegalArgumentException("Invalid read position " + position + ": must be >= 0");
-      }
-      if (position >= bytes.length) {
-        return dst.hasRemaining() ? -1 : 0;
-      }
-      int n = (int) Math.min(dst.remaining(), bytes.length - position);
-      dst.put(bytes, (int) position, n);
-      return n;
-    }
-
-    @Override
-    public byte[] readAll() {
-      return bytes.clone();
-    }
-
-    @Override
-    public void close() {}
   }
 
   private final class MemoryOutput extends BlobOutput {

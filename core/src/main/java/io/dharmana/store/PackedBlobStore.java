@@ -344,7 +344,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     if (entry instanceof Direct) {
       return objects.open(BLOBS + key);
     }
-    return new BytesInput(readPacked(key, (Packed) entry));
+    return InMemoryInput.owning(readPacked(key, (Packed) entry));
   }
 
   /**
@@ -1111,44 +1111,5 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     byte[] array() {
       return buf;
     }
-  }
-
-  /** A blob already read whole (packed blobs are read with one ranged GET at open). */
-  private static final class BytesInput implements BlobInput {
-    private final byte[] bytes;
-
-    BytesInput(byte[] bytes) {
-      this.bytes = bytes;
-    }
-
-    @Override
-    public long length() {
-      return bytes.length;
-    }
-
-    @Override
-    public int read(long position, ByteBuffer dst) {
-      if (position < 0) {
-        throw new IllegalArgumentException("Invalid position " + position + ": must be >= 0");
-      }
-      if (!dst.hasRemaining()) {
-        return 0;
-      }
-      if (position >= bytes.length) {
-        return -1;
-      }
-      int n = (int) Math.min(dst.remaining(), bytes.length - position);
-      dst.put(bytes, (int) position, n);
-      return n;
-    }
-
-    /** The array read for this input alone (each open reads afresh), so it is handed over, not copied. */
-    @Override
-    public byte[] readAll() {
-      return bytes;
-    }
-
-    @Override
-    public void close() {}
   }
 }

@@ -255,7 +255,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   /** Like {@link #open}, tier by tier, each tier's store reading as its {@link BlobStore#readBuffer} does. */
   @Override
   public ByteBuffer readBuffer(String key) {
-    return serve(key, "read", BlobStore::readBuffer, BufferInput::new).buffer;
+    return serve(key, "read", BlobStore::readBuffer, InMemoryInput::of).buffer();
   }
 
   /**
@@ -294,34 +294,6 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       throw new UncheckedIOException("Cannot " + action + " " + key + ": no tier served it; " + failure.getMessage(), failure.getCause());
     }
     throw new NotFoundException("Cannot " + action + " " + key + ": no tier holds it (tiers " + tierNames() + ")");
-  }
-
-  /** A blob read whole into a buffer, seen as an input so that promotion can copy it. */
-  private static final class BufferInput implements BlobInput {
-    final ByteBuffer buffer;
-
-    BufferInput(ByteBuffer buffer) {
-      this.buffer = buffer;
-    }
-
-    @Override
-    public long length() {
-      return buffer.remaining();
-    }
-
-    @Override
-    public int read(long position, ByteBuffer dst) {
-      int length = buffer.remaining();
-      if (position >= length) {
-        return -1;
-      }
-      int n = (int) Math.min(dst.remaining(), length - position);
-      dst.put(buffer.slice(buffer.position() + (int) position, n));
-      return n;
-    }
-
-    @Override
-    public void close() {}
   }
 
   @Override
