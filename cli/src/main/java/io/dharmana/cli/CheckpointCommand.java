@@ -330,8 +330,8 @@ final class CheckpointCommand implements Runnable {
   }
 
   @Command(name = "prune", mixinStandardHelpOptions = true,
-      description = {"Apply a retention policy (rules combine: a step any rule keeps is kept). With rule options, they",
-          "become the run's policy; without, the run's stored policy applies. Data goes at the next gc."})
+      description = {"Apply a retention policy (rules combine: a step any rule keeps is kept).",
+          "With rule options, they become the run's policy; without, the run's stored policy applies. Data goes at the next gc."})
   static final class Prune implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin RunOptions common;

@@ -494,8 +494,9 @@ public final class DatasetCommand implements Runnable {
   }
 
   @Command(name = "bench", mixinStandardHelpOptions = true,
-      description = {"Run an emulated training epoch (sleep per batch, as MLPerf Storage does) and report accelerator utilization",
-          "(compute time / wall time, first batch excluded), throughput, wait per batch, cache hit rate and prefetch accuracy."})
+      description = {"Run an emulated training epoch (sleep per batch, as MLPerf Storage does) and report accelerator utilization.",
+          "Utilization is compute time over wall time, first batch excluded, over the run and per epoch; also throughput, wait per "
+              + "batch, cache hit rate and prefetch accuracy."})
   static final class Bench implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -66,9 +66,10 @@ import picocli.CommandLine.Spec;
  * report} show them.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = {"Run an emulated training job on an embedded repository (no server, no setup): pack a data set,",
-        "stream it with prefetch to an emulated accelerator, save async checkpoints with dedup, prune, restore,",
-        "verify, and print utilization, bytes saved, cost per month vs raw and the bottleneck; writes report.html."})
+    header = "Run an emulated training job on an embedded repository (no server, no setup).",
+    description = "Packs a data set, streams it with prefetch to an emulated accelerator, saves asynchronous checkpoints with "
+        + "dedup, prunes, restores and verifies them, and prints utilization, bytes saved, cost per month against raw and the "
+        + "bottleneck; writes report.html.")
 final class DemoCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -166,6 +166,11 @@ public record Bottleneck(
       return "Hashing (" + Figures.rate(limiting.throughputBytesPerSecond()) + " per thread) is what content addressing"
           + " and verification cost; it cannot be removed, only spread over more threads." + stageNote;
     }
+    if (name.equals(io.dharmana.runtime.StorageRuntime.OUTPUT_WRITE)) {
+      return "Writing the decoded bytes out (" + Figures.rate(limiting.throughputBytesPerSecond()) + ") limits this path: the "
+          + "destination (a file system, a socket, a consumer) accepts them slower than they are read and decoded; a faster "
+          + "destination would cut up to " + Figures.percent(limiting.share()) + " of it." + stageNote;
+    }
     if (name.equals("chunking")) {
       return "Chunking (" + Figures.rate(limiting.throughputBytesPerSecond()) + ", the time includes reading the input) is"
           + " the one single-threaded part of the write path: a faster source, or several objects written at once, would"

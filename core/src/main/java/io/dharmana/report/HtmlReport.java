@@ -1,5 +1,7 @@
 package io.dharmana.report;
 
+import io.dharmana.runtime.StorageRuntime;
+
 import io.dharmana.cost.CostReport;
 import io.dharmana.descriptor.PipelineDescriptor;
 import io.dharmana.metrics.LatencyStats;
@@ -100,7 +102,7 @@ final class HtmlReport {
   static List<StageStats> flow(MetricsSnapshot run, String direction) {
     List<StageStats> path = run.stages().stream().filter(s -> s.direction().equals(direction)).toList();
     List<String> before = direction.equals("encode") ? List.of("chunking", "sha256-original") : List.of("store-read", "sha256-verify");
-    List<String> after = direction.equals("encode") ? List.of("sha256-chunk-id", "store-write") : List.of();
+    List<String> after = direction.equals("encode") ? List.of("sha256-chunk-id", "store-write") : List.of(StorageRuntime.OUTPUT_WRITE);
     List<StageStats> ordered = new ArrayList<>();
     for (String n : before) {
       path.stream().filter(s -> s.index() < 0 && s.stage().equals(n)).forEach(ordered::add);

@@ -221,6 +221,12 @@ public final class StorageRuntime implements AutoCloseable {
   /** Counter of the native buffers a read through a channel allocated to decode into. */
   public static final String DECODE_BUFFERS = "decode.buffers";
 
+  /**
+   * The read path's last step: handing decoded bytes to their destination (a file, a socket, a
+   * caller's stream), when the read writes them out itself.
+   */
+  public static final String OUTPUT_WRITE = "output-write";
+
   /** Chunks larger than this are decoded into arrays: a window of native buffers for them would be too large. */
   static final int MAX_BUFFERED_CHUNK = 4 << 20;
 
@@ -388,14 +394,17 @@ public final class StorageRuntime implements AutoCloseable {
       long total = 0;
       byte[] copy = null;
       while (pos < limit || fill()) {
+        long t0 = PipelineMetrics.now();
+        int n = limit - pos;
         if (current.hasArray()) {
-          out.write(current.array(), current.arrayOffset() + pos, limit - pos);
+          out.write(current.array(), current.arrayOffset() + pos, n);
         } else {
-          copy = copy == null || copy.length < limit - pos ? new byte[limit - pos] : copy;
-          current.get(pos, copy, 0, limit - pos);
-          out.write(copy, 0, limit - pos);
+          copy = copy == null || copy.length < n ? new byte[n] : copy;
+          current.get(pos, copy, 0, n);
+          out.write(copy, 0, n);
         }
-        total += limit - pos;
+        written(n, t0);
+        total += n;
         pos = limit;
       }
       return total;
@@ -405,14 +414,21 @@ public final class StorageRuntime implements AutoCloseable {
     void transferTo(WritableByteChannel out, long total, ProgressListener progress) throws IOException {
       long done = 0;
       while (pos < limit || fill()) {
+        long t0 = PipelineMetrics.now();
         ByteBuffer piece = current.duplicate().limit(limit).position(pos);
         while (piece.hasRemaining()) {
           out.write(piece);
         }
+        written(limit - pos, t0);
         done += limit - pos;
         pos = limit;
         progress.progress(done, total);
       }
+    }
+
+    /** Counts the time the destination took to accept a decoded chunk: a slow one limits the read path too. */
+    private void written(int bytes, long since) {
+      metrics.step(OUTPUT_WRITE, "decode", bytes, bytes, PipelineMetrics.now() - since);
     }
 
     @Override
@@ -500,10 +516,11 @@ public final class StorageRuntime implements AutoCloseable {
   private static ByteBuffer decodeIntoBuffer(ChunkRef ref, ByteBuffer stored, Stage stage, SupportsBufferDecode decoder,
       DecodeBuffers buffers, PipelineMetrics metrics, String what) {
     verify(ref, stored, metrics, what);
-    long t0 = PipelineMetrics.now();
     // checked before decoding, so that a damaged size cannot overrun the buffer
     checkLength(ref, decoder.decodedLength(stored), what);
+    // the first reads of a window allocate (and zero) their native buffers: not the stage's work
     ByteBuffer out = buffers.take();
+    long t0 = PipelineMetrics.now();
     try {
       decoder.decode(stored, out);
     } catch (RuntimeException e) {

@@ -232,4 +232,50 @@ class ChannelGetTest {
       assertTrue(buffers >= 1 && buffers <= 65, buffers + " native buffers for " + chunks + " chunks");
     }
   }
+
+  @Test
+  void aSlowDestinationIsCountedAsTheOutputsTimeNotTheStages() throws IOException {
+    long seed = 47;
+    byte[] bytes = data(new Random(seed), 12_000_000); // about 180 chunks: more than a read window
+    try (Repository r = Repository.init(dir, pipeline("zstd"))) {
+      r.put("slow", new ByteArrayInputStream(bytes), PutOptions.defaults());
+    }
+    try (Repository r = Repository.open(dir)) {
+      ByteArrayOutputStream got = new ByteArrayOutputStream();
+      long[] slept = {0};
+      WritableByteChannel slow = new WritableByteChannel() {
+        @Override
+        public int write(ByteBuffer src) {
+          try {
+            long t0 = System.nanoTime();
+            Thread.sleep(2); // a destination that takes its time: a slow disk, a slow socket
+            slept[0] += System.nanoTime() - t0;
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          byte[] piece = new byte[src.remaining()];
+          src.get(piece);
+          got.write(piece, 0, piece.length);
+          return piece.length;
+        }
+
+        @Override
+        public boolean isOpen() {
+          return true;
+        }
+
+        @Override
+        public void close() {}
+      };
+      r.get("slow", slow, Verification.CHUNKS, io.dharmana.runtime.ProgressListener.NONE);
+      long sleptNanos = slept[0];
+      assertArrayEquals(bytes, got.toByteArray(), "seed " + seed);
+      List<io.dharmana.metrics.StageStats> steps = r.metrics("zstd3").snapshot("get").stages();
+      long output = steps.stream().filter(s -> s.stage().equals(StorageRuntime.OUTPUT_WRITE)).mapToLong(io.dharmana.metrics.StageStats::nanos).sum();
+      long zstd = steps.stream().filter(s -> s.stage().equals("zstd")).mapToLong(io.dharmana.metrics.StageStats::nanos).sum();
+      assertTrue(output >= sleptNanos, "the destination's time is the output's: " + output + " ns counted, " + sleptNanos + " ns slept");
+      // nor is the destination's time charged to decoding
+      assertTrue(zstd < sleptNanos / 2, "zstd counted " + zstd + " ns while the destination slept " + sleptNanos + " ns");
+    }
+  }
 }
