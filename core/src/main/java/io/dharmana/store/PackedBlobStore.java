@@ -243,8 +243,13 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       return r;
     }
 
-    /** Reads {@code length} bytes at {@code offset}: from the spool while local, else one ranged read. */
-    byte[] read(long offset, int length) throws IOException {
+    /**
+     * Reads blob {@code key}'s {@code length} bytes at {@code offset}: from the spool while local,
+     * else from the mapping or with one ranged read.
+     *
+     * @throws CorruptDataException if the pack file ends before the blob (cut short outside Dharmana)
+     */
+    byte[] read(String key, long offset, int length) throws IOException {
       FileChannel local = spool;
       if (local != null) {
         try {
@@ -261,31 +266,44 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       }
       ByteBuffer view = mapped();
       if (view != null && offset >= 0 && offset + length <= view.capacity()) {
+        checkInFile(key, offset, length);
         byte[] bytes = new byte[length];
         try {
           view.get((int) offset, bytes);
-          return bytes;
-        } catch (InternalError truncatedUnderneath) {
-          // the JDK reports a fault on a mapping whose file was cut short this way; read instead
+        } catch (InternalError fault) {
+          throw mappingFault(key, offset, length, fault);
         }
+        return bytes;
       }
-      return remote().readFully(offset, length);
+      try {
+        return remote().readFully(offset, length);
+      } catch (java.io.EOFException endsEarly) {
+        throw cutShort(key, offset, length, remote() instanceof SupportsMapping m ? m.currentLength() : -1, endsEarly);
+      }
     }
 
     /**
      * Bytes {@code [offset, offset + length)} of the sealed pack as a read-only slice of its
-     * mapping, or null while the pack is still a spool file or where it cannot be mapped. Every
-     * page of the slice is touched here, through an access that reports a fault (a pack file
-     * cut short underneath) as an error to fall back on: the CRC and zstd code that reads the
-     * slice next cannot.
+     * mapping, or null while the pack is still a spool file or where it cannot be mapped. The
+     * file's length is checked first (one stat): a page past the end of a file cut short
+     * underneath faults, and the CRC and zstd code that reads the slice next would crash the JVM
+     * on it rather than throw. Every page of the slice is touched here too, through an access
+     * that reports a fault as an error, which narrows what a cut during this read can do.
+     *
+     * @throws CorruptDataException if the pack file ends before the blob
      */
-    ByteBuffer view(long offset, int length) {
+    ByteBuffer view(String key, long offset, int length) {
       if (spool != null) {
         return null;
       }
       ByteBuffer view = mapped();
       if (view == null || offset < 0 || offset + length > view.capacity()) {
         return null;
+      }
+      try {
+        checkInFile(key, offset, length);
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot read " + key + " from pack file " + packKey() + ": " + e.getMessage(), e);
       }
       ByteBuffer slice = view.slice((int) offset, length).asReadOnlyBuffer();
       int touched = 0;
@@ -296,11 +314,40 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
         if (length > 0) {
           touched |= slice.get(length - 1);
         }
-      } catch (InternalError truncatedUnderneath) {
-        return null;
+      } catch (InternalError fault) {
+        throw mappingFault(key, offset, length, fault);
       }
       lastTouched = touched; // kept so that the loads above are not dropped as unused
       return slice;
+    }
+
+    /** Throws unless the pack file still holds bytes {@code [offset, offset + length)}. */
+    private void checkInFile(String key, long offset, int length) throws IOException {
+      long now = ((SupportsMapping) remote()).currentLength();
+      if (offset + length > now) {
+        throw cutShort(key, offset, length, now, null);
+      }
+    }
+
+    /** A fault reading the mapping: the file was cut short (most likely) or the disk under it failed. */
+    RuntimeException mappingFault(String key, long offset, int length, InternalError fault) {
+      long now;
+      try {
+        now = ((SupportsMapping) remote()).currentLength();
+      } catch (IOException e) {
+        now = -1;
+      }
+      if (now >= 0 && offset + length <= now) {
+        return new UncheckedIOException("Cannot read " + key + " from pack file " + packKey() + " in " + objects
+            + ": reading its mapping faulted (" + fault.getMessage() + ")", new IOException(fault));
+      }
+      return cutShort(key, offset, length, now, fault);
+    }
+
+    CorruptDataException cutShort(String key, long offset, int length, long fileLength, Throwable cause) {
+      return new CorruptDataException("Cannot read " + key + " (" + length + " bytes at " + offset + ") from pack file " + packKey()
+          + " in " + objects + ": the file " + (fileLength >= 0 ? "has " + fileLength + " bytes" : "ends before it")
+          + ", its index records " + size + " (cut short outside Dharmana?)", cause);
     }
 
     /**
@@ -316,7 +363,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
           if (mapped == null && !unmappable) {
             BlobInput r = remote();
             try {
-              if (r instanceof SupportsMapping mapping && r.length() <= Integer.MAX_VALUE) {
+              // never map a file shorter than its index says (its missing pages would fault):
+              // ranged reads of it find its end instead
+              if (r instanceof SupportsMapping mapping && r.length() <= Integer.MAX_VALUE && r.length() >= size) {
                 mapped = mapping.map(0, r.length());
               } else {
                 unmappable = true;
@@ -359,12 +408,17 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       return ByteBuffer.wrap(read(key));
     }
     Packed packed = (Packed) entry;
-    ByteBuffer view = packed.pack().view(packed.offset(), packed.length());
+    ByteBuffer view = packed.pack().view(key, packed.offset(), packed.length());
     if (view == null) {
       return ByteBuffer.wrap(readPacked(key, packed));
     }
     CRC32C crc = new CRC32C();
-    crc.update(view.duplicate());
+    try {
+      crc.update(view.duplicate());
+    } catch (InternalError fault) {
+      // the fault of a page touched in view() is reported some time after it: here at the latest, mostly
+      throw packed.pack().mappingFault(key, packed.offset(), packed.length(), fault);
+    }
     checkCrc(key, packed, crc);
     return view;
   }
@@ -387,7 +441,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   private static byte[] readPacked(String key, Packed packed) {
     byte[] bytes;
     try {
-      bytes = packed.pack().read(packed.offset(), packed.length());
+      bytes = packed.pack().read(key, packed.offset(), packed.length());
     } catch (NotFoundException e) {
       throw new NotFoundException("Cannot open " + key + ": its pack " + packed.pack().id + " is gone (repacked elsewhere? refresh())", e);
     } catch (IOException e) {
