@@ -2,6 +2,7 @@ package io.dharmana.dataset;
 
 import io.dharmana.dataset.internal.BufferPool;
 import io.dharmana.dataset.internal.EpochOrder;
+import io.dharmana.dataset.internal.ShardCounters;
 import io.dharmana.dataset.internal.ShardSource;
 import io.dharmana.stage.StageListener;
 import java.util.ArrayDeque;
@@ -64,7 +65,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private final long batches;
   private final double averageSampleBytes;
   private final ExecutorService pool;
-  private final ShardCacheStats shardsAtStart;
+  private final ShardCounters shardReads = new ShardCounters();
   private final BufferPool buffersPool;
 
   private final Deque<Pending> pending = new ArrayDeque<>();
@@ -127,7 +128,6 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    this.shardsAtStart = dataset.counters();
     // enough for the batches read ahead plus the one in use
     this.buffersPool = new BufferPool(memoryLimit + 2L * batchSize * (long) Math.max(averageSampleBytes, 1));
   }
@@ -333,7 +333,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
 
   public synchronized LoaderStats stats() {
     return new LoaderStats(nextToHand, handedSamples, handedBytes, prefetched, prefetchedUsed, peakBufferedBytes, prefetch,
-        dataset.counters().minus(shardsAtStart));
+        shardReads.snapshot());
   }
 
   @Override
@@ -498,7 +498,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
       while (i + run < to && run < MAX_RUN && order[i + run] == sample + run && sample + run < shardEnd) {
         run++;
       }
-      Sample[] got = shards.readRun(shard, (int) (sample - shardFirst), run, StageListener.NONE, buffersPool, taken);
+      Sample[] got = shards.readRun(shard, (int) (sample - shardFirst), run, StageListener.NONE, buffersPool, taken, shardReads);
       System.arraycopy(got, 0, out, (int) (i - from), run);
       for (Sample s : got) {
         bytes += s.size();

@@ -248,9 +248,14 @@ public final class ShardReader {
    * @throws CorruptDataException naming the shard and the sample when its bytes fail verification
    */
   public Sample read(int sample, StageListener listener) {
+    return read(sample, listener, null);
+  }
+
+  /** As {@link #read(int, StageListener)}, adding the stored bytes it read to {@code alsoCount} too (when not null). */
+  private Sample read(int sample, StageListener listener, LongAdder alsoCount) {
     int length = (int) sampleSize(sample);
     if (mapped != null) {
-      storedBytesRead.add(length);
+      counted(length, alsoCount);
       return slice(sample, mapped, Math.toIntExact(blockOffset[sampleBlock[sample]] + sampleOffset[sample]), length);
     }
     byte[] bytes;
@@ -258,10 +263,10 @@ public final class ShardReader {
     try {
       if (identity) {
         bytes = input.readFully(blockOffset[sampleBlock[sample]] + sampleOffset[sample], length);
-        storedBytesRead.add(length);
+        counted(length, alsoCount);
         offset = 0;
       } else {
-        bytes = block(sampleBlock[sample], sample, listener);
+        bytes = block(sampleBlock[sample], sample, listener, alsoCount);
         offset = sampleOffset[sample];
       }
     } catch (IOException e) {
@@ -278,19 +283,20 @@ public final class ShardReader {
    * each is read as by {@link #read}.
    */
   public Sample[] readRun(int first, int count, StageListener listener) {
-    return readRun(first, count, listener, null, null);
+    return readRun(first, count, listener, null, null, null);
   }
 
   /**
    * As {@link #readRun(int, int, StageListener)}, reading into arrays from {@code pool} (when not
    * null) and adding each to {@code taken}, so that the caller can give them back once the samples
-   * are no longer used.
+   * are no longer used; the stored bytes read are added to {@code alsoCount} too (when not null).
    */
-  public Sample[] readRun(int first, int count, StageListener listener, BufferPool pool, java.util.List<ByteBuffer> taken) {
+  public Sample[] readRun(int first, int count, StageListener listener, BufferPool pool, java.util.List<ByteBuffer> taken,
+      LongAdder alsoCount) {
     Sample[] out = new Sample[count];
     if (!identity || mapped != null) {
       for (int i = 0; i < count; i++) {
-        out[i] = read(first + i, listener);
+        out[i] = read(first + i, listener, alsoCount);
       }
       return out;
     }
@@ -303,13 +309,14 @@ public final class ShardReader {
         bytes += sampleSize(first + done + n);
         n++;
       }
-      readContiguous(first + done, n, out, done, pool, taken);
+      readContiguous(first + done, n, out, done, pool, taken, alsoCount);
       done += n;
     }
     return out;
   }
 
-  private void readContiguous(int first, int count, Sample[] out, int at, BufferPool pool, java.util.List<ByteBuffer> taken) {
+  private void readContiguous(int first, int count, Sample[] out, int at, BufferPool pool, java.util.List<ByteBuffer> taken,
+      LongAdder alsoCount) {
     long start = blockOffset[sampleBlock[first]] + sampleOffset[first];
     int last = first + count - 1;
     long stop = blockOffset[sampleBlock[last]] + sampleOffset[last] + sampleSize(last);
@@ -335,7 +342,7 @@ public final class ShardReader {
       throw new CorruptDataException("Cannot read samples " + (firstSample + first) + ".." + (firstSample + last) + " of shard " + name
           + ": " + e, e);
     }
-    storedBytesRead.add(length);
+    counted(length, alsoCount);
     for (int i = 0; i < count; i++) {
       int s = first + i;
       int offset = (int) (blockOffset[sampleBlock[s]] + sampleOffset[s] - start);
@@ -378,7 +385,7 @@ public final class ShardReader {
     return new Sample(firstSample + sample, sampleKey[sample], fields);
   }
 
-  private byte[] block(int b, int sample, StageListener listener) throws IOException {
+  private byte[] block(int b, int sample, StageListener listener, LongAdder alsoCount) throws IOException {
     synchronized (decoded) {
       byte[] cached = decoded.get(b);
       if (cached != null) {
@@ -386,7 +393,7 @@ public final class ShardReader {
       }
     }
     byte[] stored = input.readFully(blockOffset[b], blockStored[b]);
-    storedBytesRead.add(stored.length);
+    counted(stored.length, alsoCount);
     CRC32C crc = new CRC32C();
     crc.update(stored);
     if ((int) crc.getValue() != blockCrc[b]) {
@@ -411,6 +418,13 @@ public final class ShardReader {
       }
     }
     return raw;
+  }
+
+  private void counted(long bytes, LongAdder alsoCount) {
+    storedBytesRead.add(bytes);
+    if (alsoCount != null) {
+      alsoCount.add(bytes);
+    }
   }
 
   private CorruptDataException corrupt(String what) {

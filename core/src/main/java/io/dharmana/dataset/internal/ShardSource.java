@@ -59,33 +59,46 @@ public final class ShardSource implements AutoCloseable {
 
   /** Reads sample {@code local} of shard {@code shard}. */
   public Sample read(int shard, int local, StageListener listener) {
-    Entry e = acquire(shard, 1);
+    Entry e = acquire(shard, 1, null);
     try {
       return e.reader.read(local, listener);
     } finally {
       synchronized (lock) {
         e.inUse--;
       }
-      evictIfNeeded();
+      evictIfNeeded(null);
     }
   }
 
-  /** Reads {@code count} consecutive samples of shard {@code shard} from {@code first}. */
-  public Sample[] readRun(int shard, int first, int count, StageListener listener, BufferPool pool, java.util.List<java.nio.ByteBuffer> taken) {
-    Entry e = acquire(shard, count);
+  /**
+   * Reads {@code count} consecutive samples of shard {@code shard} from {@code first}, counting
+   * what it took in the dataset's counters and in {@code caller}'s (when not null): the hits or
+   * misses, the copy to the cache tier, the stored bytes read and the evictions that made room.
+   */
+  public Sample[] readRun(int shard, int first, int count, StageListener listener, BufferPool pool, java.util.List<java.nio.ByteBuffer> taken,
+      ShardCounters caller) {
+    Entry e = acquire(shard, count, caller);
     try {
-      return e.reader.readRun(first, count, listener, pool, taken);
+      return e.reader.readRun(first, count, listener, pool, taken, caller == null ? null : caller.storedBytesRead);
     } finally {
       synchronized (lock) {
         e.inUse--;
       }
-      evictIfNeeded();
+      evictIfNeeded(caller);
+    }
+  }
+
+  /** Adds {@code n} to the dataset's counter and to the caller's, if any. */
+  private static void count(LongAdder datasets, LongAdder callers, long n) {
+    datasets.add(n);
+    if (callers != null) {
+      callers.add(n);
     }
   }
 
   /** The reader of a shard, opened if needed; for metadata (keys, restore records, hashes). */
   public ShardReader reader(int shard) {
-    Entry e = acquire(shard, 0);
+    Entry e = acquire(shard, 0, null);
     synchronized (lock) {
       e.inUse--;
     }
@@ -97,7 +110,7 @@ public final class ShardSource implements AutoCloseable {
     return reader(shard).sampleSize(local);
   }
 
-  private Entry acquire(int shard, int samples) {
+  private Entry acquire(int shard, int samples, ShardCounters caller) {
     Entry e;
     synchronized (lock) {
       if (closed) {
@@ -113,18 +126,18 @@ public final class ShardSource implements AutoCloseable {
         if (cache != null) {
           if (!cache.exists(key)) {
             // the first sample waits for the copy; the others of the run find it there
-            misses.add(Math.min(1, samples));
-            hits.add(Math.max(0, samples - 1));
-            copyToCache(key);
+            count(misses, caller == null ? null : caller.misses, Math.min(1, samples));
+            count(hits, caller == null ? null : caller.hits, Math.max(0, samples - 1));
+            copyToCache(key, caller);
           } else {
-            hits.add(samples);
+            count(hits, caller == null ? null : caller.hits, samples);
           }
           from = cache;
         }
         e.input = from.open(key);
         e.reader = ShardReader.open(key, e.input, index.shards().get(shard).firstSample());
       } else if (cache != null) {
-        hits.add(samples);
+        count(hits, caller == null ? null : caller.hits, samples);
       }
     }
     if (cache != null) {
@@ -138,7 +151,7 @@ public final class ShardSource implements AutoCloseable {
     return e;
   }
 
-  private void copyToCache(String key) {
+  private void copyToCache(String key, ShardCounters caller) {
     BlobOutput out;
     try {
       out = cache.create(key);
@@ -158,7 +171,7 @@ public final class ShardSource implements AutoCloseable {
         pos += n;
       }
       out.close();
-      fetched.add(pos);
+      count(fetched, caller == null ? null : caller.fetchedBytes, pos);
     } catch (AlreadyExistsException raced) {
       out.abort();
     } catch (IOException | RuntimeException e) {
@@ -168,7 +181,7 @@ public final class ShardSource implements AutoCloseable {
     }
   }
 
-  private void evictIfNeeded() {
+  private void evictIfNeeded(ShardCounters caller) {
     if (cache == null) {
       return;
     }
@@ -185,7 +198,7 @@ public final class ShardSource implements AutoCloseable {
         }
         String key = prefix + index.shards().get(shard).key();
         if (!store.exists(key)) {
-          refused.increment();
+          count(refused, caller == null ? null : caller.evictionsRefused, 1);
           continue;
         }
         synchronized (e) {
@@ -194,7 +207,7 @@ public final class ShardSource implements AutoCloseable {
         it.remove();
         cache.delete(key);
         cachedBytes -= cachedSizes.remove(shard);
-        evictions.increment();
+        count(evictions, caller == null ? null : caller.evictions, 1);
       }
     }
   }
@@ -215,8 +228,11 @@ public final class ShardSource implements AutoCloseable {
   }
 
   public ShardCacheStats counters() {
-    long read = closedReadersBytes.sum();
+    long read;
     synchronized (lock) {
+      // under the lock, as eviction moves a reader's count here: read before it, an evicted
+      // reader's bytes would be in neither sum, and a later snapshot minus this one too large
+      read = closedReadersBytes.sum();
       for (Entry e : entries.values()) {
         ShardReader r = e.reader;
         if (r != null) {
