@@ -83,10 +83,24 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   /**
    * A spool file is created under this suffix, locked, and only then renamed to {@code .spool}:
    * every {@code .spool} file a live writer has is locked, so another process's {@link
-   * #removeDeadSpools} cannot take a new one for dead. Unlocked ones older than this are a crash's.
+   * #removeDeadSpools} cannot take a new one for dead. Its name holds its writer's process (see
+   * {@link #SPOOL_OWNER}), which tells whether the writer of one not locked yet is alive.
    */
   private static final String UNLOCKED_SPOOL = ".new";
-  private static final long SPOOL_LOCK_GRACE_MILLIS = 60_000;
+  /** Files named so by versions that did not name the writer: only their age can tell. */
+  private static final long LEGACY_SPOOL_LOCK_GRACE_MILLIS = 60_000;
+  /**
+   * This process, as written into spool file names: its pid and start time (a pid alone may be
+   * reused by a later process).
+   */
+  private static final String SPOOL_OWNER = spoolOwner(ProcessHandle.current());
+  private static final java.util.regex.Pattern OWNER_IN_NAME = java.util.regex.Pattern.compile("-w(\\d+)_(\\d+)-");
+  /**
+   * Spool files of this process's stores, which {@link #removeDeadSpools} must not open: closing a
+   * channel on a file drops every lock this process holds on it (POSIX record locks), after which
+   * another process would take a live spool for a dead writer's.
+   */
+  private static final java.util.Set<Path> LIVE_SPOOLS = ConcurrentHashMap.newKeySet();
 
   private final BlobStore objects;
   private final SupportsListing listing;
@@ -140,27 +154,30 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   /**
    * Deletes spool files whose writer died (kill -9 before its pack was sealed): their blobs were
-   * never durable, so nothing refers to them. A live writer holds a lock on its spool file; a file
-   * nobody holds is dead.
+   * never durable, so nothing refers to them. A live writer holds a lock on its {@code .spool}
+   * file, so a file nobody holds is dead; a {@code .new} file (created, not locked yet) is dead
+   * when the process its name records is gone. Never by age: a writer stopped for an hour keeps
+   * its spool.
    */
   private static void removeDeadSpools(Path spoolDirectory) {
-    long grace = System.currentTimeMillis() - SPOOL_LOCK_GRACE_MILLIS;
+    long legacyGrace = System.currentTimeMillis() - LEGACY_SPOOL_LOCK_GRACE_MILLIS;
     try (Stream<Path> files = Files.list(spoolDirectory)) {
       for (Path file : (Iterable<Path>) files::iterator) {
         String name = file.getFileName().toString();
-        if (name.endsWith(UNLOCKED_SPOOL)) {
-          // a crash between creating a spool and locking it; a young one may be a live writer's
-          try {
-            if (Files.getLastModifiedTime(file).toMillis() < grace) {
-              Files.deleteIfExists(file);
-            }
-          } catch (IOException gone) {
-            // removed meanwhile, or left for a later open
-          }
+        boolean unlocked = name.endsWith(UNLOCKED_SPOOL);
+        if (!unlocked && !name.endsWith(".spool") || LIVE_SPOOLS.contains(file.toAbsolutePath().normalize())) {
           continue;
         }
-        if (!name.endsWith(".spool")) {
-          continue;
+        if (unlocked) {
+          java.util.regex.Matcher owner = OWNER_IN_NAME.matcher(name);
+          try {
+            if (owner.find() ? writerAlive(Long.parseLong(owner.group(1)), Long.parseLong(owner.group(2)))
+                : Files.getLastModifiedTime(file).toMillis() >= legacyGrace) {
+              continue; // a writer between creating its spool and locking it, however slow
+            }
+          } catch (IOException | NumberFormatException gone) {
+            continue; // removed meanwhile, or not ours to judge
+          }
         }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
           java.nio.channels.FileLock lock = channel.tryLock();
@@ -174,6 +191,17 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     } catch (IOException e) {
       // a spool directory we cannot list only wastes space
     }
+  }
+
+  private static String spoolOwner(ProcessHandle process) {
+    return "w" + process.pid() + "_" + process.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
+  }
+
+  /** Whether process {@code pid}, started at {@code startMillis} (0: unknown), still runs. */
+  private static boolean writerAlive(long pid, long startMillis) {
+    return ProcessHandle.of(pid)
+        .map(p -> startMillis == 0 || p.info().startInstant().map(Instant::toEpochMilli).orElse(startMillis) == startMillis)
+        .orElse(false);
   }
 
   // ---------------------------------------------------------------- entries and packs
@@ -859,19 +887,28 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     return true;
   }
 
+  /** Creates a spool file for pack {@code packId}, not locked yet, named for this process. */
+  static Path createUnlockedSpool(Path spoolDirectory, String packId) throws IOException {
+    return Files.createTempFile(spoolDirectory, "pack-" + packId + "-" + SPOOL_OWNER + "-", UNLOCKED_SPOOL);
+  }
+
   private Pack newOpenPack() throws IOException {
     Pack pack = new Pack(newPackId(clock.instant()), PackState.OPEN);
-    Path unlocked = Files.createTempFile(options.spoolDirectory(), "pack-" + pack.id + "-", UNLOCKED_SPOOL);
+    Path unlocked = createUnlockedSpool(options.spoolDirectory(), pack.id);
     FileChannel channel = FileChannel.open(unlocked, StandardOpenOption.READ, StandardOpenOption.WRITE);
     try {
       // held until the spool is dropped: tells other processes the file is alive (see removeDeadSpools)
       channel.lock();
       String name = unlocked.getFileName().toString();
       pack.spoolFile = unlocked.resolveSibling(name.substring(0, name.length() - UNLOCKED_SPOOL.length()) + ".spool");
+      LIVE_SPOOLS.add(pack.spoolFile.toAbsolutePath().normalize());
       Files.move(unlocked, pack.spoolFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException | RuntimeException e) {
       channel.close();
       Files.deleteIfExists(unlocked);
+      if (pack.spoolFile != null) {
+        LIVE_SPOOLS.remove(pack.spoolFile.toAbsolutePath().normalize());
+      }
       throw e;
     }
     pack.spool = channel;
@@ -989,6 +1026,8 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
         Files.deleteIfExists(pack.spoolFile);
       } catch (IOException ignored) {
         // a leftover spool file is garbage, not data
+      } finally {
+        LIVE_SPOOLS.remove(pack.spoolFile.toAbsolutePath().normalize());
       }
     }
   }
