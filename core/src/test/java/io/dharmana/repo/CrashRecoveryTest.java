@@ -91,7 +91,7 @@ class CrashRecoveryTest {
         }
         committed.addAll(visible);
         if (round % 6 == 5) {
-          r.gc(Duration.ZERO, false);
+          r.gc(Duration.ZERO);
         }
       }
       next = committed.stream().mapToInt(n -> Integer.parseInt(n.substring(4))).max().orElse(-1) + 1;
