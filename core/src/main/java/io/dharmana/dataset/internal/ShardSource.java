@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 
 /**
  * Opens the shards of a dataset on demand, optionally through a cache tier: a shard is copied
@@ -35,11 +36,8 @@ public final class ShardSource implements AutoCloseable {
   private final LinkedHashMap<Integer, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
   private final Map<Integer, Long> cachedSizes = new HashMap<>();
   private long cachedBytes;
-  private final LongAdder hits = new LongAdder();
-  private final LongAdder misses = new LongAdder();
-  private final LongAdder fetched = new LongAdder();
-  private final LongAdder evictions = new LongAdder();
-  private final LongAdder refused = new LongAdder();
+  // the dataset's counts but stored bytes read, which its readers keep
+  private final ShardCounters totals = new ShardCounters();
   private final LongAdder closedReadersBytes = new LongAdder();
   private boolean closed;
 
@@ -88,11 +86,11 @@ public final class ShardSource implements AutoCloseable {
     }
   }
 
-  /** Adds {@code n} to the dataset's counter and to the caller's, if any. */
-  private static void count(LongAdder datasets, LongAdder callers, long n) {
-    datasets.add(n);
-    if (callers != null) {
-      callers.add(n);
+  /** Adds {@code n} to one of the dataset's counters and to the caller's, if any. */
+  private void count(ShardCounters caller, Function<ShardCounters, LongAdder> counter, long n) {
+    counter.apply(totals).add(n);
+    if (caller != null) {
+      counter.apply(caller).add(n);
     }
   }
 
@@ -126,18 +124,18 @@ public final class ShardSource implements AutoCloseable {
         if (cache != null) {
           if (!cache.exists(key)) {
             // the first sample waits for the copy; the others of the run find it there
-            count(misses, caller == null ? null : caller.misses, Math.min(1, samples));
-            count(hits, caller == null ? null : caller.hits, Math.max(0, samples - 1));
+            count(caller, c -> c.misses, Math.min(1, samples));
+            count(caller, c -> c.hits, Math.max(0, samples - 1));
             copyToCache(key, caller);
           } else {
-            count(hits, caller == null ? null : caller.hits, samples);
+            count(caller, c -> c.hits, samples);
           }
           from = cache;
         }
         e.input = from.open(key);
         e.reader = ShardReader.open(key, e.input, index.shards().get(shard).firstSample());
       } else if (cache != null) {
-        count(hits, caller == null ? null : caller.hits, samples);
+        count(caller, c -> c.hits, samples);
       }
     }
     if (cache != null) {
@@ -171,7 +169,7 @@ public final class ShardSource implements AutoCloseable {
         pos += n;
       }
       out.close();
-      count(fetched, caller == null ? null : caller.fetchedBytes, pos);
+      count(caller, c -> c.fetchedBytes, pos);
     } catch (AlreadyExistsException raced) {
       out.abort();
     } catch (IOException | RuntimeException e) {
@@ -198,7 +196,7 @@ public final class ShardSource implements AutoCloseable {
         }
         String key = prefix + index.shards().get(shard).key();
         if (!store.exists(key)) {
-          count(refused, caller == null ? null : caller.evictionsRefused, 1);
+          count(caller, c -> c.evictionsRefused, 1);
           continue;
         }
         synchronized (e) {
@@ -207,7 +205,7 @@ public final class ShardSource implements AutoCloseable {
         it.remove();
         cache.delete(key);
         cachedBytes -= cachedSizes.remove(shard);
-        count(evictions, caller == null ? null : caller.evictions, 1);
+        count(caller, c -> c.evictions, 1);
       }
     }
   }
@@ -240,7 +238,8 @@ public final class ShardSource implements AutoCloseable {
         }
       }
     }
-    return new ShardCacheStats(hits.sum(), misses.sum(), fetched.sum(), evictions.sum(), refused.sum(), read);
+    return new ShardCacheStats(totals.hits.sum(), totals.misses.sum(), totals.fetchedBytes.sum(), totals.evictions.sum(),
+        totals.evictionsRefused.sum(), read);
   }
 
   @Override
