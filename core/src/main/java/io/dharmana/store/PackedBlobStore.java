@@ -230,6 +230,13 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   /** The smallest page a mapping is faulted in by. */
   private static final int PAGE = 4096;
+  /**
+   * How long a pack file's length, checked before a read through its mapping, is trusted: a file
+   * cut short longer ago than this is found before its missing pages are touched (which would
+   * crash the JVM in the CRC code); one cut during a burst of reads may fault the reads of this
+   * window, as it may fault a read in flight anyway.
+   */
+  private static final long LENGTH_CHECK_INTERVAL_NANOS = 100_000;
 
   /** One pack: a local spool file while open or sealing, an object once sealed. */
   private final class Pack {
@@ -242,6 +249,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     volatile BlobInput remote;
     private volatile ByteBuffer mapped;
     private volatile boolean unmappable;
+    // the pack file's length when last checked, and when (System.nanoTime), for reads through the mapping
+    private volatile long checkedLength;
+    private volatile long lengthCheckedAt;
     private int lastTouched;
     long size; // guarded by appendLock while open; fixed after
 
@@ -313,9 +323,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     /**
      * Bytes {@code [offset, offset + length)} of the sealed pack as a read-only slice of its
      * mapping, or null while the pack is still a spool file or where it cannot be mapped. The
-     * file's length is checked first (one stat): a page past the end of a file cut short
-     * underneath faults, and the CRC and zstd code that reads the slice next would crash the JVM
-     * on it rather than throw. Every page of the slice is touched here too, through an access
+     * file's length is checked first ({@link #checkInFile}): a page past the end of a file cut
+     * short underneath faults, and the CRC and zstd code that reads the slice next would crash
+     * the JVM on it rather than throw. Every page of the slice is touched here too, through an access
      * that reports a fault as an error, which narrows what a cut during this read can do.
      *
      * @throws CorruptDataException if the pack file ends before the blob
@@ -349,11 +359,21 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       return slice;
     }
 
-    /** Throws unless the pack file still holds bytes {@code [offset, offset + length)}. */
+    /**
+     * Throws unless the pack file still holds bytes {@code [offset, offset + length)}. The length
+     * is learnt again (one fstat) when the last look is older than {@link
+     * #LENGTH_CHECK_INTERVAL_NANOS}: an fstat per read cost a quarter of a 64 KiB read here.
+     */
     private void checkInFile(String key, long offset, int length) throws IOException {
-      long now = ((SupportsMapping) remote()).currentLength();
-      if (offset + length > now) {
-        throw cutShort(key, offset, length, now, null);
+      long now = System.nanoTime();
+      long known = checkedLength;
+      if (now - lengthCheckedAt >= LENGTH_CHECK_INTERVAL_NANOS || offset + length > known) {
+        known = ((SupportsMapping) remote()).currentLength();
+        checkedLength = known;
+        lengthCheckedAt = now;
+      }
+      if (offset + length > known) {
+        throw cutShort(key, offset, length, known, null);
       }
     }
 
@@ -394,6 +414,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
               // never map a file shorter than its index says (its missing pages would fault):
               // ranged reads of it find its end instead
               if (r instanceof SupportsMapping mapping && r.length() <= Integer.MAX_VALUE && r.length() >= size) {
+                lengthCheckedAt = System.nanoTime() - LENGTH_CHECK_INTERVAL_NANOS; // checked at the first read
                 mapped = mapping.map(0, r.length());
               } else {
                 unmappable = true;
