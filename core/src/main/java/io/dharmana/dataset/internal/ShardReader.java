@@ -38,6 +38,12 @@ public final class ShardReader {
   private static final int DECODED_BLOCKS_KEPT = 4;
   /** Largest coalesced read of consecutive samples. */
   private static final long RUN_BYTES = 1024 * 1024;
+  /**
+   * How long the shard file's length, checked before a read through the mapping, is trusted (as
+   * in {@link io.dharmana.store.PackedBlobStore}): an fstat per sample would cost more than the
+   * sample's read.
+   */
+  private static final long LENGTH_CHECK_INTERVAL_NANOS = 100_000;
 
   private final String name;
   private final BlobInput input;
@@ -59,6 +65,9 @@ public final class ShardReader {
   // the whole file mapped read-only when the store allows it and blocks are stored as is: samples
   // are then views of the page cache, verified in place and never copied (null otherwise)
   private final ByteBuffer mapped;
+  // for reads through the mapping: the file's length when last learnt, and when (System.nanoTime)
+  private volatile long checkedLength;
+  private volatile long lengthCheckedAt;
   private final Map<Integer, byte[]> decoded = new LinkedHashMap<>(8, 0.75f, true);
   private final LongAdder storedBytesRead = new LongAdder();
 
@@ -69,6 +78,8 @@ public final class ShardReader {
     this.chain = chain;
     this.identity = chain.stages().isEmpty();
     this.mapped = identity ? map(input) : null;
+    this.checkedLength = input.length();
+    this.lengthCheckedAt = System.nanoTime() - LENGTH_CHECK_INTERVAL_NANOS;
     blockOffset = new long[tableBlocks];
     blockStored = new int[tableBlocks];
     blockRaw = new int[tableBlocks];
@@ -255,8 +266,10 @@ public final class ShardReader {
   private Sample read(int sample, StageListener listener, LongAdder alsoCount) {
     int length = (int) sampleSize(sample);
     if (mapped != null) {
+      int offset = Math.toIntExact(blockOffset[sampleBlock[sample]] + sampleOffset[sample]);
+      checkInFile(sample, offset, length);
       counted(length, alsoCount);
-      return slice(sample, mapped, Math.toIntExact(blockOffset[sampleBlock[sample]] + sampleOffset[sample]), length);
+      return slice(sample, mapped, offset, length);
     }
     byte[] bytes;
     int offset;
@@ -418,6 +431,30 @@ public final class ShardReader {
       }
     }
     return raw;
+  }
+
+  /**
+   * Throws unless the shard file still holds the sample's bytes: a mapped page past the end of a
+   * file cut short outside Dharmana faults, and the CRC code reading the sample would crash the
+   * JVM on it rather than throw. The length is learnt again (one fstat) when the last look is
+   * older than {@link #LENGTH_CHECK_INTERVAL_NANOS}.
+   */
+  private void checkInFile(int sample, long offset, int length) {
+    long now = System.nanoTime();
+    long known = checkedLength;
+    if (now - lengthCheckedAt >= LENGTH_CHECK_INTERVAL_NANOS || offset + length > known) {
+      try {
+        known = ((SupportsMapping) input).currentLength();
+      } catch (IOException closed) {
+        return; // the input was closed: its mapping stays valid, and nothing tells its length now
+      }
+      checkedLength = known;
+      lengthCheckedAt = now;
+    }
+    if (offset + length > known) {
+      throw new CorruptDataException("Cannot read sample " + (firstSample + sample) + " (" + sampleKey[sample] + ") of shard " + name
+          + ": the file has " + known + " bytes and the sample ends at " + (offset + length) + " (cut short outside Dharmana?)");
+    }
   }
 
   private void counted(long bytes, LongAdder alsoCount) {
