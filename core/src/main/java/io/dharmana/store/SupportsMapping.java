@@ -28,7 +28,7 @@ public interface SupportsMapping {
    * ({@code SIGBUS}) when a page past its new end is read; the JVM reports that as an
    * {@link InternalError} thrown some time after the access, and crashes when the access was in
    * native or intrinsic code (a checksum, a decompressor). A reader that holds a mapping for long
-   * must therefore check a range against this length before it reads the range.
+   * must therefore check a range against this length, learnt recently, before it reads the range.
    *
    * <p>The default is for views of bytes that cannot shrink: {@link Long#MAX_VALUE}.
    */
