@@ -592,7 +592,6 @@ public final class DatasetCommand implements Runnable {
 
     private Map<String, Object> run(Dataset dataset, String depth) throws IOException {
       List<DataLoader> loaders = new ArrayList<>();
-      ShardCacheStats shardsBefore = dataset.counters();
       try {
         loaders.add(options.loader(dataset, depth, options.epoch, priority()));
         // the accelerator is done with a batch when it asks for the next one (launched
@@ -669,10 +668,10 @@ public final class DatasetCommand implements Runnable {
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         LoaderStats stats = loaders.get(0).stats();
-        ShardCacheStats shards = dataset.counters().minus(shardsBefore);
         for (DataLoader later : loaders.subList(1, loaders.size())) {
-          stats = stats.plus(later.stats(), shards);
+          stats = stats.plus(later.stats());
         }
+        ShardCacheStats shards = stats.shards();
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("prefetch", LoaderOptions.isAuto(depth) ? "auto" : (Object) Integer.parseInt(depth.trim()));
         r.put("epochs", epochs);

@@ -33,7 +33,7 @@ final class GcCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     try (Repository r = Repository.open(repo)) {
-      GcResult result = r.gc(Durations.parse(grace), dryRun);
+      GcResult result = dryRun ? r.gcDryRun(Durations.parse(grace)) : r.gc(Durations.parse(grace));
       var out = spec.commandLine().getOut();
       if (json) {
         Output.json(out, result);

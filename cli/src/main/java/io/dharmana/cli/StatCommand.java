@@ -84,7 +84,8 @@ final class StatCommand implements Callable<Integer> {
         return Main.OK;
       }
       out.printf("repository   %s (pipelines: %s)%n", r.root().toAbsolutePath(), r.pipelines());
-      out.printf("objects      %d%n", stats.objects());
+      out.printf("objects      %d%s%n", stats.objects(),
+          stats.includedObjects() == 0 ? "" : " (and " + stats.includedObjects() + " unnamed ones they include)");
       out.printf("logical      %s%n", Output.bytes(stats.logicalBytes()));
       out.printf("stored       %s unique (%s before dedup, %s in chunk store incl. garbage)%n",
           Output.bytes(stats.uniqueStoredBytes()), Output.bytes(stats.referencedStoredBytes()), Output.bytes(stats.chunkBytes()));

@@ -2,6 +2,7 @@ package io.dharmana.dataset;
 
 import io.dharmana.dataset.internal.BufferPool;
 import io.dharmana.dataset.internal.EpochOrder;
+import io.dharmana.dataset.internal.ShardCounters;
 import io.dharmana.dataset.internal.ShardSource;
 import io.dharmana.runtime.HostScheduling;
 import io.dharmana.stage.StageListener;
@@ -68,7 +69,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private final ReaderPriority priority;
   // what the first reader thread's request for its priority came to, for reports
   private volatile String readerThreads;
-  private final ShardCacheStats shardsAtStart;
+  private final ShardCounters shardReads = new ShardCounters();
   private final BufferPool buffersPool;
 
   private final Deque<Pending> pending = new ArrayDeque<>();
@@ -129,7 +130,6 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     this.priority = b.priority;
     this.readerThreads = priority == ReaderPriority.NORMAL ? "normal" : "not started";
     this.pool = Executors.newFixedThreadPool(readers, r -> loaderThread(r, "dharmana-loader"));
-    this.shardsAtStart = dataset.counters();
     // enough for the batches read ahead plus the one in use
     this.buffersPool = new BufferPool(memoryLimit + 2L * batchSize * (long) Math.max(averageSampleBytes, 1));
   }
@@ -359,7 +359,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
 
   public synchronized LoaderStats stats() {
     return new LoaderStats(nextToHand, handedSamples, handedBytes, prefetched, prefetchedUsed, peakBufferedBytes, prefetch,
-        dataset.counters().minus(shardsAtStart));
+        shardReads.snapshot());
   }
 
   @Override
@@ -523,7 +523,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
       while (i + run < to && run < MAX_RUN && order[i + run] == sample + run && sample + run < shardEnd) {
         run++;
       }
-      Sample[] got = shards.readRun(shard, (int) (sample - shardFirst), run, StageListener.NONE, buffersPool, taken);
+      Sample[] got = shards.readRun(shard, (int) (sample - shardFirst), run, StageListener.NONE, buffersPool, taken, shardReads);
       System.arraycopy(got, 0, out, (int) (i - from), run);
       for (Sample s : got) {
         bytes += s.size();

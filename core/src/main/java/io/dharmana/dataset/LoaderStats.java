@@ -10,16 +10,27 @@ package io.dharmana.dataset;
  * @param prefetchedUsed of those, batches that were handed out
  * @param peakBufferedBytes largest decoded size of batches started but not yet handed out
  * @param prefetchDepth batches read ahead at the end (grown from the start with adaptive prefetch)
- * @param shards shard read and cache counters of the dataset while this loader ran
+ * @param shards shard read and cache counters of this loader's own reads (not those of other
+ *     loaders of the dataset running at the same time, such as the next epoch reading ahead)
  */
 public record LoaderStats(
     long batches, long samples, long bytesDecoded, long prefetched, long prefetchedUsed, long peakBufferedBytes, int prefetchDepth,
     ShardCacheStats shards) {
 
   /**
-   * The stats of this loader and a later one (the next epoch) together. Shard counters are the
-   * dataset's, which loaders running at once share: the caller passes those of the whole span.
+   * The stats of this loader and a later one (the next epoch) together. Each loader counts its
+   * own shard reads, so loaders that ran at once add up without counting a read twice.
    */
+  public LoaderStats plus(LoaderStats later) {
+    return plus(later, shards.plus(later.shards));
+  }
+
+  /**
+   * As {@link #plus(LoaderStats)}, with the shard counters given by the caller.
+   *
+   * @deprecated shard counters are per loader and add up: use {@link #plus(LoaderStats)}
+   */
+  @Deprecated
   public LoaderStats plus(LoaderStats later, ShardCacheStats shardsOfBoth) {
     return new LoaderStats(batches + later.batches, samples + later.samples, bytesDecoded + later.bytesDecoded,
         prefetched + later.prefetched, prefetchedUsed + later.prefetchedUsed, Math.max(peakBufferedBytes, later.peakBufferedBytes),

@@ -489,8 +489,32 @@ public final class Repository implements AutoCloseable {
     }
   }
 
-  /** Deletes unreferenced manifests and chunks; see {@link GarbageCollector}. */
+  /**
+   * Deletes manifests and chunks no live object references and that are older than {@code grace}
+   * (so that writers in flight keep theirs), and prunes old ref versions; see {@link
+   * GarbageCollector}.
+   */
+  public GcResult gc(java.time.Duration grace) {
+    return collectGarbage(grace, false);
+  }
+
+  /** What {@link #gc} would delete now, deleting nothing. */
+  public GcResult gcDryRun(java.time.Duration grace) {
+    return collectGarbage(grace, true);
+  }
+
+  /**
+   * As {@link #gc} or, with {@code dryRun}, {@link #gcDryRun}.
+   *
+   * @deprecated a boolean reads badly at the call site: use {@link #gc(java.time.Duration)} or {@link #gcDryRun}
+   */
+  @Deprecated
   public GcResult gc(java.time.Duration grace, boolean dryRun) {
+    return collectGarbage(grace, dryRun);
+  }
+
+  private GcResult collectGarbage(java.time.Duration grace, boolean dryRun) {
+    java.util.Objects.requireNonNull(grace, "grace");
     try (RepositoryLock.Hold exclusive = lock.exclusive()) {
       return new GarbageCollector(this, meta, clock).run(grace, dryRun);
     }

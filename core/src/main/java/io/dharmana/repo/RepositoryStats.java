@@ -1,30 +1,47 @@
 package io.dharmana.repo;
 
+import io.dharmana.NotFoundException;
 import io.dharmana.chunk.ChunkId;
 import io.dharmana.manifest.ChunkRef;
 import io.dharmana.manifest.ObjectManifest;
 import io.dharmana.store.BlobInfo;
 import io.dharmana.store.BlobStore;
 import io.dharmana.store.TierStats;
+import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
  * What a repository holds, from its real stored bytes.
  *
- * @param objects live objects
- * @param logicalBytes sum of the live objects' original sizes
+ * <p>Live data is what garbage collection keeps: the named objects and every unnamed object a live
+ * one includes ({@link io.dharmana.repo.PutOptions#withIncludes}), such as a checkpoint's tensors,
+ * which are all its shard objects hold, and the delta bases they decode against. Each
+ * unnamed object is counted once however many objects include it (a named one once per name),
+ * and each chunk once in the unique figure.
+ *
+ * @param objects live named objects
+ * @param logicalBytes sum of the original sizes of the live objects, named and included
  * @param referencedStoredBytes sum of the stored sizes of the live objects' chunks, counting a
  *     chunk once per reference (what the objects would take without deduplication)
  * @param uniqueStoredBytes stored size of the distinct chunks live objects reference
  * @param chunkBytes stored bytes of all chunks in the store, including garbage not yet collected
  * @param chunks distinct chunks in the store
  * @param tiers per-tier distribution
+ * @param includedObjects live unnamed objects: reachable only through the includes of live ones
  */
 public record RepositoryStats(long objects, long logicalBytes, long referencedStoredBytes, long uniqueStoredBytes,
-    long chunkBytes, long chunks, List<TierStats> tiers) {
+    long chunkBytes, long chunks, List<TierStats> tiers, long includedObjects) {
+
+  /** Stats of a repository whose objects include none. */
+  public RepositoryStats(long objects, long logicalBytes, long referencedStoredBytes, long uniqueStoredBytes,
+      long chunkBytes, long chunks, List<TierStats> tiers) {
+    this(objects, logicalBytes, referencedStoredBytes, uniqueStoredBytes, chunkBytes, chunks, tiers, 0);
+  }
 
   /** Logical bytes over unique stored bytes: compression and deduplication together. */
   public double ratio() {
@@ -50,7 +67,10 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
     long objects = 0;
     long logical = 0;
     long referenced = 0;
+    long included = 0;
     Map<ChunkId, Integer> unique = new HashMap<>();
+    Set<String> counted = new HashSet<>();
+    ArrayDeque<String> pending = new ArrayDeque<>();
     try (Stream<ObjectInfo> all = repo.list("")) {
       for (ObjectInfo info : (Iterable<ObjectInfo>) all::iterator) {
         ObjectManifest m = repo.manifest(info.manifestId());
@@ -60,7 +80,29 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
           referenced += c.storedLength();
           unique.put(c.id(), c.storedLength());
         }
+        counted.add(info.manifestId());
+        pending.addAll(m.includes());
       }
+    }
+    // then what they include, as gc marks it: each unnamed object once, however many include it
+    while (!pending.isEmpty()) {
+      String id = pending.poll();
+      if (!counted.add(id)) {
+        continue;
+      }
+      ObjectManifest m;
+      try {
+        m = repo.manifest(id);
+      } catch (NotFoundException missing) {
+        continue; // an include whose manifest is gone is reported by verify, not here (as gc does)
+      }
+      included++;
+      logical += m.size();
+      for (ChunkRef c : m.chunks()) {
+        referenced += c.storedLength();
+        unique.put(c.id(), c.storedLength());
+      }
+      pending.addAll(m.includes());
     }
     long uniqueBytes = unique.values().stream().mapToLong(Integer::longValue).sum();
     long chunkBytes = 0;
@@ -71,6 +113,6 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
         chunkCount++;
       }
     }
-    return new RepositoryStats(objects, logical, referenced, uniqueBytes, chunkBytes, chunkCount, repo.tiers().stats());
+    return new RepositoryStats(objects, logical, referenced, uniqueBytes, chunkBytes, chunkCount, repo.tiers().stats(), included);
   }
 }

@@ -371,6 +371,12 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
       return channel.map(FileChannel.MapMode.READ_ONLY, position, size);
     }
 
+    /** The file's size now (one fstat): shorter than {@link #length()} if it was cut short since it was opened. */
+    @Override
+    public long currentLength() throws IOException {
+      return channel.size();
+    }
+
     @Override
     public void close() throws IOException {
       channel.close();

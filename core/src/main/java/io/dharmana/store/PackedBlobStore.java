@@ -83,10 +83,24 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   /**
    * A spool file is created under this suffix, locked, and only then renamed to {@code .spool}:
    * every {@code .spool} file a live writer has is locked, so another process's {@link
-   * #removeDeadSpools} cannot take a new one for dead. Unlocked ones older than this are a crash's.
+   * #removeDeadSpools} cannot take a new one for dead. Its name holds its writer's process (see
+   * {@link #SPOOL_OWNER}), which tells whether the writer of one not locked yet is alive.
    */
   private static final String UNLOCKED_SPOOL = ".new";
-  private static final long SPOOL_LOCK_GRACE_MILLIS = 60_000;
+  /** Files named so by versions that did not name the writer: only their age can tell. */
+  private static final long LEGACY_SPOOL_LOCK_GRACE_MILLIS = 60_000;
+  /**
+   * This process, as written into spool file names: its pid and start time (a pid alone may be
+   * reused by a later process).
+   */
+  private static final String SPOOL_OWNER = spoolOwner(ProcessHandle.current());
+  private static final java.util.regex.Pattern OWNER_IN_NAME = java.util.regex.Pattern.compile("-w(\\d+)_(\\d+)-");
+  /**
+   * Spool files of this process's stores, which {@link #removeDeadSpools} must not open: closing a
+   * channel on a file drops every lock this process holds on it (POSIX record locks), after which
+   * another process would take a live spool for a dead writer's.
+   */
+  private static final java.util.Set<Path> LIVE_SPOOLS = ConcurrentHashMap.newKeySet();
 
   private final BlobStore objects;
   private final SupportsListing listing;
@@ -140,27 +154,30 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   /**
    * Deletes spool files whose writer died (kill -9 before its pack was sealed): their blobs were
-   * never durable, so nothing refers to them. A live writer holds a lock on its spool file; a file
-   * nobody holds is dead.
+   * never durable, so nothing refers to them. A live writer holds a lock on its {@code .spool}
+   * file, so a file nobody holds is dead; a {@code .new} file (created, not locked yet) is dead
+   * when the process its name records is gone. Never by age: a writer stopped for an hour keeps
+   * its spool.
    */
   private static void removeDeadSpools(Path spoolDirectory) {
-    long grace = System.currentTimeMillis() - SPOOL_LOCK_GRACE_MILLIS;
+    long legacyGrace = System.currentTimeMillis() - LEGACY_SPOOL_LOCK_GRACE_MILLIS;
     try (Stream<Path> files = Files.list(spoolDirectory)) {
       for (Path file : (Iterable<Path>) files::iterator) {
         String name = file.getFileName().toString();
-        if (name.endsWith(UNLOCKED_SPOOL)) {
-          // a crash between creating a spool and locking it; a young one may be a live writer's
-          try {
-            if (Files.getLastModifiedTime(file).toMillis() < grace) {
-              Files.deleteIfExists(file);
-            }
-          } catch (IOException gone) {
-            // removed meanwhile, or left for a later open
-          }
+        boolean unlocked = name.endsWith(UNLOCKED_SPOOL);
+        if (!unlocked && !name.endsWith(".spool") || LIVE_SPOOLS.contains(file.toAbsolutePath().normalize())) {
           continue;
         }
-        if (!name.endsWith(".spool")) {
-          continue;
+        if (unlocked) {
+          java.util.regex.Matcher owner = OWNER_IN_NAME.matcher(name);
+          try {
+            if (owner.find() ? writerAlive(Long.parseLong(owner.group(1)), Long.parseLong(owner.group(2)))
+                : Files.getLastModifiedTime(file).toMillis() >= legacyGrace) {
+              continue; // a writer between creating its spool and locking it, however slow
+            }
+          } catch (IOException | NumberFormatException gone) {
+            continue; // removed meanwhile, or not ours to judge
+          }
         }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
           java.nio.channels.FileLock lock = channel.tryLock();
@@ -174,6 +191,17 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     } catch (IOException e) {
       // a spool directory we cannot list only wastes space
     }
+  }
+
+  private static String spoolOwner(ProcessHandle process) {
+    return "w" + process.pid() + "_" + process.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
+  }
+
+  /** Whether process {@code pid}, started at {@code startMillis} (0: unknown), still runs. */
+  private static boolean writerAlive(long pid, long startMillis) {
+    return ProcessHandle.of(pid)
+        .map(p -> startMillis == 0 || p.info().startInstant().map(Instant::toEpochMilli).orElse(startMillis) == startMillis)
+        .orElse(false);
   }
 
   // ---------------------------------------------------------------- entries and packs
@@ -202,6 +230,13 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   /** The smallest page a mapping is faulted in by. */
   private static final int PAGE = 4096;
+  /**
+   * How long a pack file's length, checked before a read through its mapping, is trusted: a file
+   * cut short longer ago than this is found before its missing pages are touched (which would
+   * crash the JVM in the CRC code); one cut during a burst of reads may fault the reads of this
+   * window, as it may fault a read in flight anyway.
+   */
+  private static final long LENGTH_CHECK_INTERVAL_NANOS = 100_000;
 
   /** One pack: a local spool file while open or sealing, an object once sealed. */
   private final class Pack {
@@ -214,6 +249,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     volatile BlobInput remote;
     private volatile ByteBuffer mapped;
     private volatile boolean unmappable;
+    // the pack file's length when last checked, and when (System.nanoTime), for reads through the mapping
+    private volatile long checkedLength;
+    private volatile long lengthCheckedAt;
     private int lastTouched;
     long size; // guarded by appendLock while open; fixed after
 
@@ -243,8 +281,13 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       return r;
     }
 
-    /** Reads {@code length} bytes at {@code offset}: from the spool while local, else one ranged read. */
-    byte[] read(long offset, int length) throws IOException {
+    /**
+     * Reads blob {@code key}'s {@code length} bytes at {@code offset}: from the spool while local,
+     * else from the mapping or with one ranged read.
+     *
+     * @throws CorruptDataException if the pack file ends before the blob (cut short outside Dharmana)
+     */
+    byte[] read(String key, long offset, int length) throws IOException {
       FileChannel local = spool;
       if (local != null) {
         try {
@@ -261,31 +304,44 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       }
       ByteBuffer view = mapped();
       if (view != null && offset >= 0 && offset + length <= view.capacity()) {
+        checkInFile(key, offset, length);
         byte[] bytes = new byte[length];
         try {
           view.get((int) offset, bytes);
-          return bytes;
-        } catch (InternalError truncatedUnderneath) {
-          // the JDK reports a fault on a mapping whose file was cut short this way; read instead
+        } catch (InternalError fault) {
+          throw mappingFault(key, offset, length, fault);
         }
+        return bytes;
       }
-      return remote().readFully(offset, length);
+      try {
+        return remote().readFully(offset, length);
+      } catch (java.io.EOFException endsEarly) {
+        throw cutShort(key, offset, length, remote() instanceof SupportsMapping m ? m.currentLength() : -1, endsEarly);
+      }
     }
 
     /**
      * Bytes {@code [offset, offset + length)} of the sealed pack as a read-only slice of its
-     * mapping, or null while the pack is still a spool file or where it cannot be mapped. Every
-     * page of the slice is touched here, through an access that reports a fault (a pack file
-     * cut short underneath) as an error to fall back on: the CRC and zstd code that reads the
-     * slice next cannot.
+     * mapping, or null while the pack is still a spool file or where it cannot be mapped. The
+     * file's length is checked first ({@link #checkInFile}): a page past the end of a file cut
+     * short underneath faults, and the CRC and zstd code that reads the slice next would crash
+     * the JVM on it rather than throw. Every page of the slice is touched here too, through an access
+     * that reports a fault as an error, which narrows what a cut during this read can do.
+     *
+     * @throws CorruptDataException if the pack file ends before the blob
      */
-    ByteBuffer view(long offset, int length) {
+    ByteBuffer view(String key, long offset, int length) {
       if (spool != null) {
         return null;
       }
       ByteBuffer view = mapped();
       if (view == null || offset < 0 || offset + length > view.capacity()) {
         return null;
+      }
+      try {
+        checkInFile(key, offset, length);
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot read " + key + " from pack file " + packKey() + ": " + e.getMessage(), e);
       }
       ByteBuffer slice = view.slice((int) offset, length).asReadOnlyBuffer();
       int touched = 0;
@@ -296,11 +352,50 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
         if (length > 0) {
           touched |= slice.get(length - 1);
         }
-      } catch (InternalError truncatedUnderneath) {
-        return null;
+      } catch (InternalError fault) {
+        throw mappingFault(key, offset, length, fault);
       }
       lastTouched = touched; // kept so that the loads above are not dropped as unused
       return slice;
+    }
+
+    /**
+     * Throws unless the pack file still holds bytes {@code [offset, offset + length)}. The length
+     * is learnt again (one fstat) when the last look is older than {@link
+     * #LENGTH_CHECK_INTERVAL_NANOS}: an fstat per read cost a quarter of a 64 KiB read here.
+     */
+    private void checkInFile(String key, long offset, int length) throws IOException {
+      long now = System.nanoTime();
+      long known = checkedLength;
+      if (now - lengthCheckedAt >= LENGTH_CHECK_INTERVAL_NANOS || offset + length > known) {
+        known = ((SupportsMapping) remote()).currentLength();
+        checkedLength = known;
+        lengthCheckedAt = now;
+      }
+      if (offset + length > known) {
+        throw cutShort(key, offset, length, known, null);
+      }
+    }
+
+    /** A fault reading the mapping: the file was cut short (most likely) or the disk under it failed. */
+    RuntimeException mappingFault(String key, long offset, int length, InternalError fault) {
+      long now;
+      try {
+        now = ((SupportsMapping) remote()).currentLength();
+      } catch (IOException e) {
+        now = -1;
+      }
+      if (now >= 0 && offset + length <= now) {
+        return new UncheckedIOException("Cannot read " + key + " from pack file " + packKey() + " in " + objects
+            + ": reading its mapping faulted (" + fault.getMessage() + ")", new IOException(fault));
+      }
+      return cutShort(key, offset, length, now, fault);
+    }
+
+    CorruptDataException cutShort(String key, long offset, int length, long fileLength, Throwable cause) {
+      return new CorruptDataException("Cannot read " + key + " (" + length + " bytes at " + offset + ") from pack file " + packKey()
+          + " in " + objects + ": the file " + (fileLength >= 0 ? "has " + fileLength + " bytes" : "ends before it")
+          + ", its index records " + size + " (cut short outside Dharmana?)", cause);
     }
 
     /**
@@ -316,7 +411,10 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
           if (mapped == null && !unmappable) {
             BlobInput r = remote();
             try {
-              if (r instanceof SupportsMapping mapping && r.length() <= Integer.MAX_VALUE) {
+              // never map a file shorter than its index says (its missing pages would fault):
+              // ranged reads of it find its end instead
+              if (r instanceof SupportsMapping mapping && r.length() <= Integer.MAX_VALUE && r.length() >= size) {
+                lengthCheckedAt = System.nanoTime() - LENGTH_CHECK_INTERVAL_NANOS; // checked at the first read
                 mapped = mapping.map(0, r.length());
               } else {
                 unmappable = true;
@@ -359,12 +457,17 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       return ByteBuffer.wrap(read(key));
     }
     Packed packed = (Packed) entry;
-    ByteBuffer view = packed.pack().view(packed.offset(), packed.length());
+    ByteBuffer view = packed.pack().view(key, packed.offset(), packed.length());
     if (view == null) {
       return ByteBuffer.wrap(readPacked(key, packed));
     }
     CRC32C crc = new CRC32C();
-    crc.update(view.duplicate());
+    try {
+      crc.update(view.duplicate());
+    } catch (InternalError fault) {
+      // the fault of a page touched in view() is reported some time after it: here at the latest, mostly
+      throw packed.pack().mappingFault(key, packed.offset(), packed.length(), fault);
+    }
     checkCrc(key, packed, crc);
     return view;
   }
@@ -387,7 +490,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   private static byte[] readPacked(String key, Packed packed) {
     byte[] bytes;
     try {
-      bytes = packed.pack().read(packed.offset(), packed.length());
+      bytes = packed.pack().read(key, packed.offset(), packed.length());
     } catch (NotFoundException e) {
       throw new NotFoundException("Cannot open " + key + ": its pack " + packed.pack().id + " is gone (repacked elsewhere? refresh())", e);
     } catch (IOException e) {
@@ -805,19 +908,28 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     return true;
   }
 
+  /** Creates a spool file for pack {@code packId}, not locked yet, named for this process. */
+  static Path createUnlockedSpool(Path spoolDirectory, String packId) throws IOException {
+    return Files.createTempFile(spoolDirectory, "pack-" + packId + "-" + SPOOL_OWNER + "-", UNLOCKED_SPOOL);
+  }
+
   private Pack newOpenPack() throws IOException {
     Pack pack = new Pack(newPackId(clock.instant()), PackState.OPEN);
-    Path unlocked = Files.createTempFile(options.spoolDirectory(), "pack-" + pack.id + "-", UNLOCKED_SPOOL);
+    Path unlocked = createUnlockedSpool(options.spoolDirectory(), pack.id);
     FileChannel channel = FileChannel.open(unlocked, StandardOpenOption.READ, StandardOpenOption.WRITE);
     try {
       // held until the spool is dropped: tells other processes the file is alive (see removeDeadSpools)
       channel.lock();
       String name = unlocked.getFileName().toString();
       pack.spoolFile = unlocked.resolveSibling(name.substring(0, name.length() - UNLOCKED_SPOOL.length()) + ".spool");
+      LIVE_SPOOLS.add(pack.spoolFile.toAbsolutePath().normalize());
       Files.move(unlocked, pack.spoolFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException | RuntimeException e) {
       channel.close();
       Files.deleteIfExists(unlocked);
+      if (pack.spoolFile != null) {
+        LIVE_SPOOLS.remove(pack.spoolFile.toAbsolutePath().normalize());
+      }
       throw e;
     }
     pack.spool = channel;
@@ -935,6 +1047,8 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
         Files.deleteIfExists(pack.spoolFile);
       } catch (IOException ignored) {
         // a leftover spool file is garbage, not data
+      } finally {
+        LIVE_SPOOLS.remove(pack.spoolFile.toAbsolutePath().normalize());
       }
     }
   }

@@ -21,4 +21,18 @@ public interface SupportsMapping {
    *     {@link Integer#MAX_VALUE} or outside the blob
    */
   ByteBuffer map(long position, long length) throws IOException;
+
+  /**
+   * The length of the bytes under a mapping now, which must be cheap to learn (one {@code fstat}
+   * of an open file). A mapped file that something outside the process cut short faults
+   * ({@code SIGBUS}) when a page past its new end is read; the JVM reports that as an
+   * {@link InternalError} thrown some time after the access, and crashes when the access was in
+   * native or intrinsic code (a checksum, a decompressor). A reader that holds a mapping for long
+   * must therefore check a range against this length, learnt recently, before it reads the range.
+   *
+   * <p>The default is for views of bytes that cannot shrink: {@link Long#MAX_VALUE}.
+   */
+  default long currentLength() throws IOException {
+    return Long.MAX_VALUE;
+  }
 }

@@ -117,7 +117,7 @@ class CheckpointKillNineSoakTest {
         }
         if (kills % 7 == 0) {
           m.prune(RetentionPolicy.keepLast(3), Duration.ZERO);
-          r.gc(Duration.ZERO, false);
+          r.gc(Duration.ZERO);
         }
       }
       assertTrue(withoutProgress < 10, "seed " + seed + ": no step committed in 10 rounds");

@@ -311,7 +311,7 @@ class CheckpointManagerTest {
       assertEquals(12, m.list().size(), "planning changes nothing");
       m.prune(policy, Duration.ZERO);
       assertEquals(plan.kept(), m.list().stream().map(CheckpointInfo::step).toList());
-      r.gc(Duration.ZERO, false);
+      r.gc(Duration.ZERO);
       for (long step : plan.kept()) {
         assertSameTensors(TestStates.state(8, step, 3, 2000), m.restore(step), "step " + step + " after prune and gc");
       }

@@ -114,7 +114,7 @@ class MultiRankCommitTest {
       assertEquals(4, partial.step());
       assertFalse(partial.complete());
       assertEquals(2, partial.ranks());
-      GcResult gc = repo.gc(Duration.ZERO, false);
+      GcResult gc = repo.gc(Duration.ZERO);
       System.out.println("gc after a rank died: " + gc);
       assertTrue(gc.manifestsDeleted() >= 3, "the dead rank's tensors are debris: " + gc);
       assertEquals(gc.liveManifests(), manifests(), "only live manifests remain");

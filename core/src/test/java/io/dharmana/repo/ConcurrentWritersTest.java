@@ -85,7 +85,7 @@ class ConcurrentWritersTest {
       Thread collector = new Thread(() -> {
         try {
           while (writer.isAlive()) {
-            r.gc(Duration.ZERO, false);
+            r.gc(Duration.ZERO);
           }
         } catch (Throwable t) {
           failures.add(t);
@@ -96,7 +96,7 @@ class ConcurrentWritersTest {
       writer.join();
       collector.join();
       assertTrue(failures.isEmpty(), () -> "failures: " + failures);
-      r.gc(Duration.ZERO, false);
+      r.gc(Duration.ZERO);
       for (int i : committed) {
         try (InputStream in = r.open("o" + i)) {
           assertTrue(SyntheticData.sameAs(in, i / 2, 400_000 + i % 2), "o" + i + " lost or damaged");

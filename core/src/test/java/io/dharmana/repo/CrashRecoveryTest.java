@@ -1,6 +1,7 @@
 package io.dharmana.repo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dharmana.descriptor.PipelineDescriptor;
@@ -65,7 +66,10 @@ class CrashRecoveryTest {
       Thread.sleep(100 + random.nextInt(round % 4 == 0 ? 3000 : 1200));
       child.destroyForcibly(); // SIGKILL
       assertTrue(child.waitFor(30, TimeUnit.SECONDS));
-      reader.join(10_000);
+      // the pipe ends with the child: the reader must see every line it printed, or the check below
+      // would take a committed but unread object for one that was never committed
+      reader.join(120_000);
+      assertFalse(reader.isAlive(), "seed " + seed + " round " + round + ": the child's output was not read to its end");
       for (String line : reported) {
         if (line.startsWith("committed ")) {
           committed.add(line.substring("committed ".length()));
@@ -91,7 +95,7 @@ class CrashRecoveryTest {
         }
         committed.addAll(visible);
         if (round % 6 == 5) {
-          r.gc(Duration.ZERO, false);
+          r.gc(Duration.ZERO);
         }
       }
       next = committed.stream().mapToInt(n -> Integer.parseInt(n.substring(4))).max().orElse(-1) + 1;

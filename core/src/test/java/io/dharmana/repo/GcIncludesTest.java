@@ -32,7 +32,7 @@ class GcIncludesTest {
     }
     Thread.sleep(20);
     try (Repository r = Repository.open(dir)) {
-      r.gc(Duration.ZERO, false);
+      r.gc(Duration.ZERO);
     }
     try (Repository r = Repository.open(dir); InputStream in = r.open(r.manifest(partId), "part")) {
       assertArrayEquals(data, in.readAllBytes(), "seed " + seed + ": an included part did not survive gc");

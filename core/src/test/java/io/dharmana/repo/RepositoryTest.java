@@ -160,12 +160,13 @@ class RepositoryTest {
       r.put("drop", new SyntheticData(2, 3_000_000), PutOptions.defaults());
       long before = r.stats().chunkBytes();
       assertTrue(r.remove("drop"));
-      GcResult dry = r.gc(Duration.ZERO, true);
-      assertTrue(dry.chunksDeleted() > 0);
+      GcResult dry = r.gcDryRun(Duration.ZERO);
+      assertTrue(dry.dryRun() && dry.chunksDeleted() > 0, dry.toString());
       assertEquals(before, r.stats().chunkBytes(), "a dry run deletes nothing");
-      GcResult young = r.gc(Duration.ofHours(1), false);
+      GcResult young = r.gc(Duration.ofHours(1));
       assertEquals(0, young.chunksDeleted(), "chunks younger than the grace period stay");
-      GcResult result = r.gc(Duration.ZERO, false);
+      GcResult result = r.gc(Duration.ZERO);
+      assertFalse(result.dryRun(), result.toString());
       assertTrue(result.bytesFreed() >= 2_900_000, "freed " + result.bytesFreed());
       try (InputStream in = r.open("keep")) {
         assertTrue(SyntheticData.sameAs(in, 1, 3_000_000));
@@ -240,10 +241,10 @@ class RepositoryTest {
     Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(Duration.ofHours(2))));
     Path young = Files.write(packs.resolve("0000000000002-0000000000000002.pack"), new byte[] {9});
     try (Repository r = Repository.open(dir)) {
-      GcResult dry = r.gc(Duration.ofHours(1), true);
+      GcResult dry = r.gcDryRun(Duration.ofHours(1));
       assertEquals(0, dry.orphanPacksDeleted());
       assertTrue(Files.exists(old), "a dry run deletes nothing");
-      GcResult gc = r.gc(Duration.ofHours(1), false);
+      GcResult gc = r.gc(Duration.ofHours(1));
       assertEquals(1, gc.orphanPacksDeleted());
       assertFalse(Files.exists(old));
       assertTrue(Files.exists(young), "younger than the grace: may be a pack being sealed");

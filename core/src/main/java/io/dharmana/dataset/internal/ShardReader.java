@@ -38,6 +38,12 @@ public final class ShardReader {
   private static final int DECODED_BLOCKS_KEPT = 4;
   /** Largest coalesced read of consecutive samples. */
   private static final long RUN_BYTES = 1024 * 1024;
+  /**
+   * How long the shard file's length, checked before a read through the mapping, is trusted (as
+   * in {@link io.dharmana.store.PackedBlobStore}): an fstat per sample would cost more than the
+   * sample's read.
+   */
+  private static final long LENGTH_CHECK_INTERVAL_NANOS = 100_000;
 
   private final String name;
   private final BlobInput input;
@@ -59,6 +65,9 @@ public final class ShardReader {
   // the whole file mapped read-only when the store allows it and blocks are stored as is: samples
   // are then views of the page cache, verified in place and never copied (null otherwise)
   private final ByteBuffer mapped;
+  // for reads through the mapping: the file's length when last learnt, and when (System.nanoTime)
+  private volatile long checkedLength;
+  private volatile long lengthCheckedAt;
   private final Map<Integer, byte[]> decoded = new LinkedHashMap<>(8, 0.75f, true);
   private final LongAdder storedBytesRead = new LongAdder();
 
@@ -69,6 +78,8 @@ public final class ShardReader {
     this.chain = chain;
     this.identity = chain.stages().isEmpty();
     this.mapped = identity ? map(input) : null;
+    this.checkedLength = input.length();
+    this.lengthCheckedAt = System.nanoTime() - LENGTH_CHECK_INTERVAL_NANOS;
     blockOffset = new long[tableBlocks];
     blockStored = new int[tableBlocks];
     blockRaw = new int[tableBlocks];
@@ -248,20 +259,27 @@ public final class ShardReader {
    * @throws CorruptDataException naming the shard and the sample when its bytes fail verification
    */
   public Sample read(int sample, StageListener listener) {
+    return read(sample, listener, null);
+  }
+
+  /** As {@link #read(int, StageListener)}, adding the stored bytes it read to {@code alsoCount} too (when not null). */
+  private Sample read(int sample, StageListener listener, LongAdder alsoCount) {
     int length = (int) sampleSize(sample);
     if (mapped != null) {
-      storedBytesRead.add(length);
-      return slice(sample, mapped, Math.toIntExact(blockOffset[sampleBlock[sample]] + sampleOffset[sample]), length);
+      int offset = Math.toIntExact(blockOffset[sampleBlock[sample]] + sampleOffset[sample]);
+      checkInFile(sample, offset, length);
+      counted(length, alsoCount);
+      return slice(sample, mapped, offset, length);
     }
     byte[] bytes;
     int offset;
     try {
       if (identity) {
         bytes = input.readFully(blockOffset[sampleBlock[sample]] + sampleOffset[sample], length);
-        storedBytesRead.add(length);
+        counted(length, alsoCount);
         offset = 0;
       } else {
-        bytes = block(sampleBlock[sample], sample, listener);
+        bytes = block(sampleBlock[sample], sample, listener, alsoCount);
         offset = sampleOffset[sample];
       }
     } catch (IOException e) {
@@ -278,19 +296,20 @@ public final class ShardReader {
    * each is read as by {@link #read}.
    */
   public Sample[] readRun(int first, int count, StageListener listener) {
-    return readRun(first, count, listener, null, null);
+    return readRun(first, count, listener, null, null, null);
   }
 
   /**
    * As {@link #readRun(int, int, StageListener)}, reading into arrays from {@code pool} (when not
    * null) and adding each to {@code taken}, so that the caller can give them back once the samples
-   * are no longer used.
+   * are no longer used; the stored bytes read are added to {@code alsoCount} too (when not null).
    */
-  public Sample[] readRun(int first, int count, StageListener listener, BufferPool pool, java.util.List<ByteBuffer> taken) {
+  public Sample[] readRun(int first, int count, StageListener listener, BufferPool pool, java.util.List<ByteBuffer> taken,
+      LongAdder alsoCount) {
     Sample[] out = new Sample[count];
     if (!identity || mapped != null) {
       for (int i = 0; i < count; i++) {
-        out[i] = read(first + i, listener);
+        out[i] = read(first + i, listener, alsoCount);
       }
       return out;
     }
@@ -303,13 +322,14 @@ public final class ShardReader {
         bytes += sampleSize(first + done + n);
         n++;
       }
-      readContiguous(first + done, n, out, done, pool, taken);
+      readContiguous(first + done, n, out, done, pool, taken, alsoCount);
       done += n;
     }
     return out;
   }
 
-  private void readContiguous(int first, int count, Sample[] out, int at, BufferPool pool, java.util.List<ByteBuffer> taken) {
+  private void readContiguous(int first, int count, Sample[] out, int at, BufferPool pool, java.util.List<ByteBuffer> taken,
+      LongAdder alsoCount) {
     long start = blockOffset[sampleBlock[first]] + sampleOffset[first];
     int last = first + count - 1;
     long stop = blockOffset[sampleBlock[last]] + sampleOffset[last] + sampleSize(last);
@@ -335,7 +355,7 @@ public final class ShardReader {
       throw new CorruptDataException("Cannot read samples " + (firstSample + first) + ".." + (firstSample + last) + " of shard " + name
           + ": " + e, e);
     }
-    storedBytesRead.add(length);
+    counted(length, alsoCount);
     for (int i = 0; i < count; i++) {
       int s = first + i;
       int offset = (int) (blockOffset[sampleBlock[s]] + sampleOffset[s] - start);
@@ -378,7 +398,7 @@ public final class ShardReader {
     return new Sample(firstSample + sample, sampleKey[sample], fields);
   }
 
-  private byte[] block(int b, int sample, StageListener listener) throws IOException {
+  private byte[] block(int b, int sample, StageListener listener, LongAdder alsoCount) throws IOException {
     synchronized (decoded) {
       byte[] cached = decoded.get(b);
       if (cached != null) {
@@ -386,7 +406,7 @@ public final class ShardReader {
       }
     }
     byte[] stored = input.readFully(blockOffset[b], blockStored[b]);
-    storedBytesRead.add(stored.length);
+    counted(stored.length, alsoCount);
     CRC32C crc = new CRC32C();
     crc.update(stored);
     if ((int) crc.getValue() != blockCrc[b]) {
@@ -411,6 +431,37 @@ public final class ShardReader {
       }
     }
     return raw;
+  }
+
+  /**
+   * Throws unless the shard file still holds the sample's bytes: a mapped page past the end of a
+   * file cut short outside Dharmana faults, and the CRC code reading the sample would crash the
+   * JVM on it rather than throw. The length is learnt again (one fstat) when the last look is
+   * older than {@link #LENGTH_CHECK_INTERVAL_NANOS}.
+   */
+  private void checkInFile(int sample, long offset, int length) {
+    long now = System.nanoTime();
+    long known = checkedLength;
+    if (now - lengthCheckedAt >= LENGTH_CHECK_INTERVAL_NANOS || offset + length > known) {
+      try {
+        known = ((SupportsMapping) input).currentLength();
+      } catch (IOException closed) {
+        return; // the input was closed: its mapping stays valid, and nothing tells its length now
+      }
+      checkedLength = known;
+      lengthCheckedAt = now;
+    }
+    if (offset + length > known) {
+      throw new CorruptDataException("Cannot read sample " + (firstSample + sample) + " (" + sampleKey[sample] + ") of shard " + name
+          + ": the file has " + known + " bytes and the sample ends at " + (offset + length) + " (cut short outside Dharmana?)");
+    }
+  }
+
+  private void counted(long bytes, LongAdder alsoCount) {
+    storedBytesRead.add(bytes);
+    if (alsoCount != null) {
+      alsoCount.add(bytes);
+    }
   }
 
   private CorruptDataException corrupt(String what) {

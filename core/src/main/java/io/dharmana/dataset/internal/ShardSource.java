@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 
 /**
  * Opens the shards of a dataset on demand, optionally through a cache tier: a shard is copied
@@ -35,11 +36,8 @@ public final class ShardSource implements AutoCloseable {
   private final LinkedHashMap<Integer, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
   private final Map<Integer, Long> cachedSizes = new HashMap<>();
   private long cachedBytes;
-  private final LongAdder hits = new LongAdder();
-  private final LongAdder misses = new LongAdder();
-  private final LongAdder fetched = new LongAdder();
-  private final LongAdder evictions = new LongAdder();
-  private final LongAdder refused = new LongAdder();
+  // the dataset's counts but stored bytes read, which its readers keep
+  private final ShardCounters totals = new ShardCounters();
   private final LongAdder closedReadersBytes = new LongAdder();
   private boolean closed;
 
@@ -59,33 +57,46 @@ public final class ShardSource implements AutoCloseable {
 
   /** Reads sample {@code local} of shard {@code shard}. */
   public Sample read(int shard, int local, StageListener listener) {
-    Entry e = acquire(shard, 1);
+    Entry e = acquire(shard, 1, null);
     try {
       return e.reader.read(local, listener);
     } finally {
       synchronized (lock) {
         e.inUse--;
       }
-      evictIfNeeded();
+      evictIfNeeded(null);
     }
   }
 
-  /** Reads {@code count} consecutive samples of shard {@code shard} from {@code first}. */
-  public Sample[] readRun(int shard, int first, int count, StageListener listener, BufferPool pool, java.util.List<java.nio.ByteBuffer> taken) {
-    Entry e = acquire(shard, count);
+  /**
+   * Reads {@code count} consecutive samples of shard {@code shard} from {@code first}, counting
+   * what it took in the dataset's counters and in {@code caller}'s (when not null): the hits or
+   * misses, the copy to the cache tier, the stored bytes read and the evictions that made room.
+   */
+  public Sample[] readRun(int shard, int first, int count, StageListener listener, BufferPool pool, java.util.List<java.nio.ByteBuffer> taken,
+      ShardCounters caller) {
+    Entry e = acquire(shard, count, caller);
     try {
-      return e.reader.readRun(first, count, listener, pool, taken);
+      return e.reader.readRun(first, count, listener, pool, taken, caller == null ? null : caller.storedBytesRead);
     } finally {
       synchronized (lock) {
         e.inUse--;
       }
-      evictIfNeeded();
+      evictIfNeeded(caller);
+    }
+  }
+
+  /** Adds {@code n} to one of the dataset's counters and to the caller's, if any. */
+  private void count(ShardCounters caller, Function<ShardCounters, LongAdder> counter, long n) {
+    counter.apply(totals).add(n);
+    if (caller != null) {
+      counter.apply(caller).add(n);
     }
   }
 
   /** The reader of a shard, opened if needed; for metadata (keys, restore records, hashes). */
   public ShardReader reader(int shard) {
-    Entry e = acquire(shard, 0);
+    Entry e = acquire(shard, 0, null);
     synchronized (lock) {
       e.inUse--;
     }
@@ -97,7 +108,7 @@ public final class ShardSource implements AutoCloseable {
     return reader(shard).sampleSize(local);
   }
 
-  private Entry acquire(int shard, int samples) {
+  private Entry acquire(int shard, int samples, ShardCounters caller) {
     Entry e;
     synchronized (lock) {
       if (closed) {
@@ -113,18 +124,18 @@ public final class ShardSource implements AutoCloseable {
         if (cache != null) {
           if (!cache.exists(key)) {
             // the first sample waits for the copy; the others of the run find it there
-            misses.add(Math.min(1, samples));
-            hits.add(Math.max(0, samples - 1));
-            copyToCache(key);
+            count(caller, c -> c.misses, Math.min(1, samples));
+            count(caller, c -> c.hits, Math.max(0, samples - 1));
+            copyToCache(key, caller);
           } else {
-            hits.add(samples);
+            count(caller, c -> c.hits, samples);
           }
           from = cache;
         }
         e.input = from.open(key);
         e.reader = ShardReader.open(key, e.input, index.shards().get(shard).firstSample());
       } else if (cache != null) {
-        hits.add(samples);
+        count(caller, c -> c.hits, samples);
       }
     }
     if (cache != null) {
@@ -138,7 +149,7 @@ public final class ShardSource implements AutoCloseable {
     return e;
   }
 
-  private void copyToCache(String key) {
+  private void copyToCache(String key, ShardCounters caller) {
     BlobOutput out;
     try {
       out = cache.create(key);
@@ -158,7 +169,7 @@ public final class ShardSource implements AutoCloseable {
         pos += n;
       }
       out.close();
-      fetched.add(pos);
+      count(caller, c -> c.fetchedBytes, pos);
     } catch (AlreadyExistsException raced) {
       out.abort();
     } catch (IOException | RuntimeException e) {
@@ -168,7 +179,7 @@ public final class ShardSource implements AutoCloseable {
     }
   }
 
-  private void evictIfNeeded() {
+  private void evictIfNeeded(ShardCounters caller) {
     if (cache == null) {
       return;
     }
@@ -185,7 +196,7 @@ public final class ShardSource implements AutoCloseable {
         }
         String key = prefix + index.shards().get(shard).key();
         if (!store.exists(key)) {
-          refused.increment();
+          count(caller, c -> c.evictionsRefused, 1);
           continue;
         }
         synchronized (e) {
@@ -194,7 +205,7 @@ public final class ShardSource implements AutoCloseable {
         it.remove();
         cache.delete(key);
         cachedBytes -= cachedSizes.remove(shard);
-        evictions.increment();
+        count(caller, c -> c.evictions, 1);
       }
     }
   }
@@ -215,8 +226,11 @@ public final class ShardSource implements AutoCloseable {
   }
 
   public ShardCacheStats counters() {
-    long read = closedReadersBytes.sum();
+    long read;
     synchronized (lock) {
+      // under the lock, as eviction moves a reader's count here: read before it, an evicted
+      // reader's bytes would be in neither sum, and a later snapshot minus this one too large
+      read = closedReadersBytes.sum();
       for (Entry e : entries.values()) {
         ShardReader r = e.reader;
         if (r != null) {
@@ -224,7 +238,8 @@ public final class ShardSource implements AutoCloseable {
         }
       }
     }
-    return new ShardCacheStats(hits.sum(), misses.sum(), fetched.sum(), evictions.sum(), refused.sum(), read);
+    return new ShardCacheStats(totals.hits.sum(), totals.misses.sum(), totals.fetchedBytes.sum(), totals.evictions.sum(),
+        totals.evictionsRefused.sum(), read);
   }
 
   @Override
