@@ -350,7 +350,7 @@ public final class TensorFileReader implements AutoCloseable {
     long position = TensorFileWriter.writeFully(out, prefix, 0);
     List<TensorFileEntry> entries = header.tensors();
     ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(threads, TensorFileWriter.daemonThreads()) : null;
-    try {
+    try (EarlyWriteback writeback = new EarlyWriteback(out)) {
       // Encoded bytes are needed only while a tensor decodes, decoded bytes until they are written.
       ArrayPool encodedArrays = new ArrayPool();
       ArrayPool decodedArrays = new ArrayPool();
@@ -374,6 +374,7 @@ public final class TensorFileReader implements AutoCloseable {
         digest.update(bytes, 0, size);
         position += TensorFileWriter.writeFully(out, ByteBuffer.wrap(bytes, 0, size), position);
         decodedArrays.give(bytes);
+        writeback.written(position);
       }
     } finally {
       if (pool != null) {

@@ -91,7 +91,7 @@ public final class TensorFileWriter {
 
     List<TensorInfo> infos = in.infos();
     ExecutorService pool = options.threads() > 1 ? Executors.newFixedThreadPool(options.threads(), daemonThreads()) : null;
-    try {
+    try (EarlyWriteback writeback = new EarlyWriteback(channel)) {
       ArrayPool arrays = new ArrayPool();
       Deque<Future<Encoded>> window = new ArrayDeque<>();
       int next = 0;
@@ -116,6 +116,7 @@ public final class TensorFileWriter {
         if (encoded.pooled() != null) {
           arrays.give(encoded.pooled());
         }
+        writeback.written(position);
       }
     } finally {
       if (pool != null) {
