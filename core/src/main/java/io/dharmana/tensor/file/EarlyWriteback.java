@@ -26,12 +26,19 @@ final class EarlyWriteback implements AutoCloseable {
   static final long STEP_BYTES = 48L << 20;
 
   private final FileChannel channel;
+  private final long step;
   private ExecutorService thread;
   private Future<?> pending;
-  private long next = STEP_BYTES;
+  private long next;
 
   EarlyWriteback(FileChannel channel) {
+    this(channel, STEP_BYTES);
+  }
+
+  EarlyWriteback(FileChannel channel, long stepBytes) {
     this.channel = channel;
+    this.step = stepBytes;
+    this.next = stepBytes;
   }
 
   /** Tells that the file now holds {@code position} bytes. */
@@ -39,7 +46,7 @@ final class EarlyWriteback implements AutoCloseable {
     if (position < next || (pending != null && !pending.isDone())) {
       return;
     }
-    next = position + STEP_BYTES;
+    next = position + step;
     if (thread == null) {
       thread = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "dharmana-writeback");
