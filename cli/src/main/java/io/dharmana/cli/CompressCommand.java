@@ -1,8 +1,7 @@
 package io.dharmana.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import io.dharmana.CorruptDataException;
 import io.dharmana.InvalidDescriptorException;
 import io.dharmana.NotFoundException;
@@ -13,9 +12,11 @@ import io.dharmana.tensor.file.TensorFileEntry;
 import io.dharmana.tensor.file.TensorFileWriter;
 import io.dharmana.tensor.lossy.BlockQuantizer;
 import io.dharmana.tensor.lossy.ErrorReport;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -32,6 +33,7 @@ import picocli.CommandLine.Spec;
 public final class CompressCommand implements Callable<Integer> {
   static final int EXIT_FAILURE = 1;
   static final int EXIT_BAD_INPUT = 2;
+  private static final JsonFactory JSON = new JsonFactory();
 
   @Spec CommandSpec spec;
 
@@ -152,47 +154,60 @@ public final class CompressCommand implements Callable<Integer> {
    * megabytesPerSecond (of original data), threads, lossless, error (when lossy), tensors.
    */
   static String toJson(CompressionResult r, double ratio, long originalBytes, int threads) {
-    ObjectMapper mapper = new ObjectMapper();
-    ObjectNode root = mapper.createObjectNode();
-    root.put("inputBytes", r.inputBytes());
-    root.put("outputBytes", r.outputBytes());
-    root.put("ratio", ratio);
-    root.put("seconds", r.seconds());
-    root.put("megabytesPerSecond", r.megabytesPerSecond(originalBytes));
-    root.put("threads", threads);
-    root.put("lossless", r.lossless());
-    if (!r.lossless()) {
-      root.set("error", errorJson(mapper, r.error()));
-    }
-    ArrayNode tensors = root.putArray("tensors");
-    for (TensorFileEntry e : r.tensors()) {
-      ObjectNode t = tensors.addObject();
-      t.put("name", e.name());
-      t.put("dtype", e.dtype().name());
-      ArrayNode shape = t.putArray("shape");
-      Arrays.stream(e.shape()).forEach(shape::add);
-      t.put("codec", e.codec().label());
-      t.put("delta", e.delta());
-      t.put("originalBytes", e.originalBytes());
-      t.put("encodedBytes", e.length());
-      t.put("ratio", e.ratio());
-      if (e.codec().lossy()) {
-        t.set("error", errorJson(mapper, e.error()));
+    // Written as a stream: thousands of tensors as a tree of nodes cost a cold JVM more than the text does.
+    StringWriter text = new StringWriter(256 + 200 * r.tensors().size());
+    try (JsonGenerator g = JSON.createGenerator(text)) {
+      g.writeStartObject();
+      g.writeNumberField("inputBytes", r.inputBytes());
+      g.writeNumberField("outputBytes", r.outputBytes());
+      g.writeNumberField("ratio", ratio);
+      g.writeNumberField("seconds", r.seconds());
+      g.writeNumberField("megabytesPerSecond", r.megabytesPerSecond(originalBytes));
+      g.writeNumberField("threads", threads);
+      g.writeBooleanField("lossless", r.lossless());
+      if (!r.lossless()) {
+        g.writeFieldName("error");
+        writeError(g, r.error());
       }
+      g.writeArrayFieldStart("tensors");
+      for (TensorFileEntry e : r.tensors()) {
+        g.writeStartObject();
+        g.writeStringField("name", e.name());
+        g.writeStringField("dtype", e.dtype().name());
+        g.writeArrayFieldStart("shape");
+        for (long d : e.shape()) {
+          g.writeNumber(d);
+        }
+        g.writeEndArray();
+        g.writeStringField("codec", e.codec().label());
+        g.writeBooleanField("delta", e.delta());
+        g.writeNumberField("originalBytes", e.originalBytes());
+        g.writeNumberField("encodedBytes", e.length());
+        g.writeNumberField("ratio", e.ratio());
+        if (e.codec().lossy()) {
+          g.writeFieldName("error");
+          writeError(g, e.error());
+        }
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write the result as JSON", e);
     }
-    return root.toString();
+    return text.toString();
   }
 
-  private static ObjectNode errorJson(ObjectMapper mapper, ErrorReport e) {
-    ObjectNode n = mapper.createObjectNode();
-    n.put("maxAbsError", e.maxAbsError());
-    n.put("relativeRms", e.relativeRms());
+  private static void writeError(JsonGenerator g, ErrorReport e) throws IOException {
+    g.writeStartObject();
+    g.writeNumberField("maxAbsError", e.maxAbsError());
+    g.writeNumberField("relativeRms", e.relativeRms());
     if (Double.isInfinite(e.snrDb())) {
-      n.putNull("snrDb");
+      g.writeNullField("snrDb");
     } else {
-      n.put("snrDb", e.snrDb());
+      g.writeNumberField("snrDb", e.snrDb());
     }
-    n.put("values", e.count());
-    return n;
+    g.writeNumberField("values", e.count());
+    g.writeEndObject();
   }
 }

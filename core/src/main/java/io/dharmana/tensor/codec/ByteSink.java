@@ -11,6 +11,11 @@ final class ByteSink {
     buf = new byte[Math.max(16, initialCapacity)];
   }
 
+  /** Writes into {@code buffer} from its start, moving to a larger copy only if it fills up. */
+  ByteSink(byte[] buffer) {
+    buf = buffer;
+  }
+
   int capacity() {
     return buf.length;
   }

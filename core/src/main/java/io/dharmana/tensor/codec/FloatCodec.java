@@ -91,6 +91,43 @@ public final class FloatCodec {
     }
   }
 
+  /**
+   * As {@link #encode(DType, ByteBuffer, ByteBuffer)}, writing into {@code buffer} instead of a new
+   * array: a caller coding many tensors can keep one, sized by {@link #maxEncodedLength}.
+   *
+   * @param buffer where to write, or null for a new array
+   * @return the encoding, from position 0 to the limit: backed by {@code buffer}, or by a new array
+   *     if {@code buffer} was null or too small
+   */
+  public ByteBuffer encode(DType dtype, ByteBuffer data, ByteBuffer parentOrNull, byte[] buffer) {
+    Objects.requireNonNull(dtype, "dtype");
+    Layout layout = Layout.of(dtype);
+    int size = dtype.size();
+    int length = data.remaining();
+    if (parentOrNull != null && parentOrNull.remaining() != length) {
+      throw new IllegalArgumentException(
+          "Cannot delta-code " + length + " bytes against a parent of " + parentOrNull.remaining()
+              + " bytes: the parent must have the same size");
+    }
+    int chunkElements = Math.max(1, options.chunkBytes() / size);
+    long elements = length / size;
+    int chunks = (int) ((elements + chunkElements - 1) / chunkElements);
+    ByteSink out = buffer == null ? new ByteSink(length + 16 * chunks + 64) : new ByteSink(buffer);
+    encodeInto(out, layout, size, data, parentOrNull, length, chunkElements, elements, chunks, SCRATCH.get());
+    return ByteBuffer.wrap(out.array(), 0, out.position());
+  }
+
+  /**
+   * The most bytes {@link #encode} writes for {@code length} bytes of data: a chunk is never
+   * stored larger than raw plus its mode byte, plus per chunk a length (at most 5 bytes), plus the
+   * header (at most 12 bytes) and the tail of a partial element (at most 7).
+   */
+  public long maxEncodedLength(long length) {
+    // A chunk holds at least chunkBytes - 7 >= chunkBytes / 2 bytes (whole elements of <= 8 bytes).
+    long chunks = length / (options.chunkBytes() / 2) + 1;
+    return length + 6 * chunks + 19;
+  }
+
   private void encodeInto(
       ByteSink out, Layout layout, int size, ByteBuffer data, ByteBuffer parentOrNull, int length, int chunkElements,
       long elements, int chunks, ChunkCoder.Scratch sc) {
@@ -166,22 +203,38 @@ public final class FloatCodec {
    *     size, or needs a parent that was not given
    */
   public void decode(byte[] encoded, DType dtype, ByteBuffer parentOrNull, ByteBuffer out) {
+    decode(encoded, 0, encoded.length, dtype, parentOrNull, out);
+  }
+
+  /**
+   * As {@link #decode(byte[], DType, ByteBuffer, ByteBuffer)}, the encoding being
+   * {@code encoded[offset..offset+length)}: a caller reading many tensors can keep one buffer.
+   *
+   * @throws IndexOutOfBoundsException if the range lies outside {@code encoded}
+   */
+  public void decode(byte[] encoded, int offset, int length, DType dtype, ByteBuffer parentOrNull, ByteBuffer out) {
     Objects.requireNonNull(dtype, "dtype");
-    decode(encoded, Layout.of(dtype), dtype.size(), parentOrNull, out);
+    Objects.checkFromIndexSize(offset, length, encoded.length);
+    decode(encoded, offset, offset + length, Layout.of(dtype), dtype.size(), parentOrNull, out);
   }
 
   /** Decodes with the layout taken from the header when {@code layout} is null. */
   void decode(byte[] encoded, Layout expectedLayout, int expectedSize, ByteBuffer parent, ByteBuffer out) {
+    decode(encoded, 0, encoded.length, expectedLayout, expectedSize, parent, out);
+  }
+
+  private void decode(byte[] encoded, int start, int end, Layout expectedLayout, int expectedSize, ByteBuffer parent, ByteBuffer out) {
     try {
-      decodeChecked(encoded, expectedLayout, expectedSize, parent, out);
+      decodeChecked(encoded, start, end, expectedLayout, expectedSize, parent, out);
     } catch (IndexOutOfBoundsException | NegativeArraySizeException e) {
       // Every length is validated; this is the last line of defense against a case we missed.
       throw new CorruptDataException("Cannot decode float coding: damaged input (" + e + ")", e);
     }
   }
 
-  private void decodeChecked(byte[] encoded, Layout expectedLayout, int expectedSize, ByteBuffer parent, ByteBuffer out) {
-    ByteSource in = new ByteSource(encoded, 0, encoded.length);
+  private void decodeChecked(
+      byte[] encoded, int start, int end, Layout expectedLayout, int expectedSize, ByteBuffer parent, ByteBuffer out) {
+    ByteSource in = new ByteSource(encoded, start, end);
     int version = in.readByte();
     if (version != FORMAT_VERSION) {
       throw new CorruptDataException("Cannot decode float coding: format version " + version + " is not " + FORMAT_VERSION);

@@ -89,7 +89,8 @@ final class PlaneCoder {
     final int[] cum = new int[MAX_TABLES * 256];
     final int[] groupHist = new int[MAX_TABLES * 256];
     final int[] tmpFreq = new int[256];
-    final Integer[] order = new Integer[256];
+    final int[] order = new int[256];
+    final long[] orderKeys = new long[256];
     char[] words = new char[0];
     final long[] enc = new long[MAX_TABLES * 256];
     final int[] decodeMap = new int[256];
@@ -345,7 +346,7 @@ final class PlaneCoder {
       }
       pairCounts(ctxPlane, 0, sym, 0, n, hist2);
     }
-    int candidates = contextsByCount(ctxTotal, sc.order);
+    int candidates = contextsByCount(ctxTotal, sc.order, sc.orderKeys);
     // Only symbols of the plane can have counts: an exponent plane has a few dozen of 256.
     // Visiting them in ascending order keeps every sum (and so every decision) as before.
     int k0 = presentSymbols(sc.hist0, sc.syms);
@@ -358,14 +359,20 @@ final class PlaneCoder {
   }
 
   /** The contexts frequent enough for a table of their own, most frequent first; returns how many. */
-  private static int contextsByCount(int[] ctxTotal, Integer[] order) {
+  private static int contextsByCount(int[] ctxTotal, int[] order, long[] keys) {
+    // Sorted as primitive keys (count descending, then context ascending: the order a stable sort
+    // of the ascending contexts by count gives), not as boxed contexts with a comparator, which
+    // cost ~4% of a compression's CPU.
     int candidates = 0;
     for (int c = 0; c < 256; c++) {
       if (ctxTotal[c] >= MIN_CONTEXT_COUNT) {
-        order[candidates++] = c;
+        keys[candidates++] = (long) (Integer.MAX_VALUE - ctxTotal[c]) << 8 | c;
       }
     }
-    Arrays.sort(order, 0, candidates, (a, b) -> Integer.compare(ctxTotal[b], ctxTotal[a]));
+    Arrays.sort(keys, 0, candidates);
+    for (int k = 0; k < candidates; k++) {
+      order[k] = (int) (keys[k] & 0xFF);
+    }
     return candidates;
   }
 

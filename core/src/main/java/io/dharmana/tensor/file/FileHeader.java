@@ -1,15 +1,16 @@
 package io.dharmana.tensor.file;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.dharmana.CorruptDataException;
 import io.dharmana.tensor.DType;
 import io.dharmana.tensor.lossy.ErrorReport;
-import java.nio.charset.StandardCharsets;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 
@@ -35,120 +36,295 @@ record FileHeader(
     String parentSha256,
     ErrorReport error,
     List<TensorFileEntry> tensors) {
-  static final ObjectMapper JSON = new ObjectMapper();
+  /**
+   * Streaming, not a tree: a header indexes every tensor (thousands), and a command reads or writes
+   * it once, in a cold JVM, where building and walking a tree of nodes costs more than the bytes do.
+   */
+  private static final JsonFactory JSON = new JsonFactory();
 
   byte[] toJson() {
-    ObjectNode root = JSON.createObjectNode();
-    root.put("format", "dharmana-tensor-file");
-    root.put("formatVersion", TensorFileFormat.VERSION);
-    root.put("originalSize", originalSize);
-    root.put("originalSha256", originalSha256);
-    root.put("decodedSha256", decodedSha256);
-    root.put("originalHeader", Base64.getEncoder().encodeToString(originalHeader));
-    ArrayNode chainNode = root.putArray("chain");
-    chain.forEach(chainNode::add);
-    root.put("lossy", lossy);
-    root.put("block", block);
-    if (parentName != null) {
-      ObjectNode parent = root.putObject("parent");
-      parent.put("name", parentName);
-      parent.put("sha256", parentSha256);
-    }
-    root.set("error", errorNode(error));
-    ArrayNode list = root.putArray("tensors");
-    for (TensorFileEntry e : tensors) {
-      ObjectNode t = list.addObject();
-      t.put("name", e.name());
-      t.put("dtype", e.dtype().name());
-      ArrayNode shape = t.putArray("shape");
-      for (long d : e.shape()) {
-        shape.add(d);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(256 + originalHeader.length * 2 + tensors.size() * 160);
+    try (JsonGenerator g = JSON.createGenerator(bytes)) {
+      g.writeStartObject();
+      g.writeStringField("format", "dharmana-tensor-file");
+      g.writeNumberField("formatVersion", TensorFileFormat.VERSION);
+      g.writeNumberField("originalSize", originalSize);
+      g.writeStringField("originalSha256", originalSha256);
+      g.writeStringField("decodedSha256", decodedSha256);
+      g.writeStringField("originalHeader", Base64.getEncoder().encodeToString(originalHeader));
+      g.writeArrayFieldStart("chain");
+      for (String c : chain) {
+        g.writeString(c);
       }
-      t.putArray("range").add(e.begin()).add(e.end());
-      t.put("codec", e.codec().id());
-      t.put("delta", e.delta());
-      t.put("offset", e.offset());
-      t.put("length", e.length());
-      t.put("crc32c", e.crc32c());
-      if (e.codec().lossy()) {
-        t.set("error", errorNode(e.error()));
+      g.writeEndArray();
+      g.writeBooleanField("lossy", lossy);
+      g.writeNumberField("block", block);
+      if (parentName != null) {
+        g.writeObjectFieldStart("parent");
+        g.writeStringField("name", parentName);
+        g.writeStringField("sha256", parentSha256);
+        g.writeEndObject();
       }
-    }
-    try {
-      return JSON.writeValueAsBytes(root);
-    } catch (JsonProcessingException e) {
+      g.writeFieldName("error");
+      writeError(g, error);
+      g.writeArrayFieldStart("tensors");
+      for (TensorFileEntry e : tensors) {
+        g.writeStartObject();
+        g.writeStringField("name", e.name());
+        g.writeStringField("dtype", e.dtype().name());
+        g.writeArrayFieldStart("shape");
+        for (long d : e.shape()) {
+          g.writeNumber(d);
+        }
+        g.writeEndArray();
+        g.writeArrayFieldStart("range");
+        g.writeNumber(e.begin());
+        g.writeNumber(e.end());
+        g.writeEndArray();
+        g.writeNumberField("codec", e.codec().id());
+        g.writeBooleanField("delta", e.delta());
+        g.writeNumberField("offset", e.offset());
+        g.writeNumberField("length", e.length());
+        g.writeNumberField("crc32c", e.crc32c());
+        if (e.codec().lossy()) {
+          g.writeFieldName("error");
+          writeError(g, e.error());
+        }
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    } catch (IOException e) {
       throw new IllegalStateException("Cannot serialize tensor file header", e);
     }
+    return bytes.toByteArray();
   }
 
-  private static ObjectNode errorNode(ErrorReport r) {
-    ObjectNode n = JSON.createObjectNode();
-    n.put("count", r.count());
-    n.put("maxAbsError", r.maxAbsError());
-    n.put("sumSquaredError", r.sumSquaredError());
-    n.put("sumSquaredReference", r.sumSquaredReference());
-    return n;
+  private static void writeError(JsonGenerator g, ErrorReport r) throws IOException {
+    g.writeStartObject();
+    g.writeNumberField("count", r.count());
+    g.writeNumberField("maxAbsError", r.maxAbsError());
+    g.writeNumberField("sumSquaredError", r.sumSquaredError());
+    g.writeNumberField("sumSquaredReference", r.sumSquaredReference());
+    g.writeEndObject();
+  }
+
+  /** Fields of the top-level object, as parsed (absent ones stay null). */
+  private static final class Fields {
+    Integer formatVersion;
+    Long originalSize;
+    String originalSha256;
+    String decodedSha256;
+    String originalHeader;
+    List<String> chain;
+    Boolean lossy;
+    int block;
+    String parentName;
+    String parentSha256;
+    boolean parent;
+    ErrorReport error = ErrorReport.EXACT;
+    List<TensorFileEntry> tensors;
   }
 
   static FileHeader parse(byte[] json) {
-    try {
-      JsonNode root = JSON.readTree(new String(json, StandardCharsets.UTF_8));
-      int version = root.path("formatVersion").asInt(-1);
-      if (version != TensorFileFormat.VERSION) {
-        throw new CorruptDataException("Cannot read tensor file: format version " + version + " is not " + TensorFileFormat.VERSION);
+    Fields f = new Fields();
+    try (JsonParser p = JSON.createParser(json)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new CorruptDataException("Cannot read tensor file header: it is not a JSON object");
       }
-      List<String> chain = new ArrayList<>();
-      required(root, "chain").forEach(n -> chain.add(n.asText()));
-      List<TensorFileEntry> tensors = new ArrayList<>();
-      for (JsonNode t : required(root, "tensors")) {
-        JsonNode shapeNode = required(t, "shape");
-        long[] shape = new long[shapeNode.size()];
-        for (int i = 0; i < shape.length; i++) {
-          shape[i] = shapeNode.get(i).asLong();
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken value = p.nextToken();
+        if (value == JsonToken.VALUE_NULL) {
+          continue; // as absent
         }
-        JsonNode range = required(t, "range");
-        tensors.add(new TensorFileEntry(
-            required(t, "name").asText(),
-            DType.parse(required(t, "dtype").asText()),
-            shape,
-            range.get(0).asLong(),
-            range.get(1).asLong(),
-            TensorCodec.ofId(required(t, "codec").asInt()),
-            t.path("delta").asBoolean(false),
-            required(t, "offset").asLong(),
-            required(t, "length").asLong(),
-            required(t, "crc32c").asLong(),
-            t.has("error") ? error(t.get("error")) : ErrorReport.EXACT));
+        switch (field) {
+          case "formatVersion" -> f.formatVersion = p.getValueAsInt(-1);
+          case "originalSize" -> f.originalSize = p.getValueAsLong();
+          case "originalSha256" -> f.originalSha256 = text(p);
+          case "decodedSha256" -> f.decodedSha256 = text(p);
+          case "originalHeader" -> f.originalHeader = text(p);
+          case "chain" -> f.chain = strings(p);
+          case "lossy" -> f.lossy = p.getValueAsBoolean();
+          case "block" -> f.block = p.getValueAsInt(0);
+          case "parent" -> parent(p, f);
+          case "error" -> f.error = error(p);
+          case "tensors" -> f.tensors = tensors(p);
+          default -> p.skipChildren();
+        }
       }
-      JsonNode parent = root.get("parent");
-      return new FileHeader(
-          required(root, "originalSize").asLong(),
-          required(root, "originalSha256").asText(),
-          required(root, "decodedSha256").asText(),
-          Base64.getDecoder().decode(required(root, "originalHeader").asText()),
-          chain,
-          required(root, "lossy").asBoolean(),
-          root.path("block").asInt(0),
-          parent == null ? null : required(parent, "name").asText(),
-          parent == null ? null : required(parent, "sha256").asText(),
-          root.has("error") ? error(root.get("error")) : ErrorReport.EXACT,
-          tensors);
-    } catch (JsonProcessingException | IllegalArgumentException | NullPointerException e) {
+    } catch (IOException | IllegalArgumentException e) {
       throw new CorruptDataException("Cannot read tensor file header: " + e.getMessage(), e);
     } catch (io.dharmana.InvalidDescriptorException e) {
       throw new CorruptDataException("Cannot read tensor file header: " + e.getMessage(), e);
     }
+    int version = f.formatVersion == null ? -1 : f.formatVersion;
+    if (version != TensorFileFormat.VERSION) {
+      throw new CorruptDataException("Cannot read tensor file: format version " + version + " is not " + TensorFileFormat.VERSION);
+    }
+    byte[] originalHeader;
+    try {
+      originalHeader = Base64.getDecoder().decode(required(f.originalHeader, "originalHeader"));
+    } catch (IllegalArgumentException e) {
+      throw new CorruptDataException("Cannot read tensor file header: " + e.getMessage(), e);
+    }
+    return new FileHeader(
+        required(f.originalSize, "originalSize"),
+        required(f.originalSha256, "originalSha256"),
+        required(f.decodedSha256, "decodedSha256"),
+        originalHeader,
+        required(f.chain, "chain"),
+        required(f.lossy, "lossy"),
+        f.block,
+        f.parent ? required(f.parentName, "name") : null,
+        f.parent ? required(f.parentSha256, "sha256") : null,
+        f.error,
+        required(f.tensors, "tensors"));
   }
 
-  private static ErrorReport error(JsonNode n) {
-    return new ErrorReport(
-        n.path("count").asLong(), n.path("maxAbsError").asDouble(), n.path("sumSquaredError").asDouble(),
-        n.path("sumSquaredReference").asDouble());
+  private static String text(JsonParser p) throws IOException {
+    String s = p.getValueAsString();
+    if (s == null) {
+      // An object or array where text belongs.
+      throw new CorruptDataException("Cannot read tensor file header: field '" + p.currentName() + "' is not a value");
+    }
+    return s;
   }
 
-  private static JsonNode required(JsonNode node, String field) {
-    JsonNode value = node.get(field);
-    if (value == null || value.isNull()) {
+  private static List<String> strings(JsonParser p) throws IOException {
+    requireArray(p);
+    List<String> list = new ArrayList<>();
+    while (p.nextToken() != JsonToken.END_ARRAY) {
+      list.add(text(p));
+    }
+    return list;
+  }
+
+  private static void parent(JsonParser p, Fields f) throws IOException {
+    requireObject(p);
+    f.parent = true;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String field = p.currentName();
+      p.nextToken();
+      switch (field) {
+        case "name" -> f.parentName = p.getValueAsString();
+        case "sha256" -> f.parentSha256 = p.getValueAsString();
+        default -> p.skipChildren();
+      }
+    }
+  }
+
+  private static ErrorReport error(JsonParser p) throws IOException {
+    requireObject(p);
+    long count = 0;
+    double maxAbs = 0;
+    double sse = 0;
+    double ssr = 0;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String field = p.currentName();
+      p.nextToken();
+      switch (field) {
+        case "count" -> count = p.getValueAsLong();
+        case "maxAbsError" -> maxAbs = p.getValueAsDouble();
+        case "sumSquaredError" -> sse = p.getValueAsDouble();
+        case "sumSquaredReference" -> ssr = p.getValueAsDouble();
+        default -> p.skipChildren();
+      }
+    }
+    return new ErrorReport(count, maxAbs, sse, ssr);
+  }
+
+  private static List<TensorFileEntry> tensors(JsonParser p) throws IOException {
+    requireArray(p);
+    List<TensorFileEntry> list = new ArrayList<>();
+    long[] numbers = new long[8];
+    while (p.nextToken() != JsonToken.END_ARRAY) {
+      requireObject(p);
+      String name = null;
+      String dtype = null;
+      long[] shape = null;
+      long[] range = null;
+      Integer codec = null;
+      boolean delta = false;
+      Long offset = null;
+      Long length = null;
+      Long crc = null;
+      ErrorReport error = ErrorReport.EXACT;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        if (p.nextToken() == JsonToken.VALUE_NULL) {
+          continue;
+        }
+        switch (field) {
+          case "name" -> name = text(p);
+          case "dtype" -> dtype = text(p);
+          case "shape" -> shape = longs(p, numbers);
+          case "range" -> range = longs(p, numbers);
+          case "codec" -> codec = p.getValueAsInt();
+          case "delta" -> delta = p.getValueAsBoolean(false);
+          case "offset" -> offset = p.getValueAsLong();
+          case "length" -> length = p.getValueAsLong();
+          case "crc32c" -> crc = p.getValueAsLong();
+          case "error" -> error = error(p);
+          default -> p.skipChildren();
+        }
+      }
+      range = required(range, "range");
+      if (range.length < 2) {
+        throw new CorruptDataException("Cannot read tensor file header: field 'range' needs two numbers");
+      }
+      list.add(new TensorFileEntry(
+          required(name, "name"),
+          DType.parse(required(dtype, "dtype")),
+          required(shape, "shape"),
+          range[0],
+          range[1],
+          TensorCodec.ofId(required(codec, "codec")),
+          delta,
+          required(offset, "offset"),
+          required(length, "length"),
+          required(crc, "crc32c"),
+          error));
+    }
+    return list;
+  }
+
+  /** An array of numbers, read through {@code scratch} (grown when too small). */
+  private static long[] longs(JsonParser p, long[] scratch) throws IOException {
+    requireArray(p);
+    long[] a = scratch;
+    int n = 0;
+    while (p.nextToken() != JsonToken.END_ARRAY) {
+      if (n == a.length) {
+        a = Arrays.copyOf(a, n * 2);
+      }
+      a[n++] = p.getValueAsLong();
+    }
+    return Arrays.copyOf(a, n);
+  }
+
+  private static void requireArray(JsonParser p) {
+    if (p.currentToken() != JsonToken.START_ARRAY) {
+      throw new CorruptDataException("Cannot read tensor file header: field '" + currentName(p) + "' is not an array");
+    }
+  }
+
+  private static void requireObject(JsonParser p) {
+    if (p.currentToken() != JsonToken.START_OBJECT) {
+      throw new CorruptDataException("Cannot read tensor file header: field '" + currentName(p) + "' is not an object");
+    }
+  }
+
+  private static String currentName(JsonParser p) {
+    try {
+      return p.currentName();
+    } catch (IOException e) {
+      return "?";
+    }
+  }
+
+  private static <T> T required(T value, String field) {
+    if (value == null) {
       throw new CorruptDataException("Cannot read tensor file header: field '" + field + "' is missing");
     }
     return value;

@@ -9,6 +9,7 @@ import io.dharmana.tensor.codec.FloatCodecOptions;
 import io.dharmana.tensor.lossy.BlockQuantizer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
  * How one tensor's bytes are stored in a {@code .dhz} file. The numeric id is written in the
@@ -83,6 +84,24 @@ public enum TensorCodec {
     return encode(dtype, data, parent, block, false);
   }
 
+  /**
+   * As {@link #encode(DType, ByteBuffer, ByteBuffer, int, boolean)}; the float codec writes into
+   * {@code buffer} when it is large enough ({@link #maxEncodedBytes}), the others into new arrays.
+   *
+   * @return the encoding, from position 0 to the limit
+   */
+  ByteBuffer encode(DType dtype, ByteBuffer data, ByteBuffer parent, int block, boolean wide, byte[] buffer) {
+    if (this == FLOAT) {
+      return (wide ? WIDE_FLOAT_CODEC : FLOAT_CODEC).encode(dtype, data.duplicate(), parent == null ? null : parent.duplicate(), buffer);
+    }
+    return ByteBuffer.wrap(encode(dtype, data, parent, block, wide));
+  }
+
+  /** The buffer size with which {@link #encode(DType, ByteBuffer, ByteBuffer, int, boolean, byte[])} needs no other array; 0 if it uses none. */
+  long maxEncodedBytes(long size) {
+    return this == FLOAT ? FLOAT_CODEC.maxEncodedLength(size) : 0;
+  }
+
   /** As {@link #encode(DType, ByteBuffer, ByteBuffer, int)}; {@code wide}: split the tensor into chunks coded in parallel. */
   byte[] encode(DType dtype, ByteBuffer data, ByteBuffer parent, int block, boolean wide) {
     switch (this) {
@@ -128,15 +147,28 @@ public enum TensorCodec {
 
   /** As {@link #decode(byte[], DType, ByteBuffer, ByteBuffer)}; {@code wide}: decode chunks in parallel. */
   void decode(byte[] encoded, DType dtype, ByteBuffer parent, ByteBuffer out, boolean wide) {
+    decode(encoded, 0, encoded.length, dtype, parent, out, wide);
+  }
+
+  /** As {@link #decode(byte[], DType, ByteBuffer, ByteBuffer, boolean)}, the encoding being {@code encoded[offset..offset+length)}. */
+  void decode(byte[] encoded, int offset, int length, DType dtype, ByteBuffer parent, ByteBuffer out, boolean wide) {
+    if (this == FLOAT) {
+      // The common case reads its range in place; the others are rare enough to copy it.
+      (wide ? WIDE_FLOAT_CODEC : FLOAT_CODEC).decode(encoded, offset, length, dtype, parent == null ? null : parent.duplicate(), out);
+    } else if (this == RAW) {
+      if (length != out.remaining()) {
+        throw new CorruptDataException("Cannot decode raw tensor: " + length + " bytes stored, " + out.remaining() + " expected");
+      }
+      out.put(encoded, offset, length);
+    } else {
+      decodeWhole(offset == 0 && length == encoded.length ? encoded : Arrays.copyOfRange(encoded, offset, offset + length),
+          dtype, parent, out);
+    }
+  }
+
+  private void decodeWhole(byte[] encoded, DType dtype, ByteBuffer parent, ByteBuffer out) {
     int size = out.remaining();
     switch (this) {
-      case RAW -> {
-        if (encoded.length != size) {
-          throw new CorruptDataException("Cannot decode raw tensor: " + encoded.length + " bytes stored, " + size + " expected");
-        }
-        out.put(encoded);
-      }
-      case FLOAT -> (wide ? WIDE_FLOAT_CODEC : FLOAT_CODEC).decode(encoded, dtype, parent == null ? null : parent.duplicate(), out);
       case ZSTD -> {
         long declared = Zstd.getFrameContentSize(encoded);
         if (declared != size) {
@@ -174,7 +206,7 @@ public enum TensorCodec {
               + count + " values");
         }
         ByteBuffer q8 = ByteBuffer.allocate(quantizedSize);
-        FLOAT_CODEC.decode(java.util.Arrays.copyOfRange(encoded, 4, encoded.length), DType.I8, null, q8);
+        FLOAT_CODEC.decode(Arrays.copyOfRange(encoded, 4, encoded.length), DType.I8, null, q8);
         byte[] quantized = q8.array();
         ByteBuffer target = out.slice().order(ByteOrder.LITTLE_ENDIAN);
         q.decodeDelta(quantized, parent == null ? null : floats(parent), target.asFloatBuffer());

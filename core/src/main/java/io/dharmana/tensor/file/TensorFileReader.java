@@ -270,10 +270,23 @@ public final class TensorFileReader implements AutoCloseable {
    */
   public Tensor tensor(String name, SafetensorsFile parent) {
     TensorFileEntry e = entry(name);
-    return Tensor.of(e.name(), e.dtype(), e.shape(), ByteBuffer.wrap(decode(e, parent, false)));
+    byte[] bytes = new byte[checkedSize(e)];
+    decode(e, parent, false, new byte[(int) e.length()], bytes);
+    return Tensor.of(e.name(), e.dtype(), e.shape(), ByteBuffer.wrap(bytes));
   }
 
-  private byte[] decode(TensorFileEntry e, SafetensorsFile parent, boolean wide) {
+  private int checkedSize(TensorFileEntry e) {
+    if (e.originalBytes() > Integer.MAX_VALUE - 8) {
+      throw new CorruptDataException("Cannot decode tensor " + e.name() + ": " + e.originalBytes() + " bytes exceed one array");
+    }
+    return (int) e.originalBytes();
+  }
+
+  /**
+   * Decodes {@code e} into {@code bytes[0..originalBytes)}, reading its encoding through
+   * {@code encoded} (at least {@code e.length()} bytes) and checking its CRC-32C.
+   */
+  private void decode(TensorFileEntry e, SafetensorsFile parent, boolean wide, byte[] encoded, byte[] bytes) {
     ByteBuffer parentData = null;
     if (e.delta()) {
       if (parent == null) {
@@ -285,18 +298,16 @@ public final class TensorFileReader implements AutoCloseable {
         throw new InvalidDescriptorException("Cannot decode tensor " + e.name() + ": the parent's tensor has another size");
       }
     }
-    if (e.originalBytes() > Integer.MAX_VALUE - 8) {
-      throw new CorruptDataException("Cannot decode tensor " + e.name() + ": " + e.originalBytes() + " bytes exceed one array");
-    }
-    byte[] encoded = new byte[(int) e.length()];
+    int size = checkedSize(e);
+    int length = (int) e.length();
     try {
-      readFully(channel, ByteBuffer.wrap(encoded), e.offset(), path);
+      readFully(channel, ByteBuffer.wrap(encoded, 0, length), e.offset(), path);
     } catch (IOException ex) {
       throw new UncheckedIOException("Cannot read tensor " + e.name() + " of " + path, ex);
     }
-    ByteBuffer out = ByteBuffer.allocate((int) e.originalBytes()).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer out = ByteBuffer.wrap(bytes, 0, size).order(ByteOrder.LITTLE_ENDIAN);
     try {
-      e.codec().decode(encoded, e.dtype(), parentData, out, wide);
+      e.codec().decode(encoded, 0, length, e.dtype(), parentData, out, wide);
     } catch (CorruptDataException ex) {
       throw new CorruptDataException("Cannot decode tensor " + e.name() + " of " + path + ": " + ex.getMessage(), ex);
     } catch (RuntimeException ex) {
@@ -305,11 +316,9 @@ public final class TensorFileReader implements AutoCloseable {
     if (out.hasRemaining()) {
       throw new CorruptDataException("Cannot decode tensor " + e.name() + " of " + path + ": decoded too few bytes");
     }
-    byte[] bytes = out.array();
-    if (TensorFileWriter.crc(ByteBuffer.wrap(bytes)) != e.crc32c()) {
+    if (TensorFileWriter.crc(ByteBuffer.wrap(bytes, 0, size)) != e.crc32c()) {
       throw new CorruptDataException("Cannot decode tensor " + e.name() + " of " + path + ": CRC-32C mismatch, the data is damaged");
     }
-    return bytes;
   }
 
   /**
@@ -341,19 +350,31 @@ public final class TensorFileReader implements AutoCloseable {
     long position = TensorFileWriter.writeFully(out, prefix, 0);
     List<TensorFileEntry> entries = header.tensors();
     ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(threads, TensorFileWriter.daemonThreads()) : null;
-    try {
+    try (EarlyWriteback writeback = new EarlyWriteback(out)) {
+      // Encoded bytes are needed only while a tensor decodes, decoded bytes until they are written.
+      ArrayPool encodedArrays = new ArrayPool();
+      ArrayPool decodedArrays = new ArrayPool();
       Deque<Future<byte[]>> window = new ArrayDeque<>();
       int next = 0;
       for (int done = 0; done < entries.size(); done++) {
         while (next < entries.size() && window.size() < 2 * threads) {
           TensorFileEntry e = entries.get(next++);
           boolean wide = threads > 1 && e.originalBytes() * threads > header.originalSize();
-          Callable<byte[]> task = () -> decode(e, parent, wide);
+          Callable<byte[]> task = () -> {
+            byte[] bytes = decodedArrays.take(checkedSize(e));
+            byte[] encoded = encodedArrays.take((int) e.length());
+            decode(e, parent, wide, encoded, bytes);
+            encodedArrays.give(encoded);
+            return bytes;
+          };
           window.add(pool == null ? TensorFileWriter.completed(task) : pool.submit(task));
         }
         byte[] bytes = TensorFileWriter.await(window.poll());
-        digest.update(bytes);
-        position += TensorFileWriter.writeFully(out, ByteBuffer.wrap(bytes), position);
+        int size = (int) entries.get(done).originalBytes();
+        digest.update(bytes, 0, size);
+        position += TensorFileWriter.writeFully(out, ByteBuffer.wrap(bytes, 0, size), position);
+        decodedArrays.give(bytes);
+        writeback.written(position);
       }
     } finally {
       if (pool != null) {

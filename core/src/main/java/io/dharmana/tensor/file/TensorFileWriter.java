@@ -63,8 +63,11 @@ public final class TensorFileWriter {
     }
   }
 
-  /** One encoded tensor, ready to be written. */
-  private record Encoded(TensorFileEntry entry, byte[] bytes, byte[] decoded) {}
+  /**
+   * One encoded tensor, ready to be written: {@code bytes} from position 0, over {@code pooled} (to be
+   * given back once written) or null.
+   */
+  private record Encoded(TensorFileEntry entry, ByteBuffer bytes, byte[] pooled, byte[] decoded) {}
 
   private static void encodeAll(
       SafetensorsFile in, SafetensorsFile parent, String parentSha, CompressOptions options, FileChannel channel, List<TensorFileEntry> entries)
@@ -88,7 +91,8 @@ public final class TensorFileWriter {
 
     List<TensorInfo> infos = in.infos();
     ExecutorService pool = options.threads() > 1 ? Executors.newFixedThreadPool(options.threads(), daemonThreads()) : null;
-    try {
+    try (EarlyWriteback writeback = new EarlyWriteback(channel)) {
+      ArrayPool arrays = new ArrayPool();
       Deque<Future<Encoded>> window = new ArrayDeque<>();
       int next = 0;
       int inFlight = 2 * options.threads();
@@ -97,7 +101,7 @@ public final class TensorFileWriter {
           TensorInfo info = infos.get(next++);
           // A tensor bigger than a fair share of the data would leave threads idle: split it into chunks too.
           boolean wide = options.threads() > 1 && info.byteSize() * options.threads() > in.header().dataLength();
-          Callable<Encoded> task = () -> encode(in, parent, info, options, wide);
+          Callable<Encoded> task = () -> encode(in, parent, info, options, wide, arrays);
           window.add(pool == null ? completed(task) : pool.submit(task));
         }
         // Hash before waiting: the digest then runs while the workers encode.
@@ -108,7 +112,11 @@ public final class TensorFileWriter {
           decoded.update(encoded.decoded() != null ? ByteBuffer.wrap(encoded.decoded()) : tensor.data());
         }
         entries.add(encoded.entry().withOffset(position));
-        position += writeFully(channel, ByteBuffer.wrap(encoded.bytes()), position);
+        position += writeFully(channel, encoded.bytes(), position);
+        if (encoded.pooled() != null) {
+          arrays.give(encoded.pooled());
+        }
+        writeback.written(position);
       }
     } finally {
       if (pool != null) {
@@ -152,7 +160,8 @@ public final class TensorFileWriter {
     return chain;
   }
 
-  private static Encoded encode(SafetensorsFile in, SafetensorsFile parent, TensorInfo info, CompressOptions options, boolean wide) {
+  private static Encoded encode(
+      SafetensorsFile in, SafetensorsFile parent, TensorInfo info, CompressOptions options, boolean wide, ArrayPool arrays) {
     Tensor tensor = in.tensor(info.name());
     ByteBuffer data = tensor.data();
     ByteBuffer parentData = null;
@@ -170,20 +179,24 @@ public final class TensorFileWriter {
         codec.decode(bytes, info.dtype(), parentData, out);
         byte[] decoded = out.array();
         ErrorReport error = compare(data, decoded);
-        return new Encoded(entry(info, codec, parentData != null, bytes.length, crc(ByteBuffer.wrap(decoded)), error), bytes, decoded);
+        return new Encoded(entry(info, codec, parentData != null, bytes.length, crc(ByteBuffer.wrap(decoded)), error),
+            ByteBuffer.wrap(bytes), null, decoded);
       } catch (IllegalArgumentException nonFinite) {
         // NaN or infinity in the tensor: quantization cannot represent it, keep it lossless.
       }
     }
     TensorCodec codec = options.losslessCodec();
-    byte[] bytes = codec.encode(info.dtype(), data, parentData, options.block(), wide);
+    long bound = codec.maxEncodedBytes(info.byteSize());
+    byte[] buffer = bound > 0 && bound <= Integer.MAX_VALUE - 8 ? arrays.take((int) bound) : null;
+    ByteBuffer bytes = codec.encode(info.dtype(), data, parentData, options.block(), wide, buffer);
     boolean delta = parentData != null;
-    if (bytes.length >= info.byteSize()) {
+    if (bytes.remaining() >= info.byteSize()) {
+      // Raw is the tensor's bytes as they are: written straight from the input's mapping.
       codec = TensorCodec.RAW;
       delta = false;
-      bytes = codec.encode(info.dtype(), data, null, options.block());
+      bytes = data.duplicate();
     }
-    return new Encoded(entry(info, codec, delta, bytes.length, crc(data), ErrorReport.EXACT), bytes, null);
+    return new Encoded(entry(info, codec, delta, bytes.remaining(), crc(data), ErrorReport.EXACT), bytes, buffer, null);
   }
 
   private static TensorFileEntry entry(TensorInfo info, TensorCodec codec, boolean delta, long length, long crc, ErrorReport error) {
