@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.CRC32C;
 import java.util.zip.Checksum;
+import javax.crypto.Mac;
 
 /**
  * Decodes an {@code aws-chunked} request body: {@code hex-size[;chunk-signature=sig]\r\n data \r\n}
@@ -35,7 +36,10 @@ final class AwsChunkedInputStream extends InputStream {
   private final MessageDigest trailerDigest;
   private final long expectedLength;
   private String previousSignature;
-  private MessageDigest chunkDigest;
+  /** The running SHA-256 of the current chunk's data, reset by each signature check; null unless chunks are signed. */
+  private final MessageDigest chunkDigest;
+  /** HMAC-SHA256 keyed with the request's signing key, made once per body rather than once per chunk; null unless signed. */
+  private final Mac chunkMac;
   private String chunkSignature;
   private long remainingInChunk;
   private long decoded;
@@ -67,6 +71,8 @@ final class AwsChunkedInputStream extends InputStream {
     }
     this.checksum = c;
     this.trailerDigest = d;
+    this.chunkDigest = signedChunks ? SigV4.sha256() : null;
+    this.chunkMac = signedChunks ? SigV4.hmacKeyed(auth.signingKey()) : null;
   }
 
   @Override
@@ -135,7 +141,6 @@ final class AwsChunkedInputStream extends InputStream {
     if (signedChunks && chunkSignature == null) {
       throw S3Failure.signatureMismatch("Invalid aws-chunked body: chunk without chunk-signature in a signed stream");
     }
-    chunkDigest = signedChunks ? SigV4.sha256() : null;
     if (size == 0) {
       verifyChunkSignature();
       readTrailers();
@@ -154,10 +159,10 @@ final class AwsChunkedInputStream extends InputStream {
     if (!signedChunks) {
       return;
     }
-    String hash = HexFormat.of().formatHex(chunkDigest.digest());
+    String hash = HexFormat.of().formatHex(chunkDigest.digest()); // digest() also resets it for the next chunk
     String stringToSign = "AWS4-HMAC-SHA256-PAYLOAD\n" + auth.amzDate() + "\n" + auth.scope() + "\n"
         + previousSignature + "\n" + SigV4.EMPTY_SHA256 + "\n" + hash;
-    String expected = SigV4.hmacHex(auth.signingKey(), stringToSign);
+    String expected = HexFormat.of().formatHex(chunkMac.doFinal(stringToSign.getBytes(StandardCharsets.UTF_8)));
     if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), chunkSignature.getBytes(StandardCharsets.US_ASCII))) {
       throw S3Failure.signatureMismatch("The chunk signature we calculated does not match the signature you provided");
     }

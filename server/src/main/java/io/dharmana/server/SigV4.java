@@ -304,10 +304,15 @@ final class SigV4 {
   }
 
   static byte[] hmac(byte[] key, String data) {
+    return hmacKeyed(key).doFinal(data.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** An HMAC-SHA256 keyed with {@code key}; each {@code doFinal} leaves it ready for the next message. Not thread-safe. */
+  static Mac hmacKeyed(byte[] key) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(key, "HmacSHA256"));
-      return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
+      return mac;
     } catch (java.security.GeneralSecurityException e) {
       throw new IllegalStateException("Cannot compute HmacSHA256", e);
     }
