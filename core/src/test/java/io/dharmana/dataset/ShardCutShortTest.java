@@ -45,7 +45,7 @@ class ShardCutShortTest {
         cut = channel.size() / 2;
         channel.truncate(cut);
       }
-      Thread.sleep(2); // a length learnt in the last 100 µs is trusted (a cut during reads may fault those)
+      Thread.sleep(20); // a length learnt in the last 10 ms is trusted (a cut during reads may fault those)
       int failed = 0;
       for (long i = 0; i < index.samples(); i++) {
         long sample = i;

@@ -186,7 +186,7 @@ class PackedBlobStoreLocalTest {
       try (FileChannel channel = FileChannel.open(pack, StandardOpenOption.WRITE)) {
         channel.truncate(cut);
       }
-      Thread.sleep(2); // the store trusts a length it learnt in the last 100 µs (a cut during reads may fault those)
+      Thread.sleep(20); // the store trusts a length it learnt in the last 10 ms (a cut during reads may fault those)
       assertCutShortIsReported(mappedBefore, keys, cutPack, otherPack, packName, "mapped before the cut, seed " + seed);
     }
     try (PackedBlobStore openedAfter = open()) {
