@@ -70,11 +70,7 @@ public final class FloatCodec {
 
   byte[] encode(Layout layout, int size, ByteBuffer data, ByteBuffer parentOrNull) {
     int length = data.remaining();
-    if (parentOrNull != null && parentOrNull.remaining() != length) {
-      throw new IllegalArgumentException(
-          "Cannot delta-code " + length + " bytes against a parent of " + parentOrNull.remaining()
-              + " bytes: the parent must have the same size");
-    }
+    checkParentSize(length, parentOrNull);
     int chunkElements = Math.max(1, options.chunkBytes() / size);
     long elements = length / size;
     int chunks = (int) ((elements + chunkElements - 1) / chunkElements);
@@ -91,6 +87,14 @@ public final class FloatCodec {
     }
   }
 
+  private static void checkParentSize(int length, ByteBuffer parentOrNull) {
+    if (parentOrNull != null && parentOrNull.remaining() != length) {
+      throw new IllegalArgumentException(
+          "Cannot delta-code " + length + " bytes against a parent of " + parentOrNull.remaining()
+              + " bytes: the parent must have the same size");
+    }
+  }
+
   /**
    * As {@link #encode(DType, ByteBuffer, ByteBuffer)}, writing into {@code buffer} instead of a new
    * array: a caller coding many tensors can keep one, sized by {@link #maxEncodedLength}.
@@ -104,11 +108,7 @@ public final class FloatCodec {
     Layout layout = Layout.of(dtype);
     int size = dtype.size();
     int length = data.remaining();
-    if (parentOrNull != null && parentOrNull.remaining() != length) {
-      throw new IllegalArgumentException(
-          "Cannot delta-code " + length + " bytes against a parent of " + parentOrNull.remaining()
-              + " bytes: the parent must have the same size");
-    }
+    checkParentSize(length, parentOrNull);
     int chunkElements = Math.max(1, options.chunkBytes() / size);
     long elements = length / size;
     int chunks = (int) ((elements + chunkElements - 1) / chunkElements);

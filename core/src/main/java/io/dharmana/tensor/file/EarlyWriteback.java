@@ -17,9 +17,10 @@ import java.util.concurrent.Future;
  * Here every {@link #STEP_BYTES} written, a background thread forces what was written so far
  * (when the previous force has finished), overlapping the disk with the coding.
  *
- * <p>It changes nothing about durability: the caller still forces the file at the end, and
- * failures of these early forces are ignored (the final force reports them). Not thread-safe:
- * one writing thread calls {@link #written} and {@link #close}.
+ * <p>It changes nothing about durability: the caller still forces the file at the end. A failed
+ * early force fails {@link #close}: after a write-back error Linux may drop the pages it could not
+ * write and report success to a later force, so the final force cannot be trusted to say so. Not
+ * thread-safe: one writing thread calls {@link #written} and {@link #close}.
  */
 final class EarlyWriteback implements AutoCloseable {
   /** Bytes between two forces: large enough that each force's fixed cost (a journal commit) stays small. */
@@ -29,6 +30,7 @@ final class EarlyWriteback implements AutoCloseable {
   private final long step;
   private ExecutorService thread;
   private Future<?> pending;
+  private volatile IOException failure; // the first early force's failure
   private long next;
 
   EarlyWriteback(FileChannel channel) {
@@ -57,15 +59,21 @@ final class EarlyWriteback implements AutoCloseable {
     pending = thread.submit(() -> {
       try {
         channel.force(false);
-      } catch (IOException | RuntimeException ignored) {
-        // Only a head start: the caller's final force writes and reports.
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        }
       }
     });
   }
 
-  /** Waits for a force under way (the final one would wait for the same pages) and stops the thread. */
+  /**
+   * Waits for a force under way (the final one would wait for the same pages) and stops the thread.
+   *
+   * @throws IOException if an early force failed: bytes written so far may not be on the disk
+   */
   @Override
-  public void close() {
+  public void close() throws IOException {
     if (thread == null) {
       return;
     }
@@ -76,9 +84,12 @@ final class EarlyWriteback implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (java.util.concurrent.ExecutionException e) {
-      // ignored, see written()
+      throw new IOException("Cannot write back the file early: " + e.getCause(), e.getCause());
     } finally {
       thread.shutdownNow();
+    }
+    if (failure != null) {
+      throw new IOException("Cannot write the file to disk: an early force failed (" + failure.getMessage() + ")", failure);
     }
   }
 }
