@@ -12,8 +12,8 @@
 #   - a PyTorch DataLoader over the original files with num_workers=2 (if python3-torch imports);
 #   - `dharmana dataset bench` with an emulated accelerator whose demand is 80% of the measured
 #     Dharmana read bandwidth (goal: utilization >= 0.95), its compute launched synchronously (MLPerf
-#     Storage's emulation) with the loader's readers in the background (the default) and as ordinary
-#     threads, and asynchronously (a device that computes while the next batch is taken), beside the
+#     Storage's emulation) with the loader's readers as ordinary threads (the default) and in the
+#     background, and asynchronously (a device that computes while the next batch is taken), beside the
 #     host's limit for the synchronous emulation (batches ready at once, the cores as busy as the
 #     readers keep them: bench HostSleepLimit) and the ratio to it.
 #
@@ -165,9 +165,9 @@ PY
   # a training process pays its warm-up once). Each in three modes, taking turns for ACC_ROUNDS rounds (medians):
   #   sync        - the accelerator's thread sleeps the compute, then takes the next batch (MLPerf
   #                 Storage's emulation): a thread that wakes late from its sleep idles the
-  #                 accelerator (overrun); the loader's readers run in the background (the default);
-  #   sync-normal - the same with the readers as ordinary threads (--no-background-readers), whose
-  #                 time slice the accelerator's thread may wait out when it wakes;
+  #                 accelerator (overrun);
+  #   sync-bg     - the same with the loader's readers in the background (--background-readers,
+  #                 SCHED_IDLE), so that the accelerator's thread never waits out a reader's slice;
   #   async       - the emulated device computes while the thread takes the next batch (one queued),
   #                 as a training loop with asynchronous kernel launches: only late storage idles it.
   bench_field() { echo "$1" | json_field "$2"; }
@@ -181,37 +181,37 @@ PY
   }
   echo "emulated accelerator at 80% of read bandwidth ($compute_ms ms/batch, prefetch auto; medians of $ACC_ROUNDS alternating rounds):"
   for epochs in 1 5; do
-    sync_runs=(); normal_runs=(); async_runs=()
+    sync_runs=(); bg_runs=(); async_runs=()
     for round in $(seq "$ACC_ROUNDS"); do
-      for mode in sync sync-normal async; do
+      for mode in sync sync-bg async; do
         case $mode in
           sync) flags="--launch sync" ;;
-          sync-normal) flags="--launch sync --no-background-readers" ;;
+          sync-bg) flags="--launch sync --background-readers" ;;
           async) flags="--launch async" ;;
         esac
         prepare "$ds"/shards/*.dhs
         j=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs $epochs $flags --json)
         line="$(bench_field "$j" utilization) $(bench_field "$j" waitP99Ms) $(bench_field "$j" overrunMs) $(bench_field "$j" utilizationAfterFirstEpoch)"
         case $mode in
-          sync) sync_runs+=("$line"); readers=$(bench_field "$j" readerThreads) ;;
-          sync-normal) normal_runs+=("$line") ;;
+          sync) sync_runs+=("$line") ;;
+          sync-bg) bg_runs+=("$line"); readers=$(bench_field "$j" readerThreads) ;;
           async) async_runs+=("$line") ;;
         esac
         faults=$(bench_field "$j" majorFaults); thread=$(bench_field "$j" acceleratorThread)
       done
     done
     acc_line "$epochs epoch(s), sync (MLPerf)             " "${sync_runs[@]}"
-    acc_line "$epochs epoch(s), sync, readers not in bg   " "${normal_runs[@]}"
+    acc_line "$epochs epoch(s), sync, readers in background" "${bg_runs[@]}"
     acc_line "$epochs epoch(s), async                     " "${async_runs[@]}"
   done
-  echo "  (accelerator thread: $thread; readers: $readers; major faults in the last run: $faults)"
+  echo "  (accelerator thread: $thread; readers with --background-readers: $readers; major faults in the last run: $faults)"
   # the host's limit for the synchronous emulation: the same accelerator with every batch ready at
   # once, beside two threads busy 80% of the time as the readers are at this demand
   if [[ -f "$ROOT/bench/target/benchmarks.jar" ]]; then
     limit=$(java -cp "$ROOT/bench/target/benchmarks.jar" io.dharmana.bench.HostSleepLimit "$compute_ms" 0.8 2 5)
-    limit_bg=$(echo "$limit" | json_field backgroundBusy)
+    limit_short=$(echo "$limit" | json_field shortSlice)
     sync_median=$(median_line "${sync_runs[@]}" | cut -d' ' -f1)
-    echo "  host limit (batches ready at once, 2 threads busy 80%): sync utilization $limit_bg with the busy threads in the background, $(echo "$limit" | json_field shortSlice) as ordinary threads, $(echo "$limit" | json_field defaultSlice) also without the short slice; dharmana sync (5 epochs) / limit: $(python3 -c "print(f'{$sync_median / $limit_bg:.3f}')")"
+    echo "  host limit (batches ready at once, 2 threads busy 80%): sync utilization $limit_short with the short slice, $(echo "$limit" | json_field defaultSlice) without it, $(echo "$limit" | json_field backgroundBusy) with the short slice and the busy threads in the background; dharmana sync (5 epochs) / limit: $(python3 -c "print(f'{$sync_median / $limit_short:.3f}')")"
   else
     echo "  host limit: skipped (bench/target/benchmarks.jar not built: mvn -q -B package -DskipTests)"
   fi
