@@ -22,19 +22,9 @@ public record LoaderStats(
    * own shard reads, so loaders that ran at once add up without counting a read twice.
    */
   public LoaderStats plus(LoaderStats later) {
-    return plus(later, shards.plus(later.shards));
-  }
-
-  /**
-   * As {@link #plus(LoaderStats)}, with the shard counters given by the caller.
-   *
-   * @deprecated shard counters are per loader and add up: use {@link #plus(LoaderStats)}
-   */
-  @Deprecated
-  public LoaderStats plus(LoaderStats later, ShardCacheStats shardsOfBoth) {
     return new LoaderStats(batches + later.batches, samples + later.samples, bytesDecoded + later.bytesDecoded,
         prefetched + later.prefetched, prefetchedUsed + later.prefetchedUsed, Math.max(peakBufferedBytes, later.peakBufferedBytes),
-        later.prefetchDepth, shardsOfBoth);
+        later.prefetchDepth, shards.plus(later.shards));
   }
 
   /** Prefetched batches used over prefetched batches, or NaN when nothing was prefetched. */

@@ -503,16 +503,6 @@ public final class Repository implements AutoCloseable {
     return collectGarbage(grace, true);
   }
 
-  /**
-   * As {@link #gc} or, with {@code dryRun}, {@link #gcDryRun}.
-   *
-   * @deprecated a boolean reads badly at the call site: use {@link #gc(java.time.Duration)} or {@link #gcDryRun}
-   */
-  @Deprecated
-  public GcResult gc(java.time.Duration grace, boolean dryRun) {
-    return collectGarbage(grace, dryRun);
-  }
-
   private GcResult collectGarbage(java.time.Duration grace, boolean dryRun) {
     java.util.Objects.requireNonNull(grace, "grace");
     try (RepositoryLock.Hold exclusive = lock.exclusive()) {

@@ -230,14 +230,6 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   /** The smallest page a mapping is faulted in by. */
   private static final int PAGE = 4096;
-  /**
-   * How long a pack file's length, checked before a read through its mapping, is trusted: a file
-   * cut short longer ago than this is found before its missing pages are touched (which would
-   * crash the JVM in the CRC code); one cut during a burst of reads may fault the reads of this
-   * window, as it may fault a read in flight anyway. 10 ms: shuffled reads touch each file every
-   * few hundred microseconds, and an fstat each time cost a tenth of a core.
-   */
-  private static final long LENGTH_CHECK_INTERVAL_NANOS = 10_000_000;
 
   /** One pack: a local spool file while open or sealing, an object once sealed. */
   private final class Pack {
@@ -250,9 +242,8 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     volatile BlobInput remote;
     private volatile ByteBuffer mapped;
     private volatile boolean unmappable;
-    // the pack file's length when last checked, and when (System.nanoTime), for reads through the mapping
-    private volatile long checkedLength;
-    private volatile long lengthCheckedAt;
+    // the pack file's length for reads through the mapping; set before the mapping is published
+    private volatile MappedLength mappedLength;
     private int lastTouched;
     long size; // guarded by appendLock while open; fixed after
 
@@ -361,18 +352,11 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
 
     /**
-     * Throws unless the pack file still holds bytes {@code [offset, offset + length)}. The length
-     * is learnt again (one fstat) when the last look is older than {@link
-     * #LENGTH_CHECK_INTERVAL_NANOS}: an fstat per read cost a quarter of a 64 KiB read here.
+     * Throws unless the pack file still holds bytes {@code [offset, offset + length)}, by a length
+     * learnt recently ({@link MappedLength}): an fstat per read cost a quarter of a 64 KiB read.
      */
     private void checkInFile(String key, long offset, int length) throws IOException {
-      long now = System.nanoTime();
-      long known = checkedLength;
-      if (now - lengthCheckedAt >= LENGTH_CHECK_INTERVAL_NANOS || offset + length > known) {
-        known = ((SupportsMapping) remote()).currentLength();
-        checkedLength = known;
-        lengthCheckedAt = now;
-      }
+      long known = mappedLength.covering(offset + length);
       if (offset + length > known) {
         throw cutShort(key, offset, length, known, null);
       }
@@ -415,7 +399,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
               // never map a file shorter than its index says (its missing pages would fault):
               // ranged reads of it find its end instead
               if (r instanceof SupportsMapping mapping && r.length() <= Integer.MAX_VALUE && r.length() >= size) {
-                lengthCheckedAt = System.nanoTime() - LENGTH_CHECK_INTERVAL_NANOS; // checked at the first read
+                mappedLength = new MappedLength(mapping);
                 mapped = mapping.map(0, r.length());
               } else {
                 unmappable = true;

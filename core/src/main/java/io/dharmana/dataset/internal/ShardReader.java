@@ -11,6 +11,7 @@ import io.dharmana.stage.StageListener;
 import io.dharmana.stage.StageSpec;
 import io.dharmana.stage.Stages;
 import io.dharmana.store.BlobInput;
+import io.dharmana.store.MappedLength;
 import io.dharmana.store.SupportsMapping;
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
@@ -38,13 +39,6 @@ public final class ShardReader {
   private static final int DECODED_BLOCKS_KEPT = 4;
   /** Largest coalesced read of consecutive samples. */
   private static final long RUN_BYTES = 1024 * 1024;
-  /**
-   * How long the shard file's length, checked before a read through the mapping, is trusted (as
-   * in {@link io.dharmana.store.PackedBlobStore}): an fstat per sample would cost more than the
-   * sample's read. 10 ms: a shuffled epoch comes back to each shard every few hundred
-   * microseconds, and at 100 µs the checks took a third off the reads of 115 KB samples.
-   */
-  private static final long LENGTH_CHECK_INTERVAL_NANOS = 10_000_000;
 
   private final String name;
   private final BlobInput input;
@@ -66,9 +60,8 @@ public final class ShardReader {
   // the whole file mapped read-only when the store allows it and blocks are stored as is: samples
   // are then views of the page cache, verified in place and never copied (null otherwise)
   private final ByteBuffer mapped;
-  // for reads through the mapping: the file's length when last learnt, and when (System.nanoTime)
-  private volatile long checkedLength;
-  private volatile long lengthCheckedAt;
+  // the shard file's length for reads through the mapping (null without one)
+  private final MappedLength mappedLength;
   private final Map<Integer, byte[]> decoded = new LinkedHashMap<>(8, 0.75f, true);
   private final LongAdder storedBytesRead = new LongAdder();
 
@@ -79,8 +72,7 @@ public final class ShardReader {
     this.chain = chain;
     this.identity = chain.stages().isEmpty();
     this.mapped = identity ? map(input) : null;
-    this.checkedLength = input.length();
-    this.lengthCheckedAt = System.nanoTime() - LENGTH_CHECK_INTERVAL_NANOS;
+    this.mappedLength = mapped != null ? new MappedLength((SupportsMapping) input) : null;
     blockOffset = new long[tableBlocks];
     blockStored = new int[tableBlocks];
     blockRaw = new int[tableBlocks];
@@ -437,20 +429,14 @@ public final class ShardReader {
   /**
    * Throws unless the shard file still holds the sample's bytes: a mapped page past the end of a
    * file cut short outside Dharmana faults, and the CRC code reading the sample would crash the
-   * JVM on it rather than throw. The length is learnt again (one fstat) when the last look is
-   * older than {@link #LENGTH_CHECK_INTERVAL_NANOS}.
+   * JVM on it rather than throw. The length is one learnt recently ({@link MappedLength}).
    */
   private void checkInFile(int sample, long offset, int length) {
-    long now = System.nanoTime();
-    long known = checkedLength;
-    if (now - lengthCheckedAt >= LENGTH_CHECK_INTERVAL_NANOS || offset + length > known) {
-      try {
-        known = ((SupportsMapping) input).currentLength();
-      } catch (IOException closed) {
-        return; // the input was closed: its mapping stays valid, and nothing tells its length now
-      }
-      checkedLength = known;
-      lengthCheckedAt = now;
+    long known;
+    try {
+      known = mappedLength.covering(offset + length);
+    } catch (IOException closed) {
+      return; // the input was closed: its mapping stays valid, and nothing tells its length now
     }
     if (offset + length > known) {
       throw new CorruptDataException("Cannot read sample " + (firstSample + sample) + " (" + sampleKey[sample] + ") of shard " + name
