@@ -18,7 +18,7 @@
 #     readers keep them: bench HostSleepLimit) and the ratio to it.
 #
 # Usage: bench/scripts/dataset-read.sh [SIZE_GIB (default 2)] [WORKDIR (default /tmp/dharmana-dataset-bench)]
-# Env:   DHARMANA_JAR=path runs that jar with java (default: the ./dharmana launcher); KEEP=1 keeps the generated data; WORKLOADS="resnet50 cosmoflow" selects workloads; COLD=1 see above; ROUNDS=N read rounds (default 5); ACC_ROUNDS=N accelerator rounds (default 3).
+# Env:   LONG_SECONDS=S the longer accelerator runs' emulated compute (default 10); DHARMANA_JAR=path runs that jar with java (default: the ./dharmana launcher); KEEP=1 keeps the generated data; WORKLOADS="resnet50 cosmoflow" selects workloads; COLD=1 see above; ROUNDS=N read rounds (default 5); ACC_ROUNDS=N accelerator rounds (default 3).
 set -euo pipefail
 
 SIZE_GIB=${1:-2}
@@ -159,10 +159,14 @@ PY
   batch_bytes=$(python3 -c "print($shard_bytes / $count * $BATCH)")
   compute_ms=$(python3 -c "print(round($batch_bytes / ($shuf_mbps * 1e6 * 0.8) * 1e3, 2))")
   # The default prefetch (auto: from 4 batches, one more each time the accelerator waits, within
-  # --memory). One epoch at this demand lasts a fraction of a second, most of it the JVM warming up:
-  # the first epoch alone and five back to back (each next epoch's loader reading ahead) are both
-  # printed, the five also after their first epoch (MLPerf Storage reports utilization per epoch;
-  # a training process pays its warm-up once). Each in three modes, taking turns for ACC_ROUNDS rounds (medians):
+  # --memory). MLPerf Storage runs 5 epochs of a dataset several times the host's memory, so each of
+  # its epochs lasts minutes; here an epoch of 2 GiB read from memory at this demand lasts a fraction
+  # of a second, shorter than the JVM's warm-up, and a pause of a few milliseconds moves it by a
+  # point. So two lengths are printed: 5 epochs back to back, and as many as last LONG_SECONDS
+  # (default 10) of emulated compute. Each also as MLPerf Storage reports it (DLIO's statscounter:
+  # utilization per epoch, then their mean) and after the first epoch (a training process pays its
+  # warm-up once). Each next epoch's loader reads ahead while the one before ends. Each in three
+  # modes, taking turns for ACC_ROUNDS rounds (medians):
   #   sync        - the accelerator's thread sleeps the compute, then takes the next batch (MLPerf
   #                 Storage's emulation): a thread that wakes late from its sleep idles the
   #                 accelerator (overrun);
@@ -171,16 +175,20 @@ PY
   #   async       - the emulated device computes while the thread takes the next batch (one queued),
   #                 as a training loop with asynchronous kernel launches: only late storage idles it.
   bench_field() { echo "$1" | json_field "$2"; }
-  acc_line() { # label, then runs (one "util p99 overrun after-first-epoch" line per run; median by utilization)
+  # the mean of the per-epoch utilizations, as MLPerf Storage's DLIO computes its figure
+  epoch_mean() { echo "$1" | python3 -c 'import json,sys; e=[u for u in json.load(sys.stdin)["epochUtilization"] if u is not None]; print(round(sum(e)/len(e), 3) if e else None)'; }
+  acc_line() { # label, then runs (one "util p99 overrun after-first-epoch epoch-mean" line per run; median by utilization)
     local label=$1; shift
     local med; med=$(median_line "$@")
-    read -r u p o a <<< "$med"
+    read -r u p o a m <<< "$med"
+    column() { printf '%s\n' "${@:2}" | cut -d' ' -f"$1"; }
     local after=""
-    [[ $a != None ]] && after=", after the first epoch $(median_line $(printf '%s\n' "$@" | cut -d' ' -f4)) (runs $(printf '%s\n' "$@" | cut -d' ' -f4 | paste -sd' '))"
-    echo "  $label: utilization $u (runs $(printf '%s\n' "$@" | cut -d' ' -f1 | paste -sd' '))$after, wait p99 $p ms, overrun $o ms"
+    [[ $a != None ]] && after=", after the first epoch $(median_line $(column 4 "$@")) (runs $(column 4 "$@" | paste -sd' '))"
+    echo "  $label: utilization $u (runs $(column 1 "$@" | paste -sd' ')), mean per epoch $(median_line $(column 5 "$@")) (runs $(column 5 "$@" | paste -sd' '))$after, wait p99 $p ms, overrun $o ms"
   }
+  long_epochs=$(python3 -c "import math; print(max(5, math.ceil(${LONG_SECONDS:-10} / ($count / $BATCH * $compute_ms / 1e3))))")
   echo "emulated accelerator at 80% of read bandwidth ($compute_ms ms/batch, prefetch auto; medians of $ACC_ROUNDS alternating rounds):"
-  for epochs in 1 5; do
+  for epochs in 5 $long_epochs; do
     sync_runs=(); bg_runs=(); async_runs=()
     for round in $(seq "$ACC_ROUNDS"); do
       for mode in sync sync-bg async; do
@@ -191,7 +199,7 @@ PY
         esac
         prepare "$ds"/shards/*.dhs
         j=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs $epochs $flags --json)
-        line="$(bench_field "$j" utilization) $(bench_field "$j" waitP99Ms) $(bench_field "$j" overrunMs) $(bench_field "$j" utilizationAfterFirstEpoch)"
+        line="$(bench_field "$j" utilization) $(bench_field "$j" waitP99Ms) $(bench_field "$j" overrunMs) $(bench_field "$j" utilizationAfterFirstEpoch) $(epoch_mean "$j")"
         case $mode in
           sync) sync_runs+=("$line") ;;
           sync-bg) bg_runs+=("$line"); readers=$(bench_field "$j" readerThreads) ;;
@@ -200,9 +208,9 @@ PY
         faults=$(bench_field "$j" majorFaults); thread=$(bench_field "$j" acceleratorThread)
       done
     done
-    acc_line "$epochs epoch(s), sync (MLPerf)             " "${sync_runs[@]}"
-    acc_line "$epochs epoch(s), sync, readers in background" "${bg_runs[@]}"
-    acc_line "$epochs epoch(s), async                     " "${async_runs[@]}"
+    acc_line "$(printf '%3d' "$epochs") epochs, sync (MLPerf)             " "${sync_runs[@]}"
+    acc_line "$(printf '%3d' "$epochs") epochs, sync, readers in background" "${bg_runs[@]}"
+    acc_line "$(printf '%3d' "$epochs") epochs, async                     " "${async_runs[@]}"
   done
   echo "  (accelerator thread: $thread; readers with --background-readers: $readers; major faults in the last run: $faults)"
   # the host's limit for the synchronous emulation: the same accelerator with every batch ready at
@@ -211,7 +219,7 @@ PY
     limit=$(java -cp "$ROOT/bench/target/benchmarks.jar" io.dharmana.bench.HostSleepLimit "$compute_ms" 0.8 2 5)
     limit_short=$(echo "$limit" | json_field shortSlice)
     sync_median=$(median_line "${sync_runs[@]}" | cut -d' ' -f1)
-    echo "  host limit (batches ready at once, 2 threads busy 80%): sync utilization $limit_short with the short slice, $(echo "$limit" | json_field defaultSlice) without it, $(echo "$limit" | json_field backgroundBusy) with the short slice and the busy threads in the background; dharmana sync (5 epochs) / limit: $(python3 -c "print(f'{$sync_median / $limit_short:.3f}')")"
+    echo "  host limit (batches ready at once, 2 threads busy 80%): sync utilization $limit_short with the short slice, $(echo "$limit" | json_field defaultSlice) without it, $(echo "$limit" | json_field backgroundBusy) with the short slice and the busy threads in the background; dharmana sync ($long_epochs epochs) / limit: $(python3 -c "print(f'{$sync_median / $limit_short:.3f}')")"
   else
     echo "  host limit: skipped (bench/target/benchmarks.jar not built: mvn -q -B package -DskipTests)"
   fi
