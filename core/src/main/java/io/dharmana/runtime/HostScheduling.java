@@ -32,6 +32,8 @@ public final class HostScheduling {
 
   private static final int SCHED_OTHER = 0;
   private static final int SCHED_IDLE = 5;
+  // sched_attr.sched_flags: a child thread starts with the default policy, nice and slice
+  private static final long SCHED_FLAG_RESET_ON_FORK = 0x01;
   // the first version of struct sched_attr (without the utilization clamps): 48 bytes
   private static final int SCHED_ATTR_SIZE = 48;
 
@@ -85,8 +87,9 @@ public final class HostScheduling {
 
   /**
    * Requests a slice of {@code length} (at least {@link #MIN_SLICE}) for the calling thread until
-   * the returned slice is closed on the same thread. Never throws for an unsupported host; the
-   * result says whether the request was granted.
+   * the returned slice is closed on the same thread. Threads it starts meanwhile get the kernel's
+   * default slice, not this one. Never throws for an unsupported host; the result says whether the
+   * request was granted.
    */
   public static Slice shortSlice(Duration length) {
     if (length.isNegative() || length.isZero()) {
@@ -102,16 +105,18 @@ public final class HostScheduling {
       if (before.policy != SCHED_OTHER) {
         return notGranted("the thread runs under scheduling policy " + before.policy + ", not SCHED_OTHER");
       }
-      calls.set(before.nice, wanted);
+      // threads this one starts from now on (a loader's readers among them) keep the default
+      // slice: inherited, the short slice would take back this thread's precedence over them
+      calls.set(before.nice, wanted, SCHED_FLAG_RESET_ON_FORK);
       long now = calls.get().runtime;
       if (now != wanted) {
         // kernels before 6.12 accept the call but keep the default slice of fair threads
-        calls.set(before.nice, 0);
+        calls.set(before.nice, 0, 0);
         return notGranted("kernel " + System.getProperty("os.version") + " does not take custom slices (Linux 6.12 and later do)");
       }
       return new Slice(Duration.ofNanos(wanted), String.format(Locale.ROOT, "%d µs slice (sched_setattr)", wanted / 1000), () -> {
         try {
-          calls.set(before.nice, 0); // zero: the kernel's default slice
+          calls.set(before.nice, 0, 0); // zero: the kernel's default slice
         } catch (LastErrorException e) {
           // the thread keeps the short slice: harmless, and nothing a caller could do
         }
@@ -220,19 +225,20 @@ public final class HostScheduling {
       }
     }
 
-    void set(int nice, long runtime) {
-      set(SCHED_OTHER, nice, runtime);
+    void set(int nice, long runtime, long flags) {
+      set(SCHED_OTHER, nice, runtime, flags);
     }
 
     void setPolicy(int policy) {
-      set(policy, 0, 0);
+      set(policy, 0, 0, 0);
     }
 
-    private void set(int policy, int nice, long runtime) {
+    private void set(int policy, int nice, long runtime, long flags) {
       try (Memory m = new Memory(SCHED_ATTR_SIZE)) {
         m.clear();
         m.setInt(0, SCHED_ATTR_SIZE);
         m.setInt(4, policy);
+        m.setLong(8, flags);
         m.setInt(16, nice);
         m.setLong(24, runtime);
         libc().syscall(setattr, 0L, m, 0L);

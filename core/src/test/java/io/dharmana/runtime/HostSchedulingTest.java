@@ -68,6 +68,29 @@ class HostSchedulingTest {
   }
 
   @Test
+  void threadsStartedByAThreadWithAShortSliceGetTheDefault() throws Exception {
+    long before = sliceOfANewThread();
+    try (HostScheduling.Slice slice = HostScheduling.shortSlice(Duration.ofNanos(100_000))) {
+      assumeTrue(slice.granted(), slice::describe);
+      assumeTrue(before >= 0, "the kernel does not report slices in /proc/thread-self/sched");
+      // a loader's readers are started by the thread that feeds the accelerator: inherited, the
+      // short slice would take back that thread's precedence over them
+      assertEquals(before, sliceOfANewThread(), "a thread started while the short slice is held");
+    }
+  }
+
+  /** The slice of a thread the calling thread starts, as the kernel reports it. */
+  private static long sliceOfANewThread() {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return procSlice();
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, r -> new Thread(r, "child").start()).join();
+  }
+
+  @Test
   void aRequestBelowTheKernelsMinimumIsRaisedToIt() {
     try (HostScheduling.Slice slice = HostScheduling.shortSlice(Duration.ofNanos(1))) {
       assumeTrue(slice.granted(), slice::describe);
