@@ -51,6 +51,7 @@ public final class StorageRuntime implements AutoCloseable {
   private final ExecutorService ioPool;
   private final int window;
   private final int readWindow;
+  private final int decoderThreads;
   private final int decodeBuffers;
 
   public StorageRuntime(ChunkStore chunks, int threads, int window) {
@@ -60,7 +61,8 @@ public final class StorageRuntime implements AutoCloseable {
     this.window = Math.max(2, window);
     this.readWindow = Math.max(this.window, 64);
     // one chunk decoding per codec thread, one decoded ready for the reader, one being written
-    this.decodeBuffers = Math.max(1, threads) + 2;
+    this.decoderThreads = Math.max(1, threads);
+    this.decodeBuffers = decoderThreads + 2;
   }
 
   /**
@@ -282,9 +284,14 @@ public final class StorageRuntime implements AutoCloseable {
     private final DecodeBuffers buffers;
     /**
      * Chunks fetched and verified whose index had not reached {@link #decodeLimit}: each waits
-     * there for the buffer the reader gives back next. Guarded by itself, with decodeLimit.
+     * there for the buffer the reader gives back next. Guarded by itself, as are the fields
+     * below it.
      */
     private final Map<Integer, Fetched> parked = new java.util.HashMap<>();
+    /** Chunks let through {@link #decodeLimit} while enough decoders ran: the next decoder to finish takes them. */
+    private final ArrayDeque<Fetched> ready = new ArrayDeque<>();
+    /** Tasks decoding chunks of this read; each takes the {@link #ready} ones before it ends. */
+    private int decoding;
     /**
      * Chunks below this index may take a decode buffer. It starts {@link #decodeBuffersPerRead}
      * past the first chunk and moves one on per buffer the reader gives back, so that the chunks
@@ -355,11 +362,21 @@ public final class StorageRuntime implements AutoCloseable {
         buffers.give(current);
         current = ByteBuffer.allocate(0);
         Fetched waiting;
+        boolean start = false;
         synchronized (parked) {
           waiting = parked.remove(decodeLimit++);
+          if (waiting != null) {
+            // a decoder that is running anyway takes it: a task per chunk costs a thread's wake-up
+            if (decoding < decoderThreads) {
+              decoding++;
+              start = true;
+            } else {
+              ready.add(waiting);
+            }
+          }
         }
-        if (waiting != null) {
-          ioPool.execute(() -> decodeFetched(waiting));
+        if (start) {
+          ioPool.execute(() -> decodeFrom(waiting));
         }
       }
       while (inFlight.size() < readWindow && next < manifest.chunks().size() && offsets[next] < end) {
@@ -465,8 +482,9 @@ public final class StorageRuntime implements AutoCloseable {
 
     /**
      * Fetches and verifies chunk {@code index}, then decodes it in the same task if its index is
-     * below {@link #decodeLimit}; otherwise parks it until the reader gives a buffer back (a hop
-     * only when the reader is behind, and then it costs nothing the reader waits for).
+     * below {@link #decodeLimit}; otherwise parks it until the reader gives a buffer back, when
+     * a decoder that is running takes it after its chunk, or a new task if fewer than one per
+     * codec thread run.
      */
     private void fetchAndDecode(int index, ChunkRef ref, CompletableFuture<ByteBuffer> result) {
       try {
@@ -480,10 +498,25 @@ public final class StorageRuntime implements AutoCloseable {
             parked.put(index, fetched);
             return;
           }
+          decoding++;
         }
-        decodeFetched(fetched);
+        decodeFrom(fetched);
       } catch (Throwable t) {
         result.completeExceptionally(t);
+      }
+    }
+
+    /** Decodes {@code first}, then the {@link #ready} chunks until there are none. */
+    private void decodeFrom(Fetched first) {
+      Fetched fetched = first;
+      while (fetched != null) {
+        decodeFetched(fetched);
+        synchronized (parked) {
+          fetched = ready.poll();
+          if (fetched == null) {
+            decoding--;
+          }
+        }
       }
     }
 
