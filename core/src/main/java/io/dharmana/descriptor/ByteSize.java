@@ -85,6 +85,17 @@ public final class ByteSize {
     if (exact != null && Math.abs(Double.parseDouble(exact.substring(0, exact.indexOf(' ')))) < 1000) {
       return exact;
     }
+    return formatBinary(bytes);
+  }
+
+  /**
+   * Formats a size for people in IEC units only, rounded to two decimals: {@code 2.86 MiB}, {@code
+   * 64 MiB}, {@code 1000 B}. Figures that are read side by side (the command line's read-outs) must
+   * use this, so that a line never mixes powers of 1000 with powers of 1024 ("3 MB -> 2.86 MiB"
+   * reads as a loss where there is none); {@link #format} keeps the units a descriptor was written
+   * in.
+   */
+  public static String formatBinary(long bytes) {
     if (Math.abs(bytes) < 1024) {
       return bytes + " B";
     }

@@ -18,8 +18,8 @@ final class DecodeBuffers {
 
   /**
    * @param size bytes in each buffer: the largest chunk the read decodes
-   * @param max buffers at most: as many as the read can hold at once (its window of chunks in
-   *     flight and the one being written)
+   * @param max buffers at most: as many as the read can hold at once (the chunks it lets decode
+   *     ahead and the one being written)
    */
   DecodeBuffers(int size, int max) {
     if (size < 0 || max < 1) {

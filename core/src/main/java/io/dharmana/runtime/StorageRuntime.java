@@ -51,6 +51,8 @@ public final class StorageRuntime implements AutoCloseable {
   private final ExecutorService ioPool;
   private final int window;
   private final int readWindow;
+  private final int decoderThreads;
+  private final int decodeBuffers;
 
   public StorageRuntime(ChunkStore chunks, int threads, int window) {
     this.chunks = chunks;
@@ -58,6 +60,19 @@ public final class StorageRuntime implements AutoCloseable {
     this.ioPool = Executors.newFixedThreadPool(Math.max(4, 4 * threads), daemon("dharmana-io"));
     this.window = Math.max(2, window);
     this.readWindow = Math.max(this.window, 64);
+    // one chunk decoding per codec thread, one decoded ready for the reader, one being written
+    this.decoderThreads = Math.max(1, threads);
+    this.decodeBuffers = decoderThreads + 2;
+  }
+
+  /**
+   * The native buffers a read through a channel decodes into at most, however far it fetches
+   * ahead: one per decoding thread, one ready and the one being written (see {@link
+   * #read(ObjectManifest, long, long, WritableByteChannel, PipelineMetrics, String, Verification,
+   * ProgressListener)}).
+   */
+  public int decodeBuffersPerRead() {
+    return decodeBuffers;
   }
 
   private static ThreadFactory daemon(String name) {
@@ -204,9 +219,10 @@ public final class StorageRuntime implements AutoCloseable {
    * ProgressListener)} does, without copying the decoded bytes where it can: when the stage chain
    * is empty or one stage that {@link SupportsBufferDecode decodes into a buffer}, each chunk is
    * fetched as the store's {@link io.dharmana.store.BlobStore#readBuffer buffer} (a slice of a
-   * mapped pack), verified there, decoded into a native buffer reused from a bounded set and
-   * written to the channel from it. Other chains take the copying path. Every check is the same on
-   * both paths.
+   * mapped pack), verified there, decoded into a native buffer reused from a small set ({@link
+   * #decodeBuffersPerRead} of them, the size of the largest chunk) and written to the channel from
+   * it. Fetches run as far ahead as on the other paths; decodes only as far as the set allows, in
+   * chunk order. Other chains take the copying path. Every check is the same on both paths.
    */
   public void read(ObjectManifest manifest, long offset, long length, WritableByteChannel out, PipelineMetrics metrics,
       String what, Verification verification, ProgressListener progress) throws IOException {
@@ -266,6 +282,23 @@ public final class StorageRuntime implements AutoCloseable {
     /** Whether chunks are fetched as the store's buffers rather than arrays. */
     private final boolean fetchBuffers;
     private final DecodeBuffers buffers;
+    /**
+     * Chunks fetched and verified whose index had not reached {@link #decodeLimit}: each waits
+     * there for the buffer the reader gives back next. Guarded by itself, as are the fields
+     * below it.
+     */
+    private final Map<Integer, Fetched> parked = new java.util.HashMap<>();
+    /** Chunks let through {@link #decodeLimit} while enough decoders ran: the next decoder to finish takes them. */
+    private final ArrayDeque<Fetched> ready = new ArrayDeque<>();
+    /** Tasks decoding chunks of this read; each takes the {@link #ready} ones before it ends. */
+    private int decoding;
+    /**
+     * Chunks below this index may take a decode buffer. It starts {@link #decodeBuffersPerRead}
+     * past the first chunk and moves one on per buffer the reader gives back, so that the chunks
+     * holding buffers are always the next few in order: the one the reader waits for never
+     * waits for a buffer held by a later chunk.
+     */
+    private int decodeLimit;
     private int next;
     private ByteBuffer current = ByteBuffer.allocate(0);
     private boolean currentPooled;
@@ -302,8 +335,8 @@ public final class StorageRuntime implements AutoCloseable {
         this.decodingStage = stages.get(0);
         this.decoder = d;
         this.fetchBuffers = true;
-        // every chunk in flight may hold one, and the reader the one it writes
-        this.buffers = new DecodeBuffers((int) largest, readWindow + 1);
+        this.buffers = new DecodeBuffers((int) largest, decodeBuffers);
+        this.decodeLimit = next + decodeBuffers;
       } else {
         this.decodingStage = null;
         this.decoder = null;
@@ -314,9 +347,6 @@ public final class StorageRuntime implements AutoCloseable {
     }
 
     private ByteBuffer chunk(ChunkRef ref) {
-      if (decoder != null) {
-        return decodeIntoBuffer(ref, fetchBuffer(ref, metrics, what), decodingStage, decoder, buffers, metrics, what);
-      }
       if (fetchBuffers) {
         return verifyUnchanged(ref, fetchBuffer(ref, metrics, what), metrics, what);
       }
@@ -331,13 +361,37 @@ public final class StorageRuntime implements AutoCloseable {
         currentPooled = false;
         buffers.give(current);
         current = ByteBuffer.allocate(0);
+        Fetched waiting;
+        boolean start = false;
+        synchronized (parked) {
+          waiting = parked.remove(decodeLimit++);
+          if (waiting != null) {
+            // a decoder that is running anyway takes it: a task per chunk costs a thread's wake-up
+            if (decoding < decoderThreads) {
+              decoding++;
+              start = true;
+            } else {
+              ready.add(waiting);
+            }
+          }
+        }
+        if (start) {
+          ioPool.execute(() -> decodeFrom(waiting));
+        }
       }
       while (inFlight.size() < readWindow && next < manifest.chunks().size() && offsets[next] < end) {
         ChunkRef ref = manifest.chunks().get(next);
-        inFlight.add(CompletableFuture
-            // one task per chunk: fetching from a warm tier is cheap, and a hop between pools
-            // per chunk costs more than it overlaps
-            .supplyAsync(() -> chunk(ref), ioPool));
+        if (decoder != null) {
+          CompletableFuture<ByteBuffer> result = new CompletableFuture<>();
+          int index = next;
+          ioPool.execute(() -> fetchAndDecode(index, ref, result));
+          inFlight.add(result);
+        } else {
+          inFlight.add(CompletableFuture
+              // one task per chunk: fetching from a warm tier is cheap, and a hop between pools
+              // per chunk costs more than it overlaps
+              .supplyAsync(() -> chunk(ref), ioPool));
+        }
         indexes.add(next++);
       }
       if (inFlight.isEmpty()) {
@@ -423,6 +477,70 @@ public final class StorageRuntime implements AutoCloseable {
         done += limit - pos;
         pos = limit;
         progress.progress(done, total);
+      }
+    }
+
+    /**
+     * Fetches and verifies chunk {@code index}, then decodes it in the same task if its index is
+     * below {@link #decodeLimit}; otherwise parks it until the reader gives a buffer back, when
+     * a decoder that is running takes it after its chunk, or a new task if fewer than one per
+     * codec thread run.
+     */
+    private void fetchAndDecode(int index, ChunkRef ref, CompletableFuture<ByteBuffer> result) {
+      try {
+        ByteBuffer stored = fetchBuffer(ref, metrics, what);
+        verify(ref, stored, metrics, what);
+        // checked before decoding, so that a damaged size cannot overrun the buffer
+        checkLength(ref, decoder.decodedLength(stored), what);
+        Fetched fetched = new Fetched(stored, result);
+        synchronized (parked) {
+          if (index >= decodeLimit) {
+            parked.put(index, fetched);
+            return;
+          }
+          decoding++;
+        }
+        decodeFrom(fetched);
+      } catch (Throwable t) {
+        result.completeExceptionally(t);
+      }
+    }
+
+    /** Decodes {@code first}, then the {@link #ready} chunks until there are none. */
+    private void decodeFrom(Fetched first) {
+      Fetched fetched = first;
+      while (fetched != null) {
+        decodeFetched(fetched);
+        synchronized (parked) {
+          fetched = ready.poll();
+          if (fetched == null) {
+            decoding--;
+          }
+        }
+      }
+    }
+
+    /** Decodes a verified chunk into a buffer taken from {@link #buffers}, completing its result. */
+    private void decodeFetched(Fetched fetched) {
+      if (fetched.result.isDone()) {
+        return; // cancelled by close
+      }
+      try {
+        ByteBuffer out = buffers.take();
+        long t0 = PipelineMetrics.now();
+        try {
+          decoder.decode(fetched.stored, out);
+        } catch (RuntimeException e) {
+          buffers.give(out);
+          throw e;
+        }
+        out.flip();
+        metrics.decoded(0, decodingStage, fetched.stored.remaining(), out.remaining(), PipelineMetrics.now() - t0);
+        if (!fetched.result.complete(out)) {
+          buffers.give(out);
+        }
+      } catch (Throwable t) {
+        fetched.result.completeExceptionally(t);
       }
     }
 
@@ -512,25 +630,8 @@ public final class StorageRuntime implements AutoCloseable {
     return stored;
   }
 
-  /** Verifies a chunk and decodes it through its one stage into a buffer taken from {@code buffers}. */
-  private static ByteBuffer decodeIntoBuffer(ChunkRef ref, ByteBuffer stored, Stage stage, SupportsBufferDecode decoder,
-      DecodeBuffers buffers, PipelineMetrics metrics, String what) {
-    verify(ref, stored, metrics, what);
-    // checked before decoding, so that a damaged size cannot overrun the buffer
-    checkLength(ref, decoder.decodedLength(stored), what);
-    // the first reads of a window allocate (and zero) their native buffers: not the stage's work
-    ByteBuffer out = buffers.take();
-    long t0 = PipelineMetrics.now();
-    try {
-      decoder.decode(stored, out);
-    } catch (RuntimeException e) {
-      buffers.give(out);
-      throw e;
-    }
-    out.flip();
-    metrics.decoded(0, stage, stored.remaining(), out.remaining(), PipelineMetrics.now() - t0);
-    return out;
-  }
+  /** A chunk fetched and verified, to be decoded into a buffer and handed to the reader through {@code result}. */
+  private record Fetched(ByteBuffer stored, CompletableFuture<ByteBuffer> result) {}
 
   private static void checkLength(ChunkRef ref, int decoded, String what) {
     if (decoded != ref.length()) {

@@ -41,6 +41,15 @@ class ByteSizeTest {
     assertEquals(text, ByteSize.format(bytes));
   }
 
+  @ParameterizedTest
+  @CsvSource({
+    "0, 0 B", "17, 17 B", "1000, 1000 B", "1024, 1 KiB", "3000000, 2.86 MiB", "67108864, 64 MiB",
+    "84000000000, 78.23 GiB", "1536, 1.5 KiB", "115000, 112.3 KiB", "1234567891, 1.15 GiB"
+  })
+  void formatsInBinaryUnitsOnly(long bytes, String text) {
+    assertEquals(text, ByteSize.formatBinary(bytes));
+  }
+
   static LongStream seeds() {
     return LongStream.range(0, 20).map(i -> 0x5eed_0000L + i);
   }

@@ -215,7 +215,7 @@ class ChannelGetTest {
   }
 
   @Test
-  void nativeBuffersStayWithinTheReadWindow() throws IOException {
+  void nativeBuffersStayFewHoweverFarTheReadFetchesAhead() throws IOException {
     long seed = 46;
     byte[] bytes = data(new Random(seed), 12_000_000); // about 180 chunks, three windows' worth
     try (Repository r = Repository.init(dir, pipeline("zstd"))) {
@@ -228,8 +228,10 @@ class ChannelGetTest {
       r.get("big", out, Verification.CHUNKS, io.dharmana.runtime.ProgressListener.NONE);
       assertArrayEquals(bytes, out.out.toByteArray(), "seed " + seed);
       long buffers = r.metrics("zstd3").snapshot("get").counter(StorageRuntime.DECODE_BUFFERS);
-      // a window of 64 chunks in flight and the one being written
-      assertTrue(buffers >= 1 && buffers <= 65, buffers + " native buffers for " + chunks + " chunks");
+      // fetches run 64 chunks ahead of a slow destination, decodes only a few: one per codec
+      // thread, one ready and the one being written
+      int bound = r.descriptor().storage().cache().effectiveThreads() + 2;
+      assertTrue(buffers >= 1 && buffers <= bound, buffers + " native buffers for " + chunks + " chunks, at most " + bound);
     }
   }
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Checks that the launcher's class-data archive holds the classes an ordinary command loads, picocli's
+# among them (JDK 17's dynamic archives left out its Java 5 class files, ~190 classes parsed and
+# verified again on every run): `--help` (G1) and `stat` (serial collector) must take picocli's
+# CommandLine and the command's own classes from the archive, and leave at most a few of picocli's
+# classes out. Records the archive first if the jar has none. Exits non-zero on a miss.
+#
+# Usage: cli/scripts/class-archive-test.sh      (from anywhere, after `mvn package`)
+# Env:   DHARMANA   the launcher to check (default: the repository's ./dharmana)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+launcher="${DHARMANA:-$ROOT/dharmana}"
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+
+"$launcher" init "$scratch/repo" > /dev/null # records the archive if missing
+failed=0
+check() { # NAME "CLASSES" ARGS...: runs the launcher with class loading logged, checks where classes came from
+  local name=$1 classes=$2
+  shift 2
+  DHARMANA_JAVA_OPTS="-Xmx512m -Xlog:class+load=info" "$launcher" "$@" > "$scratch/$name.log" 2>&1 || true
+  local shared loaded
+  shared=$(grep -c 'source: shared objects file' "$scratch/$name.log" || true)
+  loaded=$(grep -c '^\[.*\]\[class,load\]' "$scratch/$name.log" || true)
+  local picocli_out
+  picocli_out=$(grep '\[class,load\] picocli\.' "$scratch/$name.log" | grep -vc 'source: shared objects file' || true)
+  echo "$name: $shared of $loaded classes from the archive; picocli classes outside it: $picocli_out"
+  for class in picocli.CommandLine io.dharmana.cli.Main $classes; do
+    if ! grep -q "\[class,load\] $class source: shared objects file" "$scratch/$name.log"; then
+      echo "FAIL $name: $class was not taken from the archive" >&2
+      failed=1
+    fi
+  done
+  if [ "$picocli_out" -gt 5 ]; then
+    echo "FAIL $name: $picocli_out picocli classes were loaded from the jar, not the archive" >&2
+    failed=1
+  fi
+}
+check help "picocli.CommandLine\$Help" --help
+check stat "io.dharmana.cli.StatCommand io.dharmana.repo.Repository" stat "$scratch/repo"
+exit $failed
