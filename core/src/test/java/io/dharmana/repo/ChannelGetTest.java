@@ -250,7 +250,9 @@ class ChannelGetTest {
         public int write(ByteBuffer src) {
           try {
             long t0 = System.nanoTime();
-            Thread.sleep(2); // a destination that takes its time: a slow disk, a slow socket
+            // a destination that takes its time (a slow disk, a slow socket): long enough that
+            // decoding 12 MB stays far below half of it even on a loaded machine
+            Thread.sleep(5);
             slept[0] += System.nanoTime() - t0;
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
