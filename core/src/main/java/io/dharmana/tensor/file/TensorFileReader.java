@@ -349,37 +349,26 @@ public final class TensorFileReader implements AutoCloseable {
     digest.update(prefix.duplicate());
     long position = TensorFileWriter.writeFully(out, prefix, 0);
     List<TensorFileEntry> entries = header.tensors();
-    ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(threads, TensorFileWriter.daemonThreads()) : null;
+    // Encoded bytes are needed only while a tensor decodes, decoded bytes until they are written.
+    ArrayPool encodedArrays = new ArrayPool();
+    ArrayPool decodedArrays = new ArrayPool();
+    long[] end = {position};
     try (EarlyWriteback writeback = new EarlyWriteback(out)) {
-      // Encoded bytes are needed only while a tensor decodes, decoded bytes until they are written.
-      ArrayPool encodedArrays = new ArrayPool();
-      ArrayPool decodedArrays = new ArrayPool();
-      Deque<Future<byte[]>> window = new ArrayDeque<>();
-      int next = 0;
-      for (int done = 0; done < entries.size(); done++) {
-        while (next < entries.size() && window.size() < 2 * threads) {
-          TensorFileEntry e = entries.get(next++);
-          boolean wide = threads > 1 && e.originalBytes() * threads > header.originalSize();
-          Callable<byte[]> task = () -> {
-            byte[] bytes = decodedArrays.take(checkedSize(e));
-            byte[] encoded = encodedArrays.take((int) e.length());
-            decode(e, parent, wide, encoded, bytes);
-            encodedArrays.give(encoded);
-            return bytes;
-          };
-          window.add(pool == null ? TensorFileWriter.completed(task) : pool.submit(task));
-        }
-        byte[] bytes = TensorFileWriter.await(window.poll());
-        int size = (int) entries.get(done).originalBytes();
+      InOrder.<byte[]>run(entries.size(), threads, i -> entries.get(i).originalBytes(), i -> {
+        TensorFileEntry e = entries.get(i);
+        boolean wide = threads > 1 && e.originalBytes() * threads > header.originalSize();
+        byte[] bytes = decodedArrays.take(checkedSize(e));
+        byte[] encoded = encodedArrays.take((int) e.length());
+        decode(e, parent, wide, encoded, bytes);
+        encodedArrays.give(encoded);
+        return bytes;
+      }, (i, bytes) -> {
+        int size = (int) entries.get(i).originalBytes();
         digest.update(bytes, 0, size);
-        position += TensorFileWriter.writeFully(out, ByteBuffer.wrap(bytes, 0, size), position);
+        end[0] += TensorFileWriter.writeFully(out, ByteBuffer.wrap(bytes, 0, size), end[0]);
         decodedArrays.give(bytes);
-        writeback.written(position);
-      }
-    } finally {
-      if (pool != null) {
-        pool.shutdownNow();
-      }
+        writeback.written(end[0]);
+      });
     }
     String sha = TensorFileFormat.hex(digest.digest());
     if (!sha.equals(header.decodedSha256())) {

@@ -35,8 +35,9 @@ import java.util.zip.CRC32C;
 /**
  * Compresses a safetensors file into the {@code .dhz} format ({@link TensorFileFormat}).
  *
- * <p>Tensors are encoded in parallel ({@link CompressOptions#threads()}) and written in their
- * original order; at most twice as many tensors as threads are held in memory at once. The output
+ * <p>Tensors are encoded in parallel ({@link CompressOptions#threads()} threads, the calling thread
+ * among them) and written in their original order; a bounded window of tensors is held in memory
+ * at once (see {@link InOrder}). The output
  * appears atomically (temporary file, fsync, rename): a crash leaves no partial {@code .dhz}.
  * Lossless output decompresses to the input byte for byte; lossy output quantizes F32 tensors and
  * records the error it introduced per tensor and overall.
@@ -65,9 +66,9 @@ public final class TensorFileWriter {
 
   /**
    * One encoded tensor, ready to be written: {@code bytes} from position 0, over {@code pooled} (to be
-   * given back once written) or null.
+   * given back once written) or null; {@code data} is the original tensor, to be hashed in order.
    */
-  private record Encoded(TensorFileEntry entry, ByteBuffer bytes, byte[] pooled, byte[] decoded) {}
+  private record Encoded(TensorFileEntry entry, ByteBuffer data, ByteBuffer bytes, byte[] pooled, byte[] decoded) {}
 
   private static void encodeAll(
       SafetensorsFile in, SafetensorsFile parent, String parentSha, CompressOptions options, FileChannel channel, List<TensorFileEntry> entries)
@@ -90,39 +91,29 @@ public final class TensorFileWriter {
     position += writeFully(channel, preamble, position);
 
     List<TensorInfo> infos = in.infos();
-    ExecutorService pool = options.threads() > 1 ? Executors.newFixedThreadPool(options.threads(), daemonThreads()) : null;
+    ArrayPool arrays = new ArrayPool();
+    long[] end = {position};
     try (EarlyWriteback writeback = new EarlyWriteback(channel)) {
-      ArrayPool arrays = new ArrayPool();
-      Deque<Future<Encoded>> window = new ArrayDeque<>();
-      int next = 0;
-      int inFlight = 2 * options.threads();
-      for (int done = 0; done < infos.size(); done++) {
-        while (next < infos.size() && window.size() < inFlight) {
-          TensorInfo info = infos.get(next++);
-          // A tensor bigger than a fair share of the data would leave threads idle: split it into chunks too.
-          boolean wide = options.threads() > 1 && info.byteSize() * options.threads() > in.header().dataLength();
-          Callable<Encoded> task = () -> encode(in, parent, info, options, wide, arrays);
-          window.add(pool == null ? completed(task) : pool.submit(task));
-        }
-        // Hash before waiting: the digest then runs while the workers encode.
-        Tensor tensor = in.tensor(infos.get(done).name());
-        original.update(tensor.data());
-        Encoded encoded = await(window.poll());
+      InOrder.<Encoded>run(infos.size(), options.threads(), i -> infos.get(i).byteSize(), i -> {
+        TensorInfo info = infos.get(i);
+        // A tensor bigger than a fair share of the data would leave threads idle: split it into chunks too.
+        boolean wide = options.threads() > 1 && info.byteSize() * options.threads() > in.header().dataLength();
+        return encode(in, parent, info, options, wide, arrays);
+      }, (i, encoded) -> {
+        ByteBuffer data = encoded.data();
+        original.update(data.duplicate());
         if (decoded != null) {
-          decoded.update(encoded.decoded() != null ? ByteBuffer.wrap(encoded.decoded()) : tensor.data());
+          decoded.update(encoded.decoded() != null ? ByteBuffer.wrap(encoded.decoded()) : data.duplicate());
         }
-        entries.add(encoded.entry().withOffset(position));
-        position += writeFully(channel, encoded.bytes(), position);
+        entries.add(encoded.entry().withOffset(end[0]));
+        end[0] += writeFully(channel, encoded.bytes(), end[0]);
         if (encoded.pooled() != null) {
           arrays.give(encoded.pooled());
         }
-        writeback.written(position);
-      }
-    } finally {
-      if (pool != null) {
-        pool.shutdownNow();
-      }
+        writeback.written(end[0]);
+      });
     }
+    position = end[0];
     String originalSha = TensorFileFormat.hex(original.digest());
     String decodedSha = decoded == null ? originalSha : TensorFileFormat.hex(decoded.digest());
     boolean lossy = entries.stream().anyMatch(e -> e.codec().lossy());
@@ -180,7 +171,7 @@ public final class TensorFileWriter {
         byte[] decoded = out.array();
         ErrorReport error = compare(data, decoded);
         return new Encoded(entry(info, codec, parentData != null, bytes.length, crc(ByteBuffer.wrap(decoded)), error),
-            ByteBuffer.wrap(bytes), null, decoded);
+            data, ByteBuffer.wrap(bytes), null, decoded);
       } catch (IllegalArgumentException nonFinite) {
         // NaN or infinity in the tensor: quantization cannot represent it, keep it lossless.
       }
@@ -196,7 +187,7 @@ public final class TensorFileWriter {
       delta = false;
       bytes = data.duplicate();
     }
-    return new Encoded(entry(info, codec, delta, bytes.remaining(), crc(data), ErrorReport.EXACT), bytes, buffer, null);
+    return new Encoded(entry(info, codec, delta, bytes.remaining(), crc(data), ErrorReport.EXACT), data, bytes, buffer, null);
   }
 
   private static TensorFileEntry entry(TensorInfo info, TensorCodec codec, boolean delta, long length, long crc, ErrorReport error) {
