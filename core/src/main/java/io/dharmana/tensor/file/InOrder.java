@@ -22,9 +22,10 @@ import java.util.function.IntToLongFunction;
  * the ordered work and the coding share the cores whatever their proportion.
  *
  * <p>Tasks are started in index order, ahead of the caller by at least {@link #MIN_AHEAD_PER_THREAD}
- * per thread and by more while their input bytes stay under {@link #AHEAD_BYTES_PER_THREAD} per
- * thread (small tensors finish in microseconds: a short window would leave the pool idle while the
- * caller codes a large one). A task's failure is thrown on the caller when its turn comes; pool
+ * per thread and by more (up to {@link #MAX_AHEAD}) while that many tasks of the largest input seen
+ * so far stay under {@link #AHEAD_BYTES_PER_THREAD} per thread: small tensors finish in
+ * microseconds, and a short window would leave the pool idle while the caller codes a large one;
+ * counting each as the largest bounds the memory of array pools that size arrays to the largest. A task's failure is thrown on the caller when its turn comes; pool
  * threads have finished with their tasks when {@link #run} returns or throws.
  */
 final class InOrder {
@@ -58,19 +59,21 @@ final class InOrder {
     boolean finished = false;
     try {
       ArrayDeque<FutureTask<T>> window = new ArrayDeque<>();
-      ArrayDeque<Long> sizes = new ArrayDeque<>();
-      long aheadBytes = 0;
       int minAhead = MIN_AHEAD_PER_THREAD * threads;
       long maxBytes = AHEAD_BYTES_PER_THREAD * threads;
+      // Every task counts as the largest so far: the callers' array pools size new arrays to fit it.
+      long largest = 1;
       int next = 0;
       for (int done = 0; done < count; done++) {
-        while (next < count && window.size() < MAX_AHEAD && (window.size() < minAhead || aheadBytes < maxBytes)) {
+        while (next < count && window.size() < MAX_AHEAD) {
+          long size = Math.max(largest, bytes.applyAsLong(next));
+          if (window.size() >= minAhead && (window.size() + 1) * size > maxBytes) {
+            break;
+          }
+          largest = size;
           int index = next++;
           FutureTask<T> f = new FutureTask<>(() -> task.run(index));
-          long size = Math.max(0, bytes.applyAsLong(index));
           window.add(f);
-          sizes.add(size);
-          aheadBytes += size;
           if (pool != null) {
             pool.execute(f);
           }
@@ -85,7 +88,6 @@ final class InOrder {
           f.run();
         }
         T result = TensorFileWriter.await(window.poll());
-        aheadBytes -= sizes.poll();
         sink.accept(done, result);
       }
       finished = true;

@@ -32,8 +32,8 @@ import java.util.zip.CRC32C;
  *
  * <p>Tensors are encoded in parallel ({@link CompressOptions#threads()} threads, the calling thread
  * among them) and written in their original order; a bounded window of tensors is held in memory
- * at once (see {@link InOrder}). The output
- * appears atomically (temporary file, fsync, rename): a crash leaves no partial {@code .dhz}.
+ * at once (see {@link InOrder}). The output appears atomically (temporary file, fsync, rename): a
+ * crash leaves no partial {@code .dhz}.
  * Lossless output decompresses to the input byte for byte; lossy output quantizes F32 tensors and
  * records the error it introduced per tensor and overall.
  */
@@ -79,7 +79,7 @@ public final class TensorFileWriter {
    * SHA-256 of a whole file, hex, read through mappings (the file is most likely in the page cache:
    * no copy into a buffer); stops early when the thread is interrupted.
    */
-  static String sha256Mapped(Path file) throws IOException {
+  static String sha256Mapped(Path file) {
     MessageDigest digest = sha256();
     try (FileChannel channel = FileChannel.open(file)) {
       long size = channel.size();
@@ -89,6 +89,8 @@ public final class TensorFileWriter {
         }
         digest.update(channel.map(FileChannel.MapMode.READ_ONLY, position, Math.min(HASH_WINDOW_BYTES, size - position)));
       }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot hash " + file, e);
     }
     return TensorFileFormat.hex(digest.digest());
   }
