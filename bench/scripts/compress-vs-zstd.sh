@@ -95,7 +95,9 @@ PY
 size=$(stat -c %s "$input")
 cores=$(nproc)
 now() { date +%s.%N; }
-declare -A secs cpu
+declare -A secs cpu others
+hz=$(getconf CLK_TCK)
+busy_jiffies() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 # warm reads stay warm: the files the contenders read are locked in memory (see page-cache.sh)
 source "$repo/bench/scripts/page-cache.sh"
 trap 'page_cache_unlock "$work/.vmtouch.pid"; cleanup' EXIT
@@ -108,7 +110,8 @@ time_it() { # label, command...
   [[ -f "$work/input.dhz" ]] && read+=("$work/input.dhz")
   [[ -f "$work/base.dhz" ]] && read+=("$work/base.dhz")
   page_cache_lock "$work/.vmtouch.pid" "${read[@]}"
-  local t0 t1
+  local t0 t1 b0 b1
+  b0=$(busy_jiffies)
   t0=$(now)
   if [[ -x /usr/bin/time ]]; then
     /usr/bin/time -f "%U %S" -o "$work/$label.cpu" "$@" >"$work/$label.log" 2>&1 || { cat "$work/$label.log" >&2; exit 1; }
@@ -117,8 +120,11 @@ time_it() { # label, command...
     echo "0 0" >"$work/$label.cpu"
   fi
   t1=$(now)
+  b1=$(busy_jiffies)
   secs[$label]=$(echo "$t1 - $t0" | bc -l)
   cpu[$label]=$(awk '{print $1 + $2}' "$work/$label.cpu")
+  # the machine's busy time that was not this contender's, as a share of all cores over its run
+  others[$label]=$(echo "x = 100 * (($b1 - $b0) / $hz - ${cpu[$label]}) / ($cores * ${secs[$label]}); if (x < 0) x = 0; scale = 0; x / 1" | bc -l)
 }
 
 # dharmana writes its output atomically and fsyncs it; zstd's output is synced too, so both
@@ -176,19 +182,19 @@ x() { echo "scale=2; $1 / $2" | bc -l; }
 
 echo
 echo "input: $((size / 1000000)) MB on $cores cores ($(java -version 2>&1 | head -1))"
-printf '%-34s %10s %10s %14s %12s\n' "contender" "ratio" "MB/s" "MB/s in-JVM" "MB/CPU-s"
-printf '%-34s %10s %10s %14s %12s\n' "zstd -3 -T1 compress + sync" "$(ratio "$zst_size")" "$(mbs zstd_c)" "-" "$(cpumbs zstd_c)"
-printf '%-34s %10s %10s %14s %12s\n' "zstd -3 -T$cores compress + sync" "" "$(mbs zstd_cN)" "-" "$(cpumbs zstd_cN)"
-printf '%-34s %10s %10s %14s %12s\n' "zstd -d -T1 decompress + sync" "" "$(mbs zstd_d)" "-" "$(cpumbs zstd_d)"
-printf '%-34s %10s %10s %14s %12s\n' "dharmana compress --threads 1" "$(ratio "$dhz_size")" "$(mbs dhz_c1)" "$(inner dhz_c1)" "$(cpumbs dhz_c1)"
-printf '%-34s %10s %10s %14s %12s\n' "dharmana decompress --threads 1" "" "$(mbs dhz_d1)" "$(inner dhz_d1)" "$(cpumbs dhz_d1)"
-printf '%-34s %10s %10s %14s %12s\n' "dharmana compress --threads $cores" "$(ratio "$dhzN_size")" "$(mbs dhz_cN)" "$(inner dhz_cN)" "$(cpumbs dhz_cN)"
-printf '%-34s %10s %10s %14s %12s\n' "dharmana decompress --threads $cores" "" "$(mbs dhz_dN)" "$(inner dhz_dN)" "$(cpumbs dhz_dN)"
+printf '%-34s %10s %10s %14s %12s %9s\n' "contender" "ratio" "MB/s" "MB/s in-JVM" "MB/CPU-s" "others %"
+printf '%-34s %10s %10s %14s %12s %9s\n' "zstd -3 -T1 compress + sync" "$(ratio "$zst_size")" "$(mbs zstd_c)" "-" "$(cpumbs zstd_c)" "${others[zstd_c]}"
+printf '%-34s %10s %10s %14s %12s %9s\n' "zstd -3 -T$cores compress + sync" "" "$(mbs zstd_cN)" "-" "$(cpumbs zstd_cN)" "${others[zstd_cN]}"
+printf '%-34s %10s %10s %14s %12s %9s\n' "zstd -d -T1 decompress + sync" "" "$(mbs zstd_d)" "-" "$(cpumbs zstd_d)" "${others[zstd_d]}"
+printf '%-34s %10s %10s %14s %12s %9s\n' "dharmana compress --threads 1" "$(ratio "$dhz_size")" "$(mbs dhz_c1)" "$(inner dhz_c1)" "$(cpumbs dhz_c1)" "${others[dhz_c1]}"
+printf '%-34s %10s %10s %14s %12s %9s\n' "dharmana decompress --threads 1" "" "$(mbs dhz_d1)" "$(inner dhz_d1)" "$(cpumbs dhz_d1)" "${others[dhz_d1]}"
+printf '%-34s %10s %10s %14s %12s %9s\n' "dharmana compress --threads $cores" "$(ratio "$dhzN_size")" "$(mbs dhz_cN)" "$(inner dhz_cN)" "$(cpumbs dhz_cN)" "${others[dhz_cN]}"
+printf '%-34s %10s %10s %14s %12s %9s\n' "dharmana decompress --threads $cores" "" "$(mbs dhz_dN)" "$(inner dhz_dN)" "$(cpumbs dhz_dN)" "${others[dhz_dN]}"
 if [[ -n "${DHARMANA_BASELINE_CMD:-}" ]]; then
-  printf '%-34s %10s %10s %14s %12s\n' "baseline compress --threads 1" "$(ratio "$(stat -c %s "$work/base.dhz")")" "$(mbs base_c1)" "$(inner base_c1)" "$(cpumbs base_c1)"
-  printf '%-34s %10s %10s %14s %12s\n' "baseline decompress --threads 1" "" "$(mbs base_d1)" "$(inner base_d1)" "$(cpumbs base_d1)"
-  printf '%-34s %10s %10s %14s %12s\n' "baseline compress --threads $cores" "" "$(mbs base_cN)" "$(inner base_cN)" "$(cpumbs base_cN)"
-  printf '%-34s %10s %10s %14s %12s\n' "baseline decompress --threads $cores" "" "$(mbs base_dN)" "$(inner base_dN)" "$(cpumbs base_dN)"
+  printf '%-34s %10s %10s %14s %12s %9s\n' "baseline compress --threads 1" "$(ratio "$(stat -c %s "$work/base.dhz")")" "$(mbs base_c1)" "$(inner base_c1)" "$(cpumbs base_c1)" "${others[base_c1]}"
+  printf '%-34s %10s %10s %14s %12s %9s\n' "baseline decompress --threads 1" "" "$(mbs base_d1)" "$(inner base_d1)" "$(cpumbs base_d1)" "${others[base_d1]}"
+  printf '%-34s %10s %10s %14s %12s %9s\n' "baseline compress --threads $cores" "" "$(mbs base_cN)" "$(inner base_cN)" "$(cpumbs base_cN)" "${others[base_cN]}"
+  printf '%-34s %10s %10s %14s %12s %9s\n' "baseline decompress --threads $cores" "" "$(mbs base_dN)" "$(inner base_dN)" "$(cpumbs base_dN)" "${others[base_dN]}"
 fi
 echo
 if [[ -n "${DHARMANA_BASELINE_CMD:-}" ]]; then
@@ -197,6 +203,7 @@ fi
 echo "dharmana/zstd speed, 1 thread:  compress $(x "${secs[zstd_c]}" "${secs[dhz_c1]}")x, decompress $(x "${secs[zstd_d]}" "${secs[dhz_d1]}")x (wall clock, JVM start included)"
 echo "dharmana/zstd CPU efficiency, 1 thread: compress $(x "${cpu[zstd_c]}" "${cpu[dhz_c1]}")x, decompress $(x "${cpu[zstd_d]}" "${cpu[dhz_d1]}")x (JIT and GC threads included)"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) (on $cores cores; above $cores the wall-clock figures are distorted)"
+echo "others %: CPU that other processes used during a contender's run, as a share of all $cores cores; wall-clock figures and ratios are trustworthy only where it is near 0"
 echo "dharmana scaling 1 -> $cores threads: compress $(x "${secs[dhz_c1]}" "${secs[dhz_cN]}")x, decompress $(x "${secs[dhz_d1]}" "${secs[dhz_dN]}")x (in-JVM: compress $(x "$(inner dhz_cN)" "$(inner dhz_c1)")x, decompress $(x "$(inner dhz_dN)" "$(inner dhz_d1)")x)"
 if [[ -n "${DHARMANA_BASELINE_CMD:-}" ]]; then
   echo "baseline scaling 1 -> $cores threads: compress $(x "${secs[base_c1]}" "${secs[base_cN]}")x, decompress $(x "${secs[base_d1]}" "${secs[base_dN]}")x (in-JVM: compress $(x "$(inner base_cN)" "$(inner base_c1)")x, decompress $(x "$(inner base_dN)" "$(inner base_d1)")x)"
