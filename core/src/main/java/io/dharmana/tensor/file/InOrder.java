@@ -9,24 +9,29 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.IntToLongFunction;
 
 /**
- * Runs numbered tasks on a number of threads, the calling thread being one of them, and hands
- * their results to the calling thread in order: the shape of compressing and decompressing, where
+ * Runs numbered tasks on a pool of threads, the calling thread helping, and hands their results
+ * to the calling thread in order: the shape of compressing and decompressing, where
  * tensors code independently but the output is written and hashed in file order.
  *
  * <p>Why the caller codes too: the ordered work (SHA-256 of the whole file, every write, the
- * kernel's copy into the page cache) is a third to a half of a coding thread's work. With as many
- * pool threads as cores besides the caller, the caller got only its share of a core and became
- * the critical path (decompressing 510 MB on 2 cores: main thread 1.27 s of CPU, each decoder
- * 0.65 s; 1.00-1.15x from 1 to 2 threads). Here the pool has {@code threads - 1} threads, and
- * whenever the next result is not ready the caller runs a task no pool thread has started yet, so
- * the ordered work and the coding share the cores whatever their proportion.
+ * kernel's copy into the page cache) is a third to a half of a coding thread's work. Done by a
+ * caller that only waited otherwise, it became the critical path: the pool threads finished their
+ * few tasks ahead and waited for it (decompressing 510 MB on 2 cores: main thread 1.27 s of CPU,
+ * each decoder 0.65 s and blocked a third of its life; 1.00-1.15x from 1 to 2 threads). Here,
+ * whenever the next result is not ready, the caller runs a task no pool thread has started yet, and
+ * tasks start far enough ahead that the pool threads do not wait for the caller: the ordered work
+ * and the coding share the cores whatever their proportion. With more than one thread the pool has
+ * {@code threads} threads, the caller helping between its ordered work, so that on a busy machine
+ * the command keeps as many runnable threads as one pool thread per core plus an ordered writer
+ * would (one thread fewer lost a third of its share of a loaded machine to other processes).
  *
  * <p>Tasks are started in index order, ahead of the caller by at least {@link #MIN_AHEAD_PER_THREAD}
  * per thread and by more (up to {@link #MAX_AHEAD}) while that many tasks of the largest input seen
  * so far stay under {@link #AHEAD_BYTES_PER_THREAD} per thread: small tensors finish in
  * microseconds, and a short window would leave the pool idle while the caller codes a large one;
- * counting each as the largest bounds the memory of array pools that size arrays to the largest. A task's failure is thrown on the caller when its turn comes; pool
- * threads have finished with their tasks when {@link #run} returns or throws.
+ * counting each as the largest bounds the memory of array pools that size arrays to the largest.
+ * A task's failure is thrown on the caller when its turn comes; pool threads have finished with
+ * their tasks when {@link #run} returns or throws.
  */
 final class InOrder {
   static final int MIN_AHEAD_PER_THREAD = 2;
@@ -48,14 +53,15 @@ final class InOrder {
   private InOrder() {}
 
   /**
-   * Runs {@code task} for indexes {@code 0..count-1} on {@code threads} threads (the caller and
-   * {@code threads - 1} pool threads) and gives each result to {@code sink} in index order.
+   * Runs {@code task} for indexes {@code 0..count-1} on the caller alone ({@code threads} 1) or on
+   * {@code threads} pool threads with the caller's help, and gives each result to {@code sink} in
+   * index order.
    *
    * @param bytes the input size of each task, which bounds how far ahead tasks start
    * @throws IOException from {@code sink}
    */
   static <T> void run(int count, int threads, IntToLongFunction bytes, Task<T> task, Sink<T> sink) throws IOException {
-    ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(threads - 1, TensorFileWriter.daemonThreads()) : null;
+    ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(threads, TensorFileWriter.daemonThreads()) : null;
     boolean finished = false;
     try {
       ArrayDeque<FutureTask<T>> window = new ArrayDeque<>();

@@ -31,7 +31,7 @@ import java.util.zip.CRC32C;
  * Compresses a safetensors file into the {@code .dhz} format ({@link TensorFileFormat}).
  *
  * <p>Tensors are encoded in parallel ({@link CompressOptions#threads()} threads, the calling thread
- * among them) and written in their original order; a bounded window of tensors is held in memory
+ * helping) and written in their original order; a bounded window of tensors is held in memory
  * at once (see {@link InOrder}). The output appears atomically (temporary file, fsync, rename): a
  * crash leaves no partial {@code .dhz}.
  * Lossless output decompresses to the input byte for byte; lossy output quantizes F32 tensors and
