@@ -7,8 +7,12 @@
 #   MIN_MB       size of the generated input in MB (default 500)
 #   DHARMANA_CORPUS  directory holding checkpoints/*.safetensors (default: ../shared/corpus)
 #   DHARMANA_CMD     command that runs dharmana (default: ./dharmana, else java -jar cli/target/dharmana.jar)
-#   DHARMANA_BASELINE_CMD  optional second dharmana (e.g. java -jar /tmp/before.jar) timed on one thread
-#                    in the same run, so a change is measured before/after under the same load
+#   DHARMANA_BASELINE_CMD  optional second dharmana (e.g. a copy of ./dharmana beside an older jar) timed
+#                    on 1 and on all threads in the same run, each right after the same dharmana run,
+#                    so a change is measured before/after under the same load
+#
+# zstd -3 is also timed with -T<cores>: what all cores give a well-optimized C compressor on this
+# machine is the yardstick for dharmana's scaling (zstd -d has no threads: its scaling is 1.0x).
 #
 # The input concatenates the corpus checkpoints' tensors (renamed per copy) into one safetensors
 # file; without a corpus it generates gaussian fp32 weights. Nothing is built here.
@@ -91,7 +95,9 @@ PY
 size=$(stat -c %s "$input")
 cores=$(nproc)
 now() { date +%s.%N; }
-declare -A secs cpu
+declare -A secs cpu others
+hz=$(getconf CLK_TCK)
+busy_jiffies() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 # warm reads stay warm: the files the contenders read are locked in memory (see page-cache.sh)
 source "$repo/bench/scripts/page-cache.sh"
 trap 'page_cache_unlock "$work/.vmtouch.pid"; cleanup' EXIT
@@ -102,8 +108,10 @@ time_it() { # label, command...
   local read=("$input")
   [[ -f "$work/input.zst" ]] && read+=("$work/input.zst")
   [[ -f "$work/input.dhz" ]] && read+=("$work/input.dhz")
+  [[ -f "$work/base.dhz" ]] && read+=("$work/base.dhz")
   page_cache_lock "$work/.vmtouch.pid" "${read[@]}"
-  local t0 t1
+  local t0 t1 b0 b1
+  b0=$(busy_jiffies)
   t0=$(now)
   if [[ -x /usr/bin/time ]]; then
     /usr/bin/time -f "%U %S" -o "$work/$label.cpu" "$@" >"$work/$label.log" 2>&1 || { cat "$work/$label.log" >&2; exit 1; }
@@ -112,30 +120,58 @@ time_it() { # label, command...
     echo "0 0" >"$work/$label.cpu"
   fi
   t1=$(now)
+  b1=$(busy_jiffies)
   secs[$label]=$(echo "$t1 - $t0" | bc -l)
   cpu[$label]=$(awk '{print $1 + $2}' "$work/$label.cpu")
+  # the machine's busy time that was not this contender's, as a share of all cores over its run
+  others[$label]=$(echo "x = 100 * (($b1 - $b0) / $hz - ${cpu[$label]}) / ($cores * ${secs[$label]}); if (x < 0) x = 0; scale = 0; x / 1" | bc -l)
 }
 
 # dharmana writes its output atomically and fsyncs it; zstd's output is synced too, so both
 # times end with the bytes on disk
 time_it zstd_c sh -c 'zstd -q -f -3 -T1 "$1" -o "$2" && sync "$2"' zstd-c "$input" "$work/input.zst"
+time_it zstd_cN sh -c 'zstd -q -f -3 -T"$3" "$1" -o "$2" && sync "$2"' zstd-cN "$input" "$work/inputN.zst" "$cores"
+cmp "$work/input.zst" "$work/inputN.zst" >/dev/null || echo "note: zstd -T$cores wrote other bytes than -T1 (it may frame differently)" >&2
+rm -f "$work/inputN.zst"
 time_it zstd_d sh -c 'zstd -q -f -d -T1 "$1" -o "$2" && sync "$2"' zstd-d "$work/input.zst" "$work/zstd.out"
 cmp "$input" "$work/zstd.out"
-time_it dhz_c1 "${dharmana[@]}" compress "$input" -o "$work/input.dhz" --threads 1 --json
-time_it dhz_d1 "${dharmana[@]}" decompress "$work/input.dhz" -o "$work/dhz1.out" --threads 1 --json
-cmp "$input" "$work/dhz1.out"
+zst_size=$(stat -c %s "$work/input.zst")
+rm -f "$work/zstd.out" "$work/input.zst" # scratch stays under 2 GB
+baseline=()
 if [[ -n "${DHARMANA_BASELINE_CMD:-}" ]]; then
   read -r -a baseline <<<"$DHARMANA_BASELINE_CMD"
+fi
+# each dharmana run is followed by the baseline's same run, so both see about the same load
+time_it dhz_c1 "${dharmana[@]}" compress "$input" -o "$work/input.dhz" --threads 1 --json
+if [[ ${#baseline[@]} -gt 0 ]]; then
   time_it base_c1 "${baseline[@]}" compress "$input" -o "$work/base.dhz" --threads 1 --json
+  cmp "$work/input.dhz" "$work/base.dhz" >/dev/null || echo "note: dharmana and the baseline wrote different .dhz bytes" >&2
+fi
+time_it dhz_d1 "${dharmana[@]}" decompress "$work/input.dhz" -o "$work/dhz1.out" --threads 1 --json
+cmp "$input" "$work/dhz1.out"
+rm -f "$work/dhz1.out"
+if [[ ${#baseline[@]} -gt 0 ]]; then
   time_it base_d1 "${baseline[@]}" decompress "$work/base.dhz" -o "$work/base.out" --threads 1 --json
   cmp "$input" "$work/base.out"
   rm -f "$work/base.out"
 fi
 time_it dhz_cN "${dharmana[@]}" compress "$input" -o "$work/inputN.dhz" --threads "$cores" --json
-time_it dhz_dN "${dharmana[@]}" decompress "$work/inputN.dhz" -o "$work/dhzN.out" --threads "$cores" --json
+cmp "$work/input.dhz" "$work/inputN.dhz" >/dev/null || echo "note: --threads 1 and --threads $cores wrote different .dhz bytes" >&2
+dhzN_size=$(stat -c %s "$work/inputN.dhz")
+mv -f "$work/inputN.dhz" "$work/input.dhz" # what the decompressions read
+if [[ ${#baseline[@]} -gt 0 ]]; then
+  time_it base_cN "${baseline[@]}" compress "$input" -o "$work/baseN.dhz" --threads "$cores" --json
+  rm -f "$work/baseN.dhz"
+fi
+time_it dhz_dN "${dharmana[@]}" decompress "$work/input.dhz" -o "$work/dhzN.out" --threads "$cores" --json
 cmp "$input" "$work/dhzN.out"
+rm -f "$work/dhzN.out"
+if [[ ${#baseline[@]} -gt 0 ]]; then
+  time_it base_dN "${baseline[@]}" decompress "$work/base.dhz" -o "$work/base.out" --threads "$cores" --json
+  cmp "$input" "$work/base.out"
+  rm -f "$work/base.out"
+fi
 
-zst_size=$(stat -c %s "$work/input.zst")
 dhz_size=$(stat -c %s "$work/input.dhz")
 mbs() { echo "scale=1; $size / 1000000 / ${secs[$1]}" | bc -l; }
 # CPU time (user + sys, all threads) is what a loaded shared machine distorts least.
@@ -146,16 +182,19 @@ x() { echo "scale=2; $1 / $2" | bc -l; }
 
 echo
 echo "input: $((size / 1000000)) MB on $cores cores ($(java -version 2>&1 | head -1))"
-printf '%-34s %10s %10s %14s %12s\n' "contender" "ratio" "MB/s" "MB/s in-JVM" "MB/CPU-s"
-printf '%-34s %10s %10s %14s %12s\n' "zstd -3 -T1 compress + sync" "$(ratio "$zst_size")" "$(mbs zstd_c)" "-" "$(cpumbs zstd_c)"
-printf '%-34s %10s %10s %14s %12s\n' "zstd -d -T1 decompress + sync" "" "$(mbs zstd_d)" "-" "$(cpumbs zstd_d)"
-printf '%-34s %10s %10s %14s %12s\n' "dharmana compress --threads 1" "$(ratio "$dhz_size")" "$(mbs dhz_c1)" "$(inner dhz_c1)" "$(cpumbs dhz_c1)"
-printf '%-34s %10s %10s %14s %12s\n' "dharmana decompress --threads 1" "" "$(mbs dhz_d1)" "$(inner dhz_d1)" "$(cpumbs dhz_d1)"
-printf '%-34s %10s %10s %14s %12s\n' "dharmana compress --threads $cores" "$(ratio "$(stat -c %s "$work/inputN.dhz")")" "$(mbs dhz_cN)" "$(inner dhz_cN)" "$(cpumbs dhz_cN)"
-printf '%-34s %10s %10s %14s %12s\n' "dharmana decompress --threads $cores" "" "$(mbs dhz_dN)" "$(inner dhz_dN)" "$(cpumbs dhz_dN)"
+printf '%-34s %10s %10s %14s %12s %9s\n' "contender" "ratio" "MB/s" "MB/s in-JVM" "MB/CPU-s" "others %"
+printf '%-34s %10s %10s %14s %12s %9s\n' "zstd -3 -T1 compress + sync" "$(ratio "$zst_size")" "$(mbs zstd_c)" "-" "$(cpumbs zstd_c)" "${others[zstd_c]}"
+printf '%-34s %10s %10s %14s %12s %9s\n' "zstd -3 -T$cores compress + sync" "" "$(mbs zstd_cN)" "-" "$(cpumbs zstd_cN)" "${others[zstd_cN]}"
+printf '%-34s %10s %10s %14s %12s %9s\n' "zstd -d -T1 decompress + sync" "" "$(mbs zstd_d)" "-" "$(cpumbs zstd_d)" "${others[zstd_d]}"
+printf '%-34s %10s %10s %14s %12s %9s\n' "dharmana compress --threads 1" "$(ratio "$dhz_size")" "$(mbs dhz_c1)" "$(inner dhz_c1)" "$(cpumbs dhz_c1)" "${others[dhz_c1]}"
+printf '%-34s %10s %10s %14s %12s %9s\n' "dharmana decompress --threads 1" "" "$(mbs dhz_d1)" "$(inner dhz_d1)" "$(cpumbs dhz_d1)" "${others[dhz_d1]}"
+printf '%-34s %10s %10s %14s %12s %9s\n' "dharmana compress --threads $cores" "$(ratio "$dhzN_size")" "$(mbs dhz_cN)" "$(inner dhz_cN)" "$(cpumbs dhz_cN)" "${others[dhz_cN]}"
+printf '%-34s %10s %10s %14s %12s %9s\n' "dharmana decompress --threads $cores" "" "$(mbs dhz_dN)" "$(inner dhz_dN)" "$(cpumbs dhz_dN)" "${others[dhz_dN]}"
 if [[ -n "${DHARMANA_BASELINE_CMD:-}" ]]; then
-  printf '%-34s %10s %10s %14s %12s\n' "baseline compress --threads 1" "$(ratio "$(stat -c %s "$work/base.dhz")")" "$(mbs base_c1)" "$(inner base_c1)" "$(cpumbs base_c1)"
-  printf '%-34s %10s %10s %14s %12s\n' "baseline decompress --threads 1" "" "$(mbs base_d1)" "$(inner base_d1)" "$(cpumbs base_d1)"
+  printf '%-34s %10s %10s %14s %12s %9s\n' "baseline compress --threads 1" "$(ratio "$(stat -c %s "$work/base.dhz")")" "$(mbs base_c1)" "$(inner base_c1)" "$(cpumbs base_c1)" "${others[base_c1]}"
+  printf '%-34s %10s %10s %14s %12s %9s\n' "baseline decompress --threads 1" "" "$(mbs base_d1)" "$(inner base_d1)" "$(cpumbs base_d1)" "${others[base_d1]}"
+  printf '%-34s %10s %10s %14s %12s %9s\n' "baseline compress --threads $cores" "" "$(mbs base_cN)" "$(inner base_cN)" "$(cpumbs base_cN)" "${others[base_cN]}"
+  printf '%-34s %10s %10s %14s %12s %9s\n' "baseline decompress --threads $cores" "" "$(mbs base_dN)" "$(inner base_dN)" "$(cpumbs base_dN)" "${others[base_dN]}"
 fi
 echo
 if [[ -n "${DHARMANA_BASELINE_CMD:-}" ]]; then
@@ -164,5 +203,11 @@ fi
 echo "dharmana/zstd speed, 1 thread:  compress $(x "${secs[zstd_c]}" "${secs[dhz_c1]}")x, decompress $(x "${secs[zstd_d]}" "${secs[dhz_d1]}")x (wall clock, JVM start included)"
 echo "dharmana/zstd CPU efficiency, 1 thread: compress $(x "${cpu[zstd_c]}" "${cpu[dhz_c1]}")x, decompress $(x "${cpu[zstd_d]}" "${cpu[dhz_d1]}")x (JIT and GC threads included)"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) (on $cores cores; above $cores the wall-clock figures are distorted)"
-echo "dharmana scaling 1 -> $cores threads: compress $(x "${secs[dhz_c1]}" "${secs[dhz_cN]}")x, decompress $(x "${secs[dhz_d1]}" "${secs[dhz_dN]}")x"
+echo "others %: CPU that other processes used during a contender's run, as a share of all $cores cores; wall-clock figures and ratios are trustworthy only where it is near 0"
+echo "dharmana scaling 1 -> $cores threads: compress $(x "${secs[dhz_c1]}" "${secs[dhz_cN]}")x, decompress $(x "${secs[dhz_d1]}" "${secs[dhz_dN]}")x (in-JVM: compress $(x "$(inner dhz_cN)" "$(inner dhz_c1)")x, decompress $(x "$(inner dhz_dN)" "$(inner dhz_d1)")x)"
+if [[ -n "${DHARMANA_BASELINE_CMD:-}" ]]; then
+  echo "baseline scaling 1 -> $cores threads: compress $(x "${secs[base_c1]}" "${secs[base_cN]}")x, decompress $(x "${secs[base_d1]}" "${secs[base_dN]}")x (in-JVM: compress $(x "$(inner base_cN)" "$(inner base_c1)")x, decompress $(x "$(inner base_dN)" "$(inner base_d1)")x)"
+  echo "dharmana/baseline speed: compress 1 thread $(x "${secs[base_c1]}" "${secs[dhz_c1]}")x, $cores threads $(x "${secs[base_cN]}" "${secs[dhz_cN]}")x; decompress 1 thread $(x "${secs[base_d1]}" "${secs[dhz_d1]}")x, $cores threads $(x "${secs[base_dN]}" "${secs[dhz_dN]}")x (wall clock)"
+fi
+echo "zstd scaling 1 -> $cores threads (physical yardstick): compress -3 $(x "${secs[zstd_c]}" "${secs[zstd_cN]}")x; decompress 1.00x (zstd -d is single-threaded)"
 echo "ratio dharmana/zstd: $(x "$zst_size" "$dhz_size")x smaller"

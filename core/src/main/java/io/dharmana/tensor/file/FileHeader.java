@@ -45,52 +45,10 @@ record FileHeader(
   byte[] toJson() {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(256 + originalHeader.length * 2 + tensors.size() * 160);
     try (JsonGenerator g = JSON.createGenerator(bytes)) {
-      g.writeStartObject();
-      g.writeStringField("format", "dharmana-tensor-file");
-      g.writeNumberField("formatVersion", TensorFileFormat.VERSION);
-      g.writeNumberField("originalSize", originalSize);
-      g.writeStringField("originalSha256", originalSha256);
-      g.writeStringField("decodedSha256", decodedSha256);
-      g.writeStringField("originalHeader", Base64.getEncoder().encodeToString(originalHeader));
-      g.writeArrayFieldStart("chain");
-      for (String c : chain) {
-        g.writeString(c);
-      }
-      g.writeEndArray();
-      g.writeBooleanField("lossy", lossy);
-      g.writeNumberField("block", block);
-      if (parentName != null) {
-        g.writeObjectFieldStart("parent");
-        g.writeStringField("name", parentName);
-        g.writeStringField("sha256", parentSha256);
-        g.writeEndObject();
-      }
-      g.writeFieldName("error");
-      writeError(g, error);
+      writeFields(g);
       g.writeArrayFieldStart("tensors");
       for (TensorFileEntry e : tensors) {
-        g.writeStartObject();
-        g.writeStringField("name", e.name());
-        g.writeStringField("dtype", e.dtype().name());
-        g.writeArrayFieldStart("shape");
-        for (long d : e.shape()) {
-          g.writeNumber(d);
-        }
-        g.writeEndArray();
-        g.writeArrayFieldStart("range");
-        g.writeNumber(e.begin());
-        g.writeNumber(e.end());
-        g.writeEndArray();
-        g.writeNumberField("codec", e.codec().id());
-        g.writeBooleanField("delta", e.delta());
-        g.writeNumberField("offset", e.offset());
-        g.writeNumberField("length", e.length());
-        g.writeNumberField("crc32c", e.crc32c());
-        if (e.codec().lossy()) {
-          g.writeFieldName("error");
-          writeError(g, e.error());
-        }
-        g.writeEndObject();
+        writeEntry(g, e);
       }
       g.writeEndArray();
       g.writeEndObject();
@@ -98,6 +56,115 @@ record FileHeader(
       throw new IllegalStateException("Cannot serialize tensor file header", e);
     }
     return bytes.toByteArray();
+  }
+
+  /**
+   * The same bytes as {@link #toJson()}, the {@code tensors} array taken from {@code index} (which
+   * must hold this header's entries): written while the tensors were, it leaves little to do once
+   * the last one is, when no other thread has work.
+   */
+  byte[] toJson(Index index) {
+    byte[] entries = index.finish();
+    if (index.count != tensors.size()) {
+      throw new IllegalStateException("Cannot serialize tensor file header: the index holds " + index.count + " entries, not "
+          + tensors.size());
+    }
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(256 + originalHeader.length * 2 + entries.length);
+    try (JsonGenerator g = JSON.createGenerator(bytes)) {
+      writeFields(g);
+      g.writeFieldName("tensors");
+      g.writeRawValue(new String(entries, java.nio.charset.StandardCharsets.UTF_8));
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new IllegalStateException("Cannot serialize tensor file header", e);
+    }
+    return bytes.toByteArray();
+  }
+
+  /** The {@code tensors} array of a header, written entry by entry as the entries become known. */
+  static final class Index {
+    private final ByteArrayOutputStream bytes;
+    private final JsonGenerator g;
+    private int count;
+
+    Index(int expectedEntries) {
+      bytes = new ByteArrayOutputStream(64 + expectedEntries * 160);
+      try {
+        g = JSON.createGenerator(bytes);
+        g.writeStartArray();
+      } catch (IOException e) {
+        throw new IllegalStateException("Cannot serialize tensor file header", e);
+      }
+    }
+
+    void add(TensorFileEntry e) {
+      try {
+        writeEntry(g, e);
+      } catch (IOException ex) {
+        throw new IllegalStateException("Cannot serialize tensor file header", ex);
+      }
+      count++;
+    }
+
+    private byte[] finish() {
+      try {
+        g.writeEndArray();
+        g.close();
+      } catch (IOException e) {
+        throw new IllegalStateException("Cannot serialize tensor file header", e);
+      }
+      return bytes.toByteArray();
+    }
+  }
+
+  private void writeFields(JsonGenerator g) throws IOException {
+    g.writeStartObject();
+    g.writeStringField("format", "dharmana-tensor-file");
+    g.writeNumberField("formatVersion", TensorFileFormat.VERSION);
+    g.writeNumberField("originalSize", originalSize);
+    g.writeStringField("originalSha256", originalSha256);
+    g.writeStringField("decodedSha256", decodedSha256);
+    g.writeStringField("originalHeader", Base64.getEncoder().encodeToString(originalHeader));
+    g.writeArrayFieldStart("chain");
+    for (String c : chain) {
+      g.writeString(c);
+    }
+    g.writeEndArray();
+    g.writeBooleanField("lossy", lossy);
+    g.writeNumberField("block", block);
+    if (parentName != null) {
+      g.writeObjectFieldStart("parent");
+      g.writeStringField("name", parentName);
+      g.writeStringField("sha256", parentSha256);
+      g.writeEndObject();
+    }
+    g.writeFieldName("error");
+    writeError(g, error);
+  }
+
+  private static void writeEntry(JsonGenerator g, TensorFileEntry e) throws IOException {
+    g.writeStartObject();
+    g.writeStringField("name", e.name());
+    g.writeStringField("dtype", e.dtype().name());
+    g.writeArrayFieldStart("shape");
+    for (long d : e.shape()) {
+      g.writeNumber(d);
+    }
+    g.writeEndArray();
+    g.writeArrayFieldStart("range");
+    g.writeNumber(e.begin());
+    g.writeNumber(e.end());
+    g.writeEndArray();
+    g.writeNumberField("codec", e.codec().id());
+    g.writeBooleanField("delta", e.delta());
+    g.writeNumberField("offset", e.offset());
+    g.writeNumberField("length", e.length());
+    g.writeNumberField("crc32c", e.crc32c());
+    if (e.codec().lossy()) {
+      g.writeFieldName("error");
+      writeError(g, e.error());
+    }
+    g.writeEndObject();
   }
 
   private static void writeError(JsonGenerator g, ErrorReport r) throws IOException {
@@ -180,6 +247,37 @@ record FileHeader(
         f.parent ? required(f.parentSha256, "sha256") : null,
         f.error,
         required(f.tensors, "tensors"));
+  }
+
+  /** The original file's size and safetensors header, as {@link #parse} will find them. */
+  record Original(long size, byte[] header) {}
+
+  /**
+   * Reads only as far as the {@code originalHeader} field (written near the start), so that it can
+   * be parsed while {@link #parse} reads the index; null when it is not found that way, as the
+   * fields may come in any order. Whatever it returns must still be compared with the parsed header.
+   */
+  static Original peekOriginal(byte[] json) {
+    try (JsonParser p = JSON.createParser(json)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      Long size = null;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken value = p.nextToken();
+        if (field.equals("originalSize") && value == JsonToken.VALUE_NUMBER_INT) {
+          size = p.getLongValue();
+        } else if (field.equals("originalHeader") && value == JsonToken.VALUE_STRING) {
+          return size == null ? null : new Original(size, Base64.getDecoder().decode(p.getText()));
+        } else {
+          p.skipChildren();
+        }
+      }
+      return null;
+    } catch (IOException | RuntimeException e) {
+      return null; // parse() reports what is wrong
+    }
   }
 
   private static String text(JsonParser p) throws IOException {

@@ -78,6 +78,34 @@ class FileHeaderTest {
 
   @ParameterizedTest
   @MethodSource("seeds")
+  void anIndexWrittenEntryByEntryGivesTheSameBytes(long seed) {
+    Random r = new Random(seed);
+    FileHeader h = header(r, r.nextBoolean());
+    FileHeader.Index index = new FileHeader.Index(r.nextInt(4));
+    h.tensors().forEach(index::add);
+    assertArrayEquals(h.toJson(), h.toJson(index), "seed " + seed);
+  }
+
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void theOriginalIsFoundAheadOfTheIndex(long seed) {
+    Random r = new Random(seed);
+    FileHeader h = header(r, r.nextBoolean());
+    FileHeader.Original early = FileHeader.peekOriginal(h.toJson());
+    assertEquals(h.originalSize(), early.size(), "seed " + seed);
+    assertArrayEquals(h.originalHeader(), early.header(), "seed " + seed);
+  }
+
+  @Test
+  void theOriginalIsNotGuessedFromDamagedJson() {
+    assertEquals(null, FileHeader.peekOriginal("[1,2]".getBytes(StandardCharsets.UTF_8)));
+    assertEquals(null, FileHeader.peekOriginal("{\"originalHeader\":\"AAAA\"}".getBytes(StandardCharsets.UTF_8)));
+    assertEquals(null, FileHeader.peekOriginal("{\"originalSize\":3,\"originalHeader\":\"%%\"}".getBytes(StandardCharsets.UTF_8)));
+    assertEquals(null, FileHeader.peekOriginal("{\"originalSize\":3,".getBytes(StandardCharsets.UTF_8)));
+  }
+
+  @ParameterizedTest
+  @MethodSource("seeds")
   void fieldsInAnotherOrderAndUnknownFieldsReadTheSame(long seed) throws Exception {
     Random r = new Random(seed);
     FileHeader h = header(r, true);
