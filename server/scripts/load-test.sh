@@ -19,6 +19,8 @@
 #        LOAD_FSYNC       true (default) or false (S3Proxy's filesystem backend does not fsync)
 #        DHARMANA_JAVA_OPTS  the gateway's extra JVM flags, as for ./dharmana (default -Xmx4g)
 #        LOAD_MVN_FLAGS   extra Maven flags (e.g. -o)
+#        LOAD_KEEP_LOGS   a directory to keep the servers' logs in (safepoints, the gateways' GC log)
+#        LOAD_BASELINE_OPTS  JVM flags of a second gateway measured alongside (see below)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 root="$PWD"
@@ -32,6 +34,9 @@ cleanup() {
   for p in "${pids[@]}"; do
     wait "$p" 2>/dev/null || true
   done
+  if [ -n "${LOAD_KEEP_LOGS:-}" ]; then
+    mkdir -p "$LOAD_KEEP_LOGS" && cp "$work"/*.log "$LOAD_KEEP_LOGS"/ 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -60,6 +65,12 @@ java -Xlog:safepoint:file="$work/s3proxy-safepoints.log" -cp "$cp" io.dharmana.s
   s3proxy "$work/s3proxy" 0 >"$work/s3proxy.log" 2>&1 &
 s3proxy_pid=$!
 pids+=("$s3proxy_pid")
+# the floor: a trivial server answering from memory, one thread per connection (what this machine gives
+# a 4 KiB GET under the same load, with nothing between the socket and the bytes)
+java -Xlog:safepoint:file="$work/floor-safepoints.log" -cp "$cp" io.dharmana.server.LoadGenerator \
+  floor 0 "${LOAD_CONTENT:-random}" >"$work/floor.log" 2>&1 &
+floor_pid=$!
+pids+=("$floor_pid")
 
 pipeline=()
 pipeline_name="${LOAD_PIPELINE:-default}"
@@ -79,13 +90,30 @@ fi
 DHARMANA_JAVA_OPTS= ./dharmana init "$work/repo" "${pipeline[@]}" >/dev/null
 mkdir -p "$work/repo/gateway"
 (umask 077 && echo "LOADTESTKEY load-test-secret-key" >"$work/repo/gateway/credentials")
-DHARMANA_JAVA_OPTS="${DHARMANA_JAVA_OPTS:--Xmx4g} -Xlog:safepoint:file=$work/gateway-safepoints.log" \
+[ -z "${LOAD_BASELINE_OPTS:-}" ] || cp -a "$work/repo" "$work/baseline-repo"
+DHARMANA_JAVA_OPTS="${DHARMANA_JAVA_OPTS:--Xmx4g} -Xlog:safepoint:file=$work/gateway-safepoints.log -Xlog:gc:file=$work/gateway-gc.log" \
   ./dharmana serve "$work/repo" --port 0 >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=("$gateway_pid")
 
+# LOAD_BASELINE_OPTS: a second gateway on its own copy of the repository with these JVM flags (e.g. an
+# earlier configuration), loaded in the same alternating slices, for before/after in one run
+if [ -n "${LOAD_BASELINE_OPTS:-}" ]; then
+  DHARMANA_JAVA_OPTS="$LOAD_BASELINE_OPTS -Xlog:safepoint:file=$work/baseline-safepoints.log -Xlog:gc:file=$work/baseline-gc.log" \
+    ./dharmana serve "$work/baseline-repo" --port 0 >"$work/baseline.log" 2>&1 &
+  baseline_pid=$!
+  pids+=("$baseline_pid")
+  baseline_port="$(port_of "$work/baseline.log" '^Serving ')"
+  baseline=(-Ddharmana.load.baseline="http://127.0.0.1:$baseline_port" -Ddharmana.load.baseline.pid="$baseline_pid"
+    -Ddharmana.load.baseline.name="${LOAD_BASELINE_NAME:-baseline}")
+  echo "baseline gateway: pid $baseline_pid, JVM flags: $LOAD_BASELINE_OPTS"
+else
+  baseline=()
+fi
 gateway_port="$(port_of "$work/gateway.log" '^Serving ')"
 s3proxy_port="$(port_of "$work/s3proxy.log" '^s3proxy listening on ')"
+s3proxy_stats="$(port_of "$work/s3proxy.log" '^s3proxy server-side at ')"
+floor_port="$(port_of "$work/floor.log" '^floor listening on ')"
 echo "gateway: ./dharmana serve (pid $gateway_pid, JVM flags: $(tr '\0' ' ' </proc/$gateway_pid/cmdline | sed -E 's/ -jar .*//; s/^java //'))"
 echo "s3proxy: pid $s3proxy_pid; pipeline $pipeline_name, fsync $fsync"
 
@@ -95,10 +123,12 @@ java -Xmx2g -cp "$cp" -Ddharmana.load.seconds="$SECONDS_EACH" ${LOAD_SEED:+-Ddha
   -Ddharmana.load.gateway="http://127.0.0.1:$gateway_port" -Ddharmana.load.gateway.pid="$gateway_pid" \
   -Ddharmana.load.gateway.key="LOADTESTKEY load-test-secret-key" \
   -Ddharmana.load.s3proxy="http://127.0.0.1:$s3proxy_port" -Ddharmana.load.s3proxy.pid="$s3proxy_pid" \
+  -Ddharmana.load.s3proxy.stats="http://127.0.0.1:$s3proxy_stats/" \
+  -Ddharmana.load.floor="http://127.0.0.1:$floor_port" -Ddharmana.load.floor.pid="$floor_pid" "${baseline[@]}" \
   io.dharmana.server.LoadGenerator load || status=$?
 
 # stop-the-world pauses of each server over its whole life (start, warm-up and load)
-for s in gateway s3proxy; do
+for s in gateway ${LOAD_BASELINE_OPTS:+baseline} s3proxy floor; do
   awk -v name="$s" '/Total: [0-9]+ ns/ {
       match($0, /Total: [0-9]+ ns/); t = substr($0, RSTART + 7, RLENGTH - 10) / 1e6
       match($0, /Reaching safepoint: [0-9]+ ns/); r = substr($0, RSTART + 20, RLENGTH - 23) / 1e6

@@ -229,6 +229,8 @@ final class GatewayMetrics {
       row.put("readP99Ms", percentile(s.getLatency, 0.99));
       row.put("writeP50Ms", percentile(s.putLatency, 0.5));
       row.put("writeP99Ms", percentile(s.putLatency, 0.99));
+      // every read since start, for clients that want an exact interval (the difference of two)
+      row.put("readMicrosSinceStart", encode(s.totals(System.nanoTime()).readMicros()));
       rows.add(row);
     }
     root.put("buckets", rows);
@@ -238,6 +240,13 @@ final class GatewayMetrics {
       root.put("tiers", Map.of());
     }
     return root;
+  }
+
+  /** A histogram as HdrHistogram's compressed form in base64 ({@code Histogram.decodeFromCompressedByteBuffer}). */
+  static String encode(Histogram h) {
+    java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(h.getNeededByteBufferCapacity());
+    int n = h.encodeIntoCompressedByteBuffer(buf);
+    return java.util.Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf.array(), n));
   }
 
   private static Double percentile(Timer timer, double p) {

@@ -11,6 +11,7 @@ import io.dharmana.repo.Repository;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import org.gaul.s3proxy.S3Proxy;
 import org.junit.jupiter.api.Assumptions;
@@ -49,7 +50,7 @@ class GatewayLoadTest {
             seed, content, null);
         LoadGenerator.Target s3proxy = withProxy ? new LoadGenerator.Target("s3proxy", URI.create("http://127.0.0.1:" + proxy.getPort()),
             LoadGenerator.ID, LoadGenerator.SECRET, seed, content, null) : null) {
-      LoadGenerator.alternate(gateway, s3proxy, Duration.ofSeconds(Long.getLong("dharmana.load.warmup", 5)), duration, rounds);
+      LoadGenerator.alternate(s3proxy == null ? List.of(gateway) : List.of(gateway, s3proxy), Duration.ofSeconds(Long.getLong("dharmana.load.warmup", 5)), duration, rounds);
       System.out.println("load seed " + seed + ", " + LoadGenerator.CLIENTS + " clients, content " + content + ", gateway pipeline "
           + pipeline.storage().chunking() + " " + pipeline.storage().stages() + " fsync " + pipeline.storage().consistency().fsync()
           + ", " + duration.toSeconds() + " s each in " + rounds + " alternating slices, in one JVM");

@@ -65,11 +65,30 @@ final class LoadGenerator {
   public static void main(String[] args) throws Exception {
     if (args.length == 3 && args[0].equals("s3proxy")) {
       S3Proxy proxy = startS3Proxy(Path.of(args[1]), Integer.parseInt(args[2]));
+      // S3Proxy's own time of hot GETs, on a side port: its Jetty logs each request when its response is written
+      com.sun.net.httpserver.HttpServer stats = com.sun.net.httpserver.HttpServer.create(
+          new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 16);
+      stats.createContext("/", exchange -> {
+        byte[] body;
+        synchronized (S3PROXY_HOT) {
+          body = GatewayMetrics.encode(S3PROXY_HOT).getBytes(StandardCharsets.US_ASCII);
+        }
+        exchange.sendResponseHeaders(200, body.length);
+        exchange.getResponseBody().write(body);
+        exchange.close();
+      });
+      stats.start();
       System.out.println("s3proxy listening on " + proxy.getPort());
+      System.out.println("s3proxy server-side at http://127.0.0.1:" + stats.getAddress().getPort() + "/");
+      Thread.currentThread().join();
+    }
+    if (args.length == 3 && args[0].equals("floor")) {
+      FloorServer floor = new FloorServer(Integer.parseInt(args[1]), args[2]);
+      System.out.println("floor listening on " + floor.port());
       Thread.currentThread().join();
     }
     if (args.length != 1 || !args[0].equals("load")) {
-      throw new IllegalArgumentException("Invalid arguments " + List.of(args) + ": use 's3proxy DIR PORT' or 'load'");
+      throw new IllegalArgumentException("Invalid arguments " + List.of(args) + ": use 's3proxy DIR PORT', 'floor PORT CONTENT' or 'load'");
     }
     long seed = Long.getLong("dharmana.load.seed", System.nanoTime());
     Duration duration = Duration.ofSeconds(Long.getLong("dharmana.load.seconds", 60));
@@ -78,13 +97,40 @@ final class LoadGenerator {
     Duration warmup = Duration.ofSeconds(Long.getLong("dharmana.load.warmup", 5));
     String[] key = System.getProperty("dharmana.load.gateway.key", ID + " " + SECRET).trim().split("\\s+");
     String proxyUrl = System.getProperty("dharmana.load.s3proxy");
+    String proxyStats = System.getProperty("dharmana.load.s3proxy.stats");
+    String floorUrl = System.getProperty("dharmana.load.floor");
+    String baselineUrl = System.getProperty("dharmana.load.baseline");
     try (Target gateway = new Target("gateway", URI.create(System.getProperty("dharmana.load.gateway")), key[0], key[1],
             seed, content, processCpu(Long.getLong("dharmana.load.gateway.pid")));
         Target s3proxy = proxyUrl == null ? null : new Target("s3proxy", URI.create(proxyUrl), ID, SECRET, seed, content,
-            processCpu(Long.getLong("dharmana.load.s3proxy.pid")))) {
+            processCpu(Long.getLong("dharmana.load.s3proxy.pid")));
+        Target floor = floorUrl == null ? null : new Target("floor", URI.create(floorUrl), ID, SECRET, seed, content,
+            processCpu(Long.getLong("dharmana.load.floor.pid")));
+        Target baseline = baselineUrl == null ? null : new Target(System.getProperty("dharmana.load.baseline.name", "baseline"),
+            URI.create(baselineUrl), key[0], key[1], seed, content, processCpu(Long.getLong("dharmana.load.baseline.pid")))) {
+      if (baseline != null) {
+        baseline.serverSide = () -> gatewayHot(baseline.endpoint);
+      }
+      gateway.serverSide = () -> gatewayHot(gateway.endpoint);
+      if (s3proxy != null && proxyStats != null) {
+        s3proxy.serverSide = () -> histogramAt(URI.create(proxyStats));
+      }
+      if (floor != null) {
+        floor.serverSide = () -> histogramAt(floor.endpoint.resolve("/_floor/hot"));
+      }
       long gatewayPid = Long.getLong("dharmana.load.gateway.pid");
       Map<String, Long> threadsBefore = threadCpuByGroup(gatewayPid);
-      alternate(gateway, s3proxy, warmup, duration, rounds);
+      List<Target> targets = new ArrayList<>(List.of(gateway));
+      if (s3proxy != null) {
+        targets.add(s3proxy);
+      }
+      if (floor != null) {
+        targets.add(floor);
+      }
+      if (baseline != null) {
+        targets.add(1, baseline);
+      }
+      alternate(targets, warmup, duration, rounds);
       System.out.println("load seed " + seed + ", " + CLIENTS + " clients, content " + content + ", "
           + duration.toSeconds() + " s each in " + rounds + " alternating slices, each server in its own JVM");
       System.out.println(gateway.result().describe());
@@ -92,11 +138,67 @@ final class LoadGenerator {
       System.out.println("          gateway-side (request handling only, last minute): "
           + serverSide(gateway.endpoint, HOT_BUCKET) + "; " + serverSide(gateway.endpoint, "load"));
       report(gateway, s3proxy);
-      long bad = gateway.errors.get() + gateway.mismatches.get() + (s3proxy == null ? 0 : s3proxy.errors.get() + s3proxy.mismatches.get());
+      if (baseline != null) {
+        System.out.println(baseline.result().describe());
+        System.out.printf(Locale.ROOT, "gateway/%s: throughput %.2f, server CPU per MB %.2f%n", baseline.name,
+            gateway.result().mbPerSecond() / baseline.result().mbPerSecond(),
+            gateway.result().serverCpuMsPerMb() / baseline.result().serverCpuMsPerMb());
+      }
+      if (floor != null) {
+        System.out.println(floor.result().describe());
+      }
+      System.out.println("4 KiB hot GET p50 / p99 (ms), as the clients see it | as the server sees it (request handled;"
+          + " floor: trivial in-memory server on loopback, one thread per connection, under the same load):");
+      for (Target t : targets) {
+        Histogram server = t.serverSideDuringLoad();
+        System.out.printf(Locale.ROOT, "  %-9s client %6.2f / %6.2f | server %s%n", t.name, Result.ms(t.hotGet, 50),
+            Result.ms(t.hotGet, 99), server == null || server.getTotalCount() == 0 ? "-" : String.format(Locale.ROOT,
+                "%6.2f / %6.2f (n=%d)", server.getValueAtPercentile(50) / 1e3, server.getValueAtPercentile(99) / 1e3,
+                server.getTotalCount()));
+      }
+      long bad = 0;
+      for (Target t : targets) {
+        bad += t.errors.get() + t.mismatches.get();
+      }
       if (bad != 0 || gateway.ops.get() == 0) {
         System.out.println("FAILED, seed " + seed + ": " + bad + " errors or mismatches");
         System.exit(1);
       }
+    }
+  }
+
+  /** S3Proxy's time for each hot GET (in microseconds), from its Jetty request log. */
+  static final Histogram S3PROXY_HOT = new Histogram(3);
+
+  /** A cumulative histogram served as base64 text ({@link GatewayMetrics#encode}). */
+  static Histogram histogramAt(URI uri) {
+    try {
+      var http = java.net.http.HttpClient.newHttpClient();
+      String body = http.send(java.net.http.HttpRequest.newBuilder(uri).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      return decode(body);
+    } catch (IOException | InterruptedException | java.util.zip.DataFormatException e) {
+      throw new IllegalStateException("Cannot read the server-side histogram at " + uri, e);
+    }
+  }
+
+  static Histogram decode(String base64) throws java.util.zip.DataFormatException {
+    return Histogram.decodeFromCompressedByteBuffer(java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(base64.trim())), 0);
+  }
+
+  /** The gateway's time for every GET of the hot bucket since it started, from its dashboard data. */
+  static Histogram gatewayHot(URI endpoint) {
+    try {
+      var http = java.net.http.HttpClient.newHttpClient();
+      String body = http.send(java.net.http.HttpRequest.newBuilder(endpoint.resolve("/dashboard/data.json")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      for (var row : new com.fasterxml.jackson.databind.ObjectMapper().readTree(body).get("buckets")) {
+        if (row.get("bucket").asText().equals(HOT_BUCKET)) {
+          return decode(row.get("readMicrosSinceStart").asText());
+        }
+      }
+      return new Histogram(3);
+    } catch (IOException | InterruptedException | java.util.zip.DataFormatException e) {
+      throw new IllegalStateException("Cannot read the gateway's dashboard data", e);
     }
   }
 
@@ -105,23 +207,24 @@ final class LoadGenerator {
    * counts), then the servers take turns (g s s g ...), so drifting load from other processes on
    * the machine falls on both alike.
    */
-  static void alternate(Target gateway, Target s3proxy, Duration warmup, Duration duration, int rounds) throws Exception {
+  static void alternate(List<Target> targets, Duration warmup, Duration duration, int rounds) throws Exception {
     Duration slice = duration.dividedBy(rounds);
     if (!warmup.isZero()) {
-      gateway.run(warmup);
-      gateway.reset();
-      if (s3proxy != null) {
-        s3proxy.run(warmup);
-        s3proxy.reset();
+      for (Target t : targets) {
+        t.run(warmup);
+        t.reset();
       }
     }
+    for (Target t : targets) {
+      t.markServerSide();
+    }
     for (int round = 0; round < rounds; round++) {
-      if (s3proxy != null && round % 2 == 1) {
-        s3proxy.run(slice);
+      List<Target> order = new ArrayList<>(targets);
+      if (round % 2 == 1) {
+        java.util.Collections.reverse(order);
       }
-      gateway.run(slice);
-      if (s3proxy != null && round % 2 == 0) {
-        s3proxy.run(slice);
+      for (Target t : order) {
+        t.run(slice);
       }
     }
   }
@@ -226,6 +329,168 @@ final class LoadGenerator {
     return b.length() == 0 ? "-" : b.substring(0, b.length() - 2);
   }
 
+
+  /**
+   * The physical reference for small GETs: a trivial S3 look-alike on loopback, one blocking thread
+   * per connection (one wake-up per request), no signature check, no disk. Bodies of up to 256 KiB
+   * are kept in memory as sent (decoded from aws-chunked), so a hot 4 KiB GET is a map lookup and
+   * one write; larger bodies are read and dropped, and a GET of one writes the content again from
+   * its id ({@link #fill}), so every byte the clients verify is right. Its server-side time (request
+   * head read to response written) of hot GETs is served unsigned at {@code /_floor/hot}.
+   */
+  static final class FloorServer {
+    private final java.net.ServerSocket socket;
+    private final String content;
+    private final java.util.concurrent.ConcurrentHashMap<String, byte[]> small = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, Integer> sizes = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Histogram hot = new Histogram(3);
+
+    FloorServer(int port, String content) throws IOException {
+      this.socket = new java.net.ServerSocket(port, 256, java.net.InetAddress.getLoopbackAddress());
+      this.content = content;
+      Thread acceptor = new Thread(() -> {
+        while (true) {
+          try {
+            java.net.Socket s = socket.accept();
+            s.setTcpNoDelay(true);
+            Thread t = new Thread(() -> serve(s), "floor-connection");
+            t.setDaemon(true);
+            t.start();
+          } catch (IOException e) {
+            return;
+          }
+        }
+      }, "floor-acceptor");
+      acceptor.start();
+    }
+
+    int port() {
+      return socket.getLocalPort();
+    }
+
+    private void serve(java.net.Socket s) {
+      try (s; var in = new java.io.BufferedInputStream(s.getInputStream(), 65536);
+          var out = new java.io.BufferedOutputStream(s.getOutputStream(), 65536)) {
+        byte[] buf = null;
+        while (true) {
+          String requestLine = line(in);
+          if (requestLine == null) {
+            return;
+          }
+          Map<String, String> headers = new java.util.HashMap<>();
+          for (String h = line(in); h != null && !h.isEmpty(); h = line(in)) {
+            int colon = h.indexOf(':');
+            headers.put(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
+          }
+          long t0 = System.nanoTime();
+          String[] parts = requestLine.split(" ");
+          String method = parts[0];
+          String path = parts[1];
+          int q = path.indexOf('?');
+          if (q >= 0) {
+            path = path.substring(0, q);
+          }
+          if ("100-continue".equalsIgnoreCase(headers.get("expect"))) {
+            out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+          }
+          long length = Long.parseLong(headers.getOrDefault("content-length", "0"));
+          if (method.equals("GET") && path.equals("/_floor/hot")) {
+            byte[] body;
+            synchronized (hot) {
+              body = GatewayMetrics.encode(hot).getBytes(StandardCharsets.US_ASCII);
+            }
+            respond(out, 200, body, body.length);
+          } else if (method.equals("PUT") && path.indexOf('/', 1) > 0) {
+            String decoded = headers.get("x-amz-decoded-content-length");
+            int size = (int) (decoded != null ? Long.parseLong(decoded) : length);
+            boolean chunked = decoded != null;
+            if (size <= 256 << 10) {
+              byte[] raw = in.readNBytes((int) length);
+              small.put(path, chunked ? dechunk(raw, size) : raw);
+            } else {
+              in.skipNBytes(length);
+            }
+            sizes.put(path, size);
+            respond(out, 200, new byte[0], 0);
+          } else if (method.equals("GET") && path.indexOf('/', 1) > 0) {
+            byte[] body = small.get(path);
+            int size;
+            if (body != null) {
+              size = body.length;
+            } else {
+              Integer known = sizes.get(path);
+              if (known == null) {
+                respond(out, 404, new byte[0], 0);
+                continue;
+              }
+              size = known;
+              buf = buf == null ? new byte[MAX_SIZE] : buf;
+              fill(buf, size, Long.parseLong(path.substring(path.lastIndexOf('/') + 1)), content);
+              body = buf;
+            }
+            respond(out, 200, body, size);
+            if (path.startsWith("/" + HOT_BUCKET + "/")) {
+              long t = System.nanoTime() - t0;
+              synchronized (hot) {
+                hot.recordValue(t / 1000);
+              }
+            }
+          } else {
+            in.skipNBytes(length);
+            respond(out, 200, new byte[0], 0);
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        // the client closed the connection
+      }
+    }
+
+    private static void respond(java.io.OutputStream out, int status, byte[] body, int length) throws IOException {
+      out.write(("HTTP/1.1 " + status + (status == 200 ? " OK" : " Not Found") + "\r\nContent-Length: " + length
+          + "\r\nETag: \"00000000000000000000000000000000\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.write(body, 0, length);
+      out.flush();
+    }
+
+    /** An aws-chunked body's data ({@code hex-size[;ext]\r\n data \r\n ... 0[;ext]\r\n trailers}). */
+    private static byte[] dechunk(byte[] raw, int size) {
+      byte[] data = new byte[size];
+      int at = 0;
+      int n = 0;
+      while (true) {
+        int eol = at;
+        while (raw[eol] != '\r') {
+          eol++;
+        }
+        String head = new String(raw, at, eol - at, StandardCharsets.US_ASCII);
+        int semi = head.indexOf(';');
+        int chunk = Integer.parseInt(semi < 0 ? head : head.substring(0, semi), 16);
+        if (chunk == 0) {
+          return data;
+        }
+        System.arraycopy(raw, eol + 2, data, n, chunk);
+        n += chunk;
+        at = eol + 2 + chunk + 2;
+      }
+    }
+
+    /** One CRLF-terminated line, or null at the end of the stream. */
+    private static String line(InputStream in) throws IOException {
+      StringBuilder b = new StringBuilder();
+      int c;
+      while ((c = in.read()) >= 0) {
+        if (c == '\n') {
+          int len = b.length();
+          return len > 0 && b.charAt(len - 1) == '\r' ? b.substring(0, len - 1) : b.toString();
+        }
+        b.append((char) c);
+      }
+      return b.length() == 0 ? null : b.toString();
+    }
+  }
+
   static S3Proxy startS3Proxy(Path directory, int port) throws Exception {
     Files.createDirectories(directory);
     Properties p = new Properties();
@@ -239,6 +504,16 @@ final class LoadGenerator {
     p.setProperty("s3proxy.credential", SECRET);
     p.setProperty("s3proxy.ignore-unknown-headers", "true");
     S3Proxy proxy = S3Proxy.Builder.fromProperties(p).blobStore(BlobStores.create("filesystem", p)).build();
+    java.lang.reflect.Field jetty = S3Proxy.class.getDeclaredField("server");
+    jetty.setAccessible(true);
+    ((org.gaul.shaded.org.eclipse.jetty.server.Server) jetty.get(proxy)).setRequestLog((request, response) -> {
+      if (request.getMethod().equals("GET") && request.getHttpURI().getPath().startsWith("/" + HOT_BUCKET + "/")) {
+        long micros = (System.nanoTime() - request.getHeadersNanoTime()) / 1000;
+        synchronized (S3PROXY_HOT) {
+          S3PROXY_HOT.recordValue(micros);
+        }
+      }
+    });
     proxy.start();
     for (int i = 0; i < 1000 && !"STARTED".equals(proxy.getState()); i++) {
       Thread.sleep(10);
@@ -302,6 +577,9 @@ final class LoadGenerator {
     final S3Client s3;
     /** The server's CPU so far; null when the server runs in this JVM (then the process's less the clients'). */
     final LongSupplier serverCpu;
+    /** The server's own cumulative times of hot GETs in microseconds, or null when it keeps none. */
+    java.util.function.Supplier<Histogram> serverSide;
+    private Histogram serverSideMark;
     final List<Written> hot = new ArrayList<>();
     final List<Written> written = new CopyOnWriteArrayList<>();
     final Histogram put = new Histogram(3);
@@ -358,6 +636,21 @@ final class LoadGenerator {
       processCpu = 0;
       loadJvmCpu = 0;
       clientCpu.set(0);
+    }
+
+    /** Remembers the server-side figures so far, for {@link #serverSideDuringLoad()}. */
+    void markServerSide() {
+      serverSideMark = serverSide == null ? null : serverSide.get();
+    }
+
+    /** The server's own times of hot GETs since {@link #markServerSide()}, or null. */
+    Histogram serverSideDuringLoad() {
+      if (serverSide == null || serverSideMark == null) {
+        return null;
+      }
+      Histogram now = serverSide.get();
+      now.subtract(serverSideMark);
+      return now;
     }
 
     Result result() {
