@@ -223,17 +223,18 @@ PY
   else
     echo "  host limit: skipped (bench/target/benchmarks.jar not built: mvn -q -B package -DskipTests)"
   fi
-  # where the knee is: the same run (5 epochs, prefetch auto) at other demands
-  echo "utilization against demand (5 epochs each, prefetch auto), sync / async:"
+  # where the knee is: the same run (prefetch auto) at other demands, each as long as LONG_SECONDS of compute
+  echo "utilization against demand (each run LONG_SECONDS=${LONG_SECONDS:-10} of compute, prefetch auto), sync / async:"
   for fraction in 0.5 0.7 0.8 0.9; do
     ms=$(python3 -c "print(round($batch_bytes / ($shuf_mbps * 1e6 * $fraction) * 1e3, 2))")
+    n=$(python3 -c "import math; print(max(5, math.ceil(${LONG_SECONDS:-10} / ($count / $BATCH * $ms / 1e3))))")
     row=""
     for launch in sync async; do
       prepare "$ds"/shards/*.dhs
-      j=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$ms" --readers 2 --shuffle 7 --epochs 5 --launch $launch --json)
-      row="$row $launch $(bench_field "$j" utilization) (after the first epoch $(bench_field "$j" utilizationAfterFirstEpoch); wait p99 $(bench_field "$j" waitP99Ms) ms, overrun $(bench_field "$j" overrunMs) ms)"
+      j=$(dharmana bench "$ds" --batch $BATCH --compute-ms "$ms" --readers 2 --shuffle 7 --epochs "$n" --launch $launch --json)
+      row="$row $launch $(bench_field "$j" utilization) (mean per epoch $(epoch_mean "$j"), first epoch $(echo "$j" | python3 -c 'import json,sys; print(json.load(sys.stdin)["epochUtilization"][0])'); wait p99 $(bench_field "$j" waitP99Ms) ms, overrun $(bench_field "$j" overrunMs) ms)"
     done
-    echo "  demand $(python3 -c "print(int($fraction * 100))")% ($ms ms/batch):$row"
+    echo "  demand $(python3 -c "print(int($fraction * 100))")% ($ms ms/batch, $n epochs):$row"
   done
   echo "prefetch sweep at the same demand (5 epochs each):"
   dharmana bench "$ds" --batch $BATCH --compute-ms "$compute_ms" --readers 2 --shuffle 7 --epochs 5 --sweep-prefetch 0,1,2,4,8,16,auto | sed 's/^/  /'
