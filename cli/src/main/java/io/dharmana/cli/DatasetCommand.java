@@ -383,9 +383,18 @@ public final class DatasetCommand implements Runnable {
       int[] w = fraction(worker, "--worker");
       b.rank(r[0], r[1]).worker(w[0], w[1]);
       if (resume != null) {
-        b.resume(LoaderState.parse(Files.readString(resume)));
+        LoaderState s = LoaderState.parse(Files.readString(resume));
+        // the resumed epoch continues where the state stands; the epochs after it start whole
+        b.resume(epochNumber == s.epoch() ? s
+            : new LoaderState(s.dataset(), s.seed(), epochNumber, s.shuffle(), s.shuffleBlock(), s.rank(), s.worldSize(), s.worker(),
+                s.workers(), 0));
       }
       return b.build();
+    }
+
+    /** The epoch a run starts with: the resumed state's, or {@code --epoch}. */
+    long firstEpoch() throws IOException {
+      return resume != null ? LoaderState.parse(Files.readString(resume)).epoch() : epoch;
     }
 
     private static int depth(String prefetch) {
@@ -597,7 +606,8 @@ public final class DatasetCommand implements Runnable {
       // the next epoch's loader while it is being built
       AtomicReference<CompletableFuture<DataLoader>> building = new AtomicReference<>();
       try {
-        loaders.add(options.loader(dataset, depth, options.epoch, priority()));
+        long firstEpoch = options.firstEpoch();
+        loaders.add(options.loader(dataset, depth, firstEpoch, priority()));
         // the accelerator is done with a batch when it asks for the next one (launched
         // asynchronously: for the one after), and its buffers are recycled then
         boolean async = launch.equals("async");
@@ -620,7 +630,7 @@ public final class DatasetCommand implements Runnable {
           private void startNextEpochWhenDue() {
             DataLoader now = loaders.get(current);
             if (building.get() == null && loaders.size() == current + 1 && loaders.size() < epochs && inEpoch >= now.batches() - now.prefetchDepth()) {
-              long number = options.epoch + loaders.size();
+              long number = firstEpoch + loaders.size();
               // the epoch before this one handed out its last batch long ago: its idle readers go
               DataLoader done = current > 0 ? loaders.get(current - 1) : null;
               building.set(CompletableFuture.supplyAsync(() -> {
@@ -675,7 +685,7 @@ public final class DatasetCommand implements Runnable {
             previous = batches.next();
             inEpoch++;
             startNextEpochWhenDue();
-            return new Handed(options.epoch + current, previous);
+            return new Handed(firstEpoch + current, previous);
           }
         };
         long faultsBefore = majorFaults();

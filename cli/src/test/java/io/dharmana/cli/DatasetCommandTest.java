@@ -76,6 +76,10 @@ class DatasetCommandTest {
     assertEquals(40, first.get("samples").asLong());
     assertEquals(0, run("read", ds.toString(), "--batch", "10", "--resume", state.toString(), "--json"), err.toString());
     assertEquals(80, new ObjectMapper().readTree(out.toString()).get("samples").asLong(), "the resumed read yields the remainder");
+    assertEquals(0, run("bench", ds.toString(), "--batch", "10", "--compute-ms", "0.1", "--resume", state.toString(), "--epochs", "2", "--json"),
+        err.toString());
+    assertEquals(80 + 120, new ObjectMapper().readTree(out.toString()).get("samples").asLong(),
+        "a resumed run of two epochs: the resumed epoch's remainder, then the next epoch whole: " + out);
 
     assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--prefetch", "2", "--json"), err.toString());
     JsonNode bench = new ObjectMapper().readTree(out.toString());
