@@ -9,11 +9,7 @@ import java.util.Locale;
 final class Output {
   private Output() {}
 
-  /**
-   * Sizes in binary units only (2.86 MiB), so that a line never sets an exact decimal form beside a
-   * binary one ("3 MB -> 2.86 MiB stored" read as a loss). Rates stay in decimal MB/s, as the tools
-   * they are compared with print them.
-   */
+  /** Sizes in binary units only ({@link ByteSize#formatBinary}); rates stay in MB/s, as the tools they are compared with print them. */
   static String bytes(long n) {
     return ByteSize.formatBinary(n);
   }
