@@ -133,7 +133,7 @@ public final class TensorFileReader implements AutoCloseable {
     }
     // The embedded safetensors header is parsed on a second thread while this one reads the index:
     // each takes ~0.15 s in a cold JVM for 8,162 tensors, and no tensor decodes before both are done.
-    FutureTask<Object> original = new FutureTask<>(() -> parseOriginal(FileHeader.peekOriginal(jsonBytes)));
+    FutureTask<Early> original = new FutureTask<>(() -> parseOriginal(FileHeader.peekOriginal(jsonBytes)));
     Thread parser = new Thread(original, "dharmana-header");
     parser.setDaemon(true);
     parser.start();
@@ -145,7 +145,7 @@ public final class TensorFileReader implements AutoCloseable {
   /** What {@link #parseOriginal} gave: the parsed header with its input, or the input with the reason it is invalid. */
   private record Early(FileHeader.Original input, SafetensorsHeader parsed, InvalidDescriptorException invalid) {}
 
-  private static Object parseOriginal(FileHeader.Original input) {
+  private static Early parseOriginal(FileHeader.Original input) {
     if (input == null) {
       return null;
     }
@@ -157,8 +157,8 @@ public final class TensorFileReader implements AutoCloseable {
   }
 
   /** The early parse when it read the very bytes {@code header} holds, else null. */
-  private static Early early(FileHeader header, FutureTask<Object> original) {
-    Object result;
+  private static Early early(FileHeader header, FutureTask<Early> original) {
+    Early result;
     try {
       result = original.get();
     } catch (InterruptedException e) {
@@ -167,8 +167,8 @@ public final class TensorFileReader implements AutoCloseable {
     } catch (java.util.concurrent.ExecutionException e) {
       return null; // parsed again below, where the failure is reported
     }
-    return result instanceof Early early && early.input().size() == header.originalSize()
-        && Arrays.equals(early.input().header(), header.originalHeader()) ? early : null;
+    return result != null && result.input().size() == header.originalSize()
+        && Arrays.equals(result.input().header(), header.originalHeader()) ? result : null;
   }
 
   private static void validate(Path path, FileHeader header, long payloadEnd, Early early) {
