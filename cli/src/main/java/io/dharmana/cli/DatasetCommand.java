@@ -525,7 +525,7 @@ public final class DatasetCommand implements Runnable {
 
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "1",
         description = "Epochs to run back to back (from --epoch on; each next epoch's loader starts reading when the one before "
-            + "has started its last reads); utilization is over all of them, first batch excluded (default ${DEFAULT-VALUE}).")
+            + "has finished its reads); utilization is over all of them, first batch excluded (default ${DEFAULT-VALUE}).")
     int epochs;
 
     @Option(names = "--sweep-prefetch", paramLabel = "P,P,...", split = ",",
@@ -608,28 +608,30 @@ public final class DatasetCommand implements Runnable {
       try {
         long firstEpoch = options.firstEpoch();
         loaders.add(options.loader(dataset, depth, firstEpoch, priority()));
+        // reading from now on, its filler thread started here: as each next epoch's loader is
+        loaders.get(0).prefetchAhead();
         // the accelerator is done with a batch when it asks for the next one (launched
         // asynchronously: for the one after), and its buffers are recycled then
         boolean async = launch.equals("async");
         Iterator<Handed> limited = new Iterator<>() {
           long n;
-          long inEpoch;
           Batch previous;
           Batch queued; // launched asynchronously: the device may still compute the batch before previous
           int current;
           Iterator<Batch> batches = loaders.get(0).iterator();
 
           /**
-           * Builds the next epoch's loader and lets it read ahead, once this epoch's reads are all
-           * submitted: from then on this epoch's readers fall idle, and the next epoch's reads fill
-           * that time instead of competing with this epoch's. Built on a thread of its own: on the
-           * accelerator's thread, building it (its reader threads started, its first reads
-           * submitted) took 1.5-3 ms of every epoch's last batches, a wait the device saw. That
-           * thread also closes the loader of the epoch before.
+           * Builds the next epoch's loader and lets it read ahead, once this epoch's reads have all
+           * finished: from then on this epoch's readers are idle, and the next epoch's reads fill
+           * that time. Started when the last reads were only submitted, its reads took the cores
+           * from them, and the device waited 2-12 ms at the epoch's last batches. Built on a thread
+           * of its own: on the accelerator's thread, building it (its reader threads started, its
+           * first reads submitted) took 1.5-3 ms of every epoch's last batches, a wait the device
+           * saw. That thread also closes the loader of the epoch before.
            */
           private void startNextEpochWhenDue() {
             DataLoader now = loaders.get(current);
-            if (building.get() == null && loaders.size() == current + 1 && loaders.size() < epochs && inEpoch >= now.batches() - now.prefetchDepth()) {
+            if (building.get() == null && loaders.size() == current + 1 && loaders.size() < epochs && now.readsFinished()) {
               long number = firstEpoch + loaders.size();
               // the epoch before this one handed out its last batch long ago: its idle readers go
               DataLoader done = current > 0 ? loaders.get(current - 1) : null;
@@ -666,7 +668,6 @@ public final class DatasetCommand implements Runnable {
             }
             while (!batches.hasNext() && current + 1 < loaders.size()) {
               batches = loaders.get(++current).iterator();
-              inEpoch = 0;
             }
             return batches.hasNext();
           }
@@ -683,7 +684,6 @@ public final class DatasetCommand implements Runnable {
             }
             n++;
             previous = batches.next();
-            inEpoch++;
             startNextEpochWhenDue();
             return new Handed(firstEpoch + current, previous);
           }

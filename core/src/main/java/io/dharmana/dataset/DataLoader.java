@@ -6,6 +6,7 @@ import io.dharmana.dataset.internal.ShardCounters;
 import io.dharmana.dataset.internal.ShardSource;
 import io.dharmana.runtime.HostScheduling;
 import io.dharmana.stage.StageListener;
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -18,6 +19,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Consumer;
 
 /**
  * Streams one epoch of a {@link Dataset} as batches: this rank's and worker's part of the
@@ -71,6 +73,9 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private volatile String readerThreads;
   private final ShardCounters shardReads = new ShardCounters();
   private final BufferPool buffersPool;
+  // bound once here: a method reference's first evaluation links it (milliseconds in a fresh JVM),
+  // which on the first take() would be the accelerator's wait
+  private final Consumer<ByteBuffer> recycle;
 
   private final Deque<Pending> pending = new ArrayDeque<>();
   private long nextToSubmit;
@@ -132,6 +137,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     this.pool = Executors.newFixedThreadPool(readers, r -> loaderThread(r, "dharmana-loader"));
     // enough for the batches read ahead plus the one in use
     this.buffersPool = new BufferPool(memoryLimit + 2L * batchSize * (long) Math.max(averageSampleBytes, 1));
+    this.recycle = buffersPool::give;
   }
 
   /**
@@ -338,6 +344,25 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     }
   }
 
+  /**
+   * Whether every batch is submitted and read: the batches not yet handed out wait read ahead, and
+   * the reader threads are idle from now on. A loader for the next epoch that starts reading earlier
+   * takes the cores from this one's last reads.
+   */
+  public synchronized boolean readsFinished() {
+    if (nextToSubmit < batches) {
+      return false;
+    }
+    for (Pending p : pending) {
+      for (Future<Part> part : p.parts) {
+        if (!part.isDone()) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
   /** How the reader threads run: "normal", or the outcome of moving them to the background. */
   public String readerThreads() {
     return readerThreads;
@@ -392,7 +417,10 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
       throw new IllegalStateException("Cannot read from a closed DataLoader");
     }
     long k = nextToHand;
-    submitUpTo(k);
+    // The first take submits the reads ahead too, before it waits: the readers that finish the
+    // first batch go on to the next ones instead of idling while this thread, still running cold
+    // code, hands the first batch out (~10 ms at a JVM's start).
+    submitUpTo(nextToSubmit == 0 ? Math.max(k, k + prefetch - 1) : k);
     Pending p = pending.removeFirst();
     boolean ready = true;
     for (Future<Part> part : p.parts) {
@@ -433,7 +461,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     if (p.prefetched) {
       prefetchedUsed++;
     }
-    Batch batch = new Batch(k, samples, bytes, buffers, buffersPool::give);
+    Batch batch = new Batch(k, samples, bytes, buffers, recycle);
     nextToHand++;
     handedSamples += samples.length;
     handedBytes += bytes;

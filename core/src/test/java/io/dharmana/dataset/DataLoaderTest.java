@@ -257,6 +257,96 @@ class DataLoaderTest {
     }
   }
 
+  /** A store over {@code memory} whose reads, once {@code closed}, wait for {@code open} and are counted in {@code waiting}. */
+  private static BlobStore gated(BlobStore memory, java.util.concurrent.atomic.AtomicBoolean closed,
+      java.util.concurrent.CountDownLatch open, java.util.concurrent.atomic.AtomicInteger waiting) {
+    return new io.dharmana.store.ForwardingBlobStore(memory) {
+      @Override
+      public io.dharmana.store.BlobInput open(String key) {
+        io.dharmana.store.BlobInput in = super.open(key);
+        return new io.dharmana.store.BlobInput() {
+          @Override
+          public long length() {
+            return in.length();
+          }
+
+          @Override
+          public int read(long position, java.nio.ByteBuffer dst) throws IOException {
+            if (closed.get()) {
+              waiting.incrementAndGet();
+              try {
+                open.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException();
+              }
+            }
+            return in.read(position, dst);
+          }
+
+          @Override
+          public void close() throws IOException {
+            in.close();
+          }
+        };
+      }
+    };
+  }
+
+  @Test
+  void theFirstTakeStartsTheReadsAheadBeforeItWaitsAndReadsFinishedSaysWhenAllAreRead() throws Exception {
+    var closed = new java.util.concurrent.atomic.AtomicBoolean();
+    var open = new java.util.concurrent.CountDownLatch(1);
+    var waiting = new java.util.concurrent.atomic.AtomicInteger();
+    var consumer = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try (BlobStore memory = unmappedCopy(-1, 0); BlobStore store = gated(memory, closed, open, waiting);
+        Dataset dataset = Dataset.open(store, "")) {
+      List<Long> expected = indices(DataLoader.builder(dataset).batchSize(1).prefetch(3).readers(2).build());
+      dataset.sample(1); // the first shard is open: a read of batch 1 need not wait for batch 0's opening it
+      DataLoader loader = DataLoader.builder(dataset).batchSize(1).prefetch(3).readers(2).build();
+      try {
+        assertTrue(!loader.readsFinished(), "nothing is read yet");
+        closed.set(true);
+        Iterator<Batch> it = loader.iterator();
+        java.util.concurrent.Future<Batch> first = consumer.submit(it::next);
+        // batch 0 is one read on one reader; the other reader must already be reading batch 1
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (waiting.get() < 2 && System.nanoTime() < deadline) {
+          Thread.sleep(1);
+        }
+        assertEquals(2, waiting.get(), "while the first take waits for batch 0, batch 1 is read too");
+        assertTrue(!first.isDone(), "the first batch is still being read");
+        open.countDown();
+        List<Long> got = new ArrayList<>();
+        try (Batch b = first.get()) {
+          b.samples().forEach(s -> got.add(s.index()));
+        }
+        while (it.hasNext()) {
+          if (got.size() == expected.size() - 1) {
+            deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            while (!loader.readsFinished() && System.nanoTime() < deadline) {
+              Thread.sleep(1);
+            }
+            assertTrue(loader.readsFinished(), "the last batch, read ahead, leaves no read to do: " + loader.stats());
+          } else if (got.size() < expected.size() - 4) {
+            assertTrue(!loader.readsFinished(), "batches are left to read after batch " + got.size());
+          }
+          try (Batch b = it.next()) {
+            b.samples().forEach(s -> got.add(s.index()));
+          }
+        }
+        assertEquals(expected, got, "the batches are those of a loader that never waited");
+        assertTrue(loader.readsFinished());
+      } finally {
+        open.countDown(); // a take still waiting holds the loader's lock, which close() takes
+        loader.close();
+      }
+    } finally {
+      open.countDown();
+      consumer.shutdownNow();
+    }
+  }
+
   @Test
   void cacheTierCountsHitsAndNeverEvictsTheOnlyCopy() throws IOException {
     long shardBytes = index.shards().get(0).storedBytes();
