@@ -7,8 +7,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -38,8 +36,21 @@ final class SigV4 {
   static final String EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
   static final Duration MAX_SKEW = Duration.ofMinutes(15);
   static final long MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
-  private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
   private static final HexFormat HEX = HexFormat.of();
+
+  /**
+   * Per-thread instances for the few small hashes of each request's signature check: looking a
+   * digest or MAC up through the security providers costs more than hashing a canonical request.
+   * {@code digest} and {@code doFinal} leave them reset for the next use.
+   */
+  private static final ThreadLocal<MessageDigest> SHA256_OF_THREAD = ThreadLocal.withInitial(SigV4::sha256);
+  private static final ThreadLocal<Mac> HMAC_OF_THREAD = ThreadLocal.withInitial(() -> {
+    try {
+      return Mac.getInstance("HmacSHA256");
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("Cannot compute HmacSHA256", e);
+    }
+  });
 
   /**
    * What a verified request tells the body reader.
@@ -174,7 +185,7 @@ final class SigV4 {
       String canonicalRequest = request.method() + "\n" + path + "\n" + canonicalQuery + "\n"
           + canonicalHeaders + "\n" + signedHeaders + "\n" + payloadHash;
       String stringToSign = ALGORITHM + "\n" + amzDate + "\n" + scope.value + "\n" + sha256Hex(canonicalRequest.getBytes(StandardCharsets.UTF_8));
-      String expected = HEX.formatHex(hmac(key, stringToSign));
+      String expected = HEX.formatHex(hmacOnThisThread(key, stringToSign));
       if (MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), signature.getBytes(StandardCharsets.US_ASCII))) {
         return;
       }
@@ -214,11 +225,36 @@ final class SigV4 {
   }
 
   static Instant parseAmzDate(String amzDate) {
-    try {
-      return LocalDateTime.parse(amzDate, AMZ_DATE).toInstant(ZoneOffset.UTC);
-    } catch (DateTimeParseException e) {
-      throw S3Failure.accessDenied("Invalid X-Amz-Date '" + amzDate + "': must be yyyyMMdd'T'HHmmss'Z'");
+    // read by position: the formatter's general parse is most of a small request's signature check
+    if (amzDate.length() == 16 && amzDate.charAt(8) == 'T' && amzDate.charAt(15) == 'Z') {
+      int year = digits(amzDate, 0, 4);
+      int month = digits(amzDate, 4, 6);
+      int day = digits(amzDate, 6, 8);
+      int hour = digits(amzDate, 9, 11);
+      int minute = digits(amzDate, 11, 13);
+      int second = digits(amzDate, 13, 15);
+      if ((year | month | day | hour | minute | second) >= 0) {
+        try {
+          return LocalDateTime.of(year, month, day, hour, minute, second).toInstant(ZoneOffset.UTC);
+        } catch (java.time.DateTimeException e) {
+          // out of range (month 13, February 30, hour 24): refused below
+        }
+      }
     }
+    throw S3Failure.accessDenied("Invalid X-Amz-Date '" + amzDate + "': must be yyyyMMdd'T'HHmmss'Z'");
+  }
+
+  /** The decimal number in {@code s[from, to)}, or -1 unless every character there is an ASCII digit. */
+  private static int digits(String s, int from, int to) {
+    int v = 0;
+    for (int i = from; i < to; i++) {
+      char c = s.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      v = v * 10 + (c - '0');
+    }
+    return v;
   }
 
   /** The credential scope: {@code AKID/yyyymmdd/region/service/aws4_request}. */
@@ -272,11 +308,21 @@ final class SigV4 {
         if (i > 0) {
           sb.append(',');
         }
-        sb.append(values.get(i).trim().replaceAll(" +", " "));
+        appendCollapsed(sb, values.get(i).trim());
       }
       sb.append('\n');
     }
     return sb.toString();
+  }
+
+  /** Appends {@code value} with each run of spaces collapsed to one, as SigV4's canonical headers want. */
+  static void appendCollapsed(StringBuilder sb, String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c != ' ' || i == 0 || value.charAt(i - 1) != ' ') {
+        sb.append(c);
+      }
+    }
   }
 
   /** AWS's UriEncode: everything but unreserved characters is %XX (upper case); '/' kept in paths. */
@@ -323,7 +369,18 @@ final class SigV4 {
   }
 
   static String sha256Hex(byte[] data) {
-    return HEX.formatHex(sha256().digest(data));
+    return HEX.formatHex(SHA256_OF_THREAD.get().digest(data));
+  }
+
+  /** HMAC-SHA256 of {@code data} with this thread's MAC, keyed anew (a key's setup is two SHA-256 blocks). */
+  static byte[] hmacOnThisThread(byte[] key, String data) {
+    Mac mac = HMAC_OF_THREAD.get();
+    try {
+      mac.init(new SecretKeySpec(key, "HmacSHA256"));
+    } catch (java.security.InvalidKeyException e) {
+      throw new IllegalStateException("Cannot key HmacSHA256", e);
+    }
+    return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
   }
 
   static MessageDigest sha256() {

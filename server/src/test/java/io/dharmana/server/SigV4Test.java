@@ -158,4 +158,22 @@ class SigV4Test {
     assertEquals("%C3%A9", SigV4.uriEncode("é", true));
     assertEquals(HexFormat.of().formatHex(new byte[0]), "");
   }
+
+  @Test
+  void amzDatesAreReadByPositionAndMalformedOnesRefused() {
+    assertEquals(Instant.parse("2013-05-24T00:00:00Z"), SigV4.parseAmzDate("20130524T000000Z"));
+    assertEquals(Instant.parse("2024-02-29T23:59:59Z"), SigV4.parseAmzDate("20240229T235959Z"));
+    for (String bad : List.of("", "20130524T000000", "20130524 000000Z", "2013052T0000000Z", "20131324T000000Z",
+        "20230229T000000Z", "20130524T250000Z", "2013-524T000000Z", "20130524T00000+Z", "\u0663013\u06630524T000000Z")) {
+      S3Failure f = assertThrows(S3Failure.class, () -> SigV4.parseAmzDate(bad), "X-Amz-Date '" + bad + "'");
+      assertEquals(403, f.status, bad);
+    }
+  }
+
+  @Test
+  void canonicalHeaderValuesCollapseRunsOfSpacesOnly() {
+    StringBuilder sb = new StringBuilder();
+    SigV4.appendCollapsed(sb, "a  b   c d\t\tе");
+    assertEquals("a b c d\t\tе", sb.toString());
+  }
 }
