@@ -205,29 +205,7 @@ class DataLoaderTest {
   void adaptivePrefetchGrowsWhenTheCallerWaitsWithinTheMemoryLimitAndKeepsTheOrder() throws IOException {
     // every read of a shard takes 3 ms: a caller that does no work between batches always waits
     try (BlobStore memory = unmappedCopy(-1, 0);
-        BlobStore slow = new io.dharmana.store.ForwardingBlobStore(memory) {
-          @Override
-          public io.dharmana.store.BlobInput open(String key) {
-            io.dharmana.store.BlobInput in = super.open(key);
-            return new io.dharmana.store.BlobInput() {
-              @Override
-              public long length() {
-                return in.length();
-              }
-
-              @Override
-              public int read(long position, java.nio.ByteBuffer dst) throws IOException {
-                java.util.concurrent.locks.LockSupport.parkNanos(3_000_000);
-                return in.read(position, dst);
-              }
-
-              @Override
-              public void close() throws IOException {
-                in.close();
-              }
-            };
-          }
-        };
+        BlobStore slow = beforeEveryRead(memory, () -> java.util.concurrent.locks.LockSupport.parkNanos(3_000_000));
         Dataset dataset = Dataset.open(slow, "")) {
       double oneBatch = 4.0 * index.bytes() / index.samples();
       long limit = (long) (6 * oneBatch);
@@ -257,9 +235,13 @@ class DataLoaderTest {
     }
   }
 
-  /** A store over {@code memory} whose reads, once {@code closed}, wait for {@code open} and are counted in {@code waiting}. */
-  private static BlobStore gated(BlobStore memory, java.util.concurrent.atomic.AtomicBoolean closed,
-      java.util.concurrent.CountDownLatch open, java.util.concurrent.atomic.AtomicInteger waiting) {
+  /** Runs before each positioned read of a blob. */
+  private interface ReadHook {
+    void beforeRead() throws IOException;
+  }
+
+  /** A store over {@code memory} that runs {@code hook} before every read of a blob's bytes. */
+  private static BlobStore beforeEveryRead(BlobStore memory, ReadHook hook) {
     return new io.dharmana.store.ForwardingBlobStore(memory) {
       @Override
       public io.dharmana.store.BlobInput open(String key) {
@@ -272,15 +254,7 @@ class DataLoaderTest {
 
           @Override
           public int read(long position, java.nio.ByteBuffer dst) throws IOException {
-            if (closed.get()) {
-              waiting.incrementAndGet();
-              try {
-                open.await();
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException();
-              }
-            }
+            hook.beforeRead();
             return in.read(position, dst);
           }
 
@@ -291,6 +265,22 @@ class DataLoaderTest {
         };
       }
     };
+  }
+
+  /** A store over {@code memory} whose reads, once {@code closed}, wait for {@code open} and are counted in {@code waiting}. */
+  private static BlobStore gated(BlobStore memory, java.util.concurrent.atomic.AtomicBoolean closed,
+      java.util.concurrent.CountDownLatch open, java.util.concurrent.atomic.AtomicInteger waiting) {
+    return beforeEveryRead(memory, () -> {
+      if (closed.get()) {
+        waiting.incrementAndGet();
+        try {
+          open.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException();
+        }
+      }
+    });
   }
 
   @Test
