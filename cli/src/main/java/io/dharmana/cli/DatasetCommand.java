@@ -383,7 +383,7 @@ public final class DatasetCommand implements Runnable {
       int[] w = fraction(worker, "--worker");
       b.rank(r[0], r[1]).worker(w[0], w[1]);
       if (resume != null) {
-        LoaderState s = LoaderState.parse(Files.readString(resume));
+        LoaderState s = resumed();
         // the resumed epoch continues where the state stands; the epochs after it start whole
         b.resume(epochNumber == s.epoch() ? s
             : new LoaderState(s.dataset(), s.seed(), epochNumber, s.shuffle(), s.shuffleBlock(), s.rank(), s.worldSize(), s.worker(),
@@ -394,7 +394,17 @@ public final class DatasetCommand implements Runnable {
 
     /** The epoch a run starts with: the resumed state's, or {@code --epoch}. */
     long firstEpoch() throws IOException {
-      return resume != null ? LoaderState.parse(Files.readString(resume)).epoch() : epoch;
+      return resume != null ? resumed().epoch() : epoch;
+    }
+
+    private LoaderState resumedState;
+
+    /** The state of --resume, read once: each epoch's loader of a run starts from it. */
+    private LoaderState resumed() throws IOException {
+      if (resumedState == null) {
+        resumedState = LoaderState.parse(Files.readString(resume));
+      }
+      return resumedState;
     }
 
     private static int depth(String prefetch) {
@@ -608,7 +618,7 @@ public final class DatasetCommand implements Runnable {
       try {
         long firstEpoch = options.firstEpoch();
         loaders.add(options.loader(dataset, depth, firstEpoch, priority()));
-        // reading from now on, its filler thread started here: as each next epoch's loader is
+        // reads ahead from now on, as each next epoch's loader does, before the accelerator's first take
         loaders.get(0).prefetchAhead();
         // the accelerator is done with a batch when it asks for the next one (launched
         // asynchronously: for the one after), and its buffers are recycled then

@@ -185,7 +185,7 @@ final class SigV4 {
       String canonicalRequest = request.method() + "\n" + path + "\n" + canonicalQuery + "\n"
           + canonicalHeaders + "\n" + signedHeaders + "\n" + payloadHash;
       String stringToSign = ALGORITHM + "\n" + amzDate + "\n" + scope.value + "\n" + sha256Hex(canonicalRequest.getBytes(StandardCharsets.UTF_8));
-      String expected = HEX.formatHex(hmacOnThisThread(key, stringToSign));
+      String expected = HEX.formatHex(hmac(key, stringToSign));
       if (MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), signature.getBytes(StandardCharsets.US_ASCII))) {
         return;
       }
@@ -349,8 +349,15 @@ final class SigV4 {
     return hmac(k, "aws4_request");
   }
 
+  /** HMAC-SHA256 of {@code data} with this thread's MAC, keyed anew (a key's setup is two SHA-256 blocks). */
   static byte[] hmac(byte[] key, String data) {
-    return hmacKeyed(key).doFinal(data.getBytes(StandardCharsets.UTF_8));
+    Mac mac = HMAC_OF_THREAD.get();
+    try {
+      mac.init(new SecretKeySpec(key, "HmacSHA256"));
+    } catch (java.security.InvalidKeyException e) {
+      throw new IllegalStateException("Cannot key HmacSHA256", e);
+    }
+    return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
   }
 
   /** An HMAC-SHA256 keyed with {@code key}; each {@code doFinal} leaves it ready for the next message. Not thread-safe. */
@@ -370,17 +377,6 @@ final class SigV4 {
 
   static String sha256Hex(byte[] data) {
     return HEX.formatHex(SHA256_OF_THREAD.get().digest(data));
-  }
-
-  /** HMAC-SHA256 of {@code data} with this thread's MAC, keyed anew (a key's setup is two SHA-256 blocks). */
-  static byte[] hmacOnThisThread(byte[] key, String data) {
-    Mac mac = HMAC_OF_THREAD.get();
-    try {
-      mac.init(new SecretKeySpec(key, "HmacSHA256"));
-    } catch (java.security.InvalidKeyException e) {
-      throw new IllegalStateException("Cannot key HmacSHA256", e);
-    }
-    return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
   }
 
   static MessageDigest sha256() {
