@@ -36,9 +36,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.ExecutionException;
 import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -611,15 +613,134 @@ public final class DatasetCommand implements Runnable {
     /** A batch as handed to the emulated accelerator, with the epoch it belongs to. */
     private record Handed(long epoch, Batch batch) {}
 
-    private Map<String, Object> run(Dataset dataset, String depth) throws IOException {
-      List<DataLoader> loaders = new ArrayList<>();
-      // the next epoch's loader while it is being built
-      AtomicReference<CompletableFuture<DataLoader>> building = new AtomicReference<>();
-      try {
-        long firstEpoch = options.firstEpoch();
-        loaders.add(options.loader(dataset, depth, firstEpoch, priority()));
+    /**
+     * The loaders of a run's epochs, one per epoch. The first is built on the caller's thread; each
+     * next one on a thread of its own, started before the run, once the accelerator has reached the
+     * epoch before and that epoch's reads have all finished: from then on that epoch's readers are
+     * idle, and the next epoch's reads fill that time. Started when the last reads were only
+     * submitted, its reads took the cores from them, and the device waited 2-12 ms at the epoch's
+     * last batches. Built on the accelerator's thread, the build (its reader threads started, its
+     * first reads submitted) took 1.5-3 ms of every epoch's last batches; handed from that thread
+     * to a new one when due, the first hand-off's cold code still cost the first epoch's last
+     * batches 2-4 ms. The building thread also closes the loader of the epoch before.
+     */
+    private final class EpochLoaders implements AutoCloseable {
+      private final Dataset dataset;
+      private final String depth;
+      private final long firstEpoch;
+      // the loaders the accelerator has reached, in order (its thread only)
+      private final List<DataLoader> reached = new ArrayList<>();
+      // completed as the accelerator reaches each epoch's loader
+      private final List<CompletableFuture<Void>> reaching = new ArrayList<>();
+      // the next epoch's loader, or what failed building it
+      private final BlockingQueue<Object> built = new ArrayBlockingQueue<>(1);
+      private final CompletableFuture<Void> closing = new CompletableFuture<>();
+      private final Thread builder;
+
+      EpochLoaders(Dataset dataset, String depth) throws IOException {
+        this.dataset = dataset;
+        this.depth = depth;
+        this.firstEpoch = options.firstEpoch();
+        for (int k = 0; k < epochs; k++) {
+          reaching.add(new CompletableFuture<>());
+        }
+        DataLoader first = options.loader(dataset, depth, firstEpoch, priority());
         // reads ahead from now on, as each next epoch's loader does, before the accelerator's first take
-        loaders.get(0).prefetchAhead();
+        first.prefetchAhead();
+        reached.add(first);
+        reaching.get(0).complete(null);
+        builder = new Thread(() -> buildFrom(first), "dharmana-next-epoch");
+        builder.setDaemon(true);
+        builder.start();
+      }
+
+      DataLoader first() {
+        return reached.get(0);
+      }
+
+      /** The loader of epoch {@code k} (from the first), once built: the accelerator waits for it here. */
+      DataLoader reach(int k) {
+        Object next;
+        try {
+          next = built.take();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("Cannot start epoch " + (firstEpoch + k) + ": interrupted", e);
+        }
+        if (next instanceof RuntimeException e) {
+          throw e;
+        }
+        if (next instanceof Error e) {
+          throw e;
+        }
+        DataLoader loader = (DataLoader) next;
+        reached.add(loader);
+        reaching.get(k).complete(null);
+        return loader;
+      }
+
+      List<DataLoader> reached() {
+        return reached;
+      }
+
+      private void buildFrom(DataLoader first) {
+        DataLoader now = first;
+        DataLoader before = null;
+        try {
+          for (int k = 1; k < epochs; k++) {
+            if (!await(reaching.get(k - 1)) || !await(now.whenReadsFinished().toCompletableFuture())) {
+              return;
+            }
+            if (before != null) {
+              before.close(); // it handed out its last batch long ago: its idle readers go
+            }
+            DataLoader next = options.loader(dataset, depth, firstEpoch + k, priority());
+            next.prefetchAhead();
+            built.add(next);
+            before = now;
+            now = next;
+          }
+        } catch (IOException e) {
+          built.add(new java.io.UncheckedIOException(e));
+        } catch (RuntimeException | Error e) {
+          built.add(e);
+        }
+      }
+
+      /** Whether {@code due} completed; false once the run is closing. */
+      private boolean await(CompletableFuture<Void> due) {
+        try {
+          CompletableFuture.anyOf(due, closing).get();
+        } catch (InterruptedException e) {
+          return false;
+        } catch (ExecutionException e) {
+          // a read failed: the accelerator meets it when it takes that batch
+        }
+        return !closing.isDone();
+      }
+
+      @Override
+      public void close() {
+        closing.complete(null);
+        try {
+          builder.join();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        for (Object unused : built) {
+          if (unused instanceof DataLoader loader) {
+            loader.close();
+          }
+        }
+        for (DataLoader loader : reached) {
+          loader.close();
+        }
+      }
+    }
+
+    private Map<String, Object> run(Dataset dataset, String depth) throws IOException {
+      try (EpochLoaders loaders = new EpochLoaders(dataset, depth)) {
+        long firstEpoch = loaders.firstEpoch;
         // the accelerator is done with a batch when it asks for the next one (launched
         // asynchronously: for the one after), and its buffers are recycled then
         boolean async = launch.equals("async");
@@ -628,56 +749,15 @@ public final class DatasetCommand implements Runnable {
           Batch previous;
           Batch queued; // launched asynchronously: the device may still compute the batch before previous
           int current;
-          Iterator<Batch> batches = loaders.get(0).iterator();
-
-          /**
-           * Builds the next epoch's loader and lets it read ahead, once this epoch's reads have all
-           * finished: from then on this epoch's readers are idle, and the next epoch's reads fill
-           * that time. Started when the last reads were only submitted, its reads took the cores
-           * from them, and the device waited 2-12 ms at the epoch's last batches. Built on a thread
-           * of its own: on the accelerator's thread, building it (its reader threads started, its
-           * first reads submitted) took 1.5-3 ms of every epoch's last batches, a wait the device
-           * saw. That thread also closes the loader of the epoch before.
-           */
-          private void startNextEpochWhenDue() {
-            DataLoader now = loaders.get(current);
-            if (building.get() == null && loaders.size() == current + 1 && loaders.size() < epochs && now.readsFinished()) {
-              long number = firstEpoch + loaders.size();
-              // the epoch before this one handed out its last batch long ago: its idle readers go
-              DataLoader done = current > 0 ? loaders.get(current - 1) : null;
-              building.set(CompletableFuture.supplyAsync(() -> {
-                if (done != null) {
-                  done.close();
-                }
-                try {
-                  DataLoader built = options.loader(dataset, depth, number, priority());
-                  built.prefetchAhead();
-                  return built;
-                } catch (IOException e) {
-                  throw new java.io.UncheckedIOException(e);
-                }
-              }, work -> {
-                Thread t = new Thread(work, "dharmana-next-epoch");
-                t.setDaemon(true);
-                t.start();
-              }));
-            }
-          }
+          Iterator<Batch> batches = loaders.first().iterator();
 
           @Override
           public boolean hasNext() {
             if (options.maxBatches != null && n >= options.maxBatches) {
               return false;
             }
-            if (!batches.hasNext()) {
-              startNextEpochWhenDue();
-              CompletableFuture<DataLoader> next = building.getAndSet(null);
-              if (next != null) {
-                loaders.add(built(next));
-              }
-            }
-            while (!batches.hasNext() && current + 1 < loaders.size()) {
-              batches = loaders.get(++current).iterator();
+            while (!batches.hasNext() && current + 1 < epochs) {
+              batches = loaders.reach(++current).iterator();
             }
             return batches.hasNext();
           }
@@ -694,7 +774,6 @@ public final class DatasetCommand implements Runnable {
             }
             n++;
             previous = batches.next();
-            startNextEpochWhenDue();
             return new Handed(firstEpoch + current, previous);
           }
         };
@@ -710,8 +789,9 @@ public final class DatasetCommand implements Runnable {
               .run(limited);
         }
         double seconds = (System.nanoTime() - started) / 1e9;
-        LoaderStats stats = loaders.get(0).stats();
-        for (DataLoader later : loaders.subList(1, loaders.size())) {
+        List<DataLoader> reached = loaders.reached();
+        LoaderStats stats = reached.get(0).stats();
+        for (DataLoader later : reached.subList(1, reached.size())) {
           stats = stats.plus(later.stats());
         }
         ShardCacheStats shards = stats.shards();
@@ -731,7 +811,7 @@ public final class DatasetCommand implements Runnable {
         // utilization lost to the accelerator's thread waking late (CPU contention), not to storage
         r.put("overrunMs", round(acc.overrunNanos() / 1e6));
         r.put("acceleratorThread", slice);
-        r.put("readerThreads", loaders.get(0).readerThreads());
+        r.put("readerThreads", reached.get(0).readerThreads());
         double demand = stats.batches() == 0 || computeMs == 0 ? Double.NaN : stats.bytesDecoded() / (double) stats.batches() / 1e6 / (computeMs / 1e3);
         r.put("demandMBps", nanToNull(demand));
         r.putAll(readReport(stats, seconds));
@@ -740,26 +820,6 @@ public final class DatasetCommand implements Runnable {
         // non-zero count explains waits that no prefetch depth removes
         r.put("majorFaults", faultsBefore < 0 || faultsAfter < 0 ? null : faultsAfter - faultsBefore);
         return r;
-      } finally {
-        CompletableFuture<DataLoader> next = building.get();
-        if (next != null) {
-          next.thenAccept(DataLoader::close); // once built, if it ever is
-        }
-        for (DataLoader loader : loaders) {
-          loader.close();
-        }
-      }
-    }
-
-    /** The loader {@code next} built, or what failed building it. */
-    private static DataLoader built(CompletableFuture<DataLoader> next) {
-      try {
-        return next.join();
-      } catch (java.util.concurrent.CompletionException e) {
-        if (e.getCause() instanceof RuntimeException cause) {
-          throw cause;
-        }
-        throw e;
       }
     }
   }

@@ -117,6 +117,10 @@ class DatasetCommandTest {
       assertTrue(u.asDouble() > 0 && u.asDouble() <= 1, out.toString());
     }
     assertTrue(three.get("utilizationAfterFirstEpoch").asDouble() > 0, out.toString());
+    // a run that stops within its first epoch ends while the next epoch's builder still waits
+    assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--epochs", "3", "--max-batches", "2", "--json"),
+        err.toString());
+    assertEquals(16, new ObjectMapper().readTree(out.toString()).get("samples").asLong(), out.toString());
     assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--epochs", "3", "--launch", "async",
         "--no-short-slice", "--json"), err.toString());
     JsonNode async = new ObjectMapper().readTree(out.toString());

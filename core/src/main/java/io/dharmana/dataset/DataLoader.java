@@ -15,10 +15,13 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -93,6 +96,11 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
   private volatile int prefetch;
   private boolean iterated;
   private boolean closed;
+  // reader tasks submitted and not yet finished, and whether every batch is submitted: together
+  // they complete allRead, which threads wait on without polling the loader's lock
+  private final AtomicInteger partsRunning = new AtomicInteger();
+  private volatile boolean allSubmitted;
+  private final CompletableFuture<Void> allRead = new CompletableFuture<>();
 
   private record Pending(long number, List<Future<Part>> parts, long estimatedBytes, boolean prefetched) {}
 
@@ -138,6 +146,10 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     // enough for the batches read ahead plus the one in use
     this.buffersPool = new BufferPool(memoryLimit + 2L * batchSize * (long) Math.max(averageSampleBytes, 1));
     this.recycle = buffersPool::give;
+    if (batches == 0) {
+      allSubmitted = true;
+      allRead.complete(null);
+    }
   }
 
   /**
@@ -349,18 +361,23 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
    * the reader threads are idle from now on. A loader for the next epoch that starts reading earlier
    * takes the cores from this one's last reads.
    */
-  public synchronized boolean readsFinished() {
-    if (nextToSubmit < batches) {
-      return false;
+  public boolean readsFinished() {
+    return allRead.isDone();
+  }
+
+  /**
+   * Completes when {@link #readsFinished()} becomes true (also when a read failed); never, if the
+   * loader is closed before.
+   */
+  public CompletionStage<Void> whenReadsFinished() {
+    return allRead.minimalCompletionStage();
+  }
+
+  /** A reader task ended: the last one after the last submit completes {@link #allRead}. */
+  private void partDone() {
+    if (partsRunning.decrementAndGet() == 0 && allSubmitted) {
+      allRead.complete(null);
     }
-    for (Pending p : pending) {
-      for (Future<Part> part : p.parts) {
-        if (!part.isDone()) {
-          return false;
-        }
-      }
-    }
-    return true;
   }
 
   /** How the reader threads run: "normal", or the outcome of moving them to the background. */
@@ -518,6 +535,12 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
       peakBufferedBytes = Math.max(peakBufferedBytes, bufferedBytes);
       nextToSubmit++;
     }
+    if (nextToSubmit >= batches && !allSubmitted) {
+      allSubmitted = true;
+      if (partsRunning.get() == 0) {
+        allRead.complete(null);
+      }
+    }
   }
 
   /**
@@ -533,7 +556,14 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     for (int p = 0; p < parts; p++) {
       long a = from + (long) n * p / parts;
       long b = from + (long) n * (p + 1) / parts;
-      futures.add(pool.submit(() -> readRange(a, b)));
+      partsRunning.incrementAndGet();
+      futures.add(pool.submit(() -> {
+        try {
+          return readRange(a, b);
+        } finally {
+          partDone();
+        }
+      }));
     }
     return futures;
   }

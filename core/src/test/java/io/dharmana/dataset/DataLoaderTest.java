@@ -170,6 +170,22 @@ class DataLoaderTest {
   }
 
   @Test
+  void aLoaderResumedAtTheEndOfItsEpochHasNothingLeftToRead() {
+    try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
+      LoaderState end;
+      try (DataLoader loader = DataLoader.builder(dataset).batchSize(9).shuffle(3).build()) {
+        indices(loader);
+        end = loader.state();
+      }
+      try (DataLoader rest = DataLoader.builder(dataset).batchSize(9).resume(end).build()) {
+        assertTrue(rest.readsFinished(), end.toString());
+        assertTrue(rest.whenReadsFinished().toCompletableFuture().isDone(), "nobody waits for reads that never come: " + end);
+        assertTrue(!rest.iterator().hasNext(), end.toString());
+      }
+    }
+  }
+
+  @Test
   void prefetchAccuracyAndMemoryBound() {
     try (BlobStore store = Stores.local(datasetDir, false); Dataset dataset = Dataset.open(store, "")) {
       try (DataLoader loader = DataLoader.builder(dataset).batchSize(8).prefetch(4).build()) {
@@ -313,13 +329,12 @@ class DataLoaderTest {
         }
         while (it.hasNext()) {
           if (got.size() == expected.size() - 1) {
-            deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-            while (!loader.readsFinished() && System.nanoTime() < deadline) {
-              Thread.sleep(1);
-            }
+            // completes without polling the loader once the last read ends
+            loader.whenReadsFinished().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
             assertTrue(loader.readsFinished(), "the last batch, read ahead, leaves no read to do: " + loader.stats());
           } else if (got.size() < expected.size() - 4) {
             assertTrue(!loader.readsFinished(), "batches are left to read after batch " + got.size());
+            assertTrue(!loader.whenReadsFinished().toCompletableFuture().isDone(), "batches are left to read after batch " + got.size());
           }
           try (Batch b = it.next()) {
             b.samples().forEach(s -> got.add(s.index()));
