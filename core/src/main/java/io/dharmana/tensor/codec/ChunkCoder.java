@@ -25,6 +25,7 @@ final class ChunkCoder {
   /** Per-thread buffers: plane arrays and the plane coder's scratch. */
   static final class Scratch {
     final PlaneCoder.Scratch plane = new PlaneCoder.Scratch();
+    final PlaneCoder.PlaneViews views = new PlaneCoder.PlaneViews();
     byte[][] planes = new byte[0][];
     byte[] delta = new byte[0];
     byte[] cur = new byte[0];
@@ -187,17 +188,17 @@ final class ChunkCoder {
         in.pos += bytes;
       }
       case MODE_SPLIT -> {
-        byte[][] planes = decodePlanes(layout, size, in, n, sc);
-        merge(layout, size, planes, n, out, outOff);
+        PlaneCoder.PlaneViews v = decodePlanes(layout, size, in, n, sc);
+        merge(layout, size, v, n, out, outOff);
       }
       case MODE_XOR, MODE_SUB -> {
         if (par == null) {
           throw new CorruptDataException(
               "Cannot decode float coding: chunk was coded as a delta against a parent, but no parent was given");
         }
-        byte[][] planes = decodePlanes(Layout.BYTES, size, in, n, sc);
+        PlaneCoder.PlaneViews v = decodePlanes(Layout.BYTES, size, in, n, sc);
         byte[] d = sc.delta(bytes);
-        merge(Layout.BYTES, size, planes, n, d, 0);
+        merge(Layout.BYTES, size, v, n, d, 0);
         if (mode == MODE_XOR) {
           xor(d, par, d, bytes);
         } else {
@@ -209,13 +210,14 @@ final class ChunkCoder {
     }
   }
 
-  private static byte[][] decodePlanes(Layout layout, int size, ByteSource in, int n, Scratch sc) {
+  private static PlaneCoder.PlaneViews decodePlanes(Layout layout, int size, ByteSource in, int n, Scratch sc) {
     int count = layout.planes(size);
     byte[][] planes = sc.planes(count, n);
+    PlaneCoder.PlaneViews v = sc.views;
     for (int p = 0; p < count; p++) {
-      PlaneCoder.decode(in, planes[p], n, planes, p, sc.plane);
+      PlaneCoder.decode(in, planes[p], n, v, p, sc.plane);
     }
-    return planes;
+    return v;
   }
 
   // ---------------------------------------------------------------- plane split
@@ -285,57 +287,126 @@ final class ChunkCoder {
   }
 
 
-  static void merge(Layout layout, int size, byte[][] planes, int n, byte[] b, int base) {
+  /** Merges the planes where {@code v} says they are into elements at {@code b[base..)}. */
+  static void merge(Layout layout, int size, PlaneCoder.PlaneViews v, int n, byte[] b, int base) {
+    byte[][] a = v.array;
+    int[] o = v.offset;
     switch (layout) {
-      case F32 -> mergeF32(planes[0], planes[1], planes[2], planes[3], n, b, base);
-      case BF16 -> mergeBF16(planes[0], planes[1], n, b, base);
-      case F16 -> mergeF16(planes[0], planes[1], planes[2], n, b, base);
+      case F32 -> mergeF32(a[0], o[0], a[1], o[1], a[2], o[2], a[3], o[3], n, b, base);
+      case BF16 -> mergeBF16(a[0], o[0], a[1], o[1], n, b, base);
+      case F16 -> mergeF16(a[0], o[0], a[1], o[1], a[2], o[2], n, b, base);
       case BYTES -> {
         if (size == 4) {
-          mergeBytes4(planes[0], planes[1], planes[2], planes[3], n, b, base);
+          // Most significant plane first: byte 0 of an element comes from plane 3.
+          merge4(a[3], o[3], a[2], o[2], a[1], o[1], a[0], o[0], n, b, base);
         } else {
-          mergeBytes(size, planes, n, b, base);
+          mergeBytes(size, a, o, n, b, base);
         }
       }
     }
   }
 
-  private static void mergeF32(byte[] e, byte[] h, byte[] m1, byte[] m0, int n, byte[] b, int base) {
-    for (int i = 0, j = base; i < n; i++, j += 4) {
-      int hi = h[i];
-      int u = (hi & 0x80) << 24 | (e[i] & 0xFF) << 23 | (hi & 0x7F) << 16 | (m1[i] & 0xFF) << 8 | (m0[i] & 0xFF);
+  private static final long LOW_BITS = 0x0101010101010101L;
+  private static final long LOW7 = 0x7F7F7F7F7F7F7F7FL;
+  private static final long HIGH_BITS = 0x8080808080808080L;
+
+  /**
+   * Eight elements at a time from one 8-byte load per plane: the two top bytes of each element are
+   * computed for all eight at once, and the four planes are interleaved with shifts and masks
+   * (a byte transpose), so the loop stores four longs instead of assembling eight ints byte by byte.
+   */
+  private static void mergeF32(
+      byte[] e, int eo, byte[] h, int ho, byte[] m1, int m1o, byte[] m0, int m0o, int n, byte[] b, int base) {
+    int i = 0;
+    int j = base;
+    for (; i + 8 <= n; i += 8, j += 32) {
+      long ee = (long) LONG_LE.get(e, eo + i);
+      long hh = (long) LONG_LE.get(h, ho + i);
+      // byte 2: the exponent's low bit, then the top mantissa bits; byte 3: sign, then exponent >> 1
+      long b2 = (ee & LOW_BITS) << 7 | hh & LOW7;
+      long b3 = hh & HIGH_BITS | ee >>> 1 & LOW7;
+      put4(b, j, (long) LONG_LE.get(m0, m0o + i), (long) LONG_LE.get(m1, m1o + i), b2, b3);
+    }
+    for (; i < n; i++, j += 4) {
+      int hi = h[ho + i];
+      int u = (hi & 0x80) << 24 | (e[eo + i] & 0xFF) << 23 | (hi & 0x7F) << 16 | (m1[m1o + i] & 0xFF) << 8 | (m0[m0o + i] & 0xFF);
       INT_LE.set(b, j, u);
     }
   }
 
-  private static void mergeBF16(byte[] e, byte[] h, int n, byte[] b, int base) {
-    for (int i = 0, j = base; i < n; i++, j += 2) {
-      int ei = e[i] & 0xFF;
-      int hi = h[i] & 0xFF;
+  /** Four-byte elements whose byte k (least significant first) is plane {@code pk}'s symbol. */
+  private static void merge4(
+      byte[] p0, int o0, byte[] p1, int o1, byte[] p2, int o2, byte[] p3, int o3, int n, byte[] b, int base) {
+    int i = 0;
+    int j = base;
+    for (; i + 8 <= n; i += 8, j += 32) {
+      put4(b, j, (long) LONG_LE.get(p0, o0 + i), (long) LONG_LE.get(p1, o1 + i), (long) LONG_LE.get(p2, o2 + i),
+          (long) LONG_LE.get(p3, o3 + i));
+    }
+    for (; i < n; i++, j += 4) {
+      INT_LE.set(b, j, (p0[o0 + i] & 0xFF) | (p1[o1 + i] & 0xFF) << 8 | (p2[o2 + i] & 0xFF) << 16 | p3[o3 + i] << 24);
+    }
+  }
+
+  /** Stores eight four-byte elements at {@code b[j..j+32)}: byte k of element i is byte i of {@code bk}. */
+  private static void put4(byte[] b, int j, long b0, long b1, long b2, long b3) {
+    long lo01 = spread8(b0) | spread8(b1) << 8; // elements 0-3, bytes 0 and 1, as 16-bit units
+    long hi01 = spread8(b0 >>> 32) | spread8(b1 >>> 32) << 8;
+    long lo23 = spread8(b2) | spread8(b3) << 8;
+    long hi23 = spread8(b2 >>> 32) | spread8(b3 >>> 32) << 8;
+    LONG_LE.set(b, j, spread16(lo01) | spread16(lo23) << 16);
+    LONG_LE.set(b, j + 8, spread16(lo01 >>> 32) | spread16(lo23 >>> 32) << 16);
+    LONG_LE.set(b, j + 16, spread16(hi01) | spread16(hi23) << 16);
+    LONG_LE.set(b, j + 24, spread16(hi01 >>> 32) | spread16(hi23 >>> 32) << 16);
+  }
+
+  /** The low four bytes of {@code x}, byte k moved to byte 2k. */
+  private static long spread8(long x) {
+    x &= 0xFFFFFFFFL;
+    x = (x | x << 16) & 0x0000FFFF0000FFFFL;
+    return (x | x << 8) & 0x00FF00FF00FF00FFL;
+  }
+
+  /** The low two 16-bit units of {@code x}, unit k moved to bytes 4k..4k+1. */
+  private static long spread16(long x) {
+    x &= 0xFFFFFFFFL;
+    return (x | x << 16) & 0x0000FFFF0000FFFFL;
+  }
+
+  private static void mergeBF16(byte[] e, int eo, byte[] h, int ho, int n, byte[] b, int base) {
+    int i = 0;
+    int j = base;
+    for (; i + 8 <= n; i += 8, j += 16) {
+      long ee = (long) LONG_LE.get(e, eo + i);
+      long hh = (long) LONG_LE.get(h, ho + i);
+      long b0 = (ee & LOW_BITS) << 7 | hh & LOW7;
+      long b1 = hh & HIGH_BITS | ee >>> 1 & LOW7;
+      LONG_LE.set(b, j, spread8(b0) | spread8(b1) << 8);
+      LONG_LE.set(b, j + 8, spread8(b0 >>> 32) | spread8(b1 >>> 32) << 8);
+    }
+    for (; i < n; i++, j += 2) {
+      int ei = e[eo + i] & 0xFF;
+      int hi = h[ho + i] & 0xFF;
       b[j] = (byte) ((ei << 7) | (hi & 0x7F));
       b[j + 1] = (byte) ((hi & 0x80) | (ei >>> 1));
     }
   }
 
-  private static void mergeF16(byte[] e, byte[] h, byte[] l, int n, byte[] b, int base) {
+  private static void mergeF16(byte[] e, int eo, byte[] h, int ho, byte[] l, int lo, int n, byte[] b, int base) {
     for (int i = 0, j = base; i < n; i++, j += 2) {
-      int u = ((h[i] & 0x80) << 8) | ((e[i] & 0x1F) << 10) | ((h[i] & 0x7F) << 3) | (l[i] & 7);
+      int hi = h[ho + i];
+      int u = ((hi & 0x80) << 8) | ((e[eo + i] & 0x1F) << 10) | ((hi & 0x7F) << 3) | (l[lo + i] & 7);
       b[j] = (byte) u;
       b[j + 1] = (byte) (u >>> 8);
     }
   }
 
-  private static void mergeBytes4(byte[] p0, byte[] p1, byte[] p2, byte[] p3, int n, byte[] b, int base) {
-    for (int i = 0, j = base; i < n; i++, j += 4) {
-      INT_LE.set(b, j, p0[i] << 24 | (p1[i] & 0xFF) << 16 | (p2[i] & 0xFF) << 8 | (p3[i] & 0xFF));
-    }
-  }
-
-  private static void mergeBytes(int size, byte[][] planes, int n, byte[] b, int base) {
+  private static void mergeBytes(int size, byte[][] planes, int[] offsets, int n, byte[] b, int base) {
     for (int p = 0; p < size; p++) {
       byte[] pl = planes[p];
+      int o = offsets[p];
       for (int i = 0, j = base + size - 1 - p; i < n; i++, j += size) {
-        b[j] = pl[i];
+        b[j] = pl[o + i];
       }
     }
   }

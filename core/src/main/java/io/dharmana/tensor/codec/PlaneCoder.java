@@ -1,6 +1,9 @@
 package io.dharmana.tensor.codec;
 
 import io.dharmana.CorruptDataException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -36,6 +39,12 @@ final class PlaneCoder {
   private static final double NOISE_BITS = 7.99;
 
   private static final int[] NO_CONTEXTS = new int[0];
+
+  /** Symbols per call of a decoding loop (a multiple of 4); see {@code decodeRans}. */
+  private static final int DECODE_SLICE = 4096;
+
+  private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
   /** Every how many symbols the noise test samples, and how sure it must be (bits per symbol). */
   private static final int SAMPLE_STEP = 8;
@@ -767,25 +776,49 @@ final class PlaneCoder {
 
   // ---------------------------------------------------------------- decoding
 
-  /** Reads a plane written by {@link #encode} into {@code sym[0..n)}. */
-  static void decode(ByteSource in, byte[] sym, int n, byte[][] planes, int planeIndex, Scratch sc) {
+  /**
+   * Reads a plane written by {@link #encode}. Its symbols are left in {@code views.array[planeIndex]}
+   * from {@code views.offset[planeIndex]}: {@code sym} for a coded or constant plane, the encoded
+   * buffer itself for a raw one (not copied: the merge reads it there).
+   *
+   * @param views the planes decoded before this one (its possible contexts), and this one's after
+   */
+  static void decode(ByteSource in, byte[] sym, int n, PlaneViews views, int planeIndex, Scratch sc) {
     int mode = in.readByte();
     switch (mode) {
-      case MODE_CONST -> Arrays.fill(sym, 0, n, (byte) in.readByte());
+      case MODE_CONST -> {
+        Arrays.fill(sym, 0, n, (byte) in.readByte());
+        views.set(planeIndex, sym, 0);
+      }
       case MODE_RAW -> {
         in.require(n, "a raw plane");
-        System.arraycopy(in.buf, in.pos, sym, 0, n);
+        views.set(planeIndex, in.buf, in.pos);
         in.pos += n;
       }
-      case MODE_RANS -> decodeRans(in, sym, n, planes, planeIndex, sc);
+      case MODE_RANS -> {
+        decodeRans(in, sym, n, views, planeIndex, sc);
+        views.set(planeIndex, sym, 0);
+      }
       default -> throw new CorruptDataException("Cannot decode float coding: plane mode " + mode + " is not 0, 1 or 2");
     }
   }
 
-  private static void decodeRans(ByteSource in, byte[] sym, int n, byte[][] planes, int planeIndex, Scratch sc) {
+  /** Where the symbols of each decoded plane of a chunk are: an array and the offset of the first. */
+  static final class PlaneViews {
+    final byte[][] array = new byte[8][];
+    final int[] offset = new int[8];
+
+    void set(int plane, byte[] a, int off) {
+      array[plane] = a;
+      offset[plane] = off;
+    }
+  }
+
+  private static void decodeRans(ByteSource in, byte[] sym, int n, PlaneViews views, int planeIndex, Scratch sc) {
     int ctxCode = in.readByte();
     int ctxKind;
     byte[] ctxPlane = null;
+    int ctxOff = 0;
     if (ctxCode == 0) {
       ctxKind = CTX_NONE;
     } else if (ctxCode == 1) {
@@ -796,7 +829,8 @@ final class PlaneCoder {
         throw new CorruptDataException(
             "Cannot decode float coding: plane " + planeIndex + " names context plane " + ctxKind + ", not an earlier one");
       }
-      ctxPlane = planes[ctxKind];
+      ctxPlane = views.array[ctxKind];
+      ctxOff = views.offset[ctxKind];
     }
     int[] map = sc.decodeMap;
     Arrays.fill(map, 0);
@@ -829,15 +863,26 @@ final class PlaneCoder {
     st[3] = x3;
     st[4] = p;
     st[5] = map[0] >>> SCALE_BITS; // the first element's context is symbol 0
-    int i;
-    if (ctxKind == CTX_NONE) {
-      i = decodeOrder0(dec, buf, end, sym, n4, st);
-    } else if (ctxKind >= 0) {
-      i = decodeByPlane(dec, map, ctxPlane, buf, end, sym, n4, st);
-    } else {
-      i = decodeBySelf(sc.selfSlots, sc.selfFreq, buf, end, sym, n4, st);
+    // In slices: the launcher turns off on-stack replacement, so a call that starts in the
+    // interpreter stays there to its end. Sliced, only the first slices of the first planes are
+    // interpreted; the rest run compiled as soon as the compiler is done.
+    int i = 0;
+    while (true) {
+      int to = Math.min(n4, i + DECODE_SLICE);
+      int reached;
+      if (ctxKind == CTX_NONE) {
+        reached = decodeOrder0(dec, buf, end, sym, i, to, st);
+      } else if (ctxKind >= 0) {
+        reached = decodeByPlane(dec, map, ctxPlane, ctxOff, buf, end, sym, i, to, st);
+      } else {
+        reached = decodeBySelf(sc.selfSlots, sc.selfFreq, buf, end, sym, i, to, st);
+      }
+      i = reached;
+      if (reached < to || to == n4) {
+        break; // near the stream end (the tail checks each word) or done
+      }
     }
-    decodeTail(dec, map, ctxKind, ctxPlane, buf, end, sym, i, n, st, sc);
+    decodeTail(dec, map, ctxKind, ctxPlane, ctxOff, buf, end, sym, i, n, st, sc);
     in.pos = end;
   }
 
@@ -903,7 +948,8 @@ final class PlaneCoder {
    * last groups), then checks that the stream ended where and as the encoder began it.
    */
   private static void decodeTail(
-      int[] dec, int[] map, int ctxKind, byte[] ctxPlane, byte[] buf, int end, byte[] sym, int i, int n, int[] st, Scratch sc) {
+      int[] dec, int[] map, int ctxKind, byte[] ctxPlane, int ctxOff, byte[] buf, int end, byte[] sym, int i, int n, int[] st,
+      Scratch sc) {
     if (ctxKind == CTX_SELF) {
       decodeTailSelf(sc.selfSlots, sc.selfFreq, buf, end, sym, i, n, st);
       return;
@@ -911,7 +957,7 @@ final class PlaneCoder {
     int p = st[4];
     int[] x = {st[0], st[1], st[2], st[3]};
     for (; i < n; i++) {
-      int t = ctxKind == CTX_NONE ? 0 : ctxKind == CTX_SELF ? map[i == 0 ? 0 : sym[i - 1] & 0xFF] : map[ctxPlane[i] & 0xFF];
+      int t = ctxKind == CTX_NONE ? 0 : ctxKind == CTX_SELF ? map[i == 0 ? 0 : sym[i - 1] & 0xFF] : map[ctxPlane[ctxOff + i] & 0xFF];
       int xs = x[i & 3];
       int e = dec[t | (xs & MASK)];
       xs = ((e >>> 8 & 0xFFF) + 1) * (xs >>> SCALE_BITS) + (e >>> 20);
@@ -961,16 +1007,16 @@ final class PlaneCoder {
   }
 
   /**
-   * Four elements at a time with one table, while four words surely remain. Returns the elements
-   * decoded; the states and the word position go in and out through {@code st}.
+   * Elements {@code from..n4}, four at a time with one table, while four words surely remain.
+   * Returns the index reached; the states and the word position go in and out through {@code st}.
    */
-  private static int decodeOrder0(int[] dec, byte[] buf, int end, byte[] sym, int n4, int[] st) {
+  private static int decodeOrder0(int[] dec, byte[] buf, int end, byte[] sym, int from, int n4, int[] st) {
     int x0 = st[0];
     int x1 = st[1];
     int x2 = st[2];
     int x3 = st[3];
     int p = st[4];
-    int i = 0;
+    int i = from;
     int m;
     for (; i < n4 && p <= end - 8; i += 4) {
       int e0 = dec[x0 & MASK];
@@ -981,21 +1027,23 @@ final class PlaneCoder {
       x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
       x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
       x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
-      sym[i] = (byte) e0;
-      sym[i + 1] = (byte) e1;
-      sym[i + 2] = (byte) e2;
-      sym[i + 3] = (byte) e3;
+      INT_LE.set(sym, i, e0 & 0xFF | (e1 & 0xFF) << 8 | (e2 & 0xFF) << 16 | e3 << 24);
+      long w = (long) LONG_LE.get(buf, p);
+      // The group takes at most four words: all of them are in w, read with one load.
       m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-      x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      x0 = x0 & ~m | (x0 << 16 | (int) w & 0xFFFF) & m;
+      w >>>= m & 16;
       p += m & 2;
-      m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-      x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      m = (x1 - RANS_L) >> 31;
+      x1 = x1 & ~m | (x1 << 16 | (int) w & 0xFFFF) & m;
+      w >>>= m & 16;
       p += m & 2;
-      m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-      x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      m = (x2 - RANS_L) >> 31;
+      x2 = x2 & ~m | (x2 << 16 | (int) w & 0xFFFF) & m;
+      w >>>= m & 16;
       p += m & 2;
-      m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-      x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      m = (x3 - RANS_L) >> 31;
+      x3 = x3 & ~m | (x3 << 16 | (int) w & 0xFFFF) & m;
       p += m & 2;
     }
     st[0] = x0;
@@ -1007,38 +1055,41 @@ final class PlaneCoder {
   }
 
   /** As {@link #decodeOrder0}, the table chosen by the same element of an earlier plane. */
-  private static int decodeByPlane(int[] dec, int[] map, byte[] ctxPlane, byte[] buf, int end, byte[] sym, int n4, int[] st) {
+  private static int decodeByPlane(
+      int[] dec, int[] map, byte[] ctxPlane, int ctxOff, byte[] buf, int end, byte[] sym, int from, int n4, int[] st) {
     int x0 = st[0];
     int x1 = st[1];
     int x2 = st[2];
     int x3 = st[3];
     int p = st[4];
-    int i = 0;
+    int i = from;
     int m;
-    for (; i < n4 && p <= end - 8; i += 4) {
-      int e0 = dec[map[ctxPlane[i] & 0xFF] | (x0 & MASK)];
-      int e1 = dec[map[ctxPlane[i + 1] & 0xFF] | (x1 & MASK)];
-      int e2 = dec[map[ctxPlane[i + 2] & 0xFF] | (x2 & MASK)];
-      int e3 = dec[map[ctxPlane[i + 3] & 0xFF] | (x3 & MASK)];
+    for (int c = ctxOff + from; i < n4 && p <= end - 8; i += 4, c += 4) {
+      int e0 = dec[map[ctxPlane[c] & 0xFF] | (x0 & MASK)];
+      int e1 = dec[map[ctxPlane[c + 1] & 0xFF] | (x1 & MASK)];
+      int e2 = dec[map[ctxPlane[c + 2] & 0xFF] | (x2 & MASK)];
+      int e3 = dec[map[ctxPlane[c + 3] & 0xFF] | (x3 & MASK)];
       x0 = ((e0 >>> 8 & 0xFFF) + 1) * (x0 >>> SCALE_BITS) + (e0 >>> 20);
       x1 = ((e1 >>> 8 & 0xFFF) + 1) * (x1 >>> SCALE_BITS) + (e1 >>> 20);
       x2 = ((e2 >>> 8 & 0xFFF) + 1) * (x2 >>> SCALE_BITS) + (e2 >>> 20);
       x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
-      sym[i] = (byte) e0;
-      sym[i + 1] = (byte) e1;
-      sym[i + 2] = (byte) e2;
-      sym[i + 3] = (byte) e3;
+      INT_LE.set(sym, i, e0 & 0xFF | (e1 & 0xFF) << 8 | (e2 & 0xFF) << 16 | e3 << 24);
+      long w = (long) LONG_LE.get(buf, p);
+      // The group takes at most four words: all of them are in w, read with one load.
       m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-      x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      x0 = x0 & ~m | (x0 << 16 | (int) w & 0xFFFF) & m;
+      w >>>= m & 16;
       p += m & 2;
-      m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-      x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      m = (x1 - RANS_L) >> 31;
+      x1 = x1 & ~m | (x1 << 16 | (int) w & 0xFFFF) & m;
+      w >>>= m & 16;
       p += m & 2;
-      m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-      x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      m = (x2 - RANS_L) >> 31;
+      x2 = x2 & ~m | (x2 << 16 | (int) w & 0xFFFF) & m;
+      w >>>= m & 16;
       p += m & 2;
-      m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-      x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
+      m = (x3 - RANS_L) >> 31;
+      x3 = x3 & ~m | (x3 << 16 | (int) w & 0xFFFF) & m;
       p += m & 2;
     }
     st[0] = x0;
@@ -1054,13 +1105,13 @@ final class PlaneCoder {
    * of the next element, so the chain from one element to the next is one two-byte load. The
    * table of the element after the last one decoded goes out in {@code st[5]}.
    */
-  private static int decodeBySelf(char[] slots, int[] symFreq, byte[] buf, int end, byte[] sym, int n4, int[] st) {
+  private static int decodeBySelf(char[] slots, int[] symFreq, byte[] buf, int end, byte[] sym, int from, int n4, int[] st) {
     int x0 = st[0];
     int x1 = st[1];
     int x2 = st[2];
     int x3 = st[3];
     int p = st[4];
-    int i = 0;
+    int i = from;
     int m;
     int t = st[5];
     for (; i < n4 && p <= end - 8; i += 4) {
@@ -1085,16 +1136,18 @@ final class PlaneCoder {
       sym[i + 1] = (byte) e1;
       sym[i + 2] = (byte) e2;
       sym[i + 3] = (byte) e3;
+      // Here the word loads stay per state: with one 8-byte load the loop's ~25 live values
+      // no longer fit the registers, and the spills cost more than the loads saved.
       m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
       x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
       p += m & 2;
-      m = (x1 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      m = (x1 - RANS_L) >> 31;
       x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
       p += m & 2;
-      m = (x2 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      m = (x2 - RANS_L) >> 31;
       x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
       p += m & 2;
-      m = (x3 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
+      m = (x3 - RANS_L) >> 31;
       x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
       p += m & 2;
     }

@@ -56,6 +56,49 @@ class FloatCodecRoundTripTest {
     }
   }
 
+  /**
+   * Raw planes are merged straight from the encoded bytes, eight elements per step, and may be the
+   * context of a later plane there: every element count around a multiple of eight, with the top
+   * byte plane noise (kept raw) and the next one mostly a function of it (coded conditioned on it).
+   */
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void rawPlanesReadInPlaceRoundTrip(long seed) {
+    Random r = new Random(seed);
+    for (int n : new int[] {7, 8, 9, 15, 16, 17, 63, 64, 65, 1023, 1024, 1025, 4095, 4097, 16383, 20001}) {
+      byte[] ints = new byte[4 * n];
+      for (int i = 0; i < n; i++) {
+        int top = r.nextInt(256);
+        int next = (top & 0x0F) + (r.nextInt(8) == 0 ? r.nextInt(4) : 0); // order 0: ~4 bits, not noise
+        ByteBuffer.wrap(ints).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(4 * i, top << 24 | next << 16 | r.nextInt(16));
+      }
+      String why = "seed " + seed + " n " + n;
+      assertRoundTrip(DEFAULT, DType.I32, ints, null, why + " I32");
+      if (n >= 256 * 64) {
+        // With enough elements for a table per context, the shape this test is about: plane 0 raw, plane 1 coded with plane 0 as its context.
+        byte[] encoded = DEFAULT.encode(DType.I32, ByteBuffer.wrap(ints), null);
+        ByteSource in = new ByteSource(encoded, 0, encoded.length);
+        in.skip(3, "header");
+        in.readVarint();
+        in.readVarint();
+        in.readVarint();
+        assertEquals(ChunkCoder.MODE_SPLIT, in.readByte(), why);
+        assertEquals(PlaneCoder.MODE_RAW, in.readByte(), why + ": plane 0 mode");
+        in.skip(n, "plane 0");
+        assertEquals(PlaneCoder.MODE_RANS, in.readByte(), why + ": plane 1 mode");
+        assertEquals(2, in.readByte(), why + ": plane 1 context (plane 0)");
+      }
+      assertRoundTrip(SMALL_CHUNKS, DType.I32, ints, null, why + " I32, small chunks");
+      for (DType dtype : List.of(DType.F32, DType.BF16, DType.F16)) {
+        byte[] data = FloatPatterns.mixed(r, dtype, n * dtype.size());
+        byte[] parent = FloatPatterns.mixed(r, dtype, n * dtype.size());
+        assertRoundTrip(DEFAULT, dtype, data, null, why + " " + dtype);
+        assertRoundTrip(SMALL_CHUNKS, dtype, data, null, why + " " + dtype + ", small chunks");
+        assertRoundTrip(DEFAULT, dtype, data, parent, why + " " + dtype + " with parent");
+      }
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("seeds")
   void randomTensorsRoundTrip(long seed) {
