@@ -106,10 +106,6 @@ public final class StorageRuntime implements AutoCloseable {
     long start = PipelineMetrics.now();
     long[] cutNanos = {0};
     long[] mark = {start};
-    // Each chunk is handed to the pools only once the next one is cut: an object that turns out
-    // to be one chunk (most small objects) is then encoded and stored on the caller's thread,
-    // without the two hand-offs and wake-ups per chunk that the pools cost.
-    byte[][] pending = {null};
     try {
       long size = Chunkers.split(in, chunker, chunk -> {
         long t0 = PipelineMetrics.now();
@@ -118,23 +114,18 @@ public final class StorageRuntime implements AutoCloseable {
           original.update(chunk);
           metrics.step("sha256-original", "encode", chunk.length, chunk.length, PipelineMetrics.now() - t0);
         }
-        if (pending[0] != null) {
-          submit(pending[0], chain, metrics, inFlight, refs, newChunks);
+        CompletableFuture<Stored> f = CompletableFuture
+            .supplyAsync(() -> encode(chunk, chain, metrics), codecPool)
+            .thenApplyAsync(e -> store(e, metrics), ioPool);
+        inFlight.add(f);
+        while (inFlight.size() >= window) {
+          collect(inFlight.poll(), refs, newChunks);
         }
-        pending[0] = chunk;
         done[0] += chunk.length;
         progress.progress(done[0], expectedSize);
         mark[0] = PipelineMetrics.now();
       });
       metrics.step("chunking", "encode", size, size, cutNanos[0]);
-      if (pending[0] != null) {
-        if (inFlight.isEmpty() && refs.isEmpty()) {
-          Stored only = store(encode(pending[0], chain, metrics), metrics);
-          inFlight.add(CompletableFuture.completedFuture(only));
-        } else {
-          submit(pending[0], chain, metrics, inFlight, refs, newChunks);
-        }
-      }
       while (!inFlight.isEmpty()) {
         collect(inFlight.poll(), refs, newChunks);
       }
@@ -153,18 +144,6 @@ public final class StorageRuntime implements AutoCloseable {
         f.cancel(false);
       }
       throw e;
-    }
-  }
-
-  /** Encodes and stores {@code chunk} on the pools, first collecting the oldest chunks while the window is full. */
-  private void submit(byte[] chunk, StageChain chain, PipelineMetrics metrics, ArrayDeque<CompletableFuture<Stored>> inFlight,
-      List<ChunkRef> refs, long[] newChunks) {
-    CompletableFuture<Stored> f = CompletableFuture
-        .supplyAsync(() -> encode(chunk, chain, metrics), codecPool)
-        .thenApplyAsync(e -> store(e, metrics), ioPool);
-    inFlight.add(f);
-    while (inFlight.size() >= window) {
-      collect(inFlight.poll(), refs, newChunks);
     }
   }
 
@@ -412,10 +391,6 @@ public final class StorageRuntime implements AutoCloseable {
           int index = next;
           ioPool.execute(() -> fetchAndDecode(index, ref, result));
           inFlight.add(result);
-        } else if (inFlight.isEmpty() && (next + 1 == manifest.chunks().size() || offsets[next + 1] >= end)) {
-          // a read of one chunk (a small object, a short range) has nothing to overlap its fetch
-          // with: on the reader's thread it saves a task's hand-off and wake-up
-          inFlight.add(CompletableFuture.completedFuture(chunk(ref)));
         } else {
           inFlight.add(CompletableFuture
               // one task per chunk: fetching from a warm tier is cheap, and a hop between pools
