@@ -21,6 +21,8 @@
 #        LOAD_MVN_FLAGS   extra Maven flags (e.g. -o)
 #        LOAD_KEEP_LOGS   a directory to keep the servers' logs in (safepoints, the gateways' GC log)
 #        LOAD_BASELINE_OPTS  JVM flags of a second gateway measured alongside (see below)
+#        LOAD_BASELINE_LAUNCHER  the launcher (dharmana script) of another checkout that the second
+#                           gateway runs, e.g. main's against a branch's (default: this checkout's)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 root="$PWD"
@@ -90,23 +92,30 @@ fi
 DHARMANA_JAVA_OPTS= ./dharmana init "$work/repo" "${pipeline[@]}" >/dev/null
 mkdir -p "$work/repo/gateway"
 (umask 077 && echo "LOADTESTKEY load-test-secret-key" >"$work/repo/gateway/credentials")
-[ -z "${LOAD_BASELINE_OPTS:-}" ] || cp -a "$work/repo" "$work/baseline-repo"
+baseline_launcher="${LOAD_BASELINE_LAUNCHER:-}"
+if [ -n "$baseline_launcher" ]; then
+  baseline_launcher="$(cd "$(dirname "$baseline_launcher")" && pwd)/$(basename "$baseline_launcher")"
+  "$baseline_launcher" --version >/dev/null
+fi
+with_baseline="${LOAD_BASELINE_OPTS:-}${baseline_launcher}"
+[ -z "$with_baseline" ] || cp -a "$work/repo" "$work/baseline-repo"
 DHARMANA_JAVA_OPTS="${DHARMANA_JAVA_OPTS:--Xmx4g} -Xlog:safepoint:file=$work/gateway-safepoints.log -Xlog:gc:file=$work/gateway-gc.log" \
   ./dharmana serve "$work/repo" --port 0 >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=("$gateway_pid")
 
-# LOAD_BASELINE_OPTS: a second gateway on its own copy of the repository with these JVM flags (e.g. an
-# earlier configuration), loaded in the same alternating slices, for before/after in one run
-if [ -n "${LOAD_BASELINE_OPTS:-}" ]; then
-  DHARMANA_JAVA_OPTS="$LOAD_BASELINE_OPTS -Xlog:safepoint:file=$work/baseline-safepoints.log -Xlog:gc:file=$work/baseline-gc.log" \
-    ./dharmana serve "$work/baseline-repo" --port 0 >"$work/baseline.log" 2>&1 &
+# LOAD_BASELINE_OPTS / LOAD_BASELINE_LAUNCHER: a second gateway on its own copy of the repository with
+# these JVM flags (e.g. an earlier configuration) or another checkout's build, loaded in the same
+# alternating slices, for before/after in one run
+if [ -n "$with_baseline" ]; then
+  DHARMANA_JAVA_OPTS="${LOAD_BASELINE_OPTS:--Xmx4g} -Xlog:safepoint:file=$work/baseline-safepoints.log -Xlog:gc:file=$work/baseline-gc.log" \
+    "${baseline_launcher:-./dharmana}" serve "$work/baseline-repo" --port 0 >"$work/baseline.log" 2>&1 &
   baseline_pid=$!
   pids+=("$baseline_pid")
   baseline_port="$(port_of "$work/baseline.log" '^Serving ')"
   baseline=(-Ddharmana.load.baseline="http://127.0.0.1:$baseline_port" -Ddharmana.load.baseline.pid="$baseline_pid"
     -Ddharmana.load.baseline.name="${LOAD_BASELINE_NAME:-baseline}")
-  echo "baseline gateway: pid $baseline_pid, JVM flags: $LOAD_BASELINE_OPTS"
+  echo "baseline gateway: pid $baseline_pid, ${baseline_launcher:-./dharmana} serve, JVM flags: ${LOAD_BASELINE_OPTS:--Xmx4g}"
 else
   baseline=()
 fi
@@ -128,7 +137,7 @@ java -Xmx2g -cp "$cp" -Ddharmana.load.seconds="$SECONDS_EACH" ${LOAD_SEED:+-Ddha
   io.dharmana.server.LoadGenerator load || status=$?
 
 # stop-the-world pauses of each server over its whole life (start, warm-up and load)
-for s in gateway ${LOAD_BASELINE_OPTS:+baseline} s3proxy floor; do
+for s in gateway ${with_baseline:+baseline} s3proxy floor; do
   awk -v name="$s" '/Total: [0-9]+ ns/ {
       match($0, /Total: [0-9]+ ns/); t = substr($0, RSTART + 7, RLENGTH - 10) / 1e6
       match($0, /Reaching safepoint: [0-9]+ ns/); r = substr($0, RSTART + 20, RLENGTH - 23) / 1e6
