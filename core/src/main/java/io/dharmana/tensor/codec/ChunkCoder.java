@@ -322,16 +322,28 @@ final class ChunkCoder {
     for (; i + 8 <= n; i += 8, j += 32) {
       long ee = (long) LONG_LE.get(e, eo + i);
       long hh = (long) LONG_LE.get(h, ho + i);
-      // byte 2: the exponent's low bit, then the top mantissa bits; byte 3: sign, then exponent >> 1
-      long b2 = (ee & LOW_BITS) << 7 | hh & LOW7;
-      long b3 = hh & HIGH_BITS | ee >>> 1 & LOW7;
-      put4(b, j, (long) LONG_LE.get(m0, m0o + i), (long) LONG_LE.get(m1, m1o + i), b2, b3);
+      put4(b, j, (long) LONG_LE.get(m0, m0o + i), (long) LONG_LE.get(m1, m1o + i), expLowAndTopMantissa(ee, hh),
+          signAndExpHigh(ee, hh));
     }
     for (; i < n; i++, j += 4) {
       int hi = h[ho + i];
       int u = (hi & 0x80) << 24 | (e[eo + i] & 0xFF) << 23 | (hi & 0x7F) << 16 | (m1[m1o + i] & 0xFF) << 8 | (m0[m0o + i] & 0xFF);
       INT_LE.set(b, j, u);
     }
+  }
+
+  /**
+   * For eight elements at once, from eight exponent bytes {@code e} and eight sign+top-mantissa
+   * bytes {@code h}: the float's second-highest byte (an fp32's byte 2, a bf16's byte 0), the
+   * exponent's low bit over the top seven mantissa bits.
+   */
+  private static long expLowAndTopMantissa(long e, long h) {
+    return (e & LOW_BITS) << 7 | h & LOW7;
+  }
+
+  /** As {@link #expLowAndTopMantissa}, the highest byte: the sign over the exponent's top seven bits. */
+  private static long signAndExpHigh(long e, long h) {
+    return h & HIGH_BITS | e >>> 1 & LOW7;
   }
 
   /** Four-byte elements whose byte k (least significant first) is plane {@code pk}'s symbol. */
@@ -379,8 +391,8 @@ final class ChunkCoder {
     for (; i + 8 <= n; i += 8, j += 16) {
       long ee = (long) LONG_LE.get(e, eo + i);
       long hh = (long) LONG_LE.get(h, ho + i);
-      long b0 = (ee & LOW_BITS) << 7 | hh & LOW7;
-      long b1 = hh & HIGH_BITS | ee >>> 1 & LOW7;
+      long b0 = expLowAndTopMantissa(ee, hh);
+      long b1 = signAndExpHigh(ee, hh);
       LONG_LE.set(b, j, spread8(b0) | spread8(b1) << 8);
       LONG_LE.set(b, j + 8, spread8(b0 >>> 32) | spread8(b1 >>> 32) << 8);
     }
