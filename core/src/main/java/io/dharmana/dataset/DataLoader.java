@@ -147,8 +147,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     this.buffersPool = new BufferPool(memoryLimit + 2L * batchSize * (long) Math.max(averageSampleBytes, 1));
     this.recycle = buffersPool::give;
     if (batches == 0) {
-      allSubmitted = true;
-      allRead.complete(null);
+      lastSubmitted();
     }
   }
 
@@ -536,10 +535,15 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
       nextToSubmit++;
     }
     if (nextToSubmit >= batches && !allSubmitted) {
-      allSubmitted = true;
-      if (partsRunning.get() == 0) {
-        allRead.complete(null);
-      }
+      lastSubmitted();
+    }
+  }
+
+  /** Every batch is submitted: the reads finish when those still running do. */
+  private void lastSubmitted() {
+    allSubmitted = true;
+    if (partsRunning.get() == 0) {
+      allRead.complete(null);
     }
   }
 
