@@ -84,6 +84,8 @@ class DatasetCommandTest {
     assertEquals(0, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--prefetch", "2", "--json"), err.toString());
     JsonNode bench = new ObjectMapper().readTree(out.toString());
     assertTrue(bench.get("utilization").asDouble() > 0, out.toString());
+    assertTrue(bench.get("strictUtilization").asDouble() > 0
+        && bench.get("strictUtilization").asDouble() <= bench.get("utilization").asDouble(), "the strict figure charges overruns: " + out);
     assertEquals(2, bench.get("prefetch").asInt(), out.toString());
     assertEquals(2, bench.get("prefetchDepth").asInt(), out.toString());
     assertTrue(bench.get("overrunMs").asDouble() >= 0, out.toString());

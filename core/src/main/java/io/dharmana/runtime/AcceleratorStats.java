@@ -7,8 +7,17 @@ import java.util.List;
  * compute time over wall time, with the first item excluded (its wait is the pipeline's start-up,
  * not steady-state starvation).
  *
+ * <p>Compute time is what each compute measured, as MLPerf Storage's DLIO times it (the clock read
+ * before and after each emulated compute): a thread that wakes late from its sleep computed
+ * longer, it did not wait for storage. How much longer, the overrun, is kept apart, and {@link
+ * #strictUtilization()} counts only the compute asked for: the stricter figure charges a late
+ * wake-up as idle time, which on a loaded host is partly the loader's CPU and partly the host's
+ * timer and scheduler (the host's own floor: bench's HostSleepLimit).
+ *
  * @param items items consumed, the first included
  * @param computeNanos compute time asked for by items after the first
+ * @param overrunNanos how much longer than asked those computes took (a synchronous launch's thread
+ *     woke late); zero for an asynchronous launch, whose device computes exactly what it is asked
  * @param waitNanos time waiting for items after the first
  * @param wallNanos wall time from the end of the first item's compute to the end of the last's
  * @param firstWaitNanos wait for the first item (start-up)
@@ -19,21 +28,14 @@ import java.util.List;
  *     ({@link EmulatedAccelerator#byEpoch}); empty otherwise. They add up to the run's.
  */
 public record AcceleratorStats(
-    long items, long computeNanos, long waitNanos, long wallNanos, long firstWaitNanos, long waitP50Nanos, long waitP99Nanos,
+    long items, long computeNanos, long overrunNanos, long waitNanos, long wallNanos, long firstWaitNanos, long waitP50Nanos, long waitP99Nanos,
     long waitMaxNanos, List<Epoch> epochs) {
 
   public AcceleratorStats {
-    if (items < 0 || computeNanos < 0 || waitNanos < 0 || wallNanos < 0) {
+    if (items < 0 || computeNanos < 0 || overrunNanos < 0 || waitNanos < 0 || wallNanos < 0) {
       throw new IllegalArgumentException("Invalid accelerator stats: negative figures");
     }
     epochs = List.copyOf(epochs);
-  }
-
-  /** A run's figures without a per-epoch account. */
-  public AcceleratorStats(
-      long items, long computeNanos, long waitNanos, long wallNanos, long firstWaitNanos, long waitP50Nanos, long waitP99Nanos,
-      long waitMaxNanos) {
-    this(items, computeNanos, waitNanos, wallNanos, firstWaitNanos, waitP50Nanos, waitP99Nanos, waitMaxNanos, List.of());
   }
 
   /**
@@ -45,13 +47,19 @@ public record AcceleratorStats(
    * @param epoch the epoch's number, as the run was told it
    * @param items items of the epoch (the run's first item excluded)
    * @param computeNanos compute time asked for by those items
+   * @param overrunNanos how much longer than asked they computed
    * @param waitNanos time waiting for them
    * @param wallNanos the epoch's wall time
    */
-  public record Epoch(long epoch, long items, long computeNanos, long waitNanos, long wallNanos) {
-    /** Compute time over wall time; NaN for an epoch without wall time. */
+  public record Epoch(long epoch, long items, long computeNanos, long overrunNanos, long waitNanos, long wallNanos) {
+    /** Measured compute time over wall time; NaN for an epoch without wall time. */
     public double utilization() {
-      return wallNanos == 0 ? Double.NaN : Math.min(1.0, (double) computeNanos / wallNanos);
+      return ratio(computeNanos + overrunNanos, wallNanos);
+    }
+
+    /** Compute time asked for over wall time; NaN for an epoch without wall time. */
+    public double strictUtilization() {
+      return ratio(computeNanos, wallNanos);
     }
   }
 
@@ -61,26 +69,29 @@ public record AcceleratorStats(
    * boundaries. NaN without at least two epochs.
    */
   public double utilizationAfterFirstEpoch() {
-    long compute = 0;
+    long computed = 0;
     long wall = 0;
     for (Epoch e : epochs.subList(Math.min(1, epochs.size()), epochs.size())) {
-      compute += e.computeNanos();
+      computed += e.computeNanos() + e.overrunNanos();
       wall += e.wallNanos();
     }
-    return wall == 0 ? Double.NaN : Math.min(1.0, (double) compute / wall);
+    return ratio(computed, wall);
   }
 
-  /** Compute time over wall time, items after the first; NaN with fewer than two items. */
+  /** Measured compute time over wall time, items after the first; NaN with fewer than two items. */
   public double utilization() {
-    return wallNanos == 0 ? Double.NaN : Math.min(1.0, (double) computeNanos / wallNanos);
+    return ratio(computeNanos + overrunNanos, wallNanos);
   }
 
   /**
-   * Wall time neither computing nor waiting for an item: the accelerator's thread woke late from
-   * its compute, because the CPU was busy (on a small machine, with the loader's own threads). The
-   * part of the lost utilization that no storage or prefetch setting recovers.
+   * Compute time asked for over wall time, items after the first: a late wake-up from a compute
+   * (the overrun) counts as idle time. NaN with fewer than two items.
    */
-  public long overrunNanos() {
-    return Math.max(0, wallNanos - computeNanos - waitNanos);
+  public double strictUtilization() {
+    return ratio(computeNanos, wallNanos);
+  }
+
+  private static double ratio(long part, long wall) {
+    return wall == 0 ? Double.NaN : Math.min(1.0, (double) part / wall);
   }
 }

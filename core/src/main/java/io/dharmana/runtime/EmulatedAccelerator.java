@@ -14,8 +14,8 @@ import org.HdrHistogram.Histogram;
 /**
  * An emulated accelerator, as MLPerf Storage uses: it computes on each item by sleeping a given
  * time (fixed, or a function of the item such as per-sample time × batch size), and records
- * compute time (the time asked for) against wall time and the time spent waiting for the next
- * item. The clock and the sleeper are injectable
+ * compute time (asked for, and how much longer the sleep took) against wall time and the time
+ * spent waiting for the next item. The clock and the sleeper are injectable
  * so that tests run on a fake clock.
  *
  * <p>Two ways to launch the compute ({@link Launch}): {@linkplain Launch#SYNCHRONOUS synchronous},
@@ -104,6 +104,7 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
     Histogram waits = new Histogram(TimeUnit.HOURS.toNanos(1), 3);
     long count = 0;
     long compute = 0;
+    long overrun = 0;
     long wait = 0;
     long firstWait = 0;
     long maxWait = 0;
@@ -130,6 +131,7 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
         }
       }
       long waited;
+      long late = 0;
       if (async) {
         // the device's timeline: an item starts when it has arrived and the device is free; a
         // wait is time the device had nothing to compute. The thread takes the next item as soon
@@ -142,6 +144,9 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
         waited = arrived - before;
         pause(want, count);
         end = clock.getAsLong();
+        // measured from the item's arrival, as DLIO times its compute: a sleep that overruns (the
+        // thread was preempted or woke late) computed longer, it did not wait for storage
+        late = Math.max(0, end - arrived - want);
       }
       if (count == 0) {
         firstWait = waited;
@@ -151,12 +156,11 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
         }
       } else {
         if (epoch != null) {
-          epoch.add(want, waited);
+          epoch.add(want, late, waited);
         }
         wait += waited;
-        // the compute asked for, as MLPerf Storage counts it: a sleep that overruns (the thread was
-        // preempted) is time the accelerator would have been idle, not time it computed
         compute += want;
+        overrun += late;
         waits.recordValue(Math.min(waited, waits.getHighestTrackableValue()));
         maxWait = Math.max(maxWait, waited);
       }
@@ -169,7 +173,7 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
       epochs.add(epoch.close(end));
     }
     boolean any = waits.getTotalCount() > 0;
-    return new AcceleratorStats(count, compute, wait, count > 1 ? end - firstEnd : 0, firstWait, any ? waits.getValueAtPercentile(50) : 0,
+    return new AcceleratorStats(count, compute, overrun, wait, count > 1 ? end - firstEnd : 0, firstWait, any ? waits.getValueAtPercentile(50) : 0,
         any ? waits.getValueAtPercentile(99) : 0, maxWait, epochs);
   }
 
@@ -179,6 +183,7 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
     long start; // the end of the compute before the epoch's first counted item
     long items;
     long compute;
+    long overrun;
     long wait;
 
     EpochAccount(long number) {
@@ -190,14 +195,15 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
       this.start = start;
     }
 
-    void add(long computeNanos, long waitNanos) {
+    void add(long computeNanos, long overrunNanos, long waitNanos) {
       items++;
       compute += computeNanos;
+      overrun += overrunNanos;
       wait += waitNanos;
     }
 
     AcceleratorStats.Epoch close(long end) {
-      return new AcceleratorStats.Epoch(number, items, compute, wait, Math.max(0, end - start));
+      return new AcceleratorStats.Epoch(number, items, compute, overrun, wait, Math.max(0, end - start));
     }
   }
 
