@@ -154,7 +154,7 @@ PY
 )
     echo "PyTorch DataLoader (files, 2 workers, shuffled):  $torch_sps samples/s  (dharmana shuffled is $(python3 -c "print(f'{$shuf_sps/$torch_sps:.2f}')")x)"
   else
-    echo "PyTorch DataLoader: skipped: python3-torch not installed"
+    echo "PyTorch DataLoader: skipped: python3-torch not installed (Debian: apt-get install python3-torch)"
   fi
 
   # accelerator emulation: demand = 80% of the measured read bandwidth
