@@ -18,6 +18,9 @@ import io.dharmana.descriptor.Descriptors;
 import io.dharmana.runtime.AcceleratorStats;
 import io.dharmana.runtime.EmulatedAccelerator;
 import io.dharmana.runtime.HostScheduling;
+import io.dharmana.s3.S3Location;
+import io.dharmana.s3.S3StoreOptions;
+import io.dharmana.s3.S3Stores;
 import io.dharmana.stage.StageChain;
 import io.dharmana.stage.StageContext;
 import io.dharmana.stage.StageSpec;
@@ -26,6 +29,7 @@ import io.dharmana.store.BlobStore;
 import io.dharmana.store.Stores;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -105,11 +109,78 @@ public final class DatasetCommand implements Runnable {
     }
   }
 
-  static BlobStore existingDataset(Path dir) {
-    if (!Files.isDirectory(dir)) {
-      throw new io.dharmana.NotFoundException("Cannot open dataset " + dir + ": no such directory");
+  /**
+   * Where a dataset lives: a directory, or {@code s3://bucket/prefix} on an S3-compatible object
+   * store, laid out alike (the index and the shards under the prefix, as {@code aws s3 sync} of a
+   * packed directory leaves them), so a dataset packed here streams from there unchanged.
+   */
+  static final class Location {
+    @Option(names = "--endpoint-url", paramLabel = "URL",
+        description = {"S3-compatible server of an s3:// dataset, its buckets addressed by path (default: AWS). Credentials come "
+            + "from the AWS default chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, ~/.aws/credentials, ..."})
+    URI endpoint;
+
+    @Option(names = "--region", paramLabel = "REGION", description = "Region of an s3:// dataset (default: AWS_REGION, else us-east-1).")
+    String region;
+
+    /** The store of the dataset at {@code location}, which must hold one. */
+    BlobStore existing(String location) {
+      if (!isS3(location)) {
+        Path dir = local(location);
+        if (!Files.isDirectory(dir)) {
+          throw new io.dharmana.NotFoundException("Cannot open dataset " + dir + ": no such directory");
+        }
+        return Stores.local(dir, false);
+      }
+      BlobStore store = s3(location);
+      if (!store.exists(DatasetIndex.KEY)) {
+        store.close();
+        throw new io.dharmana.NotFoundException("Cannot open dataset " + location + ": no " + DatasetIndex.KEY + " there (not packed, "
+            + "or its pack did not finish)");
+      }
+      return store;
     }
-    return Stores.local(dir, false);
+
+    /** The store to pack a new dataset into at {@code location}. */
+    BlobStore create(String location, boolean fsync) {
+      return isS3(location) ? s3(location) : Stores.local(local(location), fsync);
+    }
+
+    private Path local(String location) {
+      if (endpoint != null || region != null) {
+        throw new InvalidDescriptorException("Invalid --endpoint-url/--region: they apply to s3:// datasets, not to directory " + location);
+      }
+      return Path.of(location);
+    }
+
+    private BlobStore s3(String location) {
+      S3Location where;
+      try {
+        where = S3Location.parse(location);
+      } catch (IllegalArgumentException e) {
+        throw new InvalidDescriptorException("Invalid dataset location '" + location + "': " + e.getMessage(), e);
+      }
+      S3StoreOptions.Builder options = S3StoreOptions.builder();
+      if (endpoint != null) {
+        // servers other than AWS (S3Proxy, MinIO, the Dharmana gateway) address buckets by path
+        options.endpoint(endpoint).pathStyleAccess();
+      }
+      String r = region != null ? region : System.getenv("AWS_REGION");
+      if (r != null && !r.isBlank()) {
+        options.region(r);
+      }
+      return S3Stores.create(where, options.build());
+    }
+
+    static boolean isS3(String location) {
+      return location.startsWith("s3://");
+    }
+
+    /** The last name of a location, for progress lines. */
+    static String name(String location) {
+      String trimmed = location.replaceAll("/+$", "");
+      return trimmed.substring(trimmed.lastIndexOf('/') + 1);
+    }
   }
 
   static String mb(double bytes, double seconds) {
@@ -125,8 +196,10 @@ public final class DatasetCommand implements Runnable {
   static final class Pack implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "OUT", description = "Dataset directory to create.")
-    Path out;
+    @Parameters(index = "0", paramLabel = "OUT", description = "Dataset to create: a directory, or s3://bucket/prefix (see --endpoint-url).")
+    String out;
+
+    @CommandLine.Mixin Location location = new Location();
 
     @Option(names = "--from", required = true, paramLabel = "DIR|FILE.jsonl|SHARD.tar", arity = "1..*",
         description = "Inputs, packed in the order given.")
@@ -178,7 +251,7 @@ public final class DatasetCommand implements Runnable {
       }
       long started = System.nanoTime();
       DatasetIndex index;
-      try (BlobStore store = Stores.local(out, fsync); Progress bar = Progress.start("pack " + out.getFileName(), total, progress)) {
+      try (BlobStore store = location.create(out, fsync); Progress bar = Progress.start("pack " + Location.name(out), total, progress)) {
         long finalTotal = total;
         DatasetPacker.Builder builder = DatasetPacker.builder(store)
             .stages(chain)
@@ -238,8 +311,10 @@ public final class DatasetCommand implements Runnable {
   static final class Inspect implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "DIR", description = "Dataset directory.")
-    Path dir;
+    @Parameters(index = "0", paramLabel = "DIR", description = "Dataset: a directory, or s3://bucket/prefix (see --endpoint-url).")
+    String dir;
+
+    @CommandLine.Mixin Location location = new Location();
 
     @Option(names = "--json", description = "Print the index as JSON.")
     boolean json;
@@ -249,7 +324,7 @@ public final class DatasetCommand implements Runnable {
 
     @Override
     public Integer call() {
-      try (BlobStore store = existingDataset(dir); Dataset dataset = Dataset.open(store, "")) {
+      try (BlobStore store = location.existing(dir); Dataset dataset = Dataset.open(store, "")) {
         DatasetIndex index = dataset.index();
         PrintWriter o = spec.commandLine().getOut();
         if (json) {
@@ -284,8 +359,10 @@ public final class DatasetCommand implements Runnable {
   static final class Unpack implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "DIR", description = "Dataset directory.")
-    Path dir;
+    @Parameters(index = "0", paramLabel = "DIR", description = "Dataset: a directory, or s3://bucket/prefix (see --endpoint-url).")
+    String dir;
+
+    @CommandLine.Mixin Location location = new Location();
 
     @Parameters(index = "1", paramLabel = "OUT", description = "Directory to restore into.")
     Path out;
@@ -296,7 +373,7 @@ public final class DatasetCommand implements Runnable {
     @Override
     public Integer call() {
       long started = System.nanoTime();
-      try (BlobStore store = existingDataset(dir); Dataset dataset = Dataset.open(store, "")) {
+      try (BlobStore store = location.existing(dir); Dataset dataset = Dataset.open(store, "")) {
         dataset.unpack(out, members ? Dataset.TarRestore.MEMBERS : Dataset.TarRestore.ARCHIVE);
         double seconds = (System.nanoTime() - started) / 1e9;
         spec.commandLine().getOut().printf(Locale.ROOT, "unpacked %d samples (%s) of %d source(s) to %s in %.2f s%n",
@@ -434,8 +511,10 @@ public final class DatasetCommand implements Runnable {
   static final class Read implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "DIR", description = "Dataset directory.")
-    Path dir;
+    @Parameters(index = "0", paramLabel = "DIR", description = "Dataset: a directory, or s3://bucket/prefix (see --endpoint-url).")
+    String dir;
+
+    @CommandLine.Mixin Location location = new Location();
 
     @CommandLine.Mixin LoaderOptions options = new LoaderOptions();
 
@@ -451,7 +530,7 @@ public final class DatasetCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
-      try (BlobStore store = existingDataset(dir);
+      try (BlobStore store = location.existing(dir);
           BlobStore cacheStore = options.cache == null ? null : Stores.local(options.cache, false);
           Dataset dataset = options.open(store, cacheStore);
           DataLoader loader = options.loader(dataset, prefetch)) {
@@ -525,8 +604,10 @@ public final class DatasetCommand implements Runnable {
   static final class Bench implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "DIR", description = "Dataset directory.")
-    Path dir;
+    @Parameters(index = "0", paramLabel = "DIR", description = "Dataset: a directory, or s3://bucket/prefix (see --endpoint-url).")
+    String dir;
+
+    @CommandLine.Mixin Location location = new Location();
 
     @CommandLine.Mixin LoaderOptions options = new LoaderOptions();
 
@@ -585,7 +666,7 @@ public final class DatasetCommand implements Runnable {
       }
       List<String> depths = sweep == null || sweep.isEmpty() ? List.of(prefetch) : sweep;
       List<Map<String, Object>> runs = new ArrayList<>();
-      try (BlobStore store = existingDataset(dir); BlobStore cacheStore = options.cache == null ? null : Stores.local(options.cache, false);
+      try (BlobStore store = location.existing(dir); BlobStore cacheStore = options.cache == null ? null : Stores.local(options.cache, false);
           Dataset dataset = options.open(store, cacheStore)) {
         for (String depth : depths) {
           runs.add(run(dataset, depth));
