@@ -1,13 +1,11 @@
 package io.dharmana.tensor.file;
 
 import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.dharmana.CorruptDataException;
 import io.dharmana.tensor.DType;
 import io.dharmana.tensor.lossy.ErrorReport;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,7 +13,8 @@ import java.util.Base64;
 import java.util.List;
 
 /**
- * The JSON header of a {@code .dhz} file (stored after the payload, located by the trailer).
+ * The header of a {@code .dhz} file (stored after the payload, located by the trailer), and its
+ * format version 1 encoding: JSON, read here; version 2 files encode it as {@link BinaryHeader}.
  *
  * @param originalHeader the safetensors header bytes exactly as in the original file (without the
  *     8-byte length), so the output is byte-identical
@@ -37,144 +36,10 @@ record FileHeader(
     ErrorReport error,
     List<TensorFileEntry> tensors) {
   /**
-   * Streaming, not a tree: a header indexes every tensor (thousands), and a command reads or writes
-   * it once, in a cold JVM, where building and walking a tree of nodes costs more than the bytes do.
+   * Streaming, not a tree: a header indexes every tensor (thousands), and a command reads it once,
+   * in a cold JVM, where building and walking a tree of nodes costs more than the bytes do.
    */
   private static final JsonFactory JSON = new JsonFactory();
-
-  byte[] toJson() {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(256 + originalHeader.length * 2 + tensors.size() * 160);
-    try (JsonGenerator g = JSON.createGenerator(bytes)) {
-      writeFields(g);
-      g.writeArrayFieldStart("tensors");
-      for (TensorFileEntry e : tensors) {
-        writeEntry(g, e);
-      }
-      g.writeEndArray();
-      g.writeEndObject();
-    } catch (IOException e) {
-      throw new IllegalStateException("Cannot serialize tensor file header", e);
-    }
-    return bytes.toByteArray();
-  }
-
-  /**
-   * The same bytes as {@link #toJson()}, the {@code tensors} array taken from {@code index} (which
-   * must hold this header's entries): written while the tensors were, it leaves little to do once
-   * the last one is, when no other thread has work.
-   */
-  byte[] toJson(Index index) {
-    byte[] entries = index.finish();
-    if (index.count != tensors.size()) {
-      throw new IllegalStateException("Cannot serialize tensor file header: the index holds " + index.count + " entries, not "
-          + tensors.size());
-    }
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(256 + originalHeader.length * 2 + entries.length);
-    try (JsonGenerator g = JSON.createGenerator(bytes)) {
-      writeFields(g);
-      g.writeFieldName("tensors");
-      g.writeRawValue(new String(entries, java.nio.charset.StandardCharsets.UTF_8));
-      g.writeEndObject();
-    } catch (IOException e) {
-      throw new IllegalStateException("Cannot serialize tensor file header", e);
-    }
-    return bytes.toByteArray();
-  }
-
-  /** The {@code tensors} array of a header, written entry by entry as the entries become known. */
-  static final class Index {
-    private final ByteArrayOutputStream bytes;
-    private final JsonGenerator g;
-    private int count;
-
-    Index(int expectedEntries) {
-      bytes = new ByteArrayOutputStream(64 + expectedEntries * 160);
-      try {
-        g = JSON.createGenerator(bytes);
-        g.writeStartArray();
-      } catch (IOException e) {
-        throw new IllegalStateException("Cannot serialize tensor file header", e);
-      }
-    }
-
-    void add(TensorFileEntry e) {
-      try {
-        writeEntry(g, e);
-      } catch (IOException ex) {
-        throw new IllegalStateException("Cannot serialize tensor file header", ex);
-      }
-      count++;
-    }
-
-    private byte[] finish() {
-      try {
-        g.writeEndArray();
-        g.close();
-      } catch (IOException e) {
-        throw new IllegalStateException("Cannot serialize tensor file header", e);
-      }
-      return bytes.toByteArray();
-    }
-  }
-
-  private void writeFields(JsonGenerator g) throws IOException {
-    g.writeStartObject();
-    g.writeStringField("format", "dharmana-tensor-file");
-    g.writeNumberField("formatVersion", TensorFileFormat.VERSION);
-    g.writeNumberField("originalSize", originalSize);
-    g.writeStringField("originalSha256", originalSha256);
-    g.writeStringField("decodedSha256", decodedSha256);
-    g.writeStringField("originalHeader", Base64.getEncoder().encodeToString(originalHeader));
-    g.writeArrayFieldStart("chain");
-    for (String c : chain) {
-      g.writeString(c);
-    }
-    g.writeEndArray();
-    g.writeBooleanField("lossy", lossy);
-    g.writeNumberField("block", block);
-    if (parentName != null) {
-      g.writeObjectFieldStart("parent");
-      g.writeStringField("name", parentName);
-      g.writeStringField("sha256", parentSha256);
-      g.writeEndObject();
-    }
-    g.writeFieldName("error");
-    writeError(g, error);
-  }
-
-  private static void writeEntry(JsonGenerator g, TensorFileEntry e) throws IOException {
-    g.writeStartObject();
-    g.writeStringField("name", e.name());
-    g.writeStringField("dtype", e.dtype().name());
-    g.writeArrayFieldStart("shape");
-    for (long d : e.shape()) {
-      g.writeNumber(d);
-    }
-    g.writeEndArray();
-    g.writeArrayFieldStart("range");
-    g.writeNumber(e.begin());
-    g.writeNumber(e.end());
-    g.writeEndArray();
-    g.writeNumberField("codec", e.codec().id());
-    g.writeBooleanField("delta", e.delta());
-    g.writeNumberField("offset", e.offset());
-    g.writeNumberField("length", e.length());
-    g.writeNumberField("crc32c", e.crc32c());
-    if (e.codec().lossy()) {
-      g.writeFieldName("error");
-      writeError(g, e.error());
-    }
-    g.writeEndObject();
-  }
-
-  private static void writeError(JsonGenerator g, ErrorReport r) throws IOException {
-    g.writeStartObject();
-    g.writeNumberField("count", r.count());
-    g.writeNumberField("maxAbsError", r.maxAbsError());
-    g.writeNumberField("sumSquaredError", r.sumSquaredError());
-    g.writeNumberField("sumSquaredReference", r.sumSquaredReference());
-    g.writeEndObject();
-  }
 
   /** Fields of the top-level object, as parsed (absent ones stay null). */
   private static final class Fields {
@@ -226,8 +91,9 @@ record FileHeader(
       throw new CorruptDataException("Cannot read tensor file header: " + e.getMessage(), e);
     }
     int version = f.formatVersion == null ? -1 : f.formatVersion;
-    if (version != TensorFileFormat.VERSION) {
-      throw new CorruptDataException("Cannot read tensor file: format version " + version + " is not " + TensorFileFormat.VERSION);
+    if (version != TensorFileFormat.VERSION_JSON_HEADER) {
+      throw new CorruptDataException("Cannot read tensor file header: format version " + version + " is not "
+          + TensorFileFormat.VERSION_JSON_HEADER);
     }
     byte[] originalHeader;
     try {

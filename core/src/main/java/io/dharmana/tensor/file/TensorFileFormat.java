@@ -9,18 +9,22 @@ import java.util.HexFormat;
  * <pre>
  *   magic "DHARMANZ" (8 bytes), format version (int32 LE)
  *   encoded tensors, back to back, at the offsets the index records
- *   header: UTF-8 JSON ({@link FileHeader}), zstd-compressed
+ *   header, zstd-compressed: binary ({@link BinaryHeader}) in version 2, UTF-8 JSON ({@link FileHeader}) in version 1
  *   trailer (24 bytes): header offset (int64 LE), compressed header length (int64 LE),
  *                       CRC-32C of the compressed header (int32 LE), end magic "DHZ1"
  * </pre>
  *
  * The header comes last so the file is written in one pass; readers find it through the trailer
- * and read single tensors by their index entry without touching the others.
+ * and read single tensors by their index entry without touching the others. Version 2 changed only
+ * the header's encoding: the tensors' encodings are the same in both versions, and both are read.
  */
 final class TensorFileFormat {
   static final byte[] MAGIC = "DHARMANZ".getBytes(StandardCharsets.US_ASCII);
   static final byte[] END_MAGIC = "DHZ1".getBytes(StandardCharsets.US_ASCII);
-  static final int VERSION = 1;
+  /** The version written. */
+  static final int VERSION = 2;
+  /** The first version, whose header is JSON; still read. */
+  static final int VERSION_JSON_HEADER = 1;
   static final int PREAMBLE_BYTES = 12;
   static final int TRAILER_BYTES = 24;
   /** Headers larger than this are rejected before allocation. */

@@ -33,22 +33,27 @@ import java.util.zip.CRC32C;
  * Reads a {@code .dhz} file: its index, single tensors (decoding only those), or the whole
  * safetensors file back.
  *
- * <p>{@link #open} checks the magic, version, trailer and header checksum, and that the index
- * agrees with the embedded original safetensors header and lies inside the file, before any
- * tensor is decoded; damaged files raise {@link CorruptDataException}. Every decoded tensor is
- * checked against its CRC-32C, and a full decompression against the SHA-256 of the expected
- * output. Instances are safe for concurrent use.
+ * <p>{@link #open} checks the magic, version, trailer and header checksum, that the index lies
+ * inside the file and covers the original's tensor data exactly, before any tensor is decoded;
+ * that the index agrees with the embedded original safetensors header is checked on opening a
+ * version 1 file and before the first lookup by name in a version 2 file (a full decompression
+ * needs no lookup: the SHA-256 of its output covers the header). Damaged files raise
+ * {@link CorruptDataException} naming the file. Every decoded tensor is checked against its
+ * CRC-32C, and a full decompression against the SHA-256 of the expected output. Instances are safe
+ * for concurrent use.
  */
 public final class TensorFileReader implements AutoCloseable {
   private final Path path;
   private final FileChannel channel;
   private final FileHeader header;
   private final Map<String, TensorFileEntry> byName = new LinkedHashMap<>();
+  private volatile boolean agreed;
 
-  private TensorFileReader(Path path, FileChannel channel, FileHeader header) {
+  private TensorFileReader(Path path, FileChannel channel, FileHeader header, boolean agreed) {
     this.path = path;
     this.channel = channel;
     this.header = header;
+    this.agreed = agreed;
     for (TensorFileEntry e : header.tensors()) {
       byName.put(e.name(), e);
     }
@@ -70,7 +75,8 @@ public final class TensorFileReader implements AutoCloseable {
       throw new UncheckedIOException("Cannot open tensor file " + path, e);
     }
     try {
-      return new TensorFileReader(path, channel, readHeader(path, channel));
+      Opened opened = readHeader(path, channel);
+      return new TensorFileReader(path, channel, opened.header(), opened.agreed());
     } catch (RuntimeException | IOException e) {
       try {
         channel.close();
@@ -84,7 +90,10 @@ public final class TensorFileReader implements AutoCloseable {
     }
   }
 
-  private static FileHeader readHeader(Path path, FileChannel channel) throws IOException {
+  /** A validated header; {@code agreed} when it was also compared with the embedded safetensors header. */
+  private record Opened(FileHeader header, boolean agreed) {}
+
+  private static Opened readHeader(Path path, FileChannel channel) throws IOException {
     long size = channel.size();
     if (size < TensorFileFormat.PREAMBLE_BYTES + TensorFileFormat.TRAILER_BYTES) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": " + size + " bytes is too small");
@@ -96,8 +105,9 @@ public final class TensorFileReader implements AutoCloseable {
       throw new CorruptDataException("Cannot read tensor file " + path + ": it does not start with DHARMANZ");
     }
     int version = preamble.getInt();
-    if (version != TensorFileFormat.VERSION) {
-      throw new CorruptDataException("Cannot read tensor file " + path + ": format version " + version + " is not " + TensorFileFormat.VERSION);
+    if (version != TensorFileFormat.VERSION && version != TensorFileFormat.VERSION_JSON_HEADER) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": format version " + version + " is not one of "
+          + TensorFileFormat.VERSION_JSON_HEADER + ".." + TensorFileFormat.VERSION);
     }
     ByteBuffer trailer = read(channel, size - TensorFileFormat.TRAILER_BYTES, TensorFileFormat.TRAILER_BYTES, path);
     long headerOffset = trailer.getLong();
@@ -113,33 +123,44 @@ public final class TensorFileReader implements AutoCloseable {
         || headerOffset + headerLength != trailerStart) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": damaged or truncated trailer");
     }
-    ByteBuffer json = read(channel, headerOffset, (int) headerLength, path);
+    ByteBuffer stored = read(channel, headerOffset, (int) headerLength, path);
     CRC32C crc = new CRC32C();
-    crc.update(json.duplicate());
+    crc.update(stored.duplicate());
     if ((int) crc.getValue() != headerCrc) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": header checksum mismatch");
     }
-    byte[] compressed = new byte[json.remaining()];
-    json.get(compressed);
-    long jsonSize = com.github.luben.zstd.Zstd.getFrameContentSize(compressed);
-    if (jsonSize < 0 || jsonSize > TensorFileFormat.MAX_HEADER_BYTES) {
-      throw new CorruptDataException("Cannot read tensor file " + path + ": header of " + jsonSize + " bytes is damaged or too large");
+    byte[] compressed = new byte[stored.remaining()];
+    stored.get(compressed);
+    // version 1 holds JSON here, version 2 binary (BinaryHeader)
+    long headerSize = com.github.luben.zstd.Zstd.getFrameContentSize(compressed);
+    if (headerSize < 0 || headerSize > TensorFileFormat.MAX_HEADER_BYTES) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": header of " + headerSize + " bytes is damaged or too large");
     }
-    byte[] jsonBytes;
+    byte[] headerBytes;
     try {
-      jsonBytes = com.github.luben.zstd.Zstd.decompress(compressed, (int) jsonSize);
+      headerBytes = com.github.luben.zstd.Zstd.decompress(compressed, (int) headerSize);
     } catch (RuntimeException e) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": damaged header (" + e.getMessage() + ")", e);
     }
-    // The embedded safetensors header is parsed on a second thread while this one reads the index:
+    if (version == TensorFileFormat.VERSION) {
+      FileHeader header = BinaryHeader.read(headerBytes, path);
+      validateLayout(path, header, headerOffset);
+      return new Opened(header, false);
+    }
+    // Version 1: the embedded safetensors header is parsed on a second thread while this one reads the index:
     // each takes ~0.15 s in a cold JVM for 8,162 tensors, and no tensor decodes before both are done.
-    FutureTask<Early> original = new FutureTask<>(() -> parseOriginal(FileHeader.peekOriginal(jsonBytes)));
+    FutureTask<Early> original = new FutureTask<>(() -> parseOriginal(FileHeader.peekOriginal(headerBytes)));
     Thread parser = new Thread(original, "dharmana-header");
     parser.setDaemon(true);
     parser.start();
-    FileHeader header = FileHeader.parse(jsonBytes);
+    FileHeader header;
+    try {
+      header = FileHeader.parse(headerBytes);
+    } catch (CorruptDataException e) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": " + e.getMessage(), e);
+    }
     validate(path, header, headerOffset, early(header, original));
-    return header;
+    return new Opened(header, true);
   }
 
   /** What {@link #parseOriginal} gave: the parsed header with its input, or the input with the reason it is invalid. */
@@ -175,7 +196,7 @@ public final class TensorFileReader implements AutoCloseable {
     SafetensorsHeader original;
     try {
       if (early == null) {
-        original = SafetensorsHeader.parse(header.originalHeader(), header.originalSize() - 8 - header.originalHeader().length);
+        original = parseEmbedded(header);
       } else if (early.invalid() != null) {
         throw early.invalid();
       } else {
@@ -184,6 +205,17 @@ public final class TensorFileReader implements AutoCloseable {
     } catch (InvalidDescriptorException e) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": embedded safetensors header is invalid: " + e.getMessage(), e);
     }
+    checkAgreement(path, header, original);
+    for (TensorFileEntry e : header.tensors()) {
+      checkPayload(path, e, payloadEnd);
+    }
+  }
+
+  private static SafetensorsHeader parseEmbedded(FileHeader header) {
+    return SafetensorsHeader.parse(header.originalHeader(), header.originalSize() - 8 - header.originalHeader().length);
+  }
+
+  private static void checkAgreement(Path path, FileHeader header, SafetensorsHeader original) {
     List<TensorInfo> infos = original.tensors();
     if (infos.size() != header.tensors().size()) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": index has " + header.tensors().size()
@@ -197,9 +229,75 @@ public final class TensorFileReader implements AutoCloseable {
         throw new CorruptDataException("Cannot read tensor file " + path + ": index entry " + i + " (" + e.name()
             + ") disagrees with the original header");
       }
-      if (e.offset() < TensorFileFormat.PREAMBLE_BYTES || e.length() < 0 || e.offset() + e.length() > payloadEnd
-          || e.length() > Integer.MAX_VALUE - 8) {
-        throw new CorruptDataException("Cannot read tensor file " + path + ": tensor " + e.name() + " lies outside the payload");
+    }
+  }
+
+  private static void checkPayload(Path path, TensorFileEntry e, long payloadEnd) {
+    if (e.offset() < TensorFileFormat.PREAMBLE_BYTES || e.length() < 0 || e.offset() + e.length() > payloadEnd
+        || e.length() > Integer.MAX_VALUE - 8) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": tensor " + e.name() + " lies outside the payload");
+    }
+  }
+
+  /**
+   * Checks a version 2 index on its own, without parsing the embedded safetensors header: the
+   * tensors' byte ranges follow one another from 0 to the end of the original data, each as large as
+   * its shape and dtype say, and their encodings lie in the payload. So a full decompression writes
+   * exactly the original's size, and its SHA-256 then proves the header bytes and every tensor right.
+   * Whether the names, dtypes and shapes agree with the embedded header is checked once a tensor is
+   * looked up by name ({@link #agreed}).
+   */
+  private static void validateLayout(Path path, FileHeader header, long payloadEnd) {
+    long dataLength = header.originalSize() - 8 - header.originalHeader().length;
+    long end = 0;
+    for (int i = 0; i < header.tensors().size(); i++) {
+      TensorFileEntry e = header.tensors().get(i);
+      if (e.begin() != end || e.end() < e.begin()) {
+        throw new CorruptDataException("Cannot read tensor file " + path + ": index entry " + i + " (" + e.name() + ") covers bytes ["
+            + e.begin() + ", " + e.end() + ") of the original data, not the range starting at " + end);
+      }
+      long elements = 1;
+      try {
+        for (long d : e.shape()) {
+          elements = Math.multiplyExact(elements, d);
+        }
+        if (Math.multiplyExact(elements, e.dtype().size()) != e.originalBytes()) {
+          elements = -1;
+        }
+      } catch (ArithmeticException overflow) {
+        elements = -1;
+      }
+      if (elements < 0) {
+        throw new CorruptDataException("Cannot read tensor file " + path + ": index entry " + i + " (" + e.name() + ") has "
+            + e.originalBytes() + " bytes, not what its shape " + Arrays.toString(e.shape()) + " of " + e.dtype() + " holds");
+      }
+      checkPayload(path, e, payloadEnd);
+      end = e.end();
+    }
+    if (end != dataLength) {
+      throw new CorruptDataException("Cannot read tensor file " + path + ": the index covers " + end + " bytes of tensor data, the original "
+          + "file of " + header.originalSize() + " bytes holds " + dataLength);
+    }
+  }
+
+  /**
+   * Version 2: checks once, before the first tensor is looked up by name, that the index agrees with
+   * the embedded safetensors header (version 1 files are checked when opened).
+   */
+  private void agreed() {
+    if (agreed) {
+      return;
+    }
+    synchronized (this) {
+      if (!agreed) {
+        SafetensorsHeader original;
+        try {
+          original = parseEmbedded(header);
+        } catch (InvalidDescriptorException e) {
+          throw new CorruptDataException("Cannot read tensor file " + path + ": embedded safetensors header is invalid: " + e.getMessage(), e);
+        }
+        checkAgreement(path, header, original);
+        agreed = true;
       }
     }
   }
@@ -227,11 +325,13 @@ public final class TensorFileReader implements AutoCloseable {
 
   /** The index, in the original file's order. */
   public List<TensorFileEntry> entries() {
+    agreed();
     return header.tensors();
   }
 
   /** @throws NotFoundException if there is no tensor of that name */
   public TensorFileEntry entry(String name) {
+    agreed();
     TensorFileEntry e = byName.get(name);
     if (e == null) {
       throw new NotFoundException("Cannot find tensor '" + name + "' in " + path);

@@ -126,7 +126,6 @@ public final class TensorFileWriter {
 
     List<TensorInfo> infos = in.infos();
     ArrayPool arrays = new ArrayPool();
-    FileHeader.Index index = new FileHeader.Index(infos.size());
     long[] end = {position};
     try (EarlyWriteback writeback = new EarlyWriteback(channel)) {
       InOrder.<Encoded>run(infos.size(), options.threads(), i -> infos.get(i).byteSize(), i -> {
@@ -144,7 +143,6 @@ public final class TensorFileWriter {
         }
         TensorFileEntry entry = encoded.entry().withOffset(end[0]);
         entries.add(entry);
-        index.add(entry);
         end[0] += writeFully(channel, encoded.bytes(), end[0]);
         if (encoded.pooled() != null) {
           arrays.give(encoded.pooled());
@@ -173,13 +171,13 @@ public final class TensorFileWriter {
         parentSha,
         overall, entries);
     // The index repeats names and numbers; zstd shrinks it several times over (it matters for small files).
-    byte[] json = com.github.luben.zstd.Zstd.compress(header.toJson(index), 3);
+    byte[] stored = com.github.luben.zstd.Zstd.compress(BinaryHeader.write(header), 3);
     long headerOffset = position;
-    position += writeFully(channel, ByteBuffer.wrap(json), position);
+    position += writeFully(channel, ByteBuffer.wrap(stored), position);
     CRC32C crc = new CRC32C();
-    crc.update(json);
+    crc.update(stored);
     ByteBuffer trailer = ByteBuffer.allocate(TensorFileFormat.TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-    trailer.putLong(headerOffset).putLong(json.length).putInt((int) crc.getValue()).put(TensorFileFormat.END_MAGIC).flip();
+    trailer.putLong(headerOffset).putLong(stored.length).putInt((int) crc.getValue()).put(TensorFileFormat.END_MAGIC).flip();
     writeFully(channel, trailer, position);
   }
 

@@ -176,6 +176,128 @@ class TensorFileTest {
     assertThrows(CorruptDataException.class, () -> TensorFileReader.open(truncated).close());
   }
 
+  private static Path resource(String name) throws Exception {
+    return Path.of(TensorFileTest.class.getResource(name).toURI());
+  }
+
+  /**
+   * Files written by format version 1 (JSON header; made by the code of commit 9ef4d22 from the
+   * safetensors files beside them) still decode: lossless, delta-coded and int8.
+   */
+  @Test
+  void version1FilesStillDecode() throws Exception {
+    Path original = resource("golden-v1.safetensors");
+    Path child = resource("golden-v1-child.safetensors");
+    Path back = tmp.resolve("v1.safetensors");
+    try (TensorFileReader reader = TensorFileReader.open(resource("golden-v1.dhz"))) {
+      assertEquals(5, reader.entries().size());
+      reader.decompress(back, null, 1);
+      try (SafetensorsFile expected = Safetensors.open(original)) {
+        for (Tensor t : expected.tensors()) {
+          assertEquals(t.data(), reader.tensor(t.name(), null).data(), t.name());
+        }
+      }
+    }
+    assertArrayEquals(Files.readAllBytes(original), Files.readAllBytes(back));
+    try (TensorFileReader reader = TensorFileReader.open(resource("golden-v1-child-delta.dhz"))) {
+      assertEquals("golden-v1.safetensors", reader.parentName().orElseThrow());
+      reader.decompress(back, original, 2);
+    }
+    assertArrayEquals(Files.readAllBytes(child), Files.readAllBytes(back));
+    try (TensorFileReader reader = TensorFileReader.open(resource("golden-v1-int8.dhz"))) {
+      assertTrue(reader.lossy());
+      assertEquals(TensorCodec.INT8, reader.entry("layer.0.weight").codec());
+      assertTrue(reader.error().relativeRms() < 0.01, reader.error().toString());
+      reader.decompress(back, null, 1); // checks the SHA-256 recorded for the approximation
+    }
+  }
+
+  @Test
+  void filesAreWrittenInVersion2() throws Exception {
+    Path dhz = tmp.resolve("v2.dhz");
+    TensorFileWriter.compress(resource("golden-v1.safetensors"), dhz, CompressOptions.defaults());
+    byte[] bytes = Files.readAllBytes(dhz);
+    assertEquals(2, ByteBuffer.wrap(bytes, 8, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
+    Path back = tmp.resolve("v2.safetensors");
+    try (TensorFileReader reader = TensorFileReader.open(dhz)) {
+      reader.decompress(back, null, 1);
+    }
+    assertArrayEquals(Files.readAllBytes(resource("golden-v1.safetensors")), Files.readAllBytes(back));
+  }
+
+  /** Rewrites the header of a version 2 file with a valid checksum, as a writer with a bug would. */
+  private static Path withHeader(Path dhz, Path out, java.util.function.UnaryOperator<byte[]> change) throws Exception {
+    byte[] file = Files.readAllBytes(dhz);
+    ByteBuffer trailer = ByteBuffer.wrap(file, file.length - 24, 24).order(ByteOrder.LITTLE_ENDIAN);
+    int headerOffset = (int) trailer.getLong();
+    int headerLength = (int) trailer.getLong();
+    byte[] header = com.github.luben.zstd.Zstd.decompress(java.util.Arrays.copyOfRange(file, headerOffset, headerOffset + headerLength),
+        1 << 20);
+    byte[] stored = com.github.luben.zstd.Zstd.compress(change.apply(header), 3);
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(stored);
+    ByteBuffer rewritten = ByteBuffer.allocate(headerOffset + stored.length + 24).order(ByteOrder.LITTLE_ENDIAN);
+    rewritten.put(file, 0, headerOffset).put(stored).putLong(headerOffset).putLong(stored.length).putInt((int) crc.getValue())
+        .put(TensorFileFormat.END_MAGIC);
+    Files.write(out, rewritten.array());
+    return out;
+  }
+
+  @Test
+  void aDamagedVersion2IndexFailsNamingTheFileAndWhatIsWrong() throws Exception {
+    Path input = generated(tmp, 11);
+    Path dhz = tmp.resolve("good.dhz");
+    TensorFileWriter.compress(input, dhz, CompressOptions.defaults());
+    Path bad = tmp.resolve("bad.dhz");
+    Map<String, java.util.function.UnaryOperator<byte[]>> damages = Map.of(
+        "the index ends inside field", h -> java.util.Arrays.copyOf(h, h.length - 3),
+        "bytes follow the last tensor entry", h -> java.util.Arrays.copyOf(h, h.length + 2),
+        "not the range starting at", h -> {
+          FileHeader parsed = BinaryHeader.read(h, bad);
+          List<TensorFileEntry> tensors = new ArrayList<>(parsed.tensors());
+          TensorFileEntry e = tensors.get(1);
+          tensors.set(1, new TensorFileEntry(e.name(), e.dtype(), e.shape(), e.begin() + 1, e.end(), e.codec(), e.delta(), e.offset(),
+              e.length(), e.crc32c(), e.error()));
+          return BinaryHeader.write(new FileHeader(parsed.originalSize(), parsed.originalSha256(), parsed.decodedSha256(),
+              parsed.originalHeader(), parsed.chain(), parsed.lossy(), parsed.block(), null, null, parsed.error(), tensors));
+        });
+    for (Map.Entry<String, java.util.function.UnaryOperator<byte[]>> damage : damages.entrySet()) {
+      withHeader(dhz, bad, damage.getValue());
+      CorruptDataException e = assertThrows(CorruptDataException.class,
+          () -> TensorFileReader.open(bad).decompress(tmp.resolve("x.safetensors"), null, 1), damage.getKey());
+      assertTrue(e.getMessage().startsWith("Cannot read tensor file " + bad + ": "), e.getMessage());
+      assertTrue(e.getMessage().contains(damage.getKey()), e.getMessage());
+      assertFalse(Files.exists(tmp.resolve("x.safetensors")));
+    }
+  }
+
+  /**
+   * A version 2 index is not compared with the embedded safetensors header on opening: a full
+   * decompression is proved by its SHA-256, and a lookup by name checks the agreement first.
+   */
+  @Test
+  void aVersion2IndexThatDisagreesWithTheOriginalHeaderFailsLookups() throws Exception {
+    Path input = generated(tmp, 12);
+    Path dhz = tmp.resolve("good.dhz");
+    TensorFileWriter.compress(input, dhz, CompressOptions.defaults());
+    Path renamed = withHeader(dhz, tmp.resolve("renamed.dhz"), h -> {
+      FileHeader parsed = BinaryHeader.read(h, dhz);
+      List<TensorFileEntry> tensors = new ArrayList<>(parsed.tensors());
+      TensorFileEntry e = tensors.get(0);
+      tensors.set(0, new TensorFileEntry("renamed", e.dtype(), e.shape(), e.begin(), e.end(), e.codec(), e.delta(), e.offset(), e.length(),
+          e.crc32c(), e.error()));
+      return BinaryHeader.write(new FileHeader(parsed.originalSize(), parsed.originalSha256(), parsed.decodedSha256(),
+          parsed.originalHeader(), parsed.chain(), parsed.lossy(), parsed.block(), null, null, parsed.error(), tensors));
+    });
+    try (TensorFileReader reader = TensorFileReader.open(renamed)) {
+      CorruptDataException e = assertThrows(CorruptDataException.class, () -> reader.tensor("renamed", null));
+      assertTrue(e.getMessage().contains("index entry 0 (renamed) disagrees with the original header"), e.getMessage());
+      assertThrows(CorruptDataException.class, reader::entries);
+      reader.decompress(tmp.resolve("back.safetensors"), null, 1);
+    }
+    assertArrayEquals(Files.readAllBytes(input), Files.readAllBytes(tmp.resolve("back.safetensors")));
+  }
+
   @Test
   void failedCompressionLeavesTheOldOutput() throws Exception {
     Path bad = tmp.resolve("bad.safetensors");
