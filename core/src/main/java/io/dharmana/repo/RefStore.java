@@ -9,6 +9,7 @@ import io.dharmana.AlreadyExistsException;
 import io.dharmana.CommitFailedException;
 import io.dharmana.CommitStateUnknownException;
 import io.dharmana.CorruptDataException;
+import io.dharmana.NotFoundException;
 import io.dharmana.store.BlobInfo;
 import io.dharmana.store.BlobStore;
 import io.dharmana.store.SupportsListing;
@@ -18,15 +19,24 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
  * Refs that move only by compare-and-set, on any store with exclusive create and listing.
  *
- * <p>A ref is a log of immutable version blobs {@code refs/<name>/@v/<20-digit version>}; its
- * value is the highest version. Moving a ref from version n creates version n+1 exclusively
+ * <p>A ref is a log of immutable version blobs; its value is the highest version. Version 1 is
+ * {@code refs/<parent>/@@<last segment>}, beside the ref's name rather than under it, so that
+ * naming a new object (a gateway PUT of a new key) creates no directory: on a local file system a
+ * new directory per ref cost two inode allocations (ext4 searches its bitmaps for them, a third
+ * of a small PUT's CPU) and two flushes. Later versions are {@code
+ * refs/<name>/@v/<20-digit version>}, as every version was before. Neither form can be taken for
+ * a name, whose segments never start with {@code @}. Moving a ref from version n creates version n+1 exclusively
  * (local: an atomic hard link; S3: {@code If-None-Match: *}), so of two writers racing from the
  * same base exactly one wins and the other gets {@link CommitFailedException}. This is Iceberg's
  * versioned-metadata commit. Old versions are pruned by {@link #prune}; a writer whose base was
@@ -36,6 +46,8 @@ import java.util.stream.Stream;
 public final class RefStore {
   static final String PREFIX = "refs/";
   private static final String VERSIONS = "/@v/";
+  /** What starts the last segment of a ref's first version (see the class comment). */
+  private static final String FIRST = "@@";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final BlobStore store;
@@ -72,8 +84,27 @@ public final class RefStore {
   }
 
   private static String versionKey(String name, long version) {
+    if (version == 1) {
+      int slash = name.lastIndexOf('/');
+      return PREFIX + name.substring(0, slash + 1) + FIRST + name.substring(slash + 1);
+    }
     return PREFIX + name + VERSIONS + String.format("%020d", version);
   }
+
+  /** The ref and version a key of this store holds, or null if it holds none. */
+  private static NamedVersion versionOf(String key) {
+    int at = key.lastIndexOf(VERSIONS);
+    if (at >= 0) {
+      return new NamedVersion(key.substring(PREFIX.length(), at), Long.parseLong(key.substring(at + VERSIONS.length())));
+    }
+    int slash = key.lastIndexOf('/');
+    if (!key.startsWith(FIRST, slash + 1) || slash + 1 < PREFIX.length()) {
+      return null;
+    }
+    return new NamedVersion(key.substring(PREFIX.length(), slash + 1) + key.substring(slash + 1 + FIRST.length()), 1);
+  }
+
+  private record NamedVersion(String name, long version) {}
 
   /** The current value of a ref, or empty if it never existed or is deleted. */
   public Optional<Ref> read(String name) {
@@ -82,6 +113,20 @@ public final class RefStore {
 
   /** The current head including a deletion marker, for compare-and-set bases. */
   public Optional<Ref> head(String name) {
+    Optional<Ref> later = lastLogged(name);
+    if (later.isPresent()) {
+      return later;
+    }
+    try {
+      return Optional.of(parse(name, versionKey(name, 1), 1));
+    } catch (NotFoundException none) {
+      // a commit of version 2 and a prune of version 1 may both have happened since the listing
+      return lastLogged(name);
+    }
+  }
+
+  /** The highest version from 2 on, if any. */
+  private Optional<Ref> lastLogged(String name) {
     BlobInfo last = null;
     try (Stream<BlobInfo> versions = listing.list(PREFIX + name + VERSIONS)) {
       for (BlobInfo info : (Iterable<BlobInfo>) versions::iterator) {
@@ -108,13 +153,18 @@ public final class RefStore {
         && cached.ref().name().equals(name)) {
       return cached.ref();
     }
-    Ref ref = parse(name, info.key());
+    Ref ref = parse(name, info.key(), versionOf(info.key()).version());
     parsed.put(info.key(), new ParsedVersion(info.size(), info.lastModified(), ref));
     return ref;
   }
 
-  private Ref parse(String name, String key) {
-    long version = Long.parseLong(key.substring(key.lastIndexOf('/') + 1));
+  /**
+   * Reads a version blob without the cache (a first version is found without a listing, so
+   * without the size and time that tell a blob created anew from the one cached).
+   *
+   * @throws io.dharmana.NotFoundException if there is no such version
+   */
+  private Ref parse(String name, String key, long version) {
     byte[] bytes = store.read(key);
     try {
       JsonNode n = JSON.readTree(bytes);
@@ -154,9 +204,11 @@ public final class RefStore {
     } catch (UncheckedIOException e) {
       throw new CommitStateUnknownException("Cannot tell whether " + name + " version " + next + " was committed", e);
     }
-    Optional<Ref> head = head(name);
-    if (head.isPresent() && head.get().version() > next) {
-      // our base had been pruned: we wrote below the head; withdraw so no reader ever sees it
+    // a later version than ours: our base had been pruned, or (a first version) the ref's
+    // versions are in its log already, its first one too if written before first versions moved
+    Optional<Ref> head = lastLogged(name).filter(r -> next == 1 || r.version() > next);
+    if (head.isPresent()) {
+      // we wrote below the head; withdraw so no reader ever sees it
       store.delete(key);
       throw new CommitFailedException(
           "Cannot commit " + name + ": expected version " + expectedVersion + " but it is at " + head.get().version());
@@ -166,28 +218,20 @@ public final class RefStore {
 
   /** Every live ref whose name starts with {@code prefix}, sorted by name. */
   public List<Ref> list(String prefix) {
-    List<Ref> refs = new ArrayList<>();
-    String lastName = null;
-    BlobInfo lastKey = null;
-    try (Stream<BlobInfo> all = listing.list(PREFIX + prefix)) {
+    // a first version sits beside its name, so the listing starts at the prefix's last '/'
+    TreeMap<String, BlobInfo> heads = new TreeMap<>();
+    Map<String, Long> headVersions = new HashMap<>();
+    try (Stream<BlobInfo> all = listing.list(PREFIX + prefix.substring(0, prefix.lastIndexOf('/') + 1))) {
       for (BlobInfo info : (Iterable<BlobInfo>) all::iterator) {
-        String key = info.key();
-        int at = key.lastIndexOf(VERSIONS);
-        if (at < 0) {
-          continue;
+        NamedVersion v = versionOf(info.key());
+        if (v != null && v.name().startsWith(prefix) && v.version() > headVersions.getOrDefault(v.name(), 0L)) {
+          headVersions.put(v.name(), v.version());
+          heads.put(v.name(), info);
         }
-        String name = key.substring(PREFIX.length(), at);
-        if (lastName != null && !lastName.equals(name)) {
-          addLive(refs, lastName, lastKey);
-        }
-        lastName = name;
-        lastKey = info;
       }
     }
-    if (lastName != null) {
-      addLive(refs, lastName, lastKey);
-    }
-    refs.sort(java.util.Comparator.comparing(Ref::name));
+    List<Ref> refs = new ArrayList<>();
+    heads.forEach((name, info) -> addLive(refs, name, info));
     return refs;
   }
 
@@ -200,24 +244,25 @@ public final class RefStore {
 
   /** Deletes all but the newest {@code keep} versions of each ref; returns how many went. */
   public int prune(int keep) {
-    List<String> keys;
+    Map<String, List<NamedVersion>> byName = new HashMap<>();
+    Map<NamedVersion, String> keys = new HashMap<>();
     try (Stream<BlobInfo> all = listing.list(PREFIX)) {
-      keys = all.map(BlobInfo::key).filter(k -> k.contains(VERSIONS)).toList();
+      all.forEach(info -> {
+        NamedVersion v = versionOf(info.key());
+        if (v != null) {
+          byName.computeIfAbsent(v.name(), n -> new ArrayList<>()).add(v);
+          keys.put(v, info.key());
+        }
+      });
     }
     int removed = 0;
-    int i = 0;
-    while (i < keys.size()) {
-      String name = keys.get(i).substring(0, keys.get(i).lastIndexOf(VERSIONS));
-      int j = i;
-      while (j < keys.size() && keys.get(j).startsWith(name + VERSIONS)) {
-        j++;
-      }
-      for (int k = i; k < j - keep; k++) {
-        if (store.delete(keys.get(k))) {
+    for (List<NamedVersion> versions : byName.values()) {
+      versions.sort(Comparator.comparingLong(NamedVersion::version));
+      for (int k = 0; k < versions.size() - keep; k++) {
+        if (store.delete(keys.get(versions.get(k)))) {
           removed++;
         }
       }
-      i = j;
     }
     return removed;
   }

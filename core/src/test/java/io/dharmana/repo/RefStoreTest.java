@@ -131,4 +131,49 @@ class RefStoreTest {
       assertEquals("second", mine.read("objects/k").orElseThrow().target());
     }
   }
+
+  /** A new ref's first version is a file beside its name: committing it creates no directory. */
+  @Test
+  void aFirstVersionCreatesNoDirectory() throws Exception {
+    try (BlobStore store = Stores.local(dir, false)) {
+      RefStore refs = new RefStore(store, Clock.systemUTC());
+      refs.compareAndSet("objects/b/k1", 0, "m0"); // creates objects/b once
+      refs.compareAndSet("objects/b/k2", 0, "m1");
+      try (java.util.stream.Stream<Path> all = java.nio.file.Files.walk(dir.resolve("refs"))) {
+        assertEquals(List.of("objects", "objects/b"), all.filter(java.nio.file.Files::isDirectory)
+            .map(p -> dir.resolve("refs").relativize(p).toString()).filter(p -> !p.isEmpty()).sorted().toList());
+      }
+      refs.compareAndSet("objects/b/k2", 1, "m2");
+      refs.compareAndSet("objects/b/k2/sub", 0, "m3");
+      refs.compareAndSet("objects/b/k10", 0, "m4");
+      assertEquals("m2", refs.read("objects/b/k2").orElseThrow().target());
+      assertEquals(2, refs.head("objects/b/k2").orElseThrow().version());
+      assertEquals(List.of("objects/b/k1:m0", "objects/b/k10:m4", "objects/b/k2:m2", "objects/b/k2/sub:m3"),
+          refs.list("objects/b/k").stream().map(r -> r.name() + ":" + r.target()).toList());
+      assertEquals(List.of("objects/b/k1", "objects/b/k10"), refs.list("objects/b/k1").stream().map(Ref::name).toList());
+      assertEquals(1, refs.prune(1)); // k2's first version
+      assertEquals("m2", refs.read("objects/b/k2").orElseThrow().target());
+      assertThrows(CommitFailedException.class, () -> refs.compareAndSet("objects/b/k2", 0, "stale"));
+      assertEquals(2, refs.head("objects/b/k2").orElseThrow().version());
+      assertEquals(4, refs.list("").size());
+    }
+  }
+
+  /** Repositories written before first versions moved beside their names keep every version under the name. */
+  @Test
+  void readsAndMovesRefsWrittenWithTheFirstVersionUnderTheName() throws Exception {
+    Path log = dir.resolve("refs/objects/old/@v");
+    java.nio.file.Files.createDirectories(log);
+    java.nio.file.Files.writeString(log.resolve(String.format("%020d", 1)), "{\"target\":\"m1\",\"updated\":\"2026-01-01T00:00:00Z\"}");
+    try (BlobStore store = Stores.local(dir, false)) {
+      RefStore refs = new RefStore(store, Clock.systemUTC());
+      assertEquals("m1", refs.read("objects/old").orElseThrow().target());
+      assertEquals(List.of("objects/old"), refs.list("objects/").stream().map(Ref::name).toList());
+      assertThrows(CommitFailedException.class, () -> refs.compareAndSet("objects/old", 0, "again"));
+      refs.compareAndSet("objects/old", 1, "m2");
+      assertEquals("m2", refs.read("objects/old").orElseThrow().target());
+      assertEquals(1, refs.prune(1));
+      assertEquals(2, refs.head("objects/old").orElseThrow().version());
+    }
+  }
 }
