@@ -91,20 +91,22 @@ public final class RefStore {
     return PREFIX + name + VERSIONS + String.format("%020d", version);
   }
 
-  /** The ref and version a key of this store holds, or null if it holds none. */
-  private static NamedVersion versionOf(String key) {
+  /** The ref and version a blob of this store holds, or null if it holds none. */
+  private static VersionBlob versionOf(BlobInfo info) {
+    String key = info.key();
     int at = key.lastIndexOf(VERSIONS);
     if (at >= 0) {
-      return new NamedVersion(key.substring(PREFIX.length(), at), Long.parseLong(key.substring(at + VERSIONS.length())));
+      return new VersionBlob(key.substring(PREFIX.length(), at), Long.parseLong(key.substring(at + VERSIONS.length())), info);
     }
     int slash = key.lastIndexOf('/');
     if (!key.startsWith(FIRST, slash + 1) || slash + 1 < PREFIX.length()) {
       return null;
     }
-    return new NamedVersion(key.substring(PREFIX.length(), slash + 1) + key.substring(slash + 1 + FIRST.length()), 1);
+    return new VersionBlob(key.substring(PREFIX.length(), slash + 1) + key.substring(slash + 1 + FIRST.length()), 1, info);
   }
 
-  private record NamedVersion(String name, long version) {}
+  /** A version blob found in a listing: the ref it belongs to, its version, the blob. */
+  private record VersionBlob(String name, long version, BlobInfo info) {}
 
   /** The current value of a ref, or empty if it never existed or is deleted. */
   public Optional<Ref> read(String name) {
@@ -153,7 +155,7 @@ public final class RefStore {
         && cached.ref().name().equals(name)) {
       return cached.ref();
     }
-    Ref ref = parse(name, info.key(), versionOf(info.key()).version());
+    Ref ref = parse(name, info.key(), versionOf(info).version());
     parsed.put(info.key(), new ParsedVersion(info.size(), info.lastModified(), ref));
     return ref;
   }
@@ -219,19 +221,17 @@ public final class RefStore {
   /** Every live ref whose name starts with {@code prefix}, sorted by name. */
   public List<Ref> list(String prefix) {
     // a first version sits beside its name, so the listing starts at the prefix's last '/'
-    TreeMap<String, BlobInfo> heads = new TreeMap<>();
-    Map<String, Long> headVersions = new HashMap<>();
+    TreeMap<String, VersionBlob> heads = new TreeMap<>();
     try (Stream<BlobInfo> all = listing.list(PREFIX + prefix.substring(0, prefix.lastIndexOf('/') + 1))) {
       for (BlobInfo info : (Iterable<BlobInfo>) all::iterator) {
-        NamedVersion v = versionOf(info.key());
-        if (v != null && v.name().startsWith(prefix) && v.version() > headVersions.getOrDefault(v.name(), 0L)) {
-          headVersions.put(v.name(), v.version());
-          heads.put(v.name(), info);
+        VersionBlob v = versionOf(info);
+        if (v != null && v.name().startsWith(prefix)) {
+          heads.merge(v.name(), v, (a, b) -> a.version() >= b.version() ? a : b);
         }
       }
     }
     List<Ref> refs = new ArrayList<>();
-    heads.forEach((name, info) -> addLive(refs, name, info));
+    heads.values().forEach(v -> addLive(refs, v.name(), v.info()));
     return refs;
   }
 
@@ -244,22 +244,20 @@ public final class RefStore {
 
   /** Deletes all but the newest {@code keep} versions of each ref; returns how many went. */
   public int prune(int keep) {
-    Map<String, List<NamedVersion>> byName = new HashMap<>();
-    Map<NamedVersion, String> keys = new HashMap<>();
+    Map<String, List<VersionBlob>> byName = new HashMap<>();
     try (Stream<BlobInfo> all = listing.list(PREFIX)) {
       all.forEach(info -> {
-        NamedVersion v = versionOf(info.key());
+        VersionBlob v = versionOf(info);
         if (v != null) {
           byName.computeIfAbsent(v.name(), n -> new ArrayList<>()).add(v);
-          keys.put(v, info.key());
         }
       });
     }
     int removed = 0;
-    for (List<NamedVersion> versions : byName.values()) {
-      versions.sort(Comparator.comparingLong(NamedVersion::version));
+    for (List<VersionBlob> versions : byName.values()) {
+      versions.sort(Comparator.comparingLong(VersionBlob::version));
       for (int k = 0; k < versions.size() - keep; k++) {
-        if (store.delete(keys.get(versions.get(k)))) {
+        if (store.delete(versions.get(k).info().key())) {
           removed++;
         }
       }
