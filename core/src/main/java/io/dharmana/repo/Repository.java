@@ -50,6 +50,7 @@ import java.util.stream.Stream;
  *
  * <pre>
  * REPO/dharmana.yaml          the default pipeline (its tiers are the repository's tiers)
+ * REPO/meta/format            the version of this layout (see {@link RepositoryFormat})
  * REPO/pipelines/NAME.yaml    further pipelines (their own chunking and stages, the same tiers)
  * REPO/meta/refs/...          ref version logs (see {@link RefStore})
  * REPO/meta/manifests/...     manifests, named by the SHA-256 of their bytes
@@ -114,6 +115,7 @@ public final class Repository implements AutoCloseable {
     validate(pipeline);
     try {
       Files.createDirectories(dir.resolve("meta"));
+      RepositoryFormat.init(dir.resolve("meta"));
       writeAtomically(file, Descriptors.toYaml(pipeline));
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot init " + dir + ": " + e.getMessage(), e);
@@ -136,6 +138,7 @@ public final class Repository implements AutoCloseable {
       throw new NotFoundException("Cannot open repository " + dir + ": no " + DESCRIPTOR_FILE
           + " there (create one with: dharmana init " + dir + ")");
     }
+    RepositoryFormat.check(dir.resolve("meta"));
     return new Repository(dir, Descriptors.load(file), clock);
   }
 
@@ -145,13 +148,21 @@ public final class Repository implements AutoCloseable {
     Chunkers.of(pipeline.storage().chunking());
   }
 
-  private static void writeAtomically(Path file, String text) throws IOException {
-    Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
-    Files.writeString(tmp, text, StandardCharsets.UTF_8);
-    try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-      ch.force(true);
+  static void writeAtomically(Path file, String text) throws IOException {
+    // a temp file per process and thread: two of them upgrading one repository's format at once
+    // must not write into the file the other is renaming (and createTempFile's mode is 0600, not
+    // what the umask gives the other files)
+    Path tmp = file.resolveSibling("." + file.getFileName() + "." + ProcessHandle.current().pid() + "."
+        + Thread.currentThread().getId() + ".tmp");
+    try {
+      Files.writeString(tmp, text, StandardCharsets.UTF_8);
+      try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+        ch.force(true);
+      }
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      Files.deleteIfExists(tmp);
     }
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
   /**
