@@ -9,8 +9,8 @@ import io.dharmana.store.BlobInput;
 import io.dharmana.store.BlobOutput;
 import io.dharmana.store.BlobStore;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -156,16 +156,13 @@ public final class ShardSource implements AutoCloseable {
     } catch (AlreadyExistsException raced) {
       return;
     }
-    try (BlobInput in = store.open(key)) {
-      ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+    // a sequential stream: on an object store it keeps several ranged GETs in flight, where
+    // positional reads fetched one part at a time
+    try (BlobInput in = store.open(key); InputStream stream = in.stream()) {
+      byte[] buf = new byte[1 << 20];
       long pos = 0;
-      while (true) {
-        buf.clear();
-        int n = in.read(pos, buf);
-        if (n < 0) {
-          break;
-        }
-        out.write(buf.array(), 0, n);
+      for (int n; (n = stream.read(buf)) >= 0; ) {
+        out.write(buf, 0, n);
         pos += n;
       }
       out.close();
