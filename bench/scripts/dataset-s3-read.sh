@@ -6,7 +6,8 @@
 # Dharmana gateway on loopback as the S3-compatible server, uploads the dataset with
 # `aws s3 sync`, then takes turns for ROUNDS rounds:
 #   - `aws s3 sync` of the dataset down to a fresh directory (the peer: parallel ranged GETs);
-#   - `dharmana dataset read s3://...` in dataset order, and shuffled (one ranged GET per sample);
+#   - `dharmana dataset read s3://...` (its default readers: 8 for an object store) in dataset order,
+#     and shuffled (one ranged GET per sample);
 #   - shuffled through a shard cache on local disk (`--cache`): a cold epoch fetches each shard once,
 #     the next epoch reads the cache.
 # Prints MB/s and the ratio to the AWS CLI. Client and server share this machine's cores.
@@ -56,7 +57,7 @@ aws s3 mb s3://datasets > /dev/null
 aws s3 sync "$W/ds" s3://datasets/ds --only-show-errors
 echo "dataset: $(ls "$W/ds/shards" | wc -l) shards, $bytes bytes, in the gateway on $ENDPOINT; $(nproc) cores; $(date -u +%FT%TZ)"
 
-read_mbps() { dh dataset read s3://datasets/ds --endpoint-url "$ENDPOINT" --batch 256 --readers 2 --json "$@" | json_field readMBps; }
+read_mbps() { dh dataset read s3://datasets/ds --endpoint-url "$ENDPOINT" --batch 256 --json "$@" | json_field readMBps; }
 for round in $(seq "$ROUNDS"); do
   rm -rf "$W/down"
   t0=$(date +%s.%N); aws s3 sync s3://datasets/ds "$W/down" --only-show-errors; t1=$(date +%s.%N)

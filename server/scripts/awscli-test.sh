@@ -111,6 +111,7 @@ json_field() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]
 aws s3 ls s3://datasets/packed/index.json > /dev/null || fail "the packed dataset's index is not in the bucket"
 read_json="$("${DH[@]}" read s3://datasets/packed "${S3[@]}" --batch 8 --shuffle 3 --json)" || fail "dataset read s3://datasets/packed"
 [[ "$(json_field samples <<< "$read_json")" == "$files" ]] || fail "dataset read from s3 handed out $(json_field samples <<< "$read_json") of $files samples"
+[[ "$(json_field readers <<< "$read_json")" == 8 ]] || fail "dataset read from s3 ran $(json_field readers <<< "$read_json") readers, not the object store's default 8"
 "${DH[@]}" unpack s3://datasets/packed "$WORK/unpacked" "${S3[@]}" > /dev/null || fail "dataset unpack s3://datasets/packed"
 diff -r "$WORK/tree" "$WORK/unpacked" || fail "the dataset unpacked from s3 differs from its files"
 "${DH[@]}" pack "$WORK/local-ds" --from "$WORK/tree" --shard-size 1MiB --no-progress > /dev/null || fail "dataset pack to disk"

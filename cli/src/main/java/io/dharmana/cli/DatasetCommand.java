@@ -405,8 +405,17 @@ public final class DatasetCommand implements Runnable {
     @Option(names = "--worker", paramLabel = "W/N", defaultValue = "0/1", description = "This worker of the rank's workers, e.g. 1/2.")
     String worker;
 
-    @Option(names = "--readers", paramLabel = "R", defaultValue = "2", description = "Reader threads (default ${DEFAULT-VALUE}).")
-    int readers;
+    /** Reader threads by default: one per core of the machines we measure on (2). */
+    static final int LOCAL_READERS = 2;
+    /** Reader threads by default for an s3:// dataset, whose reads wait on the network, not on a core. */
+    static final int REMOTE_READERS = 8;
+
+    @Option(names = "--readers", paramLabel = "R",
+        description = "Reader threads (default " + LOCAL_READERS + ", or " + REMOTE_READERS + " for an s3:// dataset).")
+    Integer readers;
+
+    /** Whether the dataset opened is on an object store (see {@link #open}). */
+    private boolean remote;
 
     @Option(names = "--memory", paramLabel = "SIZE", defaultValue = "256MiB",
         description = "Bound on batches read ahead (default ${DEFAULT-VALUE}).")
@@ -424,7 +433,13 @@ public final class DatasetCommand implements Runnable {
     @Option(names = "--max-batches", paramLabel = "N", description = "Stop after N batches.")
     Long maxBatches;
 
-    Dataset open(BlobStore store, BlobStore cacheStore) {
+    /** The reader threads asked for, else the default for where the dataset is. */
+    int readers() {
+      return readers != null ? readers : remote ? REMOTE_READERS : LOCAL_READERS;
+    }
+
+    Dataset open(String location, BlobStore store, BlobStore cacheStore) {
+      remote = Location.isS3(location);
       return cacheStore == null ? Dataset.open(store, "") : Dataset.open(store, "", cacheStore, size(cacheSize, "--cache-size"));
     }
 
@@ -452,7 +467,7 @@ public final class DatasetCommand implements Runnable {
     /** Like {@link #loader(Dataset, String, long)}, with readers of the given priority. */
     DataLoader loader(Dataset dataset, String prefetch, long epochNumber, ReaderPriority priority) throws IOException {
       boolean auto = isAuto(prefetch);
-      DataLoader.Builder b = DataLoader.builder(dataset).batchSize(batch).epoch(epochNumber).shuffleBlock(shuffleBlock).readers(readers)
+      DataLoader.Builder b = DataLoader.builder(dataset).batchSize(batch).epoch(epochNumber).shuffleBlock(shuffleBlock).readers(readers())
           .readerPriority(priority)
           .prefetch(auto ? AUTO_START : depth(prefetch)).adaptivePrefetch(auto).memoryLimit(size(memory, "--memory"));
       if (seed != null) {
@@ -532,7 +547,7 @@ public final class DatasetCommand implements Runnable {
     public Integer call() throws IOException {
       try (BlobStore store = location.existing(dir);
           BlobStore cacheStore = options.cache == null ? null : Stores.local(options.cache, false);
-          Dataset dataset = options.open(store, cacheStore);
+          Dataset dataset = options.open(dir, store, cacheStore);
           DataLoader loader = options.loader(dataset, prefetch)) {
         long started = System.nanoTime();
         long batches = 0;
@@ -547,6 +562,7 @@ public final class DatasetCommand implements Runnable {
           Files.writeString(stateOut, loader.state().toJson());
         }
         Map<String, Object> report = readReport(stats, seconds);
+        report.put("readers", options.readers());
         print(spec.commandLine().getOut(), report, json, "read " + dir);
       }
       return Main.OK;
@@ -667,7 +683,7 @@ public final class DatasetCommand implements Runnable {
       List<String> depths = sweep == null || sweep.isEmpty() ? List.of(prefetch) : sweep;
       List<Map<String, Object>> runs = new ArrayList<>();
       try (BlobStore store = location.existing(dir); BlobStore cacheStore = options.cache == null ? null : Stores.local(options.cache, false);
-          Dataset dataset = options.open(store, cacheStore)) {
+          Dataset dataset = options.open(dir, store, cacheStore)) {
         for (String depth : depths) {
           runs.add(run(dataset, depth));
         }
@@ -681,7 +697,7 @@ public final class DatasetCommand implements Runnable {
         Output.json(o, runs);
         return Main.OK;
       }
-      o.printf(Locale.ROOT, "bench %s: batch %d, compute %.1f ms/batch, readers %d%n", dir, options.batch, computeMs, options.readers);
+      o.printf(Locale.ROOT, "bench %s: batch %d, compute %.1f ms/batch, readers %d%n", dir, options.batch, computeMs, options.readers());
       o.printf(Locale.ROOT, "%8s %12s %8s %12s %12s %12s %14s %16s%n", "prefetch", "utilization", "strict", "samples/s", "wait p50 ms",
           "wait p99 ms", "decoded MB/s", "buffered MiB peak");
       for (Map<String, Object> r : runs) {

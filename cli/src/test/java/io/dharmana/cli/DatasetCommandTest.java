@@ -74,8 +74,11 @@ class DatasetCommandTest {
         err.toString());
     JsonNode first = new ObjectMapper().readTree(out.toString());
     assertEquals(40, first.get("samples").asLong());
+    assertEquals(DatasetCommand.LoaderOptions.LOCAL_READERS, first.get("readers").asInt(), "a directory's default readers: " + out);
     assertEquals(0, run("read", ds.toString(), "--batch", "10", "--resume", state.toString(), "--json"), err.toString());
     assertEquals(80, new ObjectMapper().readTree(out.toString()).get("samples").asLong(), "the resumed read yields the remainder");
+    assertEquals(0, run("read", ds.toString(), "--batch", "10", "--readers", "3", "--max-batches", "1", "--json"), err.toString());
+    assertEquals(3, new ObjectMapper().readTree(out.toString()).get("readers").asInt(), out.toString());
     assertEquals(0, run("bench", ds.toString(), "--batch", "10", "--compute-ms", "0.1", "--resume", state.toString(), "--epochs", "2", "--json"),
         err.toString());
     assertEquals(80 + 120, new ObjectMapper().readTree(out.toString()).get("samples").asLong(),
