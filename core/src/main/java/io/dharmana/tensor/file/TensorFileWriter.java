@@ -43,8 +43,8 @@ public final class TensorFileWriter {
   /** Compresses {@code input} into {@code output} (replacing it). */
   public static CompressionResult compress(Path input, Path output, CompressOptions options) {
     long start = System.nanoTime();
-    // With threads to spare, the parent is hashed on a thread of their own from the start: it
-    // overlaps the parsing of the header, which nothing else can share, and the coding.
+    // With threads to spare, a parent is hashed on a thread of its own from the start, beside the
+    // parsing of the header (which nothing else can share) and the coding.
     FutureTask<String> parentHash = options.threads() > 1 && options.base() != null ? startHashing(options.base()) : null;
     try (SafetensorsFile in = Safetensors.open(input);
         SafetensorsFile parent = options.base() == null ? null : Safetensors.open(options.base())) {
