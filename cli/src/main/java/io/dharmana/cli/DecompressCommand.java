@@ -19,7 +19,8 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "decompress",
     mixinStandardHelpOptions = true,
-    description = "Decompress a .dhz file into a safetensors file; lossless files come back byte for byte (SHA-256 checked).")
+    description = "Decompress a .dhz file into a safetensors file; lossless files come back byte for byte (checked by the "
+        + "CRC-32C of every tensor and of the header, or by the SHA-256 of the output for files written before format version 3).")
 public final class DecompressCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -52,7 +53,7 @@ public final class DecompressCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%s: %,d -> %,d bytes, ratio %.3f, %.2f s, %.1f MB/s (%d thread%s), %s%n",
             target, r.inputBytes(), r.outputBytes(), r.outputBytes() / (double) r.inputBytes(), r.seconds(),
             r.megabytesPerSecond(r.outputBytes()), threads, threads == 1 ? "" : "s",
-            r.lossless() ? "lossless, SHA-256 verified" : "LOSSY (approximation, checksums verified)");
+            r.lossless() ? "lossless, " + reader.outputCheck() + " verified" : "LOSSY (approximation, checksums verified)");
         if (!r.lossless()) {
           CompressCommand.printErrorTable(out, r);
         }

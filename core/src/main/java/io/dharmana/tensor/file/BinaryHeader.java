@@ -12,14 +12,16 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * The header of a format version 2 {@code .dhz} file: the same fields as the version 1 JSON
+ * The header of a format version 2 or 3 {@code .dhz} file: the same fields as the version 1 JSON
  * ({@link FileHeader}), as length-prefixed binary read in one pass without a JSON parser.
  *
  * <p>Why: a checkpoint indexes thousands of tensors; parsing them as JSON in a cold JVM took about
  * 0.3 s of CPU per command (Jackson, interpreted, then compiled), a tenth of a 510 MB decompression.
  *
  * <pre>
- *   int64 original size, 32 bytes original SHA-256, 32 bytes decoded SHA-256
+ *   int64 original size, then
+ *     version 2: 32 bytes original SHA-256, 32 bytes decoded SHA-256
+ *     version 3: uint32 CRC-32C of the original's header region, uint32 CRC-32C of the decoded output
  *   u8 flags (1 = lossy, 2 = has parent), int32 block
  *   [has parent] string parent name, 32 bytes parent SHA-256
  *   error report: int64 count, float64 max abs error, sum of squared error, sum of squared reference
@@ -43,11 +45,17 @@ final class BinaryHeader {
 
   private BinaryHeader() {}
 
+  /** Writes {@code h} in version 3 when it holds CRC-32Cs of the output ({@link FileHeader#checkedByCrc}), else in version 2. */
   static byte[] write(FileHeader h) {
     Sink out = new Sink(512 + h.originalHeader().length + h.tensors().size() * 96);
     out.int64(h.originalSize());
-    out.bytes(HexFormat.of().parseHex(h.originalSha256()));
-    out.bytes(HexFormat.of().parseHex(h.decodedSha256()));
+    if (h.checkedByCrc()) {
+      out.int32((int) h.headerCrc32c());
+      out.int32((int) h.decodedCrc32c());
+    } else {
+      out.bytes(HexFormat.of().parseHex(h.originalSha256()));
+      out.bytes(HexFormat.of().parseHex(h.decodedSha256()));
+    }
     out.u8((h.lossy() ? FLAG_LOSSY : 0) | (h.parentName() != null ? FLAG_PARENT : 0));
     out.int32(h.block());
     if (h.parentName() != null) {
@@ -85,16 +93,25 @@ final class BinaryHeader {
   }
 
   /**
-   * Reads a header written by {@link #write}.
+   * Reads a header written by {@link #write} in file format {@code version} (2 or 3).
    *
    * @throws CorruptDataException naming {@code path} and the field, if the bytes end early, hold an
    *     impossible value or have bytes left over
    */
-  static FileHeader read(byte[] bytes, Path path) {
+  static FileHeader read(byte[] bytes, Path path, int version) {
     Source in = new Source(bytes, path);
     long originalSize = in.int64("original size");
-    String originalSha = in.sha256("original SHA-256");
-    String decodedSha = in.sha256("decoded SHA-256");
+    String originalSha = null;
+    String decodedSha = null;
+    long headerCrc = -1;
+    long decodedCrc = -1;
+    if (version >= TensorFileFormat.VERSION) {
+      headerCrc = in.int32("header CRC-32C") & 0xFFFFFFFFL;
+      decodedCrc = in.int32("decoded CRC-32C") & 0xFFFFFFFFL;
+    } else {
+      originalSha = in.sha256("original SHA-256");
+      decodedSha = in.sha256("decoded SHA-256");
+    }
     int flags = in.u8("flags");
     if ((flags & ~(FLAG_LOSSY | FLAG_PARENT)) != 0) {
       throw in.corrupt("unknown flags " + flags);
@@ -141,7 +158,7 @@ final class BinaryHeader {
       throw in.corrupt((bytes.length - in.pos) + " bytes follow the last tensor entry");
     }
     return new FileHeader(originalSize, originalSha, decodedSha, originalHeader, chain, (flags & FLAG_LOSSY) != 0, block,
-        parentName, parentSha, error, tensors);
+        parentName, parentSha, error, tensors, headerCrc, decodedCrc);
   }
 
   private static final class Sink extends ByteArrayOutputStream {

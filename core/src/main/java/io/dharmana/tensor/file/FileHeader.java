@@ -18,8 +18,12 @@ import java.util.List;
  *
  * @param originalHeader the safetensors header bytes exactly as in the original file (without the
  *     8-byte length), so the output is byte-identical
- * @param originalSha256 SHA-256 of the whole original file (hex)
- * @param decodedSha256 SHA-256 of what decompression yields (equal to the original when lossless)
+ * @param originalSha256 SHA-256 of the whole original file (hex); null in version 3
+ * @param decodedSha256 SHA-256 of what decompression yields (equal to the original when lossless);
+ *     null in version 3
+ * @param headerCrc32c version 3: CRC-32C of the original's bytes before the tensor data (the
+ *     8-byte length and the safetensors header); -1 in versions 1 and 2
+ * @param decodedCrc32c version 3: CRC-32C of what decompression yields; -1 in versions 1 and 2
  * @param chain the codec chain, as readable stage descriptions
  * @param parentName, parentSha256 the parent file coded against, or null
  */
@@ -34,7 +38,22 @@ record FileHeader(
     String parentName,
     String parentSha256,
     ErrorReport error,
-    List<TensorFileEntry> tensors) {
+    List<TensorFileEntry> tensors,
+    long headerCrc32c,
+    long decodedCrc32c) {
+  /** A version 1 or 2 header: the output is checked by its SHA-256, not by CRC-32C. */
+  FileHeader(
+      long originalSize, String originalSha256, String decodedSha256, byte[] originalHeader, List<String> chain, boolean lossy,
+      int block, String parentName, String parentSha256, ErrorReport error, List<TensorFileEntry> tensors) {
+    this(originalSize, originalSha256, decodedSha256, originalHeader, chain, lossy, block, parentName, parentSha256, error, tensors,
+        -1, -1);
+  }
+
+  /** Whether a full decompression is checked by CRC-32Cs (version 3) rather than by the SHA-256 of the output. */
+  boolean checkedByCrc() {
+    return decodedCrc32c >= 0;
+  }
+
   /**
    * Streaming, not a tree: a header indexes every tensor (thousands), and a command reads it once,
    * in a cold JVM, where building and walking a tree of nodes costs more than the bytes do.

@@ -10,11 +10,13 @@ import java.util.function.IntToLongFunction;
 
 /**
  * Runs numbered tasks on a pool of threads, the calling thread helping, and hands their results
- * to the calling thread in order: the shape of compressing and decompressing, where
- * tensors code independently but the output is written and hashed in file order.
+ * to the calling thread in order: the shape of compressing (and of decompressing a file older than
+ * format version 3), where tensors code independently but the output is written in file order
+ * (and, decompressing, hashed).
  *
- * <p>Why the caller codes too: the ordered work (SHA-256 of the whole file, every write, the
- * kernel's copy into the page cache) is a third to a half of a coding thread's work. Done by a
+ * <p>Why the caller codes too: the ordered work (every write and the kernel's copy into the page
+ * cache; before format version 3, also the SHA-256 of the whole file) was a third to a half of a
+ * coding thread's work. Done by a
  * caller that only waited otherwise, it became the critical path: the pool threads finished their
  * few tasks ahead and waited for it (decompressing 510 MB on 2 cores: main thread 1.27 s of CPU,
  * each decoder 0.65 s and blocked a third of its life; 1.00-1.15x from 1 to 2 threads). Here,

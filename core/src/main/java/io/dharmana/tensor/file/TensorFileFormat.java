@@ -9,20 +9,26 @@ import java.util.HexFormat;
  * <pre>
  *   magic "DHARMANZ" (8 bytes), format version (int32 LE)
  *   encoded tensors, back to back, at the offsets the index records
- *   header, zstd-compressed: binary ({@link BinaryHeader}) in version 2, UTF-8 JSON ({@link FileHeader}) in version 1
+ *   header, zstd-compressed: binary ({@link BinaryHeader}) in versions 2 and 3, UTF-8 JSON ({@link FileHeader}) in version 1
  *   trailer (24 bytes): header offset (int64 LE), compressed header length (int64 LE),
  *                       CRC-32C of the compressed header (int32 LE), end magic "DHZ1"
  * </pre>
  *
  * The header comes last so the file is written in one pass; readers find it through the trailer
  * and read single tensors by their index entry without touching the others. Version 2 changed only
- * the header's encoding: the tensors' encodings are the same in both versions, and both are read.
+ * the header's encoding. Version 3 changed only how a full decompression is checked: instead of the
+ * SHA-256 of the whole output (one serial pass, the reason decompression hardly scaled with
+ * threads) the header records the CRC-32C of the original's header region and of the whole output,
+ * which follows from the tensors' CRC-32Cs that the decoding threads check in parallel. The
+ * tensors' encodings are the same in all versions, and all are read.
  */
 final class TensorFileFormat {
   static final byte[] MAGIC = "DHARMANZ".getBytes(StandardCharsets.US_ASCII);
   static final byte[] END_MAGIC = "DHZ1".getBytes(StandardCharsets.US_ASCII);
   /** The version written. */
-  static final int VERSION = 2;
+  static final int VERSION = 3;
+  /** The binary header with SHA-256s of the original and the output; still read. */
+  static final int VERSION_SHA256 = 2;
   /** The first version, whose header is JSON; still read. */
   static final int VERSION_JSON_HEADER = 1;
   static final int PREAMBLE_BYTES = 12;

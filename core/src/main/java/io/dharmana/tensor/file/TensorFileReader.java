@@ -27,6 +27,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.FutureTask;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 
 /**
@@ -36,11 +38,13 @@ import java.util.zip.CRC32C;
  * <p>{@link #open} checks the magic, version, trailer and header checksum, that the index lies
  * inside the file and covers the original's tensor data exactly, before any tensor is decoded;
  * that the index agrees with the embedded original safetensors header is checked on opening a
- * version 1 file and before the first lookup by name in a version 2 file (a full decompression
- * needs no lookup: the SHA-256 of its output covers the header). Damaged files raise
+ * version 1 file and before the first lookup by name in a version 2 or 3 file (a full
+ * decompression needs no lookup: the check of its output covers the header). Damaged files raise
  * {@link CorruptDataException} naming the file. Every decoded tensor is checked against its
- * CRC-32C, and a full decompression against the SHA-256 of the expected output. Instances are safe
- * for concurrent use.
+ * CRC-32C. A full decompression of a version 1 or 2 file is checked against the SHA-256 of the
+ * expected output; of a version 3 file, every byte written is covered by a CRC-32C (the header
+ * region's, each tensor's), and the index by the CRC-32C of the whole output, which must follow
+ * from those in index order ({@link Crc32cCombine}). Instances are safe for concurrent use.
  */
 public final class TensorFileReader implements AutoCloseable {
   private final Path path;
@@ -105,7 +109,7 @@ public final class TensorFileReader implements AutoCloseable {
       throw new CorruptDataException("Cannot read tensor file " + path + ": it does not start with DHARMANZ");
     }
     int version = preamble.getInt();
-    if (version != TensorFileFormat.VERSION && version != TensorFileFormat.VERSION_JSON_HEADER) {
+    if (version < TensorFileFormat.VERSION_JSON_HEADER || version > TensorFileFormat.VERSION) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": format version " + version + " is not one of "
           + TensorFileFormat.VERSION_JSON_HEADER + ".." + TensorFileFormat.VERSION);
     }
@@ -131,7 +135,7 @@ public final class TensorFileReader implements AutoCloseable {
     }
     byte[] compressed = new byte[stored.remaining()];
     stored.get(compressed);
-    // version 1 holds JSON here, version 2 binary (BinaryHeader)
+    // version 1 holds JSON here, versions 2 and 3 binary (BinaryHeader)
     long headerSize = com.github.luben.zstd.Zstd.getFrameContentSize(compressed);
     if (headerSize < 0 || headerSize > TensorFileFormat.MAX_HEADER_BYTES) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": header of " + headerSize + " bytes is damaged or too large");
@@ -142,8 +146,8 @@ public final class TensorFileReader implements AutoCloseable {
     } catch (RuntimeException e) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": damaged header (" + e.getMessage() + ")", e);
     }
-    if (version == TensorFileFormat.VERSION) {
-      FileHeader header = BinaryHeader.read(headerBytes, path);
+    if (version != TensorFileFormat.VERSION_JSON_HEADER) {
+      FileHeader header = BinaryHeader.read(headerBytes, path, version);
       validateLayout(path, header, headerOffset);
       return new Opened(header, false);
     }
@@ -240,10 +244,11 @@ public final class TensorFileReader implements AutoCloseable {
   }
 
   /**
-   * Checks a version 2 index on its own, without parsing the embedded safetensors header: the
+   * Checks a version 2 or 3 index on its own, without parsing the embedded safetensors header: the
    * tensors' byte ranges follow one another from 0 to the end of the original data, each as large as
    * its shape and dtype say, and their encodings lie in the payload. So a full decompression writes
-   * exactly the original's size, and its SHA-256 then proves the header bytes and every tensor right.
+   * exactly the original's size, and the check of its output (SHA-256 in version 2, CRC-32Cs in
+   * version 3) then proves the header bytes and every tensor right.
    * Whether the names, dtypes and shapes agree with the embedded header is checked once a tensor is
    * looked up by name ({@link #agreed}).
    */
@@ -281,7 +286,7 @@ public final class TensorFileReader implements AutoCloseable {
   }
 
   /**
-   * Version 2: checks once, before the first tensor is looked up by name, that the index agrees with
+   * Versions 2 and 3: checks once, before the first tensor is looked up by name, that the index agrees with
    * the embedded safetensors header (version 1 files are checked when opened).
    */
   private void agreed() {
@@ -353,8 +358,17 @@ public final class TensorFileReader implements AutoCloseable {
     return header.originalSize();
   }
 
-  public String originalSha256() {
-    return header.originalSha256();
+  /** The SHA-256 of the original file, recorded by format versions 1 and 2; version 3 records CRC-32Cs instead. */
+  public Optional<String> originalSha256() {
+    return Optional.ofNullable(header.originalSha256());
+  }
+
+  /**
+   * What a full decompression checks its output against: {@code "SHA-256"} (of the whole output,
+   * format versions 1 and 2) or {@code "CRC-32C"} (of the header region and of every tensor, version 3).
+   */
+  public String outputCheck() {
+    return header.checkedByCrc() ? "CRC-32C" : "SHA-256";
   }
 
   /** The stages the tensors went through, as readable descriptions. */
@@ -459,7 +473,7 @@ public final class TensorFileReader implements AutoCloseable {
 
   /**
    * Writes the whole safetensors file to {@code output} (atomically), decoding tensors on
-   * {@code threads} threads, and verifies its SHA-256.
+   * {@code threads} threads, and verifies it ({@link #outputCheck}).
    *
    * @param base the parent file when this file is delta-coded, else null (ignored)
    */
@@ -469,11 +483,73 @@ public final class TensorFileReader implements AutoCloseable {
     }
     long start = System.nanoTime();
     try (SafetensorsFile parent = openParent(base)) {
-      SafetensorsWriter.writeAtomically(output, channel -> decodeAll(channel, parent, threads));
+      SafetensorsWriter.writeAtomically(output, channel -> {
+        if (header.checkedByCrc()) {
+          decodeAllInPlace(channel, parent, threads);
+        } else {
+          decodeAll(channel, parent, threads);
+        }
+      });
       double seconds = (System.nanoTime() - start) / 1e9;
       return new CompressionResult(Files.size(path), Files.size(output), seconds, !header.lossy(), header.error(), header.tensors());
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot decompress " + path, e);
+    }
+  }
+
+  /**
+   * Version 3: every thread decodes whole tensors and writes each straight to its place in the
+   * output, checked by its CRC-32C on that thread; nothing serial runs behind them. The header
+   * region and the index are checked before any tensor is decoded.
+   */
+  private void decodeAllInPlace(FileChannel out, SafetensorsFile parent, int threads) throws IOException {
+    byte[] headerBytes = header.originalHeader();
+    ByteBuffer prefix = ByteBuffer.allocate(8 + headerBytes.length).order(ByteOrder.LITTLE_ENDIAN);
+    prefix.putLong(headerBytes.length).put(headerBytes).flip();
+    long headerCrc = TensorFileWriter.headerRegionCrc(headerBytes);
+    if (headerCrc != header.headerCrc32c()) {
+      throw new CorruptDataException("Cannot decompress " + path + ": the original's header region (" + prefix.remaining()
+          + " bytes) fails its CRC-32C");
+    }
+    List<TensorFileEntry> entries = header.tensors();
+    // The whole output's CRC-32C follows from the parts': a damaged or reordered index that still
+    // lays the tensors out end to end is caught here, as the SHA-256 of the output catches it in version 2.
+    long whole = headerCrc;
+    for (TensorFileEntry e : entries) {
+      whole = Crc32cCombine.combine(whole, e.crc32c(), e.originalBytes());
+    }
+    if (whole != header.decodedCrc32c()) {
+      throw new CorruptDataException("Cannot decompress " + path + ": the index's tensors (order, sizes or CRC-32Cs) do not give "
+          + "the recorded CRC-32C of the whole output");
+    }
+    long dataStart = TensorFileWriter.writeFully(out, prefix, 0);
+    ArrayPool encodedArrays = new ArrayPool();
+    ArrayPool decodedArrays = new ArrayPool();
+    AtomicInteger next = new AtomicInteger();
+    AtomicLong written = new AtomicLong(dataStart);
+    try (EarlyWriteback writeback = new EarlyWriteback(out)) {
+      InParallel.run(threads, () -> {
+        for (int i; (i = next.getAndIncrement()) < entries.size(); ) {
+          try {
+            TensorFileEntry e = entries.get(i);
+            boolean wide = threads > 1 && e.originalBytes() * threads > header.originalSize();
+            int size = checkedSize(e);
+            byte[] bytes = decodedArrays.take(size);
+            byte[] encoded = encodedArrays.take((int) e.length());
+            decode(e, parent, wide, encoded, bytes);
+            encodedArrays.give(encoded);
+            TensorFileWriter.writeFully(out, ByteBuffer.wrap(bytes, 0, size), dataStart + e.begin());
+            decodedArrays.give(bytes);
+            long total = written.addAndGet(size);
+            synchronized (writeback) {
+              writeback.written(total);
+            }
+          } catch (IOException | RuntimeException ex) {
+            next.set(entries.size()); // the other threads take no further tensor
+            throw ex;
+          }
+        }
+      });
     }
   }
 

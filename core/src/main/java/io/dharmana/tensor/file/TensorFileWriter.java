@@ -43,14 +43,13 @@ public final class TensorFileWriter {
   /** Compresses {@code input} into {@code output} (replacing it). */
   public static CompressionResult compress(Path input, Path output, CompressOptions options) {
     long start = System.nanoTime();
-    // With threads to spare, the input (and the parent) are hashed on a thread of their own from the
-    // start: it overlaps the parsing of the header, which nothing else can share (~0.25 s for 8,162
-    // tensors in a cold JVM), and leaves the ordered work to writing. One thread hashes in order.
-    FutureTask<String[]> hashes = options.threads() > 1 ? startHashing(input, options.base()) : null;
+    // With threads to spare, a parent is hashed on a thread of its own from the start, beside the
+    // parsing of the header (which nothing else can share) and the coding.
+    FutureTask<String> parentHash = options.threads() > 1 && options.base() != null ? startHashing(options.base()) : null;
     try (SafetensorsFile in = Safetensors.open(input);
         SafetensorsFile parent = options.base() == null ? null : Safetensors.open(options.base())) {
       List<TensorFileEntry> entries = new ArrayList<>();
-      SafetensorsWriter.writeAtomically(output, channel -> encodeAll(in, parent, hashes, options, channel, entries));
+      SafetensorsWriter.writeAtomically(output, channel -> encodeAll(in, parent, parentHash, options, channel, entries));
       boolean lossy = entries.stream().anyMatch(e -> e.codec().lossy());
       ErrorReport overall = entries.stream().filter(e -> e.codec().lossy()).map(TensorFileEntry::error)
           .reduce(ErrorReport.EXACT, ErrorReport::plus);
@@ -60,15 +59,15 @@ public final class TensorFileWriter {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot compress " + input, e);
     } finally {
-      if (hashes != null) {
-        hashes.cancel(true); // done by now unless compressing failed
+      if (parentHash != null) {
+        parentHash.cancel(true); // done by now unless compressing failed
       }
     }
   }
 
-  /** Hashes {@code input}, then {@code base} (when not null), on a new thread: {hex of input, hex of base or null}. */
-  private static FutureTask<String[]> startHashing(Path input, Path base) {
-    FutureTask<String[]> task = new FutureTask<>(() -> new String[] {sha256Mapped(input), base == null ? null : sha256Mapped(base)});
+  /** Hashes {@code file} on a new thread: the hex of its SHA-256. */
+  private static FutureTask<String> startHashing(Path file) {
+    FutureTask<String> task = new FutureTask<>(() -> sha256Mapped(file));
     Thread t = new Thread(task, "dharmana-hash");
     t.setDaemon(true);
     t.start();
@@ -99,25 +98,19 @@ public final class TensorFileWriter {
 
   /**
    * One encoded tensor, ready to be written: {@code bytes} from position 0, over {@code pooled} (to be
-   * given back once written) or null; {@code data} is the original tensor, to be hashed in order.
+   * given back once written) or null.
    */
-  private record Encoded(TensorFileEntry entry, ByteBuffer data, ByteBuffer bytes, byte[] pooled, byte[] decoded) {}
+  private record Encoded(TensorFileEntry entry, ByteBuffer bytes, byte[] pooled) {}
 
   private static void encodeAll(
-      SafetensorsFile in, SafetensorsFile parent, FutureTask<String[]> hashes, CompressOptions options, FileChannel channel,
+      SafetensorsFile in, SafetensorsFile parent, FutureTask<String> parentHash, CompressOptions options, FileChannel channel,
       List<TensorFileEntry> entries)
       throws IOException {
-    MessageDigest original = sha256();
-    // Lossless output decodes to the original, so its digest is the original's: hash once.
-    MessageDigest decoded = options.lossy() == null ? null : sha256();
-    byte[] prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(in.dataStart() - 8).array();
     byte[] headerBytes = in.headerBytes();
-    original.update(prefix);
-    original.update(headerBytes);
-    if (decoded != null) {
-      decoded.update(prefix);
-      decoded.update(headerBytes);
-    }
+    long headerCrc = headerRegionCrc(headerBytes);
+    // The output's CRC-32C follows from the tensors' (each computed by the thread that coded it)
+    // in file order: no serial pass over the data.
+    long[] decodedCrc = {headerCrc};
 
     ByteBuffer preamble = ByteBuffer.allocate(TensorFileFormat.PREAMBLE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     preamble.put(TensorFileFormat.MAGIC).putInt(TensorFileFormat.VERSION).flip();
@@ -134,14 +127,8 @@ public final class TensorFileWriter {
         boolean wide = options.threads() > 1 && info.byteSize() * options.threads() > in.header().dataLength();
         return encode(in, parent, info, options, wide, arrays);
       }, (i, encoded) -> {
-        ByteBuffer data = encoded.data();
-        if (hashes == null) {
-          original.update(data.duplicate());
-        }
-        if (decoded != null) {
-          decoded.update(encoded.decoded() != null ? ByteBuffer.wrap(encoded.decoded()) : data.duplicate());
-        }
         TensorFileEntry entry = encoded.entry().withOffset(end[0]);
+        decodedCrc[0] = Crc32cCombine.combine(decodedCrc[0], entry.crc32c(), entry.originalBytes());
         entries.add(entry);
         end[0] += writeFully(channel, encoded.bytes(), end[0]);
         if (encoded.pooled() != null) {
@@ -151,25 +138,15 @@ public final class TensorFileWriter {
       });
     }
     position = end[0];
-    String originalSha;
-    String parentSha;
-    if (hashes == null) {
-      originalSha = TensorFileFormat.hex(original.digest());
-      parentSha = parent == null ? null : sha256(options.base());
-    } else {
-      String[] hashed = await(hashes);
-      originalSha = hashed[0];
-      parentSha = hashed[1];
-    }
-    String decodedSha = decoded == null ? originalSha : TensorFileFormat.hex(decoded.digest());
+    String parentSha = parent == null ? null : parentHash == null ? sha256(options.base()) : await(parentHash);
     boolean lossy = entries.stream().anyMatch(e -> e.codec().lossy());
     ErrorReport overall = entries.stream().filter(e -> e.codec().lossy()).map(TensorFileEntry::error)
         .reduce(ErrorReport.EXACT, ErrorReport::plus);
     FileHeader header = new FileHeader(
-        in.fileSize(), originalSha, decodedSha, headerBytes, chain(entries, options), lossy, options.block(),
+        in.fileSize(), null, null, headerBytes, chain(entries, options), lossy, options.block(),
         parent == null ? null : options.base().getFileName().toString(),
         parentSha,
-        overall, entries);
+        overall, entries, headerCrc, decodedCrc[0]);
     // The index repeats names and numbers; zstd shrinks it several times over (it matters for small files).
     byte[] stored = com.github.luben.zstd.Zstd.compress(BinaryHeader.write(header), 3);
     long headerOffset = position;
@@ -217,7 +194,7 @@ public final class TensorFileWriter {
         byte[] decoded = out.array();
         ErrorReport error = compare(data, decoded);
         return new Encoded(entry(info, codec, parentData != null, bytes.length, crc(ByteBuffer.wrap(decoded)), error),
-            data, ByteBuffer.wrap(bytes), null, decoded);
+            ByteBuffer.wrap(bytes), null);
       } catch (IllegalArgumentException nonFinite) {
         // NaN or infinity in the tensor: quantization cannot represent it, keep it lossless.
       }
@@ -233,7 +210,7 @@ public final class TensorFileWriter {
       delta = false;
       bytes = data.duplicate();
     }
-    return new Encoded(entry(info, codec, delta, bytes.remaining(), crc(data), ErrorReport.EXACT), data, bytes, buffer, null);
+    return new Encoded(entry(info, codec, delta, bytes.remaining(), crc(data), ErrorReport.EXACT), bytes, buffer);
   }
 
   private static TensorFileEntry entry(TensorInfo info, TensorCodec codec, boolean delta, long length, long crc, ErrorReport error) {
@@ -248,6 +225,14 @@ public final class TensorFileWriter {
       acc.add(a.get(i), b.get(i));
     }
     return acc.report();
+  }
+
+  /** CRC-32C of a safetensors file's bytes before its tensor data: the 8-byte header length and the header. */
+  static long headerRegionCrc(byte[] headerBytes) {
+    CRC32C crc = new CRC32C();
+    crc.update(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(headerBytes.length).flip());
+    crc.update(headerBytes);
+    return crc.getValue();
   }
 
   static long crc(ByteBuffer data) {

@@ -68,6 +68,22 @@ class FileHeaderTest {
     assertEquals(expected.parentSha256(), actual.parentSha256(), why);
     assertEquals(expected.error(), actual.error(), why);
     assertEquals(expected.tensors(), actual.tensors(), why);
+    assertEquals(expected.headerCrc32c(), actual.headerCrc32c(), why);
+    assertEquals(expected.decodedCrc32c(), actual.decodedCrc32c(), why);
+  }
+
+  /** As {@link #header}, in format version 3 when {@code crc}: CRC-32Cs of the output instead of SHA-256s. */
+  private static FileHeader header(Random r, boolean parent, boolean crc) {
+    FileHeader h = header(r, parent);
+    if (!crc) {
+      return h;
+    }
+    return new FileHeader(h.originalSize(), null, null, h.originalHeader(), h.chain(), h.lossy(), h.block(), h.parentName(),
+        h.parentSha256(), h.error(), h.tensors(), r.nextLong() & 0xFFFFFFFFL, r.nextLong() & 0xFFFFFFFFL);
+  }
+
+  private static int version(FileHeader h) {
+    return h.checkedByCrc() ? TensorFileFormat.VERSION : TensorFileFormat.VERSION_SHA256;
   }
 
   @ParameterizedTest
@@ -82,24 +98,29 @@ class FileHeaderTest {
   @MethodSource("seeds")
   void aBinaryHeaderReadsBackAsWritten(long seed) {
     Random r = new Random(seed);
-    FileHeader h = header(r, r.nextBoolean());
-    assertSameHeader(h, BinaryHeader.read(BinaryHeader.write(h), Path.of("f.dhz")), "seed " + seed);
+    for (boolean crc : new boolean[] {false, true}) {
+      FileHeader h = header(r, r.nextBoolean(), crc);
+      assertSameHeader(h, BinaryHeader.read(BinaryHeader.write(h), Path.of("f.dhz"), version(h)), "seed " + seed + " crc " + crc);
+    }
   }
 
   @ParameterizedTest
   @MethodSource("seeds")
   void aTruncatedOrExtendedBinaryHeaderIsCorruptDataNamingTheFile(long seed) {
     Random r = new Random(seed);
-    byte[] bytes = BinaryHeader.write(header(r, r.nextBoolean()));
-    for (int length = 0; length < bytes.length; length++) {
-      byte[] cut = Arrays.copyOf(bytes, length);
-      CorruptDataException e = assertThrows(CorruptDataException.class, () -> BinaryHeader.read(cut, Path.of("cut.dhz")),
-          "seed " + seed + " length " + length);
-      assertTrue(e.getMessage().startsWith("Cannot read tensor file cut.dhz: damaged index"), e.getMessage());
+    for (boolean crc : new boolean[] {false, true}) {
+      FileHeader h = header(r, r.nextBoolean(), crc);
+      byte[] bytes = BinaryHeader.write(h);
+      for (int length = 0; length < bytes.length; length++) {
+        byte[] cut = Arrays.copyOf(bytes, length);
+        CorruptDataException e = assertThrows(CorruptDataException.class, () -> BinaryHeader.read(cut, Path.of("cut.dhz"), version(h)),
+            "seed " + seed + " length " + length);
+        assertTrue(e.getMessage().startsWith("Cannot read tensor file cut.dhz: damaged index"), e.getMessage());
+      }
+      CorruptDataException e = assertThrows(CorruptDataException.class,
+          () -> BinaryHeader.read(Arrays.copyOf(bytes, bytes.length + 1), Path.of("long.dhz"), version(h)));
+      assertTrue(e.getMessage().contains("1 bytes follow the last tensor entry"), e.getMessage());
     }
-    CorruptDataException e = assertThrows(CorruptDataException.class,
-        () -> BinaryHeader.read(Arrays.copyOf(bytes, bytes.length + 1), Path.of("long.dhz")));
-    assertTrue(e.getMessage().contains("1 bytes follow the last tensor entry"), e.getMessage());
   }
 
   @Test
@@ -111,15 +132,15 @@ class FileHeaderTest {
     int codecAt = indexOf(bytes, new byte[] {'F', '3', '2'}) + 3 + 1 + 1 + 1 + 1; // dtype, rank, dim, begin, end
     byte[] badCodec = bytes.clone();
     badCodec[codecAt] = 99;
-    assertTrue(assertThrows(CorruptDataException.class, () -> BinaryHeader.read(badCodec, Path.of("c.dhz"))).getMessage()
+    assertTrue(assertThrows(CorruptDataException.class, () -> BinaryHeader.read(badCodec, Path.of("c.dhz"), TensorFileFormat.VERSION_SHA256)).getMessage()
         .contains("tensor entry 0 at byte " + (codecAt + 1) + ": unknown codec id 99"));
     byte[] badDtype = bytes.clone();
     badDtype[codecAt - 7] = (byte) 'X';
-    assertTrue(assertThrows(CorruptDataException.class, () -> BinaryHeader.read(badDtype, Path.of("d.dhz"))).getMessage()
+    assertTrue(assertThrows(CorruptDataException.class, () -> BinaryHeader.read(badDtype, Path.of("d.dhz"), TensorFileFormat.VERSION_SHA256)).getMessage()
         .contains("Invalid dtype 'X32'"));
     byte[] badFlags = bytes.clone();
     badFlags[8 + 64] = 4;
-    assertTrue(assertThrows(CorruptDataException.class, () -> BinaryHeader.read(badFlags, Path.of("e.dhz"))).getMessage()
+    assertTrue(assertThrows(CorruptDataException.class, () -> BinaryHeader.read(badFlags, Path.of("e.dhz"), TensorFileFormat.VERSION_SHA256)).getMessage()
         .contains("unknown flags 4"));
   }
 

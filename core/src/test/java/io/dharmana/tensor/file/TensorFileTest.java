@@ -213,19 +213,151 @@ class TensorFileTest {
   }
 
   @Test
-  void filesAreWrittenInVersion2() throws Exception {
-    Path dhz = tmp.resolve("v2.dhz");
+  void filesAreWrittenInVersion3() throws Exception {
+    Path dhz = tmp.resolve("v3.dhz");
     TensorFileWriter.compress(resource("golden-v1.safetensors"), dhz, CompressOptions.defaults());
     byte[] bytes = Files.readAllBytes(dhz);
-    assertEquals(2, ByteBuffer.wrap(bytes, 8, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
-    Path back = tmp.resolve("v2.safetensors");
-    try (TensorFileReader reader = TensorFileReader.open(dhz)) {
-      reader.decompress(back, null, 1);
+    assertEquals(3, ByteBuffer.wrap(bytes, 8, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
+    for (int threads = 1; threads <= 3; threads++) {
+      Path back = tmp.resolve("v3-" + threads + ".safetensors");
+      try (TensorFileReader reader = TensorFileReader.open(dhz)) {
+        assertEquals("CRC-32C", reader.outputCheck());
+        assertTrue(reader.originalSha256().isEmpty());
+        reader.decompress(back, null, threads);
+      }
+      assertArrayEquals(Files.readAllBytes(resource("golden-v1.safetensors")), Files.readAllBytes(back), "threads " + threads);
     }
-    assertArrayEquals(Files.readAllBytes(resource("golden-v1.safetensors")), Files.readAllBytes(back));
   }
 
-  /** Rewrites the header of a version 2 file with a valid checksum, as a writer with a bug would. */
+  /**
+   * Files written by format version 2 (binary header with the SHA-256 of the output; made by the
+   * code of commit 14f1e53 from the safetensors files beside them) still decode, checked by that
+   * SHA-256: lossless, delta-coded and int8.
+   */
+  @Test
+  void version2FilesStillDecodeCheckedBySha256() throws Exception {
+    Path original = resource("golden-v1.safetensors");
+    Path child = resource("golden-v1-child.safetensors");
+    Path back = tmp.resolve("v2.safetensors");
+    try (TensorFileReader reader = TensorFileReader.open(resource("golden-v2.dhz"))) {
+      assertEquals("SHA-256", reader.outputCheck());
+      assertEquals(TensorFileWriter.sha256(original), reader.originalSha256().orElseThrow());
+      reader.decompress(back, null, 2);
+      try (SafetensorsFile expected = Safetensors.open(original)) {
+        for (Tensor t : expected.tensors()) {
+          assertEquals(t.data(), reader.tensor(t.name(), null).data(), t.name());
+        }
+      }
+    }
+    assertArrayEquals(Files.readAllBytes(original), Files.readAllBytes(back));
+    try (TensorFileReader reader = TensorFileReader.open(resource("golden-v2-child-delta.dhz"))) {
+      reader.decompress(back, original, 1);
+    }
+    assertArrayEquals(Files.readAllBytes(child), Files.readAllBytes(back));
+    try (TensorFileReader reader = TensorFileReader.open(resource("golden-v2-int8.dhz"))) {
+      assertTrue(reader.lossy());
+      reader.decompress(back, null, 2); // checks the SHA-256 recorded for the approximation
+    }
+    // The SHA-256 is what is checked: a version 2 index recording another one fails the decompression.
+    Path wrongSha = withHeader(resource("golden-v2.dhz"), tmp.resolve("wrong-sha.dhz"), h -> {
+      FileHeader parsed = BinaryHeader.read(h, Path.of("golden-v2.dhz"), TensorFileFormat.VERSION_SHA256);
+      return BinaryHeader.write(new FileHeader(parsed.originalSize(), parsed.originalSha256(), "00".repeat(32), parsed.originalHeader(),
+          parsed.chain(), parsed.lossy(), parsed.block(), parsed.parentName(), parsed.parentSha256(), parsed.error(), parsed.tensors()));
+    });
+    try (TensorFileReader reader = TensorFileReader.open(wrongSha)) {
+      CorruptDataException e = assertThrows(CorruptDataException.class, () -> reader.decompress(tmp.resolve("x.safetensors"), null, 2));
+      assertTrue(e.getMessage().contains("output SHA-256"), e.getMessage());
+    }
+    assertFalse(Files.exists(tmp.resolve("x.safetensors")), "no partial output");
+  }
+
+  /**
+   * Version 3: a flipped bit anywhere in the file (preamble, any tensor's encoding, the index,
+   * the trailer) or a cut fails with a {@link CorruptDataException} naming the file and what failed,
+   * on 1 and on 3 threads, and leaves no output.
+   */
+  @Test
+  void aFlippedBitAnywhereOrACutFailsNamingWhatFailed() throws Exception {
+    Path input = generated(tmp, 13);
+    Path dhz = tmp.resolve("v3.dhz");
+    TensorFileWriter.compress(input, dhz, CompressOptions.defaults());
+    byte[] good = Files.readAllBytes(dhz);
+    Path damaged = tmp.resolve("bad.dhz");
+    Path out = tmp.resolve("x.safetensors");
+    Random random = new Random(13);
+    for (int trial = 0; trial < 400; trial++) {
+      byte[] bad = good.clone();
+      // 200 bytes spread evenly over the file, then random ones
+      int at = trial < 200 ? (int) ((long) trial * good.length / 200) : random.nextInt(good.length);
+      int bit = random.nextInt(8);
+      bad[at] ^= (byte) (1 << bit);
+      Files.write(damaged, bad);
+      int threads = 1 + 2 * (trial & 1);
+      String why = "seed 13 trial " + trial + ": bit " + bit + " of byte " + at + " of " + good.length;
+      CorruptDataException e = assertThrows(CorruptDataException.class, () -> {
+        try (TensorFileReader reader = TensorFileReader.open(damaged)) {
+          reader.decompress(out, null, threads);
+        }
+      }, why);
+      assertTrue(e.getMessage().matches("Cannot (read tensor file|decode tensor \\S+ of|decompress) " + java.util.regex.Pattern.quote(
+          damaged.toString()) + "[: ].*"), why + ": " + e.getMessage());
+      assertFalse(Files.exists(out), why + ": no output");
+    }
+    for (int cut = 1; cut < good.length; cut += 1 + cut / 4) {
+      Files.write(damaged, java.util.Arrays.copyOf(good, good.length - cut));
+      assertThrows(CorruptDataException.class, () -> TensorFileReader.open(damaged).close(), "cut " + cut);
+    }
+  }
+
+  /**
+   * Version 3: an index whose checksum is right (as a writer with a bug would leave it) but whose
+   * CRC-32Cs disagree with what it lays out fails a full decompression before anything is written.
+   */
+  @Test
+  void aConsistentButWrongIndexFailsTheCrcChecks() throws Exception {
+    Path input = generated(tmp, 14);
+    Path dhz = tmp.resolve("good.dhz");
+    TensorFileWriter.compress(input, dhz, CompressOptions.defaults());
+    Path bad = tmp.resolve("bad.dhz");
+    Map<String, java.util.function.UnaryOperator<FileHeader>> damages = Map.of(
+        "the original's header region (", h -> {
+          byte[] original = h.originalHeader().clone();
+          original[original.length - 1] ^= 1;
+          return new FileHeader(h.originalSize(), null, null, original, h.chain(), h.lossy(), h.block(), null, null, h.error(), h.tensors(),
+              h.headerCrc32c(), h.decodedCrc32c());
+        },
+        "recorded CRC-32C of the whole output", h -> new FileHeader(h.originalSize(), null, null, h.originalHeader(), h.chain(), h.lossy(),
+            h.block(), null, null, h.error(), h.tensors(), h.headerCrc32c(), h.decodedCrc32c() ^ 1),
+        "do not give the recorded CRC-32C", h -> {
+          // Two tensors' encodings trade places: each still matches its own CRC-32C, not its place.
+          List<TensorFileEntry> tensors = new ArrayList<>(h.tensors());
+          TensorFileEntry a = tensors.get(0);
+          TensorFileEntry b = tensors.get(1);
+          tensors.set(0, new TensorFileEntry(a.name(), a.dtype(), a.shape(), a.begin(), a.end(), b.codec(), b.delta(), b.offset(),
+              b.length(), b.crc32c(), b.error()));
+          tensors.set(1, new TensorFileEntry(b.name(), b.dtype(), b.shape(), b.begin(), b.end(), a.codec(), a.delta(), a.offset(),
+              a.length(), a.crc32c(), a.error()));
+          return withTensors(h, tensors);
+        });
+    for (Map.Entry<String, java.util.function.UnaryOperator<FileHeader>> damage : damages.entrySet()) {
+      withHeader(dhz, bad, h -> BinaryHeader.write(damage.getValue().apply(BinaryHeader.read(h, dhz, TensorFileFormat.VERSION))));
+      try (TensorFileReader reader = TensorFileReader.open(bad)) {
+        CorruptDataException e = assertThrows(CorruptDataException.class, () -> reader.decompress(tmp.resolve("x.safetensors"), null, 2),
+            damage.getKey());
+        assertTrue(e.getMessage().startsWith("Cannot decompress " + bad + ": "), e.getMessage());
+        assertTrue(e.getMessage().contains(damage.getKey()), e.getMessage());
+      }
+      assertFalse(Files.exists(tmp.resolve("x.safetensors")));
+    }
+  }
+
+  /** {@code h} with other index entries, in the same format version. */
+  private static FileHeader withTensors(FileHeader h, List<TensorFileEntry> tensors) {
+    return new FileHeader(h.originalSize(), h.originalSha256(), h.decodedSha256(), h.originalHeader(), h.chain(), h.lossy(), h.block(),
+        h.parentName(), h.parentSha256(), h.error(), tensors, h.headerCrc32c(), h.decodedCrc32c());
+  }
+
+  /** Rewrites the header of a version 2 or 3 file with a valid checksum, as a writer with a bug would. */
   private static Path withHeader(Path dhz, Path out, java.util.function.UnaryOperator<byte[]> change) throws Exception {
     byte[] file = Files.readAllBytes(dhz);
     ByteBuffer trailer = ByteBuffer.wrap(file, file.length - 24, 24).order(ByteOrder.LITTLE_ENDIAN);
@@ -244,7 +376,7 @@ class TensorFileTest {
   }
 
   @Test
-  void aDamagedVersion2IndexFailsNamingTheFileAndWhatIsWrong() throws Exception {
+  void aDamagedIndexFailsNamingTheFileAndWhatIsWrong() throws Exception {
     Path input = generated(tmp, 11);
     Path dhz = tmp.resolve("good.dhz");
     TensorFileWriter.compress(input, dhz, CompressOptions.defaults());
@@ -253,13 +385,12 @@ class TensorFileTest {
         "the index ends inside field", h -> java.util.Arrays.copyOf(h, h.length - 3),
         "bytes follow the last tensor entry", h -> java.util.Arrays.copyOf(h, h.length + 2),
         "not the range starting at", h -> {
-          FileHeader parsed = BinaryHeader.read(h, bad);
+          FileHeader parsed = BinaryHeader.read(h, bad, TensorFileFormat.VERSION);
           List<TensorFileEntry> tensors = new ArrayList<>(parsed.tensors());
           TensorFileEntry e = tensors.get(1);
           tensors.set(1, new TensorFileEntry(e.name(), e.dtype(), e.shape(), e.begin() + 1, e.end(), e.codec(), e.delta(), e.offset(),
               e.length(), e.crc32c(), e.error()));
-          return BinaryHeader.write(new FileHeader(parsed.originalSize(), parsed.originalSha256(), parsed.decodedSha256(),
-              parsed.originalHeader(), parsed.chain(), parsed.lossy(), parsed.block(), null, null, parsed.error(), tensors));
+          return BinaryHeader.write(withTensors(parsed, tensors));
         });
     for (Map.Entry<String, java.util.function.UnaryOperator<byte[]>> damage : damages.entrySet()) {
       withHeader(dhz, bad, damage.getValue());
@@ -272,22 +403,21 @@ class TensorFileTest {
   }
 
   /**
-   * A version 2 index is not compared with the embedded safetensors header on opening: a full
-   * decompression is proved by its SHA-256, and a lookup by name checks the agreement first.
+   * A version 3 index is not compared with the embedded safetensors header on opening: a full
+   * decompression is proved by its CRC-32Cs, and a lookup by name checks the agreement first.
    */
   @Test
-  void aVersion2IndexThatDisagreesWithTheOriginalHeaderFailsLookups() throws Exception {
+  void anIndexThatDisagreesWithTheOriginalHeaderFailsLookups() throws Exception {
     Path input = generated(tmp, 12);
     Path dhz = tmp.resolve("good.dhz");
     TensorFileWriter.compress(input, dhz, CompressOptions.defaults());
     Path renamed = withHeader(dhz, tmp.resolve("renamed.dhz"), h -> {
-      FileHeader parsed = BinaryHeader.read(h, dhz);
+      FileHeader parsed = BinaryHeader.read(h, dhz, TensorFileFormat.VERSION);
       List<TensorFileEntry> tensors = new ArrayList<>(parsed.tensors());
       TensorFileEntry e = tensors.get(0);
       tensors.set(0, new TensorFileEntry("renamed", e.dtype(), e.shape(), e.begin(), e.end(), e.codec(), e.delta(), e.offset(), e.length(),
           e.crc32c(), e.error()));
-      return BinaryHeader.write(new FileHeader(parsed.originalSize(), parsed.originalSha256(), parsed.decodedSha256(),
-          parsed.originalHeader(), parsed.chain(), parsed.lossy(), parsed.block(), null, null, parsed.error(), tensors));
+      return BinaryHeader.write(withTensors(parsed, tensors));
     });
     try (TensorFileReader reader = TensorFileReader.open(renamed)) {
       CorruptDataException e = assertThrows(CorruptDataException.class, () -> reader.tensor("renamed", null));
