@@ -181,17 +181,22 @@ class TensorFileTest {
   }
 
   /**
-   * Files written by format version 1 (JSON header; made by the code of commit 9ef4d22 from the
-   * safetensors files beside them) still decode: lossless, delta-coded and int8.
+   * Files written by older format versions still decode, checked by the SHA-256 of their output:
+   * version 1 (JSON header; made by the code of commit 9ef4d22) and version 2 (binary header; made by
+   * the code of commit 14f1e53), each from the safetensors files beside them: lossless, delta-coded
+   * and int8.
    */
-  @Test
-  void version1FilesStillDecode() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"v1", "v2"})
+  void olderVersionsStillDecodeCheckedBySha256(String version) throws Exception {
     Path original = resource("golden-v1.safetensors");
     Path child = resource("golden-v1-child.safetensors");
-    Path back = tmp.resolve("v1.safetensors");
-    try (TensorFileReader reader = TensorFileReader.open(resource("golden-v1.dhz"))) {
+    Path back = tmp.resolve(version + ".safetensors");
+    try (TensorFileReader reader = TensorFileReader.open(resource("golden-" + version + ".dhz"))) {
       assertEquals(5, reader.entries().size());
-      reader.decompress(back, null, 1);
+      assertEquals("SHA-256", reader.outputCheck());
+      assertEquals(TensorFileWriter.sha256(original), reader.originalSha256().orElseThrow());
+      reader.decompress(back, null, 2);
       try (SafetensorsFile expected = Safetensors.open(original)) {
         for (Tensor t : expected.tensors()) {
           assertEquals(t.data(), reader.tensor(t.name(), null).data(), t.name());
@@ -199,16 +204,16 @@ class TensorFileTest {
       }
     }
     assertArrayEquals(Files.readAllBytes(original), Files.readAllBytes(back));
-    try (TensorFileReader reader = TensorFileReader.open(resource("golden-v1-child-delta.dhz"))) {
+    try (TensorFileReader reader = TensorFileReader.open(resource("golden-" + version + "-child-delta.dhz"))) {
       assertEquals("golden-v1.safetensors", reader.parentName().orElseThrow());
-      reader.decompress(back, original, 2);
+      reader.decompress(back, original, 1);
     }
     assertArrayEquals(Files.readAllBytes(child), Files.readAllBytes(back));
-    try (TensorFileReader reader = TensorFileReader.open(resource("golden-v1-int8.dhz"))) {
+    try (TensorFileReader reader = TensorFileReader.open(resource("golden-" + version + "-int8.dhz"))) {
       assertTrue(reader.lossy());
       assertEquals(TensorCodec.INT8, reader.entry("layer.0.weight").codec());
       assertTrue(reader.error().relativeRms() < 0.01, reader.error().toString());
-      reader.decompress(back, null, 1); // checks the SHA-256 recorded for the approximation
+      reader.decompress(back, null, 2); // checks the SHA-256 recorded for the approximation
     }
   }
 
@@ -229,36 +234,8 @@ class TensorFileTest {
     }
   }
 
-  /**
-   * Files written by format version 2 (binary header with the SHA-256 of the output; made by the
-   * code of commit 14f1e53 from the safetensors files beside them) still decode, checked by that
-   * SHA-256: lossless, delta-coded and int8.
-   */
   @Test
-  void version2FilesStillDecodeCheckedBySha256() throws Exception {
-    Path original = resource("golden-v1.safetensors");
-    Path child = resource("golden-v1-child.safetensors");
-    Path back = tmp.resolve("v2.safetensors");
-    try (TensorFileReader reader = TensorFileReader.open(resource("golden-v2.dhz"))) {
-      assertEquals("SHA-256", reader.outputCheck());
-      assertEquals(TensorFileWriter.sha256(original), reader.originalSha256().orElseThrow());
-      reader.decompress(back, null, 2);
-      try (SafetensorsFile expected = Safetensors.open(original)) {
-        for (Tensor t : expected.tensors()) {
-          assertEquals(t.data(), reader.tensor(t.name(), null).data(), t.name());
-        }
-      }
-    }
-    assertArrayEquals(Files.readAllBytes(original), Files.readAllBytes(back));
-    try (TensorFileReader reader = TensorFileReader.open(resource("golden-v2-child-delta.dhz"))) {
-      reader.decompress(back, original, 1);
-    }
-    assertArrayEquals(Files.readAllBytes(child), Files.readAllBytes(back));
-    try (TensorFileReader reader = TensorFileReader.open(resource("golden-v2-int8.dhz"))) {
-      assertTrue(reader.lossy());
-      reader.decompress(back, null, 2); // checks the SHA-256 recorded for the approximation
-    }
-    // The SHA-256 is what is checked: a version 2 index recording another one fails the decompression.
+  void aVersion2IndexRecordingAnotherSha256FailsTheDecompression() throws Exception {
     Path wrongSha = withHeader(resource("golden-v2.dhz"), tmp.resolve("wrong-sha.dhz"), h -> {
       FileHeader parsed = BinaryHeader.read(h, Path.of("golden-v2.dhz"), TensorFileFormat.VERSION_SHA256);
       return BinaryHeader.write(new FileHeader(parsed.originalSize(), parsed.originalSha256(), "00".repeat(32), parsed.originalHeader(),
