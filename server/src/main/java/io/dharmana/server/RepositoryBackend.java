@@ -4,6 +4,8 @@ import io.dharmana.AlreadyExistsException;
 import io.dharmana.manifest.ObjectManifest;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.PutOptions;
+import io.dharmana.repo.Ref;
+import io.dharmana.repo.RefStore;
 import io.dharmana.repo.Repository;
 import io.dharmana.store.TierStats;
 import java.io.InputStream;
@@ -35,11 +37,15 @@ public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage
       options = options.withPipeline(request.pipeline());
     }
     if (request.requireAbsent()) {
-      if (repository.stat(name).isPresent()) {
+      // one read of the head decides both: a live head exists; a removed name keeps its version log,
+      // so "absent" is "still at the version of its removal". Reading the object and then the head
+      // (as before) let a racing writer commit in between, and this put then expected its version
+      // and replaced it: two racing If-None-Match PUTs both succeeded (GatewaySdkTest, seed 32)
+      Optional<Ref> head = repository.refs().head("objects/" + RefStore.checkName(name));
+      if (head.isPresent() && !head.get().deleted()) {
         throw new AlreadyExistsException("Cannot put " + name + ": it already exists");
       }
-      // a removed name keeps its version log, so "absent" is "still at the version of its removal"
-      options = options.withExpectedVersion(repository.refs().head("objects/" + name).map(r -> r.version()).orElse(0L));
+      options = options.withExpectedVersion(head.map(Ref::version).orElse(0L));
     } else if (request.requireVersion() >= 0) {
       options = options.withExpectedVersion(request.requireVersion());
     }

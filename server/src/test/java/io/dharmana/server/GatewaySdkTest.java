@@ -223,6 +223,13 @@ class GatewaySdkTest {
         () -> s3.putObject(b -> b.bucket("data").key("c").ifNoneMatch("*"), RequestBody.fromString("two")));
     assertEquals(412, exists.statusCode());
     s3.putObject(b -> b.bucket("data").key("fresh").ifNoneMatch("*"), RequestBody.fromString("new"));
+    // a removed name is absent again (its head is a deletion marker), once
+    s3.deleteObject(b -> b.bucket("data").key("fresh"));
+    s3.putObject(b -> b.bucket("data").key("fresh").ifNoneMatch("*"), RequestBody.fromString("again"));
+    S3Exception recreated = assertThrows(S3Exception.class,
+        () -> s3.putObject(b -> b.bucket("data").key("fresh").ifNoneMatch("*"), RequestBody.fromString("twice")));
+    assertEquals(412, recreated.statusCode());
+    assertEquals("again", s3.getObjectAsBytes(b -> b.bucket("data").key("fresh")).asUtf8String());
     s3.putObject(b -> b.bucket("data").key("c").ifMatch(etag), RequestBody.fromString("three"));
     S3Exception stale = assertThrows(S3Exception.class,
         () -> s3.putObject(b -> b.bucket("data").key("c").ifMatch(etag), RequestBody.fromString("four")));
@@ -363,7 +370,7 @@ class GatewaySdkTest {
   }
 
   @ParameterizedTest
-  @ValueSource(longs = {31, 32})
+  @ValueSource(longs = {31, 32, 33, 34, 35, 36})
   void racingConditionalPutsHaveExactlyOneWinner(long seed) throws Exception {
     int writers = 8;
     java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(writers);
