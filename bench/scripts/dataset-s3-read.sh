@@ -46,7 +46,8 @@ dh dataset pack "$W/ds" --from "$W/files" --shard-size 64MiB --no-progress
 bytes=$(du -sb "$W/ds/shards" | cut -f1)
 
 PORT=$(( 20000 + RANDOM % 20000 ))
-dh serve "$W/repo" --init --port "$PORT" > "$W/server.log" 2>&1 &
+# java itself in the background (not the dh function, whose subshell's pid would be killed, not the server's)
+java -jar "$JAR" serve "$W/repo" --init --port "$PORT" > "$W/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 120); do curl -s -o /dev/null "http://127.0.0.1:$PORT/metrics" && break; sleep 0.5; done
 read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY < <(grep -v '^#' "$W/repo/gateway/credentials" | head -n 1)
