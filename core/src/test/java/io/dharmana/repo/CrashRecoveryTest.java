@@ -24,10 +24,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Kills a writing JVM with SIGKILL at random moments, 24 times, and checks after each kill that
- * every object the writer reported committed reads back byte-identical, that nothing else is
- * visible except possibly the object in flight when it died (committed but not yet reported),
- * and that garbage collection after a crash keeps every committed object.
+ * Kills a writing JVM with SIGKILL at random moments, 24 times (more, up to 96, until a few
+ * objects are committed), and checks after each kill that every object the writer reported
+ * committed reads back byte-identical, that nothing else is visible except possibly the object in
+ * flight when it died (committed but not yet reported), and that garbage collection after a crash
+ * keeps every committed object.
  */
 class CrashRecoveryTest {
   @TempDir Path dir;
@@ -42,7 +43,11 @@ class CrashRecoveryTest {
     Set<String> committed = new HashSet<>();
     int next = 0;
     int kills = 24;
-    for (int round = 0; round < kills; round++) {
+    int round = 0;
+    // a saturated machine can slow the children so that 24 kills commit almost nothing: then go on,
+    // with longer lives, until a few objects are committed, so the test never passes having
+    // exercised nothing and never fails only for being slow
+    for (; round < kills || committed.size() < 5 && round < 4 * kills; round++) {
       Process child = new ProcessBuilder(
           Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-cp", System.getProperty("java.class.path"), "-Xmx512m",
@@ -63,7 +68,7 @@ class CrashRecoveryTest {
         }
       });
       reader.start();
-      Thread.sleep(100 + random.nextInt(round % 4 == 0 ? 3000 : 1200));
+      Thread.sleep(100 + random.nextInt(round % 4 == 0 || round >= kills ? 3000 : 1200));
       child.destroyForcibly(); // SIGKILL
       assertTrue(child.waitFor(30, TimeUnit.SECONDS));
       // the pipe ends with the child: the reader must see every line it printed, or the check below
@@ -104,7 +109,7 @@ class CrashRecoveryTest {
     try (Stream<Path> spools = java.nio.file.Files.walk(dir.resolve(".spool"))) {
       assertEquals(0, spools.filter(java.nio.file.Files::isRegularFile).count(), "seed " + seed + ": dead spool files left");
     }
-    assertTrue(committed.size() >= 5, "seed " + seed + ": only " + committed.size() + " objects committed in " + kills + " rounds");
-    System.out.printf("kill -9 x%d: %d objects committed and verified (seed %d)%n", kills, committed.size(), seed);
+    assertTrue(committed.size() >= 5, "seed " + seed + ": only " + committed.size() + " objects committed in " + round + " rounds");
+    System.out.printf("kill -9 x%d: %d objects committed and verified (seed %d)%n", round, committed.size(), seed);
   }
 }
