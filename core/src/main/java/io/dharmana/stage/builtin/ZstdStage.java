@@ -113,18 +113,15 @@ final class ZstdStage implements Stage, SupportsBufferDecode {
     if (length < PROBE_MIN_LENGTH) {
       return false;
     }
-    if (length < FULL_PROBE_LENGTH) {
-      int from = offset + (length - PROBE_SAMPLE_BYTES) / 2;
-      long compressed = slot.probe.compressByteArray(slot.probeOut, 0, slot.probeOut.length, input, from, PROBE_SAMPLE_BYTES);
-      return compressed * 100 > (long) PROBE_SAMPLE_BYTES * (100 - PROBE_MIN_SAVING_PERCENT);
-    }
-    long stride = (long) (length - PROBE_SAMPLE_BYTES) / (PROBE_SAMPLES - 1);
+    int samples = length < FULL_PROBE_LENGTH ? 1 : PROBE_SAMPLES;
+    long first = samples == 1 ? (length - PROBE_SAMPLE_BYTES) / 2 : 0;
+    long stride = samples == 1 ? 0 : (long) (length - PROBE_SAMPLE_BYTES) / (samples - 1);
     long compressed = 0;
-    for (int i = 0; i < PROBE_SAMPLES; i++) {
-      int from = offset + (int) (i * stride);
+    for (int i = 0; i < samples; i++) {
+      int from = offset + (int) (first + i * stride);
       compressed += slot.probe.compressByteArray(slot.probeOut, 0, slot.probeOut.length, input, from, PROBE_SAMPLE_BYTES);
     }
-    long sampled = (long) PROBE_SAMPLES * PROBE_SAMPLE_BYTES;
+    long sampled = (long) samples * PROBE_SAMPLE_BYTES;
     return compressed * 100 > sampled * (100 - PROBE_MIN_SAVING_PERCENT);
   }
 

@@ -503,10 +503,8 @@ public final class TensorFileReader implements AutoCloseable {
    * region and the index are checked before any tensor is decoded.
    */
   private void decodeAllInPlace(FileChannel out, SafetensorsFile parent, int threads) throws IOException {
-    byte[] headerBytes = header.originalHeader();
-    ByteBuffer prefix = ByteBuffer.allocate(8 + headerBytes.length).order(ByteOrder.LITTLE_ENDIAN);
-    prefix.putLong(headerBytes.length).put(headerBytes).flip();
-    long headerCrc = TensorFileWriter.headerRegionCrc(headerBytes);
+    ByteBuffer prefix = TensorFileWriter.headerRegion(header.originalHeader());
+    long headerCrc = TensorFileWriter.crc(prefix);
     if (headerCrc != header.headerCrc32c()) {
       throw new CorruptDataException("Cannot decompress " + path + ": the original's header region (" + prefix.remaining()
           + " bytes) fails its CRC-32C");
@@ -532,12 +530,8 @@ public final class TensorFileReader implements AutoCloseable {
         for (int i; (i = next.getAndIncrement()) < entries.size(); ) {
           try {
             TensorFileEntry e = entries.get(i);
-            boolean wide = threads > 1 && e.originalBytes() * threads > header.originalSize();
-            int size = checkedSize(e);
-            byte[] bytes = decodedArrays.take(size);
-            byte[] encoded = encodedArrays.take((int) e.length());
-            decode(e, parent, wide, encoded, bytes);
-            encodedArrays.give(encoded);
+            int size = (int) e.originalBytes();
+            byte[] bytes = decodePooled(e, parent, threads, encodedArrays, decodedArrays);
             TensorFileWriter.writeFully(out, ByteBuffer.wrap(bytes, 0, size), dataStart + e.begin());
             decodedArrays.give(bytes);
             long total = written.addAndGet(size);
@@ -553,11 +547,24 @@ public final class TensorFileReader implements AutoCloseable {
     }
   }
 
+  /**
+   * Decodes one tensor of a full decompression into an array from {@code decodedArrays} (its first
+   * {@code originalBytes()} bytes; to be given back once written). Encoded bytes are needed only
+   * while the tensor decodes; a tensor larger than a thread's share decodes on several threads.
+   */
+  private byte[] decodePooled(TensorFileEntry e, SafetensorsFile parent, int threads, ArrayPool encodedArrays,
+      ArrayPool decodedArrays) {
+    boolean wide = threads > 1 && e.originalBytes() * threads > header.originalSize();
+    byte[] bytes = decodedArrays.take(checkedSize(e));
+    byte[] encoded = encodedArrays.take((int) e.length());
+    decode(e, parent, wide, encoded, bytes);
+    encodedArrays.give(encoded);
+    return bytes;
+  }
+
   private void decodeAll(FileChannel out, SafetensorsFile parent, int threads) throws IOException {
     MessageDigest digest = TensorFileWriter.sha256();
-    byte[] headerBytes = header.originalHeader();
-    ByteBuffer prefix = ByteBuffer.allocate(8 + headerBytes.length).order(ByteOrder.LITTLE_ENDIAN);
-    prefix.putLong(headerBytes.length).put(headerBytes).flip();
+    ByteBuffer prefix = TensorFileWriter.headerRegion(header.originalHeader());
     digest.update(prefix.duplicate());
     long position = TensorFileWriter.writeFully(out, prefix, 0);
     List<TensorFileEntry> entries = header.tensors();
@@ -566,15 +573,8 @@ public final class TensorFileReader implements AutoCloseable {
     ArrayPool decodedArrays = new ArrayPool();
     long[] end = {position};
     try (EarlyWriteback writeback = new EarlyWriteback(out)) {
-      InOrder.<byte[]>run(entries.size(), threads, i -> entries.get(i).originalBytes(), i -> {
-        TensorFileEntry e = entries.get(i);
-        boolean wide = threads > 1 && e.originalBytes() * threads > header.originalSize();
-        byte[] bytes = decodedArrays.take(checkedSize(e));
-        byte[] encoded = encodedArrays.take((int) e.length());
-        decode(e, parent, wide, encoded, bytes);
-        encodedArrays.give(encoded);
-        return bytes;
-      }, (i, bytes) -> {
+      InOrder.<byte[]>run(entries.size(), threads, i -> entries.get(i).originalBytes(),
+          i -> decodePooled(entries.get(i), parent, threads, encodedArrays, decodedArrays), (i, bytes) -> {
         int size = (int) entries.get(i).originalBytes();
         digest.update(bytes, 0, size);
         end[0] += TensorFileWriter.writeFully(out, ByteBuffer.wrap(bytes, 0, size), end[0]);

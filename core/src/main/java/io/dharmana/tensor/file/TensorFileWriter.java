@@ -107,7 +107,7 @@ public final class TensorFileWriter {
       List<TensorFileEntry> entries)
       throws IOException {
     byte[] headerBytes = in.headerBytes();
-    long headerCrc = headerRegionCrc(headerBytes);
+    long headerCrc = crc(headerRegion(headerBytes));
     // The output's CRC-32C follows from the tensors' (each computed by the thread that coded it)
     // in file order: no serial pass over the data.
     long[] decodedCrc = {headerCrc};
@@ -227,12 +227,10 @@ public final class TensorFileWriter {
     return acc.report();
   }
 
-  /** CRC-32C of a safetensors file's bytes before its tensor data: the 8-byte header length and the header. */
-  static long headerRegionCrc(byte[] headerBytes) {
-    CRC32C crc = new CRC32C();
-    crc.update(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(headerBytes.length).flip());
-    crc.update(headerBytes);
-    return crc.getValue();
+  /** A safetensors file's bytes before its tensor data: the 8-byte little-endian header length and the header. */
+  static ByteBuffer headerRegion(byte[] headerBytes) {
+    return ByteBuffer.allocate(8 + headerBytes.length).order(ByteOrder.LITTLE_ENDIAN).putLong(headerBytes.length).put(headerBytes)
+        .flip();
   }
 
   static long crc(ByteBuffer data) {
