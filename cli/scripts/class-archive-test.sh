@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Checks that the launcher's class-data archive holds the classes an ordinary command loads, picocli's
 # among them (JDK 17's dynamic archives left out its Java 5 class files, ~190 classes parsed and
-# verified again on every run): `--help` (G1) and `stat` (serial collector) must take picocli's
-# CommandLine and the command's own classes from the archive, and leave at most a few of picocli's
-# classes out. Records the archive first if the jar has none. Exits non-zero on a miss.
+# verified again on every run): `--help` (G1), `stat` (serial collector), `compress` and
+# `decompress` must take picocli's CommandLine and the command's own classes from the archive, and
+# leave at most a few of picocli's classes out; the decompressed file must equal the original.
+# Records the archive first if the jar has none. Exits non-zero on a miss.
 #
 # Usage: cli/scripts/class-archive-test.sh      (from anywhere, after `mvn package`)
 # Env:   DHARMANA   the launcher to check (default: the repository's ./dharmana)
@@ -38,4 +39,10 @@ check() { # NAME "CLASSES" ARGS...: runs the launcher with class loading logged,
 }
 check help "picocli.CommandLine\$Help" --help
 check stat "io.dharmana.cli.StatCommand io.dharmana.repo.Repository" stat "$scratch/repo"
+golden="$ROOT/core/src/test/resources/io/dharmana/tensor/file/golden-v1.safetensors"
+check compress "io.dharmana.tensor.codec.PlaneCoder io.dharmana.tensor.file.TensorFileWriter" \
+  compress "$golden" -o "$scratch/golden.dhz"
+check decompress "io.dharmana.tensor.codec.PlaneCoder io.dharmana.tensor.file.TensorFileReader" \
+  decompress "$scratch/golden.dhz" -o "$scratch/golden.safetensors"
+cmp "$golden" "$scratch/golden.safetensors" || { echo "FAIL decompress: output differs from $golden" >&2; failed=1; }
 exit $failed
