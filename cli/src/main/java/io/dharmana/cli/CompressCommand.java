@@ -89,7 +89,7 @@ public final class CompressCommand implements Callable<Integer> {
       err.flush();
       return EXIT_BAD_INPUT;
     } catch (RuntimeException e) {
-      err.println("dharmana compress: " + e.getMessage());
+      err.println("dharmana compress: " + Main.message(e));
       err.flush();
       return EXIT_FAILURE;
     }

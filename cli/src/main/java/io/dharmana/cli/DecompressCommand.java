@@ -65,7 +65,7 @@ public final class DecompressCommand implements Callable<Integer> {
       err.flush();
       return CompressCommand.EXIT_BAD_INPUT;
     } catch (RuntimeException e) {
-      err.println("dharmana decompress: " + e.getMessage());
+      err.println("dharmana decompress: " + Main.message(e));
       err.flush();
       return CompressCommand.EXIT_FAILURE;
     }

@@ -96,13 +96,8 @@ public final class Main implements Runnable {
 
   private static int handle(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
     PrintWriter err = cli.getErr();
-    String message = e.getMessage() == null ? e.toString() : e.getMessage();
-    if (e instanceof java.nio.file.NoSuchFileException missing) {
-      message = "Cannot open " + missing.getFile() + ": no such file or directory";
-    } else if (e instanceof java.nio.file.AccessDeniedException denied) {
-      message = "Cannot open " + denied.getFile() + ": permission denied";
-    }
-    err.println("dharmana " + cli.getCommandName() + ": " + message);
+    // "dharmana dataset read: ...", not "dharmana read: ..."
+    err.println(cli.getCommandSpec().qualifiedName(" ") + ": " + message(e));
     if (System.getenv("DHARMANA_DEBUG") != null) {
       e.printStackTrace(err);
     }
@@ -120,6 +115,19 @@ public final class Main implements Runnable {
       return FAILED;
     }
     return FAILED;
+  }
+
+  /** What failed and, for an I/O error a message wraps, why ("Is a directory", "No space left on device"). */
+  static String message(Exception e) {
+    String message = e.getMessage() == null ? e.toString() : e.getMessage();
+    if (e instanceof java.nio.file.NoSuchFileException missing) {
+      return "Cannot open " + missing.getFile() + ": no such file or directory";
+    } else if (e instanceof java.nio.file.AccessDeniedException denied) {
+      return "Cannot open " + denied.getFile() + ": permission denied";
+    } else if (e.getCause() instanceof java.io.IOException io && io.getMessage() != null && !message.contains(io.getMessage())) {
+      return message + ": " + (io instanceof java.nio.file.FileSystemException fs && fs.getReason() != null ? fs.getReason() : io.getMessage());
+    }
+    return message;
   }
 
   static final class Version implements CommandLine.IVersionProvider {

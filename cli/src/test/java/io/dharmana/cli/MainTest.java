@@ -46,6 +46,15 @@ class MainTest {
   }
 
   @Test
+  void anIoErrorSaysWhatFailedAndWhy(@TempDir Path dir) {
+    // reading a directory as a file: the wrapper names the file, the I/O error the reason
+    String out = run(Main.commandLine("compress"), "compress", dir.toString(), "-o", dir.resolve("x.dhz").toString());
+    assertTrue(out.startsWith("1\n") && out.contains("Cannot read safetensors file " + dir + ": Is a directory"), out);
+    String nested = run(Main.commandLine("checkpoint"), "checkpoint", "list", dir.resolve("none").toString(), "--run", "r");
+    assertTrue(nested.startsWith("3\n") && nested.contains("dharmana checkpoint list: Cannot open repository"), nested);
+  }
+
+  @Test
   void statSaysWhenAnObjectWasWrittenWithoutItsWholeObjectHash(@TempDir Path dir) {
     Path repo = dir.resolve("repo");
     try (Repository r = Repository.init(repo, Repository.defaultPipeline())) {
