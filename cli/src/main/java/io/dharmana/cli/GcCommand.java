@@ -13,7 +13,9 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "gc", mixinStandardHelpOptions = true,
     description = {"Delete manifests and chunks that no object references any more.",
-        "Only data older than the grace period is deleted, so writers in flight are safe."})
+        "Only data older than the grace period is deleted, so writers in flight are safe.",
+        "Packs mostly holding deleted chunks are rewritten, and small packs (many small puts seal one each)",
+        "are merged into full ones; a gateway serving the repository meanwhile finds the moved chunks."})
 final class GcCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -38,11 +40,12 @@ final class GcCommand implements Callable<Integer> {
       if (json) {
         Output.json(out, result);
       } else {
-        out.printf("gc%s: %d chunks (%s) and %d manifests %s; kept %d chunks of %d live manifests%s%n",
+        out.printf("gc%s: %d chunks (%s) and %d manifests %s; kept %d chunks of %d live manifests%s%s%n",
             dryRun ? " (dry run)" : "", result.chunksDeleted(), Output.bytes(result.bytesFreed()),
             result.manifestsDeleted(), dryRun ? "would be deleted" : "deleted", result.liveChunks(),
             result.liveManifests(),
-            result.orphanPacksDeleted() > 0 ? "; removed " + result.orphanPacksDeleted() + " packs a crash left unindexed" : "");
+            result.orphanPacksDeleted() > 0 ? "; removed " + result.orphanPacksDeleted() + " packs a crash left unindexed" : "",
+            result.smallPacksMerged() > 0 ? "; merged " + result.smallPacksMerged() + " small packs" : "");
         out.flush();
       }
     }

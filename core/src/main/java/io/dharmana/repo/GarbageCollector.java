@@ -101,13 +101,12 @@ final class GarbageCollector {
         }
       }
     }
-    if (!dryRun && chunksDeleted > 0) {
-      repo.tiers().compact(0.5);
-    }
+    // also when nothing was deleted: small packs (one per small commit) are merged
+    int smallPacksMerged = dryRun ? 0 : repo.tiers().compact(0.5).smallPacksMerged();
     // packs a crash left without an index hold no reachable chunk; the lock keeps local writers
     // out, the grace period writers elsewhere on a shared store
     int orphanPacks = dryRun ? 0 : repo.tiers().deleteOrphanPacks(grace);
     return new GcResult(dryRun, pruned, liveManifests.size(), manifestsDeleted, liveChunks.size(), chunksDeleted,
-        bytesFreed, orphanPacks);
+        bytesFreed, orphanPacks, smallPacksMerged);
   }
 }

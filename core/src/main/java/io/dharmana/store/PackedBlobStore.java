@@ -70,7 +70,8 @@ import java.util.zip.CRC32C;
  * store a key (in different packs), which is harmless when equal keys mean equal bytes.
  *
  * <p><b>Deletion</b> writes a mark; the pack's bytes stay until {@link #repack} rewrites packs
- * whose dead fraction is high.
+ * whose dead fraction is high. {@link #repack} also merges small packs: every flush seals the open
+ * pack, so many small commits leave a pack and an index each.
  *
  * <p>Thread safe.
  */
@@ -113,9 +114,16 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
    */
   private final ConcurrentHashMap<String, Entry> index = new ConcurrentHashMap<>(1 << 16);
   private final Map<String, Pack> packs = new ConcurrentHashMap<>();
+  /**
+   * Blobs found in a second pack while the index names another: where to read them once that
+   * pack is gone. Another process's repack seals the new packs before it deletes the old ones,
+   * one by one, so a refresh in between sees each such blob twice. Only duplicates are kept.
+   */
+  private final ConcurrentHashMap<String, Packed> alternates = new ConcurrentHashMap<>();
   private final Map<Pack, Future<?>> sealing = new ConcurrentHashMap<>();
   private final ExecutorService sealer;
   private final Object appendLock = new Object();
+  private final Object refreshLock = new Object();
   private final AtomicBoolean closed = new AtomicBoolean();
   private Pack openPack; // guarded by appendLock
 
@@ -246,6 +254,8 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     private volatile MappedLength mappedLength;
     private int lastTouched;
     long size; // guarded by appendLock while open; fixed after
+    // deleted by another process's repack: its blobs are now in the packs that process sealed
+    volatile boolean vanished;
 
     Pack(String id, PackState state) {
       this.id = id;
@@ -442,7 +452,12 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       return ByteBuffer.wrap(read(key));
     }
     Packed packed = (Packed) entry;
-    ByteBuffer view = packed.pack().view(key, packed.offset(), packed.length());
+    ByteBuffer view;
+    try {
+      view = packed.pack().view(key, packed.offset(), packed.length());
+    } catch (NotFoundException gone) {
+      view = null; // repacked elsewhere: readPacked finds where the blob went
+    }
     if (view == null) {
       return ByteBuffer.wrap(readPacked(key, packed));
     }
@@ -472,12 +487,29 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     return entry;
   }
 
-  private static byte[] readPacked(String key, Packed packed) {
+  /**
+   * Reads a packed blob, checked. If its pack is gone, another process repacked it (garbage
+   * collection runs while a gateway serves): the blob is read from where the packs listed now
+   * put it.
+   */
+  private byte[] readPacked(String key, Packed packed) {
+    try {
+      return readPackedAt(key, packed);
+    } catch (NotFoundException gone) {
+      refresh();
+      Entry now = index.get(key);
+      if (now instanceof Packed moved && moved.pack() != packed.pack()) {
+        return readPackedAt(key, moved);
+      }
+      throw new NotFoundException("Cannot open " + key + ": its pack " + packed.pack().id + " is gone"
+          + (now == null ? " and no pack listed now holds it (deleted?)" : ""), gone);
+    }
+  }
+
+  private static byte[] readPackedAt(String key, Packed packed) {
     byte[] bytes;
     try {
       bytes = packed.pack().read(key, packed.offset(), packed.length());
-    } catch (NotFoundException e) {
-      throw new NotFoundException("Cannot open " + key + ": its pack " + packed.pack().id + " is gone (repacked elsewhere? refresh())", e);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot open " + key + " from pack " + packed.pack().id + ": " + e.getMessage(), e);
     }
@@ -528,6 +560,10 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     if (entry == null) {
       return false;
     }
+    Packed other = alternates.remove(key);
+    if (other != null) {
+      markDead(other.pack(), key); // else its pack would bring it back when the known one goes
+    }
     if (entry instanceof Direct) {
       objects.delete(BLOBS + key);
       return true;
@@ -541,12 +577,16 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       }
     }
     // the pack's index holds the key (or will): mark it dead so a reload leaves it out
+    markDead(pack, key);
+    return true;
+  }
+
+  private void markDead(Pack pack, String key) {
     try {
       objects.write(DEAD + pack.id + "/" + key, new byte[0]);
     } catch (AlreadyExistsException alreadyMarked) {
       // marked by an earlier delete of the same key in the same pack
     }
-    return true;
   }
 
   @Override
@@ -699,6 +739,14 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
    */
   public void refresh() {
     checkOpen();
+    synchronized (refreshLock) {
+      refreshLocked();
+    }
+  }
+
+  private void refreshLocked() {
+    // sealed before the listing below, so each is listed unless another process deleted it
+    List<Pack> sealedBefore = packs.values().stream().filter(p -> p.state == PackState.SEALED).toList();
     Map<String, List<String>> deadByPack = new HashMap<>();
     try (Stream<BlobInfo> marks = listing.list(DEAD)) {
       marks.forEach(m -> {
@@ -710,6 +758,18 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     List<BlobInfo> indexes;
     try (Stream<BlobInfo> listed = listing.list(PACKS)) {
       indexes = listed.filter(b -> b.key().endsWith(".idx")).toList();
+    }
+    java.util.Set<String> listed = new java.util.HashSet<>();
+    for (BlobInfo info : indexes) {
+      listed.add(info.key().substring(PACKS.length(), info.key().length() - ".idx".length()));
+    }
+    boolean anyVanished = false;
+    for (Pack pack : sealedBefore) {
+      if (!listed.contains(pack.id)) {
+        pack.vanished = true; // its blobs' entries give way to the packs that hold them now (readIndex)
+        packs.remove(pack.id);
+        anyVanished = true;
+      }
     }
     List<BlobInfo> unknown = indexes.stream()
         .filter(info -> !packs.containsKey(info.key().substring(PACKS.length(), info.key().length() - ".idx".length())))
@@ -737,21 +797,52 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     } finally {
       loaders.shutdownNow();
     }
+    if (anyVanished) {
+      // a blob of a vanished pack is read from its other pack; a blob without one the repack
+      // dropped as dead
+      alternates.values().removeIf(p -> p.pack().vanished);
+      for (Map.Entry<String, Entry> e : index.entrySet()) {
+        if (e.getValue() instanceof Packed p && p.pack().vanished) {
+          Packed other = alternates.remove(e.getKey());
+          if (other != null) {
+            index.replace(e.getKey(), p, other);
+          } else {
+            index.remove(e.getKey(), p);
+          }
+        }
+      }
+    }
     try (Stream<BlobInfo> direct = listing.list(BLOBS)) {
       direct.forEach(b -> index.putIfAbsent(b.key().substring(BLOBS.length()), new Direct(b.size(), b.lastModified())));
     }
   }
 
-  /** What a {@link #repack} did. */
-  public record RepackResult(int packsRewritten, int blobsMoved, long bytesReclaimed) {}
+  /**
+   * Sealed packs smaller than {@link PackOptions#packSize()} / this are small: a flush seals the
+   * open pack however little it holds, so a store written by many small commits (one object per
+   * put, a sync of many small files) holds about one pack and one index per commit, and every
+   * open loads each index (one GET each on an object store).
+   */
+  static final int SMALL_PACK_FRACTION = 4;
+
+  /** Small packs are merged once there are this many, so a merge always removes most of them. */
+  public static final int SMALL_PACKS_TO_MERGE = 8;
+
+  /**
+   * What a {@link #repack} did.
+   *
+   * @param smallPacksMerged of {@code packsRewritten}, the small packs merged into full ones
+   */
+  public record RepackResult(int packsRewritten, int blobsMoved, long bytesReclaimed, int smallPacksMerged) {}
 
   /**
    * Rewrites sealed packs of which at least {@code minDeadFraction} of the bytes belong to
-   * deleted blobs: their live blobs go into new packs, which are sealed, and then the old packs,
-   * their indexes and deletion marks are deleted. Other processes that still use the old packs'
-   * indexes must {@link #refresh()}; until they do, their reads of moved blobs fail with {@link
-   * NotFoundException}. Packs left without an index by a crash are reaped by {@link
-   * #deleteOrphanPacks}.
+   * deleted blobs, and merges small packs once there are {@link #SMALL_PACKS_TO_MERGE} of them:
+   * their live blobs go into new packs, which are sealed, and then the old packs, their indexes
+   * and deletion marks are deleted. Other processes reading the old packs find the moved blobs
+   * by a {@link #refresh()} when a read finds a pack gone. Packs left without an index by a crash
+   * are reaped by {@link #deleteOrphanPacks}; a crash between the new packs' seal and the old
+   * packs' deletion leaves blobs in both, which reads tolerate and the next repack removes.
    */
   public RepackResult repack(double minDeadFraction) throws IOException {
     if (!(minDeadFraction > 0 && minDeadFraction <= 1)) {
@@ -759,23 +850,39 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
     checkOpen();
     flush();
-    List<Pack> victims = new ArrayList<>();
+    java.util.Set<Pack> victims = new java.util.HashSet<>();
+    List<Pack> small = new ArrayList<>();
     for (Pack pack : packs.values()) {
       long total = pack.state == PackState.SEALED ? pack.size : 0;
       if (total > 0 && pack.deadBytes.get() >= minDeadFraction * total) {
         victims.add(pack);
+      } else if (pack.state == PackState.SEALED && total < options.packSize() / SMALL_PACK_FRACTION) {
+        small.add(pack);
+      }
+    }
+    int merged = small.size() >= SMALL_PACKS_TO_MERGE ? small.size() : 0;
+    if (merged > 0) {
+      victims.addAll(small);
+    }
+    // one pass over the index finds every victim's live blobs
+    Map<Pack, List<Map.Entry<String, Packed>>> live = new HashMap<>();
+    for (Map.Entry<String, Entry> e : index.entrySet()) {
+      if (e.getValue() instanceof Packed p && victims.contains(p.pack())) {
+        live.computeIfAbsent(p.pack(), k -> new ArrayList<>()).add(Map.entry(e.getKey(), p));
       }
     }
     int moved = 0;
     long reclaimed = 0;
     for (Pack pack : victims) {
       byte[] all = pack.remote().readAll();
-      for (Map.Entry<String, Entry> e : index.entrySet()) {
-        if (e.getValue() instanceof Packed p && p.pack() == pack) {
-          byte[] bytes = Arrays.copyOfRange(all, (int) p.offset(), (int) p.offset() + p.length());
-          if (append(e.getKey(), bytes, bytes.length, p)) {
-            moved++;
-          }
+      for (Map.Entry<String, Packed> e : live.getOrDefault(pack, List.of())) {
+        Packed p = e.getValue();
+        byte[] bytes = Arrays.copyOfRange(all, (int) p.offset(), (int) p.offset() + p.length());
+        CRC32C crc = new CRC32C();
+        crc.update(bytes);
+        checkCrc(e.getKey(), p, crc); // a damaged blob must fail here, not be sealed again under a fresh CRC
+        if (append(e.getKey(), bytes, bytes.length, p)) {
+          moved++;
         }
       }
     }
@@ -789,7 +896,8 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       packs.remove(pack.id);
       reclaimed += pack.deadBytes.get();
     }
-    return new RepackResult(victims.size(), moved, reclaimed);
+    alternates.values().removeIf(p -> victims.contains(p.pack()));
+    return new RepackResult(victims.size(), moved, reclaimed, merged);
   }
 
   /**
@@ -1086,7 +1194,13 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
           pack.deadBytes.addAndGet(entry.length());
         } else {
           live += entry.length();
-          index.putIfAbsent(key, entry);
+          index.merge(key, entry, (known, loaded) -> {
+            if (known instanceof Packed p && p.pack().vanished) {
+              return loaded;
+            }
+            alternates.put(key, (Packed) loaded);
+            return known;
+          });
         }
       }
       // bytes of blobs deleted while the pack was open are in the pack but not the index

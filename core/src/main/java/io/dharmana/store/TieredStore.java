@@ -687,22 +687,26 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   }
 
   /**
-   * Reclaims space that deleted blobs hold inside packs: packed tiers rewrite packs of which at
-   * least {@code minDeadFraction} is dead. Returns the bytes reclaimed.
+   * Reclaims space that deleted blobs hold inside packs and merges small packs: packed tiers
+   * rewrite packs of which at least {@code minDeadFraction} is dead (see {@link
+   * PackedBlobStore#repack}). Returns what the tiers did, together.
    */
-  public long compact(double minDeadFraction) {
+  public PackedBlobStore.RepackResult compact(double minDeadFraction) {
     ensureOpen("compact");
-    long reclaimed = 0;
+    PackedBlobStore.RepackResult total = new PackedBlobStore.RepackResult(0, 0, 0, 0);
     for (Level level : levels) {
       if (level.tier.store() instanceof PackedBlobStore packed) {
         try {
-          reclaimed += packed.repack(minDeadFraction).bytesReclaimed();
+          PackedBlobStore.RepackResult r = packed.repack(minDeadFraction);
+          total = new PackedBlobStore.RepackResult(total.packsRewritten() + r.packsRewritten(),
+              total.blobsMoved() + r.blobsMoved(), total.bytesReclaimed() + r.bytesReclaimed(),
+              total.smallPacksMerged() + r.smallPacksMerged());
         } catch (IOException e) {
           throw new UncheckedIOException("Cannot compact tier " + level.tier.name() + ": " + e.getMessage(), e);
         }
       }
     }
-    return reclaimed;
+    return total;
   }
 
   /**

@@ -255,6 +255,33 @@ class RepositoryTest {
     }
   }
 
+  @Test
+  void gcMergesSmallPacksAndAnInstanceOpenedBeforeReadsEveryObject() throws IOException {
+    Map<String, byte[]> objects = new java.util.LinkedHashMap<>();
+    Random random = new Random(12);
+    try (Repository r = Repository.init(dir, zstd())) {
+      for (int i = 0; i < 12; i++) { // each put seals a pack of its own
+        byte[] data = new byte[2000 + random.nextInt(3000)];
+        random.nextBytes(data);
+        objects.put("small/" + i, data);
+        r.put("small/" + i, new ByteArrayInputStream(data), PutOptions.defaults());
+      }
+    }
+    Path packs = dir.resolve("tiers").resolve("local").resolve("packs");
+    try (Repository server = Repository.open(dir)) { // a gateway serving while gc runs elsewhere
+      assertArrayEquals(objects.get("small/0"), bytes(server, "small/0"));
+      try (Repository gc = Repository.open(dir)) {
+        assertEquals(12, gc.gc(Duration.ZERO).smallPacksMerged());
+      }
+      try (Stream<Path> left = Files.list(packs)) {
+        assertEquals(1, left.filter(p -> p.toString().endsWith(".pack")).count());
+      }
+      for (Map.Entry<String, byte[]> e : objects.entrySet()) {
+        assertArrayEquals(e.getValue(), bytes(server, e.getKey()), e.getKey());
+      }
+    }
+  }
+
   /** Hot reads are served from what this instance already parsed; another instance's writes must still show at once. */
   @Test
   void aWriteThroughAnotherInstanceIsSeenByTheNextRead() throws IOException {

@@ -514,9 +514,12 @@ public final class S3Store implements BlobStore, SupportsListing, SupportsTouch,
           throw new EOFException("Cannot read " + objectKey + ": the server sent " + done + " of " + length + " bytes");
         }
       } catch (S3Exception e) {
-        if (e.statusCode() == 412 || e.statusCode() == 404) {
-          throw new IOException(
-              "Cannot read " + location.blobKey(objectKey) + " in " + location + ": it was deleted or replaced since it was opened", e);
+        if (e.statusCode() == 404) {
+          // as open() says it: a packed store then looks where a repack elsewhere moved the blob
+          throw new NotFoundException("Cannot read " + location.blobKey(objectKey) + " in " + location + ": it was deleted since it was opened", e);
+        }
+        if (e.statusCode() == 412) {
+          throw new IOException("Cannot read " + location.blobKey(objectKey) + " in " + location + ": it was replaced since it was opened", e);
         }
         throw new IOException("Cannot read " + location.blobKey(objectKey) + " in " + location + ": " + describe(e), e);
       } catch (SdkException e) {

@@ -49,10 +49,14 @@ class PackedBlobStoreTest {
   }
 
   private PackedBlobStore open(String repo, long packSize, long directThreshold) {
+    return open(repo, packSize, directThreshold, "spool");
+  }
+
+  private PackedBlobStore open(String repo, long packSize, long directThreshold, String spool) {
     S3Store objects = S3Stores.create(
         "s3://" + BUCKET + "/" + repo,
         server.options().multipartThreshold(5 << 20).partSize(5 << 20).tempDirectory(dir).build());
-    return PackedBlobStore.open(objects, new PackOptions(packSize, directThreshold, dir.resolve("spool")));
+    return PackedBlobStore.open(objects, new PackOptions(packSize, directThreshold, dir.resolve(spool)));
   }
 
   private static List<S3Object> objects(String repo) {
@@ -71,6 +75,30 @@ class PackedBlobStoreTest {
       chunks.put("chunks/" + ChunkId.of(bytes).hex(), bytes);
     }
     return chunks;
+  }
+
+  @Test
+  void smallPacksAreMergedAndAStoreOpenedBeforeFindsEveryChunk() throws Exception {
+    String repo = newRepo();
+    Map<String, byte[]> chunks = chunks(52, 12, 256, 4 * KIB);
+    try (PackedBlobStore store = open(repo, 1 << 20, 512 * KIB)) {
+      for (Map.Entry<String, byte[]> e : chunks.entrySet()) { // one commit each: a pack each
+        store.write(e.getKey(), e.getValue());
+        store.flush();
+      }
+    }
+    assertEquals(12, objects(repo).stream().filter(o -> o.key().endsWith(".pack")).count());
+    try (PackedBlobStore reader = open(repo, 1 << 20, 512 * KIB, "reader-spool")) {
+      String first = chunks.keySet().iterator().next();
+      assertArrayEquals(chunks.get(first), reader.read(first)); // its pack is open here (HEAD done)
+      try (PackedBlobStore gc = open(repo, 1 << 20, 512 * KIB, "gc-spool")) {
+        assertEquals(12, gc.repack(0.5).smallPacksMerged());
+      }
+      assertEquals(1, objects(repo).stream().filter(o -> o.key().endsWith(".pack")).count());
+      for (Map.Entry<String, byte[]> e : chunks.entrySet()) {
+        assertArrayEquals(e.getValue(), reader.read(e.getKey()), "read by a store opened before the merge: " + e.getKey());
+      }
+    }
   }
 
   @Test
