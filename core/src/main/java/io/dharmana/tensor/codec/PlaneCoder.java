@@ -45,6 +45,7 @@ final class PlaneCoder {
 
   private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
   private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
   /** Every how many symbols the noise test samples, and how sure it must be (bits per symbol). */
   private static final int SAMPLE_STEP = 8;
@@ -100,7 +101,8 @@ final class PlaneCoder {
     final int[] tmpFreq = new int[256];
     final int[] order = new int[256];
     final long[] orderKeys = new long[256];
-    char[] words = new char[0];
+    byte[] wordBytes = new byte[0];
+    final int[] rowOf = new int[256];
     final long[] enc = new long[MAX_TABLES * 256];
     final int[] decodeMap = new int[256];
     final int[] dec = new int[MAX_TABLES * TOTAL];
@@ -112,21 +114,14 @@ final class PlaneCoder {
     final char[] selfSlots = new char[MAX_TABLES * TOTAL];
     /** Per (table, symbol) of a self-conditioned plane: {@code freq << 12 | cumulative freq}. */
     final int[] selfFreq = new int[MAX_TABLES * 256];
-    int[] idx = new int[0];
     final int[] state = new int[6];
 
-    int[] idx(int n) {
-      if (idx.length < n) {
-        idx = new int[n];
+    /** Room for the 16-bit words of {@code bytes / 2} symbols' coding, which fills it from the end. */
+    byte[] wordBytes(int bytes) {
+      if (wordBytes.length < bytes) {
+        wordBytes = new byte[Math.max(bytes, wordBytes.length * 2)];
       }
-      return idx;
-    }
-
-    char[] words(int n) {
-      if (words.length < n) {
-        words = new char[Math.max(n, words.length * 2)];
-      }
-      return words;
+      return wordBytes;
     }
   }
 
@@ -626,26 +621,24 @@ final class PlaneCoder {
     int tables = ctxKind == CTX_NONE ? 1 : tableCount(map);
     long[] enc = sc.enc;
     encodingTable(freq, cum, tables, enc);
-    // The table row of every element, so the coding loop has one shape for all contexts.
-    int[] idx = sc.idx(n);
-    rowIndex(sym, n, ctxKind, ctxPlane, map, idx);
-    char[] words = sc.words(n + 2);
+    // Every context kind as one shape, row = rowOf[ctx[i + ctxOff]] | sym[i]: no context reads
+    // the plane itself with a zero row table, the previous symbol is the plane one element back.
+    int[] rowOf = sc.rowOf;
+    byte[] ctx = ctxKind == CTX_NONE || ctxKind == CTX_SELF ? sym : ctxPlane;
+    for (int c = 0; c < 256; c++) {
+      rowOf[c] = ctxKind == CTX_NONE ? 0 : map[c] << 8;
+    }
+    byte[] words = sc.wordBytes(2 * n + 4);
     int[] state = sc.state;
-    ransLoop(idx, n, enc, words, state);
-    int x0 = state[0];
-    int x1 = state[1];
-    int x2 = state[2];
-    int x3 = state[3];
+    ransLoop(sym, ctx, ctxKind == CTX_SELF ? -1 : 0, rowOf, n, enc, words, state);
     int w = state[4];
-    int nWords = words.length - w;
-    out.writeInt(x0);
-    out.writeInt(x1);
-    out.writeInt(x2);
-    out.writeInt(x3);
+    int nWords = (words.length - w) / 2;
+    out.writeInt(state[0]);
+    out.writeInt(state[1]);
+    out.writeInt(state[2]);
+    out.writeInt(state[3]);
     out.writeVarint(nWords);
-    out.ensure(nWords * 2);
-    copyWords(words, w, out.array(), out.position());
-    out.skip(nWords * 2);
+    out.write(words, w, 2 * nWords);
   }
 
   private static int tableCount(int[] map) {
@@ -680,98 +673,84 @@ final class PlaneCoder {
     }
   }
 
-  /** {@code words[from..)} as little-endian 16-bit words into {@code a} at {@code p}. */
-  private static void copyWords(char[] words, int from, byte[] a, int p) {
-    for (int k = from; k < words.length; k++) {
-      char c = words[k];
-      a[p++] = (byte) c;
-      a[p++] = (byte) (c >>> 8);
-    }
-  }
-
   /**
-   * The table row of every element ({@code table << 8 | symbol}). Hot loops live in small methods
-   * of their own: the JIT compiles each sooner and once, which is most of a short run's cost.
+   * The rANS coding loop over {@code sym[0..n)}, backwards, element i's table row being
+   * {@code rowOf[ctx[i + ctxOff]] | sym[i]} (a context before the first element is 0). The 16-bit
+   * words go little-endian into {@code words} from its end backwards; leaves the four final states
+   * and the offset of the first word in {@code state}.
    */
-  private static void rowIndex(byte[] sym, int n, int ctxKind, byte[] ctxPlane, int[] map, int[] idx) {
-    if (ctxKind == CTX_NONE) {
-      for (int i = 0; i < n; i++) {
-        idx[i] = sym[i] & 0xFF;
-      }
-    } else if (ctxKind == CTX_SELF) {
-      int prev = 0;
-      for (int i = 0; i < n; i++) {
-        int s = sym[i] & 0xFF;
-        idx[i] = map[prev] << 8 | s;
-        prev = s;
-      }
-    } else {
-      for (int i = 0; i < n; i++) {
-        idx[i] = map[ctxPlane[i] & 0xFF] << 8 | (sym[i] & 0xFF);
-      }
-    }
-  }
-
-  /**
-   * The rANS coding loop over rows {@code idx[0..n)}, backwards, words filled from the end of
-   * {@code words}; leaves the four final states and the index of the first word in {@code state}.
-   */
-  private static void ransLoop(int[] idx, int n, long[] enc, char[] words, int[] state) {
+  private static void ransLoop(byte[] sym, byte[] ctx, int ctxOff, int[] rowOf, int n, long[] enc, byte[] words, int[] state) {
     int w = words.length;
     // Four states, element i in state i % 4; the encoder runs backwards, so the tail first.
     // A state is renormalized (one word out) when x >= freq << 19, i.e. (x >>> 19) >= freq; the
     // word is stored unconditionally and kept only then, so there is no branch to mispredict.
+    // Elements 0..3 are coded one at a time too: with ctxOff -1, element 0 has no context byte.
     int[] x = {RANS_L, RANS_L, RANS_L, RANS_L};
     int n4 = n & ~3;
+    int first = Math.min(4, n4);
     for (int i = n - 1; i >= n4; i--) {
-      long e = enc[idx[i]];
-      int xs = x[i & 3];
-      int cm = (int) (e >>> 4) & 0xFFF;
-      int m = (TOTAL - cm - 1 - (xs >>> 19)) >> 31;
-      words[w - 1] = (char) xs;
-      w += m;
-      xs >>>= m & 16;
-      x[i & 3] = xs + ((int) (e >>> 16) & 0xFFFF) + (int) ((xs * (e >>> 32)) >>> 32 >>> (e & 15)) * cm;
+      w = ransStep(enc[rowOf[contextOf(ctx, i + ctxOff)] | sym[i] & 0xFF], x, i & 3, words, w);
     }
     int x0 = x[0];
     int x1 = x[1];
     int x2 = x[2];
     int x3 = x[3];
-    for (int i = n4 - 4; i >= 0; i -= 4) {
-      long e3 = enc[idx[i + 3]];
-      long e2 = enc[idx[i + 2]];
-      long e1 = enc[idx[i + 1]];
-      long e0 = enc[idx[i]];
+    for (int i = n4 - 4, c = i + ctxOff; i >= first; i -= 4, c -= 4) {
+      long e3 = enc[rowOf[ctx[c + 3] & 0xFF] | sym[i + 3] & 0xFF];
+      long e2 = enc[rowOf[ctx[c + 2] & 0xFF] | sym[i + 2] & 0xFF];
+      long e1 = enc[rowOf[ctx[c + 1] & 0xFF] | sym[i + 1] & 0xFF];
+      long e0 = enc[rowOf[ctx[c] & 0xFF] | sym[i] & 0xFF];
       int cm3 = (int) (e3 >>> 4) & 0xFFF;
       int m3 = (TOTAL - cm3 - 1 - (x3 >>> 19)) >> 31;
-      words[w - 1] = (char) x3;
-      w += m3;
+      SHORT_LE.set(words, w - 2, (short) x3);
+      w += m3 & -2;
       x3 >>>= m3 & 16;
       x3 += ((int) (e3 >>> 16) & 0xFFFF) + (int) ((x3 * (e3 >>> 32)) >>> 32 >>> (e3 & 15)) * cm3;
       int cm2 = (int) (e2 >>> 4) & 0xFFF;
       int m2 = (TOTAL - cm2 - 1 - (x2 >>> 19)) >> 31;
-      words[w - 1] = (char) x2;
-      w += m2;
+      SHORT_LE.set(words, w - 2, (short) x2);
+      w += m2 & -2;
       x2 >>>= m2 & 16;
       x2 += ((int) (e2 >>> 16) & 0xFFFF) + (int) ((x2 * (e2 >>> 32)) >>> 32 >>> (e2 & 15)) * cm2;
       int cm1 = (int) (e1 >>> 4) & 0xFFF;
       int m1 = (TOTAL - cm1 - 1 - (x1 >>> 19)) >> 31;
-      words[w - 1] = (char) x1;
-      w += m1;
+      SHORT_LE.set(words, w - 2, (short) x1);
+      w += m1 & -2;
       x1 >>>= m1 & 16;
       x1 += ((int) (e1 >>> 16) & 0xFFFF) + (int) ((x1 * (e1 >>> 32)) >>> 32 >>> (e1 & 15)) * cm1;
       int cm0 = (int) (e0 >>> 4) & 0xFFF;
       int m0 = (TOTAL - cm0 - 1 - (x0 >>> 19)) >> 31;
-      words[w - 1] = (char) x0;
-      w += m0;
+      SHORT_LE.set(words, w - 2, (short) x0);
+      w += m0 & -2;
       x0 >>>= m0 & 16;
       x0 += ((int) (e0 >>> 16) & 0xFFFF) + (int) ((x0 * (e0 >>> 32)) >>> 32 >>> (e0 & 15)) * cm0;
     }
-    state[0] = x0;
-    state[1] = x1;
-    state[2] = x2;
-    state[3] = x3;
+    x[0] = x0;
+    x[1] = x1;
+    x[2] = x2;
+    x[3] = x3;
+    for (int i = first - 1; i >= 0; i--) {
+      w = ransStep(enc[rowOf[contextOf(ctx, i + ctxOff)] | sym[i] & 0xFF], x, i & 3, words, w);
+    }
+    System.arraycopy(x, 0, state, 0, 4);
     state[4] = w;
+  }
+
+  /** The context symbol at {@code ctx[c]}, 0 before the first element. */
+  private static int contextOf(byte[] ctx, int c) {
+    return c < 0 ? 0 : ctx[c] & 0xFF;
+  }
+
+  /** Codes one element with table entry {@code e} into state {@code x[k]}; returns the new word offset. */
+  private static int ransStep(long e, int[] x, int k, byte[] words, int w) {
+    int xs = x[k];
+    int cm = (int) (e >>> 4) & 0xFFF;
+    int m = (TOTAL - cm - 1 - (xs >>> 19)) >> 31;
+    SHORT_LE.set(words, w - 2, (short) xs);
+    w += m & -2;
+    xs >>>= m & 16;
+    x[k] = xs + ((int) (e >>> 16) & 0xFFFF) + (int) ((xs * (e >>> 32)) >>> 32 >>> (e & 15)) * cm;
+    return w;
   }
 
   // ---------------------------------------------------------------- decoding
