@@ -592,70 +592,10 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   @Override
   public void flush() throws IOException {
     checkOpen();
-    FlushRound mine;
-    synchronized (flushLock) {
-      if (runningFlush == null) {
-        // a round queued by callers not yet awake starts after they called too: run it for them
-        mine = runningFlush = queuedFlush != null ? queuedFlush : new FlushRound();
-        queuedFlush = null;
-      } else {
-        if (queuedFlush == null) {
-          queuedFlush = new FlushRound();
-        }
-        mine = queuedFlush;
-        try {
-          while (runningFlush != null && !mine.done) {
-            flushLock.wait();
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new InterruptedIOException("Cannot flush: interrupted while waiting for the flush before it");
-        }
-        if (mine.done) {
-          mine.rethrow();
-          return;
-        }
-        // the round before ended and no other waiter has started ours yet: run it for all of us
-        runningFlush = mine;
-        queuedFlush = null;
-      }
-    }
-    Throwable failure = null;
-    try {
-      flushOnce();
-    } catch (IOException | RuntimeException | Error e) {
-      failure = e;
-    } finally {
-      synchronized (flushLock) {
-        mine.done = true;
-        mine.failure = failure;
-        runningFlush = null;
-        flushLock.notifyAll();
-      }
-    }
-    mine.rethrow();
+    flushes.flush(this::flushOnce, "flush");
   }
 
-  /** One flush, shared by the callers that waited for it, and its outcome. Guarded by flushLock. */
-  private static final class FlushRound {
-    boolean done;
-    Throwable failure;
-
-    void rethrow() throws IOException {
-      if (failure instanceof IOException e) {
-        // each waiter gets its own exception with its own stack, the shared failure as cause
-        throw new IOException(e.getMessage(), e);
-      } else if (failure instanceof RuntimeException e) {
-        throw e;
-      } else if (failure instanceof Error e) {
-        throw e;
-      }
-    }
-  }
-
-  private final Object flushLock = new Object();
-  private FlushRound runningFlush; // guarded by flushLock
-  private FlushRound queuedFlush; // guarded by flushLock
+  private final GroupFlush flushes = new GroupFlush();
 
   private void flushOnce() throws IOException {
     Pack rotated;
