@@ -270,6 +270,14 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
    * directory entry.
    */
   private void link(String key, Path target, Path file) throws IOException {
+    linkUnflushed(key, target, file);
+    if (fsync) {
+      flushDirectory(target.getParent());
+    }
+  }
+
+  /** As {@link #link}, leaving the directory unflushed. */
+  private void linkUnflushed(String key, Path target, Path file) throws IOException {
     Path parent = target.getParent();
     for (int attempt = 1; ; attempt++) {
       createDirectories(parent);
@@ -288,9 +296,6 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
           throw e;
         }
       }
-    }
-    if (fsync) {
-      flushDirectory(parent);
     }
   }
 
@@ -314,6 +319,16 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
    */
   @Override
   public void commitFile(String key, Path file, long size) throws IOException {
+    commitFile(key, file, size, true);
+  }
+
+  /** Links the file into place without flushing its directory: the next commit into it does. */
+  @Override
+  public void commitFileNamedByNext(String key, Path file, long size) throws IOException {
+    commitFile(key, file, size, false);
+  }
+
+  private void commitFile(String key, Path file, long size, boolean flushName) throws IOException {
     Path target = path(key);
     if (Files.size(file) == size) {
       if (fsync) {
@@ -322,7 +337,11 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
         }
       }
       try {
-        link(key, target, file);
+        if (flushName) {
+          link(key, target, file);
+        } else {
+          linkUnflushed(key, target, file);
+        }
         return;
       } catch (java.nio.file.FileSystemException crossDevice) {
         if (crossDevice instanceof FileAlreadyExistsException || crossDevice instanceof NoSuchFileException) {

@@ -46,7 +46,10 @@ import java.util.zip.CRC32C;
  * <ul>
  *   <li>{@code packs/<id>.pack}: the bytes of many blobs, back to back;
  *   <li>{@code packs/<id>.idx}: the pack's index (key, offset, length, CRC32C of each blob),
- *       written after the pack; a pack without an index does not exist;
+ *       written after the pack; a pack without an index does not exist, and neither does an
+ *       index without its pack (a machine crash may keep the index's name and lose the pack's:
+ *       one flush of the folder makes both names durable, see {@link
+ *       SupportsFileCommit#commitFileNamedByNext});
  *   <li>{@code blobs/<key>}: a blob of at least {@link PackOptions#directThreshold()} bytes,
  *       stored alone (large enough to read well alone; it goes up as a multipart upload);
  *   <li>{@code dead/<pack id>/<key>}: a deletion mark for a blob inside a sealed pack.
@@ -649,7 +652,13 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
     List<BlobInfo> indexes;
     try (Stream<BlobInfo> listed = listing.list(PACKS)) {
-      indexes = listed.filter(b -> b.key().endsWith(".idx")).toList();
+      List<BlobInfo> all = listed.toList();
+      java.util.Set<String> packFiles = new java.util.HashSet<>();
+      all.forEach(b -> packFiles.add(b.key()));
+      // an index whose pack is not listed is one a crash left without the pack's name, or one this
+      // listing saw before the pack's: its blobs were never durable, or a later refresh finds them
+      indexes = all.stream().filter(b -> b.key().endsWith(".idx")
+          && packFiles.contains(b.key().substring(0, b.key().length() - ".idx".length()) + ".pack")).toList();
     }
     List<BlobInfo> unknown = indexes.stream()
         .filter(info -> !packs.containsKey(info.key().substring(PACKS.length(), info.key().length() - ".idx".length())))
@@ -944,8 +953,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   private void upload(Pack pack) throws IOException {
     if (objects instanceof SupportsFileCommit files) {
-      // straight from the spool file: a local store links it, an object store uploads it
-      files.commitFile(pack.packKey(), pack.spoolFile, pack.size);
+      // straight from the spool file: a local store links it, an object store uploads it; the
+      // index, committed next into the same folder, makes the pack's name durable with its own
+      files.commitFileNamedByNext(pack.packKey(), pack.spoolFile, pack.size);
       return;
     }
     BlobOutput out = objects.create(pack.packKey());
