@@ -43,9 +43,14 @@ final class GarbageCollector {
     for (Ref ref : repo.refs().list("")) {
       liveManifests.add(ref.target());
     }
-    List<BlobInfo> manifests;
+    // manifests from format version 3 on are in the tiers, older ones in meta
+    List<BlobInfo> manifests = new java.util.ArrayList<>();
     try (Stream<BlobInfo> all = ((SupportsListing) meta).list(Repository.MANIFESTS)) {
-      manifests = all.toList();
+      all.forEach(manifests::add);
+    }
+    int inMeta = manifests.size();
+    try (Stream<BlobInfo> all = repo.tiers().list(Repository.MANIFESTS)) {
+      all.forEach(manifests::add);
     }
     for (BlobInfo info : manifests) {
       if (info.lastModified().isAfter(cutoff)) {
@@ -75,12 +80,13 @@ final class GarbageCollector {
     }
     liveManifests.addAll(marked);
     long manifestsDeleted = 0;
-    for (BlobInfo info : manifests) {
+    for (int i = 0; i < manifests.size(); i++) {
+      BlobInfo info = manifests.get(i);
       String id = info.key().substring(info.key().lastIndexOf('/') + 1);
       if (!liveManifests.contains(id)) {
         manifestsDeleted++;
         if (!dryRun) {
-          meta.delete(info.key());
+          (i < inMeta ? meta : repo.tiers()).delete(info.key());
         }
       }
     }

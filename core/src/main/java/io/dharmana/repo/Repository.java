@@ -53,8 +53,10 @@ import java.util.stream.Stream;
  * REPO/meta/format            the version of this layout (see {@link RepositoryFormat})
  * REPO/pipelines/NAME.yaml    further pipelines (their own chunking and stages, the same tiers)
  * REPO/meta/refs/...          ref version logs (see {@link RefStore})
- * REPO/meta/manifests/...     manifests, named by the SHA-256 of their bytes
+ * REPO/meta/manifests/...     manifests written before format version 3
  * REPO/tiers/TIER/chunks/...  chunks, named by the SHA-256 of their stored bytes
+ * REPO/tiers/TIER/manifests/... manifests, named by the SHA-256 of their bytes, stored with the
+ *                             chunks (in their packs) so that one commit barrier covers both
  * REPO/metrics/history.jsonl  what every command did (see {@link MetricsHistory})
  * </pre>
  *
@@ -333,8 +335,12 @@ public final class Repository implements AutoCloseable {
   private StoredObject write(PipelineDescriptor pipeline, InputStream data, PutOptions options, List<String> parents,
       ProgressListener progress) throws IOException {
     ObjectManifest manifest = writeChunks(pipeline, data, options, parents, progress);
-    tiers.sync(); // the commit barrier: chunks durable before anything refers to them
-    return new StoredObject(writeManifest(manifest), manifest);
+    String id = storeManifest(manifest);
+    // the commit barrier: chunks and manifest durable before the ref refers to them. They share
+    // it (a packed tier seals both in one pack, and concurrent puts share one sealing), where a
+    // manifest of its own cost a file, two fsyncs and a link per put
+    tiers.sync();
+    return new StoredObject(id, manifest);
   }
 
   private ObjectManifest writeChunks(PipelineDescriptor pipeline, InputStream data, PutOptions options,
@@ -372,12 +378,25 @@ public final class Repository implements AutoCloseable {
     }
   }
 
-  /** Writes a manifest content-addressed; returns its id. Writing an existing one is a no-op. */
+  /**
+   * Writes a manifest content-addressed, durably (it is synced with every blob written before
+   * it); returns its id. Writing an existing one is a no-op.
+   */
   public String writeManifest(ObjectManifest manifest) {
+    String id = storeManifest(manifest);
+    sync();
+    return id;
+  }
+
+  /**
+   * Stores a manifest beside the chunks, durable only after the next {@link TieredStore#sync()};
+   * returns its id.
+   */
+  private String storeManifest(ObjectManifest manifest) {
     byte[] bytes = ManifestCodec.encode(manifest);
     String id = io.dharmana.chunk.ChunkId.of(bytes).hex();
     try {
-      meta.write(manifestKey(id), bytes);
+      tiers.write(manifestKey(id), bytes);
     } catch (AlreadyExistsException same) {
       // equal bytes, equal id: the manifest is already there
     }
@@ -395,7 +414,21 @@ public final class Repository implements AutoCloseable {
     if (cached != null) {
       return cached;
     }
-    byte[] bytes = meta.read(manifestKey(id));
+    byte[] bytes;
+    try {
+      // meta first: a miss there is one failed open, where a miss in the tiers may ask every tier
+      // (an object store among them) and list the packs again
+      bytes = meta.read(manifestKey(id));
+    } catch (NotFoundException beforeFormat3) {
+      try {
+        bytes = tiers.read(manifestKey(id));
+      } catch (NotFoundException notLoadedYet) {
+        // a ref names only a durable manifest: another process wrote it since the tiers last
+        // loaded what others wrote
+        tiers.refresh();
+        bytes = tiers.read(manifestKey(id));
+      }
+    }
     io.dharmana.chunk.ChunkId.parse(id).verify(bytes, "manifest " + id);
     ObjectManifest manifest = ManifestCodec.decode(bytes, id);
     manifestCache.put(id, manifest);

@@ -20,14 +20,19 @@ import java.nio.file.Path;
  *       before this file existed have none and are version 1.
  *   <li>2: a ref's first version beside its name, {@code refs/<parent>/@@<last>} (see {@link
  *       RefStore}); binaries of version 1 do not see such refs.
+ *   <li>3: manifests in the tiers beside the chunks, {@code tiers/TIER/.../manifests/<2 hex>/<id>}
+ *       (in a packed tier, inside its packs), so that one commit barrier makes a put's chunks and
+ *       manifest durable; binaries of version 2 look for them in {@code meta/manifests} only.
  * </ul>
  *
- * <p>A binary of version 2 reads and writes version 1 repositories, and writes first versions
- * the new way in them, so opening one marks it as version 2. Binaries made before this file
- * existed do not look for it: they can still misread a version 2 repository.
+ * <p>A binary reads and writes repositories of every older version, and writes the new way in
+ * them (first versions of refs beside their names; manifests in the tiers, while those already
+ * in {@code meta/manifests} stay and are read there), so opening one marks it as the current
+ * version. Binaries made before this file existed do not look for it: they can still misread a
+ * newer repository.
  */
 final class RepositoryFormat {
-  static final int CURRENT = 2;
+  static final int CURRENT = 3;
   static final String FILE = "format";
 
   private RepositoryFormat() {}

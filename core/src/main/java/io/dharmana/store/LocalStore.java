@@ -35,7 +35,8 @@ import java.util.stream.Stream;
  * committed with a hard link to its final name. {@code link(2)} fails if the name exists, so of
  * several writers (threads or processes) exactly one wins, and a reader never sees a partly
  * written blob. The parent directory is flushed after the link so that the new name survives a
- * machine crash too. Temporary files left by crashed writers are never listed or read and are
+ * machine crash too (one flush serves the commits that linked into it meanwhile, see {@link
+ * GroupFlush}). Temporary files left by crashed writers are never listed or read and are
  * removed on open once they are older than {@link #STALE_TEMP_AGE}.
  *
  * <p>Limits of the file system mapping: a key cannot be both a blob and a prefix directory of
@@ -62,10 +63,15 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
   private static final AtomicInteger ALIGNED_IN_USE = new AtomicInteger();
   private static final int COMMIT_ATTEMPTS = 8;
 
+  /** Directories whose flushes are shared at most (one entry per directory a blob was linked into). */
+  private static final int MAX_DIRECTORY_FLUSHES = 4096;
+
   private final Path root;
   private final Path temp;
   private final boolean fsync;
   private final Clock clock;
+  private final java.util.concurrent.ConcurrentHashMap<Path, GroupFlush> directoryFlushes =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   LocalStore(Path root, boolean fsync, Clock clock) {
     this.root = root.toAbsolutePath().normalize();
@@ -264,6 +270,14 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
    * directory entry.
    */
   private void link(String key, Path target, Path file) throws IOException {
+    linkUnflushed(key, target, file);
+    if (fsync) {
+      flushDirectory(target.getParent());
+    }
+  }
+
+  /** As {@link #link}, leaving the directory unflushed. */
+  private void linkUnflushed(String key, Path target, Path file) throws IOException {
     Path parent = target.getParent();
     for (int attempt = 1; ; attempt++) {
       createDirectories(parent);
@@ -283,9 +297,20 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
         }
       }
     }
-    if (fsync) {
-      forceDirectory(parent);
+  }
+
+  /**
+   * Flushes a directory after a link into it, shared with the commits linking into it at the
+   * same time (concurrent gateway PUTs name their refs in one directory): each returns only after
+   * a flush that started after its link, and one flush covers all that linked before it started.
+   */
+  private void flushDirectory(Path directory) throws IOException {
+    if (directoryFlushes.size() >= MAX_DIRECTORY_FLUSHES) {
+      // a flush in use stays valid for its callers; later ones share a new one
+      directoryFlushes.clear();
     }
+    directoryFlushes.computeIfAbsent(directory, d -> new GroupFlush())
+        .flush(() -> forceDirectory(directory), "flush directory " + directory);
   }
 
   /**
@@ -294,6 +319,16 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
    */
   @Override
   public void commitFile(String key, Path file, long size) throws IOException {
+    commitFile(key, file, size, true);
+  }
+
+  /** Links the file into place without flushing its directory: the next commit into it does. */
+  @Override
+  public void commitFileNamedByNext(String key, Path file, long size) throws IOException {
+    commitFile(key, file, size, false);
+  }
+
+  private void commitFile(String key, Path file, long size, boolean flushName) throws IOException {
     Path target = path(key);
     if (Files.size(file) == size) {
       if (fsync) {
@@ -302,7 +337,11 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
         }
       }
       try {
-        link(key, target, file);
+        if (flushName) {
+          link(key, target, file);
+        } else {
+          linkUnflushed(key, target, file);
+        }
         return;
       } catch (java.nio.file.FileSystemException crossDevice) {
         if (crossDevice instanceof FileAlreadyExistsException || crossDevice instanceof NoSuchFileException) {

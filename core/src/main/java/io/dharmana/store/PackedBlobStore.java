@@ -46,7 +46,10 @@ import java.util.zip.CRC32C;
  * <ul>
  *   <li>{@code packs/<id>.pack}: the bytes of many blobs, back to back;
  *   <li>{@code packs/<id>.idx}: the pack's index (key, offset, length, CRC32C of each blob),
- *       written after the pack; a pack without an index does not exist;
+ *       written after the pack; a pack without an index does not exist, and neither does an
+ *       index without its pack (a machine crash may keep the index's name and lose the pack's:
+ *       one flush of the folder makes both names durable, see {@link
+ *       SupportsFileCommit#commitFileNamedByNext});
  *   <li>{@code blobs/<key>}: a blob of at least {@link PackOptions#directThreshold()} bytes,
  *       stored alone (large enough to read well alone; it goes up as a multipart upload);
  *   <li>{@code dead/<pack id>/<key>}: a deletion mark for a blob inside a sealed pack.
@@ -632,70 +635,10 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   @Override
   public void flush() throws IOException {
     checkOpen();
-    FlushRound mine;
-    synchronized (flushLock) {
-      if (runningFlush == null) {
-        // a round queued by callers not yet awake starts after they called too: run it for them
-        mine = runningFlush = queuedFlush != null ? queuedFlush : new FlushRound();
-        queuedFlush = null;
-      } else {
-        if (queuedFlush == null) {
-          queuedFlush = new FlushRound();
-        }
-        mine = queuedFlush;
-        try {
-          while (runningFlush != null && !mine.done) {
-            flushLock.wait();
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new InterruptedIOException("Cannot flush: interrupted while waiting for the flush before it");
-        }
-        if (mine.done) {
-          mine.rethrow();
-          return;
-        }
-        // the round before ended and no other waiter has started ours yet: run it for all of us
-        runningFlush = mine;
-        queuedFlush = null;
-      }
-    }
-    Throwable failure = null;
-    try {
-      flushOnce();
-    } catch (IOException | RuntimeException | Error e) {
-      failure = e;
-    } finally {
-      synchronized (flushLock) {
-        mine.done = true;
-        mine.failure = failure;
-        runningFlush = null;
-        flushLock.notifyAll();
-      }
-    }
-    mine.rethrow();
+    flushes.flush(this::flushOnce, "flush");
   }
 
-  /** One flush, shared by the callers that waited for it, and its outcome. Guarded by flushLock. */
-  private static final class FlushRound {
-    boolean done;
-    Throwable failure;
-
-    void rethrow() throws IOException {
-      if (failure instanceof IOException e) {
-        // each waiter gets its own exception with its own stack, the shared failure as cause
-        throw new IOException(e.getMessage(), e);
-      } else if (failure instanceof RuntimeException e) {
-        throw e;
-      } else if (failure instanceof Error e) {
-        throw e;
-      }
-    }
-  }
-
-  private final Object flushLock = new Object();
-  private FlushRound runningFlush; // guarded by flushLock
-  private FlushRound queuedFlush; // guarded by flushLock
+  private final GroupFlush flushes = new GroupFlush();
 
   private void flushOnce() throws IOException {
     Pack rotated;
@@ -757,7 +700,13 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
     List<BlobInfo> indexes;
     try (Stream<BlobInfo> listed = listing.list(PACKS)) {
-      indexes = listed.filter(b -> b.key().endsWith(".idx")).toList();
+      List<BlobInfo> all = listed.toList();
+      java.util.Set<String> packFiles = new java.util.HashSet<>();
+      all.forEach(b -> packFiles.add(b.key()));
+      // an index whose pack is not listed is one a crash left without the pack's name, or one this
+      // listing saw before the pack's: its blobs were never durable, or a later refresh finds them
+      indexes = all.stream().filter(b -> b.key().endsWith(".idx")
+          && packFiles.contains(b.key().substring(0, b.key().length() - ".idx".length()) + ".pack")).toList();
     }
     java.util.Set<String> listed = new java.util.HashSet<>();
     for (BlobInfo info : indexes) {
@@ -1112,8 +1061,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   private void upload(Pack pack) throws IOException {
     if (objects instanceof SupportsFileCommit files) {
-      // straight from the spool file: a local store links it, an object store uploads it
-      files.commitFile(pack.packKey(), pack.spoolFile, pack.size);
+      // straight from the spool file: a local store links it, an object store uploads it; the
+      // index, committed next into the same folder, makes the pack's name durable with its own
+      files.commitFileNamedByNext(pack.packKey(), pack.spoolFile, pack.size);
       return;
     }
     BlobOutput out = objects.create(pack.packKey());

@@ -18,4 +18,15 @@ public interface SupportsFileCommit {
    * @throws io.dharmana.AlreadyExistsException if {@code key} is already committed
    */
   void commitFile(String key, Path file, long size) throws IOException;
+
+  /**
+   * As {@link #commitFile}, except that only the bytes are durable when this returns: the new
+   * name may be lost in a machine crash until a later commit of a key in the same folder (the key
+   * up to its last {@code /}) has returned. Lets a caller that commits two blobs in a row, a pack
+   * and then its index, pay for one flush of their folder instead of two; readers must then
+   * take the second without the first for something a crash left unfinished.
+   */
+  default void commitFileNamedByNext(String key, Path file, long size) throws IOException {
+    commitFile(key, file, size);
+  }
 }

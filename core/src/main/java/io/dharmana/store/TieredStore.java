@@ -426,6 +426,19 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     return merged.values().stream();
   }
 
+  /**
+   * Makes what other processes committed to the tiers since the last refresh readable here at
+   * once: a packed tier otherwise loads new pack indexes on a miss, at most every 200 ms.
+   */
+  public void refresh() {
+    ensureOpen("refresh");
+    for (Level level : levels) {
+      if (level.tier.store() instanceof PackedBlobStore packed) {
+        packed.refresh();
+      }
+    }
+  }
+
   /** Touches the blob on every tier holding it and refreshes its last access. */
   @Override
   public boolean touch(String key) {

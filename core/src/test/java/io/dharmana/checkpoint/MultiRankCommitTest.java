@@ -62,13 +62,18 @@ class MultiRankCommitTest {
     return lines;
   }
 
-  private long manifests() throws IOException {
-    Path root = dir.resolve("meta").resolve("manifests");
-    if (!java.nio.file.Files.isDirectory(root)) {
-      return 0;
+  /** Manifests the repository holds (in its packs from format version 3 on), as a new reader sees them. */
+  private long manifests() {
+    try (Repository r = Repository.open(dir)) {
+      return manifests(r);
     }
-    try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(root)) {
-      return files.filter(java.nio.file.Files::isRegularFile).count();
+  }
+
+  /** Manifests the repository holds, including those other processes sealed since {@code r} looked last. */
+  private static long manifests(Repository r) {
+    r.tiers().refresh();
+    try (java.util.stream.Stream<io.dharmana.store.BlobInfo> all = r.tiers().list("manifests/")) {
+      return all.count();
     }
   }
 
@@ -94,17 +99,19 @@ class MultiRankCommitTest {
     output(r2);
     assertEquals(0, r0.exitValue());
     assertEquals(0, r2.exitValue());
-    long before = manifests();
-    Process r1 = rank(1, 4, 4, 40);
-    BufferedReader r1out = new BufferedReader(new InputStreamReader(r1.getInputStream(), StandardCharsets.UTF_8));
-    assertEquals("staged 4", r1out.readLine());
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (manifests() < before + 3 && System.nanoTime() < deadline) {
-      Thread.sleep(2);
+    try (Repository watched = Repository.open(dir)) {
+      long before = manifests(watched);
+      Process r1 = rank(1, 4, 4, 40);
+      BufferedReader r1out = new BufferedReader(new InputStreamReader(r1.getInputStream(), StandardCharsets.UTF_8));
+      assertEquals("staged 4", r1out.readLine());
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (manifests(watched) < before + 3 && System.nanoTime() < deadline) {
+        Thread.sleep(2);
+      }
+      r1.destroyForcibly();
+      assertTrue(r1.waitFor(30, TimeUnit.SECONDS));
+      assertTrue(manifests(watched) >= before + 3, "rank 1 wrote no tensors in 60 s");
     }
-    r1.destroyForcibly();
-    assertTrue(r1.waitFor(30, TimeUnit.SECONDS));
-    assertTrue(manifests() >= before + 3, "rank 1 wrote no tensors in 60 s");
 
     try (Repository repo = Repository.open(dir);
         CheckpointManager m = CheckpointManager.open(repo, "dist", CheckpointOptions.DEFAULT)) {

@@ -2,11 +2,13 @@ package io.dharmana.repo;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dharmana.CorruptDataException;
 import io.dharmana.DharmanaException;
+import io.dharmana.manifest.ManifestCodec;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -61,14 +63,52 @@ class RepositoryFormatTest {
   }
 
   @Test
+  void manifestsOfAVersion2RepositoryAreReadFromMetaKeptWhileLiveAndCollectedWhenNot() throws Exception {
+    byte[] kept = "weights of a version 2 repository".getBytes(StandardCharsets.UTF_8);
+    byte[] removed = "an object removed after the upgrade".getBytes(StandardCharsets.UTF_8);
+    List<String> ids = new ArrayList<>();
+    try (Repository r = Repository.init(dir, Repository.defaultPipeline())) {
+      ids.add(r.put("kept", new ByteArrayInputStream(kept), PutOptions.defaults()).manifestId());
+      ids.add(r.put("removed", new ByteArrayInputStream(removed), PutOptions.defaults()).manifestId());
+      // the layout of version 2: each manifest a file in meta/manifests, none in the tiers
+      for (String id : ids) {
+        Path file = dir.resolve("meta").resolve(Repository.manifestKey(id));
+        Files.createDirectories(file.getParent());
+        Files.write(file, ManifestCodec.encode(r.manifest(id)));
+        assertTrue(r.tiers().delete(Repository.manifestKey(id)));
+      }
+    }
+    Files.writeString(formatFile(), "2\n");
+    byte[] added = "written after the upgrade".getBytes(StandardCharsets.UTF_8);
+    try (Repository r = Repository.open(dir)) {
+      assertEquals(String.valueOf(RepositoryFormat.CURRENT), format());
+      assertArrayEquals(kept, bytes(r, "kept"));
+      assertArrayEquals(removed, bytes(r, "removed"));
+      String addedId = r.put("added", new ByteArrayInputStream(added), PutOptions.defaults()).manifestId();
+      assertFalse(Files.exists(dir.resolve("meta").resolve(Repository.manifestKey(addedId))), "new manifests go to the tiers");
+      assertTrue(r.remove("removed"));
+      GcResult gc = r.gc(java.time.Duration.ZERO);
+      assertEquals(1, gc.manifestsDeleted(), gc.toString());
+      assertTrue(Files.exists(dir.resolve("meta").resolve(Repository.manifestKey(ids.get(0)))));
+      assertFalse(Files.exists(dir.resolve("meta").resolve(Repository.manifestKey(ids.get(1)))));
+    }
+    try (Repository r = Repository.open(dir)) {
+      assertArrayEquals(kept, bytes(r, "kept"));
+      assertArrayEquals(added, bytes(r, "added"));
+      assertEquals(List.of("added", "kept"), r.list("").map(ObjectInfo::name).toList());
+    }
+  }
+
+  @Test
   void aNewerRepositoryIsRefusedAndLeftAsItIs() throws Exception {
     Repository.init(dir, Repository.defaultPipeline()).close();
-    Files.writeString(formatFile(), "3\n");
+    String newer = String.valueOf(RepositoryFormat.CURRENT + 1);
+    Files.writeString(formatFile(), newer + "\n");
     DharmanaException e = assertThrows(DharmanaException.class, () -> Repository.open(dir));
-    assertTrue(e.getMessage().contains("format version is 3"), e.getMessage());
+    assertTrue(e.getMessage().contains("format version is " + newer), e.getMessage());
     assertTrue(e.getMessage().contains(formatFile().toString()), e.getMessage());
     assertTrue(e.getMessage().contains("versions 1 to " + RepositoryFormat.CURRENT), e.getMessage());
-    assertEquals("3", format());
+    assertEquals(newer, format());
   }
 
   @Test
