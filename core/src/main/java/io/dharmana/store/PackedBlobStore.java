@@ -499,8 +499,12 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     try {
       return readPackedAt(key, packed);
     } catch (NotFoundException gone) {
-      refresh();
       Entry now = index.get(key);
+      if (!(now instanceof Packed moved && moved.pack() != packed.pack())) {
+        // unless a refresh by another reader of the same gone pack has already moved it
+        refresh();
+        now = index.get(key);
+      }
       if (now instanceof Packed moved && moved.pack() != packed.pack()) {
         return readPackedAt(key, moved);
       }
@@ -782,7 +786,15 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
    *
    * @param smallPacksMerged of {@code packsRewritten}, the small packs merged into full ones
    */
-  public record RepackResult(int packsRewritten, int blobsMoved, long bytesReclaimed, int smallPacksMerged) {}
+  public record RepackResult(int packsRewritten, int blobsMoved, long bytesReclaimed, int smallPacksMerged) {
+    static final RepackResult NONE = new RepackResult(0, 0, 0, 0);
+
+    /** What this and {@code other} did together (repacks of several tiers). */
+    RepackResult plus(RepackResult other) {
+      return new RepackResult(packsRewritten + other.packsRewritten, blobsMoved + other.blobsMoved,
+          bytesReclaimed + other.bytesReclaimed, smallPacksMerged + other.smallPacksMerged);
+    }
+  }
 
   /**
    * Rewrites sealed packs of which at least {@code minDeadFraction} of the bytes belong to

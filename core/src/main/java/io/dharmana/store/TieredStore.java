@@ -706,14 +706,11 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
    */
   public PackedBlobStore.RepackResult compact(double minDeadFraction) {
     ensureOpen("compact");
-    PackedBlobStore.RepackResult total = new PackedBlobStore.RepackResult(0, 0, 0, 0);
+    PackedBlobStore.RepackResult total = PackedBlobStore.RepackResult.NONE;
     for (Level level : levels) {
       if (level.tier.store() instanceof PackedBlobStore packed) {
         try {
-          PackedBlobStore.RepackResult r = packed.repack(minDeadFraction);
-          total = new PackedBlobStore.RepackResult(total.packsRewritten() + r.packsRewritten(),
-              total.blobsMoved() + r.blobsMoved(), total.bytesReclaimed() + r.bytesReclaimed(),
-              total.smallPacksMerged() + r.smallPacksMerged());
+          total = total.plus(packed.repack(minDeadFraction));
         } catch (IOException e) {
           throw new UncheckedIOException("Cannot compact tier " + level.tier.name() + ": " + e.getMessage(), e);
         }
