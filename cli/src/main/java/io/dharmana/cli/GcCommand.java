@@ -45,7 +45,7 @@ final class GcCommand implements Callable<Integer> {
             result.manifestsDeleted(), dryRun ? "would be deleted" : "deleted", result.liveChunks(),
             result.liveManifests(),
             result.orphanPacksDeleted() > 0 ? "; removed " + result.orphanPacksDeleted() + " packs a crash left unindexed" : "",
-            result.smallPacksMerged() > 0 ? "; merged " + result.smallPacksMerged() + " small packs" : "");
+            result.smallPacksMerged() > 0 ? (dryRun ? "; would merge " : "; merged ") + result.smallPacksMerged() + " small packs" : "");
         out.flush();
       }
     }

@@ -1,5 +1,6 @@
 package io.dharmana.cli;
 
+import io.dharmana.descriptor.Durations;
 import io.dharmana.repo.Repository;
 import io.dharmana.server.Gateway;
 import io.dharmana.server.RepositoryBackend;
@@ -50,8 +51,14 @@ final class ServeCommand implements Callable<Integer> {
       description = "Largest single PUT or part body accepted. Default: ${DEFAULT-VALUE} (5 GiB, as S3).")
   long maxObjectBytes;
 
+  @Option(names = "--merge-packs-every", paramLabel = "DURATION", defaultValue = "10s",
+      description = "How often small packs (each small PUT's commit seals one) are merged into larger ones while"
+          + " serving; 0s turns it off (then only 'dharmana gc' merges them). Default: ${DEFAULT-VALUE}.")
+  String mergePacksEvery;
+
   @Override
   public Integer call() throws Exception {
+    java.time.Duration packMergeInterval = Durations.parse(mergePacksEvery);
     PrintWriter out = spec.commandLine().getOut();
     Repository repository = init && !Files.exists(repo.resolve(Repository.DESCRIPTOR_FILE))
         ? Repository.init(repo, Repository.defaultPipeline())
@@ -62,6 +69,7 @@ final class ServeCommand implements Callable<Integer> {
           .bindAddress(InetAddress.getByName(bind))
           .port(port)
           .maxObjectBytes(maxObjectBytes)
+          .packMergeInterval(packMergeInterval)
           .onGeneratedKey(key -> {
             out.println("Generated an access key (stored in " + repo.resolve("gateway").resolve("credentials")
                 + ", readable by you only; shown once):");

@@ -46,4 +46,25 @@ class GcCommandTest {
     assertEquals(0, after.exit(), after.err());
     assertTrue(after.out().startsWith("gc (dry run): 0 chunks"), after.out());
   }
+
+  @Test
+  void aDryRunSaysHowManySmallPacksTheRunMerges() throws Exception {
+    Path repo = dir.resolve("repo");
+    Random random = new Random(10);
+    try (Repository r = Repository.init(repo, Repository.defaultPipeline())) {
+      for (int i = 0; i < 10; i++) { // each put seals a small pack of its own
+        byte[] data = new byte[3000];
+        random.nextBytes(data);
+        r.put("small/" + i, new ByteArrayInputStream(data), PutOptions.defaults());
+      }
+    }
+    Run dry = CompressCommandTest.run(new GcCommand(), repo.toString(), "--dry-run");
+    assertEquals(0, dry.exit(), dry.err());
+    assertTrue(dry.out().contains("; would merge 10 small packs"), dry.out());
+    Run real = CompressCommandTest.run(new GcCommand(), repo.toString());
+    assertEquals(0, real.exit(), real.err());
+    assertTrue(real.out().contains("; merged 10 small packs"), real.out());
+    Run again = CompressCommandTest.run(new GcCommand(), repo.toString(), "--dry-run", "--json");
+    assertEquals(0, new ObjectMapper().readTree(again.out()).get("smallPacksMerged").asInt(), again.out());
+  }
 }

@@ -108,7 +108,7 @@ final class GarbageCollector {
       }
     }
     // also when nothing was deleted: small packs (one per small commit) are merged
-    int smallPacksMerged = dryRun ? 0 : repo.tiers().compact(0.5).smallPacksMerged();
+    int smallPacksMerged = dryRun ? repo.tiers().smallPacksToMerge() : repo.tiers().compact(0.5).smallPacksMerged();
     // packs a crash left without an index hold no reachable chunk; the lock keeps local writers
     // out, the grace period writers elsewhere on a shared store
     int orphanPacks = dryRun ? 0 : repo.tiers().deleteOrphanPacks(grace);

@@ -554,6 +554,17 @@ public final class Repository implements AutoCloseable {
     }
   }
 
+  /**
+   * Merges small packs (one per small commit) as a long-running writer such as a gateway can
+   * afford to between commits; see {@link io.dharmana.store.PackedBlobStore#mergeSmallPacks}.
+   * Runs as a writer does: never while a gc runs.
+   */
+  public io.dharmana.store.PackedBlobStore.RepackResult mergeSmallPacks() {
+    try (RepositoryLock.Hold shared = lock.shared()) {
+      return tiers.mergeSmallPacks();
+    }
+  }
+
   /** Totals over everything the repository holds. */
   public RepositoryStats stats() {
     return RepositoryStats.of(this, meta);

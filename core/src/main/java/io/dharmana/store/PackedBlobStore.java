@@ -127,6 +127,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   private final ExecutorService sealer;
   private final Object appendLock = new Object();
   private final Object refreshLock = new Object();
+  private final Object repackLock = new Object(); // one repack or merge at a time
   private final AtomicBoolean closed = new AtomicBoolean();
   private Pack openPack; // guarded by appendLock
 
@@ -778,6 +779,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
    */
   static final int SMALL_PACK_FRACTION = 4;
 
+  /** Packs smaller than a full one / this (1 MiB of 64) are what {@link #mergeSmallPacks} merges. */
+  static final int MERGED_IN_BACKGROUND_FRACTION = 64;
+
   /** Small packs are merged once there are this many, so a merge always removes most of them. */
   public static final int SMALL_PACKS_TO_MERGE = 8;
 
@@ -798,32 +802,106 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   /**
    * Rewrites sealed packs of which at least {@code minDeadFraction} of the bytes belong to
-   * deleted blobs, and merges small packs once there are {@link #SMALL_PACKS_TO_MERGE} of them:
-   * their live blobs go into new packs, which are sealed, and then the old packs, their indexes
-   * and deletion marks are deleted. Other processes reading the old packs find the moved blobs
-   * by a {@link #refresh()} when a read finds a pack gone. Packs left without an index by a crash
-   * are reaped by {@link #deleteOrphanPacks}; a crash between the new packs' seal and the old
-   * packs' deletion leaves blobs in both, which reads tolerate and the next repack removes.
+   * deleted blobs, and merges small packs once there are {@link #SMALL_PACKS_TO_MERGE} of them
+   * (all of them, so a repack leaves at most one small pack): see {@link #rewrite}.
    */
   public RepackResult repack(double minDeadFraction) throws IOException {
     if (!(minDeadFraction > 0 && minDeadFraction <= 1)) {
       throw new IllegalArgumentException("Invalid minDeadFraction " + minDeadFraction + ": allowed is (0, 1]");
     }
     checkOpen();
-    flush();
-    java.util.Set<Pack> victims = new java.util.HashSet<>();
+    synchronized (repackLock) {
+      flush();
+      java.util.Set<Pack> victims = new java.util.HashSet<>();
+      for (Pack pack : packs.values()) {
+        if (pack.state == PackState.SEALED && pack.size > 0 && pack.deadBytes.get() >= minDeadFraction * pack.size) {
+          victims.add(pack);
+        }
+      }
+      List<Pack> small = smallPacks(SMALL_PACK_FRACTION);
+      small.removeAll(victims);
+      if (small.size() < SMALL_PACKS_TO_MERGE) {
+        small.clear();
+      }
+      victims.addAll(small);
+      return rewrite(victims, new java.util.HashSet<>(small));
+    }
+  }
+
+  /** How many small packs a {@link #repack} would merge now (0 below {@link #SMALL_PACKS_TO_MERGE}). */
+  public int smallPacksToMerge() {
+    checkOpen();
+    int small = smallPacks(SMALL_PACK_FRACTION).size();
+    return small >= SMALL_PACKS_TO_MERGE ? small : 0;
+  }
+
+  /**
+   * Merges small packs the way a long-running writer (a gateway) can afford to after every few
+   * commits: size-tiered, as log-structured stores compact. Packs smaller than {@link
+   * #MERGED_IN_BACKGROUND_FRACTION} of a full one are grouped by size in steps of {@link
+   * #SMALL_PACKS_TO_MERGE}×; the smallest group holding that many packs is merged, with every
+   * smaller pack, into one about that many times larger, which lands a group up. Each byte is so
+   * rewritten once per group it climbs and at most that many packs per group stay, where merging
+   * all small packs every time would rewrite the growing merged pack again after every few
+   * commits. Packs of a few MiB are left to {@link #repack} (garbage collection): they already
+   * read well, and rewriting them as they arrive would cost a busy writer a share of its
+   * throughput.
+   */
+  public RepackResult mergeSmallPacks() throws IOException {
+    checkOpen();
+    synchronized (repackLock) {
+      List<Pack> small = smallPacks(MERGED_IN_BACKGROUND_FRACTION);
+      int[] perGroup = new int[64];
+      for (Pack pack : small) {
+        perGroup[sizeGroup(pack.size)]++;
+      }
+      int group = 0;
+      while (group < perGroup.length && perGroup[group] < SMALL_PACKS_TO_MERGE) {
+        group++;
+      }
+      if (group == perGroup.length) {
+        return RepackResult.NONE;
+      }
+      java.util.Set<Pack> victims = new java.util.HashSet<>();
+      for (Pack pack : small) {
+        if (sizeGroup(pack.size) <= group) {
+          victims.add(pack);
+        }
+      }
+      return rewrite(victims, victims);
+    }
+  }
+
+  /** A pack's group by size: each group spans a factor of {@link #SMALL_PACKS_TO_MERGE}. */
+  private static int sizeGroup(long size) {
+    return (63 - Long.numberOfLeadingZeros(Math.max(size, 1))) / Integer.numberOfTrailingZeros(SMALL_PACKS_TO_MERGE);
+  }
+
+  /** Sealed packs smaller than {@code 1 / fraction} of a full one. */
+  private List<Pack> smallPacks(int fraction) {
     List<Pack> small = new ArrayList<>();
     for (Pack pack : packs.values()) {
-      long total = pack.state == PackState.SEALED ? pack.size : 0;
-      if (total > 0 && pack.deadBytes.get() >= minDeadFraction * total) {
-        victims.add(pack);
-      } else if (pack.state == PackState.SEALED && total < options.packSize() / SMALL_PACK_FRACTION) {
+      if (pack.state == PackState.SEALED && !pack.vanished && pack.size < options.packSize() / fraction) {
         small.add(pack);
       }
     }
-    int merged = small.size() >= SMALL_PACKS_TO_MERGE ? small.size() : 0;
-    if (merged > 0) {
-      victims.addAll(small);
+    return small;
+  }
+
+  /**
+   * Moves the live blobs of {@code victims} into new packs, seals them, and then deletes the
+   * victims, their indexes and deletion marks. Other processes reading the old packs find the
+   * moved blobs by a {@link #refresh()} when a read finds a pack gone. Packs left without an
+   * index by a crash are reaped by {@link #deleteOrphanPacks}; a crash between the new packs'
+   * seal and the old packs' deletion leaves blobs in both, which reads tolerate and the next
+   * repack removes. A victim another process has repacked meanwhile (it is gone) is skipped:
+   * its blobs are where that process put them.
+   *
+   * @param small those of {@code victims} rewritten because they are small (for the result)
+   */
+  private RepackResult rewrite(java.util.Set<Pack> victims, java.util.Collection<Pack> small) throws IOException {
+    if (victims.isEmpty()) {
+      return RepackResult.NONE;
     }
     // one pass over the index finds every victim's live blobs
     Map<Pack, List<Map.Entry<String, Packed>>> live = new HashMap<>();
@@ -833,9 +911,17 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       }
     }
     int moved = 0;
-    long reclaimed = 0;
-    for (Pack pack : victims) {
-      byte[] all = pack.remote().readAll();
+    boolean anyGone = false;
+    for (java.util.Iterator<Pack> it = victims.iterator(); it.hasNext(); ) {
+      Pack pack = it.next();
+      byte[] all;
+      try {
+        all = pack.remote().readAll();
+      } catch (NotFoundException gone) {
+        it.remove();
+        anyGone = true;
+        continue;
+      }
       for (Map.Entry<String, Packed> e : live.getOrDefault(pack, List.of())) {
         Packed p = e.getValue();
         byte[] bytes = Arrays.copyOfRange(all, (int) p.offset(), (int) p.offset() + p.length());
@@ -848,7 +934,10 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       }
     }
     flush();
+    long reclaimed = 0;
+    int merged = 0;
     for (Pack pack : victims) {
+      merged += small.contains(pack) ? 1 : 0;
       objects.delete(pack.indexKey()); // first: from here on no reload sees the pack
       objects.delete(pack.packKey());
       try (Stream<BlobInfo> marks = listing.list(DEAD + pack.id + "/")) {
@@ -858,6 +947,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       reclaimed += pack.deadBytes.get();
     }
     alternates.values().removeIf(p -> victims.contains(p.pack()));
+    if (anyGone) {
+      refresh(); // forgets the gone packs and learns where their blobs are now
+    }
     return new RepackResult(victims.size(), moved, reclaimed, merged);
   }
 

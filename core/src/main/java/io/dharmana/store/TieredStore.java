@@ -706,13 +706,43 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
    */
   public PackedBlobStore.RepackResult compact(double minDeadFraction) {
     ensureOpen("compact");
+    return eachPackedTier("compact", packed -> packed.repack(minDeadFraction));
+  }
+
+  /**
+   * Merges small packs on packed tiers as a long-running writer can afford to between commits
+   * (see {@link PackedBlobStore#mergeSmallPacks}). Returns what the tiers did, together.
+   */
+  public PackedBlobStore.RepackResult mergeSmallPacks() {
+    ensureOpen("merge small packs");
+    return eachPackedTier("merge small packs of", PackedBlobStore::mergeSmallPacks);
+  }
+
+  /** How many small packs {@link #compact} would merge now, on all tiers. */
+  public int smallPacksToMerge() {
+    ensureOpen("count small packs");
+    int small = 0;
+    for (Level level : levels) {
+      if (level.tier.store() instanceof PackedBlobStore packed) {
+        small += packed.smallPacksToMerge();
+      }
+    }
+    return small;
+  }
+
+  /** A repack of each packed tier. */
+  private interface Repack {
+    PackedBlobStore.RepackResult run(PackedBlobStore packed) throws IOException;
+  }
+
+  private PackedBlobStore.RepackResult eachPackedTier(String what, Repack repack) {
     PackedBlobStore.RepackResult total = PackedBlobStore.RepackResult.NONE;
     for (Level level : levels) {
       if (level.tier.store() instanceof PackedBlobStore packed) {
         try {
-          total = total.plus(packed.repack(minDeadFraction));
+          total = total.plus(repack.run(packed));
         } catch (IOException e) {
-          throw new UncheckedIOException("Cannot compact tier " + level.tier.name() + ": " + e.getMessage(), e);
+          throw new UncheckedIOException("Cannot " + what + " tier " + level.tier.name() + ": " + e.getMessage(), e);
         }
       }
     }

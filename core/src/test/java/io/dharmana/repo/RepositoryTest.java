@@ -271,6 +271,10 @@ class RepositoryTest {
     try (Repository server = Repository.open(dir)) { // a gateway serving while gc runs elsewhere
       assertArrayEquals(objects.get("small/0"), bytes(server, "small/0"));
       try (Repository gc = Repository.open(dir)) {
+        assertEquals(12, gc.gcDryRun(Duration.ZERO).smallPacksMerged(), "a dry run counts the small packs");
+        try (Stream<Path> left = Files.list(packs)) {
+          assertEquals(12, left.filter(p -> p.toString().endsWith(".pack")).count(), "and merges none");
+        }
         assertEquals(12, gc.gc(Duration.ZERO).smallPacksMerged());
       }
       try (Stream<Path> left = Files.list(packs)) {

@@ -12,11 +12,15 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * An S3-compatible HTTP endpoint over an {@link ObjectBackend}: buckets are bound to pipelines, and
@@ -28,6 +32,7 @@ import java.util.function.Consumer;
  * and is idempotent.
  */
 public final class Gateway implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(Gateway.class.getName());
   static {
     // without TCP_NODELAY, small responses wait for delayed ACKs (~40 ms): fatal for small-GET latency
     if (System.getProperty("sun.net.httpserver.nodelay") == null) {
@@ -41,6 +46,7 @@ public final class Gateway implements AutoCloseable {
   private final AccessKeys keys;
   private final S3Api api;
   private final GatewayMetrics metrics;
+  private final ScheduledExecutorService packMerger; // null when the backend does not pack or merging is off
   private boolean closed;
 
   private Gateway(Builder b) throws IOException {
@@ -78,6 +84,26 @@ public final class Gateway implements AutoCloseable {
       executor.execute(request);
     });
     server.start();
+    this.packMerger = b.backend instanceof SupportsPackMerging merging && !b.packMergeInterval.isZero()
+        ? startPackMerger(merging, b.packMergeInterval) : null;
+  }
+
+  private ScheduledExecutorService startPackMerger(SupportsPackMerging merging, java.time.Duration interval) {
+    ScheduledExecutorService merger = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "dharmana-gateway-pack-merger");
+      t.setDaemon(true);
+      return t;
+    });
+    long millis = interval.toMillis();
+    merger.scheduleWithFixedDelay(() -> {
+      try {
+        metrics.packsMerged(merging.mergeSmallPacks());
+      } catch (RuntimeException e) {
+        // a merge that failed deleted nothing it had not copied first; the next one tries again
+        LOG.log(Level.WARNING, "Cannot merge small packs: " + e.getMessage(), e);
+      }
+    }, millis, millis, TimeUnit.MILLISECONDS);
+    return merger;
   }
 
   public static Builder builder(ObjectBackend backend, Path stateDirectory) {
@@ -116,6 +142,15 @@ public final class Gateway implements AutoCloseable {
     closed = true;
     server.stop(1);
     executor.shutdownNow();
+    if (packMerger != null) {
+      // a merge under way finishes (the owner closes the repository next), none starts
+      packMerger.shutdown();
+      try {
+        packMerger.awaitTermination(1, TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     api.close();
     try {
       etags.close();
@@ -141,6 +176,7 @@ public final class Gateway implements AutoCloseable {
     private long cacheObjectBytes = 256L << 10;
     private String region = "us-east-1";
     private java.time.Duration contentionInterval = java.time.Duration.ofSeconds(5);
+    private java.time.Duration packMergeInterval = java.time.Duration.ofSeconds(10);
     private Clock clock = Clock.systemUTC();
     private java.time.Duration requestSlice =
         java.time.Duration.ofNanos(1000 * Long.getLong("dharmana.gateway.request-slice-us", 0));
@@ -237,6 +273,18 @@ public final class Gateway implements AutoCloseable {
         throw new IllegalArgumentException("Invalid request slice " + slice + ": must be zero (off) or positive");
       }
       this.requestSlice = slice;
+      return this;
+    }
+
+    /**
+     * How often small packs are merged when the backend packs ({@link SupportsPackMerging}); 10 s
+     * unless set, zero to turn off (then only {@code dharmana gc} merges them).
+     */
+    public Builder packMergeInterval(java.time.Duration interval) {
+      if (interval.isNegative()) {
+        throw new IllegalArgumentException("Invalid pack merge interval " + interval + ": must be zero (off) or positive");
+      }
+      this.packMergeInterval = interval;
       return this;
     }
 

@@ -33,6 +33,8 @@ final class GatewayMetrics {
   private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
   private final long startNanos = System.nanoTime();
   private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+  private final Counter packsMerged = Counter.builder("dharmana.gateway.packs.merged")
+      .description("Small packs (one per small commit) merged into larger ones in the background").register(registry);
 
   GatewayMetrics(ObjectBackend backend) {
     if (backend instanceof SupportsTierUsage tiers) {
@@ -85,6 +87,13 @@ final class GatewayMetrics {
           .publishPercentiles(0.5, 0.99).distributionStatisticExpiry(Duration.ofMinutes(1)).register(registry);
       return s;
     });
+  }
+
+  /** Counts small packs the gateway merged in the background. */
+  void packsMerged(int packs) {
+    if (packs > 0) {
+      packsMerged.increment(packs);
+    }
   }
 
   /** Counts a request that started; {@link #request} ends it. */

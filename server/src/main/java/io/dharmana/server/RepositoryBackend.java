@@ -21,7 +21,7 @@ import java.util.stream.Stream;
  * chunk: puts leave the whole-object SHA-256 out, so {@link StoredObject#sha256()} is empty). The
  * repository stays owned by the caller (this does not close it).
  */
-public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage {
+public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage, SupportsPackMerging {
   private final Repository repository;
 
   public RepositoryBackend(Repository repository) {
@@ -50,6 +50,11 @@ public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage
       options = options.withExpectedVersion(request.requireVersion());
     }
     return stored(repository.put(name, data, options));
+  }
+
+  @Override
+  public int mergeSmallPacks() {
+    return repository.mergeSmallPacks().smallPacksMerged();
   }
 
   @Override

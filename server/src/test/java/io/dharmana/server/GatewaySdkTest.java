@@ -536,6 +536,56 @@ class GatewaySdkTest {
     assertNotNull(gateway.accessKeys().first());
   }
 
+  @Test
+  void smallPutsAreMergedIntoFewPacksWhileTheGatewayServes() throws Exception {
+    gateway.close();
+    gateway = Gateway.builder(new RepositoryBackend(repositories.get(0)), dir.resolve("repo/gateway")).port(0)
+        .packMergeInterval(Duration.ofMillis(50)).start();
+    s3.close();
+    s3 = client(credentials);
+    Map<String, byte[]> objects = new java.util.LinkedHashMap<>();
+    Random r = new Random(64);
+    for (int i = 0; i < 64; i++) {
+      byte[] data = random(r.nextLong(), 2048 + r.nextInt(4096));
+      String key = "small/" + i;
+      objects.put(key, data);
+      s3.putObject(b -> b.bucket("data").key(key), RequestBody.fromBytes(data));
+      // reads meanwhile: some of them from packs a merge has just replaced
+      String earlier = "small/" + r.nextInt(i + 1);
+      assertArrayEquals(objects.get(earlier), s3.getObjectAsBytes(b -> b.bucket("data").key(earlier)).asByteArray(), earlier);
+    }
+    // each sequential put sealed a pack of its own; the gateway merges them by size as it serves
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    long packs;
+    while ((packs = packFiles(dir.resolve("repo"))) >= 16 && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertTrue(packs < 16, packs + " packs left after 64 small puts");
+    String metrics = fetch("/metrics");
+    java.util.regex.Matcher merged = java.util.regex.Pattern.compile("(?m)^dharmana_gateway_packs_merged_total (\\S+)").matcher(metrics);
+    assertTrue(merged.find() && Double.parseDouble(merged.group(1)) >= 48, metrics);
+    for (var e : objects.entrySet()) {
+      assertArrayEquals(e.getValue(), s3.getObjectAsBytes(b -> b.bucket("data").key(e.getKey())).asByteArray(), e.getKey());
+    }
+    // and after a restart, from the merged packs alone
+    gateway.close();
+    repositories.get(0).close();
+    try (Repository reopened = Repository.open(dir.resolve("repo"))) {
+      for (var e : objects.entrySet()) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        reopened.get(ObjectNames.name("data", e.getKey()), out, io.dharmana.runtime.ProgressListener.NONE);
+        assertArrayEquals(e.getValue(), out.toByteArray(), e.getKey());
+      }
+    }
+    gateway = Gateway.builder(newBackend(dir.resolve("other")), dir.resolve("other/gateway")).port(0).start(); // for stop()
+  }
+
+  private static long packFiles(Path repo) throws IOException {
+    try (java.util.stream.Stream<Path> files = Files.walk(repo)) {
+      return files.filter(f -> f.toString().endsWith(".pack")).count();
+    }
+  }
+
   String fetch(String path) throws IOException {
     HttpURLConnection c = (HttpURLConnection) URI.create(gateway.endpoint() + path).toURL().openConnection();
     assertEquals(200, c.getResponseCode(), path);

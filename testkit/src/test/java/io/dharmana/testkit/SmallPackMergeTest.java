@@ -215,4 +215,164 @@ class SmallPackMergeTest {
       assertHolds(store, blobs, "reopened");
     }
   }
+
+  /** A merge run after every commit. */
+  private interface Merge {
+    PackedBlobStore.RepackResult run(PackedBlobStore store) throws IOException;
+  }
+
+  private static final Merge BY_SIZE = PackedBlobStore::mergeSmallPacks;
+  private static final Merge ALL_SMALL = store -> store.repack(1.0);
+  private static final Merge NONE = store -> new PackedBlobStore.RepackResult(0, 0, 0, 0);
+
+  /**
+   * Commits blobs {@code from..from+n} of {@code size} bytes one by one, running {@code merge}
+   * after each (as a gateway merges between commits); returns the blobs moved.
+   */
+  private static long commitEach(PackedBlobStore store, Map<String, byte[]> blobs, int from, int n, int size,
+      Random random, Merge merge) throws IOException {
+    long moved = 0;
+    for (int i = from; i < from + n; i++) {
+      byte[] bytes = new byte[size];
+      random.nextBytes(bytes);
+      blobs.put("chunks/" + i, bytes);
+      store.write("chunks/" + i, bytes);
+      store.flush();
+      moved += merge.run(store).blobsMoved();
+    }
+    return moved;
+  }
+
+  @Test
+  void aWriterMergesBySizeSoEachBlobIsRewrittenOncePerSizeStep() throws IOException {
+    Map<String, byte[]> blobs = new LinkedHashMap<>();
+    Random random = new Random(8);
+    try (PackedBlobStore store = open("spool")) {
+      // 2 KiB packs: eight of them make one of 16 KiB, a size step (8x) up
+      assertEquals(8, commitEach(store, blobs, 0, 8, 2048, random, BY_SIZE));
+      assertEquals(1, packFiles(".pack").size());
+      assertEquals(0, commitEach(store, blobs, 8, 7, 2048, random, BY_SIZE), "7 small packs of a size stay");
+      assertEquals(8, commitEach(store, blobs, 15, 1, 2048, random, BY_SIZE), "the 8th merges them, not the larger one");
+      assertEquals(2, packFiles(".pack").size());
+      assertHolds(store, blobs, "after two merges");
+    }
+    try (PackedBlobStore store = open("spool")) {
+      assertHolds(store, blobs, "reopened");
+    }
+  }
+
+  @Test
+  void mergingBySizeRewritesFarLessThanMergingAllSmallPacksEachTime() throws IOException {
+    int n = 300;
+    Map<String, byte[]> blobs = new LinkedHashMap<>();
+    long tiered;
+    try (PackedBlobStore store = open("spool")) {
+      tiered = commitEach(store, blobs, 0, n, 2048, new Random(300), BY_SIZE);
+      assertHolds(store, blobs, "merged by size after every commit");
+    }
+    // 300 packs of 2 KiB climb at most three steps (16 KiB, 128 KiB, 1 MiB); fewer than 8 of a size stay
+    assertTrue(tiered <= 3L * n, "blobs moved " + tiered);
+    assertTrue(packFiles(".pack").size() < 3 * PackedBlobStore.SMALL_PACKS_TO_MERGE, packFiles(".pack").toString());
+    Path other = dir.resolve("objects");
+    deleteTree(other);
+    long all;
+    try (PackedBlobStore store = open("spool")) {
+      all = commitEach(store, new LinkedHashMap<String, byte[]>(), 0, n, 2048, new Random(300), ALL_SMALL);
+    }
+    // the merge of all small packs rewrites the growing merged pack every 7 commits: quadratic
+    System.out.printf("blobs moved merging %d one-blob commits: by size %d, all small packs each time %d (%.1fx)%n",
+        n, tiered, all, (double) all / tiered);
+    assertTrue(all > 3 * tiered, "by size " + tiered + ", all " + all);
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> files = Files.walk(root)) {
+      for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+
+  @Test
+  void aMergerWhosePacksAnotherMergedSkipsThemAndStillReadsEveryBlob() throws IOException {
+    Map<String, byte[]> blobs = new LinkedHashMap<>();
+    try (PackedBlobStore store = open("spool")) {
+      commitEach(store, blobs, 0, 12, 2048, new Random(14), NONE); // 12 packs of one size
+    }
+    try (PackedBlobStore stale = open("stale-spool")) {
+      assertArrayEquals(blobs.get("chunks/3"), stale.read("chunks/3")); // one pack it has open
+      try (PackedBlobStore other = open("other-spool")) {
+        assertEquals(12, other.mergeSmallPacks().smallPacksMerged());
+      }
+      // the 11 packs it never opened are gone: skipped; the open one it still reads and merges again
+      PackedBlobStore.RepackResult result = stale.mergeSmallPacks();
+      assertTrue(result.smallPacksMerged() <= 1, result.toString());
+      assertHolds(stale, blobs, "read by the store whose merge found its packs gone");
+    }
+    try (PackedBlobStore store = open("spool")) {
+      assertHolds(store, blobs, "reopened");
+    }
+  }
+
+  @Test
+  void mergingWhileWritersAndReadersRunLosesNothing() throws Exception {
+    Map<String, byte[]> blobs = new java.util.concurrent.ConcurrentHashMap<>();
+    List<String> committed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+    java.util.concurrent.atomic.AtomicInteger merged = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try (PackedBlobStore store = open("spool")) {
+      List<java.util.concurrent.Future<?>> work = new java.util.ArrayList<>();
+      for (int w = 0; w < 2; w++) {
+        int writer = w;
+        work.add(pool.submit(() -> {
+          Random random = new Random(writer);
+          for (int i = 0; i < 200; i++) {
+            byte[] bytes = new byte[512 + random.nextInt(4096)];
+            random.nextBytes(bytes);
+            String key = "chunks/" + writer + "-" + i;
+            store.write(key, bytes);
+            store.flush();
+            blobs.put(key, bytes);
+            committed.add(key);
+          }
+          return null;
+        }));
+      }
+      work.add(pool.submit(() -> {
+        while (writing.get()) {
+          merged.addAndGet(store.mergeSmallPacks().smallPacksMerged());
+        }
+        return null;
+      }));
+      work.add(pool.submit(() -> {
+        Random random = new Random(9);
+        while (writing.get()) {
+          if (!committed.isEmpty()) {
+            String key = committed.get(random.nextInt(committed.size()));
+            byte[] read = random.nextBoolean() ? store.read(key) : bytesOf(store.readBuffer(key));
+            assertArrayEquals(blobs.get(key), read, key);
+            reads.incrementAndGet();
+          }
+        }
+        return null;
+      }));
+      work.get(0).get();
+      work.get(1).get();
+      writing.set(false);
+      for (java.util.concurrent.Future<?> f : work) {
+        f.get();
+      }
+      assertTrue(merged.get() > 0, "merged " + merged);
+      assertTrue(reads.get() > 0, "reads " + reads);
+      assertHolds(store, blobs, "after concurrent merges");
+    } finally {
+      pool.shutdownNow();
+    }
+    assertTrue(packFiles(".pack").size() < 400 / 4, packFiles(".pack").size() + " packs");
+    try (PackedBlobStore store = open("spool")) {
+      assertHolds(store, blobs, "reopened");
+    }
+  }
 }
