@@ -40,7 +40,8 @@ class CrashRecoveryTest {
 
   /**
    * Eight writers at once, most of their objects small: their puts share pack sealings (chunks and
-   * manifests together) and directory flushes, and a kill lands in the middle of shared commits.
+   * manifests together) and directory flushes, and a kill lands in the middle of shared commits
+   * or of a merge of small packs, which the child runs all along as a serving gateway does.
    */
   @Test
   void concurrentWritersCommittedObjectsSurviveKillNine() throws Exception {

@@ -5,7 +5,8 @@ import java.nio.file.Path;
 /**
  * Child process of {@link CrashRecoveryTest}: puts objects {@code obj-<i>} from index {@code
  * start} on, forever, from {@code threads} threads at once (default 1), printing each name once
- * its put has returned (committed). The parent kills it with SIGKILL at a random moment.
+ * its put has returned (committed). With several threads it also merges small packs all along,
+ * as a serving gateway does. The parent kills it with SIGKILL at a random moment.
  */
 public final class CrashWriter {
   static long sizeOf(int i) {
@@ -52,6 +53,20 @@ public final class CrashWriter {
         });
         writers.add(writer);
         writer.start();
+      }
+      if (threads > 1) {
+        Thread merger = new Thread(() -> {
+          while (true) {
+            r.mergeSmallPacks();
+            try {
+              Thread.sleep(20);
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
+        });
+        merger.setDaemon(true);
+        merger.start();
       }
       for (Thread writer : writers) {
         writer.join();
