@@ -1,5 +1,6 @@
 package io.dharmana.cli;
 
+import io.dharmana.InvalidDescriptorException;
 import io.dharmana.descriptor.Durations;
 import io.dharmana.repo.Repository;
 import io.dharmana.server.Gateway;
@@ -58,7 +59,12 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    java.time.Duration packMergeInterval = Durations.parse(mergePacksEvery);
+    java.time.Duration packMergeInterval;
+    try {
+      packMergeInterval = Durations.parse(mergePacksEvery);
+    } catch (InvalidDescriptorException e) {
+      throw new InvalidDescriptorException("--merge-packs-every: " + e.getMessage());
+    }
     PrintWriter out = spec.commandLine().getOut();
     Repository repository = init && !Files.exists(repo.resolve(Repository.DESCRIPTOR_FILE))
         ? Repository.init(repo, Repository.defaultPipeline())

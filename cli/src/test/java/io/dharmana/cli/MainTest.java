@@ -1,6 +1,7 @@
 package io.dharmana.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dharmana.repo.PutOptions;
@@ -65,5 +66,12 @@ class MainTest {
     assertTrue(hashed.startsWith("0\n") && hashed.contains("sha256     039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81"), hashed);
     String unhashed = run(Main.commandLine("stat"), "stat", repo.toString(), "unhashed");
     assertTrue(unhashed.startsWith("0\n") && unhashed.contains("sha256     not recorded"), unhashed);
+  }
+
+  @Test
+  void aBadServeOptionIsNamedBeforeAnythingStarts(@TempDir Path dir) {
+    String out = run(Main.commandLine("serve"), "serve", dir.resolve("repo").toString(), "--init", "--merge-packs-every", "5x");
+    assertTrue(out.startsWith("2\n") && out.contains("dharmana serve: --merge-packs-every: Invalid duration '5x'"), out);
+    assertFalse(java.nio.file.Files.exists(dir.resolve("repo")), "nothing created");
   }
 }
