@@ -46,9 +46,9 @@ final class CostCommand implements Callable<Integer> {
         result.put("monthly", cost.monthly());
         result.put("rawMonthly", cost.rawMonthly());
         result.put("savedFraction", cost.tiers().savedFraction());
-        result.put("logicalBytes", cost.stats().logicalBytes());
-        result.put("storedBytes", cost.stats().uniqueStoredBytes());
-        result.put("savedBytes", cost.stats().savedBytes());
+        result.put("logicalBytes", cost.logicalBytes());
+        result.put("storedBytes", cost.storedBytes());
+        result.put("savedBytes", cost.savedBytes());
         result.put("tiers", cost.tiers().lines());
         result.put("raw", cost.tiers().raw());
         result.put("pipelines", cost.pipelines());

@@ -535,6 +535,7 @@ public final class CheckpointManager implements AutoCloseable {
     attrs.put(A_CODEC, codec);
     attrs.put(A_DTYPE, s.dtype().name());
     attrs.put(A_SIZE, Long.toString(s.data().remaining()));
+    attrs.put(ObjectManifest.ENCODED_FROM_SIZE, Long.toString(s.data().remaining()));
     attrs.put(A_SHA, sha);
     attrs.put(A_DEPTH, Integer.toString(depth));
     if (parent != null) {

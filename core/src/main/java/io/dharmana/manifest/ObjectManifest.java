@@ -16,7 +16,8 @@ import java.util.TreeMap;
  *
  * @param format manifest format version
  * @param pipeline name of the pipeline that wrote it
- * @param size logical (original) size in bytes
+ * @param size size in bytes of the object's content as the pipeline received it (see {@link
+ *     #logicalSize} for content its writer had already encoded)
  * @param sha256 hex SHA-256 of the original bytes, or empty when the writer identified the content
  *     by its chunk ids instead ({@link io.dharmana.repo.PutOptions#withoutOriginalHash})
  * @param stages the chain applied to each chunk, in encode order
@@ -44,6 +45,13 @@ public record ObjectManifest(
 
   public static final int FORMAT = 1;
 
+  /**
+   * Attribute a writer that encodes data before the pipeline (a checkpoint's float-coded or
+   * quantized tensor) sets to the size of the data it encoded, in decimal: what the object stands
+   * for, where {@link #size} is the encoded form.
+   */
+  public static final String ENCODED_FROM_SIZE = "encoded-from.size";
+
   public ObjectManifest {
     Objects.requireNonNull(pipeline, "pipeline");
     Objects.requireNonNull(sha256, "sha256");
@@ -61,6 +69,25 @@ public record ObjectManifest(
       throw new IllegalArgumentException(
           "Invalid manifest: chunks hold " + sum + " bytes but the object size is " + size);
     }
+  }
+
+  /**
+   * The bytes this object stands for, to compare what is stored against: {@link #size}, or the
+   * size its writer recorded under {@link #ENCODED_FROM_SIZE} when it encoded the data first.
+   */
+  public long logicalSize() {
+    String encodedFrom = attributes.get(ENCODED_FROM_SIZE);
+    if (encodedFrom != null) {
+      try {
+        long original = Long.parseLong(encodedFrom);
+        if (original >= 0) {
+          return original;
+        }
+      } catch (NumberFormatException garbled) {
+        // a figure, not data: the stored size is the next best
+      }
+    }
+    return size;
   }
 
   /** Bytes this version occupies in the store, counting a chunk each time it is referenced. */

@@ -25,7 +25,8 @@ import java.util.stream.Stream;
  * and each chunk once in the unique figure.
  *
  * @param objects live named objects
- * @param logicalBytes sum of the original sizes of the live objects, named and included
+ * @param logicalBytes sum of the live objects' logical sizes ({@link ObjectManifest#logicalSize}: a
+ *     float-coded tensor counts as the tensor it encodes), named and included
  * @param referencedStoredBytes sum of the stored sizes of the live objects' chunks, counting a
  *     chunk once per reference (what the objects would take without deduplication)
  * @param uniqueStoredBytes stored size of the distinct chunks live objects reference
@@ -33,14 +34,24 @@ import java.util.stream.Stream;
  * @param chunks distinct chunks in the store
  * @param tiers per-tier distribution
  * @param includedObjects live unnamed objects: reachable only through the includes of live ones
+ * @param logicalBytesByPipeline {@code logicalBytes} split by the pipeline that wrote each object
  */
 public record RepositoryStats(long objects, long logicalBytes, long referencedStoredBytes, long uniqueStoredBytes,
-    long chunkBytes, long chunks, List<TierStats> tiers, long includedObjects) {
+    long chunkBytes, long chunks, List<TierStats> tiers, long includedObjects, Map<String, Long> logicalBytesByPipeline) {
+
+  public RepositoryStats {
+    logicalBytesByPipeline = Map.copyOf(logicalBytesByPipeline);
+  }
 
   /** Stats of a repository whose objects include none. */
   public RepositoryStats(long objects, long logicalBytes, long referencedStoredBytes, long uniqueStoredBytes,
       long chunkBytes, long chunks, List<TierStats> tiers) {
-    this(objects, logicalBytes, referencedStoredBytes, uniqueStoredBytes, chunkBytes, chunks, tiers, 0);
+    this(objects, logicalBytes, referencedStoredBytes, uniqueStoredBytes, chunkBytes, chunks, tiers, 0, Map.of());
+  }
+
+  /** The logical bytes of the live objects {@code pipeline} wrote. */
+  public long logicalBytesOf(String pipeline) {
+    return logicalBytesByPipeline.getOrDefault(pipeline, 0L);
   }
 
   /** Logical bytes over unique stored bytes: compression and deduplication together. */
@@ -68,6 +79,7 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
     long logical = 0;
     long referenced = 0;
     long included = 0;
+    Map<String, Long> byPipeline = new HashMap<>();
     Map<ChunkId, Integer> unique = new HashMap<>();
     Set<String> counted = new HashSet<>();
     ArrayDeque<String> pending = new ArrayDeque<>();
@@ -75,7 +87,8 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
       for (ObjectInfo info : (Iterable<ObjectInfo>) all::iterator) {
         ObjectManifest m = repo.manifest(info.manifestId());
         objects++;
-        logical += m.size();
+        logical += m.logicalSize();
+        byPipeline.merge(m.pipeline(), m.logicalSize(), Long::sum);
         for (ChunkRef c : m.chunks()) {
           referenced += c.storedLength();
           unique.put(c.id(), c.storedLength());
@@ -97,7 +110,8 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
         continue; // an include whose manifest is gone is reported by verify, not here (as gc does)
       }
       included++;
-      logical += m.size();
+      logical += m.logicalSize();
+      byPipeline.merge(m.pipeline(), m.logicalSize(), Long::sum);
       for (ChunkRef c : m.chunks()) {
         referenced += c.storedLength();
         unique.put(c.id(), c.storedLength());
@@ -113,6 +127,6 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
         chunkCount++;
       }
     }
-    return new RepositoryStats(objects, logical, referenced, uniqueBytes, chunkBytes, chunkCount, repo.tiers().stats(), included);
+    return new RepositoryStats(objects, logical, referenced, uniqueBytes, chunkBytes, chunkCount, repo.tiers().stats(), included, byPipeline);
   }
 }

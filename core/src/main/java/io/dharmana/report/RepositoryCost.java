@@ -37,11 +37,11 @@ import java.util.stream.Stream;
  *     the repository does not know next month's traffic)
  * @param pipelines per pipeline, in {@link Repository#pipelines()} order
  * @param stats the repository statistics the figures come from
- * @param logicalBytes what the repository represents as written: its named objects' sizes plus the
- *     raw tensor bytes of every kept checkpoint step (their tensors are unnamed objects, included
- *     by the step, that {@link RepositoryStats} does not see)
- * @param storedBytes the distinct stored bytes behind {@code logicalBytes}: the named objects'
- *     unique stored bytes plus the chunks the kept checkpoint steps need (delta bases included)
+ * @param logicalBytes what the repository represents as written: its objects' logical bytes, with
+ *     the checkpoint tensors' replaced by the raw tensor bytes of every kept step (a tensor a later
+ *     step reuses counts in each step, as a copy of each step would hold it)
+ * @param storedBytes the distinct stored bytes behind {@code logicalBytes}: every chunk the live
+ *     objects reference, once (the kept steps' delta bases included)
  */
 public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, RepositoryStats stats, long logicalBytes,
     long storedBytes) {
@@ -72,8 +72,9 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
   /** As {@link #of(Repository, PriceTable)}, from statistics already taken. */
   public static RepositoryCost of(Repository repo, PriceTable prices, RepositoryStats stats) {
     long[] checkpoints = checkpointBytes(repo); // logical, stored
-    long logicalTotal = stats.logicalBytes() + checkpoints[0];
-    long storedTotal = stats.uniqueStoredBytes() + checkpoints[1];
+    // the stats count each checkpoint tensor once, as the unnamed object a step includes
+    long logicalTotal = stats.logicalBytes() - stats.logicalBytesOf(CheckpointManager.PIPELINE) + checkpoints[0];
+    long storedTotal = stats.uniqueStoredBytes();
     Map<String, TierSpec> specs = new LinkedHashMap<>();
     for (TierSpec t : repo.descriptor().storage().tiers()) {
       specs.put(t.name(), t);

@@ -370,4 +370,42 @@ class CheckpointManagerTest {
       assertEquals(1, m.planPrune(RetentionPolicy.keepLast(1).withKeepFor(Duration.ZERO), Duration.ZERO).kept().size());
     }
   }
+
+  /**
+   * What a checkpoint run is reported to save: a float-coded tensor stands for its raw bytes (not
+   * for its encoded form, which made the float coding's saving invisible), and the cost counts
+   * every kept step's raw tensors once with the stored chunks once (it had added both twice).
+   */
+  @Test
+  void statsAndCostCountEachTensorAsTheRawBytesItStandsFor() throws Exception {
+    int tensors = 4;
+    int elements = 20_000;
+    long perStep = 0;
+    // a full save every other step, so that a prune can remove steps no kept one decodes against
+    try (Repository r = repo(); CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT.withFullEvery(2))) {
+      for (int step = 0; step < 4; step++) {
+        List<Tensor> state = TestStates.state(77, step, tensors, elements);
+        perStep = state.stream().mapToLong(Tensor::byteSize).sum();
+        m.save(step, state, Map.of()).join();
+      }
+      long frozen = elements * 4L; // tensor 0: one manifest, reused by every step
+      io.dharmana.repo.RepositoryStats stats = r.stats();
+      assertEquals(frozen + 4 * (perStep - frozen), stats.logicalBytesOf(CheckpointManager.PIPELINE));
+      assertTrue(stats.ratio() > 1.3, "float coding and deltas must show in the ratio: " + stats.ratio());
+      io.dharmana.report.RepositoryCost cost = io.dharmana.report.RepositoryCost.of(r, io.dharmana.cost.PriceTable.defaults());
+      long shardsAndMarkers = stats.logicalBytes() - stats.logicalBytesOf(CheckpointManager.PIPELINE);
+      assertEquals(shardsAndMarkers + 4 * perStep, cost.logicalBytes(), cost.toText());
+      assertEquals(stats.uniqueStoredBytes(), cost.storedBytes(), cost.toText());
+
+      // two steps pruned: they count no more
+      assertEquals(List.of(0L, 1L), m.prune(RetentionPolicy.keepLast(2), Duration.ofDays(1)).removed());
+      r.gc(Duration.ZERO);
+      stats = r.stats();
+      cost = io.dharmana.report.RepositoryCost.of(r, io.dharmana.cost.PriceTable.defaults());
+      shardsAndMarkers = stats.logicalBytes() - stats.logicalBytesOf(CheckpointManager.PIPELINE);
+      assertEquals(shardsAndMarkers + 2 * perStep, cost.logicalBytes(), cost.toText());
+      assertEquals(stats.uniqueStoredBytes(), cost.storedBytes(), cost.toText());
+      assertEquals(frozen + 2 * (perStep - frozen), stats.logicalBytesOf(CheckpointManager.PIPELINE));
+    }
+  }
 }
