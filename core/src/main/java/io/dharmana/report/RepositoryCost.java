@@ -103,7 +103,7 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
       long[] f = e.getValue(); // objects, logical, stored
       for (ObjectManifest m : manifests.getOrDefault(e.getKey(), List.of())) {
         f[0]++;
-        f[1] += m.size();
+        f[1] += m.logicalSize();
         for (ChunkRef c : m.chunks()) {
           if (counted.add(c.id())) {
             f[2] += c.storedLength();
