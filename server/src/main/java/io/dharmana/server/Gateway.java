@@ -94,7 +94,7 @@ public final class Gateway implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    long millis = interval.toMillis();
+    long millis = Math.max(1, interval.toMillis());
     merger.scheduleWithFixedDelay(() -> {
       try {
         metrics.packsMerged(merging.mergeSmallPacks());
