@@ -899,12 +899,22 @@ final class PlaneCoder {
     for (int s = 0; s < 256; s++) {
       int f = freq[t * 256 + s];
       int packed = s | (f - 1) << 8;
+      // An or with a constant array: the compiler vectorizes this loop, not one on k << 20.
       for (int k = 0; k < f; k++) {
-        dec[base + c + k] = packed | k << 20;
+        dec[base + c + k] = packed | SLOT_OFFSETS[k];
       }
       c += f;
     }
     return c;
+  }
+
+  /** {@code k << 20} for every slot offset k in [0, TOTAL): the last field of a {@code dec} entry. */
+  private static final int[] SLOT_OFFSETS = new int[TOTAL];
+
+  static {
+    for (int k = 0; k < TOTAL; k++) {
+      SLOT_OFFSETS[k] = k << 20;
+    }
   }
 
   /** Fills table {@code t} of the self-context tables; returns the frequency sum. */
