@@ -819,6 +819,7 @@ final class PlaneCoder {
     for (int t = 0; t < tables; t++) {
       decodingTable(br, t, ctxKind == CTX_SELF, map, sc);
     }
+    br.align();
     int x0 = in.readInt();
     int x1 = in.readInt();
     int x2 = in.readInt();
