@@ -819,6 +819,7 @@ final class PlaneCoder {
     for (int t = 0; t < tables; t++) {
       decodingTable(br, t, ctxKind == CTX_SELF, map, sc);
     }
+    br.align();
     int x0 = in.readInt();
     int x1 = in.readInt();
     int x2 = in.readInt();
@@ -899,12 +900,22 @@ final class PlaneCoder {
     for (int s = 0; s < 256; s++) {
       int f = freq[t * 256 + s];
       int packed = s | (f - 1) << 8;
+      // An or with a constant array: the compiler vectorizes this loop, not one on k << 20.
       for (int k = 0; k < f; k++) {
-        dec[base + c + k] = packed | k << 20;
+        dec[base + c + k] = packed | SLOT_OFFSETS[k];
       }
       c += f;
     }
     return c;
+  }
+
+  /** {@code k << 20} for every slot offset k in [0, TOTAL): the last field of a {@code dec} entry. */
+  private static final int[] SLOT_OFFSETS = new int[TOTAL];
+
+  static {
+    for (int k = 0; k < TOTAL; k++) {
+      SLOT_OFFSETS[k] = k << 20;
+    }
   }
 
   /** Fills table {@code t} of the self-context tables; returns the frequency sum. */
@@ -996,7 +1007,6 @@ final class PlaneCoder {
     int x3 = st[3];
     int p = st[4];
     int i = from;
-    int m;
     for (; i < n4 && p <= end - 8; i += 4) {
       int e0 = dec[x0 & MASK];
       int e1 = dec[x1 & MASK];
@@ -1008,22 +1018,20 @@ final class PlaneCoder {
       x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
       INT_LE.set(sym, i, e0 & 0xFF | (e1 & 0xFF) << 8 | (e2 & 0xFF) << 16 | e3 << 24);
       long w = (long) LONG_LE.get(buf, p);
-      // The group takes at most four words: all of them are in w, read with one load.
-      m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-      x0 = x0 & ~m | (x0 << 16 | (int) w & 0xFFFF) & m;
-      w >>>= m & 16;
-      p += m & 2;
-      m = (x1 - RANS_L) >> 31;
-      x1 = x1 & ~m | (x1 << 16 | (int) w & 0xFFFF) & m;
-      w >>>= m & 16;
-      p += m & 2;
-      m = (x2 - RANS_L) >> 31;
-      x2 = x2 & ~m | (x2 << 16 | (int) w & 0xFFFF) & m;
-      w >>>= m & 16;
-      p += m & 2;
-      m = (x3 - RANS_L) >> 31;
-      x3 = x3 & ~m | (x3 << 16 | (int) w & 0xFFFF) & m;
-      p += m & 2;
+      // The group takes at most four words: all of them are in w, read with one load. A state
+      // needing a word (m = -1, no branch to mispredict) shifts left by 16 and takes w's low word.
+      int m0 = (x0 - RANS_L) >> 31;
+      x0 = x0 << (m0 & 16) | (int) w & m0 & 0xFFFF;
+      w >>>= m0 & 16;
+      int m1 = (x1 - RANS_L) >> 31;
+      x1 = x1 << (m1 & 16) | (int) w & m1 & 0xFFFF;
+      w >>>= m1 & 16;
+      int m2 = (x2 - RANS_L) >> 31;
+      x2 = x2 << (m2 & 16) | (int) w & m2 & 0xFFFF;
+      w >>>= m2 & 16;
+      int m3 = (x3 - RANS_L) >> 31;
+      x3 = x3 << (m3 & 16) | (int) w & m3 & 0xFFFF;
+      p -= (m0 + m1 + m2 + m3) << 1;
     }
     st[0] = x0;
     st[1] = x1;
@@ -1042,7 +1050,6 @@ final class PlaneCoder {
     int x3 = st[3];
     int p = st[4];
     int i = from;
-    int m;
     for (int c = ctxOff + from; i < n4 && p <= end - 8; i += 4, c += 4) {
       int e0 = dec[map[ctxPlane[c] & 0xFF] | (x0 & MASK)];
       int e1 = dec[map[ctxPlane[c + 1] & 0xFF] | (x1 & MASK)];
@@ -1054,22 +1061,20 @@ final class PlaneCoder {
       x3 = ((e3 >>> 8 & 0xFFF) + 1) * (x3 >>> SCALE_BITS) + (e3 >>> 20);
       INT_LE.set(sym, i, e0 & 0xFF | (e1 & 0xFF) << 8 | (e2 & 0xFF) << 16 | e3 << 24);
       long w = (long) LONG_LE.get(buf, p);
-      // The group takes at most four words: all of them are in w, read with one load.
-      m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-      x0 = x0 & ~m | (x0 << 16 | (int) w & 0xFFFF) & m;
-      w >>>= m & 16;
-      p += m & 2;
-      m = (x1 - RANS_L) >> 31;
-      x1 = x1 & ~m | (x1 << 16 | (int) w & 0xFFFF) & m;
-      w >>>= m & 16;
-      p += m & 2;
-      m = (x2 - RANS_L) >> 31;
-      x2 = x2 & ~m | (x2 << 16 | (int) w & 0xFFFF) & m;
-      w >>>= m & 16;
-      p += m & 2;
-      m = (x3 - RANS_L) >> 31;
-      x3 = x3 & ~m | (x3 << 16 | (int) w & 0xFFFF) & m;
-      p += m & 2;
+      // The group takes at most four words: all of them are in w, read with one load. A state
+      // needing a word (m = -1, no branch to mispredict) shifts left by 16 and takes w's low word.
+      int m0 = (x0 - RANS_L) >> 31;
+      x0 = x0 << (m0 & 16) | (int) w & m0 & 0xFFFF;
+      w >>>= m0 & 16;
+      int m1 = (x1 - RANS_L) >> 31;
+      x1 = x1 << (m1 & 16) | (int) w & m1 & 0xFFFF;
+      w >>>= m1 & 16;
+      int m2 = (x2 - RANS_L) >> 31;
+      x2 = x2 << (m2 & 16) | (int) w & m2 & 0xFFFF;
+      w >>>= m2 & 16;
+      int m3 = (x3 - RANS_L) >> 31;
+      x3 = x3 << (m3 & 16) | (int) w & m3 & 0xFFFF;
+      p -= (m0 + m1 + m2 + m3) << 1;
     }
     st[0] = x0;
     st[1] = x1;
@@ -1091,7 +1096,6 @@ final class PlaneCoder {
     int x3 = st[3];
     int p = st[4];
     int i = from;
-    int m;
     int t = st[5];
     for (; i < n4 && p <= end - 8; i += 4) {
       int s0 = x0 & MASK;
@@ -1115,20 +1119,21 @@ final class PlaneCoder {
       sym[i + 1] = (byte) e1;
       sym[i + 2] = (byte) e2;
       sym[i + 3] = (byte) e3;
-      // Here the word loads stay per state: with one 8-byte load the loop's ~25 live values
-      // no longer fit the registers, and the spills cost more than the loads saved.
-      m = (x0 - RANS_L) >> 31; // -1 when the state needs a word: no branch to mispredict
-      x0 = x0 & ~m | (x0 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-      p += m & 2;
-      m = (x1 - RANS_L) >> 31;
-      x1 = x1 & ~m | (x1 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-      p += m & 2;
-      m = (x2 - RANS_L) >> 31;
-      x2 = x2 & ~m | (x2 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-      p += m & 2;
-      m = (x3 - RANS_L) >> 31;
-      x3 = x3 & ~m | (x3 << 16 | (buf[p] & 0xFF) | (buf[p + 1] & 0xFF) << 8) & m;
-      p += m & 2;
+      // As in decodeOrder0, the group's words come from one 8-byte load: with the shorter
+      // renormalization the loop's live values now fit the registers.
+      long w = (long) LONG_LE.get(buf, p);
+      int m0 = (x0 - RANS_L) >> 31;
+      x0 = x0 << (m0 & 16) | (int) w & m0 & 0xFFFF;
+      w >>>= m0 & 16;
+      int m1 = (x1 - RANS_L) >> 31;
+      x1 = x1 << (m1 & 16) | (int) w & m1 & 0xFFFF;
+      w >>>= m1 & 16;
+      int m2 = (x2 - RANS_L) >> 31;
+      x2 = x2 << (m2 & 16) | (int) w & m2 & 0xFFFF;
+      w >>>= m2 & 16;
+      int m3 = (x3 - RANS_L) >> 31;
+      x3 = x3 << (m3 & 16) | (int) w & m3 & 0xFFFF;
+      p -= (m0 + m1 + m2 + m3) << 1;
     }
     st[0] = x0;
     st[1] = x1;

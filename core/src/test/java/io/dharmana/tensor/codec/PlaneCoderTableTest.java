@@ -69,4 +69,36 @@ class PlaneCoderTableTest {
       assertEquals(values[i], br.readGamma(), "seed " + seed + " value " + i);
     }
   }
+
+  /** readGamma reads ahead; align must give those bytes back, however few follow the codes. */
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void bytesAfterGammaCodesReadBackAfterAlign(long seed) {
+    Random r = new Random(seed);
+    int[] values = new int[1 + r.nextInt(40)];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = r.nextInt(1 << r.nextInt(24));
+    }
+    int trailing = r.nextInt(12);
+    ByteSink sink = new ByteSink(64);
+    BitWriter bw = new BitWriter(sink);
+    for (int v : values) {
+      bw.writeGamma(v);
+    }
+    bw.flush();
+    int codesEnd = sink.position();
+    for (int k = 0; k < trailing; k++) {
+      sink.writeByte(k * 37 + 11);
+    }
+    ByteSource in = new ByteSource(sink.array(), 0, sink.position());
+    BitReader br = new BitReader(in);
+    for (int i = 0; i < values.length; i++) {
+      assertEquals(values[i], br.readGamma(), "seed " + seed + " value " + i);
+    }
+    br.align();
+    assertEquals(codesEnd, in.pos, "seed " + seed);
+    for (int k = 0; k < trailing; k++) {
+      assertEquals((k * 37 + 11) & 0xFF, in.readByte(), "seed " + seed + " trailing byte " + k);
+    }
+  }
 }
