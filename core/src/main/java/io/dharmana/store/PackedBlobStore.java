@@ -1252,6 +1252,14 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
             if (known instanceof Packed p && p.pack().vanished) {
               return loaded;
             }
+            // a blob in two packs, as a merge leaves them until it deletes the old ones (or for
+            // good, if it crashed meanwhile): the copy sealed last is read, as the merge meant, so
+            // the old pack holds nothing live and the next merge deletes it without copying the
+            // blob yet again (where the merged pack would keep a copy nothing accounts for)
+            if (known instanceof Packed p && loaded.written().isAfter(p.written())) {
+              alternates.put(key, p);
+              return loaded;
+            }
             alternates.put(key, (Packed) loaded);
             return known;
           });

@@ -375,4 +375,40 @@ class SmallPackMergeTest {
       assertHolds(store, blobs, "reopened");
     }
   }
+
+  @Test
+  void aMergeACrashLeftHalfDoneIsFinishedWithoutCopyingTheBlobsAgain() throws IOException {
+    Map<String, byte[]> blobs = new LinkedHashMap<>();
+    try (PackedBlobStore store = open("spool")) {
+      commitEach(store, blobs, 0, 9, 2048, new Random(15), NONE); // 9 packs of 2 KiB
+    }
+    Path saved = Files.createDirectories(dir.resolve("saved"));
+    for (Path p : packFiles("")) {
+      if (Files.isRegularFile(p)) {
+        Files.copy(p, saved.resolve(p.getFileName()));
+      }
+    }
+    try (PackedBlobStore store = open("spool")) {
+      assertEquals(9, store.mergeSmallPacks().smallPacksMerged()); // one pack of 18 KiB, a size step up
+    }
+    // the state a crash leaves between sealing the merged pack and deleting the old ones
+    Path packs = packFiles(".idx").get(0).getParent();
+    try (Stream<Path> old = Files.list(saved)) {
+      for (Path p : old.toList()) {
+        Files.copy(p, packs.resolve(p.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+    try (PackedBlobStore store = open("spool")) {
+      // the old packs hold nothing live: the merged pack's copies are the ones read
+      PackedBlobStore.RepackResult result = store.mergeSmallPacks();
+      assertEquals(new PackedBlobStore.RepackResult(9, 0, 0, 9), result);
+      assertHolds(store, blobs, "after the merge was finished");
+    }
+    List<Path> left = packFiles(".pack");
+    assertEquals(1, left.size(), left.toString());
+    assertEquals(9 * 2048, Files.size(left.get(0)), "no blob is stored twice");
+    try (PackedBlobStore store = open("spool")) {
+      assertHolds(store, blobs, "reopened");
+    }
+  }
 }
