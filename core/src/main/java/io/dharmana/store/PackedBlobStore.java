@@ -288,6 +288,27 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
 
     /**
+     * After this store deleted the pack (a repack moved its blobs): closes its handle, which would
+     * otherwise hold the deleted file's disk space until the garbage collector found the handle.
+     * A read racing the close finds the pack gone and reads where the blob was moved.
+     */
+    void deleted() {
+      vanished = true; // first: a read failing on the closed handle from here on looks again
+      BlobInput r;
+      synchronized (this) {
+        r = remote;
+        remote = null;
+      }
+      if (r != null) {
+        try {
+          r.close();
+        } catch (IOException e) {
+          // nothing is lost: the pack is deleted, its blobs are elsewhere
+        }
+      }
+    }
+
+    /**
      * Reads blob {@code key}'s {@code length} bytes at {@code offset}: from the spool while local,
      * else from the mapping or with one ranged read.
      *
@@ -323,6 +344,11 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
         return remote().readFully(offset, length);
       } catch (java.io.EOFException endsEarly) {
         throw cutShort(key, offset, length, remote() instanceof SupportsMapping m ? m.currentLength() : -1, endsEarly);
+      } catch (java.nio.channels.ClosedChannelException closed) {
+        if (vanished) {
+          throw new NotFoundException("Cannot read " + key + " from pack " + id + ": this store repacked it meanwhile", closed);
+        }
+        throw closed;
       }
     }
 
@@ -412,7 +438,10 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
             try {
               // never map a file shorter than its index says (its missing pages would fault):
               // ranged reads of it find its end instead
-              if (r instanceof SupportsMapping mapping && r.length() <= Integer.MAX_VALUE && r.length() >= size) {
+              // nor a small one: the next merge deletes it, and a mapping would hold the deleted
+              // file's space until the garbage collector freed it (a read call costs little here)
+              if (r instanceof SupportsMapping mapping && r.length() <= Integer.MAX_VALUE && r.length() >= size
+                  && size >= options.packSize() / MERGED_IN_BACKGROUND_FRACTION) {
                 mappedLength = new MappedLength(mapping);
                 mapped = mapping.map(0, r.length());
               } else {
@@ -940,6 +969,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       merged += small.contains(pack) ? 1 : 0;
       objects.delete(pack.indexKey()); // first: from here on no reload sees the pack
       objects.delete(pack.packKey());
+      pack.deleted();
       try (Stream<BlobInfo> marks = listing.list(DEAD + pack.id + "/")) {
         marks.forEach(m -> objects.delete(m.key()));
       }

@@ -411,4 +411,37 @@ class SmallPackMergeTest {
       assertHolds(store, blobs, "reopened");
     }
   }
+
+  /**
+   * A store that read the small packs it then merged keeps neither a handle nor a mapping of them:
+   * either would hold the deleted files' disk space (in a gateway, for as long as the garbage
+   * collector leaves them).
+   */
+  @Test
+  void packsAStoreMergedAwayAreNeitherOpenNorMappedInIt() throws IOException {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self/fd")), "needs Linux's /proc");
+    Map<String, byte[]> blobs = new LinkedHashMap<>();
+    try (PackedBlobStore store = open("spool")) {
+      commitEach(store, blobs, 0, 8, 2048, new Random(16), NONE);
+      assertHolds(store, blobs, "read from the small packs"); // opens (and would map) each of them
+      List<String> small = packFiles(".pack").stream().map(p -> p.getFileName().toString()).toList();
+      assertEquals(8, store.mergeSmallPacks().smallPacksMerged());
+      assertHolds(store, blobs, "read after the merge");
+      List<String> held = new java.util.ArrayList<>();
+      try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+        for (Path fd : fds.toList()) {
+          try {
+            held.add(Files.readSymbolicLink(fd).toString());
+          } catch (IOException closedMeanwhile) {
+            // the listing's own descriptor
+          }
+        }
+      }
+      held.addAll(Files.readAllLines(Path.of("/proc/self/maps")));
+      for (String name : small) {
+        assertTrue(held.stream().noneMatch(h -> h.contains(name)), name + " is still open or mapped: " + held.stream()
+            .filter(h -> h.contains(name)).toList());
+      }
+    }
+  }
 }
