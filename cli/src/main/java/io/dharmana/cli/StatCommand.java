@@ -87,8 +87,7 @@ final class StatCommand implements Callable<Integer> {
       out.printf("objects      %d%s%n", stats.objects(),
           stats.includedObjects() == 0 ? "" : " (and " + stats.includedObjects() + " unnamed ones they include)");
       // a tensor later checkpoint steps reuse is one object here, and part of each step in cost
-      long stepsWhole = io.dharmana.checkpoint.CheckpointManager.runs(r).isEmpty() ? stats.logicalBytes()
-          : io.dharmana.report.RepositoryCost.of(r, io.dharmana.cost.PriceTable.defaults(), stats).logicalBytes();
+      long stepsWhole = io.dharmana.report.RepositoryCost.logicalBytes(r, stats);
       out.printf("logical      %s%s%n", Output.bytes(stats.logicalBytes()), stepsWhole == stats.logicalBytes() ? ""
           : " (each object once; " + Output.bytes(stepsWhole) + " with every kept checkpoint step whole, as 'dharmana cost' counts)");
       out.printf("stored       %s unique (%s before dedup, %s in chunk store incl. garbage)%n",

@@ -71,9 +71,8 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
 
   /** As {@link #of(Repository, PriceTable)}, from statistics already taken. */
   public static RepositoryCost of(Repository repo, PriceTable prices, RepositoryStats stats) {
-    long[] checkpoints = checkpointBytes(repo); // logical, stored
-    // the stats count each checkpoint tensor once, as the unnamed object a step includes
-    long logicalTotal = stats.logicalBytes() - stats.logicalBytesOf(CheckpointManager.PIPELINE) + checkpoints[0];
+    long[] checkpoints = checkpointBytes(repo, true); // logical, stored
+    long logicalTotal = logicalBytes(stats, checkpoints[0]);
     long storedTotal = stats.uniqueStoredBytes();
     Map<String, TierSpec> specs = new LinkedHashMap<>();
     for (TierSpec t : repo.descriptor().storage().tiers()) {
@@ -119,8 +118,24 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
     return new RepositoryCost(tierCost, pipelines, stats, logicalTotal, storedTotal);
   }
 
-  /** Raw tensor bytes and distinct stored bytes of every complete checkpoint step kept. */
-  private static long[] checkpointBytes(Repository repo) {
+  /**
+   * The {@link #logicalBytes} of {@code repo} alone, from statistics already taken: without the
+   * tier costs and the per-pipeline walk over every manifest that {@link #of} also does.
+   */
+  public static long logicalBytes(Repository repo, RepositoryStats stats) {
+    return logicalBytes(stats, checkpointBytes(repo, false)[0]);
+  }
+
+  private static long logicalBytes(RepositoryStats stats, long checkpointLogicalBytes) {
+    // the stats count each checkpoint tensor once, as the unnamed object a step includes
+    return stats.logicalBytes() - stats.logicalBytesOf(CheckpointManager.PIPELINE) + checkpointLogicalBytes;
+  }
+
+  /**
+   * Raw tensor bytes of every complete checkpoint step kept and, if {@code withStored}, the
+   * distinct stored bytes they need (which reads every step's tensor manifests).
+   */
+  private static long[] checkpointBytes(Repository repo, boolean withStored) {
     long[] result = new long[2];
     for (String run : CheckpointManager.runs(repo)) {
       try (CheckpointManager m = CheckpointManager.open(repo, run, CheckpointOptions.DEFAULT)) {
@@ -129,7 +144,9 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
           result[0] += info.logicalBytes();
           steps.add(info.step());
         }
-        result[1] += m.uniqueStoredBytes(steps);
+        if (withStored) {
+          result[1] += m.uniqueStoredBytes(steps);
+        }
       }
     }
     return result;
