@@ -54,7 +54,8 @@ final class ServeCommand implements Callable<Integer> {
 
   @Option(names = "--merge-packs-every", paramLabel = "DURATION", defaultValue = "10s",
       description = "How often small packs (each small PUT's commit seals one) are merged into larger ones while"
-          + " serving; 0s turns it off (then only 'dharmana gc' merges them). Default: ${DEFAULT-VALUE}.")
+          + " serving, and the gateway lets go of packs that a 'dharmana gc' run beside it deleted (only then is"
+          + " their disk space freed); 0s turns it off (then only 'dharmana gc' merges them). Default: ${DEFAULT-VALUE}.")
   String mergePacksEvery;
 
   @Override

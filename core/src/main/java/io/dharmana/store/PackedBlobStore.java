@@ -278,6 +278,11 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       BlobInput r = remote;
       if (r == null) {
         synchronized (this) {
+          if (vanished) {
+            // never opened again: the handle would hold the deleted file (or, while another
+            // process's repack is between deleting the index and the pack, the file about to be)
+            throw new NotFoundException("Cannot read pack " + id + ": it was repacked (its blobs are in other packs now)");
+          }
           if (remote == null) {
             remote = objects.open(packKey());
           }
@@ -288,16 +293,23 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
 
     /**
-     * After this store deleted the pack (a repack moved its blobs): closes its handle, which would
-     * otherwise hold the deleted file's disk space until the garbage collector found the handle.
-     * A read racing the close finds the pack gone and reads where the blob was moved.
+     * After a repack (by this store or another process) deleted the pack and moved its blobs:
+     * closes its handle and lets go of its mapping, either of which would otherwise hold the
+     * deleted file's disk space until the garbage collector found it. A read racing this finds
+     * the pack gone and reads where the blob was moved.
+     *
+     * @return whether the pack was mapped (its mapping is freed only when collected)
      */
-    void deleted() {
+    boolean deleted() {
       vanished = true; // first: a read failing on the closed handle from here on looks again
       BlobInput r;
+      boolean wasMapped;
       synchronized (this) {
         r = remote;
         remote = null;
+        wasMapped = mapped != null;
+        mapped = null; // reads in flight keep their own reference to it
+        unmappable = true;
       }
       if (r != null) {
         try {
@@ -306,6 +318,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
           // nothing is lost: the pack is deleted, its blobs are elsewhere
         }
       }
+      return wasMapped;
     }
 
     /**
@@ -721,6 +734,20 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
   }
 
+  /**
+   * Lets go of the packs that another process's repack deleted (a gc run beside a long-running
+   * reader such as a gateway) and that this store holds as files: an open descriptor or a mapping
+   * of a deleted file keeps its disk space. A refresh, but only while this store holds a pack
+   * file open: an object store's packs are read by ranged requests and hold nothing, and listing
+   * them every few seconds would cost requests.
+   */
+  public void releaseDeletedPacks() {
+    checkOpen();
+    if (packs.values().stream().anyMatch(p -> p.remote instanceof SupportsMapping)) {
+      refresh();
+    }
+  }
+
   private void refreshLocked() {
     // sealed before the listing below, so each is listed unless another process deleted it
     List<Pack> sealedBefore = packs.values().stream().filter(p -> p.state == PackState.SEALED).toList();
@@ -747,12 +774,18 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       listed.add(info.key().substring(PACKS.length(), info.key().length() - ".idx".length()));
     }
     boolean anyVanished = false;
+    boolean anyMapped = false;
     for (Pack pack : sealedBefore) {
       if (!listed.contains(pack.id)) {
-        pack.vanished = true; // its blobs' entries give way to the packs that hold them now (readIndex)
+        // another process's repack deleted it: its blobs' entries give way to the packs that
+        // hold them now (readIndex), and its file's space is let go here
+        anyMapped |= pack.deleted();
         packs.remove(pack.id);
         anyVanished = true;
       }
+    }
+    if (anyMapped) {
+      collectMappings();
     }
     List<BlobInfo> unknown = indexes.stream()
         .filter(info -> !packs.containsKey(info.key().substring(PACKS.length(), info.key().length() - ".idx".length())))
@@ -787,10 +820,10 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       for (Map.Entry<String, Entry> e : index.entrySet()) {
         if (e.getValue() instanceof Packed p && p.pack().vanished) {
           Packed other = alternates.remove(e.getKey());
-          if (other != null) {
-            index.replace(e.getKey(), p, other);
-          } else {
+          if (other == null) {
             index.remove(e.getKey(), p);
+          } else if (index.replace(e.getKey(), p, other)) {
+            other.pack().deadBytes.addAndGet(-other.length()); // live again
           }
         }
       }
@@ -965,11 +998,12 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     flush();
     long reclaimed = 0;
     int merged = 0;
+    boolean anyMapped = false;
     for (Pack pack : victims) {
       merged += small.contains(pack) ? 1 : 0;
       objects.delete(pack.indexKey()); // first: from here on no reload sees the pack
       objects.delete(pack.packKey());
-      pack.deleted();
+      anyMapped |= pack.deleted();
       try (Stream<BlobInfo> marks = listing.list(DEAD + pack.id + "/")) {
         marks.forEach(m -> objects.delete(m.key()));
       }
@@ -977,10 +1011,27 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       reclaimed += pack.deadBytes.get();
     }
     alternates.values().removeIf(p -> victims.contains(p.pack()));
+    if (anyMapped) {
+      collectMappings();
+    }
     if (anyGone) {
       refresh(); // forgets the gone packs and learns where their blobs are now
     }
     return new RepackResult(victims.size(), moved, reclaimed, merged);
+  }
+
+  /**
+   * Asks the JVM to collect the mappings of packs just deleted. Java cannot unmap a file (the
+   * mapping is freed when its buffer is collected), and a mapping that lived a while sits in the
+   * old generation, which a long-running gateway with little live data may not collect for days:
+   * until then every repacked pack it had read keeps its disk space, and gc reclaims nothing.
+   * Packs are deleted in batches (one repack, one refresh after another process's gc), so this
+   * runs once per batch, and only when this process had mapped one of them. The JDK does the same
+   * when unreachable direct buffers hold the native memory a new one needs. ({@code dharmana
+   * serve} runs with {@code -XX:+ExplicitGCInvokesConcurrent}: a concurrent cycle, not a pause.)
+   */
+  private static void collectMappings() {
+    System.gc();
   }
 
   /**
@@ -1274,9 +1325,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       for (int i = 0; i < count; i++) {
         String key = readKey(in);
         Packed entry = new Packed(pack, in.getLong(), in.getInt(), in.getInt(), sealedAt);
-        if (dead.contains(key)) {
-          pack.deadBytes.addAndGet(entry.length());
-        } else {
+        if (!dead.contains(key)) {
           live += entry.length();
           index.merge(key, entry, (known, loaded) -> {
             if (known instanceof Packed p && p.pack().vanished) {
@@ -1285,18 +1334,19 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
             // a blob in two packs, as a merge leaves them until it deletes the old ones (or for
             // good, if it crashed meanwhile): the copy sealed last is read, as the merge meant, so
             // the old pack holds nothing live and the next merge deletes it without copying the
-            // blob yet again (where the merged pack would keep a copy nothing accounts for)
-            if (known instanceof Packed p && loaded.written().isAfter(p.written())) {
-              alternates.put(key, p);
-              return loaded;
-            }
-            alternates.put(key, (Packed) loaded);
-            return known;
+            // blob yet again (where the merged pack would keep a copy nothing accounts for); the
+            // older copy counts as dead, so a repack reclaims a large old pack too
+            Packed older = known instanceof Packed p && loaded.written().isAfter(p.written()) ? p : (Packed) loaded;
+            alternates.put(key, older);
+            older.pack().deadBytes.addAndGet(older.length());
+            return older == known ? loaded : known;
           });
         }
       }
-      // bytes of blobs deleted while the pack was open are in the pack but not the index
-      pack.deadBytes.set(pack.size - live);
+      // deleted blobs: marked dead, or deleted while the pack was open and so left out of its
+      // index (added, not set: loads of other packs beside this one may have counted its older
+      // copies already)
+      pack.deadBytes.addAndGet(pack.size - live);
     } catch (IOException | java.nio.BufferUnderflowException e) {
       throw new CorruptDataException("Cannot load pack index " + pack.indexKey() + ": "
           + (e instanceof IOException ? e.getMessage() : "it ends inside an entry"), e);

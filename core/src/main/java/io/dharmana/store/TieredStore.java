@@ -439,6 +439,16 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     }
   }
 
+  /** {@link PackedBlobStore#releaseDeletedPacks} on each packed tier. */
+  public void releaseDeletedPacks() {
+    ensureOpen("release deleted packs");
+    for (Level level : levels) {
+      if (level.tier.store() instanceof PackedBlobStore packed) {
+        packed.releaseDeletedPacks();
+      }
+    }
+  }
+
   /** Touches the blob on every tier holding it and refreshes its last access. */
   @Override
   public boolean touch(String key) {

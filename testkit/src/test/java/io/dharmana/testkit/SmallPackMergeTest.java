@@ -207,7 +207,9 @@ class SmallPackMergeTest {
     assertEquals(10, packFiles(".pack").size());
     try (PackedBlobStore store = open("spool")) {
       assertHolds(store, blobs, "every blob in two packs");
-      assertEquals(10, store.repack(0.5).packsRewritten());
+      // the old packs' copies are not read, so they are dead: the old packs go, the merged one stays
+      long oldBytes = blobs.values().stream().mapToLong(b -> b.length).sum();
+      assertEquals(new PackedBlobStore.RepackResult(9, 0, oldBytes, 0), store.repack(0.5));
       assertHolds(store, blobs, "merged again");
     }
     assertEquals(1, packFiles(".pack").size());
@@ -401,7 +403,7 @@ class SmallPackMergeTest {
     try (PackedBlobStore store = open("spool")) {
       // the old packs hold nothing live: the merged pack's copies are the ones read
       PackedBlobStore.RepackResult result = store.mergeSmallPacks();
-      assertEquals(new PackedBlobStore.RepackResult(9, 0, 0, 9), result);
+      assertEquals(new PackedBlobStore.RepackResult(9, 0, 9 * 2048, 9), result); // all their bytes were copies
       assertHolds(store, blobs, "after the merge was finished");
     }
     List<Path> left = packFiles(".pack");
@@ -427,21 +429,180 @@ class SmallPackMergeTest {
       List<String> small = packFiles(".pack").stream().map(p -> p.getFileName().toString()).toList();
       assertEquals(8, store.mergeSmallPacks().smallPacksMerged());
       assertHolds(store, blobs, "read after the merge");
-      List<String> held = new java.util.ArrayList<>();
-      try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-        for (Path fd : fds.toList()) {
-          try {
-            held.add(Files.readSymbolicLink(fd).toString());
-          } catch (IOException closedMeanwhile) {
-            // the listing's own descriptor
-          }
+      for (String name : small) {
+        assertTrue(heldFiles(name).isEmpty(), name + " is still open or mapped: " + heldFiles(name));
+      }
+    }
+  }
+
+  /** The open descriptors and mappings of this JVM that name {@code fileName}. */
+  private static List<String> heldFiles(String fileName) throws IOException {
+    List<String> held = new java.util.ArrayList<>();
+    try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+      for (Path fd : fds.toList()) {
+        try {
+          held.add("descriptor " + Files.readSymbolicLink(fd));
+        } catch (IOException closedMeanwhile) {
+          // the listing's own descriptor
         }
       }
-      held.addAll(Files.readAllLines(Path.of("/proc/self/maps")));
-      for (String name : small) {
-        assertTrue(held.stream().noneMatch(h -> h.contains(name)), name + " is still open or mapped: " + held.stream()
-            .filter(h -> h.contains(name)).toList());
+    }
+    Files.readAllLines(Path.of("/proc/self/maps")).forEach(line -> held.add("mapping " + line));
+    return held.stream().filter(h -> h.contains(fileName)).toList();
+  }
+
+  /** 1 MiB packs: one of 4 blobs of 100 KiB is neither small nor merged in the background. */
+  private PackedBlobStore openWithSmallPacks(String spool) {
+    return PackedBlobStore.open(Stores.local(dir.resolve("objects"), false),
+        new PackOptions(1 << 20, 512 << 10, dir.resolve(spool)));
+  }
+
+  private static Map<String, byte[]> writeOnePack(PackedBlobStore store, int blobs, long seed) throws IOException {
+    Random random = new Random(seed);
+    Map<String, byte[]> written = new LinkedHashMap<>();
+    for (int i = 0; i < blobs; i++) {
+      byte[] bytes = new byte[100 << 10];
+      random.nextBytes(bytes);
+      written.put("chunks/" + i, bytes);
+      store.write("chunks/" + i, bytes);
+    }
+    store.flush();
+    return written;
+  }
+
+  /**
+   * A gateway reads a large pack (a descriptor, and a mapping), then a gc in another process
+   * repacks it away. Holding either would keep the deleted file's disk space for as long as the
+   * gateway runs, and the gc would have reclaimed nothing. Its next check lets go of
+   * both (the mapping once collected, which the store asks for).
+   */
+  @Test
+  void aPackAnotherProcessRepackedAwayIsLetGoOf() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self/fd")), "needs Linux's /proc");
+    try (PackedBlobStore gateway = openWithSmallPacks("spool-gateway")) {
+      Map<String, byte[]> blobs = writeOnePack(gateway, 4, 17);
+      String pack = packFiles(".pack").get(0).getFileName().toString();
+      assertHolds(gateway, blobs, "read by the gateway"); // a copy and a view of the mapping each
+      List<String> held = heldFiles(pack);
+      assertTrue(held.stream().anyMatch(h -> h.startsWith("mapping")), "the test needs a mapped pack: " + held);
+      try (PackedBlobStore gc = openWithSmallPacks("spool-gc")) {
+        gc.delete("chunks/0");
+        gc.delete("chunks/1");
+        assertEquals(1, gc.repack(0.5).packsRewritten());
       }
+      blobs.remove("chunks/0");
+      blobs.remove("chunks/1");
+      assertTrue(packFiles(".pack").stream().noneMatch(p -> p.getFileName().toString().equals(pack)), "the gc deleted it");
+      gateway.releaseDeletedPacks(); // what the gateway runs every few seconds
+      long deadline = System.nanoTime() + 10_000_000_000L; // the mapping goes when the collector frees it
+      while (!heldFiles(pack).isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertEquals(List.of(), heldFiles(pack), "the gateway still holds the deleted pack");
+      assertHolds(gateway, blobs, "read by the gateway from where the gc moved them");
+      assertThrows(io.dharmana.NotFoundException.class, () -> gateway.read("chunks/0"));
+    }
+  }
+
+  /**
+   * The same through a repository, as {@code dharmana serve} holds one: the gateway's background
+   * merge learns of the gc run beside it, and lets go of the pack that gc deleted.
+   */
+  @Test
+  void aServingRepositoryLetsGoOfAPackAGcBesideItDeleted() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self/fd")), "needs Linux's /proc");
+    Path repo = dir.resolve("repo");
+    Random random = new Random(19);
+    byte[] keep = new byte[3 << 20];
+    byte[] drop = new byte[3 << 20]; // random: a pack of 3 MiB, which is mapped
+    random.nextBytes(keep);
+    random.nextBytes(drop);
+    io.dharmana.descriptor.PipelineDescriptor zstd = io.dharmana.descriptor.PipelineDescriptor.of("zstd3",
+        io.dharmana.descriptor.StorageDescriptor.of(List.of(io.dharmana.stage.StageSpec.of("zstd", Map.of("level", "3")))));
+    try (io.dharmana.repo.Repository r = io.dharmana.repo.Repository.init(repo, zstd)) {
+      r.put("keep", new java.io.ByteArrayInputStream(keep), io.dharmana.repo.PutOptions.defaults());
+    }
+    java.util.Set<String> before = packNames(repo);
+    try (io.dharmana.repo.Repository gateway = io.dharmana.repo.Repository.open(repo)) {
+      gateway.put("drop", new java.io.ByteArrayInputStream(drop), io.dharmana.repo.PutOptions.defaults());
+      java.util.Set<String> dropPacks = packNames(repo);
+      dropPacks.removeAll(before);
+      assertEquals(1, dropPacks.size(), dropPacks.toString());
+      String dropPack = dropPacks.iterator().next();
+      try (java.io.InputStream in = gateway.open("drop")) {
+        assertArrayEquals(drop, in.readAllBytes());
+      }
+      assertTrue(heldFiles(dropPack).stream().anyMatch(h -> h.startsWith("mapping")),
+          "the test needs a mapped pack: " + heldFiles(dropPack));
+      try (io.dharmana.repo.Repository gc = io.dharmana.repo.Repository.open(repo)) {
+        gc.remove("drop");
+        gc.gc(java.time.Duration.ZERO);
+      }
+      assertFalse(packNames(repo).contains(dropPack), "the gc deleted the pack");
+      gateway.mergeSmallPacks(); // what the gateway runs every few seconds
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (!heldFiles(dropPack).isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertEquals(List.of(), heldFiles(dropPack), "the gateway still holds the pack the gc deleted");
+      try (java.io.InputStream in = gateway.open("keep")) {
+        assertArrayEquals(keep, in.readAllBytes());
+      }
+    }
+  }
+
+  private static java.util.Set<String> packNames(Path repo) throws IOException {
+    try (Stream<Path> files = Files.walk(repo)) {
+      return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".pack"))
+          .collect(java.util.stream.Collectors.toCollection(java.util.HashSet::new));
+    }
+  }
+
+  /**
+   * A crash between a repack's seal of the new pack and its deletion of the old one leaves the
+   * live blobs in both. The old copies are not read (the newer pack's are), so they count as dead
+   * in the old pack: the next gc reclaims it, where before they counted as live and a large pack
+   * that was mostly such copies kept them for good.
+   */
+  @Test
+  void aLargePackARepackLeftBehindIsReclaimedByTheNextGc() throws IOException {
+    Map<String, byte[]> blobs;
+    try (PackedBlobStore store = openWithSmallPacks("spool")) {
+      blobs = writeOnePack(store, 4, 18);
+      store.delete("chunks/3"); // a quarter dead: below gc's half, so this pack is kept
+      blobs.remove("chunks/3");
+    }
+    Path saved = Files.createDirectories(dir.resolve("saved"));
+    Path objects = dir.resolve("objects");
+    List<Path> before;
+    try (Stream<Path> files = Files.walk(objects)) {
+      before = files.filter(Files::isRegularFile).toList();
+    }
+    for (Path p : before) {
+      Files.copy(p, Files.createDirectories(saved.resolve(objects.relativize(p)).getParent())
+          .resolve(p.getFileName()));
+    }
+    long oldPack = Files.size(packFiles(".pack").get(0));
+    try (PackedBlobStore store = openWithSmallPacks("spool")) {
+      assertEquals(1, store.repack(0.25).packsRewritten()); // 3 live blobs move to a new pack
+    }
+    // the state a crash leaves before the old pack, its index and its deletion mark are deleted
+    for (Path p : before) {
+      Files.copy(saved.resolve(objects.relativize(p)), p, StandardCopyOption.REPLACE_EXISTING);
+    }
+    assertEquals(2, packFiles(".pack").size());
+    try (PackedBlobStore store = openWithSmallPacks("spool")) {
+      assertHolds(store, blobs, "with the old pack back");
+      PackedBlobStore.RepackResult result = store.repack(0.5); // what gc runs
+      assertEquals(new PackedBlobStore.RepackResult(1, 0, oldPack, 0), result);
+      assertHolds(store, blobs, "after the gc");
+    }
+    List<Path> left = packFiles(".pack");
+    assertEquals(1, left.size(), left.toString());
+    assertEquals(3 * (100 << 10), Files.size(left.get(0)), "no blob is stored twice");
+    try (PackedBlobStore store = openWithSmallPacks("spool")) {
+      assertHolds(store, blobs, "reopened");
+      assertThrows(io.dharmana.NotFoundException.class, () -> store.read("chunks/3"));
     }
   }
 }
