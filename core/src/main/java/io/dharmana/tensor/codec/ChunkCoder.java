@@ -173,7 +173,7 @@ final class ChunkCoder {
     split(layout, size, data, n, planes);
     sc.plane.newChunk();
     for (int p = 0; p < count; p++) {
-      PlaneCoder.encode(planes[p], n, planes, layout.contexts(p), minSaving, out, sc.plane);
+      PlaneCoder.encode(planes[p], n, planes, layout.contexts(p), layout.noiseBits(p), minSaving, out, sc.plane);
     }
   }
 
