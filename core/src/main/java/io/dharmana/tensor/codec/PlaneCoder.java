@@ -658,7 +658,12 @@ final class PlaneCoder {
     return tables;
   }
 
-  /** One long per (table, symbol): reciprocal << 32 | bias << 16 | (TOTAL - freq) << 4 | shift. */
+  /**
+   * One long per (table, symbol): reciprocal << 32 | bias << 19 | (TOTAL - freq) << 6 | shift,
+   * the shift being the whole right shift of x times the reciprocal (32 + ceil(log2 freq) - 1). So
+   * the loop takes the bias with one shift of the low int and divides with one shift by the entry
+   * itself (a long's shift distance is its low six bits).
+   */
   private static void encodingTable(int[] freq, int[] cum, int tables, long[] enc) {
     for (int k = 0; k < tables * 256; k++) {
       int f = freq[k];
@@ -670,15 +675,15 @@ final class PlaneCoder {
       int bias;
       if (f < 2) {
         rcp = 0xFFFFFFFFL;
-        shift = 0;
+        shift = 32;
         bias = cum[k] + TOTAL - 1;
       } else {
         int sh = 32 - Integer.numberOfLeadingZeros(f - 1); // ceil(log2 f)
         rcp = ((1L << (sh + 31)) + f - 1) / f;
-        shift = sh - 1;
+        shift = 31 + sh;
         bias = cum[k];
       }
-      enc[k] = rcp << 32 | (long) bias << 16 | (long) (TOTAL - f) << 4 | shift;
+      enc[k] = rcp << 32 | (long) bias << 19 | (long) (TOTAL - f) << 6 | shift;
     }
   }
 
@@ -704,35 +709,35 @@ final class PlaneCoder {
     int x1 = x[1];
     int x2 = x[2];
     int x3 = x[3];
-    for (int i = n4 - 4, c = i + ctxOff; i >= first; i -= 4, c -= 4) {
-      long e3 = enc[rowOf[ctx[c + 3] & 0xFF] | sym[i + 3] & 0xFF];
-      long e2 = enc[rowOf[ctx[c + 2] & 0xFF] | sym[i + 2] & 0xFF];
-      long e1 = enc[rowOf[ctx[c + 1] & 0xFF] | sym[i + 1] & 0xFF];
-      long e0 = enc[rowOf[ctx[c] & 0xFF] | sym[i] & 0xFF];
-      int cm3 = (int) (e3 >>> 4) & 0xFFF;
+    for (int i = n4 - 4; i >= first; i -= 4) {
+      long e3 = enc[rowOf[ctx[i + ctxOff + 3] & 0xFF] | sym[i + 3] & 0xFF];
+      long e2 = enc[rowOf[ctx[i + ctxOff + 2] & 0xFF] | sym[i + 2] & 0xFF];
+      long e1 = enc[rowOf[ctx[i + ctxOff + 1] & 0xFF] | sym[i + 1] & 0xFF];
+      long e0 = enc[rowOf[ctx[i + ctxOff] & 0xFF] | sym[i] & 0xFF];
+      int cm3 = (int) e3 >>> 6 & 0xFFF;
       int m3 = (TOTAL - cm3 - 1 - (x3 >>> 19)) >> 31;
       SHORT_LE.set(words, w - 2, (short) x3);
       w += m3 & -2;
       x3 >>>= m3 & 16;
-      x3 += ((int) (e3 >>> 16) & 0xFFFF) + (int) ((x3 * (e3 >>> 32)) >>> 32 >>> (e3 & 15)) * cm3;
-      int cm2 = (int) (e2 >>> 4) & 0xFFF;
+      x3 += ((int) e3 >>> 19) + (int) ((x3 * (e3 >>> 32)) >>> e3) * cm3;
+      int cm2 = (int) e2 >>> 6 & 0xFFF;
       int m2 = (TOTAL - cm2 - 1 - (x2 >>> 19)) >> 31;
       SHORT_LE.set(words, w - 2, (short) x2);
       w += m2 & -2;
       x2 >>>= m2 & 16;
-      x2 += ((int) (e2 >>> 16) & 0xFFFF) + (int) ((x2 * (e2 >>> 32)) >>> 32 >>> (e2 & 15)) * cm2;
-      int cm1 = (int) (e1 >>> 4) & 0xFFF;
+      x2 += ((int) e2 >>> 19) + (int) ((x2 * (e2 >>> 32)) >>> e2) * cm2;
+      int cm1 = (int) e1 >>> 6 & 0xFFF;
       int m1 = (TOTAL - cm1 - 1 - (x1 >>> 19)) >> 31;
       SHORT_LE.set(words, w - 2, (short) x1);
       w += m1 & -2;
       x1 >>>= m1 & 16;
-      x1 += ((int) (e1 >>> 16) & 0xFFFF) + (int) ((x1 * (e1 >>> 32)) >>> 32 >>> (e1 & 15)) * cm1;
-      int cm0 = (int) (e0 >>> 4) & 0xFFF;
+      x1 += ((int) e1 >>> 19) + (int) ((x1 * (e1 >>> 32)) >>> e1) * cm1;
+      int cm0 = (int) e0 >>> 6 & 0xFFF;
       int m0 = (TOTAL - cm0 - 1 - (x0 >>> 19)) >> 31;
       SHORT_LE.set(words, w - 2, (short) x0);
       w += m0 & -2;
       x0 >>>= m0 & 16;
-      x0 += ((int) (e0 >>> 16) & 0xFFFF) + (int) ((x0 * (e0 >>> 32)) >>> 32 >>> (e0 & 15)) * cm0;
+      x0 += ((int) e0 >>> 19) + (int) ((x0 * (e0 >>> 32)) >>> e0) * cm0;
     }
     x[0] = x0;
     x[1] = x1;
@@ -753,12 +758,12 @@ final class PlaneCoder {
   /** Codes one element with table entry {@code e} into state {@code x[k]}; returns the new word offset. */
   private static int ransStep(long e, int[] x, int k, byte[] words, int w) {
     int xs = x[k];
-    int cm = (int) (e >>> 4) & 0xFFF;
+    int cm = (int) e >>> 6 & 0xFFF;
     int m = (TOTAL - cm - 1 - (xs >>> 19)) >> 31;
     SHORT_LE.set(words, w - 2, (short) xs);
     w += m & -2;
     xs >>>= m & 16;
-    x[k] = xs + ((int) (e >>> 16) & 0xFFFF) + (int) ((xs * (e >>> 32)) >>> 32 >>> (e & 15)) * cm;
+    x[k] = xs + ((int) e >>> 19) + (int) ((xs * (e >>> 32)) >>> e) * cm;
     return w;
   }
 
