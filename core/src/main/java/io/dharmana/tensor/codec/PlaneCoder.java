@@ -348,8 +348,7 @@ final class PlaneCoder {
       System.arraycopy(sc.hist0, 0, ctxTotal, 0, 256);
       ctxTotal[0]++;
       ctxTotal[sym[n - 1] & 0xFF]--;
-      hist2[sym[0] & 0xFF]++;
-      pairCounts(sym, 0, sym, 1, n - 1, hist2);
+      selfPairCounts(sym, n, hist2);
     } else {
       int known = sc.countedSlot(ctxPlane);
       if (known >= 0) {
@@ -357,7 +356,7 @@ final class PlaneCoder {
       } else {
         histogram(ctxPlane, n, 1, ctxTotal);
       }
-      pairCounts(ctxPlane, 0, sym, 0, n, hist2);
+      pairCounts(ctxPlane, sym, n, hist2);
     }
     int candidates = contextsByCount(ctxTotal, sc.order, sc.orderKeys);
     // Only symbols of the plane can have counts: an exponent plane has a few dozen of 256.
@@ -483,10 +482,23 @@ final class PlaneCoder {
     return n;
   }
 
-  /** Counts the pairs (ctx[c + i], sym[s + i]) for i in [0, n) into {@code hist2[ctx << 8 | sym]}. */
-  private static void pairCounts(byte[] ctx, int c, byte[] sym, int s, int n, int[] hist2) {
+  /** Counts the pairs (ctx[i], sym[i]) for i in [0, n) into {@code hist2[ctx << 8 | sym]}. */
+  private static void pairCounts(byte[] ctx, byte[] sym, int n, int[] hist2) {
     for (int i = 0; i < n; i++) {
-      hist2[(ctx[c + i] & 0xFF) << 8 | (sym[s + i] & 0xFF)]++;
+      hist2[(ctx[i] & 0xFF) << 8 | (sym[i] & 0xFF)]++;
+    }
+  }
+
+  /**
+   * As {@link #pairCounts} with each symbol's predecessor as its context (0 for the first): the
+   * predecessor is kept from the step before instead of loaded again.
+   */
+  private static void selfPairCounts(byte[] sym, int n, int[] hist2) {
+    int prev = 0;
+    for (int i = 0; i < n; i++) {
+      int s = sym[i] & 0xFF;
+      hist2[prev << 8 | s]++;
+      prev = s;
     }
   }
 
