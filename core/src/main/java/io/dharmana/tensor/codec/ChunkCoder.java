@@ -173,7 +173,7 @@ final class ChunkCoder {
     split(layout, size, data, n, planes);
     sc.plane.newChunk();
     for (int p = 0; p < count; p++) {
-      PlaneCoder.encode(planes[p], n, planes, layout.contexts(p), minSaving, out, sc.plane);
+      PlaneCoder.encode(planes[p], n, planes, layout.contexts(p), layout.noiseBits(p), minSaving, out, sc.plane);
     }
   }
 
@@ -238,8 +238,35 @@ final class ChunkCoder {
     }
   }
 
+  /**
+   * Eight elements at a time: four 8-byte loads are transposed into one long per byte of the
+   * element (the inverse of {@link #put4}) and each plane gets one 8-byte store,
+   * instead of four byte stores per element.
+   */
   private static void splitF32(byte[] b, int n, byte[] e, byte[] h, byte[] m1, byte[] m0) {
-    for (int i = 0, j = 0; i < n; i++, j += 4) {
+    int i = 0;
+    int j = 0;
+    for (; i + 8 <= n; i += 8, j += 32) {
+      long l0 = (long) LONG_LE.get(b, j);
+      long l1 = (long) LONG_LE.get(b, j + 8);
+      long l2 = (long) LONG_LE.get(b, j + 16);
+      long l3 = (long) LONG_LE.get(b, j + 24);
+      long e04 = l0 & LOW32 | l2 << 32;
+      long e15 = l0 >>> 32 | l2 & HIGH32;
+      long e26 = l1 & LOW32 | l3 << 32;
+      long e37 = l1 >>> 32 | l3 & HIGH32;
+      long lowEven = e04 & LOW16 | (e26 & LOW16) << 16; // bytes 0-1 of elements 0, 2, 4, 6
+      long highEven = e04 >>> 16 & LOW16 | e26 & HIGH16; // bytes 2-3
+      long lowOdd = e15 & LOW16 | (e37 & LOW16) << 16; // of elements 1, 3, 5, 7
+      long highOdd = e15 >>> 16 & LOW16 | e37 & HIGH16;
+      long b2 = evenBytes(highEven, highOdd);
+      long b3 = oddBytes(highEven, highOdd);
+      LONG_LE.set(e, i, (b3 & LOW7) << 1 | b2 >>> 7 & LOW_BITS);
+      LONG_LE.set(h, i, b3 & HIGH_BITS | b2 & LOW7);
+      LONG_LE.set(m1, i, oddBytes(lowEven, lowOdd));
+      LONG_LE.set(m0, i, evenBytes(lowEven, lowOdd));
+    }
+    for (; i < n; i++, j += 4) {
       int u = (int) INT_LE.get(b, j);
       e[i] = (byte) (u >>> 23);
       h[i] = (byte) ((u >>> 24 & 0x80) | (u >>> 16 & 0x7F));
@@ -248,8 +275,37 @@ final class ChunkCoder {
     }
   }
 
+  /**
+   * Of the 16-bit units of four even elements and of four odd ones (unit k of element 2k and of
+   * element 2k + 1), their low bytes in element order: the inverse of {@link #interleaveEven} and
+   * {@link #interleaveOdd}.
+   */
+  private static long evenBytes(long even, long odd) {
+    return even & LOW8 | (odd & LOW8) << 8;
+  }
+
+  /** As {@link #evenBytes}, their high bytes. */
+  private static long oddBytes(long even, long odd) {
+    return even >>> 8 & LOW8 | odd & HIGH8;
+  }
+
+  /** As {@link #splitF32}: two 8-byte loads give eight elements, the inverse of {@link #put2}. */
   private static void splitBF16(byte[] b, int n, byte[] e, byte[] h) {
-    for (int i = 0, j = 0; i < n; i++, j += 2) {
+    int i = 0;
+    int j = 0;
+    for (; i + 8 <= n; i += 8, j += 16) {
+      long l0 = (long) LONG_LE.get(b, j);
+      long l1 = (long) LONG_LE.get(b, j + 8);
+      long e0145 = l0 & LOW32 | l1 << 32;
+      long e2367 = l0 >>> 32 | l1 & HIGH32;
+      long even = e0145 & LOW16 | (e2367 & LOW16) << 16; // elements 0, 2, 4, 6
+      long odd = e0145 >>> 16 & LOW16 | e2367 & HIGH16; // elements 1, 3, 5, 7
+      long b0 = evenBytes(even, odd);
+      long b1 = oddBytes(even, odd);
+      LONG_LE.set(e, i, (b1 & LOW7) << 1 | b0 >>> 7 & LOW_BITS);
+      LONG_LE.set(h, i, b1 & HIGH_BITS | b0 & LOW7);
+    }
+    for (; i < n; i++, j += 2) {
       int b0 = b[j];
       int b1 = b[j + 1];
       e[i] = (byte) ((b1 << 1) | ((b0 >>> 7) & 1));
@@ -385,6 +441,8 @@ final class ChunkCoder {
   private static final long HIGH8 = 0xFF00FF00FF00FF00L;
   private static final long LOW16 = 0x0000FFFF0000FFFFL;
   private static final long HIGH16 = 0xFFFF0000FFFF0000L;
+  private static final long LOW32 = 0x00000000FFFFFFFFL;
+  private static final long HIGH32 = 0xFFFFFFFF00000000L;
 
   /** The 16-bit units {@code lo[i] | hi[i] << 8} of the even bytes i = 0, 2, 4, 6 of two longs. */
   private static long interleaveEven(long lo, long hi) {

@@ -47,6 +47,14 @@ enum Layout {
     };
   }
 
+  /**
+   * Bits per symbol of a plane's order-0 coding above which no context is tried for it. Not part
+   * of the encoded form: the decoder reads which context (if any) a plane was coded with.
+   */
+  double noiseBits(int plane) {
+    return this != BYTES && plane > 0 ? PlaneCoder.FLOAT_MANTISSA_NOISE_BITS : PlaneCoder.NOISE_BITS;
+  }
+
   /** The context candidates each plane of the float split may be conditioned on. */
   int[] contexts(int plane) {
     return switch (this) {
