@@ -92,17 +92,13 @@ final class ChunkCoder {
     int start = out.position();
     int mode = MODE_SPLIT;
     if (par != null) {
-      byte[][] planes = sc.planes(Math.max(size, layout.planes(size)), n);
-      double best = estimate(planes, layout.planes(size), n, layout, size, cur, sc);
-      byte[] d = sc.delta(bytes);
-      xor(cur, par, d, bytes);
-      double x = estimate(planes, size, n, Layout.BYTES, size, d, sc);
+      double best = estimate(MODE_SPLIT, layout, size, cur, par, n, sc);
+      double x = estimate(MODE_XOR, Layout.BYTES, size, cur, par, n, sc);
       if (x < best) {
         best = x;
         mode = MODE_XOR;
       }
-      subtract(cur, par, d, n, size);
-      double s = estimate(planes, size, n, Layout.BYTES, size, d, sc);
+      double s = estimate(MODE_SUB, Layout.BYTES, size, cur, par, n, sc);
       if (s < best) {
         mode = MODE_SUB;
       }
@@ -111,13 +107,7 @@ final class ChunkCoder {
     if (mode == MODE_SPLIT) {
       codePlanes(layout, size, cur, n, minSaving, out, sc);
     } else {
-      byte[] d = sc.delta(bytes);
-      if (mode == MODE_XOR) {
-        xor(cur, par, d, bytes);
-      } else {
-        subtract(cur, par, d, n, size);
-      }
-      codePlanes(Layout.BYTES, size, d, n, minSaving, out, sc);
+      codePlanes(Layout.BYTES, size, delta(mode, cur, par, n, size, sc), n, minSaving, out, sc);
     }
     if (out.position() - start > bytes + 1) {
       out.truncate(start);
@@ -126,18 +116,37 @@ final class ChunkCoder {
     }
   }
 
+  /** {@code cur} against {@code par} as chunk mode {@code mode} (XOR or SUB) codes it, in {@code sc.delta}. */
+  private static byte[] delta(int mode, byte[] cur, byte[] par, int n, int size, Scratch sc) {
+    byte[] d = sc.delta(n * size);
+    if (mode == MODE_XOR) {
+      xor(cur, par, d, n * size);
+    } else {
+      subtract(cur, par, d, n, size);
+    }
+    return d;
+  }
+
   /**
-   * Order-0 entropy of the planes a layout would produce, in bits: cheap enough to compare modes.
-   * Four-byte elements are sampled (every third one of large chunks) straight from the data.
+   * Order-0 entropy of the planes chunk mode {@code mode} would code, in bits: cheap enough to
+   * compare modes. Four-byte elements are sampled (every third one of large chunks) straight from
+   * the data, their deltas computed for the samples alone.
    */
-  private static double estimate(byte[][] planes, int count, int n, Layout layout, int size, byte[] data, Scratch sc) {
+  private static double estimate(int mode, Layout layout, int size, byte[] cur, byte[] par, int n, Scratch sc) {
     int[] hist = sc.plane.hist2; // all zero between uses; cleared again below
+    int count = layout.planes(size);
     int step = n >= 4096 ? 3 : 1;
     int samples = 0;
     if (size == 4 && (layout == Layout.F32 || layout == Layout.BYTES)) {
       boolean f32 = layout == Layout.F32;
       for (int j = 0; j < n * 4; j += 4 * step) {
-        int u = (int) INT_LE.get(data, j);
+        int u = (int) INT_LE.get(cur, j);
+        if (mode == MODE_XOR) {
+          u ^= (int) INT_LE.get(par, j);
+        } else if (mode == MODE_SUB) {
+          int d = u - (int) INT_LE.get(par, j);
+          u = (d << 1) ^ (d >> 31); // as subtract
+        }
         if (f32) {
           hist[u >>> 23 & 0xFF]++;
           hist[256 | (u >>> 24 & 0x80) | (u >>> 16 & 0x7F)]++;
@@ -150,7 +159,8 @@ final class ChunkCoder {
         samples++;
       }
     } else {
-      split(layout, size, data, n, planes);
+      byte[][] planes = sc.planes(count, n);
+      split(layout, size, mode == MODE_SPLIT ? cur : delta(mode, cur, par, n, size, sc), n, planes);
       for (int p = 0; p < count; p++) {
         byte[] pl = planes[p];
         for (int i = 0; i < n; i += step) {
@@ -322,8 +332,29 @@ final class ChunkCoder {
     }
   }
 
+  /** As {@link #splitF32}, each byte as it is, most significant first (delta planes, int32). */
   private static void splitBytes4(byte[] b, int n, byte[] p0, byte[] p1, byte[] p2, byte[] p3) {
-    for (int i = 0, j = 0; i < n; i++, j += 4) {
+    int i = 0;
+    int j = 0;
+    for (; i + 8 <= n; i += 8, j += 32) {
+      long l0 = (long) LONG_LE.get(b, j);
+      long l1 = (long) LONG_LE.get(b, j + 8);
+      long l2 = (long) LONG_LE.get(b, j + 16);
+      long l3 = (long) LONG_LE.get(b, j + 24);
+      long e04 = l0 & LOW32 | l2 << 32;
+      long e15 = l0 >>> 32 | l2 & HIGH32;
+      long e26 = l1 & LOW32 | l3 << 32;
+      long e37 = l1 >>> 32 | l3 & HIGH32;
+      long lowEven = e04 & LOW16 | (e26 & LOW16) << 16;
+      long highEven = e04 >>> 16 & LOW16 | e26 & HIGH16;
+      long lowOdd = e15 & LOW16 | (e37 & LOW16) << 16;
+      long highOdd = e15 >>> 16 & LOW16 | e37 & HIGH16;
+      LONG_LE.set(p0, i, oddBytes(highEven, highOdd));
+      LONG_LE.set(p1, i, evenBytes(highEven, highOdd));
+      LONG_LE.set(p2, i, oddBytes(lowEven, lowOdd));
+      LONG_LE.set(p3, i, evenBytes(lowEven, lowOdd));
+    }
+    for (; i < n; i++, j += 4) {
       int u = (int) INT_LE.get(b, j);
       p0[i] = (byte) (u >>> 24);
       p1[i] = (byte) (u >>> 16);

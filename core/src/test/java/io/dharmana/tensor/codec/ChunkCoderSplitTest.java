@@ -9,8 +9,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The float split, which transposes eight elements at a time, against the per-element
- * definition of its planes (see package-info): every bit pattern (NaN payloads, infinities,
+ * The plane splits that transpose eight elements at a time, against the per-element definition
+ * of their planes (see package-info): every bit pattern (NaN payloads, infinities,
  * subnormals, -0) and every element count, the tail after the last group of eight included.
  */
 class ChunkCoderSplitTest {
@@ -50,6 +50,23 @@ class ChunkCoderSplitTest {
         String why = "seed " + seed + " n " + n + " element " + i + " bits " + Integer.toHexString(u);
         assertEquals((byte) (u >>> 7), planes[0][i], why + ": exponent");
         assertEquals((byte) (u >>> 8 & 0x80 | u & 0x7F), planes[1][i], why + ": sign and mantissa");
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("seeds")
+  void fourBytePlanesAreTheBytesMostSignificantFirst(long seed) {
+    Random r = new Random(seed);
+    for (int n = 0; n <= 70; n += 1 + (n > 20 ? r.nextInt(7) : 0)) {
+      byte[] data = new byte[n * 4];
+      r.nextBytes(data);
+      byte[][] planes = new byte[4][n];
+      ChunkCoder.split(Layout.BYTES, 4, data, n, planes);
+      for (int i = 0; i < n; i++) {
+        for (int p = 0; p < 4; p++) {
+          assertEquals(data[4 * i + 3 - p], planes[p][i], "seed " + seed + " n " + n + " element " + i + " plane " + p);
+        }
       }
     }
   }
