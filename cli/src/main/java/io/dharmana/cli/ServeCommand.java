@@ -54,9 +54,9 @@ final class ServeCommand implements Callable<Integer> {
 
   @Option(names = "--merge-packs-every", paramLabel = "DURATION", defaultValue = "10s",
       description = "How often small packs (each small PUT's commit seals one) are merged into larger ones while"
-          + " serving, and the gateway lets go of packs that a 'dharmana gc' run beside it deleted (only then is"
-          + " their disk space freed); 0s turns both off (then only 'dharmana gc' merges packs, and the space of packs"
-          + " it deletes is freed when the gateway stops, at the latest). Default: ${DEFAULT-VALUE}.")
+          + " serving; 0s turns merging off (then only 'dharmana gc' merges packs). Either way the gateway lets go"
+          + " of packs a 'dharmana gc' run beside it deleted every 10 s: only then is their disk space freed."
+          + " Default: ${DEFAULT-VALUE}.")
   String mergePacksEvery;
 
   @Override

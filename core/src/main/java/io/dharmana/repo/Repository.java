@@ -557,15 +557,24 @@ public final class Repository implements AutoCloseable {
   /**
    * Merges small packs (one per small commit) as a long-running writer such as a gateway can
    * afford to between commits; see {@link io.dharmana.store.PackedBlobStore#mergeSmallPacks}.
-   * Runs as a writer does: never while a gc runs. First lets go of packs a gc in another process
-   * deleted ({@link io.dharmana.store.TieredStore#releaseDeletedPacks}): a gc run by hand while a
-   * gateway serves deletes packs the gateway has open and mapped, whose disk space is freed only
-   * once the gateway lets go of them.
+   * Runs as a writer does: never while a gc runs.
    */
   public io.dharmana.store.PackedBlobStore.RepackResult mergeSmallPacks() {
     try (RepositoryLock.Hold shared = lock.shared()) {
-      tiers.releaseDeletedPacks();
       return tiers.mergeSmallPacks();
+    }
+  }
+
+  /**
+   * Lets go of packs a gc in another process deleted ({@link
+   * io.dharmana.store.TieredStore#releaseDeletedPacks}), as a long-running reader such as a
+   * gateway must now and then: a gc run by hand while a gateway serves deletes packs the gateway
+   * has open and mapped, whose disk space is freed only once the gateway lets go of them. Runs as a
+   * writer does: never while a gc runs.
+   */
+  public void releaseDeletedPacks() {
+    try (RepositoryLock.Hold shared = lock.shared()) {
+      tiers.releaseDeletedPacks();
     }
   }
 

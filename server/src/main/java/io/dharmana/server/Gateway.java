@@ -46,7 +46,7 @@ public final class Gateway implements AutoCloseable {
   private final AccessKeys keys;
   private final S3Api api;
   private final GatewayMetrics metrics;
-  private final ScheduledExecutorService packMerger; // null when the backend does not pack or merging is off
+  private final ScheduledExecutorService packUpkeep; // null when the backend does not pack or both tasks are off
   private boolean closed;
 
   private Gateway(Builder b) throws IOException {
@@ -84,26 +84,38 @@ public final class Gateway implements AutoCloseable {
       executor.execute(request);
     });
     server.start();
-    this.packMerger = b.backend instanceof SupportsPackMerging merging && !b.packMergeInterval.isZero()
-        ? startPackMerger(merging, b.packMergeInterval) : null;
+    this.packUpkeep = b.backend instanceof SupportsPackMerging packs
+            && !(b.packMergeInterval.isZero() && b.packReleaseInterval.isZero())
+        ? startPackUpkeep(packs, b.packMergeInterval, b.packReleaseInterval) : null;
   }
 
-  private ScheduledExecutorService startPackMerger(SupportsPackMerging merging, java.time.Duration interval) {
-    ScheduledExecutorService merger = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "dharmana-gateway-pack-merger");
+  /** Merging and releasing on one thread, so they never run at once. */
+  private ScheduledExecutorService startPackUpkeep(
+      SupportsPackMerging packs, java.time.Duration mergeInterval, java.time.Duration releaseInterval) {
+    ScheduledExecutorService upkeep = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "dharmana-gateway-pack-upkeep");
       t.setDaemon(true);
       return t;
     });
+    every(upkeep, releaseInterval, "let go of packs a gc deleted", packs::releaseDeletedPacks);
+    // a merge that failed deleted nothing it had not copied first; the next one tries again
+    every(upkeep, mergeInterval, "merge small packs", () -> metrics.packsMerged(packs.mergeSmallPacks()));
+    return upkeep;
+  }
+
+  /** Runs {@code task} every {@code interval} (never if it is zero), logging a failure and going on. */
+  private static void every(ScheduledExecutorService executor, java.time.Duration interval, String what, Runnable task) {
+    if (interval.isZero()) {
+      return;
+    }
     long millis = Math.max(1, interval.toMillis());
-    merger.scheduleWithFixedDelay(() -> {
+    executor.scheduleWithFixedDelay(() -> {
       try {
-        metrics.packsMerged(merging.mergeSmallPacks());
+        task.run();
       } catch (RuntimeException e) {
-        // a merge that failed deleted nothing it had not copied first; the next one tries again
-        LOG.log(Level.WARNING, "Cannot merge small packs: " + e.getMessage(), e);
+        LOG.log(Level.WARNING, "Cannot " + what + ": " + e.getMessage(), e);
       }
     }, millis, millis, TimeUnit.MILLISECONDS);
-    return merger;
   }
 
   public static Builder builder(ObjectBackend backend, Path stateDirectory) {
@@ -142,11 +154,11 @@ public final class Gateway implements AutoCloseable {
     closed = true;
     server.stop(1);
     executor.shutdownNow();
-    if (packMerger != null) {
+    if (packUpkeep != null) {
       // a merge under way finishes (the owner closes the repository next), none starts
-      packMerger.shutdown();
+      packUpkeep.shutdown();
       try {
-        packMerger.awaitTermination(1, TimeUnit.MINUTES);
+        packUpkeep.awaitTermination(1, TimeUnit.MINUTES);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -177,6 +189,7 @@ public final class Gateway implements AutoCloseable {
     private String region = "us-east-1";
     private java.time.Duration contentionInterval = java.time.Duration.ofSeconds(5);
     private java.time.Duration packMergeInterval = java.time.Duration.ofSeconds(10);
+    private java.time.Duration packReleaseInterval = java.time.Duration.ofSeconds(10);
     private Clock clock = Clock.systemUTC();
     private java.time.Duration requestSlice =
         java.time.Duration.ofNanos(1000 * Long.getLong("dharmana.gateway.request-slice-us", 0));
@@ -281,11 +294,25 @@ public final class Gateway implements AutoCloseable {
      * unless set, zero to turn off (then only {@code dharmana gc} merges them).
      */
     public Builder packMergeInterval(java.time.Duration interval) {
-      if (interval.isNegative()) {
-        throw new IllegalArgumentException("Invalid pack merge interval " + interval + ": must be zero (off) or positive");
-      }
-      this.packMergeInterval = interval;
+      this.packMergeInterval = checkInterval(interval, "pack merge");
       return this;
+    }
+
+    /**
+     * How often the gateway lets go of packs a gc in another process deleted, when the backend packs
+     * ({@link SupportsPackMerging}); 10 s unless set, zero to turn off (then their disk space is
+     * freed when the gateway stops).
+     */
+    public Builder packReleaseInterval(java.time.Duration interval) {
+      this.packReleaseInterval = checkInterval(interval, "pack release");
+      return this;
+    }
+
+    private static java.time.Duration checkInterval(java.time.Duration interval, String what) {
+      if (interval.isNegative()) {
+        throw new IllegalArgumentException("Invalid " + what + " interval " + interval + ": must be zero (off) or positive");
+      }
+      return interval;
     }
 
     /** Request-handling threads, 64 unless set. */

@@ -58,6 +58,11 @@ public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage
   }
 
   @Override
+  public void releaseDeletedPacks() {
+    repository.releaseDeletedPacks();
+  }
+
+  @Override
   public InputStream open(StoredObject object, long offset, long length) {
     ObjectManifest manifest = repository.manifest(object.contentId());
     return repository.runtime().open(manifest, offset, length, repository.metrics(manifest.pipeline()), object.name());

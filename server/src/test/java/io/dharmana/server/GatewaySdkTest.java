@@ -580,6 +580,62 @@ class GatewaySdkTest {
     gateway = Gateway.builder(newBackend(dir.resolve("other")), dir.resolve("other/gateway")).port(0).start(); // for stop()
   }
 
+  /**
+   * A gc run by hand beside the gateway deletes packs the gateway has open and mapped; their disk
+   * space comes back only once the gateway lets go of them, which it does with merging off too.
+   */
+  @Test
+  void withMergingOffTheGatewayStillLetsGoOfPacksAGcBesideItDeleted() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self/fd")), "needs Linux's /proc");
+    gateway.close();
+    gateway = Gateway.builder(new RepositoryBackend(repositories.get(0)), dir.resolve("repo/gateway")).port(0)
+        .packMergeInterval(Duration.ZERO).packReleaseInterval(Duration.ofMillis(50)).start();
+    s3.close();
+    s3 = client(credentials);
+    java.util.Set<String> before = packNames(dir.resolve("repo"));
+    byte[] data = random(71, 3 << 20); // random: one pack of 3 MiB, which the gateway maps to read
+    s3.putObject(b -> b.bucket("data").key("big"), RequestBody.fromBytes(data));
+    java.util.Set<String> added = packNames(dir.resolve("repo"));
+    added.removeAll(before);
+    assertEquals(1, added.size(), added.toString());
+    String pack = added.iterator().next();
+    assertArrayEquals(data, s3.getObjectAsBytes(b -> b.bucket("data").key("big")).asByteArray());
+    assertFalse(heldFiles(pack).isEmpty(), "the test needs a pack the gateway holds");
+    s3.deleteObject(b -> b.bucket("data").key("big"));
+    try (Repository gc = Repository.open(dir.resolve("repo"))) { // as `dharmana gc` in another process
+      gc.gc(Duration.ZERO);
+    }
+    assertFalse(packNames(dir.resolve("repo")).contains(pack), "the gc deleted the pack");
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    while (!heldFiles(pack).isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertEquals(List.of(), heldFiles(pack), "the gateway still holds the pack the gc deleted");
+  }
+
+  private static java.util.Set<String> packNames(Path repo) throws IOException {
+    try (java.util.stream.Stream<Path> files = Files.walk(repo)) {
+      return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".pack"))
+          .collect(java.util.stream.Collectors.toCollection(java.util.HashSet::new));
+    }
+  }
+
+  /** The open descriptors and mappings of this JVM that name {@code fileName}. */
+  private static List<String> heldFiles(String fileName) throws IOException {
+    List<String> held = new ArrayList<>();
+    try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+      for (Path fd : fds.toList()) {
+        try {
+          held.add("descriptor " + Files.readSymbolicLink(fd));
+        } catch (IOException closedMeanwhile) {
+          // the listing's own descriptor
+        }
+      }
+    }
+    Files.readAllLines(Path.of("/proc/self/maps")).forEach(line -> held.add("mapping " + line));
+    return held.stream().filter(h -> h.contains(fileName)).toList();
+  }
+
   private static long packFiles(Path repo) throws IOException {
     try (java.util.stream.Stream<Path> files = Files.walk(repo)) {
       return files.filter(f -> f.toString().endsWith(".pack")).count();

@@ -553,7 +553,7 @@ class SmallPackMergeTest {
         gc.gc(java.time.Duration.ZERO);
       }
       assertFalse(packNames(repo).contains(dropPack), "the gc deleted the pack");
-      gateway.mergeSmallPacks(); // what the gateway runs every few seconds
+      gateway.releaseDeletedPacks(); // what the gateway runs every few seconds
       assertEquals(List.of(), heldOnceCollected(dropPack), "the gateway still holds the pack the gc deleted");
       try (java.io.InputStream in = gateway.open("keep")) {
         assertArrayEquals(keep, in.readAllBytes());
