@@ -133,7 +133,7 @@ public class FloatCodecBenchmark {
     }
   }
 
-  private static Path corpus() {
+  static Path corpus() {
     String env = System.getenv("DHARMANA_CORPUS");
     if (env != null && Files.isDirectory(Path.of(env, "checkpoints"))) {
       return Path.of(env, "checkpoints");
@@ -148,7 +148,7 @@ public class FloatCodecBenchmark {
   }
 
   /** {offset, length} of every F32 tensor of a safetensors file. */
-  private static List<int[]> tensors(byte[] f) throws IOException {
+  static List<int[]> tensors(byte[] f) throws IOException {
     int n = (int) ByteBuffer.wrap(f).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
     JsonNode header = new ObjectMapper().readTree(new String(f, 8, n, StandardCharsets.UTF_8));
     List<int[]> out = new ArrayList<>();

@@ -160,12 +160,7 @@ public final class GradientCodec {
     }
     if (!Double.isNaN(fraction)) {
       int k = (int) Math.min(n, Math.ceil(fraction * n));
-      float[] magnitudes = new float[n];
-      for (int i = 0; i < n; i++) {
-        magnitudes[i] = Math.abs(g[i]);
-      }
-      Arrays.sort(magnitudes);
-      float kth = magnitudes[n - k];
+      float kth = kthLargestMagnitude(g, k);
       int taken = 0;
       for (int i = 0; i < n; i++) {
         if (Math.abs(g[i]) > kth) {
@@ -185,6 +180,36 @@ public final class GradientCodec {
       }
     }
     return keep;
+  }
+
+  /**
+   * The {@code k}-th largest of the magnitudes {@code |g[i]|} ({@code 1 <= k <= g.length}). The bit
+   * patterns of non-negative floats order as their values (NaNs above infinity, as a sort puts
+   * them), so two passes counting the high and then the low 16 bits find it: linear time, where
+   * sorting the magnitudes made top-k the slowest part of encoding by far.
+   */
+  static float kthLargestMagnitude(float[] g, int k) {
+    int[] counts = new int[1 << 16];
+    for (float v : g) {
+      counts[(Float.floatToRawIntBits(v) & 0x7FFFFFFF) >>> 16]++;
+    }
+    int above = 0; // magnitudes in the buckets passed, all larger than the k-th
+    int high = 0x7FFF;
+    while (above + counts[high] < k) {
+      above += counts[high--];
+    }
+    Arrays.fill(counts, 0);
+    for (float v : g) {
+      int bits = Float.floatToRawIntBits(v) & 0x7FFFFFFF;
+      if (bits >>> 16 == high) {
+        counts[bits & 0xFFFF]++;
+      }
+    }
+    int low = 0xFFFF;
+    while (above + counts[low] < k) {
+      above += counts[low--];
+    }
+    return Float.intBitsToFloat(high << 16 | low);
   }
 
   private static void writeVarint(ByteArrayOutputStream out, int value) {

@@ -49,6 +49,35 @@ class GradientCodecTest {
     assertEquals(n, e.error().count());
   }
 
+  /** The linear-time selection against its definition: the k-th of the sorted magnitudes. */
+  @ParameterizedTest
+  @ValueSource(longs = {11, 12, 13, 14, 15, 16})
+  void theKthLargestMagnitudeIsTheOneASortFinds(long seed) {
+    Random random = new Random(seed);
+    float[] specials = {0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, Float.MAX_VALUE, -Float.MAX_VALUE,
+        Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1f, -1f, 1e-3f, -1e-3f};
+    for (int round = 0; round < 40; round++) {
+      int n = 1 + random.nextInt(round < 20 ? 50 : 5000);
+      float[] g = gradient(random.nextLong(), n);
+      for (int i = 0; i < n; i++) {
+        int pick = random.nextInt(8);
+        if (pick == 0) {
+          g[i] = specials[random.nextInt(specials.length)];
+        } else if (pick == 1 && i > 0) {
+          g[i] = -g[random.nextInt(i)]; // ties of equal magnitude
+        }
+      }
+      float[] magnitudes = new float[n];
+      for (int i = 0; i < n; i++) {
+        magnitudes[i] = Math.abs(g[i]);
+      }
+      Arrays.sort(magnitudes);
+      for (int k : new int[] {1, n, 1 + random.nextInt(n), 1 + random.nextInt(n)}) {
+        assertEquals(magnitudes[n - k], GradientCodec.kthLargestMagnitude(g, k), "seed " + seed + " round " + round + " k " + k);
+      }
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(longs = {5, 6})
   void thresholdKeepsEverythingAboveIt(long seed) {
