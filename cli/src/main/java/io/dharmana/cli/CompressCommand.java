@@ -1,7 +1,5 @@
 package io.dharmana.cli;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import io.dharmana.CorruptDataException;
 import io.dharmana.InvalidDescriptorException;
 import io.dharmana.NotFoundException;
@@ -12,10 +10,7 @@ import io.dharmana.tensor.file.TensorFileEntry;
 import io.dharmana.tensor.file.TensorFileWriter;
 import io.dharmana.tensor.lossy.BlockQuantizer;
 import io.dharmana.tensor.lossy.ErrorReport;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -33,7 +28,6 @@ import picocli.CommandLine.Spec;
 public final class CompressCommand implements Callable<Integer> {
   static final int EXIT_FAILURE = 1;
   static final int EXIT_BAD_INPUT = 2;
-  private static final JsonFactory JSON = new JsonFactory();
 
   @Spec CommandSpec spec;
 
@@ -152,62 +146,93 @@ public final class CompressCommand implements Callable<Integer> {
   /**
    * The result as JSON: inputBytes, outputBytes, ratio (original over compressed), seconds,
    * megabytesPerSecond (of original data), threads, lossless, error (when lossy), tensors.
+   *
+   * <p>Written by hand as Jackson's generator writes it (compact; strings escaped as JSON requires,
+   * other control characters as upper-case hex escapes; doubles as {@link Double#toString},
+   * non-finite ones as strings): with thousands of tensors the generator's many small methods ran
+   * interpreted for most of the text, ~80 ms of each command's cold JVM (8,162 tensors); one method
+   * a tensor here is compiled after its first hundreds.
    */
   static String toJson(CompressionResult r, double ratio, long originalBytes, int threads) {
-    // Written as a stream: thousands of tensors as a tree of nodes cost a cold JVM more than the text does.
-    StringWriter text = new StringWriter(256 + 200 * r.tensors().size());
-    try (JsonGenerator g = JSON.createGenerator(text)) {
-      g.writeStartObject();
-      g.writeNumberField("inputBytes", r.inputBytes());
-      g.writeNumberField("outputBytes", r.outputBytes());
-      g.writeNumberField("ratio", ratio);
-      g.writeNumberField("seconds", r.seconds());
-      g.writeNumberField("megabytesPerSecond", r.megabytesPerSecond(originalBytes));
-      g.writeNumberField("threads", threads);
-      g.writeBooleanField("lossless", r.lossless());
-      if (!r.lossless()) {
-        g.writeFieldName("error");
-        writeError(g, r.error());
-      }
-      g.writeArrayFieldStart("tensors");
-      for (TensorFileEntry e : r.tensors()) {
-        g.writeStartObject();
-        g.writeStringField("name", e.name());
-        g.writeStringField("dtype", e.dtype().name());
-        g.writeArrayFieldStart("shape");
-        for (long d : e.shape()) {
-          g.writeNumber(d);
-        }
-        g.writeEndArray();
-        g.writeStringField("codec", e.codec().label());
-        g.writeBooleanField("delta", e.delta());
-        g.writeNumberField("originalBytes", e.originalBytes());
-        g.writeNumberField("encodedBytes", e.length());
-        g.writeNumberField("ratio", e.ratio());
-        if (e.codec().lossy()) {
-          g.writeFieldName("error");
-          writeError(g, e.error());
-        }
-        g.writeEndObject();
-      }
-      g.writeEndArray();
-      g.writeEndObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot write the result as JSON", e);
+    StringBuilder json = new StringBuilder(256 + 200 * r.tensors().size());
+    json.append("{\"inputBytes\":").append(r.inputBytes());
+    json.append(",\"outputBytes\":").append(r.outputBytes());
+    number(json.append(",\"ratio\":"), ratio);
+    number(json.append(",\"seconds\":"), r.seconds());
+    number(json.append(",\"megabytesPerSecond\":"), r.megabytesPerSecond(originalBytes));
+    json.append(",\"threads\":").append(threads);
+    json.append(",\"lossless\":").append(r.lossless());
+    if (!r.lossless()) {
+      error(json.append(",\"error\":"), r.error());
     }
-    return text.toString();
+    json.append(",\"tensors\":[");
+    for (int i = 0; i < r.tensors().size(); i++) {
+      tensor(json.append(i == 0 ? "" : ","), r.tensors().get(i));
+    }
+    return json.append("]}").toString();
   }
 
-  private static void writeError(JsonGenerator g, ErrorReport e) throws IOException {
-    g.writeStartObject();
-    g.writeNumberField("maxAbsError", e.maxAbsError());
-    g.writeNumberField("relativeRms", e.relativeRms());
-    if (Double.isInfinite(e.snrDb())) {
-      g.writeNullField("snrDb");
-    } else {
-      g.writeNumberField("snrDb", e.snrDb());
+  private static void tensor(StringBuilder json, TensorFileEntry e) {
+    string(json.append("{\"name\":"), e.name());
+    string(json.append(",\"dtype\":"), e.dtype().name());
+    json.append(",\"shape\":[");
+    long[] shape = e.shape();
+    for (int d = 0; d < shape.length; d++) {
+      json.append(d == 0 ? "" : ",").append(shape[d]);
     }
-    g.writeNumberField("values", e.count());
-    g.writeEndObject();
+    string(json.append("],\"codec\":"), e.codec().label());
+    json.append(",\"delta\":").append(e.delta());
+    json.append(",\"originalBytes\":").append(e.originalBytes());
+    json.append(",\"encodedBytes\":").append(e.length());
+    number(json.append(",\"ratio\":"), e.ratio());
+    if (e.codec().lossy()) {
+      error(json.append(",\"error\":"), e.error());
+    }
+    json.append('}');
+  }
+
+  private static void error(StringBuilder json, ErrorReport e) {
+    number(json.append("{\"maxAbsError\":"), e.maxAbsError());
+    number(json.append(",\"relativeRms\":"), e.relativeRms());
+    if (Double.isInfinite(e.snrDb())) {
+      json.append(",\"snrDb\":null");
+    } else {
+      number(json.append(",\"snrDb\":"), e.snrDb());
+    }
+    json.append(",\"values\":").append(e.count()).append('}');
+  }
+
+  private static void number(StringBuilder json, double value) {
+    if (Double.isFinite(value)) {
+      json.append(value);
+    } else {
+      json.append('"').append(value).append('"');
+    }
+  }
+
+  private static final String HEX = "0123456789ABCDEF";
+
+  private static void string(StringBuilder json, String s) {
+    json.append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '"' -> json.append("\\\"");
+        case '\\' -> json.append("\\\\");
+        case '\n' -> json.append("\\n");
+        case '\r' -> json.append("\\r");
+        case '\t' -> json.append("\\t");
+        case '\b' -> json.append("\\b");
+        case '\f' -> json.append("\\f");
+        default -> {
+          if (c < 0x20) {
+            json.append("\\u00").append(HEX.charAt(c >> 4)).append(HEX.charAt(c & 15));
+          } else {
+            json.append(c);
+          }
+        }
+      }
+    }
+    json.append('"');
   }
 }

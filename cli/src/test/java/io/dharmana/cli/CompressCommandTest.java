@@ -5,11 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dharmana.tensor.DType;
 import io.dharmana.tensor.SafetensorsWriter;
 import io.dharmana.tensor.Tensor;
+import io.dharmana.tensor.file.CompressionResult;
+import io.dharmana.tensor.file.TensorCodec;
+import io.dharmana.tensor.file.TensorFileEntry;
+import io.dharmana.tensor.lossy.ErrorReport;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.ByteBuffer;
@@ -81,6 +87,87 @@ class CompressCommandTest {
     assertEquals(0, d.exit(), d.err());
     assertTrue(new ObjectMapper().readTree(d.out()).get("lossless").asBoolean());
     assertArrayEquals(Files.readAllBytes(in), Files.readAllBytes(back));
+  }
+
+  /**
+   * --json is written by hand: it must be the text Jackson's generator writes for the same result,
+   * names with quotes, backslashes, control and non-ASCII characters, and non-finite numbers included.
+   */
+  @Test
+  void jsonIsWhatJacksonWrites() throws Exception {
+    ErrorReport lossy = new ErrorReport(10, 0.25, 1e-9, 3.5);
+    ErrorReport exact = new ErrorReport(7, 0, 0, 2);
+    List<TensorFileEntry> entries = List.of(
+        new TensorFileEntry("plain.weight", DType.F32, new long[] {2, 3}, 0, 24, TensorCodec.FLOAT, false, 10, 20, 1, null),
+        new TensorFileEntry("q\"b\\s/\n\r\t\b\f\u0001\u001f\u007f é 名 \ud83d\ude00", DType.BF16, new long[] {}, 24, 26,
+            TensorCodec.RAW, false, 30, 2, 2, null),
+        new TensorFileEntry("empty", DType.U8, new long[] {0}, 26, 26, TensorCodec.ZSTD, true, 32, 0, 0, null),
+        new TensorFileEntry("lossy", DType.F32, new long[] {4}, 26, 42, TensorCodec.INT8, true, 32, 9, 3, lossy),
+        new TensorFileEntry("exact", DType.F32, new long[] {4}, 42, 58, TensorCodec.FP8, false, 41, 7, 4, exact));
+    for (CompressionResult r : List.of(
+        new CompressionResult(1000, 300, 0.125, false, lossy, entries),
+        new CompressionResult(0, 0, 0, true, ErrorReport.EXACT, entries.subList(0, 3)),
+        new CompressionResult(5, 0, Double.NaN, true, ErrorReport.EXACT, List.of()))) {
+      for (double ratio : new double[] {r.ratio(), Double.POSITIVE_INFINITY, Double.NaN, 1e-300, 123456789.125}) {
+        assertEquals(jacksonJson(r, ratio, 1000, 3), CompressCommand.toJson(r, ratio, 1000, 3));
+      }
+    }
+  }
+
+  /** The generator code --json used before it was written by hand. */
+  private static String jacksonJson(CompressionResult r, double ratio, long originalBytes, int threads) throws Exception {
+    StringWriter text = new StringWriter();
+    try (JsonGenerator g = new JsonFactory().createGenerator(text)) {
+      g.writeStartObject();
+      g.writeNumberField("inputBytes", r.inputBytes());
+      g.writeNumberField("outputBytes", r.outputBytes());
+      g.writeNumberField("ratio", ratio);
+      g.writeNumberField("seconds", r.seconds());
+      g.writeNumberField("megabytesPerSecond", r.megabytesPerSecond(originalBytes));
+      g.writeNumberField("threads", threads);
+      g.writeBooleanField("lossless", r.lossless());
+      if (!r.lossless()) {
+        g.writeFieldName("error");
+        jacksonError(g, r.error());
+      }
+      g.writeArrayFieldStart("tensors");
+      for (TensorFileEntry e : r.tensors()) {
+        g.writeStartObject();
+        g.writeStringField("name", e.name());
+        g.writeStringField("dtype", e.dtype().name());
+        g.writeArrayFieldStart("shape");
+        for (long d : e.shape()) {
+          g.writeNumber(d);
+        }
+        g.writeEndArray();
+        g.writeStringField("codec", e.codec().label());
+        g.writeBooleanField("delta", e.delta());
+        g.writeNumberField("originalBytes", e.originalBytes());
+        g.writeNumberField("encodedBytes", e.length());
+        g.writeNumberField("ratio", e.ratio());
+        if (e.codec().lossy()) {
+          g.writeFieldName("error");
+          jacksonError(g, e.error());
+        }
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    }
+    return text.toString();
+  }
+
+  private static void jacksonError(JsonGenerator g, ErrorReport e) throws Exception {
+    g.writeStartObject();
+    g.writeNumberField("maxAbsError", e.maxAbsError());
+    g.writeNumberField("relativeRms", e.relativeRms());
+    if (Double.isInfinite(e.snrDb())) {
+      g.writeNullField("snrDb");
+    } else {
+      g.writeNumberField("snrDb", e.snrDb());
+    }
+    g.writeNumberField("values", e.count());
+    g.writeEndObject();
   }
 
   @Test

@@ -181,6 +181,78 @@ class SafetensorsTest {
     assertThrows(NotFoundException.class, () -> Safetensors.open(tmp.resolve("nope")));
   }
 
+  /**
+   * The compact-form reader must give what the JSON parser gives, header or error, whatever the
+   * bytes: canonical headers, each alternative spelling JSON allows (which it hands to the parser),
+   * and every truncation and many single-byte changes of a canonical header.
+   */
+  @Test
+  void compactHeadersReadAsTheJsonParserReadsThem() {
+    String canonical = "{\"__metadata__\":{\"format\":\"pt\",\"step\":\"10\"},"
+        + "\"a.w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+        + "\"b\":{\"shape\":[],\"data_offsets\":[24,26],\"dtype\":\"BF16\"},"
+        + "\"c\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[26,26]},"
+        + "\"d\":{\"dtype\":\"I64\",\"shape\":[1,1],\"data_offsets\":[26,34]}}  ";
+    List<String> variants = new ArrayList<>(List.of(canonical,
+        canonical.replace("{\"__metadata__\":{\"format\":\"pt\",\"step\":\"10\"},", "{"),
+        canonical.replace("\"format\":\"pt\",\"step\":\"10\"", ""),
+        canonical.replace("\"a.w\"", "\"a\\u002ew\""), // an escape
+        canonical.replace("\"a.w\"", "\"a\u00e9\""), // non-ASCII
+        canonical.replace(":{\"dtype\":\"F32\"", ": {\"dtype\":\"F32\""), // whitespace
+        canonical.replace("  ", "\n "),
+        canonical.replace("[0,24]", "[0,24.0]"),
+        canonical.replace("[0,24]", "[0,2.4e1]"),
+        canonical.replace("[0,24]", "[00,24]"),
+        canonical.replace("[0,24]", "[-0,24]"),
+        canonical.replace("[0,24]", "[0,024]"),
+        canonical.replace("[2,3]", "[2,3,]"),
+        canonical.replace("[2,3]", "[2,,3]"),
+        canonical.replace("[2,3]", "[2,999999999999999999]"),
+        canonical.replace("[2,3]", "[2,9999999999999999999]"),
+        canonical.replace("[0,24]", "[0,24,24]"),
+        canonical.replace("\"step\"", "\"format\""), // duplicate metadata key
+        canonical.replace("\"c\"", "\"b\""), // duplicate tensor
+        canonical.replace("\"shape\":[]", "\"shape\":[],\"shape\":[]"), // duplicate field
+        canonical.replace("\"shape\":[0],", ""),
+        canonical.replace("\"dtype\":\"U8\"", "\"dtype\":\"U9\""),
+        canonical.replace("\"dtype\":\"U8\"", "\"dtype\":8"),
+        canonical.replace("\"shape\":[0]", "\"shap\":[0]"),
+        canonical.replace("[26,34]", "[26,35]"),
+        canonical.replace("\"c\"", "\"__metadata__\""),
+        canonical.replace("\"pt\"", "\"" + "p".repeat(5000) + "\""),
+        canonical.trim() + "x",
+        "{}", "{\"__metadata__\":{}}", "{\"__metadata__\":{}}  "));
+    Random random = new Random(15);
+    for (int i = 0; i < 400; i++) {
+      char[] chars = canonical.toCharArray();
+      String replacements = "{}[]:,\" \\0129-.eaF\u0000\u007f";
+      chars[random.nextInt(chars.length)] = replacements.charAt(random.nextInt(replacements.length()));
+      variants.add(new String(chars));
+    }
+    for (int end = 0; end < canonical.length(); end++) {
+      variants.add(canonical.substring(0, end));
+    }
+    for (String variant : variants) {
+      byte[] header = variant.getBytes(StandardCharsets.UTF_8);
+      for (long dataLength : new long[] {34, 35}) {
+        assertEquals(outcome(() -> SafetensorsHeader.parseJson(header, dataLength)),
+            outcome(() -> SafetensorsHeader.parse(header, dataLength)), variant);
+      }
+    }
+    byte[] bad = {'{', '"', (byte) 0xc0, (byte) 0x80, '"', ':', '{', '}', '}'}; // overlong, rejected as UTF-8
+    assertTrue(outcome(() -> SafetensorsHeader.parse(bad, 0)).contains("not valid UTF-8"));
+  }
+
+  /** The header, or the type and message of the exception thrown. */
+  private static String outcome(java.util.function.Supplier<SafetensorsHeader> parse) {
+    try {
+      SafetensorsHeader h = parse.get();
+      return "header " + h.metadata() + " " + h.tensors();
+    } catch (RuntimeException e) {
+      return e.getClass().getName() + ": " + e.getMessage();
+    }
+  }
+
   /** A sparse 4.6 GB file: opening and viewing must map windows, never read the file into an array. */
   @Test
   void multiGigabyteFilesAreMappedInWindows() throws Exception {
