@@ -58,6 +58,10 @@ public final class CompressCommand implements Callable<Integer> {
       + " error (when lossy) and the tensors.")
   boolean json;
 
+  @Option(names = "--progress", negatable = true,
+      description = "Show a progress bar on stderr (default: on a terminal, for inputs of 64 MiB and more).")
+  Boolean progress;
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -72,7 +76,11 @@ public final class CompressCommand implements Callable<Integer> {
           .withLosslessCodec(losslessCodec(codec))
           .withLossy(lossy == null ? null : BlockQuantizer.Format.parse(lossy), block);
       Path target = output != null ? output : refuseExisting(defaultOutput(input));
-      CompressionResult result = TensorFileWriter.compress(input, target, options);
+      CompressionResult result;
+      // a missing input has length 0 here: no bar, and the writer names what is wrong
+      try (Progress bar = Progress.start("compress " + input.getFileName(), input.toFile().length(), progress)) {
+        result = TensorFileWriter.compress(input, target, options, bar);
+      }
       if (json) {
         out.println(toJson(result, result.ratio(), result.inputBytes(), threads));
       } else {

@@ -42,6 +42,10 @@ public final class DecompressCommand implements Callable<Integer> {
       + " error (when lossy) and the tensors.")
   boolean json;
 
+  @Option(names = "--progress", negatable = true,
+      description = "Show a progress bar on stderr (default: on a terminal, for outputs of 64 MiB and more).")
+  Boolean progress;
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -49,7 +53,10 @@ public final class DecompressCommand implements Callable<Integer> {
     long start = System.nanoTime(); // opening the input (reading and checking its index) counts too, as in compress
     try (TensorFileReader reader = TensorFileReader.open(input)) {
       Path target = output != null ? output : CompressCommand.refuseExisting(defaultOutput(input));
-      CompressionResult d = reader.decompress(target, base, threads);
+      CompressionResult d;
+      try (Progress bar = Progress.start("decompress " + input.getFileName(), reader.originalSize(), progress)) {
+        d = reader.decompress(target, base, threads, bar);
+      }
       CompressionResult r = new CompressionResult(
           d.inputBytes(), d.outputBytes(), (System.nanoTime() - start) / 1e9, d.lossless(), d.error(), d.tensors());
       if (json) {

@@ -36,8 +36,8 @@ final class Progress implements ProgressListener, AutoCloseable {
   @Override
   public void progress(long done, long total) {
     if (bar != null) {
-      if (total > bar.getMax()) {
-        bar.maxHint(total);
+      if (total >= 0 && total != bar.getMax()) {
+        bar.maxHint(total); // the work's own total (compress counts tensor data, not the whole file)
       }
       bar.stepTo(done);
     }

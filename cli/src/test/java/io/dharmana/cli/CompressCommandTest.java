@@ -20,6 +20,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -168,6 +169,30 @@ class CompressCommandTest {
     }
     g.writeNumberField("values", e.count());
     g.writeEndObject();
+  }
+
+  /** The bar goes to the process's stderr (as put's and get's), only when asked for off a terminal. */
+  @Test
+  void progressIsShownWhenAskedFor() throws Exception {
+    Path in = checkpoint(tmp, "bar.safetensors", 7, 0);
+    java.io.PrintStream stderr = System.err;
+    java.io.ByteArrayOutputStream bar = new java.io.ByteArrayOutputStream();
+    try {
+      System.setErr(new java.io.PrintStream(bar, true, StandardCharsets.UTF_8));
+      assertEquals(0, run(new CompressCommand(), in.toString(), "-o", tmp.resolve("bar.dhz").toString(), "--progress").exit());
+      assertEquals(0, run(new DecompressCommand(), tmp.resolve("bar.dhz").toString(), "-o", tmp.resolve("back.safetensors").toString(),
+          "--progress").exit());
+      String shown = bar.toString(StandardCharsets.UTF_8);
+      assertTrue(shown.contains("compress bar.safetensors 100%") && shown.contains("decompress bar.dhz 100%"), shown);
+      bar.reset();
+      assertEquals(0, run(new CompressCommand(), in.toString(), "-o", tmp.resolve("quiet.dhz").toString(), "--no-progress").exit());
+      assertEquals(0, run(new DecompressCommand(), tmp.resolve("quiet.dhz").toString(), "-o", tmp.resolve("quiet.safetensors").toString())
+          .exit());
+      assertEquals("", bar.toString(StandardCharsets.UTF_8), "no bar unless asked for, off a terminal");
+    } finally {
+      System.setErr(stderr);
+    }
+    assertArrayEquals(Files.readAllBytes(in), Files.readAllBytes(tmp.resolve("back.safetensors")));
   }
 
   @Test

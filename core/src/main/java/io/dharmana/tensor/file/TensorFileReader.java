@@ -10,6 +10,7 @@ import io.dharmana.tensor.SafetensorsWriter;
 import io.dharmana.tensor.Tensor;
 import io.dharmana.tensor.TensorInfo;
 import io.dharmana.tensor.lossy.ErrorReport;
+import io.dharmana.runtime.ProgressListener;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -478,6 +479,14 @@ public final class TensorFileReader implements AutoCloseable {
    * @param base the parent file when this file is delta-coded, else null (ignored)
    */
   public CompressionResult decompress(Path output, Path base, int threads) {
+    return decompress(output, base, threads, ProgressListener.NONE);
+  }
+
+  /**
+   * As {@link #decompress(Path, Path, int)}, telling {@code progress} how many bytes of the output
+   * are written, of {@link #originalSize()}, after each tensor (one call at a time).
+   */
+  public CompressionResult decompress(Path output, Path base, int threads, ProgressListener progress) {
     if (threads < 1) {
       throw new InvalidDescriptorException("Invalid threads " + threads + ": must be >= 1");
     }
@@ -485,9 +494,9 @@ public final class TensorFileReader implements AutoCloseable {
     try (SafetensorsFile parent = openParent(base)) {
       SafetensorsWriter.writeAtomically(output, channel -> {
         if (header.checkedByCrc()) {
-          decodeAllInPlace(channel, parent, threads);
+          decodeAllInPlace(channel, parent, threads, progress);
         } else {
-          decodeAll(channel, parent, threads);
+          decodeAll(channel, parent, threads, progress);
         }
       });
       double seconds = (System.nanoTime() - start) / 1e9;
@@ -502,7 +511,7 @@ public final class TensorFileReader implements AutoCloseable {
    * output, checked by its CRC-32C on that thread; nothing serial runs behind them. The header
    * region and the index are checked before any tensor is decoded.
    */
-  private void decodeAllInPlace(FileChannel out, SafetensorsFile parent, int threads) throws IOException {
+  private void decodeAllInPlace(FileChannel out, SafetensorsFile parent, int threads, ProgressListener progress) throws IOException {
     ByteBuffer prefix = TensorFileWriter.headerRegion(header.originalHeader());
     long headerCrc = TensorFileWriter.crc(prefix);
     if (headerCrc != header.headerCrc32c()) {
@@ -525,6 +534,7 @@ public final class TensorFileReader implements AutoCloseable {
     ArrayPool decodedArrays = new ArrayPool();
     AtomicInteger next = new AtomicInteger();
     AtomicLong written = new AtomicLong(dataStart);
+    long[] reported = {dataStart}; // threads reach the lock in any order: progress only goes up
     try (EarlyWriteback writeback = new EarlyWriteback(out)) {
       InParallel.run(threads, () -> {
         for (int i; (i = next.getAndIncrement()) < entries.size(); ) {
@@ -537,6 +547,10 @@ public final class TensorFileReader implements AutoCloseable {
             long total = written.addAndGet(size);
             synchronized (writeback) {
               writeback.written(total);
+              if (total > reported[0]) {
+                reported[0] = total;
+                progress.progress(total, header.originalSize());
+              }
             }
           } catch (IOException | RuntimeException ex) {
             next.set(entries.size()); // the other threads take no further tensor
@@ -562,7 +576,7 @@ public final class TensorFileReader implements AutoCloseable {
     return bytes;
   }
 
-  private void decodeAll(FileChannel out, SafetensorsFile parent, int threads) throws IOException {
+  private void decodeAll(FileChannel out, SafetensorsFile parent, int threads, ProgressListener progress) throws IOException {
     MessageDigest digest = TensorFileWriter.sha256();
     ByteBuffer prefix = TensorFileWriter.headerRegion(header.originalHeader());
     digest.update(prefix.duplicate());
@@ -580,6 +594,7 @@ public final class TensorFileReader implements AutoCloseable {
         end[0] += TensorFileWriter.writeFully(out, ByteBuffer.wrap(bytes, 0, size), end[0]);
         decodedArrays.give(bytes);
         writeback.written(end[0]);
+        progress.progress(end[0], header.originalSize());
       });
     }
     String sha = TensorFileFormat.hex(digest.digest());

@@ -9,6 +9,7 @@ import io.dharmana.tensor.Tensor;
 import io.dharmana.tensor.TensorInfo;
 import io.dharmana.tensor.lossy.BlockQuantizer;
 import io.dharmana.tensor.lossy.ErrorReport;
+import io.dharmana.runtime.ProgressListener;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -42,6 +43,14 @@ public final class TensorFileWriter {
 
   /** Compresses {@code input} into {@code output} (replacing it). */
   public static CompressionResult compress(Path input, Path output, CompressOptions options) {
+    return compress(input, output, options, ProgressListener.NONE);
+  }
+
+  /**
+   * As {@link #compress(Path, Path, CompressOptions)}, telling {@code progress} how many bytes of
+   * tensor data are coded and written, of all the input holds, after each tensor (on one thread).
+   */
+  public static CompressionResult compress(Path input, Path output, CompressOptions options, ProgressListener progress) {
     long start = System.nanoTime();
     // With threads to spare, a parent is hashed on a thread of its own from the start, beside the
     // parsing of the header (which nothing else can share) and the coding.
@@ -49,7 +58,7 @@ public final class TensorFileWriter {
     try (SafetensorsFile in = Safetensors.open(input);
         SafetensorsFile parent = options.base() == null ? null : Safetensors.open(options.base())) {
       List<TensorFileEntry> entries = new ArrayList<>();
-      SafetensorsWriter.writeAtomically(output, channel -> encodeAll(in, parent, parentHash, options, channel, entries));
+      SafetensorsWriter.writeAtomically(output, channel -> encodeAll(in, parent, parentHash, options, channel, entries, progress));
       boolean lossy = entries.stream().anyMatch(e -> e.codec().lossy());
       ErrorReport overall = entries.stream().filter(e -> e.codec().lossy()).map(TensorFileEntry::error)
           .reduce(ErrorReport.EXACT, ErrorReport::plus);
@@ -104,7 +113,7 @@ public final class TensorFileWriter {
 
   private static void encodeAll(
       SafetensorsFile in, SafetensorsFile parent, FutureTask<String> parentHash, CompressOptions options, FileChannel channel,
-      List<TensorFileEntry> entries)
+      List<TensorFileEntry> entries, ProgressListener progress)
       throws IOException {
     byte[] headerBytes = in.headerBytes();
     long headerCrc = crc(headerRegion(headerBytes));
@@ -120,6 +129,8 @@ public final class TensorFileWriter {
     List<TensorInfo> infos = in.infos();
     ArrayPool arrays = new ArrayPool();
     long[] end = {position};
+    long[] coded = {0};
+    long total = in.header().dataLength();
     try (EarlyWriteback writeback = new EarlyWriteback(channel)) {
       InOrder.<Encoded>run(infos.size(), options.threads(), i -> infos.get(i).byteSize(), i -> {
         TensorInfo info = infos.get(i);
@@ -135,6 +146,7 @@ public final class TensorFileWriter {
           arrays.give(encoded.pooled());
         }
         writeback.written(end[0]);
+        progress.progress(coded[0] += entry.originalBytes(), total);
       });
     }
     position = end[0];

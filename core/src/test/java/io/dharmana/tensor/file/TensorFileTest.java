@@ -176,6 +176,48 @@ class TensorFileTest {
     assertThrows(CorruptDataException.class, () -> TensorFileReader.open(truncated).close());
   }
 
+  /** The progress calls of one run: each (done, total), in the order they came. */
+  private static final class Recorded implements io.dharmana.runtime.ProgressListener {
+    final List<long[]> calls = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    @Override
+    public void progress(long done, long total) {
+      calls.add(new long[] {done, total});
+    }
+
+    /** Checks the calls rose to {@code total} without going back, one per tensor at most. */
+    void assertRoseTo(long total, int tensors, String why) {
+      assertFalse(calls.isEmpty(), why + ": no progress");
+      assertTrue(calls.size() <= tensors, why + ": " + calls.size() + " calls for " + tensors + " tensors");
+      long previous = -1;
+      for (long[] c : calls) {
+        assertEquals(total, c[1], why + ": total");
+        assertTrue(c[0] >= previous && c[0] <= total, why + ": " + c[0] + " after " + previous);
+        previous = c[0];
+      }
+      assertEquals(total, previous, why + ": last call");
+    }
+  }
+
+  /** compress counts tensor data, decompress output bytes; both on every path (threads, older versions). */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 3})
+  void progressRisesToTheWholeWork(int threads) throws Exception {
+    Path input = generated(tmp, 8);
+    Path dhz = tmp.resolve("progress.dhz");
+    Recorded compressing = new Recorded();
+    CompressionResult r = TensorFileWriter.compress(input, dhz, CompressOptions.defaults().withThreads(threads), compressing);
+    long data = r.tensors().stream().mapToLong(TensorFileEntry::originalBytes).sum();
+    compressing.assertRoseTo(data, r.tensors().size(), "compress, threads " + threads);
+    for (Path file : List.of(dhz, resource("golden-v1.dhz"), resource("golden-v2.dhz"))) {
+      Recorded decompressing = new Recorded();
+      try (TensorFileReader reader = TensorFileReader.open(file)) {
+        reader.decompress(tmp.resolve("progress.safetensors"), null, threads, decompressing);
+        decompressing.assertRoseTo(reader.originalSize(), reader.entries().size(), file.getFileName() + ", threads " + threads);
+      }
+    }
+  }
+
   private static Path resource(String name) throws Exception {
     return Path.of(TensorFileTest.class.getResource(name).toURI());
   }
