@@ -197,6 +197,9 @@ final class CheckpointCommand implements Runnable {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to write into (created).")
     Path out;
 
+    @Option(names = "--json", description = "Print as JSON: run, step, rank, files (path and bytes of each).")
+    boolean json;
+
     @Override
     public Integer call() throws IOException {
       try (Repository r = Repository.open(common.repo);
@@ -206,8 +209,24 @@ final class CheckpointCommand implements Runnable {
         Files.createDirectories(out);
         List<Path> written = write(restored, out);
         PrintWriter pw = spec.commandLine().getOut();
-        for (Path p : written) {
-          pw.printf("restored %s@%d rank %d -> %s%n", common.run, s, rank, p);
+        if (json) {
+          List<Map<String, Object>> files = new ArrayList<>();
+          for (Path p : written) {
+            Map<String, Object> file = new LinkedHashMap<>();
+            file.put("path", p.toString());
+            file.put("bytes", Files.size(p));
+            files.add(file);
+          }
+          Map<String, Object> result = new LinkedHashMap<>();
+          result.put("run", common.run);
+          result.put("step", s);
+          result.put("rank", rank);
+          result.put("files", files);
+          Output.json(pw, result);
+        } else {
+          for (Path p : written) {
+            pw.printf("restored %s@%d rank %d -> %s%n", common.run, s, rank, p);
+          }
         }
         pw.flush();
       }
@@ -411,6 +430,10 @@ final class CheckpointCommand implements Runnable {
     @Option(names = "--step", paramLabel = "N|latest", description = "One step; omit for the whole run.")
     String step;
 
+    @Option(names = "--json", description = "Print as JSON: run, steps (step and tensors verified of each), tensors."
+        + " A step that fails is an error (exit code and message), as without --json.")
+    boolean json;
+
     @Override
     public Integer call() {
       try (Repository r = Repository.open(common.repo);
@@ -418,12 +441,27 @@ final class CheckpointCommand implements Runnable {
         List<Long> steps = step == null ? m.listAll().stream().map(CheckpointInfo::step).toList() : List.of(step(step, m));
         PrintWriter out = spec.commandLine().getOut();
         int tensors = 0;
+        List<Map<String, Object>> verified = new ArrayList<>();
         for (long s : steps) {
           int n = m.verify(s);
           tensors += n;
-          out.printf("verified %s@%d: %d tensors ok%n", common.run, s, n);
+          Map<String, Object> one = new LinkedHashMap<>();
+          one.put("step", s);
+          one.put("tensors", n);
+          verified.add(one);
+          if (!json) {
+            out.printf("verified %s@%d: %d tensors ok%n", common.run, s, n);
+          }
         }
-        out.printf("verified %d steps, %d tensors: every chunk and tensor hash matches%n", steps.size(), tensors);
+        if (json) {
+          Map<String, Object> result = new LinkedHashMap<>();
+          result.put("run", common.run);
+          result.put("steps", verified);
+          result.put("tensors", tensors);
+          Output.json(out, result);
+        } else {
+          out.printf("verified %d steps, %d tensors: every chunk and tensor hash matches%n", steps.size(), tensors);
+        }
         out.flush();
       }
       return Main.OK;

@@ -106,6 +106,44 @@ class CheckpointCommandTest {
     assertArrayEquals(Files.readAllBytes(corpus.resolve("checkpoints").resolve(files[3])), Files.readAllBytes(out.resolve(files[3])));
   }
 
+  /** restore and verify print what a script needs as JSON, on checkpoints the test makes itself. */
+  @Test
+  void restoreAndVerifyPrintJson() throws Exception {
+    Path repo = tmp.resolve("json-repo");
+    assertEquals(0, CompressCommandTest.run(new InitCommand(), repo.toString()).exit());
+    Path[] saved = {CompressCommandTest.checkpoint(tmp, "model.safetensors", 21, 0),
+        CompressCommandTest.checkpoint(Files.createDirectories(tmp.resolve("b")), "model.safetensors", 21, 1e-3f)};
+    for (int i = 0; i < saved.length; i++) {
+      CompressCommandTest.Run save = checkpoint("save", repo.toString(), "--run", "r", "--step", Integer.toString(i + 1), saved[i].toString());
+      assertEquals(0, save.exit(), save.err());
+    }
+    Path out = tmp.resolve("restored");
+    CompressCommandTest.Run restore = checkpoint("restore", repo.toString(), "--run", "r", "--step", "1", "--out", out.toString(), "--json");
+    assertEquals(0, restore.exit(), restore.err());
+    JsonNode r = new ObjectMapper().readTree(restore.out());
+    assertEquals("r", r.get("run").asText());
+    assertEquals(1, r.get("step").asLong());
+    assertEquals(0, r.get("rank").asInt());
+    assertEquals(1, r.get("files").size(), restore.out());
+    JsonNode file = r.get("files").get(0);
+    assertEquals(out.resolve("model.safetensors").toString(), file.get("path").asText());
+    assertEquals(Files.size(saved[0]), file.get("bytes").asLong());
+    assertArrayEquals(Files.readAllBytes(saved[0]), Files.readAllBytes(out.resolve("model.safetensors")));
+
+    CompressCommandTest.Run verify = checkpoint("verify", repo.toString(), "--run", "r", "--json");
+    assertEquals(0, verify.exit(), verify.err());
+    JsonNode v = new ObjectMapper().readTree(verify.out());
+    assertEquals("r", v.get("run").asText());
+    assertEquals(2, v.get("steps").size(), verify.out());
+    long tensors = 0;
+    for (int i = 0; i < 2; i++) {
+      assertEquals(i + 1, v.get("steps").get(i).get("step").asLong());
+      assertTrue(v.get("steps").get(i).get("tensors").asInt() > 0, verify.out());
+      tensors += v.get("steps").get(i).get("tensors").asInt();
+    }
+    assertEquals(tensors, v.get("tensors").asLong());
+  }
+
   @Test
   void restoreOfAMissingStepIsNotFound() {
     Path repo = tmp.resolve("repo");
