@@ -53,12 +53,10 @@ public final class DecompressCommand implements Callable<Integer> {
     long start = System.nanoTime(); // opening the input (reading and checking its index) counts too, as in compress
     try (TensorFileReader reader = TensorFileReader.open(input)) {
       Path target = output != null ? output : CompressCommand.refuseExisting(defaultOutput(input));
-      CompressionResult d;
+      CompressionResult r;
       try (Progress bar = Progress.start("decompress " + input.getFileName(), reader.originalSize(), progress)) {
-        d = reader.decompress(target, base, threads, bar);
+        r = reader.decompress(target, base, threads, bar).withSeconds((System.nanoTime() - start) / 1e9);
       }
-      CompressionResult r = new CompressionResult(
-          d.inputBytes(), d.outputBytes(), (System.nanoTime() - start) / 1e9, d.lossless(), d.error(), d.tensors());
       if (json) {
         out.println(CompressCommand.toJson(r, r.outputBytes() / (double) r.inputBytes(), r.outputBytes(), threads));
       } else {

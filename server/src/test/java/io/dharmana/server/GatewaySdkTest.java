@@ -27,6 +27,7 @@ import java.util.Random;
 import java.util.TreeSet;
 import io.dharmana.descriptor.PipelineDescriptor;
 import io.dharmana.repo.Repository;
+import io.dharmana.testkit.OpenFiles;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -600,15 +601,11 @@ class GatewaySdkTest {
     assertEquals(1, added.size(), added.toString());
     String pack = added.iterator().next();
     assertArrayEquals(data, s3.getObjectAsBytes(b -> b.bucket("data").key("big")).asByteArray());
-    assertFalse(heldFiles(pack).isEmpty(), "the test needs a pack the gateway holds");
+    assertFalse(OpenFiles.held(pack).isEmpty(), "the test needs a pack the gateway holds");
     s3.deleteObject(b -> b.bucket("data").key("big"));
     GcProcess.run(dir.resolve("repo")); // as `dharmana gc` beside the gateway
     assertFalse(packNames(dir.resolve("repo")).contains(pack), "the gc deleted the pack");
-    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-    while (!heldFiles(pack).isEmpty() && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
-    assertEquals(List.of(), heldFiles(pack), "the gateway still holds the pack the gc deleted");
+    assertEquals(List.of(), OpenFiles.heldAfter(pack, Duration.ofSeconds(10)), "the gateway still holds the pack the gc deleted");
   }
 
   private static java.util.Set<String> packNames(Path repo) throws IOException {
@@ -616,22 +613,6 @@ class GatewaySdkTest {
       return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".pack"))
           .collect(java.util.stream.Collectors.toCollection(java.util.HashSet::new));
     }
-  }
-
-  /** The open descriptors and mappings of this JVM that name {@code fileName}. */
-  private static List<String> heldFiles(String fileName) throws IOException {
-    List<String> held = new ArrayList<>();
-    try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-      for (Path fd : fds.toList()) {
-        try {
-          held.add("descriptor " + Files.readSymbolicLink(fd));
-        } catch (IOException closedMeanwhile) {
-          // the listing's own descriptor
-        }
-      }
-    }
-    Files.readAllLines(Path.of("/proc/self/maps")).forEach(line -> held.add("mapping " + line));
-    return held.stream().filter(h -> h.contains(fileName)).toList();
   }
 
   private static long packFiles(Path repo) throws IOException {

@@ -436,37 +436,17 @@ class SmallPackMergeTest {
       assertEquals(8, store.mergeSmallPacks().smallPacksMerged());
       assertHolds(store, blobs, "read after the merge");
       for (String name : small) {
-        assertTrue(heldFiles(name).isEmpty(), name + " is still open or mapped: " + heldFiles(name));
+        assertTrue(OpenFiles.held(name).isEmpty(), name + " is still open or mapped: " + OpenFiles.held(name));
       }
     }
-  }
-
-  /** The open descriptors and mappings of this JVM that name {@code fileName}. */
-  private static List<String> heldFiles(String fileName) throws IOException {
-    List<String> held = new java.util.ArrayList<>();
-    try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-      for (Path fd : fds.toList()) {
-        try {
-          held.add("descriptor " + Files.readSymbolicLink(fd));
-        } catch (IOException closedMeanwhile) {
-          // the listing's own descriptor
-        }
-      }
-    }
-    Files.readAllLines(Path.of("/proc/self/maps")).forEach(line -> held.add("mapping " + line));
-    return held.stream().filter(h -> h.contains(fileName)).toList();
   }
 
   /**
-   * {@link #heldFiles} once nothing more is let go within 10 s: a mapping goes when the collector
+   * {@link OpenFiles#held} once nothing more is let go within 10 s: a mapping goes when the collector
    * has freed its buffer, which the store asked for but which finishes on the collector's threads.
    */
   private static List<String> heldOnceCollected(String fileName) throws IOException, InterruptedException {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!heldFiles(fileName).isEmpty() && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
-    return heldFiles(fileName);
+    return OpenFiles.heldAfter(fileName, java.time.Duration.ofSeconds(10));
   }
 
   /** 1 MiB packs: one of 4 blobs of 100 KiB is neither small nor merged in the background. */
@@ -501,7 +481,7 @@ class SmallPackMergeTest {
       Map<String, byte[]> blobs = writeOnePack(gateway, 4, 17);
       String pack = packFiles(".pack").get(0).getFileName().toString();
       assertHolds(gateway, blobs, "read by the gateway"); // a copy and a view of the mapping each
-      List<String> held = heldFiles(pack);
+      List<String> held = OpenFiles.held(pack);
       assertTrue(held.stream().anyMatch(h -> h.startsWith("mapping")), "the test needs a mapped pack: " + held);
       try (PackedBlobStore gc = openWithSmallPacks("spool-gc")) {
         gc.delete("chunks/0");
@@ -546,8 +526,8 @@ class SmallPackMergeTest {
       try (java.io.InputStream in = gateway.open("drop")) {
         assertArrayEquals(drop, in.readAllBytes());
       }
-      assertTrue(heldFiles(dropPack).stream().anyMatch(h -> h.startsWith("mapping")),
-          "the test needs a mapped pack: " + heldFiles(dropPack));
+      assertTrue(OpenFiles.held(dropPack).stream().anyMatch(h -> h.startsWith("mapping")),
+          "the test needs a mapped pack: " + OpenFiles.held(dropPack));
       try (Repository gc = Repository.open(repo)) {
         gc.remove("drop");
         gc.gc(java.time.Duration.ZERO);

@@ -19,7 +19,12 @@ public record CompressionResult(
     tensors = List.copyOf(tensors);
   }
 
-  /** Original size over compressed size (for compression: input over output). */
+  /** The same result timed over a longer span (a command's, from opening its input). */
+  public CompressionResult withSeconds(double newSeconds) {
+    return new CompressionResult(inputBytes, outputBytes, newSeconds, lossless, error, tensors);
+  }
+
+    /** Original size over compressed size (for compression: input over output). */
   public double ratio() {
     return outputBytes == 0 ? 0 : (double) inputBytes / outputBytes;
   }
