@@ -123,6 +123,10 @@ final class CheckpointCommand implements Runnable {
     @Option(names = "--json", description = "Print as JSON.")
     boolean json;
 
+    @Option(names = "--progress", negatable = true,
+        description = "Show a progress bar of the tensor bytes stored (default: on a terminal, for large checkpoints).")
+    Boolean progress;
+
     @Parameters(index = "1..*", arity = "1..*", paramLabel = "FILE", description = "safetensors files.")
     List<Path> files;
 
@@ -155,9 +159,13 @@ final class CheckpointCommand implements Runnable {
         Map<String, String> metadata = new LinkedHashMap<>(meta);
         metadata.put(FILES_KEY, fileTable.toString());
         long t0 = System.nanoTime();
-        var future = m.save(step, tensors, metadata);
-        long blocked = System.nanoTime() - t0;
-        CheckpointInfo info = future.join();
+        long blocked;
+        CheckpointInfo info;
+        try (Progress bar = Progress.start("save " + common.run + "@" + step, tensors.stream().mapToLong(Tensor::byteSize).sum(), progress)) {
+          var future = m.save(step, tensors, metadata, bar);
+          blocked = System.nanoTime() - t0;
+          info = future.join();
+        }
         long total = System.nanoTime() - t0;
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
@@ -200,12 +208,25 @@ final class CheckpointCommand implements Runnable {
     @Option(names = "--json", description = "Print as JSON: run, step, rank, files (path and bytes of each).")
     boolean json;
 
+    @Option(names = "--progress", negatable = true,
+        description = "Show a progress bar of the tensor bytes restored (default: on a terminal, for large checkpoints).")
+    Boolean progress;
+
     @Override
     public Integer call() throws IOException {
       try (Repository r = Repository.open(common.repo);
           CheckpointManager m = CheckpointManager.open(r, common.run, CheckpointOptions.DEFAULT)) {
         long s = step(step, m);
-        RestoredCheckpoint restored = m.restore(s, rank, null);
+        RestoredCheckpoint restored;
+        long size;
+        try {
+          size = m.tensors(s, rank).stream().mapToLong(TensorEntry::byteSize).sum();
+        } catch (NotFoundException e) {
+          size = 0; // restore says what is missing, and how (no such step, no complete one, no such rank)
+        }
+        try (Progress bar = Progress.start("restore " + common.run + "@" + s, size, progress)) {
+          restored = m.restore(s, rank, null, bar);
+        }
         Files.createDirectories(out);
         List<Path> written = write(restored, out);
         PrintWriter pw = spec.commandLine().getOut();

@@ -5,8 +5,11 @@ import io.dharmana.NotFoundException;
 import io.dharmana.descriptor.DescriptorDiagram;
 import io.dharmana.descriptor.Descriptors;
 import io.dharmana.descriptor.PipelineDescriptor;
+import io.dharmana.stage.StageSpec;
+import io.dharmana.stage.Stages;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -55,6 +58,22 @@ public final class DescribeCommand implements Callable<Integer> {
       err.println(e.getMessage());
       err.flush();
       return 1;
+    }
+    // the reader checks stage names and parameter names; the values (zstd's level, quantize's
+    // format) only the stages know, and init checks them: so does describe, or it would pass what
+    // init refuses
+    List<StageSpec> stages = descriptor.storage().stages();
+    for (int i = 0; i < stages.size(); i++) {
+      StageSpec stage = stages.get(i);
+      try {
+        if (Stages.exists(stage.name())) {
+          Stages.factory(stage.name()).checkParameters(stage);
+        }
+      } catch (InvalidDescriptorException e) {
+        err.println("Invalid descriptor " + file + ": storage.stages[" + i + "]: " + e.getMessage());
+        err.flush();
+        return EXIT_INVALID;
+      }
     }
     if (json) {
       out.println(Descriptors.toJson(descriptor));

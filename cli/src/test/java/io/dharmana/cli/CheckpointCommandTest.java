@@ -145,6 +145,29 @@ class CheckpointCommandTest {
   }
 
   @Test
+  void saveAndRestoreShowProgressWhenAskedFor() throws Exception {
+    Path repo = tmp.resolve("bar-repo");
+    assertEquals(0, CompressCommandTest.run(new InitCommand(), repo.toString()).exit());
+    Path model = CompressCommandTest.checkpoint(tmp, "model.safetensors", 3, 0);
+    java.io.PrintStream stderr = System.err;
+    java.io.ByteArrayOutputStream bar = new java.io.ByteArrayOutputStream();
+    try {
+      System.setErr(new java.io.PrintStream(bar, true, java.nio.charset.StandardCharsets.UTF_8));
+      assertEquals(0, checkpoint("save", repo.toString(), "--run", "r", "--step", "1", model.toString(), "--progress").exit());
+      assertEquals(0, checkpoint("restore", repo.toString(), "--run", "r", "--out", tmp.resolve("o").toString(), "--progress").exit());
+      String shown = bar.toString(java.nio.charset.StandardCharsets.UTF_8);
+      assertTrue(shown.contains("save r@1 100%") && shown.contains("restore r@1 100%"), shown);
+      bar.reset();
+      assertEquals(0, checkpoint("save", repo.toString(), "--run", "r", "--step", "2", model.toString()).exit());
+      assertEquals(0, checkpoint("restore", repo.toString(), "--run", "r", "--out", tmp.resolve("q").toString(), "--no-progress").exit());
+      assertEquals("", bar.toString(java.nio.charset.StandardCharsets.UTF_8), "no bar unless asked for, off a terminal");
+    } finally {
+      System.setErr(stderr);
+    }
+    assertArrayEquals(Files.readAllBytes(model), Files.readAllBytes(tmp.resolve("o").resolve("model.safetensors")));
+  }
+
+  @Test
   void restoreOfAMissingStepIsNotFound() {
     Path repo = tmp.resolve("repo");
     assertEquals(0, CompressCommandTest.run(new InitCommand(), repo.toString()).exit());

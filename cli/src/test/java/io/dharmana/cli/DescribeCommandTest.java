@@ -56,6 +56,24 @@ class DescribeCommandTest {
   }
 
   @Test
+  void aStageParameterValueInitRefusesIsRefusedToo(@TempDir Path dir) throws Exception {
+    Path bad = dir.resolve("bad.yaml");
+    Files.writeString(bad, "name: x\nstorage:\n  stages: [{byte-planes: {}}, {zstd: {level: 99}}]\n");
+    Run r = run(bad.toString());
+    assertEquals(DescribeCommand.EXIT_INVALID, r.exit());
+    assertEquals("", r.out());
+    assertTrue(r.err().contains("Invalid descriptor " + bad + ": storage.stages[1]: Invalid stage zstd: parameter level is '99'"), r.err());
+    // where the key is checks on any machine; the key itself is read only when the stage runs
+    Path encrypted = dir.resolve("enc.yaml");
+    Files.writeString(encrypted, "name: x\nstorage:\n  stages: [{aes-gcm: {key-env: DHARMANA_TEST_UNSET_KEY}}]\n");
+    assertEquals(0, run(encrypted.toString(), "--no-color").exit());
+    Files.writeString(encrypted, "name: x\nstorage:\n  stages: [{aes-gcm: {key-id: 12}}]\n");
+    Run neither = run(encrypted.toString());
+    assertEquals(DescribeCommand.EXIT_INVALID, neither.exit());
+    assertTrue(neither.err().contains("exactly one of key-env or key-file"), neither.err());
+  }
+
+  @Test
   void missingFileExitsWithOne(@TempDir Path dir) {
     Run r = run(dir.resolve("nope.yaml").toString());
     assertEquals(1, r.exit());

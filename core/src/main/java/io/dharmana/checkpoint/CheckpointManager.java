@@ -16,6 +16,7 @@ import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.PutOptions;
 import io.dharmana.repo.Ref;
 import io.dharmana.repo.Repository;
+import io.dharmana.runtime.ProgressListener;
 import io.dharmana.tensor.DType;
 import io.dharmana.tensor.Tensor;
 import io.dharmana.tensor.codec.FloatCodec;
@@ -276,6 +277,15 @@ public final class CheckpointManager implements AutoCloseable {
    * @throws IllegalStateException if the manager is closed
    */
   public CompletableFuture<CheckpointInfo> save(long step, Collection<? extends Tensor> tensors, Map<String, String> metadata) {
+    return save(step, tensors, metadata, ProgressListener.NONE);
+  }
+
+  /**
+   * As {@link #save(long, Collection, Map)}, telling {@code progress} the tensor bytes stored so
+   * far (of all the tensors' bytes) as each tensor is stored, from the save's threads.
+   */
+  public CompletableFuture<CheckpointInfo> save(
+      long step, Collection<? extends Tensor> tensors, Map<String, String> metadata, ProgressListener progress) {
     if (step < 0) {
       throw new IllegalArgumentException("Invalid step " + step + ": must be >= 0");
     }
@@ -324,7 +334,7 @@ public final class CheckpointManager implements AutoCloseable {
       // the staging memory goes back to the pool before the caller sees the save finish, so the
       // caller's next save never waits for a release that is merely not run yet
       CompletableFuture<CheckpointInfo> result = tail.handle((ignored, failure) -> null)
-          .thenApplyAsync(ignored -> write(step, copies, meta), committer)
+          .thenApplyAsync(ignored -> write(step, copies, meta, progress), committer)
           .whenComplete((info, failure) -> {
             staging.release(arena);
             inFlight.remove(step);
@@ -371,14 +381,20 @@ public final class CheckpointManager implements AutoCloseable {
     }
   }
 
-  private CheckpointInfo write(long step, List<Staged> copies, Map<String, String> metadata) {
+  private CheckpointInfo write(long step, List<Staged> copies, Map<String, String> metadata, ProgressListener progress) {
     if (repo.stat(stepName(step)).isPresent()) {
       throw new AlreadyExistsException("Cannot save " + label(step) + ": the step is already committed");
     }
     ShardTable parentTable = previous;
+    ProgressListener.Summing storedBytes = ProgressListener.summing(progress, copies.stream().mapToLong(s -> s.data().remaining()).sum());
     List<Future<Written>> futures = new ArrayList<>(copies.size());
     for (Staged s : copies) {
-      futures.add(encoders.submit(() -> store(step, s, parentTable)));
+      long bytes = s.data().remaining();
+      futures.add(encoders.submit(() -> {
+        Written w = store(step, s, parentTable);
+        storedBytes.add(bytes);
+        return w;
+      }));
     }
     List<Written> written = awaitAll(step, futures);
     // one commit barrier for all tensors of the step (not one each): every chunk is durable
@@ -750,6 +766,14 @@ public final class CheckpointManager implements AutoCloseable {
    *     run, step, tensor and chunk
    */
   public RestoredCheckpoint restore(long step, int rank, Collection<String> names) {
+    return restore(step, rank, names, ProgressListener.NONE);
+  }
+
+  /**
+   * As {@link #restore(long, int, Collection)}, telling {@code progress} the tensor bytes restored
+   * so far (of all the chosen tensors' bytes) as each tensor is decoded and verified.
+   */
+  public RestoredCheckpoint restore(long step, int rank, Collection<String> names, ProgressListener progress) {
     if (repo.stat(stepName(step)).isEmpty()) {
       throw new NotFoundException("Cannot restore checkpoint " + label(step) + ": no such complete step"
           + latest().stream().mapToObj(l -> " (latest is " + l + ")").findFirst().orElse(" (the run has none)"));
@@ -765,9 +789,14 @@ public final class CheckpointManager implements AutoCloseable {
     if (wanted != null && !wanted.isEmpty()) {
       throw new NotFoundException("Cannot restore " + wanted + " from checkpoint " + label(step) + ": no such tensors");
     }
+    ProgressListener.Summing restored = ProgressListener.summing(progress, chosen.stream().mapToLong(TensorEntry::byteSize).sum());
     List<Future<Tensor>> futures = new ArrayList<>();
     for (TensorEntry e : chosen) {
-      futures.add(encoders.submit(() -> restoreTensor(step, e)));
+      futures.add(encoders.submit(() -> {
+        Tensor t = restoreTensor(step, e);
+        restored.add(e.byteSize());
+        return t;
+      }));
     }
     List<Tensor> tensors = new ArrayList<>();
     for (Future<Tensor> f : futures) {

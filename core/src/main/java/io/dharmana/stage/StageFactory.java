@@ -33,4 +33,15 @@ public interface StageFactory {
    *     allowed, when a parameter is unknown or invalid
    */
   Stage create(StageSpec spec, StageContext context);
+
+  /**
+   * Checks {@code spec}'s parameter values as {@link #create} does, without what create takes from
+   * the machine it runs on (a key): what validating a descriptor can check on any machine. By
+   * default it creates the stage, which for most stages only reads the parameters.
+   *
+   * @throws io.dharmana.InvalidDescriptorException as {@link #create} does
+   */
+  default void checkParameters(StageSpec spec) {
+    create(spec, StageContext.system());
+  }
 }

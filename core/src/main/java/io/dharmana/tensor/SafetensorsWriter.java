@@ -7,8 +7,10 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -89,7 +91,18 @@ public final class SafetensorsWriter {
       }
       // Not Files.createTempFile: its 0600 mode would stick to the final file; CREATE_NEW honours the umask.
       temp = dir.resolve("." + absolute.getFileName() + "." + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + ".tmp");
-      try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
+      FileChannel opened;
+      try {
+        opened = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+      } catch (NoSuchFileException | AccessDeniedException e) {
+        // the error names the temporary file, which the user never asked for: name the directory
+        temp = null;
+        IOException cause = e instanceof NoSuchFileException ? new NoSuchFileException(dir.toString()) : new AccessDeniedException(dir.toString());
+        cause.addSuppressed(e);
+        String why = e instanceof NoSuchFileException ? "no such directory " : "permission denied to create files in ";
+        throw new UncheckedIOException("Cannot write " + path + ": " + why + dir, cause);
+      }
+      try (FileChannel channel = opened) {
         writer.writeTo(channel);
         channel.force(true);
       }

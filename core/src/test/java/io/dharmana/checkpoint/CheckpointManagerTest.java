@@ -182,6 +182,55 @@ class CheckpointManagerTest {
     }
   }
 
+  /** A progress listener that records every call, and which thread runs a call while another does. */
+  private static final class Recorded implements io.dharmana.runtime.ProgressListener {
+    final List<long[]> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final java.util.concurrent.atomic.AtomicInteger inside = new java.util.concurrent.atomic.AtomicInteger();
+    volatile boolean overlapped;
+
+    @Override
+    public void progress(long done, long total) {
+      if (inside.incrementAndGet() > 1) {
+        overlapped = true;
+      }
+      calls.add(new long[] {done, total});
+      Thread.onSpinWait();
+      inside.decrementAndGet();
+    }
+
+    void assertRisesTo(long total, int atMostCalls) {
+      assertFalse(overlapped, "calls one at a time");
+      assertTrue(!calls.isEmpty() && calls.size() <= atMostCalls, calls.size() + " calls");
+      long last = 0;
+      for (long[] c : calls) {
+        assertEquals(total, c[1]);
+        assertTrue(c[0] > last, "rises: " + c[0] + " after " + last);
+        last = c[0];
+      }
+      assertEquals(total, last);
+    }
+  }
+
+  @Test
+  void saveAndRestoreReportProgressOncePerTensorUpToTheirBytes() {
+    try (Repository r = repo();
+        CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT.withFullEvery(4))) {
+      for (int step = 0; step < 2; step++) { // the second is delta-coded against the first
+        List<Tensor> state = TestStates.state(5, step, 6, 4000);
+        long bytes = state.stream().mapToLong(Tensor::byteSize).sum();
+        Recorded saved = new Recorded();
+        m.save(step, state, Map.of(), saved).join();
+        saved.assertRisesTo(bytes, state.size());
+        Recorded restored = new Recorded();
+        assertSameTensors(state, m.restore(step, 0, null, restored), "step " + step);
+        restored.assertRisesTo(bytes, state.size());
+      }
+      Recorded one = new Recorded();
+      Tensor t = m.restore(1, 0, List.of(TestStates.state(5, 1, 6, 4000).get(2).name()), one).tensors().get(0);
+      one.assertRisesTo(t.byteSize(), 1);
+    }
+  }
+
   @Test
   void identicalTensorCostsNothingWhateverTheChain() {
     try (Repository r = repo();

@@ -301,4 +301,14 @@ class SafetensorsTest {
       }
     }
   }
+
+  @Test
+  void anAtomicWriteIntoAMissingDirectoryNamesTheDirectoryAndLeavesNothing() {
+    Path dir = tmp.resolve("absent");
+    Path file = dir.resolve("w.safetensors");
+    var e = assertThrows(java.io.UncheckedIOException.class, () -> SafetensorsWriter.writeAtomically(file, channel -> {}));
+    assertEquals("Cannot write " + file + ": no such directory " + dir, e.getMessage());
+    assertTrue(e.getCause() instanceof java.nio.file.NoSuchFileException, e.getCause().toString());
+    assertTrue(Files.notExists(dir));
+  }
 }

@@ -32,18 +32,10 @@ public final class AesGcmStageFactory extends BuiltinStageFactory {
 
   @Override
   public Stage create(StageSpec spec, StageContext context) {
-    StageParameters params = StageParameters.of(spec, PARAMETERS, currentVersion());
+    StageParameters params = checkedParameters(spec);
     String env = params.optional("key-env");
     String file = params.optional("key-file");
-    if ((env == null) == (file == null)) {
-      throw new InvalidDescriptorException(
-          "Invalid stage aes-gcm: exactly one of key-env or key-file must be given, got "
-              + (env == null ? "neither" : "both (key-env '" + env + "', key-file '" + file + "')"));
-    }
     String keyId = params.optional("key-id");
-    if (keyId != null && !keyId.matches("[0-9a-f]{16}")) {
-      throw params.invalid("key-id", keyId, "16 lowercase hex digits (the first of the key's SHA-256)");
-    }
     AesGcmKey key;
     Map.Entry<String, String> source;
     if (env != null) {
@@ -56,6 +48,28 @@ public final class AesGcmStageFactory extends BuiltinStageFactory {
       source = Map.entry("key-file", file);
     }
     return new AesGcmStage(key, source, keyId, params.version());
+  }
+
+  /** Where the key is and its id are checked; the key itself is not read, so this holds on any machine. */
+  @Override
+  public void checkParameters(StageSpec spec) {
+    checkedParameters(spec);
+  }
+
+  private StageParameters checkedParameters(StageSpec spec) {
+    StageParameters params = StageParameters.of(spec, PARAMETERS, currentVersion());
+    String env = params.optional("key-env");
+    String file = params.optional("key-file");
+    if ((env == null) == (file == null)) {
+      throw new InvalidDescriptorException(
+          "Invalid stage aes-gcm: exactly one of key-env or key-file must be given, got "
+              + (env == null ? "neither" : "both (key-env '" + env + "', key-file '" + file + "')"));
+    }
+    String keyId = params.optional("key-id");
+    if (keyId != null && !keyId.matches("[0-9a-f]{16}")) {
+      throw params.invalid("key-id", keyId, "16 lowercase hex digits (the first of the key's SHA-256)");
+    }
+    return params;
   }
 
   private static String readKeyFile(String file) {
