@@ -5,6 +5,7 @@ import io.dharmana.NotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.Collection;
 
 /**
  * A flat namespace of immutable blobs under string keys: the one thing every tier (memory, a
@@ -82,6 +83,22 @@ public interface BlobStore extends AutoCloseable {
    */
   default void write(String key, byte[] bytes) {
     create(key).writeAndCommit(bytes);
+  }
+
+  /**
+   * Writes an empty blob under each of {@code keys}, as {@link #write} does; a key already
+   * committed is left as it is. All are durable when this returns. For markers whose key is their
+   * content (a packed store's marks of deleted blobs, written by the thousand in one gc): a store
+   * may make them durable together, which by default it does not.
+   */
+  default void writeMarkers(Collection<String> keys) {
+    for (String key : keys) {
+      try {
+        write(key, new byte[0]);
+      } catch (AlreadyExistsException marked) {
+        // written before: a marker's content is its key
+      }
+    }
   }
 
   /** Releases resources; must be idempotent. */

@@ -20,9 +20,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -371,6 +374,14 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
 
   /** Creates the missing directories up to {@code directory}, flushing each new entry's parent. */
   private void createDirectories(Path directory) throws IOException {
+    createDirectories(directory, null);
+  }
+
+  /**
+   * Creates {@code directory} and its missing parents, each flushed into its parent at once, or,
+   * with {@code unflushed} given, left for the caller to flush: the parents go into that set.
+   */
+  private void createDirectories(Path directory, Set<Path> unflushed) throws IOException {
     List<Path> missing = new ArrayList<>();
     for (Path d = directory; d != null && !d.equals(root) && !Files.isDirectory(d); d = d.getParent()) {
       missing.add(0, d);
@@ -385,9 +396,53 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
         }
         continue;
       }
-      if (fsync) {
+      if (unflushed != null) {
+        unflushed.add(d.getParent());
+      } else if (fsync) {
         forceDirectory(d.getParent());
       }
+    }
+  }
+
+  /**
+   * Creates each marker in place (empty, so there is nothing half-written to hide behind a link)
+   * and flushes each directory that gained an entry once for all of them. One gc marks thousands
+   * of deleted chunks; written one at a time, each took a sync of its file and one of its
+   * directory (~2 ms).
+   */
+  @Override
+  public void writeMarkers(Collection<String> keys) {
+    Set<Path> changed = new LinkedHashSet<>();
+    try {
+      for (String key : keys) {
+        Path target = path(key);
+        for (int attempt = 1; ; attempt++) {
+          createDirectories(target.getParent(), changed);
+          try {
+            Files.createFile(target);
+            changed.add(target.getParent());
+          } catch (FileAlreadyExistsException e) {
+            if (Files.isDirectory(target)) {
+              throw new IOException("Cannot commit " + key + ": it is already a prefix of other blobs, so it cannot also be a blob", e);
+            }
+            // written before: a marker's content is its key
+          } catch (NoSuchFileException e) {
+            // a concurrent cleanup removed the directory just created, as in linkUnflushed
+            if (attempt < COMMIT_ATTEMPTS) {
+              continue;
+            }
+            throw e;
+          }
+          break;
+        }
+      }
+      if (fsync) {
+        for (Path directory : changed) {
+          forceDirectory(directory);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write " + keys.size() + " markers in " + root + ": " + e.getMessage(), e);
     }
   }
 

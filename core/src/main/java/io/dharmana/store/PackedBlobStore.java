@@ -128,6 +128,13 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   private final Object appendLock = new Object();
   private final Object refreshLock = new Object();
   private final Object repackLock = new Object(); // one repack or merge at a time
+  /** Keys of marks of deleted blobs not written yet; see {@link #markDead}. */
+  private final List<String> pendingMarks = new ArrayList<>();
+  /**
+   * Marks written at once when that many wait (~8 MB of keys): a gc deleting fewer chunks writes
+   * none for the packs it then deletes whole.
+   */
+  private static final int MARK_BATCH = 1 << 16;
   private final AtomicBoolean closed = new AtomicBoolean();
   private Pack openPack; // guarded by appendLock
 
@@ -631,11 +638,45 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     return true;
   }
 
+  /**
+   * Marks a blob of a sealed pack dead, so that a reload leaves it out. Marks are written in
+   * batches, at the latest by the next {@link #flush} (a repack flushes first, so no mark is
+   * written after its pack is gone): a gc deletes thousands of chunks, and written one by one
+   * each mark cost two syncs. A mark lost in a crash before its batch only brings back a blob
+   * no manifest names, which the next gc deletes again.
+   */
   private void markDead(Pack pack, String key) {
+    List<String> batch = null;
+    synchronized (pendingMarks) {
+      pendingMarks.add(DEAD + pack.id + "/" + key);
+      if (pendingMarks.size() >= MARK_BATCH) {
+        batch = takePendingMarks();
+      }
+    }
+    if (batch != null) {
+      writeMarks(batch);
+    }
+  }
+
+  private List<String> takePendingMarks() {
+    synchronized (pendingMarks) {
+      List<String> batch = List.copyOf(pendingMarks);
+      pendingMarks.clear();
+      return batch;
+    }
+  }
+
+  private void writeMarks(List<String> batch) {
+    if (batch.isEmpty()) {
+      return;
+    }
     try {
-      objects.write(DEAD + pack.id + "/" + key, new byte[0]);
-    } catch (AlreadyExistsException alreadyMarked) {
-      // marked by an earlier delete of the same key in the same pack
+      objects.writeMarkers(batch);
+    } catch (RuntimeException e) {
+      synchronized (pendingMarks) {
+        pendingMarks.addAll(0, batch); // the next flush tries again
+      }
+      throw e;
     }
   }
 
@@ -682,6 +723,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   @Override
   public void flush() throws IOException {
     checkOpen();
+    writeMarks(takePendingMarks());
     flushes.flush(this::flushOnce, "flush");
   }
 
@@ -873,7 +915,8 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
     checkOpen();
     synchronized (repackLock) {
-      flush();
+      // sealed, but the marks wait: those of the packs chosen below are dropped, not written
+      flushes.flush(this::flushOnce, "flush");
       java.util.Set<Pack> victims = new java.util.HashSet<>();
       for (Pack pack : packs.values()) {
         if (pack.state == PackState.SEALED && pack.size > 0 && pack.deadBytes.get() >= minDeadFraction * pack.size) {
@@ -976,6 +1019,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     boolean anyGone = false;
     for (java.util.Iterator<Pack> it = victims.iterator(); it.hasNext(); ) {
       Pack pack = it.next();
+      if (!live.containsKey(pack)) {
+        continue; // all dead (what a gc mostly leaves): nothing to read or move
+      }
       byte[] all;
       try {
         all = pack.remote().readAll();
@@ -994,6 +1040,11 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
           moved++;
         }
       }
+    }
+    // marks not written yet of blobs in the victims would only be deleted with them below; a crash
+    // before that leaves those blobs live again in a pack no manifest needs, for the next gc
+    synchronized (pendingMarks) {
+      pendingMarks.removeIf(mark -> victims.contains(packs.get(mark.substring(DEAD.length(), mark.indexOf('/', DEAD.length())))));
     }
     flush();
     long reclaimed = 0;

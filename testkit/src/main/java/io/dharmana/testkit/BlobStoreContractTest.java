@@ -252,6 +252,35 @@ public abstract class BlobStoreContractTest {
   }
 
   @Test
+  void markersAreEmptyBlobsThatLeaveExistingKeysAsTheyAreAndSurviveReopen() throws Exception {
+    BlobStore store = newStore();
+    store.write("marks/p1/kept", new byte[] {7});
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      keys.add("marks/p" + (i % 3) + "/chunks/" + String.format("%02x", i % 7) + "/k" + i);
+    }
+    keys.add("marks/p1/kept");
+    keys.add(keys.get(0)); // twice in one batch
+    store.writeMarkers(keys);
+    store.writeMarkers(keys.subList(0, 10)); // again: nothing changes
+    for (String key : keys.subList(0, 300)) {
+      assertArrayEquals(new byte[0], store.read(key), key);
+    }
+    assertArrayEquals(new byte[] {7}, store.read("marks/p1/kept"), "an existing blob is left as it is");
+    assertThrows(IllegalArgumentException.class, () -> store.writeMarkers(List.of("marks/../x")));
+    if (store instanceof SupportsListing) {
+      assertEquals(301, keys(store, "marks/").size());
+    }
+    if (supportsReopen()) {
+      BlobStore again = reopen(store);
+      opened.add(again);
+      for (String key : keys.subList(0, 300)) {
+        assertTrue(again.exists(key), key);
+      }
+    }
+  }
+
+  @Test
   void listingIsSortedAndPrefixFiltered() throws Exception {
     BlobStore store = store();
     Assumptions.assumeTrue(store instanceof SupportsListing, "store does not list");

@@ -1,6 +1,7 @@
 package io.dharmana.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -78,6 +79,108 @@ class PackedBlobStoreLocalTest {
         }
       }, "index cut to " + keep + " bytes");
       assertTrue(e.getMessage().contains(".idx"), e.getMessage());
+    }
+  }
+
+  /** Counts how the packed store writes its marks of deleted blobs: one at a time, or in batches. */
+  private static final class CountingMarks extends io.dharmana.store.ForwardingBlobStore {
+    final java.util.concurrent.atomic.AtomicInteger singleMarks = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
+
+    CountingMarks(BlobStore delegate) {
+      super(delegate);
+    }
+
+    @Override
+    public io.dharmana.store.BlobOutput create(String key) {
+      if (key.startsWith("dead/")) {
+        singleMarks.incrementAndGet();
+      }
+      return super.create(key);
+    }
+
+    final java.util.concurrent.atomic.AtomicInteger marks = new java.util.concurrent.atomic.AtomicInteger();
+
+    @Override
+    public void writeMarkers(java.util.Collection<String> keys) {
+      batches.incrementAndGet();
+      marks.addAndGet(keys.size());
+      delegate().writeMarkers(keys);
+    }
+  }
+
+  @Test
+  void aRepackWritesNoMarksForThePacksItDeletesAndKeepsTheOthers() throws Exception {
+    Map<String, byte[]> blobs = new LinkedHashMap<>();
+    Random random = new Random(92);
+    try (PackedBlobStore store = open()) {
+      for (String pack : List.of("a", "b")) { // one pack each
+        for (int i = 0; i < 1000; i++) {
+          byte[] bytes = new byte[1 + random.nextInt(512)];
+          random.nextBytes(bytes);
+          blobs.put(pack + "/" + i, bytes);
+          store.write(pack + "/" + i, bytes);
+        }
+        store.flush();
+      }
+    }
+    CountingMarks counted = new CountingMarks(Stores.local(dir.resolve("objects"), true));
+    List<String> deleted = new java.util.ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      deleted.add("a/" + i); // all of pack a
+      if (i % 10 == 0) {
+        deleted.add("b/" + i); // a tenth of pack b
+      }
+    }
+    try (PackedBlobStore store = PackedBlobStore.open(counted, PackOptions.defaults(dir.resolve("spool")))) {
+      deleted.forEach(store::delete);
+      assertEquals(1, store.repack(0.5).packsRewritten(), "pack a, all dead");
+      assertEquals(100, counted.marks.get(), "marks only for pack b, which stays");
+    }
+    deleted.forEach(blobs::remove);
+    try (PackedBlobStore store = open()) {
+      for (String key : deleted) {
+        assertTrue(!store.exists(key), key);
+      }
+      for (Map.Entry<String, byte[]> e : blobs.entrySet()) {
+        assertArrayEquals(e.getValue(), store.read(e.getKey()), e.getKey());
+      }
+    }
+    try (BlobStore objects = Stores.local(dir.resolve("objects"), false)) {
+      assertEquals(100, ((io.dharmana.store.SupportsListing) objects).list("dead/").count(), "no mark is left of pack a");
+    }
+  }
+
+  @Test
+  void deletesOfSealedBlobsAreMarkedInBatchesAndStayDeletedAfterReopen() throws Exception {
+    Map<String, byte[]> blobs = new LinkedHashMap<>();
+    Random random = new Random(91);
+    for (int i = 0; i < 80_000; i++) {
+      byte[] bytes = new byte[1 + random.nextInt(64)];
+      random.nextBytes(bytes);
+      blobs.put("chunks/" + String.format("%02x", i % 256) + "/c" + i, bytes);
+    }
+    try (PackedBlobStore store = open()) {
+      blobs.forEach(store::write);
+      store.flush();
+    }
+    CountingMarks counted = new CountingMarks(Stores.local(dir.resolve("objects"), true));
+    List<String> deleted = blobs.keySet().stream().filter(k -> !k.endsWith("7")).toList(); // 72,000 of 80,000
+    try (PackedBlobStore store = PackedBlobStore.open(counted, PackOptions.defaults(dir.resolve("spool")))) {
+      deleted.forEach(store::delete);
+      store.flush();
+      assertEquals(0, counted.singleMarks.get(), "no mark written on its own");
+      assertEquals(2, counted.batches.get(), "72,000 marks: a full batch of 65,536 and the rest at the flush");
+    }
+    deleted.forEach(blobs::remove);
+    try (PackedBlobStore store = open()) {
+      for (String key : deleted) {
+        assertTrue(!store.exists(key), key);
+      }
+      for (Map.Entry<String, byte[]> e : blobs.entrySet()) {
+        assertArrayEquals(e.getValue(), store.read(e.getKey()), e.getKey());
+      }
+      assertEquals(blobs.size(), store.list("chunks/").count());
     }
   }
 
