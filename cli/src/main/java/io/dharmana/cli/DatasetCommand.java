@@ -370,15 +370,41 @@ public final class DatasetCommand implements Runnable {
     @Option(names = "--members", description = "Write tar sources as their member files instead of the original .tar.")
     boolean members;
 
+    @Option(names = "--json", description = "Print the result as JSON: samples, bytes, sources (kind, name, samples and"
+        + " bytes of each), output, seconds.")
+    boolean json;
+
     @Override
     public Integer call() {
       long started = System.nanoTime();
       try (BlobStore store = location.existing(dir); Dataset dataset = Dataset.open(store, "")) {
         dataset.unpack(out, members ? Dataset.TarRestore.MEMBERS : Dataset.TarRestore.ARCHIVE);
         double seconds = (System.nanoTime() - started) / 1e9;
-        spec.commandLine().getOut().printf(Locale.ROOT, "unpacked %d samples (%s) of %d source(s) to %s in %.2f s%n",
-            dataset.size(), Output.bytes(dataset.index().bytes()), dataset.index().sources().size(), out, seconds);
-        spec.commandLine().getOut().flush();
+        PrintWriter o = spec.commandLine().getOut();
+        DatasetIndex index = dataset.index();
+        if (json) {
+          List<Map<String, Object>> sources = new ArrayList<>();
+          for (SourceInfo s : index.sources()) {
+            // not the tar trailer the index keeps to restore an archive byte for byte
+            Map<String, Object> source = new LinkedHashMap<>();
+            source.put("kind", s.kind());
+            source.put("name", s.name());
+            source.put("samples", s.samples());
+            source.put("bytes", s.bytes());
+            sources.add(source);
+          }
+          Map<String, Object> result = new LinkedHashMap<>();
+          result.put("samples", dataset.size());
+          result.put("bytes", index.bytes());
+          result.put("sources", sources);
+          result.put("output", out.toString());
+          result.put("seconds", seconds);
+          Output.json(o, result);
+        } else {
+          o.printf(Locale.ROOT, "unpacked %d samples (%s) of %d source(s) to %s in %.2f s%n",
+              dataset.size(), Output.bytes(index.bytes()), index.sources().size(), out, seconds);
+          o.flush();
+        }
       }
       return Main.OK;
     }

@@ -1,11 +1,14 @@
 package io.dharmana.cli;
 
+import io.dharmana.InvalidDescriptorException;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.Repository;
 import io.dharmana.runtime.Verification;
 import io.dharmana.tensor.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -35,12 +38,23 @@ final class GetCommand implements Callable<Integer> {
   @Option(names = "--progress", negatable = true, description = "Show a progress bar (default: on a terminal, for large objects).")
   Boolean progress;
 
+  @Option(names = "--json", description = "Print the result as JSON on standard output instead of the summary on standard"
+      + " error: name, version, bytes, seconds, output, chunksVerified (each checked against its id), originalVerified"
+      + " (whether the whole object's SHA-256 was checked: with --verify-original, unless it was written without one or"
+      + " by a lossy stage), sha256 (empty when not recorded). Needs -o FILE: without it the object's bytes are the output.")
+  boolean json;
+
   private Verification verification() {
     return verifyOriginal ? Verification.CHUNKS_AND_ORIGINAL : Verification.CHUNKS;
   }
 
   @Override
   public Integer call() throws IOException {
+    if (json && output == null) {
+      // checked before the repository is opened: nothing is read for a command line that cannot be served
+      throw new InvalidDescriptorException("Invalid --json: the object's bytes go to standard output without -o;"
+          + " write them to a file with -o FILE (-o /dev/null to only verify), or leave out --json");
+    }
     try (Repository r = Repository.open(repo)) {
       ObjectInfo info = r.stat(name).orElseThrow(() -> new io.dharmana.NotFoundException("Cannot read " + name + ": no such object"));
       long start = System.nanoTime();
@@ -53,13 +67,29 @@ final class GetCommand implements Callable<Integer> {
       } else {
         // atomically, with the umask's mode (a temporary file renamed when complete and verified);
         // a device such as /dev/null is written in place
+        ObjectInfo[] read = {info};
         try (Progress bar = Progress.start("get " + name, info.size(), progress)) {
-          SafetensorsWriter.writeAtomically(output, channel -> r.get(name, channel, verification(), bar));
+          SafetensorsWriter.writeAtomically(output, channel -> read[0] = r.get(name, channel, verification(), bar));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        spec.commandLine().getErr().printf("get %s: %s in %.2f s (%s) -> %s%n", name, Output.bytes(info.size()), seconds,
-            Output.rate(info.size(), seconds), output);
-        spec.commandLine().getErr().flush();
+        // the version read, which a put between the stat above and the read may have replaced
+        ObjectInfo got = read[0];
+        if (json) {
+          Map<String, Object> result = new LinkedHashMap<>();
+          result.put("name", got.name());
+          result.put("version", got.version());
+          result.put("bytes", got.size());
+          result.put("seconds", seconds);
+          result.put("output", output.toString());
+          result.put("chunksVerified", r.manifest(got.manifestId()).chunks().size());
+          result.put("originalVerified", verification().checksOriginal(got.lossy(), got.sha256()));
+          result.put("sha256", got.sha256());
+          Output.json(spec.commandLine().getOut(), result);
+        } else {
+          spec.commandLine().getErr().printf("get %s: %s in %.2f s (%s) -> %s%n", name, Output.bytes(got.size()), seconds,
+              Output.rate(got.size(), seconds), output);
+          spec.commandLine().getErr().flush();
+        }
       }
       r.history().append(r.metrics(info.pipeline()).snapshot("get " + name));
     }

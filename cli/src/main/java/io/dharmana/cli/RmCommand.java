@@ -1,11 +1,16 @@
 package io.dharmana.cli;
 
 import io.dharmana.repo.Repository;
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -20,21 +25,36 @@ final class RmCommand implements Callable<Integer> {
   @Parameters(index = "1..*", arity = "1..*", paramLabel = "NAME", description = "Object names.")
   List<String> names;
 
+  @Option(names = "--json", description = "Print the result as JSON: removed and missing (the names of each, in the order"
+      + " given). A missing name is still an error on standard error and exit code 3, as without --json.")
+  boolean json;
+
   @Override
   public Integer call() {
-    int missing = 0;
+    List<String> removed = new ArrayList<>();
+    List<String> missing = new ArrayList<>();
+    PrintWriter out = spec.commandLine().getOut();
     try (Repository r = Repository.open(repo)) {
       for (String name : names) {
         if (r.remove(name)) {
-          spec.commandLine().getOut().println("removed " + name);
+          removed.add(name);
+          if (!json) {
+            out.println("removed " + name);
+          }
         } else {
-          missing++;
+          missing.add(name);
           spec.commandLine().getErr().println("dharmana rm: Cannot remove " + name + ": no such object");
         }
       }
     }
-    spec.commandLine().getOut().flush();
+    if (json) {
+      Map<String, Object> result = new LinkedHashMap<>();
+      result.put("removed", removed);
+      result.put("missing", missing);
+      Output.json(out, result);
+    }
+    out.flush();
     spec.commandLine().getErr().flush();
-    return missing == 0 ? Main.OK : Main.NOT_FOUND;
+    return missing.isEmpty() ? Main.OK : Main.NOT_FOUND;
   }
 }

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.dharmana.cli.DatasetCommand.Pack;
 import picocli.CommandLine;
 
 class DatasetCommandTest {
@@ -142,6 +143,36 @@ class DatasetCommandTest {
     assertTrue(err.toString().contains("Invalid --epochs 0"), err.toString());
     assertEquals(Main.INVALID, run("bench", ds.toString(), "--batch", "8", "--compute-ms", "1", "--prefetch", "lots"));
     assertTrue(err.toString().contains("Invalid --prefetch 'lots'"), err.toString());
+  }
+
+  @Test
+  void unpackJsonSaysWhatWasRestored() throws IOException {
+    Path src = sourceTree(2, 40);
+    Path lines = tmp.resolve("notes.jsonl");
+    Files.writeString(lines, "{\"id\":1}\n{\"id\":2,\"text\":\"two\"}\n{\"id\":3}\n");
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", src.toString(), lines.toString(), "--shard-size", "100KiB"), err.toString());
+    Path restored = tmp.resolve("restored");
+    assertEquals(0, run("unpack", ds.toString(), restored.toString(), "--json"), err.toString());
+    JsonNode json = new ObjectMapper().readTree(out.toString());
+    assertEquals(40 + 3, json.get("samples").asLong(), out.toString());
+    assertEquals(restored.toString(), json.get("output").asText());
+    assertTrue(json.get("seconds").asDouble() > 0, out.toString());
+    long files = Pack.inputBytes(src);
+    JsonNode sources = json.get("sources");
+    assertEquals(2, sources.size(), out.toString());
+    assertEquals("dir", sources.get(0).get("kind").asText());
+    assertEquals(40, sources.get(0).get("samples").asLong());
+    assertEquals(files, sources.get(0).get("bytes").asLong());
+    assertEquals("jsonl", sources.get(1).get("kind").asText());
+    assertEquals("notes.jsonl", sources.get(1).get("name").asText());
+    assertEquals(3, sources.get(1).get("samples").asLong());
+    assertEquals(Files.size(lines), sources.get(1).get("bytes").asLong());
+    // what was restored is what was packed, and the JSON's bytes are the samples' bytes the index holds
+    assertArrayEquals(Files.readAllBytes(lines), Files.readAllBytes(restored.resolve("notes.jsonl")));
+    assertEquals(files, Pack.inputBytes(restored) - Files.size(restored.resolve("notes.jsonl")));
+    assertEquals(0, run("inspect", ds.toString(), "--json"), err.toString());
+    assertEquals(new ObjectMapper().readTree(out.toString()).get("bytes").asLong(), json.get("bytes").asLong());
   }
 
   @Test

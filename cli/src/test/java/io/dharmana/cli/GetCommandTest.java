@@ -6,13 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dharmana.cli.CompressCommandTest.Run;
+import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.PutOptions;
 import io.dharmana.repo.Repository;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -90,5 +97,71 @@ class GetCommandTest {
     run = CompressCommandTest.run(new GetCommand(), repo.toString(), "empty", "-o", empty.toString(), "--verify-original", "--no-progress");
     assertEquals(0, run.exit(), run.err());
     assertEquals(0, Files.size(empty));
+  }
+
+  @Test
+  void jsonSaysWhatWasWrittenAndVerified() throws Exception {
+    Path out = dir.resolve("json.bin");
+    Run run = CompressCommandTest.run(new GetCommand(), repo.toString(), "obj", "-o", out.toString(), "--verify-original",
+        "--no-progress", "--json");
+    assertEquals(0, run.exit(), run.err());
+    assertEquals("", run.err(), "the summary line is replaced by the JSON on standard output");
+    assertArrayEquals(data, Files.readAllBytes(out));
+    JsonNode json = new ObjectMapper().readTree(run.out());
+    try (Repository r = Repository.open(repo)) {
+      ObjectInfo info = r.stat("obj").orElseThrow();
+      assertEquals("obj", json.get("name").asText());
+      assertEquals(info.version(), json.get("version").asLong());
+      assertEquals(r.manifest(info.manifestId()).chunks().size(), json.get("chunksVerified").asInt());
+    }
+    assertEquals(Files.size(out), json.get("bytes").asLong());
+    assertEquals(out.toString(), json.get("output").asText());
+    assertTrue(json.get("seconds").asDouble() > 0, run.out());
+    assertTrue(json.get("chunksVerified").asInt() > 1, "3 MiB of random bytes is several chunks: " + run.out());
+    assertTrue(json.get("originalVerified").asBoolean(), run.out());
+    assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data)), json.get("sha256").asText());
+  }
+
+  /** Without --verify-original, or for an object written without the whole-object hash, only the chunks are checked. */
+  @Test
+  void jsonSaysWhenOnlyTheChunksWereVerified() throws Exception {
+    try (Repository r = Repository.open(repo)) {
+      r.put("unhashed", new ByteArrayInputStream(new byte[] {1, 2, 3}), PutOptions.defaults().withoutOriginalHash());
+    }
+    Path out = dir.resolve("chunks.bin");
+    Run run = CompressCommandTest.run(new GetCommand(), repo.toString(), "obj", "-o", out.toString(), "--no-progress", "--json");
+    assertEquals(0, run.exit(), run.err());
+    JsonNode json = new ObjectMapper().readTree(run.out());
+    assertFalse(json.get("originalVerified").asBoolean(), run.out());
+    assertEquals(data.length, json.get("bytes").asLong());
+
+    run = CompressCommandTest.run(new GetCommand(), repo.toString(), "unhashed", "-o", out.toString(), "--verify-original",
+        "--no-progress", "--json");
+    assertEquals(0, run.exit(), run.err());
+    json = new ObjectMapper().readTree(run.out());
+    assertFalse(json.get("originalVerified").asBoolean(), "no hash was recorded to check: " + run.out());
+    assertEquals("", json.get("sha256").asText());
+    assertEquals(3, json.get("bytes").asLong());
+    assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(out));
+  }
+
+  /** Without -o the object's bytes are the output: JSON there would be mixed into them, so it is refused before anything is read. */
+  @Test
+  void jsonWithoutAnOutputFileIsAUsageError() {
+    // a small object: were the refusal gone, its bytes would go to this JVM's standard output
+    try (Repository r = Repository.open(repo)) {
+      r.put("small", new ByteArrayInputStream(new byte[] {7}), PutOptions.defaults());
+    }
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = Main.commandLine("get").setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
+        .execute("get", repo.toString(), "small", "--json", "--no-progress");
+    assertEquals(Main.INVALID, exit, err.toString());
+    assertEquals("", out.toString());
+    assertTrue(err.toString().startsWith("dharmana get: Invalid --json") && err.toString().contains("-o FILE"), err.toString());
+    // refused before the repository is opened: a missing one is not what the error is about
+    exit = Main.commandLine("get").setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
+        .execute("get", dir.resolve("no-repo").toString(), "small", "--json");
+    assertEquals(Main.INVALID, exit, err.toString());
   }
 }

@@ -325,9 +325,7 @@ public final class StorageRuntime implements AutoCloseable {
       this.what = what;
       this.chain = manifest.chunks().isEmpty() ? null : chainFor(manifest);
       boolean whole = this.offset == 0 && end == manifest.size();
-      // an object written without the original's hash is checked by its chunks alone
-      this.digest = whole && !manifest.lossy() && !manifest.sha256().isEmpty()
-          && verification == Verification.CHUNKS_AND_ORIGINAL ? ChunkId.newDigest() : null;
+      this.digest = whole && verification.checksOriginal(manifest.lossy(), manifest.sha256()) ? ChunkId.newDigest() : null;
       this.next = firstChunk(offsets, this.offset);
       List<Stage> stages = chain == null ? List.of() : chain.stages();
       long largest = 0;
