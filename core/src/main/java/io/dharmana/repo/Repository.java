@@ -60,8 +60,9 @@ import java.util.stream.Stream;
  * REPO/metrics/history.jsonl  what every command did (see {@link MetricsHistory})
  * </pre>
  *
- * <p>Thread-safe; several processes may write one repository at once (writers share it, garbage
- * collection takes it alone, see {@link RepositoryLock}).
+ * <p>Thread-safe; several processes, and several instances in one process, may write one
+ * repository at once (writers share it, garbage collection takes it alone, see {@link
+ * RepositoryLock}).
  */
 public final class Repository implements AutoCloseable {
   public static final String DESCRIPTOR_FILE = "dharmana.yaml";

@@ -160,13 +160,16 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     if (!(objects instanceof SupportsListing)) {
       throw new IllegalArgumentException("Invalid store " + objects + " for packing: it must support listing");
     }
+    Path spoolDirectory;
     try {
-      Files.createDirectories(options.spoolDirectory());
+      // its real path: a spool's name in LIVE_SPOOLS must be one, however each store spells the directory
+      spoolDirectory = Files.createDirectories(options.spoolDirectory()).toRealPath();
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot create spool directory " + options.spoolDirectory() + ": " + e.getMessage(), e);
     }
-    removeDeadSpools(options.spoolDirectory());
-    PackedBlobStore store = new PackedBlobStore(objects, options, Clock.systemUTC());
+    removeDeadSpools(spoolDirectory);
+    PackedBlobStore store = new PackedBlobStore(objects,
+        new PackOptions(options.packSize(), options.directThreshold(), spoolDirectory), Clock.systemUTC());
     store.refresh();
     return store;
   }

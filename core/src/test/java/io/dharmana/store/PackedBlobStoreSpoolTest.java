@@ -18,6 +18,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Spool files of a packed store are removed at open only when their writer is gone: never a live
@@ -76,7 +78,11 @@ class PackedBlobStoreSpoolTest {
   }
 
   private PackedBlobStore open(String objects) {
-    return PackedBlobStore.open(Stores.local(dir.resolve(objects), false), PackOptions.defaults(dir.resolve("spool")));
+    return open(objects, dir.resolve("spool"));
+  }
+
+  private PackedBlobStore open(String objects, Path spool) {
+    return PackedBlobStore.open(Stores.local(dir.resolve(objects), false), PackOptions.defaults(spool));
   }
 
   private static void kill(Process child) throws InterruptedException {
@@ -128,12 +134,13 @@ class PackedBlobStoreSpoolTest {
   }
 
   /**
-   * A second store of this process opening the same spool directory must not touch the first's
-   * live spool: closing a channel on a file drops every lock the process holds on it (POSIX), after
-   * which another process would take that spool for a dead writer's.
+   * A second store of this process opening the same spool directory, however spelled, must not
+   * touch the first's live spool: closing a channel on a file drops every lock the process holds on
+   * it (POSIX), after which another process would take that spool for a dead writer's.
    */
-  @Test
-  void anotherStoreOfThisProcessLeavesALiveSpoolAndItsLock() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"same", "symlink"})
+  void anotherStoreOfThisProcessLeavesALiveSpoolAndItsLock(String spelling) throws Exception {
     long seed = 91;
     byte[] bytes = new byte[10_000];
     new Random(seed).nextBytes(bytes);
@@ -143,7 +150,9 @@ class PackedBlobStoreSpoolTest {
       try (Stream<Path> files = Files.list(dir.resolve("spool"))) {
         spool = files.filter(p -> p.toString().endsWith(".spool")).findFirst().orElseThrow();
       }
-      try (PackedBlobStore other = open("other-objects")) {
+      Path spoolDirectory = spelling.equals("same") ? dir.resolve("spool")
+          : Files.createSymbolicLink(dir.resolve("spool-link"), dir.resolve("spool"));
+      try (PackedBlobStore other = open("other-objects", spoolDirectory)) {
         assertTrue(Files.exists(spool), "seed " + seed + ": the live spool stays");
       }
       Process probe = child(dir.resolve("probe.log"), "trylock", spool.toString());

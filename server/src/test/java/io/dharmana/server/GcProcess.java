@@ -6,8 +6,7 @@ import java.time.Duration;
 
 /**
  * {@code dharmana gc REPO --grace 0s} in a JVM of its own, as a gc run by hand beside a serving
- * gateway is. Within one JVM the gateway's lock and the gc's would not wait for each other: the JDK
- * refuses overlapping file locks of one process with {@code OverlappingFileLockException}.
+ * gateway is: the gateway learns of the packs it deleted only from the files, as it would then.
  */
 public final class GcProcess {
   private GcProcess() {}
