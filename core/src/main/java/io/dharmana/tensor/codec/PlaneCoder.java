@@ -58,9 +58,6 @@ final class PlaneCoder {
   /** Symbols per call of a decoding loop (a multiple of 4); see {@code decodeRans}. */
   private static final int DECODE_SLICE = 4096;
 
-  /** Symbols per call of the encoding loop (a multiple of 4); see {@code ransLoop}. */
-  private static final int ENCODE_SLICE = 4096;
-
   private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
   private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
   private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
@@ -729,32 +726,11 @@ final class PlaneCoder {
     for (int i = n - 1; i >= n4; i--) {
       w = ransStep(enc[rowOf[contextOf(ctx, i + ctxOff)] | sym[i] & 0xFF], x, i & 3, words, w);
     }
-    // In slices, as decodeRans decodes: with on-stack replacement off (the launcher), a call that
-    // starts in the interpreter stays there to its end, and a plane of a 256 KiB chunk is a
-    // whole call. Sliced, the slices after the compiler is done run compiled.
-    for (int hi = n4; hi > first; ) {
-      int lo = Math.max(first, hi - ENCODE_SLICE);
-      w = ransGroups(sym, ctx, ctxOff, rowOf, lo, hi, enc, words, w, x);
-      hi = lo;
-    }
-    for (int i = first - 1; i >= 0; i--) {
-      w = ransStep(enc[rowOf[contextOf(ctx, i + ctxOff)] | sym[i] & 0xFF], x, i & 3, words, w);
-    }
-    System.arraycopy(x, 0, state, 0, 4);
-    state[4] = w;
-  }
-
-  /**
-   * The four-state groups of {@link #ransLoop}, elements {@code hi - 1} down to {@code lo} (both
-   * multiples of 4); the states go in and out through {@code x}. Returns the new word offset.
-   */
-  private static int ransGroups(
-      byte[] sym, byte[] ctx, int ctxOff, int[] rowOf, int lo, int hi, long[] enc, byte[] words, int w, int[] x) {
     int x0 = x[0];
     int x1 = x[1];
     int x2 = x[2];
     int x3 = x[3];
-    for (int i = hi - 4; i >= lo; i -= 4) {
+    for (int i = n4 - 4; i >= first; i -= 4) {
       long e3 = enc[rowOf[ctx[i + ctxOff + 3] & 0xFF] | sym[i + 3] & 0xFF];
       long e2 = enc[rowOf[ctx[i + ctxOff + 2] & 0xFF] | sym[i + 2] & 0xFF];
       long e1 = enc[rowOf[ctx[i + ctxOff + 1] & 0xFF] | sym[i + 1] & 0xFF];
@@ -788,7 +764,11 @@ final class PlaneCoder {
     x[1] = x1;
     x[2] = x2;
     x[3] = x3;
-    return w;
+    for (int i = first - 1; i >= 0; i--) {
+      w = ransStep(enc[rowOf[contextOf(ctx, i + ctxOff)] | sym[i] & 0xFF], x, i & 3, words, w);
+    }
+    System.arraycopy(x, 0, state, 0, 4);
+    state[4] = w;
   }
 
   /** The context symbol at {@code ctx[c]}, 0 before the first element. */
