@@ -135,6 +135,14 @@ java -Xmx2g -cp "$cp" -Ddharmana.load.seconds="$SECONDS_EACH" ${LOAD_SEED:+-Ddha
   -Ddharmana.load.s3proxy.stats="http://127.0.0.1:$s3proxy_stats/" \
   -Ddharmana.load.floor="http://127.0.0.1:$floor_port" -Ddharmana.load.floor.pid="$floor_pid" "${baseline[@]}" \
   io.dharmana.server.LoadGenerator load || status=$?
+if [ "$status" -ne 0 ]; then
+  # an error a client saw (a body cut short, a 500) is explained, if at all, in a server's log,
+  # which goes with the scratch directory unless LOAD_KEEP_LOGS keeps it
+  for s in gateway ${with_baseline:+baseline}; do
+    echo "$s log, warnings and errors:"
+    grep -E -A8 'WARNING|SEVERE|Exception' "$work/$s.log" | head -80 || true
+  done
+fi
 
 # stop-the-world pauses of each server over its whole life (start, warm-up and load)
 for s in gateway ${with_baseline:+baseline} s3proxy floor; do
