@@ -643,10 +643,10 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
 
   /**
    * Marks a blob of a sealed pack dead, so that a reload leaves it out. Marks are written in
-   * batches, at the latest by the next {@link #flush} (a repack flushes first, so no mark is
-   * written after its pack is gone): a gc deletes thousands of chunks, and written one by one
-   * each mark cost two syncs. A mark lost in a crash before its batch only brings back a blob
-   * no manifest names, which the next gc deletes again.
+   * batches, at the latest by the next {@link #flush}, and a repack drops those of the packs it
+   * deletes: a gc deletes thousands of chunks, and written one by one each mark cost two syncs. A
+   * mark lost in a crash before its batch brings back a blob that was deleted as garbage (the next
+   * gc deletes it again) or after a lower tier took a copy (the two copies are equal).
    */
   private void markDead(Pack pack, String key) {
     List<String> batch = null;
