@@ -211,6 +211,35 @@ public final class S3Store implements BlobStore, SupportsListing, SupportsTouch,
     return new S3BlobOutput(this, key);
   }
 
+  /**
+   * One conditional {@code PutObject} per marker, as {@link #write} makes, side by side on the
+   * transfer threads: a gc marks up to thousands of chunks, and one at a time each would wait for
+   * its own round trip.
+   */
+  @Override
+  public void writeMarkers(java.util.Collection<String> keys) {
+    keys.forEach(Keys::check); // all refused before any is written, as one write refuses its key
+    checkOpen();
+    List<Future<?>> puts = new ArrayList<>(keys.size());
+    for (String key : keys) {
+      puts.add(transfers.submit(() -> {
+        try {
+          commit(key, Payload.of(new byte[0], 0));
+        } catch (AlreadyExistsException written) {
+          // a marker's content is its key
+        }
+        return null;
+      }));
+    }
+    try {
+      for (Future<?> put : puts) {
+        await(put, puts, "write markers in " + location);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e.getMessage(), e);
+    }
+  }
+
   @Override
   public boolean delete(String key) {
     Keys.check(key);
