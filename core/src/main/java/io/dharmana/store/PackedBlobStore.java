@@ -270,6 +270,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     long size; // guarded by appendLock while open; fixed after
     // deleted by another process's repack: its blobs are now in the packs that process sealed
     volatile boolean vanished;
+    // its index is written (or it was loaded from one): from here on a listing without the index
+    // means the pack was deleted; before, that the index is not written yet
+    volatile boolean indexed;
 
     Pack(String id, PackState state) {
       this.id = id;
@@ -794,8 +797,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   }
 
   private void refreshLocked() {
-    // sealed before the listing below, so each is listed unless another process deleted it
-    List<Pack> sealedBefore = packs.values().stream().filter(p -> p.state == PackState.SEALED).toList();
+    // indexed before the listing below, so each is listed unless another process deleted it (a
+    // pack sealed but not yet indexed is not listed either, and must not be taken for deleted)
+    List<Pack> sealedBefore = packs.values().stream().filter(p -> p.state == PackState.SEALED && p.indexed).toList();
     Map<String, List<String>> deadByPack = new HashMap<>();
     try (Stream<BlobInfo> marks = listing.list(DEAD)) {
       marks.forEach(m -> {
@@ -843,6 +847,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
         loads.add(loaders.submit(() -> {
           String id = info.key().substring(PACKS.length(), info.key().length() - ".idx".length());
           Pack pack = new Pack(id, PackState.SEALED);
+          pack.indexed = true;
           readIndex(pack, objects.read(info.key()), new java.util.HashSet<>(deadByPack.getOrDefault(id, List.of())));
           packs.put(id, pack);
         }));
@@ -1117,7 +1122,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       String base = info.key().substring(0, Math.max(0, info.key().length() - ".pack".length()));
       String id = base.substring(PACKS.length());
       if (info.key().endsWith(".pack") && !indexed.contains(base) && !info.lastModified().isAfter(cutoff)
-          && !(packs.containsKey(id) && packs.get(id).state != PackState.SEALED)) {
+          && !(packs.containsKey(id) && !packs.get(id).indexed)) { // this store's, its index not written yet
         objects.delete(info.key());
         deleted++;
       }
@@ -1296,6 +1301,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
           throw new IOException("Cannot seal pack " + pack.id + ": writing its index failed: " + e.getMessage(), e);
         }
       }
+      pack.indexed = true;
       dropSpool(pack);
       sealing.remove(pack);
     }

@@ -109,6 +109,73 @@ class PackedBlobStoreLocalTest {
     }
   }
 
+  /** Holds the write of pack indexes until released, once armed. */
+  private static final class HeldIndexes extends io.dharmana.store.ForwardingBlobStore {
+    final java.util.concurrent.CountDownLatch reached = new java.util.concurrent.CountDownLatch(1);
+    final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    volatile boolean armed;
+
+    HeldIndexes(BlobStore delegate) {
+      super(delegate);
+    }
+
+    @Override
+    public io.dharmana.store.BlobOutput create(String key) {
+      if (armed && key.endsWith(".idx")) {
+        reached.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return super.create(key);
+    }
+  }
+
+  @Test
+  void aRefreshWhileAPackIsBetweenItsUploadAndItsIndexKeepsItsBlobs() throws Exception {
+    HeldIndexes objects = new HeldIndexes(Stores.local(dir.resolve("objects"), false));
+    try (PackedBlobStore store = PackedBlobStore.open(objects, PackOptions.defaults(dir.resolve("spool")))) {
+      store.write("before", new byte[] {1});
+      store.flush();
+      objects.armed = true;
+      store.write("sealing", new byte[] {2, 3});
+      java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
+      try {
+        java.util.concurrent.Future<?> flush = threads.submit(() -> {
+          store.flush(); // uploads the pack, then waits to write its index
+          return null;
+        });
+        assertTrue(objects.reached.await(30, java.util.concurrent.TimeUnit.SECONDS), "the pack's index is being written");
+        // what a gateway's upkeep does every 10 s: the pack is uploaded, its index not listed yet
+        java.util.concurrent.Future<?> refreshed = threads.submit(() -> {
+          store.refresh();
+          return null;
+        });
+        try {
+          refreshed.get(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException waitedForThePack) {
+          // (a refresh that took the pack for gone waits for its sealing to let go of it, then drops it)
+          objects.release.countDown();
+          refreshed.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        objects.release.countDown();
+        flush.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        // exists asks the index alone (a read that misses may refresh, and so hid the loss from this
+        // reader but not from the others of the next 200 ms)
+        assertTrue(store.exists("sealing"), "a pack whose index was being written is not gone");
+        assertArrayEquals(new byte[] {2, 3}, store.read("sealing"));
+      } finally {
+        objects.release.countDown();
+        threads.shutdownNow();
+      }
+      store.refresh();
+      assertArrayEquals(new byte[] {2, 3}, store.read("sealing"));
+      assertArrayEquals(new byte[] {1}, store.read("before"));
+    }
+  }
+
   @Test
   void aRepackWritesNoMarksForThePacksItDeletesAndKeepsTheOthers() throws Exception {
     Map<String, byte[]> blobs = new LinkedHashMap<>();
