@@ -97,10 +97,11 @@ public final class SafetensorsWriter {
       } catch (NoSuchFileException | AccessDeniedException e) {
         // the error names the temporary file, which the user never asked for: name the directory
         temp = null;
-        IOException cause = e instanceof NoSuchFileException ? new NoSuchFileException(dir.toString()) : new AccessDeniedException(dir.toString());
+        boolean missing = e instanceof NoSuchFileException;
+        IOException cause = missing ? new NoSuchFileException(dir.toString()) : new AccessDeniedException(dir.toString());
         cause.addSuppressed(e);
-        String why = e instanceof NoSuchFileException ? "no such directory " : "permission denied to create files in ";
-        throw new UncheckedIOException("Cannot write " + path + ": " + why + dir, cause);
+        throw new UncheckedIOException(
+            "Cannot write " + path + ": " + (missing ? "no such directory " : "permission denied to create files in ") + dir, cause);
       }
       try (FileChannel channel = opened) {
         writer.writeTo(channel);

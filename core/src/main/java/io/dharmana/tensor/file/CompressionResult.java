@@ -24,7 +24,7 @@ public record CompressionResult(
     return new CompressionResult(inputBytes, outputBytes, newSeconds, lossless, error, tensors);
   }
 
-    /** Original size over compressed size (for compression: input over output). */
+  /** Original size over compressed size (for compression: input over output). */
   public double ratio() {
     return outputBytes == 0 ? 0 : (double) inputBytes / outputBytes;
   }

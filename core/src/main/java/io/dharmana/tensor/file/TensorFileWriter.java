@@ -1,6 +1,7 @@
 package io.dharmana.tensor.file;
 
 import io.dharmana.DharmanaException;
+import io.dharmana.runtime.ProgressListener;
 import io.dharmana.tensor.DType;
 import io.dharmana.tensor.Safetensors;
 import io.dharmana.tensor.SafetensorsFile;
@@ -9,7 +10,6 @@ import io.dharmana.tensor.Tensor;
 import io.dharmana.tensor.TensorInfo;
 import io.dharmana.tensor.lossy.BlockQuantizer;
 import io.dharmana.tensor.lossy.ErrorReport;
-import io.dharmana.runtime.ProgressListener;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
