@@ -72,6 +72,20 @@ class MainTest {
   }
 
   @Test
+  void aMalformedYamlFileIsNamedOnOneLine(@TempDir Path dir) throws Exception {
+    // the parser's own message spans lines and quotes the text: the command's says it once, with the line
+    Path bad = dir.resolve("bad.yaml");
+    java.nio.file.Files.writeString(bad, "classes: [\n");
+    try (Repository r = Repository.init(dir.resolve("repo"), Repository.defaultPipeline())) {
+      // created
+    }
+    String prices = run(Main.commandLine("cost"), "cost", dir.resolve("repo").toString(), "--prices", bad.toString());
+    assertTrue(prices.startsWith("2\ndharmana cost: Invalid price table " + bad + ": invalid YAML: ") && prices.lines().count() == 2, prices);
+    String computation = run(Main.commandLine("report"), "report", dir.resolve("repo").toString(), "--computation", bad.toString());
+    assertTrue(computation.startsWith("2\ndharmana report: Invalid descriptor " + bad) && computation.lines().count() == 2, computation);
+  }
+
+  @Test
   void statSaysWhenAnObjectWasWrittenWithoutItsWholeObjectHash(@TempDir Path dir) {
     Path repo = dir.resolve("repo");
     try (Repository r = Repository.init(repo, Repository.defaultPipeline())) {
