@@ -88,7 +88,11 @@ public final class CompressCommand implements Callable<Integer> {
       }
       out.flush();
       return 0;
-    } catch (InvalidDescriptorException | NotFoundException | CorruptDataException e) {
+    } catch (NotFoundException e) {
+      err.println("dharmana compress: " + e.getMessage());
+      err.flush();
+      return Main.NOT_FOUND;
+    } catch (InvalidDescriptorException | CorruptDataException e) {
       err.println("dharmana compress: " + e.getMessage());
       err.flush();
       return EXIT_BAD_INPUT;

@@ -234,7 +234,7 @@ public final class DatasetCommand implements Runnable {
     public Integer call() throws IOException {
       for (Path p : from) {
         if (!Files.exists(p)) {
-          throw new InvalidDescriptorException("Invalid --from " + p + ": no such file or directory");
+          throw new io.dharmana.NotFoundException("Cannot pack --from " + p + ": no such file or directory");
         }
       }
       List<StageSpec> specs = new ArrayList<>();

@@ -183,7 +183,7 @@ class DatasetCommandTest {
     Files.write(bad, junk);
     assertEquals(Main.INVALID, run("pack", tmp.resolve("ds").toString(), "--from", bad.toString()));
     assertTrue(err.toString().contains("broken.tar"), err.toString());
-    assertEquals(Main.INVALID, run("pack", tmp.resolve("ds").toString(), "--from", tmp.resolve("missing").toString()));
+    assertEquals(Main.NOT_FOUND, run("pack", tmp.resolve("ds").toString(), "--from", tmp.resolve("missing").toString()));
     assertTrue(err.toString().contains("missing"), err.toString());
     assertEquals(Main.INVALID, run("pack", tmp.resolve("ds").toString(), "--from", tmp.toString(), "--shard-size", "lots"));
     assertEquals(Main.NOT_FOUND, run("inspect", tmp.resolve("nothing").toString()));
