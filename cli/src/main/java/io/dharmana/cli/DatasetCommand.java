@@ -249,14 +249,21 @@ public final class DatasetCommand implements Runnable {
       for (Path p : from) {
         total += inputBytes(p);
       }
+      long shard = size(shardSize, "--shard-size");
+      long block = size(blockSize, "--block-size");
+      if (block > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("Invalid --block-size '" + blockSize + "': allowed is 1 B .. 2 GiB - 1 (a block is encoded in memory)");
+      }
+      // a pack that fails leaves no empty dataset directory behind where there was none
+      Path created = !Location.isS3(out) && !Files.exists(Path.of(out)) ? Path.of(out) : null;
       long started = System.nanoTime();
       DatasetIndex index;
       try (BlobStore store = location.create(out, fsync); Progress bar = Progress.start("pack " + Location.name(out), total, progress)) {
         long finalTotal = total;
         DatasetPacker.Builder builder = DatasetPacker.builder(store)
             .stages(chain)
-            .shardSize(size(shardSize, "--shard-size"))
-            .blockSize(Math.toIntExact(size(blockSize, "--block-size")))
+            .shardSize(shard)
+            .blockSize((int) block)
             .progress(new PackProgress() {
               @Override
               public void read(long samples, long bytes) {
@@ -267,6 +274,11 @@ public final class DatasetCommand implements Runnable {
           builder.threads(threads);
         }
         index = builder.build().pack(from);
+      } catch (RuntimeException e) {
+        if (created != null) {
+          removeEmptyDirectories(created);
+        }
+        throw e;
       }
       double seconds = (System.nanoTime() - started) / 1e9;
       PrintWriter o = spec.commandLine().getOut();
@@ -279,6 +291,24 @@ public final class DatasetCommand implements Runnable {
         o.flush();
       }
       return Main.OK;
+    }
+
+    /** Deletes {@code dir} and the directories under it, where they hold no file (the packer deletes the shards it wrote). */
+    static void removeEmptyDirectories(Path dir) {
+      List<Path> deepestFirst;
+      try (Stream<Path> s = Files.walk(dir)) {
+        deepestFirst = s.filter(p -> Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+            .sorted(java.util.Comparator.reverseOrder()).toList();
+      } catch (IOException | java.io.UncheckedIOException e) {
+        return;
+      }
+      for (Path p : deepestFirst) {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          // it still holds something, which stays, and so does it
+        }
+      }
     }
 
     static long inputBytes(Path p) throws IOException {

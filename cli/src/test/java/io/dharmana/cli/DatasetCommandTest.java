@@ -2,6 +2,7 @@ package io.dharmana.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -191,5 +192,31 @@ class DatasetCommandTest {
     Files.createDirectories(tmp.resolve("empty"));
     assertEquals(Main.NOT_FOUND, run("read", tmp.resolve("empty").toString()));
     assertTrue(err.toString().contains("index.json"), err.toString());
+  }
+
+  @Test
+  void aPackOfNothingIsRefusedAndAFailedPackLeavesNoDirectory() throws IOException {
+    Path empty = Files.createDirectories(tmp.resolve("empty"));
+    Path ds = tmp.resolve("ds");
+    assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", empty.toString()));
+    assertEquals("dharmana dataset pack: Invalid pack: " + empty + " holds no samples (an empty directory, JSON Lines file or tar)\n",
+        err.toString());
+    assertFalse(Files.exists(ds), "no dataset of nothing");
+    Path src = sourceTree(3, 4);
+    assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", src.toString(), "--block-size", "8GiB"));
+    assertTrue(err.toString().contains("Invalid --block-size '8GiB': allowed is 1 B .. 2 GiB - 1"), err.toString());
+    for (String[] bad : new String[][] {{"--shard-size", "0"}, {"--threads", "0"}, {"--stage", "zstd:level=99"}}) {
+      assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", src.toString(), bad[0], bad[1]), String.join(" ", bad));
+      assertFalse(Files.exists(ds), "an invalid " + bad[0] + " leaves no directory: " + err);
+    }
+    Path broken = tmp.resolve("broken.tar");
+    Files.write(broken, "not a tar header".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", src.toString(), broken.toString()));
+    assertFalse(Files.exists(ds), "a malformed input leaves no directory: " + err);
+    // a directory that was there stays, with what it held
+    Path mine = Files.createDirectories(tmp.resolve("mine"));
+    Files.writeString(mine.resolve("notes.txt"), "keep");
+    assertEquals(Main.INVALID, run("pack", mine.toString(), "--from", empty.toString()));
+    assertEquals("keep", Files.readString(mine.resolve("notes.txt")));
   }
 }
