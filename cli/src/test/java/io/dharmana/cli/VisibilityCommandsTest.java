@@ -96,6 +96,16 @@ class VisibilityCommandsTest {
   }
 
   @Test
+  void aTierNoReadTriedHasNoHitRate(@TempDir Path dir) throws Exception {
+    Path root = dir.resolve("fresh");
+    Repository.init(root, Repository.defaultPipeline()).close();
+    Run r = run(new ReportCommand(), root.toString());
+    assertEquals(0, r.exit(), r.err());
+    // not "hit rate 100% (0 hits, 0 misses)": the page shows "–" there too
+    assertTrue(r.out().contains("hit rate - (0 hits, 0 misses)"), r.out());
+  }
+
+  @Test
   void demoCompletesAndItsSavingsAreTheRepositorysStoredVsLogicalBytes(@TempDir Path dir) throws Exception {
     Path demo = dir.resolve("dharmana-demo");
     String[] args = {"--dir", demo.toString(), "--dataset-mb", "8", "--model-mb", "2", "--steps", "48", "--step-ms", "2",

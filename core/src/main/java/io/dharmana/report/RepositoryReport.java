@@ -175,7 +175,9 @@ public record RepositoryReport(
     out.append("tiers\n");
     for (TierStats t : stats.tiers()) {
       out.append(String.format(Locale.ROOT, "  %-12s %12s in %6d objects; hit rate %s (%d hits, %d misses); promoted %d, demoted %d%n",
-          t.name(), Figures.bytes(t.bytesHeld()), t.objects(), Figures.percent(t.hitRate()), t.hits(), t.misses(),
+          t.name(), Figures.bytes(t.bytesHeld()), t.objects(),
+          // no read tried the tier: no rate, as the HTML page shows it
+          t.hits() + t.misses() == 0 ? "-" : Figures.percent(t.hitRate()), t.hits(), t.misses(),
           t.promotions(), t.demotions()));
     }
     List<UtilizationPoint> util = utilization();
