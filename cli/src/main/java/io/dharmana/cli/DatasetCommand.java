@@ -489,6 +489,13 @@ public final class DatasetCommand implements Runnable {
     @Option(names = "--max-batches", paramLabel = "N", description = "Stop after N batches.")
     Long maxBatches;
 
+    /** Refuses what no run could use, before anything is opened or created (the --cache directory). */
+    void check() {
+      if (maxBatches != null && maxBatches < 1) {
+        throw new IllegalArgumentException("Invalid --max-batches " + maxBatches + ": must be >= 1");
+      }
+    }
+
     /** The reader threads asked for, else the default for where the dataset is. */
     int readers() {
       return readers != null ? readers : remote ? REMOTE_READERS : LOCAL_READERS;
@@ -601,6 +608,12 @@ public final class DatasetCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
+      options.check();
+      Path stateDir = stateOut == null ? null : stateOut.toAbsolutePath().getParent();
+      if (stateDir != null && !Files.isDirectory(stateDir)) {
+        // known now, not after the whole read
+        throw new io.dharmana.NotFoundException("Cannot write --state-out " + stateOut + ": no such directory " + stateDir);
+      }
       try (BlobStore store = location.existing(dir);
           BlobStore cacheStore = options.cache == null ? null : Stores.local(options.cache, false);
           Dataset dataset = options.open(dir, store, cacheStore);
@@ -736,6 +749,7 @@ public final class DatasetCommand implements Runnable {
       if (!launch.equals("sync") && !launch.equals("async")) {
         throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --launch " + launch + ": allowed are sync and async");
       }
+      options.check();
       List<String> depths = sweep == null || sweep.isEmpty() ? List.of(prefetch) : sweep;
       List<Map<String, Object>> runs = new ArrayList<>();
       try (BlobStore store = location.existing(dir); BlobStore cacheStore = options.cache == null ? null : Stores.local(options.cache, false);

@@ -219,4 +219,24 @@ class DatasetCommandTest {
     assertEquals(Main.INVALID, run("pack", mine.toString(), "--from", empty.toString()));
     assertEquals("keep", Files.readString(mine.resolve("notes.txt")));
   }
+
+  @Test
+  void readRefusesWhatItCannotDoBeforeReading() throws IOException {
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", sourceTree(4, 10).toString()), err.toString());
+    for (String n : new String[] {"0", "-1"}) {
+      assertEquals(Main.INVALID, run("read", ds.toString(), "--max-batches", n), "--max-batches " + n + ": " + out);
+      assertEquals("dharmana dataset read: Invalid --max-batches " + n + ": must be >= 1\n", err.toString());
+      assertEquals(Main.INVALID, run("bench", ds.toString(), "--compute-ms", "0", "--max-batches", n), "--max-batches " + n + ": " + out);
+    }
+    Path nowhere = tmp.resolve("nodir").resolve("state.json");
+    assertEquals(Main.NOT_FOUND, run("read", ds.toString(), "--state-out", nowhere.toString()));
+    assertEquals("dharmana dataset read: Cannot write --state-out " + nowhere + ": no such directory " + nowhere.getParent() + "\n",
+        err.toString());
+    assertEquals("", out.toString(), "nothing was read");
+    assertEquals(Main.INVALID, run("read", ds.toString(), "--rank", "1/0"));
+    assertEquals("dharmana dataset read: Invalid world size 0: must be >= 1\n", err.toString());
+    assertEquals(Main.INVALID, run("read", ds.toString(), "--worker", "0/0"));
+    assertEquals("dharmana dataset read: Invalid worker count 0: must be >= 1\n", err.toString());
+  }
 }
