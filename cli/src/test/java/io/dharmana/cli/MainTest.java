@@ -104,4 +104,16 @@ class MainTest {
     assertTrue(out.startsWith("2\n") && out.contains("dharmana serve: --merge-packs-every: Invalid duration '5x'"), out);
     assertFalse(java.nio.file.Files.exists(dir.resolve("repo")), "nothing created");
   }
+
+  @Test
+  void anUnresolvableBindAddressIsInvalidInputAndSizesTakeUnits(@TempDir Path dir) {
+    String out = run(Main.commandLine("serve"), "serve", dir.resolve("repo").toString(), "--init", "--bind", "999.1.1.1");
+    assertTrue(out.startsWith("2\ndharmana serve: Invalid --bind '999.1.1.1': not an IP address or a host name"), out);
+    assertFalse(java.nio.file.Files.exists(dir.resolve("repo")), "nothing created");
+    String units = run(Main.commandLine("serve"), "serve", dir.resolve("repo").toString(), "--init", "--max-object-bytes", "1XB");
+    assertTrue(units.startsWith("2\ndharmana serve: Invalid --max-object-bytes '1XB': Invalid size '1XB'"), units);
+    String zero = run(Main.commandLine("serve"), "serve", dir.resolve("repo").toString(), "--init", "--max-object-bytes", "0");
+    assertTrue(zero.startsWith("2\ndharmana serve: Invalid --max-object-bytes '0': must be positive"), zero);
+    assertFalse(java.nio.file.Files.exists(dir.resolve("repo")), "nothing created");
+  }
 }
