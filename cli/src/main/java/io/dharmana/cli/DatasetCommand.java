@@ -205,11 +205,11 @@ public final class DatasetCommand implements Runnable {
         description = "Inputs, packed in the order given.")
     List<Path> from;
 
-    @Option(names = "--shard-size", paramLabel = "SIZE", defaultValue = "64MiB", description = "Target shard size (default ${DEFAULT-VALUE}).")
+    @Option(names = "--shard-size", paramLabel = "SIZE", defaultValue = "64MiB", description = "Target shard size (default: ${DEFAULT-VALUE}).")
     String shardSize;
 
     @Option(names = "--block-size", paramLabel = "SIZE", defaultValue = "1MiB",
-        description = "Samples are grouped into blocks of about this size before the stages encode them (default ${DEFAULT-VALUE}).")
+        description = "Samples are grouped into blocks of about this size before the stages encode them (default: ${DEFAULT-VALUE}).")
     String blockSize;
 
     @Option(names = "--pipeline", paramLabel = "FILE.yaml", description = "Pipeline descriptor whose storage stages encode every block.")
@@ -442,17 +442,17 @@ public final class DatasetCommand implements Runnable {
 
   /** Loader options shared by read and bench. */
   static final class LoaderOptions {
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "32", description = "Samples per batch (default ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "32", description = "Samples per batch (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--shuffle", paramLabel = "SEED", description = "Shuffle deterministically with this seed (default: dataset order).")
     Long seed;
 
     @Option(names = "--shuffle-block", paramLabel = "SAMPLES", defaultValue = "65536",
-        description = "Samples per shuffle block (default ${DEFAULT-VALUE}).")
+        description = "Samples per shuffle block (default: ${DEFAULT-VALUE}).")
     int shuffleBlock;
 
-    @Option(names = "--epoch", defaultValue = "0", description = "Epoch number (default ${DEFAULT-VALUE}).")
+    @Option(names = "--epoch", paramLabel = "N", defaultValue = "0", description = "Epoch number (default: ${DEFAULT-VALUE}).")
     long epoch;
 
     @Option(names = "--rank", paramLabel = "R/N", defaultValue = "0/1", description = "This rank of the world size, e.g. 2/8.")
@@ -467,20 +467,20 @@ public final class DatasetCommand implements Runnable {
     static final int REMOTE_READERS = 8;
 
     @Option(names = "--readers", paramLabel = "R",
-        description = "Reader threads (default " + LOCAL_READERS + ", or " + REMOTE_READERS + " for an s3:// dataset).")
+        description = "Reader threads (default: " + LOCAL_READERS + ", or " + REMOTE_READERS + " for an s3:// dataset).")
     Integer readers;
 
     /** Whether the dataset opened is on an object store (see {@link #open}). */
     private boolean remote;
 
     @Option(names = "--memory", paramLabel = "SIZE", defaultValue = "256MiB",
-        description = "Bound on batches read ahead (default ${DEFAULT-VALUE}).")
+        description = "Bound on batches read ahead (default: ${DEFAULT-VALUE}).")
     String memory;
 
     @Option(names = "--cache", paramLabel = "DIR", description = "Copy shards to this faster tier on first use and read them there.")
     Path cache;
 
-    @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "10GiB", description = "Cache tier limit (default ${DEFAULT-VALUE}).")
+    @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "10GiB", description = "Cache tier limit (default: ${DEFAULT-VALUE}).")
     String cacheSize;
 
     @Option(names = "--resume", paramLabel = "STATE.json", description = "Continue from a state written by --state-out.")
@@ -510,7 +510,7 @@ public final class DatasetCommand implements Runnable {
     static final int AUTO_START = 4;
 
     static final String PREFETCH_HELP =
-        "Batches read ahead, or auto: from " + AUTO_START + ", one more each time the caller waits, within --memory (default ${DEFAULT-VALUE}).";
+        "Batches read ahead, or auto: from " + AUTO_START + ", one more each time the caller waits, within --memory (default: ${DEFAULT-VALUE}).";
 
     /** Whether a --prefetch value asks for adaptive prefetch. */
     static boolean isAuto(String prefetch) {
@@ -675,13 +675,13 @@ public final class DatasetCommand implements Runnable {
     }
     o.println(title);
     for (var e : report.entrySet()) {
-      o.printf(Locale.ROOT, "  %-20s %s%n", e.getKey(), e.getValue() == null ? "-" : e.getValue());
+      o.printf(Locale.ROOT, "  %-26s %s%n", e.getKey(), e.getValue() == null ? "-" : e.getValue());
     }
     o.flush();
   }
 
   @Command(name = "bench", mixinStandardHelpOptions = true,
-      description = {"Run an emulated training epoch (sleep per batch, as MLPerf Storage does) and report accelerator utilization.",
+      description = {"Run emulated training epochs (sleep per batch, as MLPerf Storage does) and report accelerator utilization.",
           "Utilization is compute time over wall time, first batch excluded, over the run and per epoch, with compute time as "
               + "MLPerf Storage's DLIO measures it (a sleep that wakes late computed longer); strictUtilization counts only the "
               + "compute asked for, and overrunMs is the difference. Also throughput, wait per batch, cache hit rate and prefetch "
@@ -705,10 +705,10 @@ public final class DatasetCommand implements Runnable {
 
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "1",
         description = "Epochs to run back to back (from --epoch on; each next epoch's loader starts reading when the one before "
-            + "has finished its reads); utilization is over all of them, first batch excluded (default ${DEFAULT-VALUE}).")
+            + "has finished its reads); utilization is over all of them, first batch excluded (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--sweep-prefetch", paramLabel = "P,P,...", split = ",",
+    @Option(names = "--sweep-prefetch", paramLabel = "P", split = ",",
         description = "Run one epoch per prefetch depth (numbers, or auto) and print depth against utilization and memory.")
     List<String> sweep;
 

@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "describe",
     mixinStandardHelpOptions = true,
-    description = "Validates a pipeline descriptor and prints it as a diagram: stages in order, tiers with capacities and policy.")
+    description = "Validate a pipeline descriptor and print it as a diagram: stages in order, tiers with capacities and policy.")
 public final class DescribeCommand implements Callable<Integer> {
   /** Exit code for a descriptor that fails validation. */
   public static final int EXIT_INVALID = 2;

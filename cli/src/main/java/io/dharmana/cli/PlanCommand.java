@@ -32,7 +32,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "plan",
     mixinStandardHelpOptions = true,
-    description = "Says what a computation needs from storage: read and checkpoint bandwidth, capacity, and the storage"
+    description = "Say what a computation needs from storage: read and checkpoint bandwidth, capacity, and the storage"
         + " class per ML stage with monthly costs, each figure with its arithmetic.")
 public final class PlanCommand implements Callable<Integer> {
 

@@ -34,11 +34,11 @@ final class ServeCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "REPO", description = "The repository to serve.")
   Path repo;
 
-  @Option(names = "--port", paramLabel = "PORT", defaultValue = "9000", description = "Port to listen on (0: any free port). Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--port", paramLabel = "PORT", defaultValue = "9000", description = "Port to listen on, 0 for any free port (default: ${DEFAULT-VALUE}).")
   int port;
 
   @Option(names = "--bind", defaultValue = "127.0.0.1", paramLabel = "ADDRESS",
-      description = "Address to listen on. Default: ${DEFAULT-VALUE} (loopback only).")
+      description = "Address to listen on (default: ${DEFAULT-VALUE}, loopback only).")
   String bind;
 
   @Option(names = "--init", description = "Create the repository with the default pipeline if REPO holds none.")
@@ -50,14 +50,14 @@ final class ServeCommand implements Callable<Integer> {
   Map<String, String> buckets = new LinkedHashMap<>();
 
   @Option(names = "--max-object-bytes", paramLabel = "SIZE", defaultValue = "5GiB",
-      description = "Largest single PUT or part body accepted, in bytes or with a unit (e.g. 512MiB). Default: ${DEFAULT-VALUE}, as S3.")
+      description = "Largest single PUT or part body accepted, in bytes or with a unit, e.g. 512MiB (default: ${DEFAULT-VALUE}, as S3).")
   String maxObjectBytes;
 
   @Option(names = "--merge-packs-every", paramLabel = "DURATION", defaultValue = "10s",
       description = "How often small packs (each small PUT's commit seals one) are merged into larger ones while"
           + " serving; 0s turns merging off (then only 'dharmana gc' merges packs). Either way the gateway lets go"
-          + " of packs a 'dharmana gc' run beside it deleted every 10 s: only then is their disk space freed."
-          + " Default: ${DEFAULT-VALUE}.")
+          + " of packs a 'dharmana gc' run beside it deleted every 10 s: only then is their disk space freed"
+          + " (default: ${DEFAULT-VALUE}).")
   String mergePacksEvery;
 
   @Override

@@ -117,6 +117,7 @@ class VisibilityCommandsTest {
     assertTrue(r.out().contains("identical to the saved model"), why);
     assertTrue(r.out().contains("accelerator  utilization "), why);
     assertTrue(r.out().contains("try next:"), why);
+    assertTrue(r.out().contains("packed       1 shard, 4 MiB"), why);
     Matcher saved = Pattern.compile("saved [^(]+\\((\\d+) bytes").matcher(r.out());
     assertTrue(saved.find(), why);
     try (Repository repo = Repository.open(demo)) {
