@@ -741,13 +741,13 @@ public final class DatasetCommand implements Runnable {
     @Override
     public Integer call() throws IOException {
       if (computeMs < 0) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --compute-ms " + computeMs + ": must be >= 0");
+        throw new IllegalArgumentException("Invalid --compute-ms " + computeMs + ": must be >= 0");
       }
       if (epochs < 1) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --epochs " + epochs + ": must be >= 1");
+        throw new IllegalArgumentException("Invalid --epochs " + epochs + ": must be >= 1");
       }
       if (!launch.equals("sync") && !launch.equals("async")) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --launch " + launch + ": allowed are sync and async");
+        throw new IllegalArgumentException("Invalid --launch " + launch + ": allowed are sync and async");
       }
       options.check();
       List<String> depths = sweep == null || sweep.isEmpty() ? List.of(prefetch) : sweep;

@@ -234,6 +234,13 @@ class DatasetCommandTest {
     assertEquals("dharmana dataset read: Cannot write --state-out " + nowhere + ": no such directory " + nowhere.getParent() + "\n",
         err.toString());
     assertEquals("", out.toString(), "nothing was read");
+    // one line, as --batch 0 is answered: not the message above 80 lines of usage
+    assertEquals(Main.INVALID, run("bench", ds.toString(), "--compute-ms", "1", "--epochs", "0"));
+    assertEquals("dharmana dataset bench: Invalid --epochs 0: must be >= 1\n", err.toString());
+    assertEquals(Main.INVALID, run("bench", ds.toString(), "--compute-ms", "-5"));
+    assertEquals("dharmana dataset bench: Invalid --compute-ms -5.0: must be >= 0\n", err.toString());
+    assertEquals(Main.INVALID, run("bench", ds.toString(), "--compute-ms", "1", "--launch", "later"));
+    assertEquals("dharmana dataset bench: Invalid --launch later: allowed are sync and async\n", err.toString());
     assertEquals(Main.INVALID, run("read", ds.toString(), "--rank", "1/0"));
     assertEquals("dharmana dataset read: Invalid world size 0: must be >= 1\n", err.toString());
     assertEquals(Main.INVALID, run("read", ds.toString(), "--worker", "0/0"));
