@@ -385,7 +385,8 @@ public final class DatasetCommand implements Runnable {
   }
 
   @Command(name = "unpack", mixinStandardHelpOptions = true,
-      description = "Restore the packed inputs byte-identical, verifying every sample's SHA-256.")
+      description = {"Restore the packed inputs byte-identical, verifying every sample's SHA-256.",
+          "OUT must be new or empty; it appears once every file is restored, and not at all when a sample fails its check."})
   static final class Unpack implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -394,7 +395,7 @@ public final class DatasetCommand implements Runnable {
 
     @CommandLine.Mixin Location location = new Location();
 
-    @Parameters(index = "1", paramLabel = "OUT", description = "Directory to restore into.")
+    @Parameters(index = "1", paramLabel = "OUT", description = "Directory to restore into: new or empty.")
     Path out;
 
     @Option(names = "--members", description = "Write tar sources as their member files instead of the original .tar.")
@@ -405,10 +406,34 @@ public final class DatasetCommand implements Runnable {
     boolean json;
 
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
       long started = System.nanoTime();
+      if (Files.exists(out) && !Files.isDirectory(out)) {
+        throw new InvalidDescriptorException("Cannot unpack to " + out + ": it is a file, not a directory");
+      }
+      if (Files.isDirectory(out)) {
+        try (Stream<Path> entries = Files.list(out)) {
+          if (entries.findAny().isPresent()) {
+            // restored files would replace the ones there of the same names and mix with the others
+            throw new io.dharmana.AlreadyExistsException("Cannot unpack to " + out + ": it is not empty; name a new or empty directory");
+          }
+        }
+      }
       try (BlobStore store = location.existing(dir); Dataset dataset = Dataset.open(store, "")) {
-        dataset.unpack(out, members ? Dataset.TarRestore.MEMBERS : Dataset.TarRestore.ARCHIVE);
+        Path parent = out.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        // restored beside OUT and renamed to it whole: a sample that fails its check leaves no half-restored tree
+        // (not createTempDirectory: its owner-only mode would stay on OUT)
+        Path staging = Files.createDirectory(parent.resolve("." + out.getFileName() + ".unpacking-" + ProcessHandle.current().pid()
+            + "-" + Long.toHexString(System.nanoTime())));
+        try {
+          dataset.unpack(staging, members ? Dataset.TarRestore.MEMBERS : Dataset.TarRestore.ARCHIVE);
+          // rename(2) replaces an empty directory
+          Files.move(staging, out, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+          deleteTree(staging);
+          throw e;
+        }
         double seconds = (System.nanoTime() - started) / 1e9;
         PrintWriter o = spec.commandLine().getOut();
         DatasetIndex index = dataset.index();
@@ -437,6 +462,17 @@ public final class DatasetCommand implements Runnable {
         }
       }
       return Main.OK;
+    }
+  }
+
+  /** Deletes a tree this process wrote, as far as it can. */
+  static void deleteTree(Path root) {
+    try (Stream<Path> all = Files.walk(root)) {
+      for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException | java.io.UncheckedIOException e) {
+      // what stays is named by the error the caller reports
     }
   }
 

@@ -12,6 +12,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -245,5 +246,39 @@ class DatasetCommandTest {
     assertEquals("dharmana dataset read: Invalid world size 0: must be >= 1\n", err.toString());
     assertEquals(Main.INVALID, run("read", ds.toString(), "--worker", "0/0"));
     assertEquals("dharmana dataset read: Invalid worker count 0: must be >= 1\n", err.toString());
+  }
+
+  @Test
+  void unpackWritesAllOrNothingIntoANewOrEmptyDirectory() throws IOException {
+    Path src = sourceTree(5, 40);
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", src.toString(), "--shard-size", "64KiB"), err.toString());
+    // the last shard cut short: the samples of the shards before it are restored first
+    Path last;
+    try (var shards = Files.list(ds.resolve("shards"))) {
+      last = shards.sorted().reduce((a, b) -> b).orElseThrow();
+    }
+    byte[] whole = Files.readAllBytes(last);
+    Files.write(last, java.util.Arrays.copyOf(whole, whole.length / 2));
+    Path out = tmp.resolve("restored");
+    assertEquals(Main.FAILED, run("unpack", ds.toString(), out.toString()));
+    assertTrue(err.toString().contains("shards/" + last.getFileName()), err.toString());
+    assertFalse(Files.exists(out), "no half-restored tree");
+    try (var left = Files.list(tmp)) {
+      assertEquals(List.of("ds", "src"), left.map(p -> p.getFileName().toString()).sorted().toList(), "nothing staged is left");
+    }
+    Files.write(last, whole);
+
+    Path mine = Files.createDirectories(tmp.resolve("mine"));
+    Files.writeString(mine.resolve("c0"), "mine");
+    assertEquals(Main.CONFLICT, run("unpack", ds.toString(), mine.toString()));
+    assertEquals("dharmana dataset unpack: Cannot unpack to " + mine + ": it is not empty; name a new or empty directory\n", err.toString());
+    assertEquals("mine", Files.readString(mine.resolve("c0")));
+    assertEquals(Main.INVALID, run("unpack", ds.toString(), mine.resolve("c0").toString()));
+    assertEquals("dharmana dataset unpack: Cannot unpack to " + mine.resolve("c0") + ": it is a file, not a directory\n", err.toString());
+
+    Path empty = Files.createDirectories(tmp.resolve("empty"));
+    assertEquals(0, run("unpack", ds.toString(), empty.toString()), err.toString());
+    assertArrayEquals(Files.readAllBytes(src.resolve("c1/1.bin")), Files.readAllBytes(empty.resolve("c1/1.bin")));
   }
 }
