@@ -595,7 +595,11 @@ public final class DatasetCommand implements Runnable {
     /** The state of --resume, read once: each epoch's loader of a run starts from it. */
     private LoaderState resumed() throws IOException {
       if (resumedState == null) {
-        resumedState = LoaderState.parse(Files.readString(resume));
+        try {
+          resumedState = LoaderState.parse(Files.readString(resume));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("Invalid --resume " + resume + ": " + e.getMessage(), e);
+        }
       }
       return resumedState;
     }

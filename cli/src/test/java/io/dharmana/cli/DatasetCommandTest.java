@@ -281,4 +281,26 @@ class DatasetCommandTest {
     assertEquals(0, run("unpack", ds.toString(), empty.toString()), err.toString());
     assertArrayEquals(Files.readAllBytes(src.resolve("c1/1.bin")), Files.readAllBytes(empty.resolve("c1/1.bin")));
   }
+
+  @Test
+  void aBrokenIndexOrStateIsNamedOnOneLine() throws IOException {
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", sourceTree(6, 5).toString()), err.toString());
+    assertEquals(Main.CONFLICT, run("pack", ds.toString(), "--from", tmp.resolve("src").toString()));
+    assertEquals("dharmana dataset pack: Cannot pack into local:" + ds + ": a dataset already exists there (index.json)\n", err.toString());
+    Path state = tmp.resolve("state.json");
+    Files.writeString(state, "garbage: [\n");
+    assertEquals(Main.INVALID, run("read", ds.toString(), "--resume", state.toString()));
+    assertEquals("dharmana dataset read: Invalid --resume " + state + ": Invalid loader state: line 1, column 1: Unrecognized token 'garbage':"
+        + " was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')\n", err.toString());
+    byte[] index = Files.readAllBytes(ds.resolve("index.json"));
+    Files.write(ds.resolve("index.json"), java.util.Arrays.copyOf(index, 20));
+    assertEquals(Main.FAILED, run("inspect", ds.toString()));
+    assertTrue(err.toString().startsWith("dharmana dataset inspect: Cannot read dataset index index.json of local:" + ds + ": line 2, column 19: Unexpected end-of-input")
+        && err.toString().lines().count() == 1, err.toString());
+    Path notDataset = Files.createDirectories(tmp.resolve("photos"));
+    assertEquals(Main.NOT_FOUND, run("inspect", notDataset.toString()));
+    assertEquals("dharmana dataset inspect: Cannot open dataset at local:" + notDataset
+        + ": no index.json (not a dataset, or a pack that did not finish)\n", err.toString());
+  }
 }

@@ -157,7 +157,8 @@ public final class DatasetPacker {
     }
     String indexKey = prefix + DatasetIndex.KEY;
     if (store.exists(indexKey)) {
-      throw new AlreadyExistsException("Cannot pack into " + store + " " + indexKey + ": a dataset already exists there");
+      throw new AlreadyExistsException("Cannot pack into " + store + (prefix.isEmpty() ? "" : " " + prefix) + ": a dataset already exists there ("
+          + DatasetIndex.KEY + ")");
     }
     removeDebris();
     ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
