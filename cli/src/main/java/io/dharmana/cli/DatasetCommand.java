@@ -127,6 +127,9 @@ public final class DatasetCommand implements Runnable {
     BlobStore existing(String location) {
       if (!isS3(location)) {
         Path dir = local(location);
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+          throw new InvalidDescriptorException("Cannot open dataset " + dir + ": it is a file; a dataset is a directory (see dataset pack)");
+        }
         if (!Files.isDirectory(dir)) {
           throw new io.dharmana.NotFoundException("Cannot open dataset " + dir + ": no such directory");
         }
@@ -143,7 +146,14 @@ public final class DatasetCommand implements Runnable {
 
     /** The store to pack a new dataset into at {@code location}. */
     BlobStore create(String location, boolean fsync) {
-      return isS3(location) ? s3(location) : Stores.local(local(location), fsync);
+      if (isS3(location)) {
+        return s3(location);
+      }
+      Path dir = local(location);
+      if (Files.exists(dir) && !Files.isDirectory(dir)) {
+        throw new InvalidDescriptorException("Cannot pack into " + dir + ": it is a file, not a directory");
+      }
+      return Stores.local(dir, fsync);
     }
 
     private Path local(String location) {

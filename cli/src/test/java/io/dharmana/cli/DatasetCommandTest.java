@@ -298,6 +298,12 @@ class DatasetCommandTest {
     assertEquals(Main.FAILED, run("inspect", ds.toString()));
     assertTrue(err.toString().startsWith("dharmana dataset inspect: Cannot read dataset index index.json of local:" + ds + ": line 2, column 19: Unexpected end-of-input")
         && err.toString().lines().count() == 1, err.toString());
+    Path file = Files.writeString(tmp.resolve("notes.txt"), "not a dataset");
+    assertEquals(Main.INVALID, run("pack", file.toString(), "--from", tmp.resolve("src").toString()));
+    assertEquals("dharmana dataset pack: Cannot pack into " + file + ": it is a file, not a directory\n", err.toString());
+    assertEquals(Main.INVALID, run("inspect", file.toString()));
+    assertEquals("dharmana dataset inspect: Cannot open dataset " + file + ": it is a file; a dataset is a directory (see dataset pack)\n",
+        err.toString());
     Path notDataset = Files.createDirectories(tmp.resolve("photos"));
     assertEquals(Main.NOT_FOUND, run("inspect", notDataset.toString()));
     assertEquals("dharmana dataset inspect: Cannot open dataset at local:" + notDataset
