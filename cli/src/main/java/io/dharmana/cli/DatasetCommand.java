@@ -171,6 +171,9 @@ public final class DatasetCommand implements Runnable {
         throw new InvalidDescriptorException("Invalid dataset location '" + location + "': " + e.getMessage(), e);
       }
       S3StoreOptions.Builder options = S3StoreOptions.builder();
+      if (endpoint != null && (endpoint.getHost() == null || !List.of("http", "https").contains(String.valueOf(endpoint.getScheme())))) {
+        throw new InvalidDescriptorException("Invalid --endpoint-url '" + endpoint + "': expected http://HOST:PORT or https://HOST");
+      }
       if (endpoint != null) {
         // servers other than AWS (S3Proxy, MinIO, the Dharmana gateway) address buckets by path
         options.endpoint(endpoint).pathStyleAccess();
@@ -431,11 +434,16 @@ public final class DatasetCommand implements Runnable {
       }
       try (BlobStore store = location.existing(dir); Dataset dataset = Dataset.open(store, "")) {
         Path parent = out.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        // restored beside OUT and renamed to it whole: a sample that fails its check leaves no half-restored tree
-        // (not createTempDirectory: its owner-only mode would stay on OUT)
-        Path staging = Files.createDirectory(parent.resolve("." + out.getFileName() + ".unpacking-" + ProcessHandle.current().pid()
-            + "-" + Long.toHexString(System.nanoTime())));
+        Path staging;
+        try {
+          Files.createDirectories(parent);
+          // restored beside OUT and renamed to it whole: a sample that fails its check leaves no half-restored tree
+          // (not createTempDirectory: its owner-only mode would stay on OUT)
+          staging = Files.createDirectory(parent.resolve("." + out.getFileName() + ".unpacking-" + ProcessHandle.current().pid()
+              + "-" + Long.toHexString(System.nanoTime())));
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException("Cannot unpack to " + out + ": cannot create a directory in " + parent, e);
+        }
         try {
           dataset.unpack(staging, members ? Dataset.TarRestore.MEMBERS : Dataset.TarRestore.ARCHIVE);
           // rename(2) replaces an empty directory

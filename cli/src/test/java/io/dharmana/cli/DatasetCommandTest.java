@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import io.dharmana.cli.DatasetCommand.Pack;
@@ -277,6 +278,11 @@ class DatasetCommandTest {
     assertEquals(Main.INVALID, run("unpack", ds.toString(), mine.resolve("c0").toString()));
     assertEquals("dharmana dataset unpack: Cannot unpack to " + mine.resolve("c0") + ": it is a file, not a directory\n", err.toString());
 
+    Path underAFile = mine.resolve("c0").resolve("out");
+    assertEquals(Main.FAILED, run("unpack", ds.toString(), underAFile.toString()));
+    assertTrue(err.toString().startsWith("dharmana dataset unpack: Cannot unpack to " + underAFile + ": cannot create a directory in "
+        + mine.resolve("c0")), "OUT is named, not the directory staged beside it: " + err);
+
     Path empty = Files.createDirectories(tmp.resolve("empty"));
     assertEquals(0, run("unpack", ds.toString(), empty.toString()), err.toString());
     assertArrayEquals(Files.readAllBytes(src.resolve("c1/1.bin")), Files.readAllBytes(empty.resolve("c1/1.bin")));
@@ -308,5 +314,19 @@ class DatasetCommandTest {
     assertEquals(Main.NOT_FOUND, run("inspect", notDataset.toString()));
     assertEquals("dharmana dataset inspect: Cannot open dataset at local:" + notDataset
         + ": no index.json (not a dataset, or a pack that did not finish)\n", err.toString());
+  }
+
+  @Test
+  void anS3DatasetWithoutCredentialsOrWithABadEndpointSaysSoOnOneLine() {
+    assertEquals(Main.INVALID, run("inspect", "s3://bucket/ds", "--endpoint-url", "localhost:9000"));
+    assertEquals("dharmana dataset inspect: Invalid --endpoint-url 'localhost:9000': expected http://HOST:PORT or https://HOST\n", err.toString());
+    Assumptions.assumeTrue(System.getenv("AWS_ACCESS_KEY_ID") == null && System.getenv("AWS_PROFILE") == null
+        && System.getenv("AWS_WEB_IDENTITY_TOKEN_FILE") == null && System.getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI") == null
+        && System.getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") == null && System.getProperty("aws.accessKeyId") == null
+        && !Files.exists(Path.of(System.getProperty("user.home"), ".aws")), "this environment has AWS credentials");
+    // the SDK's own message lists the six providers it tried, each with its reason
+    assertEquals(Main.FAILED, run("inspect", "s3://bucket/ds", "--endpoint-url", "http://127.0.0.1:1"));
+    assertEquals("dharmana dataset inspect: Cannot check index.json in s3://bucket/ds: no AWS credentials found (set AWS_ACCESS_KEY_ID and"
+        + " AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials)\n", err.toString());
   }
 }
