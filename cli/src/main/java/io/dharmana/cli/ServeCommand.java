@@ -6,6 +6,8 @@ import io.dharmana.repo.Repository;
 import io.dharmana.server.Gateway;
 import io.dharmana.server.RepositoryBackend;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
@@ -97,6 +99,13 @@ final class ServeCommand implements Callable<Integer> {
           });
       buckets.forEach(builder::bind);
       gateway = builder.start();
+    } catch (UncheckedIOException e) {
+      repository.close();
+      if (e.getCause() instanceof BindException taken && port != 0) {
+        throw new UncheckedIOException(e.getMessage() + ": " + taken.getMessage() + " (another process listens there; --port 0 picks a"
+            + " free port)", taken);
+      }
+      throw e;
     } catch (RuntimeException e) {
       repository.close();
       throw e;

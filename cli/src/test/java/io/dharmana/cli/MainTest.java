@@ -116,4 +116,14 @@ class MainTest {
     assertTrue(zero.startsWith("2\ndharmana serve: Invalid --max-object-bytes '0': must be positive"), zero);
     assertFalse(java.nio.file.Files.exists(dir.resolve("repo")), "nothing created");
   }
+
+  @Test
+  void aPortInUseIsNamedWithAWayOut(@TempDir Path dir) throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      String out = run(Main.commandLine("serve"), "serve", dir.resolve("repo").toString(), "--init", "--port",
+          Integer.toString(taken.getLocalPort()));
+      assertTrue(out.startsWith("1\n") && out.endsWith("\ndharmana serve: Cannot start the gateway on 127.0.0.1:" + taken.getLocalPort()
+          + ": Address already in use (another process listens there; --port 0 picks a free port)\n"), out);
+    }
+  }
 }
