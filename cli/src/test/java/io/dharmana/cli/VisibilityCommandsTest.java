@@ -103,6 +103,13 @@ class VisibilityCommandsTest {
     assertEquals(0, r.exit(), r.err());
     // not "hit rate 100% (0 hits, 0 misses)": the page shows "–" there too
     assertTrue(r.out().contains("hit rate - (0 hits, 0 misses)"), r.out());
+    // nothing stored is not "1.00×" smaller
+    assertTrue(r.out().contains("0 B stored (-; dedup"), r.out());
+    Run cost = run(new CostCommand(), root.toString());
+    assertTrue(cost.out().contains("0 B logical stored as 0 B (0 B saved, -)"), cost.out());
+    Path page = dir.resolve("fresh.html");
+    assertEquals(0, run(new ReportCommand(), root.toString(), "-o", page.toString()).exit());
+    assertTrue(Files.readString(page).contains("nothing stored yet") && !Files.readString(page).contains("1.00×"), "the page too");
   }
 
   @Test

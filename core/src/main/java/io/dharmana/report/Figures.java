@@ -47,7 +47,7 @@ final class Figures {
   }
 
   static String ratio(double r) {
-    return Double.isInfinite(r) ? "∞" : String.format(Locale.ROOT, "%.2f×", r);
+    return Double.isNaN(r) ? "-" : Double.isInfinite(r) ? "∞" : String.format(Locale.ROOT, "%.2f×", r);
   }
 
   static String percent(double fraction) {

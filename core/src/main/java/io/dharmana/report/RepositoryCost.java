@@ -177,9 +177,9 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
     return logicalBytes - storedBytes;
   }
 
-  /** Logical over stored bytes. */
+  /** Logical over stored bytes; NaN while nothing is stored (no ratio to speak of, printed "-"). */
   public double ratio() {
-    return storedBytes == 0 ? 1 : (double) logicalBytes / storedBytes;
+    return storedBytes == 0 ? (logicalBytes == 0 ? Double.NaN : 1) : (double) logicalBytes / storedBytes;
   }
 
   /** Monthly cost of all tiers, USD. */
