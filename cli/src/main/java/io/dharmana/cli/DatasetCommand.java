@@ -298,8 +298,9 @@ public final class DatasetCommand implements Runnable {
       if (json) {
         Output.json(o, index);
       } else {
-        o.printf(Locale.ROOT, "packed %d samples (%s) from %d input(s) into %d shard(s) of %s stored (%s) in %.2f s, %s%n",
-            index.samples(), Output.bytes(index.bytes()), index.sources().size(), index.shards().size(), Output.bytes(index.storedBytes()),
+        o.printf(Locale.ROOT, "packed %s (%s) from %s into %s of %s stored (%s) in %.2f s, %s%n",
+            Output.count(index.samples(), "sample"), Output.bytes(index.bytes()), Output.count(index.sources().size(), "input"),
+            Output.count(index.shards().size(), "shard"), Output.bytes(index.storedBytes()),
             index.storedBytes() == 0 ? "-" : Output.ratio((double) index.bytes() / index.storedBytes()), seconds, mb(index.bytes(), seconds));
         o.flush();
       }
@@ -378,7 +379,7 @@ public final class DatasetCommand implements Runnable {
         o.printf(Locale.ROOT, "dataset     %s (fingerprint %s)%n", dir, dataset.fingerprint());
         o.printf(Locale.ROOT, "samples     %d (%s, average %s)%n", index.samples(), Output.bytes(index.bytes()),
             index.samples() == 0 ? "-" : Output.bytes(index.bytes() / index.samples()));
-        o.printf(Locale.ROOT, "stored      %s in %d shard(s), ratio %s%n", Output.bytes(index.storedBytes()), index.shards().size(),
+        o.printf(Locale.ROOT, "stored      %s in %s, ratio %s%n", Output.bytes(index.storedBytes()), Output.count(index.shards().size(), "shard"),
             index.storedBytes() == 0 ? "-" : Output.ratio((double) index.bytes() / index.storedBytes()));
         o.printf(Locale.ROOT, "stages      %s%n", index.stages().isEmpty() ? "(none: stored as is)" : index.stages());
         for (SourceInfo s : index.sources()) {
@@ -474,8 +475,8 @@ public final class DatasetCommand implements Runnable {
           result.put("seconds", seconds);
           Output.json(o, result);
         } else {
-          o.printf(Locale.ROOT, "unpacked %d samples (%s) of %d source(s) to %s in %.2f s%n",
-              dataset.size(), Output.bytes(index.bytes()), index.sources().size(), out, seconds);
+          o.printf(Locale.ROOT, "unpacked %s (%s) of %s to %s in %.2f s%n",
+              Output.count(dataset.size(), "sample"), Output.bytes(index.bytes()), Output.count(index.sources().size(), "source"), out, seconds);
           o.flush();
         }
       }

@@ -207,6 +207,13 @@ class DatasetCommandTest {
     Path src = sourceTree(3, 4);
     assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", src.toString(), "--block-size", "8GiB"));
     assertTrue(err.toString().contains("Invalid --block-size '8GiB': allowed is 1 B .. 2 GiB - 1"), err.toString());
+    // one input, one shard: not "1 input(s) into 1 shard(s)"
+    assertEquals(0, run("pack", tmp.resolve("one").toString(), "--from", src.toString()), err.toString());
+    assertTrue(out.toString().startsWith("packed 4 samples (") && out.toString().contains(") from 1 input into 1 shard of "), out.toString());
+    assertEquals(0, run("inspect", tmp.resolve("one").toString()), err.toString());
+    assertTrue(out.toString().contains(" in 1 shard, ratio "), out.toString());
+    assertEquals(0, run("unpack", tmp.resolve("one").toString(), tmp.resolve("one-back").toString()), err.toString());
+    assertTrue(out.toString().startsWith("unpacked 4 samples (") && out.toString().contains(") of 1 source to "), out.toString());
     for (String[] bad : new String[][] {{"--shard-size", "0"}, {"--threads", "0"}, {"--stage", "zstd:level=99"}}) {
       assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", src.toString(), bad[0], bad[1]), String.join(" ", bad));
       assertFalse(Files.exists(ds), "an invalid " + bad[0] + " leaves no directory: " + err);

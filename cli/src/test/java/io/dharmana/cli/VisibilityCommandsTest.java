@@ -96,7 +96,7 @@ class VisibilityCommandsTest {
   }
 
   @Test
-  void aTierNoReadTriedHasNoHitRate(@TempDir Path dir) throws Exception {
+  void aFreshRepositoryHasNoHitRateAndNoRatio(@TempDir Path dir) throws Exception {
     Path root = dir.resolve("fresh");
     Repository.init(root, Repository.defaultPipeline()).close();
     Run r = run(new ReportCommand(), root.toString());
