@@ -110,6 +110,13 @@ class VisibilityCommandsTest {
     Path page = dir.resolve("fresh.html");
     assertEquals(0, run(new ReportCommand(), root.toString(), "-o", page.toString()).exit());
     assertTrue(Files.readString(page).contains("nothing stored yet") && !Files.readString(page).contains("1.00×"), "the page too");
+    try (Repository repo = Repository.open(root)) {
+      repo.put("one", new ByteArrayInputStream(new byte[] {1, 2, 3}), PutOptions.defaults());
+    }
+    Run one = run(new CostCommand(), root.toString());
+    assertTrue(one.out().contains("   1 object      "), "not '1 objects': " + one.out());
+    Run held = run(new ReportCommand(), root.toString());
+    assertTrue(held.out().contains("holds        1 object, ") && held.out().contains("(1 hit, 0 misses)"), held.out());
   }
 
   @Test
