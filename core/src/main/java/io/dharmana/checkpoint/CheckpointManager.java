@@ -793,7 +793,7 @@ public final class CheckpointManager implements AutoCloseable {
     List<Future<Tensor>> futures = new ArrayList<>();
     for (TensorEntry e : chosen) {
       futures.add(encoders.submit(() -> {
-        Tensor t = restoreTensor(step, e);
+        Tensor t = restoreTensor(step, e, "restore");
         restored.add(e.byteSize());
         return t;
       }));
@@ -813,20 +813,25 @@ public final class CheckpointManager implements AutoCloseable {
     return name;
   }
 
-  private Tensor restoreTensor(long step, TensorEntry e) {
+  /** Decodes and verifies one tensor of {@code step}; a failure says "Cannot {@code verb} checkpoint …". */
+  private Tensor restoreTensor(long step, TensorEntry e, String verb) {
     String what = "checkpoint " + label(step) + " tensor " + e.name();
     ByteBuffer data;
     try {
       data = decode(e.manifestId(), what, 0);
     } catch (CorruptDataException | NotFoundException failure) {
-      throw new CorruptDataException("Cannot restore checkpoint " + label(step) + ": tensor " + e.name() + ": "
-          + failure.getMessage(), failure);
+      // the reads below say "Cannot read <what>: <chunk and fault>" (or "<what> (delta base): ..."):
+      // keep what follows <what> rather than naming the step and tensor twice
+      String message = failure.getMessage();
+      String detail = message.startsWith("Cannot read " + what) ? message.substring(("Cannot read " + what).length())
+          : ": " + message;
+      throw new CorruptDataException("Cannot " + verb + " checkpoint " + label(step) + ": tensor " + e.name() + detail, failure);
     }
     // decode checked the bytes against the hash its manifest records; this checks that the
     // manifest is the one the shard table names
     String sha = repo.manifest(e.manifestId()).attributes().get(A_SHA);
     if (!e.lossy() && !e.sha256().equals(sha)) { // a lossy tensor was checked against its decoded hash
-      throw new CorruptDataException("Cannot restore checkpoint " + label(step) + ": tensor " + e.name()
+      throw new CorruptDataException("Cannot " + verb + " checkpoint " + label(step) + ": tensor " + e.name()
           + " is stored as manifest " + e.manifestId() + ", whose content hash " + sha + " is not the " + e.sha256() + " saved");
     }
     return Tensor.of(e.name(), e.dtype(), e.shape(), data);
@@ -926,7 +931,7 @@ public final class CheckpointManager implements AutoCloseable {
     int n = 0;
     for (ShardTable t : shardTables(step)) {
       for (TensorEntry e : t.tensors()) {
-        restoreTensor(step, e);
+        restoreTensor(step, e, "verify");
         n++;
       }
     }

@@ -282,7 +282,10 @@ class CheckpointManagerTest {
     try (Repository r = Repository.open(dir); CheckpointManager m = CheckpointManager.open(r, "raw", CheckpointOptions.DEFAULT.withRawBytes())) {
       CorruptDataException e = assertThrows(CorruptDataException.class, () -> m.restore(0));
       assertTrue(e.getMessage().startsWith("Cannot restore checkpoint raw@0: tensor layer."), e.getMessage());
-      assertThrows(CorruptDataException.class, () -> m.verify(0));
+      assertSaysOnce(e.getMessage(), "raw@0");
+      CorruptDataException v = assertThrows(CorruptDataException.class, () -> m.verify(0));
+      assertTrue(v.getMessage().startsWith("Cannot verify checkpoint raw@0: tensor layer."), v.getMessage());
+      assertSaysOnce(v.getMessage(), "raw@0");
     }
   }
 
@@ -306,10 +309,24 @@ class CheckpointManagerTest {
       m.save(1200, List.of(t), Map.of()).join();
       flipABitOfTheLargestPack(dir, 2);
       CorruptDataException e = assertThrows(CorruptDataException.class, () -> m.restore(1200));
-      assertTrue(e.getMessage().startsWith("Cannot restore checkpoint run-7@1200: tensor layer.0.weight"), e.getMessage());
-      assertTrue(e.getMessage().contains("chunk "), e.getMessage());
-      assertThrows(CorruptDataException.class, () -> m.verify(1200));
+      assertTrue(e.getMessage().startsWith("Cannot restore checkpoint run-7@1200: tensor layer.0.weight: chunk "), e.getMessage());
+      assertSaysOnce(e.getMessage(), "run-7@1200");
+      CorruptDataException v = assertThrows(CorruptDataException.class, () -> m.verify(1200));
+      // one message: which step, tensor and chunk, and what is wrong with the chunk
+      assertTrue(v.getMessage().startsWith("Cannot verify checkpoint run-7@1200: tensor layer.0.weight: chunk "), v.getMessage());
+      assertTrue(v.getMessage().contains(" is damaged in the store") || v.getMessage().contains(" failed"), v.getMessage());
+      assertSaysOnce(v.getMessage(), "run-7@1200");
     }
+  }
+
+  /**
+   * The message names the step and tensor once: the decode's "Cannot read checkpoint … tensor …" is
+   * not wrapped whole (the store's own reason, which names the pack, may follow the chunk).
+   */
+  private static void assertSaysOnce(String message, String label) {
+    assertEquals(message.indexOf(label), message.lastIndexOf(label), "the step named twice: " + message);
+    assertEquals(message.indexOf(" tensor "), message.lastIndexOf(" tensor "), "the tensor named twice: " + message);
+    assertFalse(message.contains("Cannot read checkpoint"), message);
   }
 
   @Test
