@@ -218,13 +218,8 @@ final class CheckpointCommand implements Runnable {
           CheckpointManager m = CheckpointManager.open(r, common.run, CheckpointOptions.DEFAULT)) {
         long s = step(step, m);
         RestoredCheckpoint restored;
-        long size;
-        try {
-          size = m.tensors(s, rank).stream().mapToLong(TensorEntry::byteSize).sum();
-        } catch (NotFoundException e) {
-          size = 0; // restore says what is missing, and how (no such step, no complete one, no such rank)
-        }
-        try (Progress bar = Progress.start("restore " + common.run + "@" + s, size, progress)) {
+        // sized by restore's first report: the shard's tensor table is read once, by restore
+        try (Progress bar = Progress.whenTold("restore " + common.run + "@" + s, progress)) {
           restored = m.restore(s, rank, null, bar);
         }
         Files.createDirectories(out);

@@ -771,7 +771,8 @@ public final class CheckpointManager implements AutoCloseable {
 
   /**
    * As {@link #restore(long, int, Collection)}, telling {@code progress} the tensor bytes restored
-   * so far (of all the chosen tensors' bytes) as each tensor is decoded and verified.
+   * so far (of all the chosen tensors' bytes): 0 once the shard's tensor table is read, so a caller
+   * learns the total before any tensor is decoded, then more as each tensor is decoded and verified.
    */
   public RestoredCheckpoint restore(long step, int rank, Collection<String> names, ProgressListener progress) {
     if (repo.stat(stepName(step)).isEmpty()) {
@@ -789,7 +790,9 @@ public final class CheckpointManager implements AutoCloseable {
     if (wanted != null && !wanted.isEmpty()) {
       throw new NotFoundException("Cannot restore " + wanted + " from checkpoint " + label(step) + ": no such tensors");
     }
-    ProgressListener.Summing restored = ProgressListener.summing(progress, chosen.stream().mapToLong(TensorEntry::byteSize).sum());
+    long total = chosen.stream().mapToLong(TensorEntry::byteSize).sum();
+    progress.progress(0, total);
+    ProgressListener.Summing restored = ProgressListener.summing(progress, total);
     List<Future<Tensor>> futures = new ArrayList<>();
     for (TensorEntry e : chosen) {
       futures.add(encoders.submit(() -> {

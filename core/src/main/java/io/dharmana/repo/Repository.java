@@ -540,18 +540,34 @@ public final class Repository implements AutoCloseable {
    * GarbageCollector}.
    */
   public GcResult gc(java.time.Duration grace) {
-    return collectGarbage(grace, false);
+    return gc(grace, ProgressListener.NONE, ProgressListener.NONE);
+  }
+
+  /**
+   * As {@link #gc(java.time.Duration)}, telling {@code marking} the manifests read of those listed
+   * while it finds what is live (only live manifests are read, so that total is a bound; its last
+   * report gives the number read as both), then {@code sweeping} the chunks deleted of those to
+   * delete. Each is told 0 first, with its total, and then rises to it.
+   */
+  public GcResult gc(java.time.Duration grace, ProgressListener marking, ProgressListener sweeping) {
+    return collectGarbage(grace, false, marking, sweeping);
   }
 
   /** What {@link #gc} would delete now, deleting nothing. */
   public GcResult gcDryRun(java.time.Duration grace) {
-    return collectGarbage(grace, true);
+    return gcDryRun(grace, ProgressListener.NONE, ProgressListener.NONE);
   }
 
-  private GcResult collectGarbage(java.time.Duration grace, boolean dryRun) {
+  /** As {@link #gc(java.time.Duration, ProgressListener, ProgressListener)}, deleting nothing: {@code sweeping} counts. */
+  public GcResult gcDryRun(java.time.Duration grace, ProgressListener marking, ProgressListener sweeping) {
+    return collectGarbage(grace, true, marking, sweeping);
+  }
+
+  private GcResult collectGarbage(java.time.Duration grace, boolean dryRun, ProgressListener marking,
+      ProgressListener sweeping) {
     java.util.Objects.requireNonNull(grace, "grace");
     try (RepositoryLock.Hold exclusive = lock.exclusive()) {
-      return new GarbageCollector(this, meta, clock).run(grace, dryRun);
+      return new GarbageCollector(this, meta, clock).run(grace, dryRun, marking, sweeping);
     }
   }
 
