@@ -390,10 +390,13 @@ public final class Repository implements AutoCloseable {
   }
 
   /**
-   * Stores a manifest beside the chunks, durable only after the next {@link TieredStore#sync()};
-   * returns its id.
+   * Like {@link #writeManifest} but without its commit barrier: stores a manifest beside the
+   * chunks and returns its id. It is durable only once a later {@link #sync()} returned; the
+   * caller must call it before anything refers to the manifest. Lets a writer of many objects (a
+   * checkpoint's tensors) make its chunks and manifests durable with one barrier, which on a packed
+   * tier seals one pack rather than one per manifest.
    */
-  private String storeManifest(ObjectManifest manifest) {
+  public String storeManifest(ObjectManifest manifest) {
     byte[] bytes = ManifestCodec.encode(manifest);
     String id = io.dharmana.chunk.ChunkId.of(bytes).hex();
     try {
