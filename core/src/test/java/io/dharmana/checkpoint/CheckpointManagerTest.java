@@ -297,6 +297,28 @@ class CheckpointManagerTest {
     }
   }
 
+  /**
+   * A save seals one pack for its tensors' chunks and manifests (one barrier), one for the shard and
+   * one for the step: with a barrier per manifest, 40 tensors sealed a dozen or more small packs.
+   */
+  @Test
+  void aSaveSealsAPackForItsTensorsNotOnePerManifest() throws Exception {
+    try (Repository r = repo(); CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT)) {
+      for (int step = 0; step < 2; step++) { // the second is delta-coded against the first
+        long before = packs();
+        m.save(step, TestStates.state(37, step, 40, 2000), Map.of()).join();
+        assertEquals(3, packs() - before, "seed 37 step " + step + ": packs sealed by one save");
+        assertEquals(40, m.verify(step));
+      }
+    }
+  }
+
+  private long packs() throws java.io.IOException {
+    try (Stream<Path> files = Files.walk(dir.resolve("tiers"))) {
+      return files.filter(p -> p.toString().endsWith(".pack")).count();
+    }
+  }
+
   @Test
   void subsetRestoreReadsOnlyWhatItNeeds() {
     try (Repository r = repo(); CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT)) {
