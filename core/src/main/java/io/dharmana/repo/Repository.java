@@ -390,10 +390,13 @@ public final class Repository implements AutoCloseable {
   }
 
   /**
-   * Stores a manifest beside the chunks, durable only after the next {@link TieredStore#sync()};
-   * returns its id.
+   * Like {@link #writeManifest} but without its commit barrier: stores a manifest beside the
+   * chunks and returns its id. It is durable only once a later {@link #sync()} returned; the
+   * caller must call it before anything refers to the manifest. Lets a writer of many objects (a
+   * checkpoint's tensors) make its chunks and manifests durable with one barrier, which on a packed
+   * tier seals one pack rather than one per manifest.
    */
-  private String storeManifest(ObjectManifest manifest) {
+  public String storeManifest(ObjectManifest manifest) {
     byte[] bytes = ManifestCodec.encode(manifest);
     String id = io.dharmana.chunk.ChunkId.of(bytes).hex();
     try {
@@ -540,18 +543,34 @@ public final class Repository implements AutoCloseable {
    * GarbageCollector}.
    */
   public GcResult gc(java.time.Duration grace) {
-    return collectGarbage(grace, false);
+    return gc(grace, ProgressListener.NONE, ProgressListener.NONE);
+  }
+
+  /**
+   * As {@link #gc(java.time.Duration)}, telling {@code marking} the manifests read of those listed
+   * while it finds what is live (only live manifests are read, so that total is a bound; its last
+   * report gives the number read as both), then {@code sweeping} the chunks deleted of those to
+   * delete. Each is told 0 first, with its total, and then rises to it.
+   */
+  public GcResult gc(java.time.Duration grace, ProgressListener marking, ProgressListener sweeping) {
+    return collectGarbage(grace, false, marking, sweeping);
   }
 
   /** What {@link #gc} would delete now, deleting nothing. */
   public GcResult gcDryRun(java.time.Duration grace) {
-    return collectGarbage(grace, true);
+    return gcDryRun(grace, ProgressListener.NONE, ProgressListener.NONE);
   }
 
-  private GcResult collectGarbage(java.time.Duration grace, boolean dryRun) {
+  /** As {@link #gc(java.time.Duration, ProgressListener, ProgressListener)}, deleting nothing: {@code sweeping} counts. */
+  public GcResult gcDryRun(java.time.Duration grace, ProgressListener marking, ProgressListener sweeping) {
+    return collectGarbage(grace, true, marking, sweeping);
+  }
+
+  private GcResult collectGarbage(java.time.Duration grace, boolean dryRun, ProgressListener marking,
+      ProgressListener sweeping) {
     java.util.Objects.requireNonNull(grace, "grace");
     try (RepositoryLock.Hold exclusive = lock.exclusive()) {
-      return new GarbageCollector(this, meta, clock).run(grace, dryRun);
+      return new GarbageCollector(this, meta, clock).run(grace, dryRun, marking, sweeping);
     }
   }
 
