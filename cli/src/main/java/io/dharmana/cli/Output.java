@@ -22,6 +22,11 @@ final class Output {
     return Double.isInfinite(r) ? "∞" : String.format(Locale.ROOT, "%.3f×", r);
   }
 
+  /** "1 chunk", "71 chunks": a count with its noun, plural unless the count is one. */
+  static String count(long n, String noun) {
+    return n + " " + (n == 1 ? noun : noun + "s");
+  }
+
   static void json(PrintWriter out, Object value) {
     out.println(MetricsHistory.toJson(value));
     out.flush();

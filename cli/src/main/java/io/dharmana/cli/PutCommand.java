@@ -45,23 +45,39 @@ final class PutCommand implements Callable<Integer> {
   @Option(names = "--progress", negatable = true, description = "Show a progress bar (default: on a terminal, for large inputs).")
   Boolean progress;
 
+  /** Standard input and whether a person types it; fields so that tests can stand in for a terminal. */
+  InputStream stdin = System.in;
+  boolean stdinIsTerminal = System.console() != null;
+
   @Override
   public Integer call() throws IOException {
+    boolean fromStdin = file == null || file.equals("-");
+    if (file == null && stdinIsTerminal) {
+      // `put repo weights.bin` meant to store the file weights.bin would wait for typed bytes
+      throw new IllegalArgumentException("No FILE given and standard input is a terminal: give the file to store"
+          + " (dharmana put " + repo + " " + name + " FILE), or pipe the bytes in; '-' reads what you type");
+    }
     try (Repository r = Repository.open(repo)) {
-      long size = file == null || file.equals("-") ? -1 : Files.size(Path.of(file));
+      long size = fromStdin ? -1 : Files.size(Path.of(file));
       PutOptions options = (ifAbsent ? PutOptions.ifAbsent() : PutOptions.defaults()).withExpectedSize(size);
       if (pipeline != null) {
         options = options.withPipeline(pipeline);
       }
       long start = System.nanoTime();
       ObjectInfo info;
-      try (InputStream in = file == null || file.equals("-") ? System.in : Files.newInputStream(Path.of(file));
+      try (InputStream in = fromStdin ? stdin : Files.newInputStream(Path.of(file));
           Progress bar = Progress.start("put " + name, size, progress)) {
         info = r.put(name, new BufferedInputStream(in, 1 << 20), options, bar);
       }
       double seconds = (System.nanoTime() - start) / 1e9;
       MetricsSnapshot snapshot = r.metrics(info.pipeline()).snapshot("put " + name);
       r.history().append(snapshot);
+      if (file == null && info.size() == 0) {
+        // the usual cause is a FILE left off in a script, whose standard input is empty
+        var err = spec.commandLine().getErr();
+        err.println("dharmana put: standard input was empty: stored " + name + " as an empty object (give FILE to store a file)");
+        err.flush();
+      }
       var out = spec.commandLine().getOut();
       if (json) {
         Map<String, Object> result = new LinkedHashMap<>();
@@ -75,7 +91,7 @@ final class PutCommand implements Callable<Integer> {
         out.printf("put %s: %s -> %s stored (%s), %s new after dedup, %s in %.2f s (%s) [version %d]%n",
             name, Output.bytes(info.size()), Output.bytes(info.storedBytes()), Output.ratio(info.ratio()),
             Output.bytes(snapshot.counter(PipelineMetrics.NEW_STORED_BYTES)),
-            snapshot.counter(PipelineMetrics.CHUNKS) + " chunks", seconds, Output.rate(info.size(), seconds),
+            Output.count(snapshot.counter(PipelineMetrics.CHUNKS), "chunk"), seconds, Output.rate(info.size(), seconds),
             info.version());
         out.flush();
       }
