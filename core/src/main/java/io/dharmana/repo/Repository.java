@@ -121,9 +121,21 @@ public final class Repository implements AutoCloseable {
       RepositoryFormat.init(dir.resolve("meta"));
       writeAtomically(file, Descriptors.toYaml(pipeline));
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot init " + dir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("Cannot init " + dir + ": " + reason(e), e);
     }
     return new Repository(dir, pipeline, Clock.systemUTC());
+  }
+
+  /** Which path failed and why: the JDK's message for a missing or forbidden path names only the path. */
+  private static String reason(IOException e) {
+    if (e instanceof java.nio.file.FileSystemException fs && fs.getFile() != null && fs.getReason() == null) {
+      String why = e instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+          : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e instanceof java.nio.file.FileAlreadyExistsException ? "exists and is not a directory"
+          : e.getClass().getSimpleName();
+      return fs.getFile() + ": " + why;
+    }
+    return e.getMessage();
   }
 
   /**
