@@ -28,7 +28,8 @@ final class GetCommand implements Callable<Integer> {
   String name;
 
   @Option(names = {"-o", "--output"}, paramLabel = "FILE",
-      description = "Write to FILE (atomically: a temporary file renamed when complete and verified). Default: standard output.")
+      description = "Write to FILE (atomically: a temporary file renamed when complete and verified); an existing directory"
+          + " gets the file named as NAME's last segment, as cp does. Default: standard output.")
   Path output;
 
   @Option(names = "--verify-original",
@@ -54,6 +55,9 @@ final class GetCommand implements Callable<Integer> {
       // checked before the repository is opened: nothing is read for a command line that cannot be served
       throw new InvalidDescriptorException("Invalid --json: the object's bytes go to standard output without -o;"
           + " write them to a file with -o FILE (-o /dev/null to only verify), or leave out --json");
+    }
+    if (output != null && java.nio.file.Files.isDirectory(output)) {
+      output = output.resolve(name.substring(name.lastIndexOf('/') + 1));
     }
     try (Repository r = Repository.open(repo)) {
       ObjectInfo info = r.stat(name).orElseThrow(() -> new io.dharmana.NotFoundException("Cannot read " + name + ": no such object"));

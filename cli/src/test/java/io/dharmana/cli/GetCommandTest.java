@@ -58,6 +58,21 @@ class GetCommandTest {
     assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(out));
   }
 
+  @Test
+  void aDirectoryGetsTheFileUnderTheNamesLastSegment() throws Exception {
+    try (Repository r = Repository.open(repo)) {
+      r.put("runs/7/shard-0.bin", new ByteArrayInputStream(data), PutOptions.defaults());
+    }
+    Path into = Files.createDirectories(dir.resolve("into"));
+    Run run = CompressCommandTest.run(new GetCommand(), repo.toString(), "runs/7/shard-0.bin", "-o", into.toString(), "--json");
+    assertEquals(0, run.exit(), run.err());
+    assertArrayEquals(data, Files.readAllBytes(into.resolve("shard-0.bin")));
+    assertTrue(run.out().contains(into.resolve("shard-0.bin").toString()), "the JSON names the file written: " + run.out());
+    try (var files = Files.list(into)) {
+      assertEquals(1, files.count());
+    }
+  }
+
   /** `-o /dev/null` once replaced the device with a regular file; a FIFO stands in for the device here. */
   @Test
   void writesIntoADeviceOrPipeInsteadOfReplacingIt() throws Exception {
