@@ -95,4 +95,43 @@ class PutCommandTest {
     assertTrue(run.out().matches("(?s).* \\d+ chunks in .*"), run.out());
     assertArrayEquals(piped, read(repo, "piped.bin"));
   }
+
+  @Test
+  void recursiveStoresEveryFileUnderADirectoryByItsPath() throws Exception {
+    Path repo = repository();
+    Path tree = Files.createDirectories(dir.resolve("tree").resolve("a").resolve("b")).getParent().getParent();
+    byte[] big = new byte[700_000];
+    new java.util.Random(11).nextBytes(big);
+    Files.write(tree.resolve("a/b/y.bin"), big);
+    Files.write(tree.resolve("a/z.bin"), big); // the same bytes: stored once
+    Files.writeString(tree.resolve("x.txt"), "x");
+    Run run = run(new ByteArrayInputStream(new byte[0]), false, "put", "-r", repo.toString(), "runs/7", tree.toString(), "--json");
+    assertEquals(Main.OK, run.exit(), run.err());
+    com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.out());
+    assertEquals(3, json.get("files").asInt());
+    assertEquals(2 * big.length + 1, json.get("bytes").asLong());
+    assertTrue(json.get("newStoredBytes").asLong() < big.length + 1000, "the second copy is deduplicated: " + run.out());
+    assertArrayEquals(big, read(repo, "runs/7/a/b/y.bin"));
+    assertArrayEquals(big, read(repo, "runs/7/a/z.bin"));
+    assertArrayEquals("x".getBytes(StandardCharsets.UTF_8), read(repo, "runs/7/x.txt"));
+    try (Repository r = Repository.open(repo)) {
+      assertEquals(java.util.List.of("put runs/7/"), r.history().read().stream().map(h -> h.operation()).toList(),
+          "one recorded run for the tree");
+    }
+  }
+
+  @Test
+  void aDirectoryWithoutRecursiveOrAnEmptyOneIsRefused() throws Exception {
+    Path repo = repository();
+    Path empty = Files.createDirectories(dir.resolve("empty"));
+    Run noFlag = run(new ByteArrayInputStream(new byte[0]), false, "put", repo.toString(), "d", empty.toString());
+    assertEquals(Main.INVALID, noFlag.exit(), noFlag.err());
+    assertTrue(noFlag.err().contains("it is a directory; store every file under it with -r"), noFlag.err());
+    Run none = run(new ByteArrayInputStream(new byte[0]), false, "put", "-r", repo.toString(), "d", empty.toString());
+    assertEquals(Main.INVALID, none.exit(), none.err());
+    assertTrue(none.err().contains("it holds no files"), none.err());
+    try (Repository r = Repository.open(repo)) {
+      assertEquals(0, r.list("").count());
+    }
+  }
 }
