@@ -34,6 +34,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -116,14 +117,61 @@ public final class Repository implements AutoCloseable {
       throw new AlreadyExistsException("Cannot init " + dir + ": it already holds a repository (" + file + ")");
     }
     validate(pipeline);
+    boolean created = !Files.exists(dir);
+    boolean wasEmpty = created || isEmptyDirectory(dir);
+    Repository repository = null;
     try {
       Files.createDirectories(dir.resolve("meta"));
       RepositoryFormat.init(dir.resolve("meta"));
+      // the tiers open before the descriptor is written: a tier that cannot be reached (an S3
+      // endpoint that is down) leaves no repository that a second init would refuse to replace
+      repository = new Repository(dir, pipeline, Clock.systemUTC());
       writeAtomically(file, Descriptors.toYaml(pipeline));
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot init " + dir + ": " + e.getMessage(), e);
+      return repository;
+    } catch (IOException | RuntimeException e) {
+      if (repository != null) {
+        repository.close();
+      }
+      if (wasEmpty) {
+        deleteQuietly(dir, created);
+      }
+      if (e instanceof RuntimeException unchecked) {
+        throw unchecked;
+      }
+      throw new UncheckedIOException("Cannot init " + dir + ": " + reason((IOException) e), (IOException) e);
     }
-    return new Repository(dir, pipeline, Clock.systemUTC());
+  }
+
+  private static boolean isEmptyDirectory(Path dir) {
+    try (Stream<Path> entries = Files.list(dir)) {
+      return entries.findAny().isEmpty();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Removes what a failed init created in a directory that was missing or empty before. What cannot
+   * be removed stays: without a descriptor no command takes it for a repository.
+   */
+  private static void deleteQuietly(Path dir, boolean itself) {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).filter(p -> itself || !p.equals(dir)).forEach(p -> p.toFile().delete());
+    } catch (IOException | UncheckedIOException ignored) {
+      // best effort, see above
+    }
+  }
+
+  /** Which path failed and why: the JDK's message for a missing or forbidden path names only the path. */
+  private static String reason(IOException e) {
+    if (e instanceof java.nio.file.FileSystemException fs && fs.getFile() != null && fs.getReason() == null) {
+      String why = e instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+          : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e instanceof java.nio.file.FileAlreadyExistsException ? "exists and is not a directory"
+          : e.getClass().getSimpleName();
+      return fs.getFile() + ": " + why;
+    }
+    return e.getMessage();
   }
 
   /**

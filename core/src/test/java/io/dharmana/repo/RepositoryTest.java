@@ -44,6 +44,42 @@ class RepositoryTest {
     }
   }
 
+  /** A pipeline whose one tier lives at {@code tierPath}, e.g. where a file is in the way. */
+  private static PipelineDescriptor tierAt(Path tierPath) {
+    return io.dharmana.descriptor.Descriptors.parse(String.join("\n",
+        "name: elsewhere",
+        "storage:",
+        "  stages: []",
+        "  tiers:",
+        "    - name: fast",
+        "      kind: local",
+        "      path: " + tierPath,
+        ""), "test");
+  }
+
+  @Test
+  void anInitWhoseTierCannotBeOpenedLeavesNothingThatASecondInitRefuses() throws Exception {
+    Path blocker = Files.writeString(dir.resolve("not-a-directory"), "a file where the tier's directory goes");
+    Path repo = dir.resolve("repo");
+    java.io.UncheckedIOException e =
+        assertThrows(java.io.UncheckedIOException.class, () -> Repository.init(repo, tierAt(blocker.resolve("fast"))));
+    assertTrue(e.getMessage().startsWith("Cannot open tier fast (" + blocker.resolve("fast") + "): "), e.getMessage());
+    assertFalse(Files.exists(repo), "a directory init made is removed again");
+
+    Path empty = Files.createDirectories(dir.resolve("empty"));
+    assertThrows(java.io.UncheckedIOException.class, () -> Repository.init(empty, tierAt(blocker.resolve("fast"))));
+    try (Stream<Path> left = Files.list(empty)) {
+      assertEquals(List.of(), left.toList(), "an empty directory given to init is left empty");
+    }
+
+    Files.delete(blocker);
+    Repository.init(repo, tierAt(blocker.resolve("fast"))).close();
+    try (Repository r = Repository.open(repo)) {
+      r.put("x", new ByteArrayInputStream(new byte[] {4, 2}), PutOptions.defaults());
+      assertTrue(Files.isDirectory(blocker.resolve("fast")));
+    }
+  }
+
   @Test
   void putGetStatListRemove() throws IOException {
     byte[] data = new byte[1_000_003];
