@@ -175,9 +175,9 @@ final class CheckpointCommand implements Runnable {
           result.put("committedSeconds", total / 1e9);
           Output.json(out, result);
         } else {
-          out.printf(Locale.ROOT, "saved %s@%d rank %d/%d: %d tensors, %s logical, %s stored (%s), %s; blocked %.3f s, committed in %.3f s%n",
-              common.run, step, rank, world, info.tensors(), Output.bytes(info.logicalBytes()), Output.bytes(info.storedBytes()),
-              Output.ratio(info.ratio()), info.complete() ? "step complete" : "step waits for other ranks",
+          out.printf(Locale.ROOT, "saved %s@%d rank %d/%d: %s, %s logical, %s stored (%s), %s; blocked %.3f s, committed in %.3f s%n",
+              common.run, step, rank, world, Output.count(info.tensors(), "tensor"), Output.bytes(info.logicalBytes()),
+              Output.bytes(info.storedBytes()), Output.ratio(info.ratio()), info.complete() ? "step complete" : "step waits for other ranks",
               blocked / 1e9, total / 1e9);
         }
         out.flush();
@@ -218,13 +218,8 @@ final class CheckpointCommand implements Runnable {
           CheckpointManager m = CheckpointManager.open(r, common.run, CheckpointOptions.DEFAULT)) {
         long s = step(step, m);
         RestoredCheckpoint restored;
-        long size;
-        try {
-          size = m.tensors(s, rank).stream().mapToLong(TensorEntry::byteSize).sum();
-        } catch (NotFoundException e) {
-          size = 0; // restore says what is missing, and how (no such step, no complete one, no such rank)
-        }
-        try (Progress bar = Progress.start("restore " + common.run + "@" + s, size, progress)) {
+        // sized by restore's first report: the shard's tensor table is read once, by restore
+        try (Progress bar = Progress.whenTold("restore " + common.run + "@" + s, progress)) {
           restored = m.restore(s, rank, null, bar);
         }
         Files.createDirectories(out);
@@ -471,7 +466,7 @@ final class CheckpointCommand implements Runnable {
           one.put("tensors", n);
           verified.add(one);
           if (!json) {
-            out.printf("verified %s@%d: %d tensors ok%n", common.run, s, n);
+            out.printf("verified %s@%d: %s ok%n", common.run, s, Output.count(n, "tensor"));
           }
         }
         if (json) {
@@ -481,7 +476,8 @@ final class CheckpointCommand implements Runnable {
           result.put("tensors", tensors);
           Output.json(out, result);
         } else {
-          out.printf("verified %d steps, %d tensors: every chunk and tensor hash matches%n", steps.size(), tensors);
+          out.printf("verified %s, %s: every chunk and tensor hash matches%n", Output.count(steps.size(), "step"),
+              Output.count(tensors, "tensor"));
         }
         out.flush();
       }
@@ -525,7 +521,7 @@ final class CheckpointCommand implements Runnable {
               d.name(), how, e == null ? "-" : Output.bytes(e.storedBytes()));
           changed += d.changed() ? 1 : 0;
         }
-        out.printf("%d of %d tensors changed from %d to %d%n", changed, diffs.size(), a, b);
+        out.printf("%d of %s changed from %d to %d%n", changed, Output.count(diffs.size(), "tensor"), a, b);
         out.flush();
       }
       return Main.OK;

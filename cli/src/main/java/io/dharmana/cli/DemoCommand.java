@@ -212,8 +212,8 @@ final class DemoCommand implements Callable<Integer> {
       // 3. retention: keep the latest N, collect what nothing references any more
       CheckpointManager.PruneResult pruned = checkpointer.prune(RetentionPolicy.keepLast(keep), Duration.ofHours(1));
       GcResult gc = repo.gc(Duration.ZERO);
-      out.printf(Locale.ROOT, "retention    kept steps %s, pruned %s; gc freed %s in %d chunks (delta chains the kept steps need stay)%n",
-          pruned.kept(), pruned.removed(), mib(gc.bytesFreed()), gc.chunksDeleted());
+      out.printf(Locale.ROOT, "retention    kept steps %s, pruned %s; gc freed %s in %s (delta chains the kept steps need stay)%n",
+          pruned.kept(), pruned.removed(), mib(gc.bytesFreed()), Output.count(gc.chunksDeleted(), "chunk"));
 
       // 4. restore the latest and verify it against what training held
       RestoredCheckpoint restored = checkpointer.restoreLatest();

@@ -3,6 +3,7 @@ package io.dharmana.cli;
 import io.dharmana.descriptor.Durations;
 import io.dharmana.repo.GcResult;
 import io.dharmana.repo.Repository;
+import io.dharmana.runtime.ProgressListener;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -17,6 +18,9 @@ import picocli.CommandLine.Spec;
         "Packs mostly holding deleted chunks are rewritten, and small packs (many small puts seal one each)",
         "are merged into full ones; a gateway serving the repository meanwhile finds the moved chunks."})
 final class GcCommand implements Callable<Integer> {
+  /** Manifests or chunks from which a phase takes long enough (about a second or more) for a bar by default. */
+  private static final long WORTH_SHOWING = 10_000;
+
   @Spec CommandSpec spec;
 
   @Parameters(index = "0", paramLabel = "REPO", description = "Repository directory.")
@@ -32,20 +36,38 @@ final class GcCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the result as JSON.")
   boolean json;
 
+  @Option(names = "--progress", negatable = true,
+      description = "Show on stderr the manifests read (mark) and then the chunks deleted (sweep)"
+          + " (default: on a terminal, for large repositories).")
+  Boolean progress;
+
   @Override
   public Integer call() {
-    try (Repository r = Repository.open(repo)) {
-      GcResult result = dryRun ? r.gcDryRun(Durations.parse(grace)) : r.gc(Durations.parse(grace));
+    java.time.Duration graceDuration = Durations.parse(grace);
+    try (Repository r = Repository.open(repo);
+        Progress marking = Progress.counting("gc mark", " manifests", WORTH_SHOWING, progress);
+        Progress sweeping = Progress.counting("gc sweep", " chunks", WORTH_SHOWING, progress)) {
+      ProgressListener swept = (done, total) -> {
+        marking.close(); // the mark is over: its bar ends before the sweep's starts
+        if (total > 0) { // nothing to delete: no bar of 0 of 0
+          sweeping.progress(done, total);
+        }
+      };
+      GcResult result = dryRun ? r.gcDryRun(graceDuration, marking, swept) : r.gc(graceDuration, marking, swept);
+      marking.close();
+      sweeping.close();
       var out = spec.commandLine().getOut();
       if (json) {
         Output.json(out, result);
       } else {
-        out.printf("gc%s: %d chunks (%s) and %d manifests %s; kept %d chunks of %d live manifests%s%s%n",
-            dryRun ? " (dry run)" : "", result.chunksDeleted(), Output.bytes(result.bytesFreed()),
-            result.manifestsDeleted(), dryRun ? "would be deleted" : "deleted", result.liveChunks(),
-            result.liveManifests(),
-            result.orphanPacksDeleted() > 0 ? "; removed " + result.orphanPacksDeleted() + " packs a crash left unindexed" : "",
-            result.smallPacksMerged() > 0 ? (dryRun ? "; would merge " : "; merged ") + result.smallPacksMerged() + " small packs" : "");
+        out.printf("gc%s: %s (%s) and %s %s; kept %s of %s%s%s%n",
+            dryRun ? " (dry run)" : "", Output.count(result.chunksDeleted(), "chunk"), Output.bytes(result.bytesFreed()),
+            Output.count(result.manifestsDeleted(), "manifest"), dryRun ? "would be deleted" : "deleted",
+            Output.count(result.liveChunks(), "chunk"), Output.count(result.liveManifests(), "live manifest"),
+            result.orphanPacksDeleted() > 0
+                ? "; removed " + Output.count(result.orphanPacksDeleted(), "pack") + " a crash left unindexed" : "",
+            result.smallPacksMerged() > 0
+                ? (dryRun ? "; would merge " : "; merged ") + Output.count(result.smallPacksMerged(), "small pack") : "");
         out.flush();
       }
     }

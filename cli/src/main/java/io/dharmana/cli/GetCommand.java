@@ -7,7 +7,9 @@ import io.dharmana.runtime.Verification;
 import io.dharmana.tensor.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -17,7 +19,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "get", mixinStandardHelpOptions = true,
-    description = "Read an object back, verifying every chunk against its id.")
+    description = {"Read an object back, verifying every chunk against its id.",
+        "With -r, read every object whose name starts with NAME into the directory -o, each at its name's rest."})
 final class GetCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -28,8 +31,13 @@ final class GetCommand implements Callable<Integer> {
   String name;
 
   @Option(names = {"-o", "--output"}, paramLabel = "FILE",
-      description = "Write to FILE (atomically: a temporary file renamed when complete and verified). Default: standard output.")
+      description = "Write to FILE (atomically: a temporary file renamed when complete and verified); an existing directory"
+          + " gets the file named as NAME's last segment, as cp does. Default: standard output.")
   Path output;
+
+  @Option(names = {"-r", "--recursive"}, description = "Read every object under the prefix NAME (e.g. runs/7/) into the"
+      + " directory -o DIR (created if missing), runs/7/a/b.bin as DIR/a/b.bin; each file written atomically.")
+  boolean recursive;
 
   @Option(names = "--verify-original",
       description = "Also check the SHA-256 of the whole decoded object (every chunk is always verified against its id).")
@@ -54,6 +62,12 @@ final class GetCommand implements Callable<Integer> {
       // checked before the repository is opened: nothing is read for a command line that cannot be served
       throw new InvalidDescriptorException("Invalid --json: the object's bytes go to standard output without -o;"
           + " write them to a file with -o FILE (-o /dev/null to only verify), or leave out --json");
+    }
+    if (recursive) {
+      return getTree();
+    }
+    if (output != null && java.nio.file.Files.isDirectory(output)) {
+      output = output.resolve(name.substring(name.lastIndexOf('/') + 1));
     }
     try (Repository r = Repository.open(repo)) {
       ObjectInfo info = r.stat(name).orElseThrow(() -> new io.dharmana.NotFoundException("Cannot read " + name + ": no such object"));
@@ -92,6 +106,64 @@ final class GetCommand implements Callable<Integer> {
         }
       }
       r.history().append(r.metrics(info.pipeline()).snapshot("get " + name));
+    }
+    return Main.OK;
+  }
+
+  /** {@code get -r}: every object under the prefix {@code name}, into the directory {@code output}. */
+  private int getTree() throws IOException {
+    if (output == null || (java.nio.file.Files.exists(output) && !java.nio.file.Files.isDirectory(output))) {
+      throw new InvalidDescriptorException("Invalid -o for -r: " + (output == null ? "missing" : output + " is not a directory")
+          + "; give the directory to read the objects into (-o DIR)");
+    }
+    try (Repository r = Repository.open(repo)) {
+      List<ObjectInfo> objects;
+      try (var listed = r.list(name)) {
+        objects = listed.toList();
+      }
+      if (objects.isEmpty()) {
+        throw new io.dharmana.NotFoundException("Cannot read " + name + ": no object's name starts with it");
+      }
+      // the rest of each name after the prefix's last '/' (runs/7/a/b.bin under runs/7/ is a/b.bin)
+      int cut = name.lastIndexOf('/') + 1;
+      long total = objects.stream().mapToLong(ObjectInfo::size).sum();
+      List<Map<String, Object>> read = new ArrayList<>();
+      long start = System.nanoTime();
+      try (Progress bar = Progress.start("get " + name, total, progress)) {
+        long done = 0;
+        for (ObjectInfo o : objects) {
+          Path file = output.resolve(o.name().substring(cut));
+          java.nio.file.Files.createDirectories(file.getParent());
+          long base = done;
+          ObjectInfo[] got = {o};
+          SafetensorsWriter.writeAtomically(file, channel -> got[0] = r.get(o.name(), channel, verification(),
+              (bytes, ignored) -> bar.progress(base + bytes, -1)));
+          done += got[0].size();
+          Map<String, Object> one = new LinkedHashMap<>();
+          one.put("name", got[0].name());
+          one.put("version", got[0].version());
+          one.put("bytes", got[0].size());
+          one.put("output", file.toString());
+          read.add(one);
+          if (!json) {
+            spec.commandLine().getErr().printf("get %s: %s -> %s%n", o.name(), Output.bytes(got[0].size()), file);
+          }
+        }
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      if (json) {
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("objects", read);
+        result.put("files", read.size());
+        result.put("bytes", total);
+        result.put("seconds", seconds);
+        Output.json(spec.commandLine().getOut(), result);
+      } else {
+        spec.commandLine().getErr().printf("get %s: %s in %s in %.2f s (%s) -> %s%n", name, Output.bytes(total),
+            Output.count(read.size(), "file"), seconds, Output.rate(total, seconds), output);
+        spec.commandLine().getErr().flush();
+      }
+      r.history().append(r.metrics(objects.get(0).pipeline()).snapshot("get " + name));
     }
     return Main.OK;
   }

@@ -33,9 +33,12 @@ final class LsCommand implements Callable<Integer> {
         Output.json(out, objects);
         return Main.OK;
       }
-      out.printf("%-40s %12s %12s %9s  %-16s %s%n", "NAME", "SIZE", "STORED", "RATIO", "PIPELINE", "CREATED");
+      // as wide as the longest name, so that a long one does not push its row's columns out of line
+      int width = Math.max(40, objects.stream().mapToInt(o -> o.name().length()).max().orElse(0));
+      String row = "%-" + width + "s %12s %12s %9s  %-16s %s%s%n";
+      out.printf(row, "NAME", "SIZE", "STORED", "RATIO", "PIPELINE", "CREATED", "");
       for (ObjectInfo o : objects) {
-        out.printf("%-40s %12s %12s %9s  %-16s %s%s%n", o.name(), Output.bytes(o.size()), Output.bytes(o.storedBytes()),
+        out.printf(row, o.name(), Output.bytes(o.size()), Output.bytes(o.storedBytes()),
             Output.ratio(o.ratio()), o.pipeline(), o.created(), o.lossy() ? "  (lossy)" : "");
       }
       out.flush();

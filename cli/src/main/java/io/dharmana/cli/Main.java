@@ -131,6 +131,9 @@ public final class Main implements Runnable {
    */
   static String message(Exception e) {
     String message = e.getMessage() == null ? e.toString() : e.getMessage();
+    if (e.getCause() != null && e.getCause().getMessage() != null && message.equals(e.getCause().toString())) {
+      message = e.getCause().getMessage(); // a bare wrapper: not "java.io.IOException: Cannot ..."
+    }
     if (e instanceof java.nio.file.NoSuchFileException missing) {
       return "Cannot open " + missing.getFile() + ": no such file or directory";
     } else if (e instanceof java.nio.file.AccessDeniedException denied) {

@@ -5,7 +5,7 @@ import io.dharmana.metrics.MetricsHistory;
 import java.io.PrintWriter;
 import java.util.Locale;
 
-/** Formatting shared by the commands: sizes, rates, ratios, JSON. */
+/** Formatting shared by the commands: sizes, rates, ratios, counts, JSON. */
 final class Output {
   private Output() {}
 
@@ -25,6 +25,11 @@ final class Output {
 
   static String ratio(double r) {
     return Double.isInfinite(r) ? "∞" : String.format(Locale.ROOT, "%.3f×", r);
+  }
+
+  /** {@code n} and the noun, plural unless {@code n} is 1: "1 step", "2 steps", "0 chunks". */
+  static String count(long n, String noun) {
+    return n + " " + noun + (n == 1 ? "" : "s");
   }
 
   static void json(PrintWriter out, Object value) {

@@ -10,6 +10,8 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -44,6 +46,10 @@ final class ReportCommand implements Callable<Integer> {
   @Option(names = "--prices", paramLabel = "FILE", description = "A price table (YAML) laid over the built-in list prices.")
   Path prices;
 
+  @Option(names = "--json", description = "Print the report's figures as JSON instead of the summary: stats, cost,"
+      + " the runs analyzed, their bottlenecks (shares, verdict, what-if) and accelerator utilization.")
+  boolean json;
+
   @Option(names = "--computation", paramLabel = "FILE.yaml",
       description = "A computation (or pipeline) descriptor: the bottleneck is judged against the read and checkpoint rates it needs.")
   Path computation;
@@ -56,14 +62,38 @@ final class ReportCommand implements Callable<Integer> {
         : Bottleneck.Demand.of(Descriptors.loadComputation(computation));
     try (Repository r = Repository.open(repo)) {
       RepositoryReport report = RepositoryReport.of(r, run, table, demand);
-      out.print(report.toText());
       if (output != null) {
         write(output, report.toHtml());
+      }
+      if (json) {
+        Output.json(out, jsonOf(report));
+        return Main.OK;
+      }
+      out.print(report.toText());
+      if (output != null) {
         out.printf("report       %s%n", output.toAbsolutePath());
       }
       out.flush();
     }
     return Main.OK;
+  }
+
+  /** The report's figures; the whole history stays out (it grows with every command), its size stays in. */
+  private Map<String, Object> jsonOf(RepositoryReport report) {
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put("repository", report.repository());
+    result.put("generated", report.generated());
+    result.put("stats", report.stats());
+    result.put("cost", report.cost());
+    result.put("recordedRuns", report.history().size());
+    result.put("runs", report.runs().stream().map(s -> Map.of("operation", s.operation(), "pipeline", s.pipeline(),
+        "start", s.start(), "end", s.end())).toList());
+    result.put("bottlenecks", report.bottlenecks());
+    double overall = report.overallUtilization();
+    result.put("utilization", Double.isNaN(overall) ? null : overall);
+    result.put("utilizationByRun", report.utilization());
+    result.put("output", output == null ? null : output.toAbsolutePath().toString());
+    return result;
   }
 
   /** Writes through a temporary file and a rename, so a reader never sees half a page. */

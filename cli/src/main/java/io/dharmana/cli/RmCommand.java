@@ -22,8 +22,12 @@ final class RmCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "REPO", description = "Repository directory.")
   Path repo;
 
-  @Parameters(index = "1..*", arity = "1..*", paramLabel = "NAME", description = "Object names.")
+  @Parameters(index = "1..*", arity = "1..*", paramLabel = "NAME", description = "Object names (with -r: prefixes).")
   List<String> names;
+
+  @Option(names = {"-r", "--recursive"}, description = "Remove every object whose name starts with NAME, e.g. runs/7/"
+      + " (a NAME that no object starts with counts as missing).")
+  boolean recursive;
 
   @Option(names = "--json", description = "Print the result as JSON: removed and missing (the names of each, in the order"
       + " given). A missing name is still an error on standard error and exit code 3, as without --json.")
@@ -35,15 +39,23 @@ final class RmCommand implements Callable<Integer> {
     List<String> missing = new ArrayList<>();
     PrintWriter out = spec.commandLine().getOut();
     try (Repository r = Repository.open(repo)) {
-      for (String name : names) {
-        if (r.remove(name)) {
-          removed.add(name);
-          if (!json) {
-            out.println("removed " + name);
+      for (String given : names) {
+        // listed before removing: a name another writer adds meanwhile is left alone
+        List<String> matching = recursive ? r.list(given).map(o -> o.name()).toList() : List.of(given);
+        boolean any = false;
+        for (String name : matching) {
+          if (r.remove(name)) {
+            any = true;
+            removed.add(name);
+            if (!json) {
+              out.println("removed " + name);
+            }
           }
-        } else {
-          missing.add(name);
-          spec.commandLine().getErr().println("dharmana rm: Cannot remove " + name + ": no such object");
+        }
+        if (!any) {
+          missing.add(given);
+          spec.commandLine().getErr().println("dharmana rm: Cannot remove " + given + ": "
+              + (recursive ? "no object's name starts with it" : "no such object"));
         }
       }
     }

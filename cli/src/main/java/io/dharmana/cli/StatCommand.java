@@ -54,7 +54,7 @@ final class StatCommand implements Callable<Integer> {
         } else {
           out.printf("object     %s (version %d)%n", info.name(), info.version());
           out.printf("size       %s%n", Output.bytes(info.size()));
-          out.printf("stored     %s in %d chunks (%s)%n", Output.bytes(info.storedBytes()), m.chunks().size(), Output.ratio(info.ratio()));
+          out.printf("stored     %s in %s (%s)%n", Output.bytes(info.storedBytes()), Output.count(m.chunks().size(), "chunk"), Output.ratio(info.ratio()));
           out.printf("pipeline   %s: %s%s%n", info.pipeline(), m.stages(), info.lossy() ? " (lossy)" : "");
           out.printf("sha256     %s%n", info.sha256().isEmpty()
               ? "not recorded (written without the whole-object hash, as the S3 gateway does; every chunk is verified by its SHA-256 id)"
@@ -108,7 +108,7 @@ final class StatCommand implements Callable<Integer> {
         for (StageStats s : run.stages()) {
           out.printf(Locale.ROOT, "    %-7s %-18s %12s -> %12s  %8.3f s  %10s  ratio %s%n", s.direction(), s.stage(),
               Output.bytes(s.bytesIn()), Output.bytes(s.bytesOut()), s.seconds(),
-              String.format(Locale.ROOT, "%.0f MB/s", s.throughputMBps()), Output.ratio(s.ratio()));
+              String.format(Locale.ROOT, "%.0f MB/s", s.throughputMBps()), s.bytesOut() == 0 ? "-" : Output.ratio(s.ratio()));
         }
       }
       out.flush();

@@ -2,6 +2,7 @@ package io.dharmana.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -165,6 +166,33 @@ class CheckpointCommandTest {
       System.setErr(stderr);
     }
     assertArrayEquals(Files.readAllBytes(model), Files.readAllBytes(tmp.resolve("o").resolve("model.safetensors")));
+  }
+
+  /** verify says once which step, tensor and chunk is damaged, and counts in the singular where it is one. */
+  @Test
+  void verifyNamesTheDamagedStepTensorAndChunkOnce() throws Exception {
+    Path repo = tmp.resolve("damaged");
+    assertEquals(0, CompressCommandTest.run(new InitCommand(), repo.toString()).exit());
+    Path model = CompressCommandTest.checkpoint(tmp, "model.safetensors", 7, 0);
+    assertEquals(0, checkpoint("save", repo.toString(), "--run", "r", "--step", "1", model.toString()).exit());
+    CompressCommandTest.Run ok = checkpoint("verify", repo.toString(), "--run", "r");
+    assertEquals(0, ok.exit(), ok.err());
+    assertTrue(ok.out().contains("verified 1 step, "), ok.out());
+    Path pack;
+    try (java.util.stream.Stream<Path> files = Files.walk(repo.resolve("tiers"))) {
+      pack = files.filter(p -> p.toString().endsWith(".pack")).max(java.util.Comparator.comparingLong(p -> p.toFile().length()))
+          .orElseThrow();
+    }
+    byte[] stored = Files.readAllBytes(pack);
+    stored[stored.length / 3] ^= 0x10; // inside the tensors' chunks, which come before their manifests
+    pack.toFile().setWritable(true);
+    Files.write(pack, stored);
+    CompressCommandTest.Run damaged = checkpoint("verify", repo.toString(), "--run", "r");
+    assertTrue(damaged.exit() != Main.OK, damaged.out());
+    assertTrue(damaged.err().contains("Cannot verify checkpoint r@1: tensor "), damaged.err());
+    String message = damaged.err().lines().filter(l -> l.contains("Cannot verify")).findFirst().orElseThrow();
+    assertTrue(message.contains(": chunk "), message);
+    assertFalse(message.contains("Cannot read checkpoint") || message.contains("Cannot restore"), "wrapped twice: " + message);
   }
 
   @Test

@@ -19,9 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 class GcCommandTest {
   @TempDir Path dir;
 
-  @Test
-  void aDryRunReportsWhatTheRunDeletes() throws Exception {
-    long seed = 13;
+  /** A repository of two random MiB objects, one of them removed: its chunks are gc's to delete. */
+  private Path keepOneDropOne(long seed) {
     Random random = new Random(seed);
     Path repo = dir.resolve("repo");
     try (Repository r = Repository.init(repo, Repository.defaultPipeline())) {
@@ -32,6 +31,13 @@ class GcCommandTest {
       }
       r.remove("drop");
     }
+    return repo;
+  }
+
+  @Test
+  void aDryRunReportsWhatTheRunDeletes() throws Exception {
+    long seed = 13;
+    Path repo = keepOneDropOne(seed);
     ObjectMapper json = new ObjectMapper();
     Run dry = CompressCommandTest.run(new GcCommand(), repo.toString(), "--grace", "0s", "--dry-run", "--json");
     assertEquals(0, dry.exit(), dry.err());
@@ -45,6 +51,38 @@ class GcCommandTest {
     Run after = CompressCommandTest.run(new GcCommand(), repo.toString(), "--grace", "0s", "--dry-run");
     assertEquals(0, after.exit(), after.err());
     assertTrue(after.out().startsWith("gc (dry run): 0 chunks"), after.out());
+  }
+
+  /** --progress draws the mark and sweep on stderr only: the JSON on stdout is the same as without. */
+  @Test
+  void progressGoesToStderrAndLeavesTheOutputAlone() throws Exception {
+    long seed = 29;
+    Path repo = keepOneDropOne(seed);
+    ObjectMapper json = new ObjectMapper();
+    java.io.PrintStream stderr = System.err;
+    java.io.ByteArrayOutputStream bar = new java.io.ByteArrayOutputStream();
+    try {
+      System.setErr(new java.io.PrintStream(bar, true, java.nio.charset.StandardCharsets.UTF_8));
+      Run quiet = CompressCommandTest.run(new GcCommand(), repo.toString(), "--grace", "0s", "--dry-run", "--json");
+      assertEquals(0, quiet.exit(), quiet.err());
+      assertEquals("", bar.toString(java.nio.charset.StandardCharsets.UTF_8), "no bar unless asked for, off a terminal");
+      Run shown = CompressCommandTest.run(new GcCommand(), repo.toString(), "--grace", "0s", "--dry-run", "--json", "--progress");
+      assertEquals(0, shown.exit(), shown.err());
+      String drawn = bar.toString(java.nio.charset.StandardCharsets.UTF_8);
+      assertTrue(drawn.contains("gc mark 100%") && drawn.contains("gc sweep 100%"), drawn);
+      assertTrue(drawn.indexOf("gc mark") < drawn.indexOf("gc sweep"), "the mark's bar first: " + drawn);
+      JsonNode without = json.readTree(quiet.out());
+      JsonNode with = json.readTree(shown.out());
+      assertEquals(without, with, "seed " + seed + ": the same JSON with a bar as without");
+      bar.reset();
+      Run text = CompressCommandTest.run(new GcCommand(), repo.toString(), "--grace", "0s", "--no-progress");
+      assertEquals(0, text.exit(), text.err());
+      assertEquals("", bar.toString(java.nio.charset.StandardCharsets.UTF_8));
+      // one object is left: the count is singular
+      assertTrue(text.out().contains(" of 1 live manifest;") || text.out().matches("(?s).* of 1 live manifest\\R"), text.out());
+    } finally {
+      System.setErr(stderr);
+    }
   }
 
   @Test

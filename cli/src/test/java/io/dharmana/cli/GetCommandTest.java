@@ -58,6 +58,48 @@ class GetCommandTest {
     assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(out));
   }
 
+  @Test
+  void aDirectoryGetsTheFileUnderTheNamesLastSegment() throws Exception {
+    try (Repository r = Repository.open(repo)) {
+      r.put("runs/7/shard-0.bin", new ByteArrayInputStream(data), PutOptions.defaults());
+    }
+    Path into = Files.createDirectories(dir.resolve("into"));
+    Run run = CompressCommandTest.run(new GetCommand(), repo.toString(), "runs/7/shard-0.bin", "-o", into.toString(), "--json");
+    assertEquals(0, run.exit(), run.err());
+    assertArrayEquals(data, Files.readAllBytes(into.resolve("shard-0.bin")));
+    assertTrue(run.out().contains(into.resolve("shard-0.bin").toString()), "the JSON names the file written: " + run.out());
+    try (var files = Files.list(into)) {
+      assertEquals(1, files.count());
+    }
+  }
+
+  @Test
+  void recursiveReadsAPrefixIntoADirectoryByTheNamesRest() throws Exception {
+    try (Repository r = Repository.open(repo)) {
+      r.put("runs/7/a/b.bin", new ByteArrayInputStream(data), PutOptions.defaults());
+      r.put("runs/7/c.txt", new ByteArrayInputStream(new byte[] {'c'}), PutOptions.defaults());
+      r.put("runs/8/d.txt", new ByteArrayInputStream(new byte[] {'d'}), PutOptions.defaults());
+    }
+    Path into = dir.resolve("into"); // created by get
+    Run run = CompressCommandTest.run(new GetCommand(), repo.toString(), "-r", "runs/7/", "-o", into.toString(), "--json");
+    assertEquals(0, run.exit(), run.err());
+    assertArrayEquals(data, Files.readAllBytes(into.resolve("a/b.bin")));
+    assertArrayEquals(new byte[] {'c'}, Files.readAllBytes(into.resolve("c.txt")));
+    try (var files = Files.walk(into)) {
+      assertEquals(2, files.filter(Files::isRegularFile).count(), "runs/8 stays out, no temporary file stays in");
+    }
+    assertTrue(run.out().contains("\"files\" : 2"), run.out());
+
+    // through Main, whose exit codes these are
+    java.io.StringWriter err = new java.io.StringWriter();
+    assertEquals(Main.NOT_FOUND, Main.commandLine("get").setErr(new java.io.PrintWriter(err))
+        .execute("get", repo.toString(), "-r", "runs/9/", "-o", into.toString()), err.toString());
+    assertEquals(Main.INVALID, Main.commandLine("get").setErr(new java.io.PrintWriter(err))
+        .execute("get", repo.toString(), "-r", "runs/7/"), err.toString());
+    assertTrue(err.toString().contains("Cannot read runs/9/: no object's name starts with it")
+        && err.toString().contains("Invalid -o for -r: missing"), err.toString());
+  }
+
   /** `-o /dev/null` once replaced the device with a regular file; a FIFO stands in for the device here. */
   @Test
   void writesIntoADeviceOrPipeInsteadOfReplacingIt() throws Exception {

@@ -44,4 +44,15 @@ class InitCommandTest {
     assertEquals(json.get("descriptor").get("name").asText(), json.get("pipeline").asText());
     assertTrue(Files.isDirectory(Path.of(json.get("repository").asText())));
   }
+
+  @Test
+  void aPathInTheWayIsNamedWithWhatIsWrongWithIt() throws Exception {
+    Path repo = Files.createDirectories(dir.resolve("repo"));
+    Files.writeString(repo.resolve("meta"), "a file where the repository's meta directory goes");
+    java.io.StringWriter err = new java.io.StringWriter();
+    int exit = Main.commandLine("init").setErr(new java.io.PrintWriter(err)).execute("init", repo.toString());
+    Run run = new Run(exit, "", err.toString());
+    assertEquals(Main.FAILED, run.exit(), run.err());
+    assertTrue(run.err().contains("Cannot init " + repo + ": " + repo.resolve("meta") + ": exists and is not a directory"), run.err());
+  }
 }

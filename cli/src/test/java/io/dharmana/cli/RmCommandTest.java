@@ -73,4 +73,20 @@ class RmCommandTest {
     json = new ObjectMapper().readTree(run("rm", repo.toString(), "x", "--json").out());
     assertEquals(List.of("x"), texts(json.get("missing")));
   }
+
+  @Test
+  void recursiveRemovesEveryNameUnderAPrefixAndAPrefixOfNothingIsMissing() throws Exception {
+    Path repo = repository("runs/7/a", "runs/7/b/c", "runs/70", "runs/8/a");
+    Run run = run("rm", repo.toString(), "-r", "runs/7/", "none/", "--json");
+    assertEquals(Main.NOT_FOUND, run.exit(), run.err());
+    JsonNode json = new ObjectMapper().readTree(run.out());
+    assertEquals(List.of("runs/7/a", "runs/7/b/c"), texts(json.get("removed")));
+    assertEquals(List.of("none/"), texts(json.get("missing")));
+    assertTrue(run.err().contains("Cannot remove none/: no object's name starts with it"), run.err());
+    try (Repository r = Repository.open(repo)) {
+      assertEquals(List.of("runs/70", "runs/8/a"), r.list("").map(o -> o.name()).toList());
+    }
+    Run plain = run("rm", repo.toString(), "runs/8");
+    assertEquals(Main.NOT_FOUND, plain.exit(), "without -r a name is a name, not a prefix");
+  }
 }

@@ -120,6 +120,30 @@ class VisibilityCommandsTest {
   }
 
   @Test
+  void reportJsonCarriesTheSummarysFiguresForScripts(@TempDir Path dir) throws Exception {
+    Path root = repository(dir);
+    Run text = run(new ReportCommand(), root.toString());
+    Path page = dir.resolve("report.html");
+    Run r = run(new ReportCommand(), root.toString(), "--json", "-o", page.toString());
+    assertEquals(0, r.exit(), r.err());
+    JsonNode json = new ObjectMapper().readTree(r.out()); // strict: NaN or Infinity would not parse
+    assertEquals(root.toAbsolutePath().toString(), json.get("repository").asText());
+    assertEquals(page.toAbsolutePath().toString(), json.get("output").asText());
+    assertTrue(Files.readString(page).startsWith("<!DOCTYPE html>"));
+    assertEquals(1, json.get("recordedRuns").asInt());
+    assertEquals("put a", json.get("runs").get(0).get("operation").asText());
+    JsonNode write = json.get("bottlenecks").get(0);
+    assertEquals("encode", write.get("direction").asText());
+    assertTrue(text.out().contains("bottleneck: " + write.get("verdict").asText()), text.out());
+    assertTrue(text.out().contains("what if:    " + write.get("whatIf").asText()), text.out());
+    assertEquals(write.get("shares").get(0), write.get("limiting"));
+    try (Repository repo = Repository.open(root)) {
+      assertEquals(repo.stats().logicalBytes(), json.get("stats").get("logicalBytes").asLong());
+    }
+    assertTrue(json.get("utilization").isNull(), "no run measured an accelerator");
+  }
+
+  @Test
   void demoCompletesAndItsSavingsAreTheRepositorysStoredVsLogicalBytes(@TempDir Path dir) throws Exception {
     Path demo = dir.resolve("dharmana-demo");
     String[] args = {"--dir", demo.toString(), "--dataset-mb", "8", "--model-mb", "2", "--steps", "48", "--step-ms", "2",

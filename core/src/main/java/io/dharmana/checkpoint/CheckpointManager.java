@@ -77,8 +77,8 @@ import java.util.stream.Stream;
  *
  * <h2>Commit protocol</h2>
  *
- * A rank writes the chunks of all its tensors, makes them durable with one commit barrier ({@link
- * Repository#sync}, not one per tensor), writes the tensors' manifests, then its shard object
+ * A rank writes the chunks and manifests of all its tensors, makes them durable with one commit
+ * barrier ({@link Repository#sync}, not one per tensor or manifest), then writes its shard object
  * (replacing a stale shard a crashed earlier attempt left), then checks whether all {@code world} shards of the step exist; if so it creates
  * the step object with expected version 0. Racing committers: exactly one create wins, the others
  * see the step already committed. A step is complete exactly when its step object exists, so a
@@ -122,7 +122,7 @@ public final class CheckpointManager implements AutoCloseable {
   private final SnapshotCopier copier;
   private final ExecutorService committer;
   private final ExecutorService encoders;
-  /** Writes a step's tensor manifests side by side: small durable files whose flushes overlap. */
+  /** Stores a step's tensor manifests side by side (on a tier without packs, a file or object each). */
   private final ExecutorService io;
   /** Raw SHA-256 to an entry already stored by this run: the dedup index. */
   private final Map<String, TensorEntry> stored = new ConcurrentHashMap<>();
@@ -397,16 +397,17 @@ public final class CheckpointManager implements AutoCloseable {
       }));
     }
     List<Written> written = awaitAll(step, futures);
-    // one commit barrier for all tensors of the step (not one each): every chunk is durable
-    // before any manifest, and so the shard, refers to it
-    repo.sync();
     List<Future<TensorEntry>> manifests = new ArrayList<>(written.size());
     for (Written w : written) {
-      // each manifest is a small durable file: written side by side, their flushes overlap
+      // side by side: on a tier without packs each manifest is a file or object of its own
       manifests.add(w.manifest() == null ? CompletableFuture.completedFuture(w.entry())
-          : io.submit(() -> w.committed(repo.writeManifest(w.manifest()))));
+          : io.submit(() -> w.committed(repo.storeManifest(w.manifest()))));
     }
     List<TensorEntry> entries = awaitAll(step, manifests);
+    // one commit barrier for the chunks and manifests of all tensors of the step, before the shard
+    // refers to them (nothing else does). A barrier per manifest sealed a pack of a few manifests
+    // each: ~15 small packs per save on a packed tier, where this seals one
+    repo.sync();
     ShardTable table = new ShardTable(run, step, options.rank(), options.world(), clock.instant(), metadata, entries);
     List<String> includes = entries.stream().map(TensorEntry::manifestId).distinct().toList();
     // CURRENT, not ifAbsent: a shard left by a crashed attempt at this step is replaced
@@ -771,7 +772,8 @@ public final class CheckpointManager implements AutoCloseable {
 
   /**
    * As {@link #restore(long, int, Collection)}, telling {@code progress} the tensor bytes restored
-   * so far (of all the chosen tensors' bytes) as each tensor is decoded and verified.
+   * so far (of all the chosen tensors' bytes): 0 once the shard's tensor table is read, so a caller
+   * learns the total before any tensor is decoded, then more as each tensor is decoded and verified.
    */
   public RestoredCheckpoint restore(long step, int rank, Collection<String> names, ProgressListener progress) {
     if (repo.stat(stepName(step)).isEmpty()) {
@@ -789,11 +791,13 @@ public final class CheckpointManager implements AutoCloseable {
     if (wanted != null && !wanted.isEmpty()) {
       throw new NotFoundException("Cannot restore " + wanted + " from checkpoint " + label(step) + ": no such tensors");
     }
-    ProgressListener.Summing restored = ProgressListener.summing(progress, chosen.stream().mapToLong(TensorEntry::byteSize).sum());
+    long total = chosen.stream().mapToLong(TensorEntry::byteSize).sum();
+    progress.progress(0, total);
+    ProgressListener.Summing restored = ProgressListener.summing(progress, total);
     List<Future<Tensor>> futures = new ArrayList<>();
     for (TensorEntry e : chosen) {
       futures.add(encoders.submit(() -> {
-        Tensor t = restoreTensor(step, e);
+        Tensor t = restoreTensor(step, e, "restore");
         restored.add(e.byteSize());
         return t;
       }));
@@ -813,20 +817,25 @@ public final class CheckpointManager implements AutoCloseable {
     return name;
   }
 
-  private Tensor restoreTensor(long step, TensorEntry e) {
+  /** Decodes and verifies one tensor of {@code step}; a failure says "Cannot {@code verb} checkpoint …". */
+  private Tensor restoreTensor(long step, TensorEntry e, String verb) {
     String what = "checkpoint " + label(step) + " tensor " + e.name();
     ByteBuffer data;
     try {
       data = decode(e.manifestId(), what, 0);
     } catch (CorruptDataException | NotFoundException failure) {
-      throw new CorruptDataException("Cannot restore checkpoint " + label(step) + ": tensor " + e.name() + ": "
-          + failure.getMessage(), failure);
+      // the reads below say "Cannot read <what>: <chunk and fault>" (or "<what> (delta base): ..."):
+      // keep what follows <what> rather than naming the step and tensor twice
+      String message = failure.getMessage();
+      String detail = message.startsWith("Cannot read " + what) ? message.substring(("Cannot read " + what).length())
+          : ": " + message;
+      throw new CorruptDataException("Cannot " + verb + " checkpoint " + label(step) + ": tensor " + e.name() + detail, failure);
     }
     // decode checked the bytes against the hash its manifest records; this checks that the
     // manifest is the one the shard table names
     String sha = repo.manifest(e.manifestId()).attributes().get(A_SHA);
     if (!e.lossy() && !e.sha256().equals(sha)) { // a lossy tensor was checked against its decoded hash
-      throw new CorruptDataException("Cannot restore checkpoint " + label(step) + ": tensor " + e.name()
+      throw new CorruptDataException("Cannot " + verb + " checkpoint " + label(step) + ": tensor " + e.name()
           + " is stored as manifest " + e.manifestId() + ", whose content hash " + sha + " is not the " + e.sha256() + " saved");
     }
     return Tensor.of(e.name(), e.dtype(), e.shape(), data);
@@ -926,7 +935,7 @@ public final class CheckpointManager implements AutoCloseable {
     int n = 0;
     for (ShardTable t : shardTables(step)) {
       for (TensorEntry e : t.tensors()) {
-        restoreTensor(step, e);
+        restoreTensor(step, e, "verify");
         n++;
       }
     }

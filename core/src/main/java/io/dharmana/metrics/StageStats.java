@@ -19,6 +19,15 @@ public record StageStats(int index, String stage, String direction, long calls, 
     return bytesOut == 0 ? 0 : (double) bytesIn / bytesOut;
   }
 
+  /**
+   * Whether this entry codes the bytes: a stage of the pipeline's chain, or a step that changes
+   * their size (the checkpoint path's float codec runs ahead of the chain). Runtime steps (chunking,
+   * hashing, store I/O) pass bytes through unchanged.
+   */
+  public boolean codes() {
+    return index >= 0 || bytesIn != bytesOut;
+  }
+
   public double seconds() {
     return nanos / 1e9;
   }

@@ -5,12 +5,14 @@ import io.dharmana.chunk.ChunkId;
 import io.dharmana.chunk.ChunkStore;
 import io.dharmana.manifest.ChunkRef;
 import io.dharmana.manifest.ObjectManifest;
+import io.dharmana.runtime.ProgressListener;
 import io.dharmana.store.BlobInfo;
 import io.dharmana.store.BlobStore;
 import io.dharmana.store.SupportsListing;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -34,7 +36,12 @@ final class GarbageCollector {
     this.clock = clock;
   }
 
-  GcResult run(Duration grace, boolean dryRun) {
+  /**
+   * @param marking told the manifests read so far of those listed (only live ones are read, so the
+   *     total bounds them; the last report gives the number read as both)
+   * @param sweeping told the chunks deleted (in a dry run, counted) so far of those to delete
+   */
+  GcResult run(Duration grace, boolean dryRun, ProgressListener marking, ProgressListener sweeping) {
     Instant cutoff = clock.instant().minus(grace);
     int pruned = dryRun ? 0 : repo.refs().prune(1);
 
@@ -44,7 +51,7 @@ final class GarbageCollector {
       liveManifests.add(ref.target());
     }
     // manifests from format version 3 on are in the tiers, older ones in meta
-    List<BlobInfo> manifests = new java.util.ArrayList<>();
+    List<BlobInfo> manifests = new ArrayList<>();
     try (Stream<BlobInfo> all = ((SupportsListing) meta).list(Repository.MANIFESTS)) {
       all.forEach(manifests::add);
     }
@@ -62,11 +69,13 @@ final class GarbageCollector {
     Set<ChunkId> liveChunks = new HashSet<>();
     java.util.ArrayDeque<String> pending = new java.util.ArrayDeque<>(liveManifests);
     Set<String> marked = new HashSet<>();
+    marking.progress(0, manifests.size());
     while (!pending.isEmpty()) {
       String id = pending.poll();
       if (!marked.add(id)) {
         continue;
       }
+      marking.progress(marked.size(), Math.max(manifests.size(), marked.size()));
       ObjectManifest m;
       try {
         m = repo.manifest(id);
@@ -78,6 +87,7 @@ final class GarbageCollector {
       }
       pending.addAll(m.includes()); // manifests this one's content refers to
     }
+    marking.progress(marked.size(), marked.size());
     liveManifests.addAll(marked);
     long manifestsDeleted = 0;
     for (int i = 0; i < manifests.size(); i++) {
@@ -97,15 +107,20 @@ final class GarbageCollector {
     try (Stream<BlobInfo> all = chunks.list()) {
       stored = all.toList();
     }
+    List<BlobInfo> dead = new ArrayList<>();
     for (BlobInfo info : stored) {
-      ChunkId id = ChunkStore.idOf(info.key());
-      if (!liveChunks.contains(id) && info.lastModified().isBefore(cutoff)) {
-        chunksDeleted++;
-        bytesFreed += info.size();
-        if (!dryRun) {
-          chunks.delete(id);
-        }
+      if (!liveChunks.contains(ChunkStore.idOf(info.key())) && info.lastModified().isBefore(cutoff)) {
+        dead.add(info);
       }
+    }
+    sweeping.progress(0, dead.size());
+    for (BlobInfo info : dead) {
+      chunksDeleted++;
+      bytesFreed += info.size();
+      if (!dryRun) {
+        chunks.delete(ChunkStore.idOf(info.key()));
+      }
+      sweeping.progress(chunksDeleted, dead.size());
     }
     // also when nothing was deleted: small packs (one per small commit) are merged
     int smallPacksMerged = dryRun ? repo.tiers().smallPacksToMerge() : repo.tiers().compact(0.5).smallPacksMerged();

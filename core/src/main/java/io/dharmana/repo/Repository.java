@@ -34,6 +34,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -116,14 +117,61 @@ public final class Repository implements AutoCloseable {
       throw new AlreadyExistsException("Cannot init " + dir + ": it already holds a repository (" + file + ")");
     }
     validate(pipeline);
+    boolean created = !Files.exists(dir);
+    boolean wasEmpty = created || isEmptyDirectory(dir);
+    Repository repository = null;
     try {
       Files.createDirectories(dir.resolve("meta"));
       RepositoryFormat.init(dir.resolve("meta"));
+      // the tiers open before the descriptor is written: a tier that cannot be reached (an S3
+      // endpoint that is down) leaves no repository that a second init would refuse to replace
+      repository = new Repository(dir, pipeline, Clock.systemUTC());
       writeAtomically(file, Descriptors.toYaml(pipeline));
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot init " + dir + ": " + e.getMessage(), e);
+      return repository;
+    } catch (IOException | RuntimeException e) {
+      if (repository != null) {
+        repository.close();
+      }
+      if (wasEmpty) {
+        deleteQuietly(dir, created);
+      }
+      if (e instanceof RuntimeException unchecked) {
+        throw unchecked;
+      }
+      throw new UncheckedIOException("Cannot init " + dir + ": " + reason((IOException) e), (IOException) e);
     }
-    return new Repository(dir, pipeline, Clock.systemUTC());
+  }
+
+  private static boolean isEmptyDirectory(Path dir) {
+    try (Stream<Path> entries = Files.list(dir)) {
+      return entries.findAny().isEmpty();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Removes what a failed init created in a directory that was missing or empty before. What cannot
+   * be removed stays: without a descriptor no command takes it for a repository.
+   */
+  private static void deleteQuietly(Path dir, boolean itself) {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).filter(p -> itself || !p.equals(dir)).forEach(p -> p.toFile().delete());
+    } catch (IOException | UncheckedIOException ignored) {
+      // best effort, see above
+    }
+  }
+
+  /** Which path failed and why: the JDK's message for a missing or forbidden path names only the path. */
+  private static String reason(IOException e) {
+    if (e instanceof java.nio.file.FileSystemException fs && fs.getFile() != null && fs.getReason() == null) {
+      String why = e instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+          : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e instanceof java.nio.file.FileAlreadyExistsException ? "exists and is not a directory"
+          : e.getClass().getSimpleName();
+      return fs.getFile() + ": " + why;
+    }
+    return e.getMessage();
   }
 
   /**
@@ -390,10 +438,13 @@ public final class Repository implements AutoCloseable {
   }
 
   /**
-   * Stores a manifest beside the chunks, durable only after the next {@link TieredStore#sync()};
-   * returns its id.
+   * Like {@link #writeManifest} but without its commit barrier: stores a manifest beside the
+   * chunks and returns its id. It is durable only once a later {@link #sync()} returned; the
+   * caller must call it before anything refers to the manifest. Lets a writer of many objects (a
+   * checkpoint's tensors) make its chunks and manifests durable with one barrier, which on a packed
+   * tier seals one pack rather than one per manifest.
    */
-  private String storeManifest(ObjectManifest manifest) {
+  public String storeManifest(ObjectManifest manifest) {
     byte[] bytes = ManifestCodec.encode(manifest);
     String id = io.dharmana.chunk.ChunkId.of(bytes).hex();
     try {
@@ -540,18 +591,34 @@ public final class Repository implements AutoCloseable {
    * GarbageCollector}.
    */
   public GcResult gc(java.time.Duration grace) {
-    return collectGarbage(grace, false);
+    return gc(grace, ProgressListener.NONE, ProgressListener.NONE);
+  }
+
+  /**
+   * As {@link #gc(java.time.Duration)}, telling {@code marking} the manifests read of those listed
+   * while it finds what is live (only live manifests are read, so that total is a bound; its last
+   * report gives the number read as both), then {@code sweeping} the chunks deleted of those to
+   * delete. Each is told 0 first, with its total, and then rises to it.
+   */
+  public GcResult gc(java.time.Duration grace, ProgressListener marking, ProgressListener sweeping) {
+    return collectGarbage(grace, false, marking, sweeping);
   }
 
   /** What {@link #gc} would delete now, deleting nothing. */
   public GcResult gcDryRun(java.time.Duration grace) {
-    return collectGarbage(grace, true);
+    return gcDryRun(grace, ProgressListener.NONE, ProgressListener.NONE);
   }
 
-  private GcResult collectGarbage(java.time.Duration grace, boolean dryRun) {
+  /** As {@link #gc(java.time.Duration, ProgressListener, ProgressListener)}, deleting nothing: {@code sweeping} counts. */
+  public GcResult gcDryRun(java.time.Duration grace, ProgressListener marking, ProgressListener sweeping) {
+    return collectGarbage(grace, true, marking, sweeping);
+  }
+
+  private GcResult collectGarbage(java.time.Duration grace, boolean dryRun, ProgressListener marking,
+      ProgressListener sweeping) {
     java.util.Objects.requireNonNull(grace, "grace");
     try (RepositoryLock.Hold exclusive = lock.exclusive()) {
-      return new GarbageCollector(this, meta, clock).run(grace, dryRun);
+      return new GarbageCollector(this, meta, clock).run(grace, dryRun, marking, sweeping);
     }
   }
 

@@ -52,8 +52,8 @@ public record Bottleneck(
    * One stage or step's part of a path.
    *
    * @param name the stage or step name
-   * @param stage true for a pipeline stage (index >= 0), false for a runtime step (chunking,
-   *     hashing, store I/O)
+   * @param stage true for what codes the bytes ({@link StageStats#codes}: a pipeline stage, or the
+   *     checkpoint path's float codec), false for a runtime step (chunking, hashing, store I/O)
    * @param seconds time spent, summed over threads
    * @param share seconds over the path's total
    * @param bytesIn bytes taken in
@@ -106,7 +106,7 @@ public record Bottleneck(
     }
     List<Share> shares = new ArrayList<>();
     for (StageStats s : path) {
-      shares.add(new Share(s.stage(), s.index() >= 0, s.index(), s.seconds(), s.seconds() / total, s.bytesIn(), s.bytesOut()));
+      shares.add(new Share(s.stage(), s.codes(), s.index(), s.seconds(), s.seconds() / total, s.bytesIn(), s.bytesOut()));
     }
     shares.sort(Comparator.comparingDouble(Share::share).reversed());
 

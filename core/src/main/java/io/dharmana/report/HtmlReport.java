@@ -104,6 +104,10 @@ final class HtmlReport {
     List<String> before = direction.equals("encode") ? List.of("chunking", "sha256-original") : List.of("store-read", "sha256-verify");
     List<String> after = direction.equals("encode") ? List.of("sha256-chunk-id", "store-write") : List.of(StorageRuntime.OUTPUT_WRITE);
     List<StageStats> ordered = new ArrayList<>();
+    if (direction.equals("encode")) {
+      // a coding step (the checkpoint path's float codec) codes the bytes before they are chunked
+      path.stream().filter(s -> s.index() < 0 && s.codes()).forEach(ordered::add);
+    }
     for (String n : before) {
       path.stream().filter(s -> s.index() < 0 && s.stage().equals(n)).forEach(ordered::add);
     }
@@ -184,12 +188,12 @@ final class HtmlReport {
       double share = total == 0 ? 0 : s.seconds() / total;
       h.append("<g><rect x=\"").append(x).append("\" y=\"").append(y).append("\" width=\"").append(boxW).append("\" height=\"")
           .append(boxH).append("\" rx=\"9\" fill=\"").append(heat(share)).append("\" stroke=\"")
-          .append(s.index() >= 0 ? "#1d4ed8" : "#94a3b8").append("\" stroke-width=\"").append(s.index() >= 0 ? 2 : 1).append("\"/>");
+          .append(s.codes() ? "#1d4ed8" : "#94a3b8").append("\" stroke-width=\"").append(s.codes() ? 2 : 1).append("\"/>");
       text(h, x + boxW / 2, y + 20, "name", s.stage());
       text(h, x + boxW / 2, y + 39, "fig", Figures.seconds(s.seconds()) + " · " + Figures.percent(share));
       text(h, x + boxW / 2, y + 56, "fig", Figures.rate(s.bytesIn() / Math.max(s.seconds(), 1e-9))
-          + (s.index() >= 0 ? " · " + Figures.ratio(sizeRatio(s.bytesIn(), s.bytesOut(), direction)) : ""));
-      text(h, x + boxW / 2, y + boxH + 16, "kind", s.index() >= 0 ? "stage " + s.index() : "step");
+          + (s.codes() ? " · " + Figures.ratio(sizeRatio(s.bytesIn(), s.bytesOut(), direction)) : ""));
+      text(h, x + boxW / 2, y + boxH + 16, "kind", s.index() >= 0 ? "stage " + s.index() : s.codes() ? "codec" : "step");
       h.append("</g>");
       x += boxW;
     }

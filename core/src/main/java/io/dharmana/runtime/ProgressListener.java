@@ -6,7 +6,8 @@ public interface ProgressListener {
   ProgressListener NONE = (done, total) -> {};
 
   /**
-   * @param done bytes processed so far
+   * @param done bytes processed so far (or what the method taking the listener counts instead,
+   *     such as the manifests a gc read)
    * @param total bytes expected in all, or -1 when unknown (a stream of unknown length)
    */
   void progress(long done, long total);

@@ -151,7 +151,16 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     List<Tier> tiers = new ArrayList<>();
     try {
       for (TierSpec spec : descriptor.tiers()) {
-        tiers.add(Tier.of(Stores.forTier(spec, repositoryRoot, descriptor.consistency().fsync()), spec));
+        BlobStore store;
+        try {
+          store = Stores.forTier(spec, repositoryRoot, descriptor.consistency().fsync());
+        } catch (UncheckedIOException e) {
+          // which tier, when it is one of several and the cause is a server that is down
+          IOException cause = e.getCause();
+          throw new UncheckedIOException("Cannot open tier " + spec.name() + " (" + spec.location() + "): "
+              + (cause.getMessage() != null ? cause.getMessage() : cause), cause);
+        }
+        tiers.add(Tier.of(store, spec));
       }
       Builder builder = builder().placement(descriptor.placement()).maintenanceInterval(DEFAULT_MAINTENANCE_INTERVAL);
       tiers.forEach(builder::addTier);

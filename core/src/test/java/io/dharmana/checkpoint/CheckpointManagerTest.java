@@ -209,6 +209,14 @@ class CheckpointManagerTest {
       }
       assertEquals(total, last);
     }
+
+    /** As {@link #assertRisesTo}, after a first call of 0 that gives the total before any work is done. */
+    void assertSizedFirstThenRisesTo(long total, int atMostCalls) {
+      assertTrue(!calls.isEmpty() && calls.get(0)[0] == 0 && calls.get(0)[1] == total,
+          "first call 0 of " + total + ": " + (calls.isEmpty() ? "none" : calls.get(0)[0] + " of " + calls.get(0)[1]));
+      calls.remove(0);
+      assertRisesTo(total, atMostCalls);
+    }
   }
 
   @Test
@@ -223,11 +231,11 @@ class CheckpointManagerTest {
         saved.assertRisesTo(bytes, state.size());
         Recorded restored = new Recorded();
         assertSameTensors(state, m.restore(step, 0, null, restored), "step " + step);
-        restored.assertRisesTo(bytes, state.size());
+        restored.assertSizedFirstThenRisesTo(bytes, state.size());
       }
       Recorded one = new Recorded();
       Tensor t = m.restore(1, 0, List.of(TestStates.state(5, 1, 6, 4000).get(2).name()), one).tensors().get(0);
-      one.assertRisesTo(t.byteSize(), 1);
+      one.assertSizedFirstThenRisesTo(t.byteSize(), 1);
     }
   }
 
@@ -282,7 +290,32 @@ class CheckpointManagerTest {
     try (Repository r = Repository.open(dir); CheckpointManager m = CheckpointManager.open(r, "raw", CheckpointOptions.DEFAULT.withRawBytes())) {
       CorruptDataException e = assertThrows(CorruptDataException.class, () -> m.restore(0));
       assertTrue(e.getMessage().startsWith("Cannot restore checkpoint raw@0: tensor layer."), e.getMessage());
-      assertThrows(CorruptDataException.class, () -> m.verify(0));
+      assertSaysOnce(e.getMessage(), "raw@0");
+      CorruptDataException v = assertThrows(CorruptDataException.class, () -> m.verify(0));
+      assertTrue(v.getMessage().startsWith("Cannot verify checkpoint raw@0: tensor layer."), v.getMessage());
+      assertSaysOnce(v.getMessage(), "raw@0");
+    }
+  }
+
+  /**
+   * A save seals one pack for its tensors' chunks and manifests (one barrier), one for the shard and
+   * one for the step: with a barrier per manifest, 40 tensors sealed a dozen or more small packs.
+   */
+  @Test
+  void aSaveSealsAPackForItsTensorsNotOnePerManifest() throws Exception {
+    try (Repository r = repo(); CheckpointManager m = CheckpointManager.open(r, "run", CheckpointOptions.DEFAULT)) {
+      for (int step = 0; step < 2; step++) { // the second is delta-coded against the first
+        long before = packs();
+        m.save(step, TestStates.state(37, step, 40, 2000), Map.of()).join();
+        assertEquals(3, packs() - before, "seed 37 step " + step + ": packs sealed by one save");
+        assertEquals(40, m.verify(step));
+      }
+    }
+  }
+
+  private long packs() throws java.io.IOException {
+    try (Stream<Path> files = Files.walk(dir.resolve("tiers"))) {
+      return files.filter(p -> p.toString().endsWith(".pack")).count();
     }
   }
 
@@ -306,10 +339,24 @@ class CheckpointManagerTest {
       m.save(1200, List.of(t), Map.of()).join();
       flipABitOfTheLargestPack(dir, 2);
       CorruptDataException e = assertThrows(CorruptDataException.class, () -> m.restore(1200));
-      assertTrue(e.getMessage().startsWith("Cannot restore checkpoint run-7@1200: tensor layer.0.weight"), e.getMessage());
-      assertTrue(e.getMessage().contains("chunk "), e.getMessage());
-      assertThrows(CorruptDataException.class, () -> m.verify(1200));
+      assertTrue(e.getMessage().startsWith("Cannot restore checkpoint run-7@1200: tensor layer.0.weight: chunk "), e.getMessage());
+      assertSaysOnce(e.getMessage(), "run-7@1200");
+      CorruptDataException v = assertThrows(CorruptDataException.class, () -> m.verify(1200));
+      // one message: which step, tensor and chunk, and what is wrong with the chunk
+      assertTrue(v.getMessage().startsWith("Cannot verify checkpoint run-7@1200: tensor layer.0.weight: chunk "), v.getMessage());
+      assertTrue(v.getMessage().contains(" is damaged in the store") || v.getMessage().contains(" failed"), v.getMessage());
+      assertSaysOnce(v.getMessage(), "run-7@1200");
     }
+  }
+
+  /**
+   * The message names the step and tensor once: the decode's "Cannot read checkpoint … tensor …" is
+   * not wrapped whole (the store's own reason, which names the pack, may follow the chunk).
+   */
+  private static void assertSaysOnce(String message, String label) {
+    assertEquals(message.indexOf(label), message.lastIndexOf(label), "the step named twice: " + message);
+    assertEquals(message.indexOf(" tensor "), message.lastIndexOf(" tensor "), "the tensor named twice: " + message);
+    assertFalse(message.contains("Cannot read checkpoint"), message);
   }
 
   @Test

@@ -44,6 +44,42 @@ class RepositoryTest {
     }
   }
 
+  /** A pipeline whose one tier lives at {@code tierPath}, e.g. where a file is in the way. */
+  private static PipelineDescriptor tierAt(Path tierPath) {
+    return io.dharmana.descriptor.Descriptors.parse(String.join("\n",
+        "name: elsewhere",
+        "storage:",
+        "  stages: []",
+        "  tiers:",
+        "    - name: fast",
+        "      kind: local",
+        "      path: " + tierPath,
+        ""), "test");
+  }
+
+  @Test
+  void anInitWhoseTierCannotBeOpenedLeavesNothingThatASecondInitRefuses() throws Exception {
+    Path blocker = Files.writeString(dir.resolve("not-a-directory"), "a file where the tier's directory goes");
+    Path repo = dir.resolve("repo");
+    java.io.UncheckedIOException e =
+        assertThrows(java.io.UncheckedIOException.class, () -> Repository.init(repo, tierAt(blocker.resolve("fast"))));
+    assertTrue(e.getMessage().startsWith("Cannot open tier fast (" + blocker.resolve("fast") + "): "), e.getMessage());
+    assertFalse(Files.exists(repo), "a directory init made is removed again");
+
+    Path empty = Files.createDirectories(dir.resolve("empty"));
+    assertThrows(java.io.UncheckedIOException.class, () -> Repository.init(empty, tierAt(blocker.resolve("fast"))));
+    try (Stream<Path> left = Files.list(empty)) {
+      assertEquals(List.of(), left.toList(), "an empty directory given to init is left empty");
+    }
+
+    Files.delete(blocker);
+    Repository.init(repo, tierAt(blocker.resolve("fast"))).close();
+    try (Repository r = Repository.open(repo)) {
+      r.put("x", new ByteArrayInputStream(new byte[] {4, 2}), PutOptions.defaults());
+      assertTrue(Files.isDirectory(blocker.resolve("fast")));
+    }
+  }
+
   @Test
   void putGetStatListRemove() throws IOException {
     byte[] data = new byte[1_000_003];
@@ -171,6 +207,65 @@ class RepositoryTest {
       try (InputStream in = r.open("keep")) {
         assertTrue(SyntheticData.sameAs(in, 1, 3_000_000));
       }
+    }
+  }
+
+  /** Records a listener's calls and checks them: done never falls, the last call is done == total. */
+  private static final class Calls implements io.dharmana.runtime.ProgressListener {
+    final List<long[]> calls = new java.util.ArrayList<>();
+
+    @Override
+    public void progress(long done, long total) {
+      calls.add(new long[] {done, total});
+    }
+
+    void assertRisesTo(long total, String what) {
+      assertFalse(calls.isEmpty(), what + ": no report");
+      assertEquals(0, calls.get(0)[0], what + ": the first report is 0 of the total");
+      long last = 0;
+      for (long[] c : calls) {
+        assertTrue(c[0] >= last && c[0] <= c[1], what + ": " + c[0] + " of " + c[1] + " after " + last);
+        last = c[0];
+      }
+      long[] end = calls.get(calls.size() - 1);
+      assertEquals(total, end[0], what + ": ends at the total");
+      assertEquals(total, end[1], what + ": ends at the total");
+    }
+  }
+
+  @Test
+  void gcReportsTheManifestsItMarksAndThenTheChunksItSweeps() {
+    long seed = 17;
+    Random random = new Random(seed);
+    try (Repository r = Repository.init(dir, plain())) {
+      for (int i = 0; i < 12; i++) {
+        byte[] data = new byte[10_000 + random.nextInt(300_000)];
+        random.nextBytes(data);
+        r.put("o/" + i, new ByteArrayInputStream(data), PutOptions.defaults());
+      }
+      for (int i = 0; i < 12; i += 3) {
+        r.remove("o/" + i);
+      }
+      Calls dryMarked = new Calls();
+      Calls drySwept = new Calls();
+      GcResult dry = r.gcDryRun(Duration.ZERO, dryMarked, drySwept);
+      dryMarked.assertRisesTo(dry.liveManifests(), "seed " + seed + " dry run mark");
+      drySwept.assertRisesTo(dry.chunksDeleted(), "seed " + seed + " dry run sweep");
+      Calls marked = new Calls();
+      Calls swept = new Calls();
+      StringBuilder phases = new StringBuilder();
+      GcResult result = r.gc(Duration.ZERO, (done, total) -> {
+        phases.append('m');
+        marked.progress(done, total);
+      }, (done, total) -> {
+        phases.append('s');
+        swept.progress(done, total);
+      });
+      assertTrue(result.chunksDeleted() > 0 && result.liveManifests() > 0, "seed " + seed + ": " + result);
+      marked.assertRisesTo(result.liveManifests(), "seed " + seed + " mark");
+      swept.assertRisesTo(result.chunksDeleted(), "seed " + seed + " sweep");
+      assertTrue(phases.toString().matches("m+s+"), "the mark ends before the sweep starts: " + phases);
+      assertEquals(dry.chunksDeleted(), result.chunksDeleted(), "seed " + seed);
     }
   }
 

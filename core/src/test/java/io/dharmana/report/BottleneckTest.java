@@ -44,6 +44,25 @@ class BottleneckTest {
     assertTrue(b.whatIf().contains("2.00× would be lost: up to 47.7 MiB more stored (its 47.7 MiB out would be 95.4 MiB)"), b.whatIf());
   }
 
+  /** The checkpoint path codes tensors ahead of the chain (a step by index) and has no stages of its own. */
+  @Test
+  void theCheckpointPathsFloatCodecIsJudgedAsTheCodingItIs() {
+    MetricsSnapshot save = run("checkpoint", List.of(
+        enc(-1, "float-codec", 12 * MB, 10 * MB, 3.0),
+        enc(-1, "chunking", 10 * MB, 10 * MB, 0.5),
+        enc(-1, "store-write", 10 * MB, 10 * MB, 1.5)), Map.of());
+    Bottleneck b = Bottleneck.analyze(save, Bottleneck.Demand.NONE, List.of()).get(0);
+    assertTrue(b.limiting().stage());
+    assertTrue(b.verdict().startsWith("Stage float-codec takes 60% of write time"), b.verdict());
+    assertTrue(b.whatIf().contains("but its 1.20× would be lost: up to 1.91 MiB more stored"), b.whatIf());
+
+    MetricsSnapshot slowDisk = run("checkpoint", List.of(
+        enc(-1, "float-codec", 12 * MB, 10 * MB, 1.0),
+        enc(-1, "store-write", 10 * MB, 10 * MB, 3.0)), Map.of());
+    Bottleneck disk = Bottleneck.analyze(slowDisk, Bottleneck.Demand.NONE, List.of()).get(0);
+    assertTrue(disk.whatIf().endsWith("Pipeline stages take 25% of write time: changing them can save at most that."), disk.whatIf());
+  }
+
   @Test
   void demandPicksTheSlowestEntryBelowIt() {
     List<StageStats> stages = List.of(
