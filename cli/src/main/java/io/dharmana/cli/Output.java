@@ -18,11 +18,6 @@ final class Output {
     return seconds <= 0 ? "-" : String.format(Locale.ROOT, "%.1f MB/s", bytes / 1e6 / seconds);
   }
 
-  /** "1 shard", "8 shards": a count with its noun (regular plurals only). */
-  static String count(long n, String noun) {
-    return n + " " + noun + (n == 1 ? "" : "s");
-  }
-
   static String ratio(double r) {
     return Double.isInfinite(r) ? "∞" : String.format(Locale.ROOT, "%.3f×", r);
   }
