@@ -44,7 +44,7 @@ public final class CompressCommand implements Callable<Integer> {
   @Option(names = "--lossy", paramLabel = "int8|fp8", description = "Quantize F32 tensors (opt-in, reports the error).")
   String lossy;
 
-  @Option(names = "--block", paramLabel = "N", description = "Values per quantization scale (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--block", paramLabel = "N", description = "Values per quantization scale, with --lossy (default: ${DEFAULT-VALUE}).")
   int block = BlockQuantizer.DEFAULT_BLOCK;
 
   @Option(names = "--threads", paramLabel = "N", description = "Tensors coded at once (default: all cores).")
@@ -88,7 +88,11 @@ public final class CompressCommand implements Callable<Integer> {
       }
       out.flush();
       return 0;
-    } catch (InvalidDescriptorException | NotFoundException | CorruptDataException e) {
+    } catch (NotFoundException e) {
+      err.println("dharmana compress: " + e.getMessage());
+      err.flush();
+      return Main.NOT_FOUND;
+    } catch (InvalidDescriptorException | CorruptDataException e) {
       err.println("dharmana compress: " + e.getMessage());
       err.flush();
       return EXIT_BAD_INPUT;

@@ -19,9 +19,9 @@ import picocli.CommandLine.Spec;
  * pipeline, against the same logical bytes kept raw, from the bytes the tiers really hold.
  */
 @Command(name = "cost", mixinStandardHelpOptions = true,
-    header = "Monthly cost of what a repository stores, per tier and per pipeline, against storing it raw.",
-    description = "Monthly cost of what a repository stores, per tier and per pipeline, against storing the same logical bytes "
-        + "raw on the baseline class (S3 Standard unless the price table says otherwise).")
+    description = {"Monthly cost of what a repository stores, per tier and per pipeline, against storing it raw.",
+        "Raw: the same logical bytes, neither compressed nor deduplicated, on the baseline class (S3 Standard unless the price "
+            + "table says otherwise)."})
 final class CostCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

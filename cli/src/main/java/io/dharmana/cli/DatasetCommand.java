@@ -127,6 +127,9 @@ public final class DatasetCommand implements Runnable {
     BlobStore existing(String location) {
       if (!isS3(location)) {
         Path dir = local(location);
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+          throw new InvalidDescriptorException("Cannot open dataset " + dir + ": it is a file; a dataset is a directory (see dataset pack)");
+        }
         if (!Files.isDirectory(dir)) {
           throw new io.dharmana.NotFoundException("Cannot open dataset " + dir + ": no such directory");
         }
@@ -143,7 +146,14 @@ public final class DatasetCommand implements Runnable {
 
     /** The store to pack a new dataset into at {@code location}. */
     BlobStore create(String location, boolean fsync) {
-      return isS3(location) ? s3(location) : Stores.local(local(location), fsync);
+      if (isS3(location)) {
+        return s3(location);
+      }
+      Path dir = local(location);
+      if (Files.exists(dir) && !Files.isDirectory(dir)) {
+        throw new InvalidDescriptorException("Cannot pack into " + dir + ": it is a file, not a directory");
+      }
+      return Stores.local(dir, fsync);
     }
 
     private Path local(String location) {
@@ -161,6 +171,9 @@ public final class DatasetCommand implements Runnable {
         throw new InvalidDescriptorException("Invalid dataset location '" + location + "': " + e.getMessage(), e);
       }
       S3StoreOptions.Builder options = S3StoreOptions.builder();
+      if (endpoint != null && (endpoint.getHost() == null || !List.of("http", "https").contains(String.valueOf(endpoint.getScheme())))) {
+        throw new InvalidDescriptorException("Invalid --endpoint-url '" + endpoint + "': expected http://HOST:PORT or https://HOST");
+      }
       if (endpoint != null) {
         // servers other than AWS (S3Proxy, MinIO, the Dharmana gateway) address buckets by path
         options.endpoint(endpoint).pathStyleAccess();
@@ -205,11 +218,11 @@ public final class DatasetCommand implements Runnable {
         description = "Inputs, packed in the order given.")
     List<Path> from;
 
-    @Option(names = "--shard-size", paramLabel = "SIZE", defaultValue = "64MiB", description = "Target shard size (default ${DEFAULT-VALUE}).")
+    @Option(names = "--shard-size", paramLabel = "SIZE", defaultValue = "64MiB", description = "Target shard size (default: ${DEFAULT-VALUE}).")
     String shardSize;
 
     @Option(names = "--block-size", paramLabel = "SIZE", defaultValue = "1MiB",
-        description = "Samples are grouped into blocks of about this size before the stages encode them (default ${DEFAULT-VALUE}).")
+        description = "Samples are grouped into blocks of about this size before the stages encode them (default: ${DEFAULT-VALUE}).")
     String blockSize;
 
     @Option(names = "--pipeline", paramLabel = "FILE.yaml", description = "Pipeline descriptor whose storage stages encode every block.")
@@ -234,7 +247,7 @@ public final class DatasetCommand implements Runnable {
     public Integer call() throws IOException {
       for (Path p : from) {
         if (!Files.exists(p)) {
-          throw new InvalidDescriptorException("Invalid --from " + p + ": no such file or directory");
+          throw new io.dharmana.NotFoundException("Cannot pack --from " + p + ": no such file or directory");
         }
       }
       List<StageSpec> specs = new ArrayList<>();
@@ -249,14 +262,21 @@ public final class DatasetCommand implements Runnable {
       for (Path p : from) {
         total += inputBytes(p);
       }
+      long shard = size(shardSize, "--shard-size");
+      long block = size(blockSize, "--block-size");
+      if (block > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("Invalid --block-size '" + blockSize + "': allowed is 1 B .. 2 GiB - 1 (a block is encoded in memory)");
+      }
+      // a pack that fails leaves no empty dataset directory behind where there was none
+      Path created = !Location.isS3(out) && !Files.exists(Path.of(out)) ? Path.of(out) : null;
       long started = System.nanoTime();
       DatasetIndex index;
       try (BlobStore store = location.create(out, fsync); Progress bar = Progress.start("pack " + Location.name(out), total, progress)) {
         long finalTotal = total;
         DatasetPacker.Builder builder = DatasetPacker.builder(store)
             .stages(chain)
-            .shardSize(size(shardSize, "--shard-size"))
-            .blockSize(Math.toIntExact(size(blockSize, "--block-size")))
+            .shardSize(shard)
+            .blockSize((int) block)
             .progress(new PackProgress() {
               @Override
               public void read(long samples, long bytes) {
@@ -267,18 +287,42 @@ public final class DatasetCommand implements Runnable {
           builder.threads(threads);
         }
         index = builder.build().pack(from);
+      } catch (RuntimeException e) {
+        if (created != null) {
+          removeEmptyDirectories(created);
+        }
+        throw e;
       }
       double seconds = (System.nanoTime() - started) / 1e9;
       PrintWriter o = spec.commandLine().getOut();
       if (json) {
         Output.json(o, index);
       } else {
-        o.printf(Locale.ROOT, "packed %d samples (%s) from %d input(s) into %d shard(s) of %s stored (%s) in %.2f s, %s%n",
-            index.samples(), Output.bytes(index.bytes()), index.sources().size(), index.shards().size(), Output.bytes(index.storedBytes()),
+        o.printf(Locale.ROOT, "packed %s (%s) from %s into %s of %s stored (%s) in %.2f s, %s%n",
+            Output.count(index.samples(), "sample"), Output.bytes(index.bytes()), Output.count(index.sources().size(), "input"),
+            Output.count(index.shards().size(), "shard"), Output.bytes(index.storedBytes()),
             index.storedBytes() == 0 ? "-" : Output.ratio((double) index.bytes() / index.storedBytes()), seconds, mb(index.bytes(), seconds));
         o.flush();
       }
       return Main.OK;
+    }
+
+    /** Deletes {@code dir} and the directories under it, where they hold no file (the packer deletes the shards it wrote). */
+    static void removeEmptyDirectories(Path dir) {
+      List<Path> deepestFirst;
+      try (Stream<Path> s = Files.walk(dir)) {
+        deepestFirst = s.filter(p -> Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+            .sorted(java.util.Comparator.reverseOrder()).toList();
+      } catch (IOException | java.io.UncheckedIOException e) {
+        return;
+      }
+      for (Path p : deepestFirst) {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          // it still holds something, which stays, and so does it
+        }
+      }
     }
 
     static long inputBytes(Path p) throws IOException {
@@ -335,7 +379,7 @@ public final class DatasetCommand implements Runnable {
         o.printf(Locale.ROOT, "dataset     %s (fingerprint %s)%n", dir, dataset.fingerprint());
         o.printf(Locale.ROOT, "samples     %d (%s, average %s)%n", index.samples(), Output.bytes(index.bytes()),
             index.samples() == 0 ? "-" : Output.bytes(index.bytes() / index.samples()));
-        o.printf(Locale.ROOT, "stored      %s in %d shard(s), ratio %s%n", Output.bytes(index.storedBytes()), index.shards().size(),
+        o.printf(Locale.ROOT, "stored      %s in %s, ratio %s%n", Output.bytes(index.storedBytes()), Output.count(index.shards().size(), "shard"),
             index.storedBytes() == 0 ? "-" : Output.ratio((double) index.bytes() / index.storedBytes()));
         o.printf(Locale.ROOT, "stages      %s%n", index.stages().isEmpty() ? "(none: stored as is)" : index.stages());
         for (SourceInfo s : index.sources()) {
@@ -355,7 +399,8 @@ public final class DatasetCommand implements Runnable {
   }
 
   @Command(name = "unpack", mixinStandardHelpOptions = true,
-      description = "Restore the packed inputs byte-identical, verifying every sample's SHA-256.")
+      description = {"Restore the packed inputs byte-identical, verifying every sample's SHA-256.",
+          "OUT must be new or empty; it appears once every file is restored, and not at all when a sample fails its check."})
   static final class Unpack implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -364,7 +409,7 @@ public final class DatasetCommand implements Runnable {
 
     @CommandLine.Mixin Location location = new Location();
 
-    @Parameters(index = "1", paramLabel = "OUT", description = "Directory to restore into.")
+    @Parameters(index = "1", paramLabel = "OUT", description = "Directory to restore into: new or empty.")
     Path out;
 
     @Option(names = "--members", description = "Write tar sources as their member files instead of the original .tar.")
@@ -375,10 +420,39 @@ public final class DatasetCommand implements Runnable {
     boolean json;
 
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
       long started = System.nanoTime();
+      if (Files.exists(out) && !Files.isDirectory(out)) {
+        throw new InvalidDescriptorException("Cannot unpack to " + out + ": it is a file, not a directory");
+      }
+      if (Files.isDirectory(out)) {
+        try (Stream<Path> entries = Files.list(out)) {
+          if (entries.findAny().isPresent()) {
+            // restored files would replace the ones there of the same names and mix with the others
+            throw new io.dharmana.AlreadyExistsException("Cannot unpack to " + out + ": it is not empty; name a new or empty directory");
+          }
+        }
+      }
       try (BlobStore store = location.existing(dir); Dataset dataset = Dataset.open(store, "")) {
-        dataset.unpack(out, members ? Dataset.TarRestore.MEMBERS : Dataset.TarRestore.ARCHIVE);
+        Path parent = out.toAbsolutePath().getParent();
+        Path staging;
+        try {
+          Files.createDirectories(parent);
+          // restored beside OUT and renamed to it whole: a sample that fails its check leaves no half-restored tree
+          // (not createTempDirectory: its owner-only mode would stay on OUT)
+          staging = Files.createDirectory(parent.resolve("." + out.getFileName() + ".unpacking-" + ProcessHandle.current().pid()
+              + "-" + Long.toHexString(System.nanoTime())));
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException("Cannot unpack to " + out + ": cannot create a directory in " + parent, e);
+        }
+        try {
+          dataset.unpack(staging, members ? Dataset.TarRestore.MEMBERS : Dataset.TarRestore.ARCHIVE);
+          // rename(2) replaces an empty directory
+          Files.move(staging, out, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+          deleteTree(staging);
+          throw e;
+        }
         double seconds = (System.nanoTime() - started) / 1e9;
         PrintWriter o = spec.commandLine().getOut();
         DatasetIndex index = dataset.index();
@@ -401,8 +475,8 @@ public final class DatasetCommand implements Runnable {
           result.put("seconds", seconds);
           Output.json(o, result);
         } else {
-          o.printf(Locale.ROOT, "unpacked %d samples (%s) of %d source(s) to %s in %.2f s%n",
-              dataset.size(), Output.bytes(index.bytes()), index.sources().size(), out, seconds);
+          o.printf(Locale.ROOT, "unpacked %s (%s) of %s to %s in %.2f s%n",
+              Output.count(dataset.size(), "sample"), Output.bytes(index.bytes()), Output.count(index.sources().size(), "source"), out, seconds);
           o.flush();
         }
       }
@@ -410,19 +484,30 @@ public final class DatasetCommand implements Runnable {
     }
   }
 
+  /** Deletes a tree this process wrote, as far as it can. */
+  static void deleteTree(Path root) {
+    try (Stream<Path> all = Files.walk(root)) {
+      for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException | java.io.UncheckedIOException e) {
+      // what stays is named by the error the caller reports
+    }
+  }
+
   /** Loader options shared by read and bench. */
   static final class LoaderOptions {
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "32", description = "Samples per batch (default ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "32", description = "Samples per batch (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--shuffle", paramLabel = "SEED", description = "Shuffle deterministically with this seed (default: dataset order).")
     Long seed;
 
     @Option(names = "--shuffle-block", paramLabel = "SAMPLES", defaultValue = "65536",
-        description = "Samples per shuffle block (default ${DEFAULT-VALUE}).")
+        description = "Samples per shuffle block (default: ${DEFAULT-VALUE}).")
     int shuffleBlock;
 
-    @Option(names = "--epoch", defaultValue = "0", description = "Epoch number (default ${DEFAULT-VALUE}).")
+    @Option(names = "--epoch", paramLabel = "N", defaultValue = "0", description = "Epoch number (default: ${DEFAULT-VALUE}).")
     long epoch;
 
     @Option(names = "--rank", paramLabel = "R/N", defaultValue = "0/1", description = "This rank of the world size, e.g. 2/8.")
@@ -437,20 +522,20 @@ public final class DatasetCommand implements Runnable {
     static final int REMOTE_READERS = 8;
 
     @Option(names = "--readers", paramLabel = "R",
-        description = "Reader threads (default " + LOCAL_READERS + ", or " + REMOTE_READERS + " for an s3:// dataset).")
+        description = "Reader threads (default: " + LOCAL_READERS + ", or " + REMOTE_READERS + " for an s3:// dataset).")
     Integer readers;
 
     /** Whether the dataset opened is on an object store (see {@link #open}). */
     private boolean remote;
 
     @Option(names = "--memory", paramLabel = "SIZE", defaultValue = "256MiB",
-        description = "Bound on batches read ahead (default ${DEFAULT-VALUE}).")
+        description = "Bound on batches read ahead (default: ${DEFAULT-VALUE}).")
     String memory;
 
     @Option(names = "--cache", paramLabel = "DIR", description = "Copy shards to this faster tier on first use and read them there.")
     Path cache;
 
-    @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "10GiB", description = "Cache tier limit (default ${DEFAULT-VALUE}).")
+    @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "10GiB", description = "Cache tier limit (default: ${DEFAULT-VALUE}).")
     String cacheSize;
 
     @Option(names = "--resume", paramLabel = "STATE.json", description = "Continue from a state written by --state-out.")
@@ -458,6 +543,13 @@ public final class DatasetCommand implements Runnable {
 
     @Option(names = "--max-batches", paramLabel = "N", description = "Stop after N batches.")
     Long maxBatches;
+
+    /** Refuses what no run could use, before anything is opened or created (the --cache directory). */
+    void check() {
+      if (maxBatches != null && maxBatches < 1) {
+        throw new IllegalArgumentException("Invalid --max-batches " + maxBatches + ": must be >= 1");
+      }
+    }
 
     /** The reader threads asked for, else the default for where the dataset is. */
     int readers() {
@@ -473,7 +565,7 @@ public final class DatasetCommand implements Runnable {
     static final int AUTO_START = 4;
 
     static final String PREFETCH_HELP =
-        "Batches read ahead, or auto: from " + AUTO_START + ", one more each time the caller waits, within --memory (default ${DEFAULT-VALUE}).";
+        "Batches read ahead, or auto: from " + AUTO_START + ", one more each time the caller waits, within --memory (default: ${DEFAULT-VALUE}).";
 
     /** Whether a --prefetch value asks for adaptive prefetch. */
     static boolean isAuto(String prefetch) {
@@ -522,7 +614,11 @@ public final class DatasetCommand implements Runnable {
     /** The state of --resume, read once: each epoch's loader of a run starts from it. */
     private LoaderState resumed() throws IOException {
       if (resumedState == null) {
-        resumedState = LoaderState.parse(Files.readString(resume));
+        try {
+          resumedState = LoaderState.parse(Files.readString(resume));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("Invalid --resume " + resume + ": " + e.getMessage(), e);
+        }
       }
       return resumedState;
     }
@@ -571,6 +667,12 @@ public final class DatasetCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
+      options.check();
+      Path stateDir = stateOut == null ? null : stateOut.toAbsolutePath().getParent();
+      if (stateDir != null && !Files.isDirectory(stateDir)) {
+        // known now, not after the whole read
+        throw new io.dharmana.NotFoundException("Cannot write --state-out " + stateOut + ": no such directory " + stateDir);
+      }
       try (BlobStore store = location.existing(dir);
           BlobStore cacheStore = options.cache == null ? null : Stores.local(options.cache, false);
           Dataset dataset = options.open(dir, store, cacheStore);
@@ -632,13 +734,13 @@ public final class DatasetCommand implements Runnable {
     }
     o.println(title);
     for (var e : report.entrySet()) {
-      o.printf(Locale.ROOT, "  %-20s %s%n", e.getKey(), e.getValue() == null ? "-" : e.getValue());
+      o.printf(Locale.ROOT, "  %-26s %s%n", e.getKey(), e.getValue() == null ? "-" : e.getValue());
     }
     o.flush();
   }
 
   @Command(name = "bench", mixinStandardHelpOptions = true,
-      description = {"Run an emulated training epoch (sleep per batch, as MLPerf Storage does) and report accelerator utilization.",
+      description = {"Run emulated training epochs (sleep per batch, as MLPerf Storage does) and report accelerator utilization.",
           "Utilization is compute time over wall time, first batch excluded, over the run and per epoch, with compute time as "
               + "MLPerf Storage's DLIO measures it (a sleep that wakes late computed longer); strictUtilization counts only the "
               + "compute asked for, and overrunMs is the difference. Also throughput, wait per batch, cache hit rate and prefetch "
@@ -662,10 +764,10 @@ public final class DatasetCommand implements Runnable {
 
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "1",
         description = "Epochs to run back to back (from --epoch on; each next epoch's loader starts reading when the one before "
-            + "has finished its reads); utilization is over all of them, first batch excluded (default ${DEFAULT-VALUE}).")
+            + "has finished its reads); utilization is over all of them, first batch excluded (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--sweep-prefetch", paramLabel = "P,P,...", split = ",",
+    @Option(names = "--sweep-prefetch", paramLabel = "P", split = ",",
         description = "Run one epoch per prefetch depth (numbers, or auto) and print depth against utilization and memory.")
     List<String> sweep;
 
@@ -698,14 +800,15 @@ public final class DatasetCommand implements Runnable {
     @Override
     public Integer call() throws IOException {
       if (computeMs < 0) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --compute-ms " + computeMs + ": must be >= 0");
+        throw new IllegalArgumentException("Invalid --compute-ms " + computeMs + ": must be >= 0");
       }
       if (epochs < 1) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --epochs " + epochs + ": must be >= 1");
+        throw new IllegalArgumentException("Invalid --epochs " + epochs + ": must be >= 1");
       }
       if (!launch.equals("sync") && !launch.equals("async")) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --launch " + launch + ": allowed are sync and async");
+        throw new IllegalArgumentException("Invalid --launch " + launch + ": allowed are sync and async");
       }
+      options.check();
       List<String> depths = sweep == null || sweep.isEmpty() ? List.of(prefetch) : sweep;
       List<Map<String, Object>> runs = new ArrayList<>();
       try (BlobStore store = location.existing(dir); BlobStore cacheStore = options.cache == null ? null : Stores.local(options.cache, false);

@@ -70,7 +70,11 @@ public final class DecompressCommand implements Callable<Integer> {
       }
       out.flush();
       return 0;
-    } catch (InvalidDescriptorException | NotFoundException | CorruptDataException e) {
+    } catch (NotFoundException e) {
+      err.println("dharmana decompress: " + e.getMessage());
+      err.flush();
+      return Main.NOT_FOUND;
+    } catch (InvalidDescriptorException | CorruptDataException e) {
       err.println("dharmana decompress: " + e.getMessage());
       err.flush();
       return CompressCommand.EXIT_BAD_INPUT;

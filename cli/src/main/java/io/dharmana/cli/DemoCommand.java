@@ -99,7 +99,7 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--keep", defaultValue = "3", paramLabel = "N", description = "Checkpoints retained (default: ${DEFAULT-VALUE}).")
   int keep;
 
-  @Option(names = "--seed", defaultValue = "7", description = "Seed of the synthetic data and model (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--seed", paramLabel = "SEED", defaultValue = "7", description = "Seed of the synthetic data and model (default: ${DEFAULT-VALUE}).")
   long seed;
 
   private static final String MARKER = ".dharmana-demo";
@@ -142,7 +142,7 @@ final class DemoCommand implements Callable<Integer> {
       repo.history().append(repo.metrics("data").snapshot("demo pack dataset"));
       repo.flush();
       repo.tiers().maintain();
-      out.printf(Locale.ROOT, "packed       %d shards, %s in %.1f s%n", shards, Output.bytes((long) shards * SHARD_BYTES),
+      out.printf(Locale.ROOT, "packed       %d shard%s, %s in %.1f s%n", shards, shards == 1 ? "" : "s", Output.bytes((long) shards * SHARD_BYTES),
           (System.nanoTime() - packStart) / 1e9);
 
       // 2. train: stream batches with prefetch to an emulated accelerator, checkpoint asynchronously

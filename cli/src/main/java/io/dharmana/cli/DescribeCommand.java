@@ -20,13 +20,13 @@ import picocli.CommandLine.Spec;
 /**
  * {@code dharmana describe FILE.yaml}: validates a pipeline descriptor and prints it as a
  * diagram, or as JSON with {@code --json}. Exit code 0 when valid, 2 when the descriptor is
- * invalid (the message names the file, line, field, value and what is allowed), 1 when the file
- * cannot be read.
+ * invalid (the message names the file, line, field, value and what is allowed), 3 when the file does
+ * not exist, 1 when it cannot be read.
  */
 @Command(
     name = "describe",
     mixinStandardHelpOptions = true,
-    description = "Validates a pipeline descriptor and prints it as a diagram: stages in order, tiers with capacities and policy.")
+    description = "Validate a pipeline descriptor and print it as a diagram: stages in order, tiers with capacities and policy.")
 public final class DescribeCommand implements Callable<Integer> {
   /** Exit code for a descriptor that fails validation. */
   public static final int EXIT_INVALID = 2;
@@ -54,10 +54,14 @@ public final class DescribeCommand implements Callable<Integer> {
       err.println(e.getMessage());
       err.flush();
       return EXIT_INVALID;
-    } catch (NotFoundException | java.io.UncheckedIOException e) {
+    } catch (NotFoundException e) {
       err.println(e.getMessage());
       err.flush();
-      return 1;
+      return Main.NOT_FOUND;
+    } catch (java.io.UncheckedIOException e) {
+      err.println(e.getMessage());
+      err.flush();
+      return Main.FAILED;
     }
     // the reader checks stage names and parameter names; the values (zstd's level, quantize's
     // format) only the stages know, and init checks them: so does describe, or it would pass what

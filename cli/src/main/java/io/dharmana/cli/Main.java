@@ -125,7 +125,10 @@ public final class Main implements Runnable {
     return FAILED;
   }
 
-  /** What failed and, for an I/O error a message wraps, why ("Is a directory", "No space left on device"). */
+  /**
+   * What failed and, for an I/O error a message wraps, why ("Is a directory", "No space left on device"); a parse error
+   * the message wraps is not appended, as the message already says what is invalid and where.
+   */
   static String message(Exception e) {
     String message = e.getMessage() == null ? e.toString() : e.getMessage();
     if (e.getCause() != null && e.getCause().getMessage() != null && message.equals(e.getCause().toString())) {
@@ -135,7 +138,9 @@ public final class Main implements Runnable {
       return "Cannot open " + missing.getFile() + ": no such file or directory";
     } else if (e instanceof java.nio.file.AccessDeniedException denied) {
       return "Cannot open " + denied.getFile() + ": permission denied";
-    } else if (e.getCause() instanceof java.io.IOException io && io.getMessage() != null && !message.contains(io.getMessage())) {
+    } else if (e.getCause() instanceof java.io.IOException io && io.getMessage() != null && !message.contains(io.getMessage())
+        // a parser's message spans lines and repeats what the wrapper already quotes of it ("invalid YAML: ...")
+        && !(io instanceof com.fasterxml.jackson.core.JacksonException)) {
       return message + ": " + (io instanceof java.nio.file.FileSystemException fs && fs.getReason() != null ? fs.getReason() : io.getMessage());
     }
     return message;

@@ -26,13 +26,13 @@ import picocli.CommandLine.Spec;
 /**
  * {@code dharmana plan FILE.yaml}: from a computation alone (a pipeline descriptor or a bare
  * {@code computation:} document), what the storage must deliver and what it costs, every figure
- * with its arithmetic. Exit code 0, 2 for an invalid descriptor or price table, 1 when a file
- * cannot be read.
+ * with its arithmetic. Exit code 0, 2 for an invalid descriptor or price table, 3 when a file does
+ * not exist, 1 when one cannot be read.
  */
 @Command(
     name = "plan",
     mixinStandardHelpOptions = true,
-    description = "Says what a computation needs from storage: read and checkpoint bandwidth, capacity, and the storage"
+    description = "Say what a computation needs from storage: read and checkpoint bandwidth, capacity, and the storage"
         + " class per ML stage with monthly costs, each figure with its arithmetic.")
 public final class PlanCommand implements Callable<Integer> {
 
@@ -72,10 +72,14 @@ public final class PlanCommand implements Callable<Integer> {
       err.println(e.getMessage());
       err.flush();
       return DescribeCommand.EXIT_INVALID;
-    } catch (NotFoundException | java.io.UncheckedIOException e) {
+    } catch (NotFoundException e) {
       err.println(e.getMessage());
       err.flush();
-      return 1;
+      return Main.NOT_FOUND;
+    } catch (java.io.UncheckedIOException e) {
+      err.println(e.getMessage());
+      err.flush();
+      return Main.FAILED;
     }
   }
 

@@ -25,8 +25,8 @@ import picocli.CommandLine.Spec;
  * self-contained HTML page.
  */
 @Command(name = "report", mixinStandardHelpOptions = true,
-    header = "Summarize a repository: bytes, cost, stages, bottleneck, tiers, latency, utilization.",
-    description = {"Stored against logical bytes, cost per month against raw, per-stage time and ratio, the bottleneck of the "
+    description = {"Summarize a repository: bytes, cost, stages, bottleneck, tiers, latency, utilization.",
+        "Stored against logical bytes, cost per month against raw, per-stage time and ratio, the bottleneck of the "
         + "write and read paths with what-ifs, tiers, latency, accelerator utilization.",
         "With -o, also writes one self-contained HTML page (no network needed to view it)."})
 final class ReportCommand implements Callable<Integer> {

@@ -6,7 +6,10 @@ import io.dharmana.repo.Repository;
 import io.dharmana.server.Gateway;
 import io.dharmana.server.RepositoryBackend;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -33,11 +36,11 @@ final class ServeCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "REPO", description = "The repository to serve.")
   Path repo;
 
-  @Option(names = "--port", defaultValue = "9000", description = "Port to listen on (0: any free port). Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--port", paramLabel = "PORT", defaultValue = "9000", description = "Port to listen on, 0 for any free port (default: ${DEFAULT-VALUE}).")
   int port;
 
   @Option(names = "--bind", defaultValue = "127.0.0.1", paramLabel = "ADDRESS",
-      description = "Address to listen on. Default: ${DEFAULT-VALUE} (loopback only).")
+      description = "Address to listen on (default: ${DEFAULT-VALUE}, loopback only).")
   String bind;
 
   @Option(names = "--init", description = "Create the repository with the default pipeline if REPO holds none.")
@@ -48,15 +51,15 @@ final class ServeCommand implements Callable<Integer> {
           + " clients bind to the pipeline of their own name if there is one, else to the default pipeline.")
   Map<String, String> buckets = new LinkedHashMap<>();
 
-  @Option(names = "--max-object-bytes", paramLabel = "BYTES", defaultValue = "5368709120",
-      description = "Largest single PUT or part body accepted. Default: ${DEFAULT-VALUE} (5 GiB, as S3).")
-  long maxObjectBytes;
+  @Option(names = "--max-object-bytes", paramLabel = "SIZE", defaultValue = "5GiB",
+      description = "Largest single PUT or part body accepted, in bytes or with a unit, e.g. 512MiB (default: ${DEFAULT-VALUE}, as S3).")
+  String maxObjectBytes;
 
   @Option(names = "--merge-packs-every", paramLabel = "DURATION", defaultValue = "10s",
       description = "How often small packs (each small PUT's commit seals one) are merged into larger ones while"
           + " serving; 0s turns merging off (then only 'dharmana gc' merges packs). Either way the gateway lets go"
-          + " of packs a 'dharmana gc' run beside it deleted every 10 s: only then is their disk space freed."
-          + " Default: ${DEFAULT-VALUE}.")
+          + " of packs a 'dharmana gc' run beside it deleted every 10 s: only then is their disk space freed"
+          + " (default: ${DEFAULT-VALUE}).")
   String mergePacksEvery;
 
   @Override
@@ -67,6 +70,16 @@ final class ServeCommand implements Callable<Integer> {
     } catch (InvalidDescriptorException e) {
       throw new InvalidDescriptorException("--merge-packs-every: " + e.getMessage());
     }
+    long maxBodyBytes = DatasetCommand.size(maxObjectBytes, "--max-object-bytes");
+    if (maxBodyBytes < 1) {
+      throw new InvalidDescriptorException("Invalid --max-object-bytes '" + maxObjectBytes + "': must be positive");
+    }
+    InetAddress address;
+    try {
+      address = InetAddress.getByName(bind);
+    } catch (UnknownHostException e) {
+      throw new InvalidDescriptorException("Invalid --bind '" + bind + "': not an IP address or a host name this machine resolves");
+    }
     PrintWriter out = spec.commandLine().getOut();
     Repository repository = init && !Files.exists(repo.resolve(Repository.DESCRIPTOR_FILE))
         ? Repository.init(repo, Repository.defaultPipeline())
@@ -74,9 +87,9 @@ final class ServeCommand implements Callable<Integer> {
     Gateway gateway;
     try {
       Gateway.Builder builder = Gateway.builder(new RepositoryBackend(repository), repo.resolve("gateway"))
-          .bindAddress(InetAddress.getByName(bind))
+          .bindAddress(address)
           .port(port)
-          .maxObjectBytes(maxObjectBytes)
+          .maxObjectBytes(maxBodyBytes)
           .packMergeInterval(packMergeInterval)
           .onGeneratedKey(key -> {
             out.println("Generated an access key (stored in " + repo.resolve("gateway").resolve("credentials")
@@ -86,6 +99,13 @@ final class ServeCommand implements Callable<Integer> {
           });
       buckets.forEach(builder::bind);
       gateway = builder.start();
+    } catch (UncheckedIOException e) {
+      repository.close();
+      if (e.getCause() instanceof BindException taken && port != 0) {
+        throw new UncheckedIOException(e.getMessage() + ": " + taken.getMessage() + " (another process listens there; --port 0 picks a"
+            + " free port)", taken);
+      }
+      throw e;
     } catch (RuntimeException e) {
       repository.close();
       throw e;

@@ -234,6 +234,11 @@ class CompressCommandTest {
     Run wrong = run(new DecompressCommand(), dhz.toString(), "-o", back.toString(), "--base", child.toString());
     assertEquals(2, wrong.exit());
     assertTrue(wrong.err().contains("SHA-256"), wrong.err());
+    Run absent = run(new DecompressCommand(), dhz.toString(), "-o", back.toString(), "--base", tmp.resolve("absent.safetensors").toString());
+    assertEquals(Main.NOT_FOUND, absent.exit());
+    assertEquals("dharmana decompress: Cannot open safetensors file " + tmp.resolve("absent.safetensors") + ": it does not exist\n",
+        absent.err());
+    assertEquals(Main.NOT_FOUND, run(new DecompressCommand(), tmp.resolve("absent.dhz").toString()).exit());
     Run ok = run(new DecompressCommand(), dhz.toString(), "-o", back.toString(), "--base", parent.toString());
     assertEquals(0, ok.exit(), ok.err());
     // A version 3 file is checked by CRC-32Cs, and the command says so, not SHA-256.
@@ -248,7 +253,19 @@ class CompressCommandTest {
     Run c = run(new CompressCommand(), junk.toString(), "-o", tmp.resolve("j.dhz").toString());
     assertEquals(2, c.exit());
     assertTrue(c.err().contains("Invalid safetensors file"), c.err());
-    assertEquals(2, run(new CompressCommand(), tmp.resolve("absent").toString()).exit());
+    assertEquals(Main.NOT_FOUND, run(new CompressCommand(), tmp.resolve("absent").toString()).exit());
+    // a file of another kind: its first 8 bytes read as a huge header length
+    Path jpeg = tmp.resolve("photo.jpg");
+    Files.write(jpeg, new byte[] {(byte) 0xff, (byte) 0xd8, (byte) 0xff, (byte) 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0, 1});
+    Run other = run(new CompressCommand(), jpeg.toString(), "-o", tmp.resolve("p.dhz").toString());
+    assertEquals(2, other.exit());
+    assertTrue(other.err().endsWith("bytes (not a safetensors file?)\n"), other.err());
+    Path cut = tmp.resolve("cut.safetensors");
+    Files.write(cut, java.util.Arrays.copyOf(Files.readAllBytes(checkpoint(tmp, "whole.safetensors", 8, 0)), 100));
+    Run truncated = run(new CompressCommand(), cut.toString(), "-o", tmp.resolve("c.dhz").toString());
+    assertEquals(2, truncated.exit());
+    assertTrue(truncated.err().contains("reaches beyond the end of the file (100 bytes; truncated?)"), truncated.err());
+    assertFalse(Files.exists(tmp.resolve("p.dhz")) || Files.exists(tmp.resolve("c.dhz")), "no output of a refused input");
     Path in = checkpoint(tmp, "w.safetensors", 7, 0);
     assertEquals(2, run(new CompressCommand(), in.toString(), "--lossy", "int4").exit());
     assertEquals(2, run(new CompressCommand(), in.toString(), "--block", "64").exit());

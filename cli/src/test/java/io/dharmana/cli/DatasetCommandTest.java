@@ -2,6 +2,7 @@ package io.dharmana.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,7 +12,9 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import io.dharmana.cli.DatasetCommand.Pack;
@@ -183,7 +186,7 @@ class DatasetCommandTest {
     Files.write(bad, junk);
     assertEquals(Main.INVALID, run("pack", tmp.resolve("ds").toString(), "--from", bad.toString()));
     assertTrue(err.toString().contains("broken.tar"), err.toString());
-    assertEquals(Main.INVALID, run("pack", tmp.resolve("ds").toString(), "--from", tmp.resolve("missing").toString()));
+    assertEquals(Main.NOT_FOUND, run("pack", tmp.resolve("ds").toString(), "--from", tmp.resolve("missing").toString()));
     assertTrue(err.toString().contains("missing"), err.toString());
     assertEquals(Main.INVALID, run("pack", tmp.resolve("ds").toString(), "--from", tmp.toString(), "--shard-size", "lots"));
     assertEquals(Main.NOT_FOUND, run("inspect", tmp.resolve("nothing").toString()));
@@ -191,5 +194,146 @@ class DatasetCommandTest {
     Files.createDirectories(tmp.resolve("empty"));
     assertEquals(Main.NOT_FOUND, run("read", tmp.resolve("empty").toString()));
     assertTrue(err.toString().contains("index.json"), err.toString());
+  }
+
+  @Test
+  void aPackOfNothingIsRefusedAndAFailedPackLeavesNoDirectory() throws IOException {
+    Path empty = Files.createDirectories(tmp.resolve("empty"));
+    Path ds = tmp.resolve("ds");
+    assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", empty.toString()));
+    assertEquals("dharmana dataset pack: Invalid pack: " + empty + " holds no samples (an empty directory, JSON Lines file or tar)\n",
+        err.toString());
+    assertFalse(Files.exists(ds), "no dataset of nothing");
+    Path src = sourceTree(3, 4);
+    assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", src.toString(), "--block-size", "8GiB"));
+    assertTrue(err.toString().contains("Invalid --block-size '8GiB': allowed is 1 B .. 2 GiB - 1"), err.toString());
+    // one input, one shard: not "1 input(s) into 1 shard(s)"
+    assertEquals(0, run("pack", tmp.resolve("one").toString(), "--from", src.toString()), err.toString());
+    assertTrue(out.toString().startsWith("packed 4 samples (") && out.toString().contains(") from 1 input into 1 shard of "), out.toString());
+    assertEquals(0, run("inspect", tmp.resolve("one").toString()), err.toString());
+    assertTrue(out.toString().contains(" in 1 shard, ratio "), out.toString());
+    assertEquals(0, run("unpack", tmp.resolve("one").toString(), tmp.resolve("one-back").toString()), err.toString());
+    assertTrue(out.toString().startsWith("unpacked 4 samples (") && out.toString().contains(") of 1 source to "), out.toString());
+    for (String[] bad : new String[][] {{"--shard-size", "0"}, {"--threads", "0"}, {"--stage", "zstd:level=99"}}) {
+      assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", src.toString(), bad[0], bad[1]), String.join(" ", bad));
+      assertFalse(Files.exists(ds), "an invalid " + bad[0] + " leaves no directory: " + err);
+    }
+    Path broken = tmp.resolve("broken.tar");
+    Files.write(broken, "not a tar header".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", src.toString(), broken.toString()));
+    assertFalse(Files.exists(ds), "a malformed input leaves no directory: " + err);
+    // a directory that was there stays, with what it held
+    Path mine = Files.createDirectories(tmp.resolve("mine"));
+    Files.writeString(mine.resolve("notes.txt"), "keep");
+    assertEquals(Main.INVALID, run("pack", mine.toString(), "--from", empty.toString()));
+    assertEquals("keep", Files.readString(mine.resolve("notes.txt")));
+  }
+
+  @Test
+  void readRefusesWhatItCannotDoBeforeReading() throws IOException {
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", sourceTree(4, 10).toString()), err.toString());
+    for (String n : new String[] {"0", "-1"}) {
+      assertEquals(Main.INVALID, run("read", ds.toString(), "--max-batches", n), "--max-batches " + n + ": " + out);
+      assertEquals("dharmana dataset read: Invalid --max-batches " + n + ": must be >= 1\n", err.toString());
+      assertEquals(Main.INVALID, run("bench", ds.toString(), "--compute-ms", "0", "--max-batches", n), "--max-batches " + n + ": " + out);
+    }
+    Path nowhere = tmp.resolve("nodir").resolve("state.json");
+    assertEquals(Main.NOT_FOUND, run("read", ds.toString(), "--state-out", nowhere.toString()));
+    assertEquals("dharmana dataset read: Cannot write --state-out " + nowhere + ": no such directory " + nowhere.getParent() + "\n",
+        err.toString());
+    assertEquals("", out.toString(), "nothing was read");
+    // one line, as --batch 0 is answered: not the message above 80 lines of usage
+    assertEquals(Main.INVALID, run("bench", ds.toString(), "--compute-ms", "1", "--epochs", "0"));
+    assertEquals("dharmana dataset bench: Invalid --epochs 0: must be >= 1\n", err.toString());
+    assertEquals(Main.INVALID, run("bench", ds.toString(), "--compute-ms", "-5"));
+    assertEquals("dharmana dataset bench: Invalid --compute-ms -5.0: must be >= 0\n", err.toString());
+    assertEquals(Main.INVALID, run("bench", ds.toString(), "--compute-ms", "1", "--launch", "later"));
+    assertEquals("dharmana dataset bench: Invalid --launch later: allowed are sync and async\n", err.toString());
+    assertEquals(Main.INVALID, run("read", ds.toString(), "--rank", "1/0"));
+    assertEquals("dharmana dataset read: Invalid world size 0: must be >= 1\n", err.toString());
+    assertEquals(Main.INVALID, run("read", ds.toString(), "--worker", "0/0"));
+    assertEquals("dharmana dataset read: Invalid worker count 0: must be >= 1\n", err.toString());
+  }
+
+  @Test
+  void unpackWritesAllOrNothingIntoANewOrEmptyDirectory() throws IOException {
+    Path src = sourceTree(5, 40);
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", src.toString(), "--shard-size", "64KiB"), err.toString());
+    // the last shard cut short: the samples of the shards before it are restored first
+    Path last;
+    try (var shards = Files.list(ds.resolve("shards"))) {
+      last = shards.sorted().reduce((a, b) -> b).orElseThrow();
+    }
+    byte[] whole = Files.readAllBytes(last);
+    Files.write(last, java.util.Arrays.copyOf(whole, whole.length / 2));
+    Path out = tmp.resolve("restored");
+    assertEquals(Main.FAILED, run("unpack", ds.toString(), out.toString()));
+    assertTrue(err.toString().contains("shards/" + last.getFileName()), err.toString());
+    assertFalse(Files.exists(out), "no half-restored tree");
+    try (var left = Files.list(tmp)) {
+      assertEquals(List.of("ds", "src"), left.map(p -> p.getFileName().toString()).sorted().toList(), "nothing staged is left");
+    }
+    Files.write(last, whole);
+
+    Path mine = Files.createDirectories(tmp.resolve("mine"));
+    Files.writeString(mine.resolve("c0"), "mine");
+    assertEquals(Main.CONFLICT, run("unpack", ds.toString(), mine.toString()));
+    assertEquals("dharmana dataset unpack: Cannot unpack to " + mine + ": it is not empty; name a new or empty directory\n", err.toString());
+    assertEquals("mine", Files.readString(mine.resolve("c0")));
+    assertEquals(Main.INVALID, run("unpack", ds.toString(), mine.resolve("c0").toString()));
+    assertEquals("dharmana dataset unpack: Cannot unpack to " + mine.resolve("c0") + ": it is a file, not a directory\n", err.toString());
+
+    Path underAFile = mine.resolve("c0").resolve("out");
+    assertEquals(Main.FAILED, run("unpack", ds.toString(), underAFile.toString()));
+    assertTrue(err.toString().startsWith("dharmana dataset unpack: Cannot unpack to " + underAFile + ": cannot create a directory in "
+        + mine.resolve("c0")), "OUT is named, not the directory staged beside it: " + err);
+
+    Path empty = Files.createDirectories(tmp.resolve("empty"));
+    assertEquals(0, run("unpack", ds.toString(), empty.toString()), err.toString());
+    assertArrayEquals(Files.readAllBytes(src.resolve("c1/1.bin")), Files.readAllBytes(empty.resolve("c1/1.bin")));
+  }
+
+  @Test
+  void aBrokenIndexOrStateIsNamedOnOneLine() throws IOException {
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", sourceTree(6, 5).toString()), err.toString());
+    assertEquals(Main.CONFLICT, run("pack", ds.toString(), "--from", tmp.resolve("src").toString()));
+    assertEquals("dharmana dataset pack: Cannot pack into local:" + ds + ": a dataset already exists there (index.json)\n", err.toString());
+    Path state = tmp.resolve("state.json");
+    Files.writeString(state, "garbage: [\n");
+    assertEquals(Main.INVALID, run("read", ds.toString(), "--resume", state.toString()));
+    assertEquals("dharmana dataset read: Invalid --resume " + state + ": Invalid loader state: line 1, column 1: Unrecognized token 'garbage':"
+        + " was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')\n", err.toString());
+    byte[] index = Files.readAllBytes(ds.resolve("index.json"));
+    Files.write(ds.resolve("index.json"), java.util.Arrays.copyOf(index, 20));
+    assertEquals(Main.FAILED, run("inspect", ds.toString()));
+    assertTrue(err.toString().startsWith("dharmana dataset inspect: Cannot read dataset index index.json of local:" + ds + ": line 2, column 19: Unexpected end-of-input")
+        && err.toString().lines().count() == 1, err.toString());
+    Path file = Files.writeString(tmp.resolve("notes.txt"), "not a dataset");
+    assertEquals(Main.INVALID, run("pack", file.toString(), "--from", tmp.resolve("src").toString()));
+    assertEquals("dharmana dataset pack: Cannot pack into " + file + ": it is a file, not a directory\n", err.toString());
+    assertEquals(Main.INVALID, run("inspect", file.toString()));
+    assertEquals("dharmana dataset inspect: Cannot open dataset " + file + ": it is a file; a dataset is a directory (see dataset pack)\n",
+        err.toString());
+    Path notDataset = Files.createDirectories(tmp.resolve("photos"));
+    assertEquals(Main.NOT_FOUND, run("inspect", notDataset.toString()));
+    assertEquals("dharmana dataset inspect: Cannot open dataset at local:" + notDataset
+        + ": no index.json (not a dataset, or a pack that did not finish)\n", err.toString());
+  }
+
+  @Test
+  void anS3DatasetWithoutCredentialsOrWithABadEndpointSaysSoOnOneLine() {
+    assertEquals(Main.INVALID, run("inspect", "s3://bucket/ds", "--endpoint-url", "localhost:9000"));
+    assertEquals("dharmana dataset inspect: Invalid --endpoint-url 'localhost:9000': expected http://HOST:PORT or https://HOST\n", err.toString());
+    Assumptions.assumeTrue(System.getenv("AWS_ACCESS_KEY_ID") == null && System.getenv("AWS_PROFILE") == null
+        && System.getenv("AWS_WEB_IDENTITY_TOKEN_FILE") == null && System.getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI") == null
+        && System.getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") == null && System.getProperty("aws.accessKeyId") == null
+        && !Files.exists(Path.of(System.getProperty("user.home"), ".aws")), "this environment has AWS credentials");
+    // the SDK's own message lists the six providers it tried, each with its reason
+    assertEquals(Main.FAILED, run("inspect", "s3://bucket/ds", "--endpoint-url", "http://127.0.0.1:1"));
+    assertEquals("dharmana dataset inspect: Cannot check index.json in s3://bucket/ds: no AWS credentials found (set AWS_ACCESS_KEY_ID and"
+        + " AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials)\n", err.toString());
   }
 }

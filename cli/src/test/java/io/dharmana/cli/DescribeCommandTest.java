@@ -74,9 +74,9 @@ class DescribeCommandTest {
   }
 
   @Test
-  void missingFileExitsWithOne(@TempDir Path dir) {
+  void missingFileExitsWithThree(@TempDir Path dir) {
     Run r = run(dir.resolve("nope.yaml").toString());
-    assertEquals(1, r.exit());
+    assertEquals(Main.NOT_FOUND, r.exit());
     assertTrue(r.err().contains("Cannot load descriptor"), r.err());
   }
 

@@ -72,6 +72,20 @@ class MainTest {
   }
 
   @Test
+  void aMalformedYamlFileIsNamedOnOneLine(@TempDir Path dir) throws Exception {
+    // the parser's own message spans lines and quotes the text: the command's says it once, with the line
+    Path bad = dir.resolve("bad.yaml");
+    java.nio.file.Files.writeString(bad, "classes: [\n");
+    try (Repository r = Repository.init(dir.resolve("repo"), Repository.defaultPipeline())) {
+      // created
+    }
+    String prices = run(Main.commandLine("cost"), "cost", dir.resolve("repo").toString(), "--prices", bad.toString());
+    assertTrue(prices.startsWith("2\ndharmana cost: Invalid price table " + bad + ": invalid YAML: ") && prices.lines().count() == 2, prices);
+    String computation = run(Main.commandLine("report"), "report", dir.resolve("repo").toString(), "--computation", bad.toString());
+    assertTrue(computation.startsWith("2\ndharmana report: Invalid descriptor " + bad) && computation.lines().count() == 2, computation);
+  }
+
+  @Test
   void statSaysWhenAnObjectWasWrittenWithoutItsWholeObjectHash(@TempDir Path dir) {
     Path repo = dir.resolve("repo");
     try (Repository r = Repository.init(repo, Repository.defaultPipeline())) {
@@ -89,5 +103,27 @@ class MainTest {
     String out = run(Main.commandLine("serve"), "serve", dir.resolve("repo").toString(), "--init", "--merge-packs-every", "5x");
     assertTrue(out.startsWith("2\n") && out.contains("dharmana serve: --merge-packs-every: Invalid duration '5x'"), out);
     assertFalse(java.nio.file.Files.exists(dir.resolve("repo")), "nothing created");
+  }
+
+  @Test
+  void anUnresolvableBindAddressIsInvalidInputAndSizesTakeUnits(@TempDir Path dir) {
+    String out = run(Main.commandLine("serve"), "serve", dir.resolve("repo").toString(), "--init", "--bind", "999.1.1.1");
+    assertTrue(out.startsWith("2\ndharmana serve: Invalid --bind '999.1.1.1': not an IP address or a host name"), out);
+    assertFalse(java.nio.file.Files.exists(dir.resolve("repo")), "nothing created");
+    String units = run(Main.commandLine("serve"), "serve", dir.resolve("repo").toString(), "--init", "--max-object-bytes", "1XB");
+    assertTrue(units.startsWith("2\ndharmana serve: Invalid --max-object-bytes '1XB': Invalid size '1XB'"), units);
+    String zero = run(Main.commandLine("serve"), "serve", dir.resolve("repo").toString(), "--init", "--max-object-bytes", "0");
+    assertTrue(zero.startsWith("2\ndharmana serve: Invalid --max-object-bytes '0': must be positive"), zero);
+    assertFalse(java.nio.file.Files.exists(dir.resolve("repo")), "nothing created");
+  }
+
+  @Test
+  void aPortInUseIsNamedWithAWayOut(@TempDir Path dir) throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      String out = run(Main.commandLine("serve"), "serve", dir.resolve("repo").toString(), "--init", "--port",
+          Integer.toString(taken.getLocalPort()));
+      assertTrue(out.startsWith("1\n") && out.endsWith("\ndharmana serve: Cannot start the gateway on 127.0.0.1:" + taken.getLocalPort()
+          + ": Address already in use (another process listens there; --port 0 picks a free port)\n"), out);
+    }
   }
 }

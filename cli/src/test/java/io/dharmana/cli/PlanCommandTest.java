@@ -71,4 +71,15 @@ class PlanCommandTest {
     assertEquals(2, r.exit());
     assertTrue(r.err().contains("line 2: computation.stepTime = soon"), r.err());
   }
+
+  @Test
+  void aMissingFileExitsWithThree(@TempDir Path dir) {
+    // README: 3 not found, as get, cost --prices and report --computation answer it
+    Run descriptor = run(dir.resolve("nope.yaml").toString());
+    assertEquals(Main.NOT_FOUND, descriptor.exit());
+    assertTrue(descriptor.err().contains("Cannot load descriptor " + dir.resolve("nope.yaml") + ": no such file"), descriptor.err());
+    Run prices = run(ExamplesTest.examples().resolve("plan-resnet50-1000gpu.yaml").toString(), "--prices", dir.resolve("p.yaml").toString());
+    assertEquals(Main.NOT_FOUND, prices.exit());
+    assertTrue(prices.err().contains("Cannot load price table " + dir.resolve("p.yaml")), prices.err());
+  }
 }

@@ -96,6 +96,30 @@ class VisibilityCommandsTest {
   }
 
   @Test
+  void aFreshRepositoryHasNoHitRateAndNoRatio(@TempDir Path dir) throws Exception {
+    Path root = dir.resolve("fresh");
+    Repository.init(root, Repository.defaultPipeline()).close();
+    Run r = run(new ReportCommand(), root.toString());
+    assertEquals(0, r.exit(), r.err());
+    // not "hit rate 100% (0 hits, 0 misses)": the page shows "–" there too
+    assertTrue(r.out().contains("hit rate - (0 hits, 0 misses)"), r.out());
+    // nothing stored is not "1.00×" smaller
+    assertTrue(r.out().contains("0 B stored (-; dedup"), r.out());
+    Run cost = run(new CostCommand(), root.toString());
+    assertTrue(cost.out().contains("0 B logical stored as 0 B (0 B saved, -)"), cost.out());
+    Path page = dir.resolve("fresh.html");
+    assertEquals(0, run(new ReportCommand(), root.toString(), "-o", page.toString()).exit());
+    assertTrue(Files.readString(page).contains("nothing stored yet") && !Files.readString(page).contains("1.00×"), "the page too");
+    try (Repository repo = Repository.open(root)) {
+      repo.put("one", new ByteArrayInputStream(new byte[] {1, 2, 3}), PutOptions.defaults());
+    }
+    Run one = run(new CostCommand(), root.toString());
+    assertTrue(one.out().contains("   1 object      "), "not '1 objects': " + one.out());
+    Run held = run(new ReportCommand(), root.toString());
+    assertTrue(held.out().contains("holds        1 object, ") && held.out().contains("(1 hit, 0 misses)"), held.out());
+  }
+
+  @Test
   void reportJsonCarriesTheSummarysFiguresForScripts(@TempDir Path dir) throws Exception {
     Path root = repository(dir);
     Run text = run(new ReportCommand(), root.toString());
@@ -131,6 +155,7 @@ class VisibilityCommandsTest {
     assertTrue(r.out().contains("identical to the saved model"), why);
     assertTrue(r.out().contains("accelerator  utilization "), why);
     assertTrue(r.out().contains("try next:"), why);
+    assertTrue(r.out().contains("packed       1 shard, 4 MiB"), why);
     Matcher saved = Pattern.compile("saved [^(]+\\((\\d+) bytes").matcher(r.out());
     assertTrue(saved.find(), why);
     try (Repository repo = Repository.open(demo)) {

@@ -216,7 +216,10 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
 
     /** This process is {@code rank} of {@code worldSize} ranks. */
     public Builder rank(int value, int ofWorldSize) {
-      if (ofWorldSize < 1 || value < 0 || value >= ofWorldSize) {
+      if (ofWorldSize < 1) {
+        throw new IllegalArgumentException("Invalid world size " + ofWorldSize + ": must be >= 1");
+      }
+      if (value < 0 || value >= ofWorldSize) {
         throw new IllegalArgumentException("Invalid rank " + value + " of world size " + ofWorldSize + ": allowed is 0.." + (ofWorldSize - 1));
       }
       rank = value;
@@ -226,7 +229,10 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
 
     /** This loader is worker {@code value} of {@code ofWorkers} data-loading workers of its rank. */
     public Builder worker(int value, int ofWorkers) {
-      if (ofWorkers < 1 || value < 0 || value >= ofWorkers) {
+      if (ofWorkers < 1) {
+        throw new IllegalArgumentException("Invalid worker count " + ofWorkers + ": must be >= 1");
+      }
+      if (value < 0 || value >= ofWorkers) {
         throw new IllegalArgumentException("Invalid worker " + value + " of " + ofWorkers + ": allowed is 0.." + (ofWorkers - 1));
       }
       worker = value;

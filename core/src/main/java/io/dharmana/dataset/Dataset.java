@@ -56,11 +56,11 @@ public final class Dataset implements AutoCloseable {
     Objects.requireNonNull(store, "store");
     String key = prefix + DatasetIndex.KEY;
     if (!store.exists(key)) {
-      throw new NotFoundException("Cannot open dataset at " + store + " " + (prefix.isEmpty() ? "" : prefix)
+      throw new NotFoundException("Cannot open dataset at " + store + (prefix.isEmpty() ? "" : " " + prefix)
           + ": no " + DatasetIndex.KEY + " (not a dataset, or a pack that did not finish)");
     }
     byte[] json = store.read(key);
-    DatasetIndex index = DatasetIndex.parse(json, key);
+    DatasetIndex index = DatasetIndex.parse(json, key + " of " + store + (prefix.isEmpty() ? "" : " " + prefix));
     String fingerprint = ChunkId.of(json).hex().substring(0, 16);
     return new Dataset(index, fingerprint, new ShardSource(store, prefix, index, cache, cacheBytes), store + " " + prefix);
   }

@@ -69,8 +69,21 @@ public record DatasetIndex(
     try {
       return JSON.readValue(json, DatasetIndex.class);
     } catch (IOException e) {
-      throw new CorruptDataException("Cannot read dataset index " + where + ": " + e.getMessage(), e);
+      throw new CorruptDataException("Cannot read dataset index " + where + ": " + reason(e), e);
     }
+  }
+
+  /**
+   * Why JSON could not be read, on one line: the parser's own message spans lines, names its
+   * input "REDACTED" and may quote all of it.
+   */
+  static String reason(IOException e) {
+    if (!(e instanceof com.fasterxml.jackson.core.JsonProcessingException json)) {
+      return e.getMessage();
+    }
+    String what = json.getOriginalMessage() == null ? "not JSON" : json.getOriginalMessage().lines().findFirst().orElse("not JSON");
+    var at = json.getLocation();
+    return at == null || at.getLineNr() < 0 ? what : "line " + at.getLineNr() + ", column " + at.getColumnNr() + ": " + what;
   }
 
   /** The shard holding dataset sample {@code sample} (binary search). */

@@ -148,6 +148,7 @@ public final class DatasetPacker {
    * Packs {@code inputs} in order and commits the dataset.
    *
    * @throws AlreadyExistsException if a dataset (an index) already exists at the prefix
+   * @throws IllegalArgumentException if the inputs hold no sample: nothing is committed
    * @throws io.dharmana.InvalidDescriptorException naming the input when one is malformed
    */
   public DatasetIndex pack(List<Path> inputs) {
@@ -156,7 +157,8 @@ public final class DatasetPacker {
     }
     String indexKey = prefix + DatasetIndex.KEY;
     if (store.exists(indexKey)) {
-      throw new AlreadyExistsException("Cannot pack into " + store + " " + indexKey + ": a dataset already exists there");
+      throw new AlreadyExistsException("Cannot pack into " + store + (prefix.isEmpty() ? "" : " " + prefix) + ": a dataset already exists there ("
+          + DatasetIndex.KEY + ")");
     }
     removeDebris();
     ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
@@ -198,6 +200,11 @@ public final class DatasetPacker {
         } catch (IOException e) {
           throw new UncheckedIOException("Cannot read " + input + ": " + e.getMessage(), e);
         }
+      }
+      if (sampleCount == 0) {
+        // an index of nothing would read as a dataset, and a loader over it yields no batch
+        throw new IllegalArgumentException("Invalid pack: " + inputs.stream().map(Path::toString).collect(java.util.stream.Collectors.joining(", "))
+            + (inputs.size() == 1 ? " holds" : " hold") + " no samples (an empty directory, JSON Lines file or tar)");
       }
       if (!current.isEmpty()) {
         shards.add(submit(pool, inMemory, current, currentFirst, shards.size(), written, shardsDone, bytesDone));

@@ -50,7 +50,7 @@ public record LoaderState(
     try {
       return JSON.readValue(json, LoaderState.class);
     } catch (IOException e) {
-      throw new IllegalArgumentException("Invalid loader state '" + json + "': " + e.getMessage(), e);
+      throw new IllegalArgumentException("Invalid loader state: " + DatasetIndex.reason(e), e);
     }
   }
 }

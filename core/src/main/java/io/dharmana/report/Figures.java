@@ -46,8 +46,13 @@ final class Figures {
     return String.format(Locale.ROOT, "%.1f MB/s", bytesPerSecond / 1e6);
   }
 
+  /** "object " or "objects", as wide, for a count of {@code n} in a column. */
+  static String objects(long n) {
+    return n == 1 ? "object " : "objects";
+  }
+
   static String ratio(double r) {
-    return Double.isInfinite(r) ? "∞" : String.format(Locale.ROOT, "%.2f×", r);
+    return Double.isNaN(r) ? "-" : Double.isInfinite(r) ? "∞" : String.format(Locale.ROOT, "%.2f×", r);
   }
 
   static String percent(double fraction) {

@@ -58,7 +58,7 @@ final class HtmlReport {
     tile(h, "Objects", Long.toString(s.objects()), r.pipelines().size() + " pipeline" + (r.pipelines().size() == 1 ? "" : "s"));
     var c = r.cost();
     tile(h, "Logical", Figures.bytes(c.logicalBytes()), "as written");
-    tile(h, "Stored", Figures.bytes(c.storedBytes()), Figures.ratio(c.ratio()) + " smaller");
+    tile(h, "Stored", Figures.bytes(c.storedBytes()), Double.isNaN(c.ratio()) ? "nothing stored yet" : Figures.ratio(c.ratio()) + " smaller");
     tile(h, "Saved", Figures.bytes(c.savedBytes()), Figures.percent(c.logicalBytes() == 0 ? 0 : (double) c.savedBytes() / c.logicalBytes())
         + " of logical");
     tile(h, "Cost / month", Figures.usd(r.cost().monthly()), "raw " + Figures.usd(r.cost().rawMonthly()) + " (saved "

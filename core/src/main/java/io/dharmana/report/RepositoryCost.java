@@ -177,9 +177,9 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
     return logicalBytes - storedBytes;
   }
 
-  /** Logical over stored bytes. */
+  /** Logical over stored bytes; NaN while nothing is stored (no ratio to speak of, printed "-"). */
   public double ratio() {
-    return storedBytes == 0 ? 1 : (double) logicalBytes / storedBytes;
+    return storedBytes == 0 ? (logicalBytes == 0 ? Double.NaN : 1) : (double) logicalBytes / storedBytes;
   }
 
   /** Monthly cost of all tiers, USD. */
@@ -199,8 +199,8 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
     out.append("per pipeline (distinct stored bytes at the tiers' blended price; checkpoints: kept steps' raw tensors)\n");
     int width = pipelines.stream().mapToInt(p -> p.pipeline().length()).max().orElse(8);
     for (PipelineCost p : pipelines) {
-      out.append(String.format(java.util.Locale.ROOT, "  %-" + width + "s  %4d objects  %12s logical -> %12s stored  %12s/month"
-              + "  (raw %s, saved %s)%n", p.pipeline(), p.objects(), Figures.bytes(p.logicalBytes()), Figures.bytes(p.storedBytes()),
+      out.append(String.format(java.util.Locale.ROOT, "  %-" + width + "s  %4d %s  %12s logical -> %12s stored  %12s/month"
+              + "  (raw %s, saved %s)%n", p.pipeline(), p.objects(), Figures.objects(p.objects()), Figures.bytes(p.logicalBytes()), Figures.bytes(p.storedBytes()),
           Figures.usd(p.monthly()), Figures.usd(p.rawMonthly()), Figures.percent1(p.savedFraction())));
     }
     out.append(String.format(java.util.Locale.ROOT, "storage savings: %s logical stored as %s (%s saved, %s); %s/month vs %s/month raw%n",

@@ -165,8 +165,8 @@ public record RepositoryReport(
   public String toText() {
     StringBuilder out = new StringBuilder();
     out.append("repository   ").append(repository).append('\n');
-    out.append(String.format(Locale.ROOT, "holds        %d objects, %s logical, %s stored (%s; dedup among named objects saved %s)%n",
-        stats.objects(), Figures.bytes(cost.logicalBytes()), Figures.bytes(cost.storedBytes()),
+    out.append(String.format(Locale.ROOT, "holds        %d %s, %s logical, %s stored (%s; dedup among named objects saved %s)%n",
+        stats.objects(), Figures.objects(stats.objects()).trim(), Figures.bytes(cost.logicalBytes()), Figures.bytes(cost.storedBytes()),
         Figures.ratio(cost.ratio()), Figures.bytes(stats.dedupSavedBytes())));
     out.append(String.format(Locale.ROOT, "saved        %s (%s of logical)%n", Figures.bytes(cost.savedBytes()),
         Figures.percent1(cost.logicalBytes() == 0 ? 0 : (double) cost.savedBytes() / cost.logicalBytes())));
@@ -174,8 +174,11 @@ public record RepositoryReport(
         Figures.usd(cost.rawMonthly()), cost.tiers().raw().priceClass(), Figures.percent1(cost.tiers().savedFraction())));
     out.append("tiers\n");
     for (TierStats t : stats.tiers()) {
-      out.append(String.format(Locale.ROOT, "  %-12s %12s in %6d objects; hit rate %s (%d hits, %d misses); promoted %d, demoted %d%n",
-          t.name(), Figures.bytes(t.bytesHeld()), t.objects(), Figures.percent(t.hitRate()), t.hits(), t.misses(),
+      out.append(String.format(Locale.ROOT, "  %-12s %12s in %6d %s; hit rate %s (%d hit%s, %d miss%s); promoted %d, demoted %d%n",
+          t.name(), Figures.bytes(t.bytesHeld()), t.objects(), Figures.objects(t.objects()).trim(),
+          // no read tried the tier: no rate, as the HTML page shows it
+          t.hits() + t.misses() == 0 ? "-" : Figures.percent(t.hitRate()), t.hits(), t.hits() == 1 ? "" : "s",
+          t.misses(), t.misses() == 1 ? "" : "es",
           t.promotions(), t.demotions()));
     }
     List<UtilizationPoint> util = utilization();

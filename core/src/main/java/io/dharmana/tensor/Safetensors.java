@@ -77,12 +77,12 @@ public final class Safetensors {
     if (n < 0 || n > SafetensorsHeader.MAX_HEADER_BYTES) {
       throw new InvalidDescriptorException(
           "Invalid safetensors file " + path + ": header length " + Long.toUnsignedString(n) + " is above the limit of "
-              + SafetensorsHeader.MAX_HEADER_BYTES + " bytes");
+              + SafetensorsHeader.MAX_HEADER_BYTES + " bytes (not a safetensors file?)");
     }
     if (n > fileSize - 8) {
       throw new InvalidDescriptorException(
           "Invalid safetensors file " + path + ": header length " + n + " reaches beyond the end of the file ("
-              + fileSize + " bytes)");
+              + fileSize + " bytes; truncated?)");
     }
     ByteBuffer header = ByteBuffer.allocate((int) n);
     readFully(channel, header, 8, path);

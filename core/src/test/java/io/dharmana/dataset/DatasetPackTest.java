@@ -54,6 +54,16 @@ class DatasetPackTest {
     }
   }
 
+  @Test
+  void inputsWithoutASampleCommitNothing() throws IOException {
+    Path emptyDir = Files.createDirectories(tmp.resolve("empty"));
+    Path emptyLines = Files.createFile(tmp.resolve("empty.jsonl"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> pack(tmp.resolve("ds"), List.of(emptyDir, emptyLines), 1 << 20, 1 << 16));
+    assertEquals("Invalid pack: " + emptyDir + ", " + emptyLines + " hold no samples (an empty directory, JSON Lines file or tar)", e.getMessage());
+    assertFalse(Files.exists(tmp.resolve("ds").resolve(DatasetIndex.KEY)), "no index of nothing");
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"zstd", "lz4"})
   void compressedRoundTripThroughBuiltInStages(String stage) throws IOException {

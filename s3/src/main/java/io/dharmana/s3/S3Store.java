@@ -663,11 +663,17 @@ public final class S3Store implements BlobStore, SupportsListing, SupportsTouch,
       String code = s3.awsErrorDetails() == null ? null : s3.awsErrorDetails().errorCode();
       return "HTTP " + s3.statusCode() + (code == null ? "" : " " + code) + attempts;
     }
+    if (e.getMessage() != null && e.getMessage().startsWith("Unable to load credentials")) {
+      // the SDK's message lists each of six providers it tried, a screenful
+      return "no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials)";
+    }
     return e.getClass().getSimpleName() + ": " + e.getMessage() + attempts;
   }
 
   private UncheckedIOException unchecked(String action, String key, SdkException e) {
-    return new UncheckedIOException(new IOException("Cannot " + action + " " + key + " in " + location + ": " + describe(e), e));
+    IOException io = new IOException("Cannot " + action + " " + key + " in " + location + ": " + describe(e), e);
+    // its message, not "java.io.IOException: " and its message
+    return new UncheckedIOException(io.getMessage(), io);
   }
 
   private void checkOpen() {

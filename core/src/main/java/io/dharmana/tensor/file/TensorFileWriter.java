@@ -1,6 +1,7 @@
 package io.dharmana.tensor.file;
 
 import io.dharmana.DharmanaException;
+import io.dharmana.NotFoundException;
 import io.dharmana.runtime.ProgressListener;
 import io.dharmana.tensor.DType;
 import io.dharmana.tensor.Safetensors;
@@ -269,6 +270,9 @@ public final class TensorFileWriter {
         digest.update(buffer);
         buffer.clear();
       }
+    } catch (java.nio.file.NoSuchFileException e) {
+      // a parent given with --base is hashed before it is opened
+      throw new NotFoundException("Cannot open safetensors file " + file + ": it does not exist");
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot hash " + file, e);
     }

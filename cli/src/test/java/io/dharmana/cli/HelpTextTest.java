@@ -1,0 +1,58 @@
+package io.dharmana.cli;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import picocli.CommandLine;
+
+/** The help of the visibility, tensor, gateway and dataset commands reads alike. */
+class HelpTextTest {
+  static List<String> commands() {
+    List<String> names = new ArrayList<>(List.of("demo", "describe", "plan", "cost", "report", "compress", "decompress", "serve"));
+    for (String sub : Main.commandLine().getSubcommands().get("dataset").getSubcommands().keySet()) {
+      names.add("dataset " + sub);
+    }
+    return names;
+  }
+
+  private static CommandLine command(String path) {
+    CommandLine cli = Main.commandLine();
+    for (String name : path.split(" ")) {
+      cli = cli.getSubcommands().get(name);
+    }
+    return cli;
+  }
+
+  @ParameterizedTest
+  @MethodSource("commands")
+  void helpNamesEveryValueAndDefaultAlike(String path) {
+    String usage = command(path).getUsageMessage(CommandLine.Help.Ansi.OFF);
+    // picocli's fallback label (--epoch=<epoch>) where the option names no label of its own
+    assertFalse(Pattern.compile("=<[a-z]+>").matcher(usage).find(), usage);
+    // "(default: X)" everywhere, not "(default X)" or "Default: X."
+    assertFalse(Pattern.compile("\\(default [^:]|Default: ").matcher(usage.replaceAll("\\s+", " ")).find(), usage);
+  }
+
+  @ParameterizedTest
+  @MethodSource("commands")
+  void theSummaryIsPrintedOnceInTheImperative(String path) {
+    CommandLine.Model.UsageMessageSpec spec = command(path).getCommandSpec().usageMessage();
+    // a header is printed above the usage: a description that begins as it does says it twice
+    String summary = spec.description()[0];
+    for (String header : spec.header()) {
+      assertFalse(firstWords(header).equals(firstWords(summary)), path + " says '" + header + "' twice");
+    }
+    String listed = spec.header().length > 0 ? spec.header()[0] : summary;
+    assertFalse(listed.matches("^(Validates|Says|Prints|Shows|Runs|Packs|Reads|Writes|Creates|Lists|Returns) .*"),
+        path + ": '" + listed + "' (the others say 'Compress ...', 'Serve ...')");
+  }
+
+  private static String firstWords(String text) {
+    String[] words = text.split(" ");
+    return String.join(" ", java.util.Arrays.asList(words).subList(0, Math.min(5, words.length)));
+  }
+}
