@@ -41,7 +41,7 @@ final class PutCommand implements Callable<Integer> {
   String file;
 
   @Option(names = {"-r", "--recursive"}, description = "Store every regular file under the directory FILE as NAME/<its path"
-      + " under FILE>, one object each, in name order (each commit is atomic; a failure leaves the files before it stored).")
+      + " under FILE> (NAME '.' for none), one object each, in name order (each commit is atomic; a failure leaves the files before it stored).")
   boolean recursive;
 
   @Option(names = "--pipeline", paramLabel = "NAME", description = "Pipeline to write through (default: the repository's).")
@@ -137,11 +137,13 @@ final class PutCommand implements Callable<Integer> {
     for (Path f : files) {
       total += Files.size(f);
     }
-    String prefix = name.endsWith("/") ? name : name + "/";
+    // "" or "." stores the tree at the top: dir/a.bin as a.bin
+    String prefix = name.isEmpty() || name.equals(".") ? "" : name.endsWith("/") ? name : name + "/";
+    String shown = prefix.isEmpty() ? "./" : prefix;
     var out = spec.commandLine().getOut();
     List<ObjectInfo> stored = new ArrayList<>();
     long start = System.nanoTime();
-    try (Repository r = Repository.open(repo); Progress bar = Progress.start("put " + prefix, total, progress)) {
+    try (Repository r = Repository.open(repo); Progress bar = Progress.start("put " + shown, total, progress)) {
       long[] done = {0};
       for (Path f : files) {
         String object = prefix + StreamSupport.stream(dir.relativize(f).spliterator(), false)
@@ -162,7 +164,7 @@ final class PutCommand implements Callable<Integer> {
       }
       double seconds = (System.nanoTime() - start) / 1e9;
       // one recorded run for the whole tree: the pipelines' metrics add up over its puts
-      MetricsSnapshot snapshot = r.metrics(stored.get(0).pipeline()).snapshot("put " + prefix);
+      MetricsSnapshot snapshot = r.metrics(stored.get(0).pipeline()).snapshot("put " + shown);
       r.history().append(snapshot);
       long logical = stored.stream().mapToLong(ObjectInfo::size).sum();
       long storedBytes = stored.stream().mapToLong(ObjectInfo::storedBytes).sum();
@@ -176,7 +178,7 @@ final class PutCommand implements Callable<Integer> {
         result.put("seconds", seconds);
         Output.json(out, result);
       } else {
-        out.printf("put %s: %s in %s -> %s stored (%s), %s new after dedup, in %.2f s (%s)%n", prefix,
+        out.printf("put %s: %s in %s -> %s stored (%s), %s new after dedup, in %.2f s (%s)%n", shown,
             Output.bytes(logical), Output.count(stored.size(), "file"), Output.bytes(storedBytes),
             Output.ratio(storedBytes == 0 ? 1 : (double) logical / storedBytes),
             Output.bytes(snapshot.counter(PipelineMetrics.NEW_STORED_BYTES)), seconds, Output.rate(logical, seconds));

@@ -121,6 +121,17 @@ class PutCommandTest {
   }
 
   @Test
+  void recursiveWithDotStoresTheTreeAtTheTop() throws Exception {
+    Path repo = repository();
+    Path tree = Files.createDirectories(dir.resolve("tree").resolve("sub")).getParent();
+    Files.writeString(tree.resolve("sub/a.txt"), "a");
+    Run run = run(new ByteArrayInputStream(new byte[0]), false, "put", "-r", repo.toString(), ".", tree.toString());
+    assertEquals(Main.OK, run.exit(), run.err());
+    assertArrayEquals("a".getBytes(StandardCharsets.UTF_8), read(repo, "sub/a.txt"));
+    assertTrue(run.out().contains("put ./: "), run.out());
+  }
+
+  @Test
   void aDirectoryWithoutRecursiveOrAnEmptyOneIsRefused() throws Exception {
     Path repo = repository();
     Path empty = Files.createDirectories(dir.resolve("empty"));
