@@ -98,8 +98,25 @@ public final class Main implements Runnable {
     }
     // settings reach only the subcommands added so far
     cli.setExecutionExceptionHandler(Main::handle);
+    cli.setParameterExceptionHandler(Main::usageError);
     cli.setCaseInsensitiveEnumValuesAllowed(true);
     return cli;
+  }
+
+  /**
+   * A command line picocli cannot parse: its message and where to read the options, not the whole
+   * usage (80 lines for dataset bench), which scrolled the message off the screen.
+   */
+  private static int usageError(CommandLine.ParameterException e, String[] args) {
+    CommandLine cli = e.getCommandLine();
+    PrintWriter err = cli.getErr();
+    String name = cli.getCommandSpec().qualifiedName(" ");
+    err.println(name + ": " + e.getMessage());
+    if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, err)) {
+      err.println("Run '" + name + " --help' for its options.");
+    }
+    err.flush();
+    return INVALID;
   }
 
   private static int handle(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {

@@ -47,6 +47,15 @@ class MainTest {
   }
 
   @Test
+  void aCommandLineThatDoesNotParseSaysWhyAndWhereTheOptionsAreNotTheWholeUsage() {
+    String bench = run(Main.commandLine("dataset"), "dataset", "bench", "ds");
+    assertEquals("2\ndharmana dataset bench: Missing required option: '--compute-ms=X'\n"
+        + "Run 'dharmana dataset bench --help' for its options.\n", bench);
+    String typo = run(Main.commandLine("gc"), "gc", "repo", "--grce", "0s");
+    assertTrue(typo.startsWith("2\ndharmana gc: Unknown options: '--grce', '0s'") && !typo.contains("Usage:"), typo);
+  }
+
+  @Test
   void theVersionAloneBuildsNoCommandAndPrintsWhatTheFullCommandLinePrints() {
     for (String option : new String[] {"--version", "-V"}) {
       assertTrue(Main.commandLine(option).getSubcommands().isEmpty(), option);
