@@ -101,6 +101,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   private final Set<String> failedCopies = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean maintenanceQueued = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile boolean caughtUp; // copies that earlier processes left undone are queued
 
   private TieredStore(Builder builder) {
     List<Level> built = new ArrayList<>();
@@ -645,11 +646,13 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
    * Moves data down: for each tier above the lowest, nearest first, blobs whose last access is
    * older than the tier's maxAge, then least recently used blobs while the tier is above its high
    * watermark, until it is at or below its low watermark. A blob whose copy fails stays where it
-   * is. Also retries failed write-back copies.
+   * is. Also retries failed write-back copies, and on its first run copies down what the write
+   * tier holds and the tier below lacks: copies an earlier process could not make.
    */
   public void maintain() {
     ensureOpen("maintain");
     synchronized (maintenanceLock) {
+      catchUpCopies();
       retryFailedCopies();
       long now = clock.millis();
       for (int i = 0; i + 1 < levels.size() && !closed.get(); i++) {
@@ -939,6 +942,37 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       }
     }
     afterAdding(backLevel);
+  }
+
+  /**
+   * Once per store, writing back: takes every blob the write tier holds and the tier below lacks
+   * for a failed copy, to be retried with the others. Such blobs are copies an earlier process
+   * could not make (the tier below was down until it closed, or it was killed first); only this
+   * process's own failures are remembered otherwise. Costs a listing of both tiers, which copies
+   * down load anyway. Skipped until the tier below can be listed.
+   */
+  private void catchUpCopies() {
+    if (backLevel == null || caughtUp) {
+      return;
+    }
+    Map<String, Level.Entry> below;
+    try {
+      below = backLevel.index();
+    } catch (UncheckedIOException e) {
+      LOG.log(System.Logger.Level.DEBUG, "Cannot list tier " + backLevel.tier.name() + " yet: " + e.getMessage());
+      return;
+    }
+    int missing = 0;
+    for (String key : writeLevel.index().keySet()) {
+      if (!below.containsKey(key) && failedCopies.add(key)) {
+        missing++;
+      }
+    }
+    caughtUp = true;
+    if (missing > 0) {
+      LOG.log(System.Logger.Level.INFO, missing + " blobs on tier " + writeLevel.tier.name() + " are not on tier "
+          + backLevel.tier.name() + " yet; copying them");
+    }
   }
 
   /** Retries failed write-back copies; returns the last failure, or null if all succeeded. */

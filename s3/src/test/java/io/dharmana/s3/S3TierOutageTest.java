@@ -112,6 +112,37 @@ class S3TierOutageTest {
   }
 
   @Test
+  void copiesAProcessLeftUndoneWhileS3WasDownAreMadeByTheNextOne() throws Exception {
+    long seed = 20261125;
+    byte[] data = new byte[2 << 20];
+    new Random(seed).nextBytes(data);
+    Path objects = dir.resolve("s3");
+    int port = freePort();
+    Path root = dir.resolve("repo");
+    S3ProxyServer server = S3ProxyServer.start(objects, port);
+    try {
+      server.createBucket("outage");
+      Repository.init(root, pipeline(port)).close();
+      server.stop();
+      try (Repository repo = Repository.open(root)) {
+        repo.put("written-while-down", new ByteArrayInputStream(data), PutOptions.defaults());
+      } // closes with the copies undone: they are remembered only in that process
+
+      server = S3ProxyServer.start(objects, port);
+      try (Repository repo = Repository.open(root)) {
+        repo.tiers().maintain();
+        repo.flush();
+      }
+      evictLocalChunks(root);
+      try (Repository repo = Repository.open(root)) {
+        assertArrayEquals(data, readAll(repo, "written-while-down"), "seed " + seed);
+      }
+    } finally {
+      server.stop();
+    }
+  }
+
+  @Test
   void initAgainstAnUnreachableTierFailsAndLeavesNoRepository() throws Exception {
     Path root = dir.resolve("repo");
     UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> Repository.init(root, pipeline(freePort())));
