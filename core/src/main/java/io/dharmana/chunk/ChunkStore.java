@@ -7,6 +7,7 @@ import io.dharmana.store.BlobInfo;
 import io.dharmana.store.BlobStore;
 import io.dharmana.store.SupportsListing;
 import io.dharmana.store.SupportsTouch;
+import java.io.UncheckedIOException;
 import java.util.stream.Stream;
 
 /**
@@ -42,7 +43,7 @@ public final class ChunkStore {
    */
   public boolean put(ChunkId id, byte[] stored) {
     String key = key(id);
-    if (blobs.exists(key)) {
+    if (heldAlready(key)) {
       if (blobs instanceof SupportsTouch touch) {
         touch.touch(key);
       }
@@ -52,6 +53,16 @@ public final class ChunkStore {
       blobs.write(key, stored);
       return true;
     } catch (AlreadyExistsException raced) {
+      return false;
+    }
+  }
+
+  private boolean heldAlready(String key) {
+    try {
+      return blobs.exists(key);
+    } catch (UncheckedIOException cannotTell) {
+      // a tier is down, so whether it holds the chunk is unknown; storing it again is harmless,
+      // since its key names its bytes
       return false;
     }
   }

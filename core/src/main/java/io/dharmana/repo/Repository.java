@@ -67,6 +67,7 @@ import java.util.stream.Stream;
  */
 public final class Repository implements AutoCloseable {
   public static final String DESCRIPTOR_FILE = "dharmana.yaml";
+  private static final System.Logger LOG = System.getLogger(Repository.class.getName());
   static final String OBJECTS = "objects/";
   static final String MANIFESTS = "manifests/";
 
@@ -126,6 +127,7 @@ public final class Repository implements AutoCloseable {
       // the tiers open before the descriptor is written: a tier that cannot be reached (an S3
       // endpoint that is down) leaves no repository that a second init would refuse to replace
       repository = new Repository(dir, pipeline, Clock.systemUTC());
+      repository.tiers.requireTiersOpened();
       writeAtomically(file, Descriptors.toYaml(pipeline));
       return repository;
     } catch (IOException | RuntimeException e) {
@@ -664,6 +666,9 @@ public final class Repository implements AutoCloseable {
     closed = true;
     try {
       tiers.flush();
+    } catch (UncheckedIOException e) {
+      // what was committed is durable on the write tier, which keeps it until a lower tier holds it
+      LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; they stay on the write tier, which holds them durably and copies them down before it lets them go");
     } finally {
       runtime.close();
       tiers.close();

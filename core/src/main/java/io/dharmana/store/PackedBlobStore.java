@@ -170,7 +170,14 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     removeDeadSpools(spoolDirectory);
     PackedBlobStore store = new PackedBlobStore(objects,
         new PackOptions(options.packSize(), options.directThreshold(), spoolDirectory), Clock.systemUTC());
-    store.refresh();
+    try {
+      store.refresh();
+    } catch (RuntimeException e) {
+      // an object store that cannot be listed now: its client must not outlive the failed open,
+      // since a tiered store tries the open again later
+      store.close();
+      throw e;
+    }
     return store;
   }
 

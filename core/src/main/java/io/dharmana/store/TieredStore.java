@@ -35,6 +35,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -59,6 +60,14 @@ import java.util.stream.Stream;
  *       AlreadyExistsException} if any tier holds the key. Writes, moves and deletes of one key
  *       are serialized in this process; tiers shared with other processes keep only each store's
  *       own guarantees.
+ *   <li><b>A tier below the write tier that cannot be reached</b> (an object store whose endpoint
+ *       is down) leaves the others usable: opened from a descriptor, a tier that cannot be opened
+ *       is opened again on use, at most once per back-off, and used as soon as that succeeds.
+ *       Meanwhile reads of blobs it alone holds fail naming it; write-back copies to it wait (in
+ *       this process, retried by {@link #flush()} and maintenance) and nothing is demoted to it.
+ *       A create cannot check it and succeeds if no tier that answers holds the key; a copy down
+ *       that finds the key there keeps that tier's blob. So keys must name their content (as
+ *       chunk and manifest keys do) for immutability to hold across an outage.
  * </ul>
  *
  * <p>Each tier's index (key, size, last access) lives in memory; it is built by listing the tier
@@ -92,6 +101,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   private final Set<String> failedCopies = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean maintenanceQueued = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile boolean caughtUp; // copies that earlier processes left undone are queued
 
   private TieredStore(Builder builder) {
     List<Level> built = new ArrayList<>();
@@ -151,14 +161,19 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     List<Tier> tiers = new ArrayList<>();
     try {
       for (TierSpec spec : descriptor.tiers()) {
+        Supplier<BlobStore> opener = () -> Stores.forTier(spec, repositoryRoot, descriptor.consistency().fsync());
         BlobStore store;
         try {
-          store = Stores.forTier(spec, repositoryRoot, descriptor.consistency().fsync());
+          store = opener.get();
         } catch (UncheckedIOException e) {
-          // which tier, when it is one of several and the cause is a server that is down
-          IOException cause = e.getCause();
-          throw new UncheckedIOException("Cannot open tier " + spec.name() + " (" + spec.location() + "): "
-              + (cause.getMessage() != null ? cause.getMessage() : cause), cause);
+          if (spec.name().equals(descriptor.placement().writeTier())) {
+            throw openFailure(spec, e);
+          }
+          // A lower tier's server that is down must not take the tiers above with it: what they
+          // hold stays readable and writable, and the tier is opened again once it answers.
+          LOG.log(System.Logger.Level.WARNING, openFailure(spec, e).getMessage()
+              + "; using the other tiers and trying again later");
+          store = new ReopeningStore(describe(spec), opener, e, System::nanoTime);
         }
         tiers.add(Tier.of(store, spec));
       }
@@ -170,6 +185,31 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         tier.store().close();
       }
       throw e;
+    }
+  }
+
+  private static String describe(TierSpec spec) {
+    return spec.name() + " (" + spec.location() + ")";
+  }
+
+  /** Which tier, when it is one of several and the cause is a server that is down. */
+  private static UncheckedIOException openFailure(TierSpec spec, UncheckedIOException e) {
+    IOException cause = e.getCause();
+    return new UncheckedIOException("Cannot open tier " + describe(spec) + ": "
+        + (cause.getMessage() != null ? cause.getMessage() : cause), cause);
+  }
+
+  /**
+   * Fails if a tier could not be opened when this store was: for a caller about to record that
+   * the tiers exist (an init), which must not succeed against a server it never reached.
+   *
+   * @throws UncheckedIOException naming the first such tier and why its last open failed
+   */
+  public void requireTiersOpened() {
+    for (Level level : levels) {
+      if (level.tier.store() instanceof ReopeningStore reopening && reopening.failure() != null) {
+        throw openFailure(level.tier.spec(), reopening.failure());
+      }
     }
   }
 
@@ -400,13 +440,27 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     return deleted;
   }
 
+  /**
+   * Whether any tier holds the blob.
+   *
+   * @throws UncheckedIOException if no tier that could be asked holds it and a tier could not be
+   *     asked (its server down): then nobody can tell
+   */
   @Override
   public boolean exists(String key) {
     Keys.check(key);
+    UncheckedIOException failure = null;
     for (Level level : levels) {
-      if (level.tier.store().exists(key)) {
-        return true;
+      try {
+        if (level.tier.store().exists(key)) {
+          return true;
+        }
+      } catch (UncheckedIOException e) {
+        failure = failure == null ? e : failure;
       }
+    }
+    if (failure != null) {
+      throw failure;
     }
     return false;
   }
@@ -442,7 +496,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   public void refresh() {
     ensureOpen("refresh");
     for (Level level : levels) {
-      if (level.tier.store() instanceof PackedBlobStore packed) {
+      if (opened(level) instanceof PackedBlobStore packed) {
         packed.refresh();
       }
     }
@@ -452,7 +506,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   public void releaseDeletedPacks() {
     ensureOpen("release deleted packs");
     for (Level level : levels) {
-      if (level.tier.store() instanceof PackedBlobStore packed) {
+      if (opened(level) instanceof PackedBlobStore packed) {
         packed.releaseDeletedPacks();
       }
     }
@@ -467,7 +521,17 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     boolean touched = false;
     for (Level level : levels) {
       BlobStore store = level.tier.store();
-      boolean held = store instanceof SupportsTouch touching ? touching.touch(key) : store.exists(key);
+      boolean held;
+      try {
+        held = store instanceof SupportsTouch touching ? touching.touch(key) : store.exists(key);
+      } catch (UncheckedIOException e) {
+        if (level == writeLevel) {
+          throw e;
+        }
+        // a last access only steers demotion; a tier that cannot be asked now keeps its older one
+        LOG.log(System.Logger.Level.DEBUG, "Cannot touch " + key + " on tier " + level.tier.name() + ": " + e.getMessage());
+        continue;
+      }
       if (held) {
         touched = true;
         Level.Entry entry = level.index().get(key);
@@ -519,13 +583,20 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     return levels.stream().map(l -> l.tier.name()).toList();
   }
 
-  /** Names of the tiers that hold {@code key} now, nearest first. */
+  /**
+   * Names of the tiers that hold {@code key} now, nearest first. A tier that cannot be asked (its
+   * server down) is left out: it is not known to hold the blob.
+   */
   public List<String> tiersHolding(String key) {
     Keys.check(key);
     List<String> holding = new ArrayList<>();
     for (Level level : levels) {
-      if (level.tier.store().exists(key)) {
-        holding.add(level.tier.name());
+      try {
+        if (level.tier.store().exists(key)) {
+          holding.add(level.tier.name());
+        }
+      } catch (UncheckedIOException e) {
+        LOG.log(System.Logger.Level.DEBUG, "Cannot ask tier " + level.tier.name() + " for " + key + ": " + e.getMessage());
       }
     }
     return holding;
@@ -575,11 +646,13 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
    * Moves data down: for each tier above the lowest, nearest first, blobs whose last access is
    * older than the tier's maxAge, then least recently used blobs while the tier is above its high
    * watermark, until it is at or below its low watermark. A blob whose copy fails stays where it
-   * is. Also retries failed write-back copies.
+   * is. Also retries failed write-back copies, and on its first run copies down what the write
+   * tier holds and the tier below lacks: copies an earlier process could not make.
    */
   public void maintain() {
     ensureOpen("maintain");
     synchronized (maintenanceLock) {
+      catchUpCopies();
       retryFailedCopies();
       long now = clock.millis();
       for (int i = 0; i + 1 < levels.size() && !closed.get(); i++) {
@@ -644,6 +717,18 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
    * holds it. A blob whose copy fails stays where it is.
    */
   private void demote(Level level, Level lower, List<String> keys) {
+    if (keys.isEmpty()) {
+      return;
+    }
+    if (lower.tier.store() instanceof ReopeningStore reopening) {
+      try {
+        reopening.store("demote " + keys.size() + " blobs from tier " + level.tier.name() + " to");
+      } catch (UncheckedIOException e) {
+        // one warning for the pass, where each blob's copy would fail alike
+        LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; they stay on " + level.tier.name());
+        return;
+      }
+    }
     List<String> copied = new ArrayList<>();
     for (String key : keys) {
       synchronized (lockFor(key)) {
@@ -725,6 +810,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
    */
   public PackedBlobStore.RepackResult compact(double minDeadFraction) {
     ensureOpen("compact");
+    openEveryTier("compact");
     return eachPackedTier("compact", packed -> packed.repack(minDeadFraction));
   }
 
@@ -742,7 +828,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     ensureOpen("count small packs");
     int small = 0;
     for (Level level : levels) {
-      if (level.tier.store() instanceof PackedBlobStore packed) {
+      if (opened(level) instanceof PackedBlobStore packed) {
         small += packed.smallPacksToMerge();
       }
     }
@@ -757,7 +843,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   private PackedBlobStore.RepackResult eachPackedTier(String what, Repack repack) {
     PackedBlobStore.RepackResult total = PackedBlobStore.RepackResult.NONE;
     for (Level level : levels) {
-      if (level.tier.store() instanceof PackedBlobStore packed) {
+      if (opened(level) instanceof PackedBlobStore packed) {
         try {
           total = total.plus(repack.run(packed));
         } catch (IOException e) {
@@ -774,9 +860,10 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
    */
   public int deleteOrphanPacks(Duration grace) {
     ensureOpen("delete orphan packs");
+    openEveryTier("delete orphan packs of");
     int deleted = 0;
     for (Level level : levels) {
-      if (level.tier.store() instanceof PackedBlobStore packed) {
+      if (opened(level) instanceof PackedBlobStore packed) {
         deleted += packed.deleteOrphanPacks(grace);
       }
     }
@@ -857,6 +944,37 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     afterAdding(backLevel);
   }
 
+  /**
+   * Once per store, writing back: takes every blob the write tier holds and the tier below lacks
+   * for a failed copy, to be retried with the others. Such blobs are copies an earlier process
+   * could not make (the tier below was down until it closed, or it was killed first); only this
+   * process's own failures are remembered otherwise. Costs a listing of both tiers, which copies
+   * down load anyway. Skipped until the tier below can be listed.
+   */
+  private void catchUpCopies() {
+    if (backLevel == null || caughtUp) {
+      return;
+    }
+    Map<String, Level.Entry> below;
+    try {
+      below = backLevel.index();
+    } catch (UncheckedIOException e) {
+      LOG.log(System.Logger.Level.DEBUG, "Cannot list tier " + backLevel.tier.name() + " yet: " + e.getMessage());
+      return;
+    }
+    int missing = 0;
+    for (String key : writeLevel.index().keySet()) {
+      if (!below.containsKey(key) && failedCopies.add(key)) {
+        missing++;
+      }
+    }
+    caughtUp = true;
+    if (missing > 0) {
+      LOG.log(System.Logger.Level.INFO, missing + " blobs on tier " + writeLevel.tier.name() + " are not on tier "
+          + backLevel.tier.name() + " yet; copying them");
+    }
+  }
+
   /** Retries failed write-back copies; returns the last failure, or null if all succeeded. */
   private IOException retryFailedCopies() {
     IOException last = null;
@@ -893,6 +1011,42 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       out.abort();
       throw e;
     }
+  }
+
+  /**
+   * Whether a create of {@code key} must fail because {@code level} holds it. A tier below the
+   * write tier that cannot be asked (its server down) is taken not to hold it, so that writes go
+   * on while it is down; see the class comment for what that costs.
+   */
+  private boolean heldForCreate(Level level, String key) {
+    try {
+      return level.tier.store().exists(key);
+    } catch (UncheckedIOException e) {
+      if (level == writeLevel) {
+        throw e;
+      }
+      LOG.log(System.Logger.Level.DEBUG, "Cannot ask tier " + level.tier.name() + " for " + key + " before creating it: "
+          + e.getMessage());
+      return false;
+    }
+  }
+
+  /**
+   * Opens the tiers that could not be opened so far, for work that must reach every tier.
+   *
+   * @throws UncheckedIOException naming a tier that still cannot be opened
+   */
+  private void openEveryTier(String action) {
+    for (Level level : levels) {
+      if (level.tier.store() instanceof ReopeningStore reopening) {
+        reopening.store(action + " the tier");
+      }
+    }
+  }
+
+  /** A tier's store, or null if it could not be opened yet; never tries to open it. */
+  private static BlobStore opened(Level level) {
+    return level.tier.store() instanceof ReopeningStore reopening ? reopening.openedOrNull() : level.tier.store();
   }
 
   private Object lockFor(String key) {
@@ -958,7 +1112,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
           // Every key change goes through this lock, so checking all tiers here makes the create
           // fail on a blob that has moved down or not yet been copied down.
           for (Level level : levels) {
-            if (level.tier.store().exists(key)) {
+            if (heldForCreate(level, key)) {
               throw new AlreadyExistsException(
                   "Cannot commit " + key + ": a blob with this key already exists on tier " + level.tier.name());
             }
@@ -1136,9 +1290,16 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     }
 
     TierStats snapshot() {
+      long held;
+      try {
+        held = bytes();
+      } catch (UncheckedIOException e) {
+        // a tier that cannot be listed now (its server down) shows what this process knows of it
+        held = bytes.get();
+      }
       return new TierStats(
           tier.name(),
-          bytes(),
+          held,
           index.size(),
           hits.sum(),
           misses.sum(),

@@ -58,13 +58,22 @@ final class S3ProxyServer {
   }
 
   static S3ProxyServer start(Path directory) throws Exception {
+    return start(directory, 0);
+  }
+
+  /**
+   * A server on {@code port} (0: an ephemeral one) over the objects in {@code directory}: started
+   * again on the same port and directory after {@link #stop()}, it serves what it held before,
+   * as an endpoint that was down and is back.
+   */
+  static S3ProxyServer start(Path directory, int port) throws Exception {
     Files.createDirectories(directory);
     Properties p = new Properties();
     p.setProperty("jclouds.provider", "filesystem");
     p.setProperty("jclouds.filesystem.basedir", directory.toString());
     p.setProperty("jclouds.identity", ACCESS_KEY);
     p.setProperty("jclouds.credential", SECRET_KEY);
-    p.setProperty("s3proxy.endpoint", "http://127.0.0.1:0");
+    p.setProperty("s3proxy.endpoint", "http://127.0.0.1:" + port);
     p.setProperty("s3proxy.authorization", "aws-v2-or-v4");
     p.setProperty("s3proxy.identity", ACCESS_KEY);
     p.setProperty("s3proxy.credential", SECRET_KEY);
@@ -99,6 +108,11 @@ final class S3ProxyServer {
             : response.toBuilder().contents(contents).keyCount(contents.size() + response.commonPrefixes().size()).build();
       }
     };
+  }
+
+  /** Stops serving: connections to its port are refused from now on. */
+  void stop() throws Exception {
+    proxy.stop();
   }
 
   URI endpoint() {

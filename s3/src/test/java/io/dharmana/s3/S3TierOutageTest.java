@@ -1,0 +1,199 @@
+package io.dharmana.s3;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dharmana.descriptor.PipelineDescriptor;
+import io.dharmana.descriptor.PlacementPolicy;
+import io.dharmana.descriptor.StorageDescriptor;
+import io.dharmana.descriptor.TierSpec;
+import io.dharmana.repo.ObjectInfo;
+import io.dharmana.repo.PutOptions;
+import io.dharmana.repo.Repository;
+import io.dharmana.store.BlobInfo;
+import io.dharmana.store.BlobStore;
+import io.dharmana.store.Stores;
+import io.dharmana.store.SupportsListing;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A repository with a local tier written back to an S3 tier, used while the S3 endpoint is down
+ * (a real S3Proxy stopped, then started again on the same port and objects): what the local tier
+ * holds stays readable and writable, what only S3 holds fails naming the tier, and once the
+ * endpoint answers again the same repository copies what waited and reads from S3 again.
+ */
+class S3TierOutageTest {
+  private static final TierSpec NVME = TierSpec.local("nvme", "tiers/nvme");
+
+  @TempDir Path dir;
+
+  @BeforeEach
+  void requireKeys() {
+    Assumptions.assumeTrue(System.getenv("DHARMANA_TEST_S3_ACCESS") != null,
+        "DHARMANA_TEST_S3_ACCESS is not set (the s3 module's surefire configuration sets it)");
+  }
+
+  private static PipelineDescriptor pipeline(int port) {
+    TierSpec bucket = new TierSpec("bucket", "s3", "s3://outage/r1", 0, 0.9, 0.7, null, "s3-standard", Map.of(
+        "endpoint", "http://127.0.0.1:" + port, "pathStyle", "true",
+        "accessKeyEnv", "DHARMANA_TEST_S3_ACCESS", "secretKeyEnv", "DHARMANA_TEST_S3_SECRET"));
+    return PipelineDescriptor.of("outage", StorageDescriptor.builder()
+        .tier(NVME)
+        .tier(bucket)
+        .placement(new PlacementPolicy("nvme", "back", true))
+        .build());
+  }
+
+  @Test
+  void localTierStaysUsableWhileS3IsDownAndWriteBackCatchesUpWhenItIsBack() throws Exception {
+    long seed = 20261124;
+    Random random = new Random(seed);
+    byte[] older = new byte[3 << 20];
+    byte[] newer = new byte[3 << 20];
+    random.nextBytes(older);
+    random.nextBytes(newer);
+    Path objects = dir.resolve("s3");
+    int port = freePort();
+    Path root = dir.resolve("repo");
+    S3ProxyServer server = S3ProxyServer.start(objects, port);
+    try {
+      server.createBucket("outage");
+      try (Repository repo = Repository.init(root, pipeline(port))) {
+        repo.put("older", new ByteArrayInputStream(older), PutOptions.defaults());
+        repo.flush();
+      }
+      // as demotion would leave it: the chunks only on S3, the manifest still local
+      evictLocalChunks(root);
+      server.stop();
+
+      try (Repository repo = Repository.open(root)) {
+        repo.put("newer", new ByteArrayInputStream(newer), PutOptions.defaults());
+        try (Stream<ObjectInfo> listed = repo.list("")) {
+          assertEquals(List.of("newer", "older"), listed.map(ObjectInfo::name).toList(), "seed " + seed);
+        }
+        assertEquals(older.length, repo.stat("older").orElseThrow().size());
+        assertArrayEquals(newer, readAll(repo, "newer"), "seed " + seed);
+        Exception onlyOnS3 = assertThrows(Exception.class, () -> readAll(repo, "older"));
+        assertTrue(messages(onlyOnS3).contains("tier bucket (s3://outage/r1)"), messages(onlyOnS3));
+        UncheckedIOException pending = assertThrows(UncheckedIOException.class, repo::flush);
+        assertTrue(pending.getMessage().contains("could not be copied from tier nvme to tier bucket"), pending.getMessage());
+
+        server = S3ProxyServer.start(objects, port);
+        flushOnceReachable(repo);
+        assertArrayEquals(older, readAll(repo, "older"), "seed " + seed);
+      }
+
+      // the copies that waited are on S3: read with nothing left on the local tier
+      evictLocalChunks(root);
+      try (Repository repo = Repository.open(root)) {
+        assertArrayEquals(newer, readAll(repo, "newer"), "seed " + seed);
+        assertArrayEquals(older, readAll(repo, "older"), "seed " + seed);
+      }
+    } finally {
+      server.stop();
+    }
+  }
+
+  @Test
+  void copiesAProcessLeftUndoneWhileS3WasDownAreMadeByTheNextOne() throws Exception {
+    long seed = 20261125;
+    byte[] data = new byte[2 << 20];
+    new Random(seed).nextBytes(data);
+    Path objects = dir.resolve("s3");
+    int port = freePort();
+    Path root = dir.resolve("repo");
+    S3ProxyServer server = S3ProxyServer.start(objects, port);
+    try {
+      server.createBucket("outage");
+      Repository.init(root, pipeline(port)).close();
+      server.stop();
+      try (Repository repo = Repository.open(root)) {
+        repo.put("written-while-down", new ByteArrayInputStream(data), PutOptions.defaults());
+      } // closes with the copies undone: they are remembered only in that process
+
+      server = S3ProxyServer.start(objects, port);
+      try (Repository repo = Repository.open(root)) {
+        repo.tiers().maintain();
+        repo.flush();
+      }
+      evictLocalChunks(root);
+      try (Repository repo = Repository.open(root)) {
+        assertArrayEquals(data, readAll(repo, "written-while-down"), "seed " + seed);
+      }
+    } finally {
+      server.stop();
+    }
+  }
+
+  @Test
+  void initAgainstAnUnreachableTierFailsAndLeavesNoRepository() throws Exception {
+    Path root = dir.resolve("repo");
+    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> Repository.init(root, pipeline(freePort())));
+    assertTrue(e.getMessage().startsWith("Cannot open tier bucket (s3://outage/r1): "), e.getMessage());
+    assertFalse(Files.exists(root.resolve(Repository.DESCRIPTOR_FILE)));
+  }
+
+  /** Flushes until the S3 tier has been opened again (its back-off passed) and took the copies. */
+  private static void flushOnceReachable(Repository repo) throws InterruptedException {
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    while (true) {
+      try {
+        repo.flush();
+        return;
+      } catch (UncheckedIOException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(250);
+      }
+    }
+  }
+
+  private static void evictLocalChunks(Path root) {
+    try (BlobStore local = Stores.forTier(NVME, root, true)) {
+      List<String> keys;
+      try (Stream<BlobInfo> chunks = ((SupportsListing) local).list("chunks/")) {
+        keys = chunks.map(BlobInfo::key).toList();
+      }
+      assertFalse(keys.isEmpty(), "no chunks on the local tier");
+      keys.forEach(local::delete);
+    }
+  }
+
+  private static byte[] readAll(Repository repo, String name) throws Exception {
+    try (InputStream in = repo.open(name)) {
+      return in.readAllBytes();
+    }
+  }
+
+  private static String messages(Throwable t) {
+    StringBuilder all = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      all.append(c).append(" | ");
+    }
+    return all.toString();
+  }
+
+  private static int freePort() throws Exception {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+}
