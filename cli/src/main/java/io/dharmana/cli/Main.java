@@ -71,6 +71,11 @@ public final class Main implements Runnable {
   private static final Set<String> VERSION_OPTIONS = Set.of("--version", "-V");
 
   public static void main(String[] args) {
+    // warnings of the engine (a tier that cannot be reached, copies that wait) on one line, as the
+    // commands' own messages are, not java.util.logging's two (date and class, then the text)
+    if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+      System.setProperty("java.util.logging.SimpleFormatter.format", "dharmana: %4$s: %5$s%6$s%n");
+    }
     // "--version" followed by anything is parsed with every subcommand, as it always was
     String first = args.length == 0 || (args.length > 1 && VERSION_OPTIONS.contains(args[0])) ? null : args[0];
     System.exit(commandLine(first).execute(args));
