@@ -450,7 +450,7 @@ public final class DatasetCommand implements Runnable {
           // rename(2) replaces an empty directory
           Files.move(staging, out, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
-          deleteTree(staging);
+          io.dharmana.store.Stores.deleteTreeQuietly(staging, false);
           throw e;
         }
         double seconds = (System.nanoTime() - started) / 1e9;
@@ -481,17 +481,6 @@ public final class DatasetCommand implements Runnable {
         }
       }
       return Main.OK;
-    }
-  }
-
-  /** Deletes a tree this process wrote, as far as it can. */
-  static void deleteTree(Path root) {
-    try (Stream<Path> all = Files.walk(root)) {
-      for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException | java.io.UncheckedIOException e) {
-      // what stays is named by the error the caller reports
     }
   }
 

@@ -34,7 +34,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -135,7 +134,8 @@ public final class Repository implements AutoCloseable {
         repository.close();
       }
       if (wasEmpty) {
-        deleteQuietly(dir, created);
+        // what init made in a missing or empty directory; without a descriptor, what stays is no repository
+        io.dharmana.store.Stores.deleteTreeQuietly(dir, !created);
       }
       if (e instanceof RuntimeException unchecked) {
         throw unchecked;
@@ -149,18 +149,6 @@ public final class Repository implements AutoCloseable {
       return entries.findAny().isEmpty();
     } catch (IOException e) {
       return false;
-    }
-  }
-
-  /**
-   * Removes what a failed init created in a directory that was missing or empty before. What cannot
-   * be removed stays: without a descriptor no command takes it for a repository.
-   */
-  private static void deleteQuietly(Path dir, boolean itself) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).filter(p -> itself || !p.equals(dir)).forEach(p -> p.toFile().delete());
-    } catch (IOException | UncheckedIOException ignored) {
-      // best effort, see above
     }
   }
 

@@ -133,6 +133,11 @@ final class ReopeningStore implements BlobStore, SupportsListing, SupportsTouch,
   }
 
   @Override
+  public void writeMarkers(java.util.Collection<String> keys) {
+    store("write markers on").writeMarkers(keys); // the opened store's batched form, not one write each
+  }
+
+  @Override
   public boolean delete(String key) {
     return store("delete " + key).delete(key);
   }

@@ -100,4 +100,25 @@ public final class Stores {
     String location = spec.location() == null || spec.location().isBlank() ? "tiers/" + spec.name() : spec.location();
     return repositoryRoot.resolve(location);
   }
+
+  /**
+   * Deletes a directory tree that a failed operation of this process made, deepest first and as far
+   * as it can ({@code keepRoot}: all under {@code root}, not itself). What cannot be deleted stays;
+   * the caller's error says what failed.
+   */
+  public static void deleteTreeQuietly(Path root, boolean keepRoot) {
+    try (java.util.stream.Stream<Path> all = java.nio.file.Files.walk(root)) {
+      for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        if (!keepRoot || !p.equals(root)) {
+          try {
+            java.nio.file.Files.deleteIfExists(p);
+          } catch (java.io.IOException e) {
+            // a directory that keeps what could not be deleted: it stays, the rest goes
+          }
+        }
+      }
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      // best effort, see above
+    }
+  }
 }
