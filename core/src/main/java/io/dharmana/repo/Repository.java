@@ -96,7 +96,9 @@ public final class Repository implements AutoCloseable {
     this.clock = clock;
     boolean fsync = descriptor.storage().consistency().fsync();
     this.meta = Stores.local(root.resolve("meta"), fsync);
-    this.tiers = TieredStore.open(descriptor.storage(), root);
+    // manifests stay on the write tier: small beside the chunks, and what ls, stat and checkpoint
+    // listings read, which must not fail while a lower tier (an S3 endpoint) is down
+    this.tiers = TieredStore.open(descriptor.storage(), root, MANIFESTS);
     this.chunks = new ChunkStore(tiers);
     this.refs = new RefStore(meta, clock);
     int threads = descriptor.storage().cache().effectiveThreads();

@@ -24,6 +24,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -51,11 +52,15 @@ class S3TierOutageTest {
   }
 
   private static PipelineDescriptor pipeline(int port) {
+    return pipeline(port, NVME);
+  }
+
+  private static PipelineDescriptor pipeline(int port, TierSpec nvme) {
     TierSpec bucket = new TierSpec("bucket", "s3", "s3://outage/r1", 0, 0.9, 0.7, null, "s3-standard", Map.of(
         "endpoint", "http://127.0.0.1:" + port, "pathStyle", "true",
         "accessKeyEnv", "DHARMANA_TEST_S3_ACCESS", "secretKeyEnv", "DHARMANA_TEST_S3_SECRET"));
     return PipelineDescriptor.of("outage", StorageDescriptor.builder()
-        .tier(NVME)
+        .tier(nvme)
         .tier(bucket)
         .placement(new PlacementPolicy("nvme", "back", true))
         .build());
@@ -136,6 +141,68 @@ class S3TierOutageTest {
       evictLocalChunks(root);
       try (Repository repo = Repository.open(root)) {
         assertArrayEquals(data, readAll(repo, "written-while-down"), "seed " + seed);
+      }
+    } finally {
+      server.stop();
+    }
+  }
+
+  /**
+   * Demotion by age moves every chunk to S3 but no manifest, and a manifest an older version
+   * demoted comes back up on the first maintenance pass: with S3 down, listing and stat answer
+   * from the local tier alone, a locally held object reads, and one whose chunks only S3 holds
+   * fails naming the tier.
+   */
+  @Test
+  void manifestsStayOnTheWriteTierSoListingWorksWhileS3IsDown() throws Exception {
+    long seed = 20261126;
+    Random random = new Random(seed);
+    byte[] older = new byte[2 << 20];
+    byte[] demotedBefore = new byte[1 << 20];
+    byte[] newer = new byte[1 << 20];
+    random.nextBytes(older);
+    random.nextBytes(demotedBefore);
+    random.nextBytes(newer);
+    Path objects = dir.resolve("s3");
+    int port = freePort();
+    Path root = dir.resolve("repo");
+    TierSpec agingNvme = TierSpec.builder("nvme", "local").location("tiers/nvme").maxAge(Duration.ofMillis(1)).build();
+    S3ProxyServer server = S3ProxyServer.start(objects, port);
+    try {
+      server.createBucket("outage");
+      String demotedManifest;
+      try (Repository repo = Repository.init(root, pipeline(port, agingNvme))) {
+        repo.put("older", new ByteArrayInputStream(older), PutOptions.defaults());
+        demotedManifest = repo.put("demoted-before", new ByteArrayInputStream(demotedBefore), PutOptions.defaults())
+            .manifestId();
+        repo.flush();
+      }
+      // as a version that demoted manifests left it: one manifest only on S3
+      try (BlobStore local = Stores.forTier(agingNvme, root, true)) {
+        assertTrue(local.delete("manifests/" + demotedManifest.substring(0, 2) + "/" + demotedManifest));
+      }
+      Thread.sleep(2); // everything is older than maxAge now
+      try (Repository repo = Repository.open(root)) {
+        repo.tiers().maintain();
+      }
+      try (BlobStore local = Stores.forTier(agingNvme, root, true);
+          Stream<BlobInfo> left = ((SupportsListing) local).list("")) {
+        List<String> keys = left.map(BlobInfo::key).toList();
+        assertTrue(keys.stream().noneMatch(k -> k.startsWith("chunks/")), keys.toString());
+        assertEquals(2, keys.stream().filter(k -> k.startsWith("manifests/")).count(), keys.toString());
+      }
+      server.stop();
+
+      try (Repository repo = Repository.open(root)) {
+        repo.put("newer", new ByteArrayInputStream(newer), PutOptions.defaults());
+        try (Stream<ObjectInfo> listed = repo.list("")) {
+          assertEquals(List.of("demoted-before", "newer", "older"), listed.map(ObjectInfo::name).toList(), "seed " + seed);
+        }
+        assertEquals(older.length, repo.stat("older").orElseThrow().size());
+        assertEquals(demotedBefore.length, repo.stat("demoted-before").orElseThrow().size());
+        assertArrayEquals(newer, readAll(repo, "newer"), "seed " + seed);
+        Exception onlyOnS3 = assertThrows(Exception.class, () -> readAll(repo, "older"));
+        assertTrue(messages(onlyOnS3).contains("tier bucket (s3://outage/r1)"), messages(onlyOnS3));
       }
     } finally {
       server.stop();

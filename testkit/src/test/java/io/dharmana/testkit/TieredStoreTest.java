@@ -311,6 +311,32 @@ class TieredStoreTest {
   }
 
   @Test
+  void keptBlobsStayOnTheWriteTierAndComeBackUpWhenReadFromBelow() {
+    MutableClock clock = new MutableClock(START);
+    BlobStore cold = Stores.memory();
+    cold.write("manifests/old", new byte[] {7}); // as a demotion before they were kept left it
+    try (TieredStore store = TieredStore.builder()
+        .addTier(Tier.of(Stores.memory(), aged("hot", Duration.ofDays(1))))
+        .addTier(Tier.of(cold, TierSpec.memory("cold", 0)))
+        .placement(new PlacementPolicy("hot", "through", false))
+        .keepOnWriteTier("manifests/")
+        .clock(clock)
+        .build()) {
+      store.write("manifests/m", new byte[] {1});
+      store.write("chunks/c", new byte[100]);
+      clock.advance(Duration.ofDays(2));
+      store.maintain();
+      assertEquals(List.of("hot", "cold"), store.tiersHolding("manifests/m"));
+      assertEquals(List.of("cold"), store.tiersHolding("chunks/c"));
+      assertArrayEquals(new byte[] {7}, store.read("manifests/old"));
+      assertEquals(List.of("hot", "cold"), store.tiersHolding("manifests/old"), "promoted though the policy does not promote");
+      store.read("chunks/c");
+      assertEquals(List.of("cold"), store.tiersHolding("chunks/c"));
+    }
+    assertThrows(IllegalArgumentException.class, () -> TieredStore.builder().keepOnWriteTier(""));
+  }
+
+  @Test
   void demotionByAgeCascadesThroughTheTiers() {
     MutableClock clock = new MutableClock(START);
     try (TieredStore store = TieredStore.builder()
