@@ -106,6 +106,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   private final AtomicBoolean maintenanceQueued = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean caughtUp; // copies that earlier processes left undone are queued
+  private final AtomicBoolean catchUpOnWrite = new AtomicBoolean(); // catch up as the first copy down is queued
 
   private TieredStore(Builder builder) {
     List<Level> built = new ArrayList<>();
@@ -948,6 +949,9 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   }
 
   private void queueCopyBack(String key) {
+    if (catchUpOnWrite.compareAndSet(true, false)) {
+      queueCatchUp();
+    }
     try {
       queuedCopies.add(copier.submit(() -> {
         copyBack(key);
@@ -1027,16 +1031,69 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     }
   }
 
-  /** Retries failed write-back copies; returns the last failure, or null if all succeeded. */
+  /**
+   * Asks for the catch-up of {@link #maintain()}'s first run (copies down that earlier processes
+   * left undone) as soon as this store queues its first write-back copy, rather than at the first
+   * maintenance pass, which a short command never reaches: its closing {@link #flush()} then makes
+   * them. For a caller that knows an earlier process closed with copies undone; a store that only
+   * reads never starts it.
+   */
+  public void catchUpWhenWriting() {
+    if (backLevel != null && !caughtUp) {
+      catchUpOnWrite.set(true);
+    }
+  }
+
+  /** Queues the catch-up with the write-back copies, so that a flush waits for it. */
+  private void queueCatchUp() {
+    try {
+      queuedCopies.add(copier.submit(() -> {
+        synchronized (maintenanceLock) {
+          catchUpCopies();
+        }
+        return retryFailedCopies();
+      }));
+    } catch (RejectedExecutionException e) {
+      // closing: the next process catches up
+    }
+  }
+
+  /**
+   * Whether this store has compared the write tier with the tier below and taken what the tier
+   * below lacked for copies (see {@link #maintain()}): then a {@link #flush()} that succeeds
+   * leaves nothing that earlier processes left undone. False when not writing back.
+   */
+  public boolean caughtUp() {
+    return caughtUp;
+  }
+
+  /** How many blobs the write tier holds that wait for a write-back copy that failed. */
+  public int pendingCopies() {
+    return failedCopies.size();
+  }
+
+  /**
+   * Retries failed write-back copies; returns the last failure, or null if all succeeded. Three
+   * failures in a row end the pass, the others left for the next: a tier below that stopped
+   * answering fails every copy alike, each only after its client's retries, which would hold a
+   * closing command for minutes.
+   */
   private IOException retryFailedCopies() {
     IOException last = null;
+    int failuresInARow = 0;
     for (String key : new ArrayList<>(failedCopies)) {
       try {
         copyBack(key);
+        failuresInARow = 0;
       } catch (IOException e) {
         last = e;
+        failuresInARow++;
       } catch (RuntimeException e) {
         last = new IOException(e.getMessage(), e);
+        failuresInARow++;
+      }
+      if (failuresInARow == 3) {
+        break;
       }
     }
     return last;

@@ -13,12 +13,14 @@ import io.dharmana.descriptor.TierSpec;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.PutOptions;
 import io.dharmana.repo.Repository;
+import io.dharmana.runtime.ProgressListener;
 import io.dharmana.store.BlobInfo;
 import io.dharmana.store.BlobStore;
 import io.dharmana.store.Stores;
 import io.dharmana.store.SupportsListing;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -206,6 +208,71 @@ class S3TierOutageTest {
       }
     } finally {
       server.stop();
+    }
+  }
+
+  /**
+   * A process that closes with copies undone records it in meta/uncopied; the next one that
+   * writes, however short (open, one small put, close: no maintenance pass), copies them, and
+   * then no record is left.
+   */
+  @Test
+  void aShortWritingCommandMakesTheCopiesAnEarlierProcessLeftUndone() throws Exception {
+    long seed = 20261127;
+    Random random = new Random(seed);
+    byte[] whileDown = new byte[2 << 20];
+    byte[] small = new byte[1000];
+    random.nextBytes(whileDown);
+    random.nextBytes(small);
+    Path objects = dir.resolve("s3");
+    int port = freePort();
+    Path root = dir.resolve("repo");
+    Path records = root.resolve("meta").resolve("uncopied");
+    S3ProxyServer server = S3ProxyServer.start(objects, port);
+    try {
+      server.createBucket("outage");
+      Repository.init(root, pipeline(port)).close();
+      server.stop();
+      try (Repository repo = Repository.open(root)) {
+        repo.put("written-while-down", new ByteArrayInputStream(whileDown), PutOptions.defaults());
+      }
+      assertEquals(1, fileCount(records));
+
+      server = S3ProxyServer.start(objects, port);
+      try (Repository repo = Repository.open(root)) {
+        repo.get("written-while-down", OutputStream.nullOutputStream(), ProgressListener.NONE);
+      }
+      assertEquals(1, fileCount(records), "a command that only reads leaves the copies to a writer");
+      try (Repository repo = Repository.open(root)) {
+        repo.put("small", new ByteArrayInputStream(small), PutOptions.defaults());
+      }
+      assertEquals(0, fileCount(records));
+      List<String> local = keys(NVME, root);
+      List<String> onS3 = keys(pipeline(port).storage().tiers().get(1), root);
+      assertTrue(onS3.containsAll(local), "not on S3: " + local.stream().filter(k -> !onS3.contains(k)).toList());
+      evictLocalChunks(root);
+      try (Repository repo = Repository.open(root)) {
+        assertArrayEquals(whileDown, readAll(repo, "written-while-down"), "seed " + seed);
+        assertArrayEquals(small, readAll(repo, "small"), "seed " + seed);
+      }
+    } finally {
+      server.stop();
+    }
+  }
+
+  private static List<String> keys(TierSpec tier, Path root) {
+    try (BlobStore store = Stores.forTier(tier, root, true);
+        Stream<BlobInfo> blobs = ((SupportsListing) store).list("")) {
+      return blobs.map(BlobInfo::key).toList();
+    }
+  }
+
+  private static long fileCount(Path dir) throws Exception {
+    if (!Files.isDirectory(dir)) {
+      return 0;
+    }
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.count();
     }
   }
 

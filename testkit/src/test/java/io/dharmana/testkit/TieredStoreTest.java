@@ -337,6 +337,47 @@ class TieredStoreTest {
   }
 
   @Test
+  void catchUpWhenWritingCopiesWhatAnEarlierProcessLeftWithTheFirstWriteBack() {
+    BlobStore hot = Stores.memory();
+    BlobStore cold = Stores.memory();
+    hot.write("left", new byte[] {1}); // an earlier process's write whose copy down failed
+    try (TieredStore store = writeBack(hot, cold)) {
+      store.read("left");
+      store.flush();
+      assertFalse(cold.exists("left"), "without a maintenance pass nothing compares the tiers");
+    }
+    try (TieredStore store = writeBack(hot, cold)) {
+      store.catchUpWhenWriting();
+      store.read("left");
+      store.flush();
+      assertFalse(cold.exists("left"), "a store that only reads does not catch up");
+      assertFalse(store.caughtUp());
+      store.write("new", new byte[] {2});
+      store.flush();
+      assertTrue(store.caughtUp());
+      assertTrue(cold.exists("left"));
+      assertTrue(cold.exists("new"));
+      assertEquals(0, store.pendingCopies());
+    }
+  }
+
+  private static TieredStore writeBack(BlobStore hot, BlobStore cold) {
+    BlobStore keptOpen = new ForwardingBlobStore(cold) {
+      @Override
+      public void close() {} // the test's stores outlive each tiered store
+    };
+    BlobStore hotKeptOpen = new ForwardingBlobStore(hot) {
+      @Override
+      public void close() {}
+    };
+    return TieredStore.builder()
+        .addTier(Tier.of(hotKeptOpen, TierSpec.memory("hot", 0)))
+        .addTier(Tier.of(keptOpen, TierSpec.memory("cold", 0)))
+        .placement(new PlacementPolicy("hot", "back", false))
+        .build();
+  }
+
+  @Test
   void demotionByAgeCascadesThroughTheTiers() {
     MutableClock clock = new MutableClock(START);
     try (TieredStore store = TieredStore.builder()
