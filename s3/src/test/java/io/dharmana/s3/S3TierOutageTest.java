@@ -72,10 +72,8 @@ class S3TierOutageTest {
   void localTierStaysUsableWhileS3IsDownAndWriteBackCatchesUpWhenItIsBack() throws Exception {
     long seed = 20261124;
     Random random = new Random(seed);
-    byte[] older = new byte[3 << 20];
-    byte[] newer = new byte[3 << 20];
-    random.nextBytes(older);
-    random.nextBytes(newer);
+    byte[] older = bytes(random, 3 << 20);
+    byte[] newer = bytes(random, 3 << 20);
     Path objects = dir.resolve("s3");
     int port = freePort();
     Path root = dir.resolve("repo");
@@ -97,8 +95,7 @@ class S3TierOutageTest {
         }
         assertEquals(older.length, repo.stat("older").orElseThrow().size());
         assertArrayEquals(newer, readAll(repo, "newer"), "seed " + seed);
-        Exception onlyOnS3 = assertThrows(Exception.class, () -> readAll(repo, "older"));
-        assertTrue(messages(onlyOnS3).contains("tier bucket (s3://outage/r1)"), messages(onlyOnS3));
+        assertReadFailsNamingTheS3Tier(repo, "older");
         UncheckedIOException pending = assertThrows(UncheckedIOException.class, repo::flush);
         assertTrue(pending.getMessage().contains("could not be copied from tier nvme to tier bucket"), pending.getMessage());
 
@@ -121,8 +118,7 @@ class S3TierOutageTest {
   @Test
   void copiesAProcessLeftUndoneWhileS3WasDownAreMadeByTheNextOne() throws Exception {
     long seed = 20261125;
-    byte[] data = new byte[2 << 20];
-    new Random(seed).nextBytes(data);
+    byte[] data = bytes(new Random(seed), 2 << 20);
     Path objects = dir.resolve("s3");
     int port = freePort();
     Path root = dir.resolve("repo");
@@ -159,12 +155,9 @@ class S3TierOutageTest {
   void manifestsStayOnTheWriteTierSoListingWorksWhileS3IsDown() throws Exception {
     long seed = 20261126;
     Random random = new Random(seed);
-    byte[] older = new byte[2 << 20];
-    byte[] demotedBefore = new byte[1 << 20];
-    byte[] newer = new byte[1 << 20];
-    random.nextBytes(older);
-    random.nextBytes(demotedBefore);
-    random.nextBytes(newer);
+    byte[] older = bytes(random, 2 << 20);
+    byte[] demotedBefore = bytes(random, 1 << 20);
+    byte[] newer = bytes(random, 1 << 20);
     Path objects = dir.resolve("s3");
     int port = freePort();
     Path root = dir.resolve("repo");
@@ -203,8 +196,7 @@ class S3TierOutageTest {
         assertEquals(older.length, repo.stat("older").orElseThrow().size());
         assertEquals(demotedBefore.length, repo.stat("demoted-before").orElseThrow().size());
         assertArrayEquals(newer, readAll(repo, "newer"), "seed " + seed);
-        Exception onlyOnS3 = assertThrows(Exception.class, () -> readAll(repo, "older"));
-        assertTrue(messages(onlyOnS3).contains("tier bucket (s3://outage/r1)"), messages(onlyOnS3));
+        assertReadFailsNamingTheS3Tier(repo, "older");
       }
     } finally {
       server.stop();
@@ -220,10 +212,8 @@ class S3TierOutageTest {
   void aShortWritingCommandMakesTheCopiesAnEarlierProcessLeftUndone() throws Exception {
     long seed = 20261127;
     Random random = new Random(seed);
-    byte[] whileDown = new byte[2 << 20];
-    byte[] small = new byte[1000];
-    random.nextBytes(whileDown);
-    random.nextBytes(small);
+    byte[] whileDown = bytes(random, 2 << 20);
+    byte[] small = bytes(random, 1000);
     Path objects = dir.resolve("s3");
     int port = freePort();
     Path root = dir.resolve("repo");
@@ -309,6 +299,17 @@ class S3TierOutageTest {
       assertFalse(keys.isEmpty(), "no chunks on the local tier");
       keys.forEach(local::delete);
     }
+  }
+
+  private static byte[] bytes(Random random, int length) {
+    byte[] bytes = new byte[length];
+    random.nextBytes(bytes);
+    return bytes;
+  }
+
+  private static void assertReadFailsNamingTheS3Tier(Repository repo, String name) {
+    Exception onlyOnS3 = assertThrows(Exception.class, () -> readAll(repo, name));
+    assertTrue(messages(onlyOnS3).contains("tier bucket (s3://outage/r1)"), messages(onlyOnS3));
   }
 
   private static byte[] readAll(Repository repo, String name) throws Exception {
