@@ -46,9 +46,9 @@ class PythonDatasetReaderTest {
   static void pythonIsThere() throws Exception {
     Assumptions.assumeTrue(Files.isRegularFile(READER), "no " + READER + " beside this module");
     Assumptions.assumeTrue(Files.isExecutable(Path.of(PYTHON)), "skipped: no " + PYTHON + " (apt-get install python3)");
-    Result modules = python(List.of("-c", "import zstandard, lz4.block, crcmod"), Map.of());
+    Result modules = python(List.of("-c", "import zstandard, lz4.block, crc32c, crcmod"), Map.of());
     Assumptions.assumeTrue(modules.exit == 0,
-        "skipped: Debian's Python lacks zstandard, lz4 or crcmod (apt-get install python3-zstandard python3-lz4 python3-crcmod)");
+        "skipped: Debian's Python lacks zstandard, lz4, crc32c or crcmod (apt-get install python3-zstandard python3-lz4 python3-crc32c python3-crcmod)");
   }
 
   record Result(int exit, String out, String err) {}
@@ -178,12 +178,14 @@ class PythonDatasetReaderTest {
   }
 
   @Test
-  void pureCrcShuffleAndRanksCoverEverySampleOnce() throws Exception {
+  void everyCrcAgreesAndShuffleAndRanksCoverEverySampleOnce() throws Exception {
     Path ds = pack(sources(), "ds", "zstd:level=3", "checksum");
-    // the fallback CRC-32C without crcmod must agree with java.util.zip.CRC32C
-    Result pure = read(ds, Map.of("DHARMANA_PURE_CRC32C", "1"));
-    assertEquals(0, pure.exit, pure.err);
-    assertEquals(javaSamples(ds), pythonSamples(JSON.readTree(pure.out)));
+    // each CRC-32C the reader can fall back on agrees with java.util.zip.CRC32C
+    for (String crc : List.of("crcmod", "python")) {
+      Result r = read(ds, Map.of("DHARMANA_CRC32C", crc));
+      assertEquals(0, r.exit, crc + ": " + r.err);
+      assertEquals(javaSamples(ds), pythonSamples(JSON.readTree(r.out)), crc);
+    }
 
     String script = String.join("\n",
         "import sys; sys.path.insert(0, sys.argv[1]); import dharmana_dataset as dd",
