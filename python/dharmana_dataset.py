@@ -13,6 +13,10 @@ CRC-32C comes from ``crc32c`` (``python3-crc32c``, ~500 MB/s here) or ``crcmod``
         ...                                      # one per extension for WebDataset tars
     sample = ds[12]                              # random access, e.g. for a map-style dataset
 
+An ``s3://`` dataset holds a boto3 client, which must not cross a fork: with worker processes
+(PyTorch's ``num_workers`` > 0), open the ``Dataset`` in each worker. A directory is read with a
+fresh file handle per read, so a ``Dataset`` of one forks safely.
+
 Every block is checked against its CRC-32C before decoding, every sample's bytes against
 theirs; damage raises ``CorruptShardError`` naming the shard and the sample. The shard format
 is described in the Java class ``io.dharmana.dataset.internal.ShardFormat``.
