@@ -215,7 +215,7 @@ final class CheckpointCommand implements Runnable {
     @Override
     public Integer call() throws IOException {
       try (Repository r = Repository.open(common.repo);
-          CheckpointManager m = CheckpointManager.open(r, common.run, CheckpointOptions.DEFAULT)) {
+          CheckpointManager m = CheckpointManager.open(r, common.run)) {
         long s = step(step, m);
         RestoredCheckpoint restored;
         // sized by restore's first report: the shard's tensor table is read once, by restore
@@ -313,7 +313,7 @@ final class CheckpointCommand implements Runnable {
     @Override
     public Integer call() {
       try (Repository r = Repository.open(common.repo);
-          CheckpointManager m = CheckpointManager.open(r, common.run, CheckpointOptions.DEFAULT)) {
+          CheckpointManager m = CheckpointManager.open(r, common.run)) {
         List<CheckpointInfo> steps = m.listWithDurability();
         long logical = steps.stream().filter(CheckpointInfo::complete).mapToLong(CheckpointInfo::logicalBytes).sum();
         long stored = steps.stream().filter(CheckpointInfo::complete).mapToLong(CheckpointInfo::storedBytes).sum();
@@ -402,7 +402,7 @@ final class CheckpointCommand implements Runnable {
     @Override
     public Integer call() {
       try (Repository r = Repository.open(common.repo);
-          CheckpointManager m = CheckpointManager.open(r, common.run, CheckpointOptions.DEFAULT)) {
+          CheckpointManager m = CheckpointManager.open(r, common.run)) {
         RetentionPolicy given = new RetentionPolicy(keepLast, keepEvery, keepBest, metric, !higherIsBetter,
             keepFor == null ? null : Durations.parse(keepFor));
         RetentionPolicy policy;
@@ -453,7 +453,7 @@ final class CheckpointCommand implements Runnable {
     @Override
     public Integer call() {
       try (Repository r = Repository.open(common.repo);
-          CheckpointManager m = CheckpointManager.open(r, common.run, CheckpointOptions.DEFAULT)) {
+          CheckpointManager m = CheckpointManager.open(r, common.run)) {
         List<Long> steps = step == null ? m.listAll().stream().map(CheckpointInfo::step).toList() : List.of(step(step, m));
         PrintWriter out = spec.commandLine().getOut();
         int tensors = 0;

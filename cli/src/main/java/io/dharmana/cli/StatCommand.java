@@ -3,6 +3,7 @@ package io.dharmana.cli;
 import io.dharmana.NotFoundException;
 import io.dharmana.manifest.ObjectManifest;
 import io.dharmana.metrics.MetricsSnapshot;
+import io.dharmana.metrics.PipelineMetrics;
 import io.dharmana.metrics.StageStats;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.Repository;
@@ -104,7 +105,7 @@ final class StatCommand implements Callable<Integer> {
       }
       for (MetricsSnapshot run : recent) {
         out.printf(Locale.ROOT, "  %s  %s  %s logical%n", run.end(), run.operation(),
-            Output.bytes(Math.max(run.counter("bytes.logical"), run.counter("bytes.read"))));
+            Output.bytes(Math.max(run.counter(PipelineMetrics.LOGICAL_BYTES), run.counter(PipelineMetrics.READ_BYTES))));
         for (StageStats s : run.stages()) {
           out.printf(Locale.ROOT, "    %-7s %-18s %12s -> %12s  %8.3f s  %10s  ratio %s%n", s.direction(), s.stage(),
               Output.bytes(s.bytesIn()), Output.bytes(s.bytesOut()), s.seconds(),

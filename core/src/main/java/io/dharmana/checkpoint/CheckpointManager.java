@@ -163,6 +163,17 @@ public final class CheckpointManager implements AutoCloseable {
     return m;
   }
 
+  /**
+   * Opens run {@code run} of {@code repo} as the single rank of its world, with the {@linkplain
+   * CheckpointOptions#DEFAULT default options}: float-coded tensors, deltas against the previous
+   * save with a whole copy every 8, two saves in flight.
+   *
+   * @throws IllegalArgumentException if {@code run} is not a valid run name
+   */
+  public static CheckpointManager open(Repository repo, String run) {
+    return open(repo, run, CheckpointOptions.DEFAULT);
+  }
+
   /** Names of the runs that have checkpoints in {@code repo}, sorted. */
   public static List<String> runs(Repository repo) {
     Set<String> runs = new TreeSet<>();
@@ -271,8 +282,13 @@ public final class CheckpointManager implements AutoCloseable {
    * Saves {@code tensors} as this rank's shard of {@code step}. Returns once the tensors are copied
    * into staging memory: the caller may change or free them right away. The future completes when
    * the shard is committed (and the step, if this was the last shard), or exceptionally when the
-   * save failed: then nothing of it is visible.
+   * save failed: then nothing of it is visible. Its {@code join()} then throws a {@link
+   * CompletionException} whose cause says why: an {@link AlreadyExistsException} when the step is
+   * committed already, a {@link DharmanaException} or {@link UncheckedIOException} when the
+   * repository could not be written.
    *
+   * @param metadata kept with the step and given back by {@link #restore} (training state such as
+   *     the data loader's position); may be empty
    * @throws IllegalArgumentException if the step is negative or two tensors share a name
    * @throws IllegalStateException if the manager is closed
    */

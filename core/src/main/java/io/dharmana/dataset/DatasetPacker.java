@@ -6,6 +6,9 @@ import io.dharmana.dataset.internal.ShardFormat;
 import io.dharmana.dataset.internal.ShardWriter;
 import io.dharmana.dataset.internal.SourceReader;
 import io.dharmana.stage.StageChain;
+import io.dharmana.stage.StageContext;
+import io.dharmana.stage.StageSpec;
+import io.dharmana.stage.Stages;
 import io.dharmana.stage.StageListener;
 import io.dharmana.store.BlobInfo;
 import io.dharmana.store.BlobOutput;
@@ -103,6 +106,17 @@ public final class DatasetPacker {
     public Builder stages(StageChain value) {
       chain = Objects.requireNonNull(value, "stages");
       return this;
+    }
+
+    /**
+     * The stages every block goes through, by name and parameters as a descriptor gives them
+     * (e.g. {@code StageSpec.of("zstd", Map.of("level", "3"))}); keys they need come from the
+     * environment.
+     *
+     * @throws io.dharmana.InvalidDescriptorException naming an unknown stage or parameter
+     */
+    public Builder stages(List<StageSpec> specs) {
+      return stages(Stages.chain(specs, StageContext.system()));
     }
 
     public Builder shardSize(long bytes) {

@@ -28,6 +28,8 @@ public class PipelineMetrics implements StageListener {
   public static final String CHUNKS = "chunks";
   public static final String NEW_CHUNKS = "chunks.new";
   public static final String DEDUP_CHUNKS = "chunks.dedup";
+  /** Bytes handed to readers: what gets and opens returned. */
+  public static final String READ_BYTES = "bytes.read";
 
   private final String pipeline;
   private final Clock clock;
@@ -83,7 +85,12 @@ public class PipelineMetrics implements StageListener {
     counters.computeIfAbsent(counter, k -> new LongAdder()).add(delta);
   }
 
-  /** A snapshot of everything recorded since creation. */
+  /**
+   * A snapshot of everything recorded since creation.
+   *
+   * @param operation what the snapshot covers, in the words {@code dharmana stat} shows beside it
+   *     (e.g. {@code "put weights/model.bin"}); a label, not a filter
+   */
   public synchronized MetricsSnapshot snapshot(String operation) {
     List<StageStats> stageStats = new ArrayList<>();
     for (StageCounter c : new TreeMap<>(stages).values()) {

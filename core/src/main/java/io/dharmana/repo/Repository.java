@@ -214,6 +214,12 @@ public final class Repository implements AutoCloseable {
     return open(dir, Clock.systemUTC());
   }
 
+  /**
+   * Opens the repository in {@code dir} with {@code clock} giving the times of refs, manifests and
+   * garbage collection's grace period (a test's fixed or stepped clock).
+   *
+   * @throws NotFoundException if {@code dir} holds no repository
+   */
   public static Repository open(Path dir, Clock clock) {
     Path file = dir.resolve(DESCRIPTOR_FILE);
     if (!Files.isRegularFile(file)) {
@@ -256,6 +262,7 @@ public final class Repository implements AutoCloseable {
         io.dharmana.descriptor.StorageDescriptor.of(List.of(io.dharmana.stage.StageSpec.of("zstd", Map.of("level", "3")))));
   }
 
+  /** The repository's directory. */
   public Path root() {
     return root;
   }
@@ -265,22 +272,34 @@ public final class Repository implements AutoCloseable {
     return descriptor;
   }
 
+  /**
+   * The tiers that hold the chunks and manifests. Reading and writing objects needs none of the
+   * accessors below: they are the layers under {@link #put} and {@link #open(String)}, for the
+   * gateway, the CLI and reports.
+   */
   public TieredStore tiers() {
     return tiers;
   }
 
+  /** The content-addressed chunks, shared by every pipeline of the repository. */
   public ChunkStore chunkStore() {
     return chunks;
   }
 
+  /** The refs that name objects; they move only by compare-and-set. */
   public RefStore refs() {
     return refs;
   }
 
+  /** Encodes and writes, reads and decodes chunks on the repository's pool. */
   public StorageRuntime runtime() {
     return runtime;
   }
 
+  /**
+   * What was done to the repository, as {@code dharmana stat} shows it: append a {@link
+   * #metrics(String) pipeline's} snapshot to have an embedding program's work shown there too.
+   */
   public MetricsHistory history() {
     return history;
   }
@@ -342,6 +361,15 @@ public final class Repository implements AutoCloseable {
   private static boolean metricsOff() {
     String setting = System.getProperty("dharmana.metrics", System.getenv("DHARMANA_METRICS"));
     return setting != null && setting.strip().equalsIgnoreCase("off");
+  }
+
+  /**
+   * Writes an object through the default pipeline, replacing the version {@code name} has (if any);
+   * see {@link #put(String, InputStream, PutOptions, ProgressListener)}. {@code data} is read to its
+   * end and not closed.
+   */
+  public ObjectInfo put(String name, InputStream data) {
+    return put(name, data, PutOptions.defaults(), ProgressListener.NONE);
   }
 
   /** Writes an object; see {@link #put(String, InputStream, PutOptions, ProgressListener)}. */
@@ -534,7 +562,11 @@ public final class Repository implements AutoCloseable {
     return manifest(ref.target());
   }
 
-  /** Streams the whole object, verifying every chunk. */
+  /**
+   * Streams the whole object, verifying every chunk as it is read. The caller closes the stream.
+   *
+   * @throws NotFoundException if there is no object {@code name}
+   */
   public InputStream open(String name) {
     return open(name, Verification.CHUNKS);
   }
@@ -556,7 +588,17 @@ public final class Repository implements AutoCloseable {
     return runtime.open(manifest, 0, manifest.size(), metrics(manifest.pipeline()), what, Verification.CHUNKS);
   }
 
-  /** Writes the whole object to {@code out}, verifying every chunk. */
+  /**
+   * Writes the whole object to {@code out}, verifying every chunk; {@code out} is not closed.
+   *
+   * @throws NotFoundException if there is no object {@code name}
+   * @throws io.dharmana.CorruptDataException if a chunk fails verification
+   */
+  public ObjectInfo get(String name, OutputStream out) {
+    return get(name, out, Verification.CHUNKS, ProgressListener.NONE);
+  }
+
+  /** Writes the whole object to {@code out}, verifying every chunk, telling {@code progress} the bytes written. */
   public ObjectInfo get(String name, OutputStream out, ProgressListener progress) {
     return get(name, out, Verification.CHUNKS, progress);
   }

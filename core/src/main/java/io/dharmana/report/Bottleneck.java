@@ -214,7 +214,7 @@ public record Bottleneck(
   }
 
   private static long logicalBytes(MetricsSnapshot run, String direction) {
-    return direction.equals("decode") ? run.counter("bytes.read") : run.counter(PipelineMetrics.LOGICAL_BYTES);
+    return direction.equals("decode") ? run.counter(PipelineMetrics.READ_BYTES) : run.counter(PipelineMetrics.LOGICAL_BYTES);
   }
 
   private static double pathSeconds(MetricsSnapshot run, String direction) {

@@ -216,6 +216,6 @@ public record RepositoryReport(
 
   /** Logical bytes a run moved: written, or read when it wrote nothing. */
   static long moved(MetricsSnapshot s) {
-    return Math.max(s.counter(PipelineMetrics.LOGICAL_BYTES), s.counter("bytes.read"));
+    return Math.max(s.counter(PipelineMetrics.LOGICAL_BYTES), s.counter(PipelineMetrics.READ_BYTES));
   }
 }

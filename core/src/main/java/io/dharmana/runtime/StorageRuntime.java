@@ -409,7 +409,7 @@ public final class StorageRuntime implements AutoCloseable {
       }
       pos = (int) Math.max(0, offset - offsets[i]);
       limit = (int) Math.min(current.remaining(), end - offsets[i]);
-      metrics.add("bytes.read", limit - pos);
+      metrics.add(PipelineMetrics.READ_BYTES, limit - pos);
       return true;
     }
 

@@ -70,7 +70,9 @@ public final class Stores {
       throw new InvalidDescriptorException(
           "Invalid storage.tiers[" + spec.name() + "].kind '" + spec.kind()
               + "': no store is registered for it; registered kinds are " + kinds()
-              + " (is the module providing it on the class path?)");
+              + (spec.kind().equals("s3")
+                  ? " (put the module io.dharmana:dharmana-s3 on the class path)"
+                  : " (is the module providing it on the class path?)"));
     }
     BlobStore store = factory.create(spec, repositoryRoot, fsync);
     String pack = spec.options().getOrDefault("pack", spec.kind().equals("memory") ? "false" : "true");

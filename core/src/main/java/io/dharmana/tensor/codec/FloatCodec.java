@@ -218,6 +218,30 @@ public final class FloatCodec {
     decode(encoded, offset, offset + length, Layout.of(dtype), dtype.size(), parentOrNull, out);
   }
 
+  /**
+   * The bytes of data {@code encoded} holds, from its header: the room the output given to {@link
+   * #decode} must have. Lets a reader that kept only the encoding allocate for it.
+   *
+   * @throws CorruptDataException if the header is damaged or of an unknown format version
+   */
+  public static long decodedLength(byte[] encoded) {
+    ByteSource in = new ByteSource(encoded, 0, encoded.length);
+    readVersion(in);
+    in.skip(2, "the layout and element size");
+    long length = in.readVarint();
+    if (length < 0) {
+      throw new CorruptDataException("Cannot decode float coding: data length " + length + " is negative");
+    }
+    return length;
+  }
+
+  private static void readVersion(ByteSource in) {
+    int version = in.readByte();
+    if (version != FORMAT_VERSION) {
+      throw new CorruptDataException("Cannot decode float coding: format version " + version + " is not " + FORMAT_VERSION);
+    }
+  }
+
   /** Decodes with the layout taken from the header when {@code layout} is null. */
   void decode(byte[] encoded, Layout expectedLayout, int expectedSize, ByteBuffer parent, ByteBuffer out) {
     decode(encoded, 0, encoded.length, expectedLayout, expectedSize, parent, out);
@@ -235,10 +259,7 @@ public final class FloatCodec {
   private void decodeChecked(
       byte[] encoded, int start, int end, Layout expectedLayout, int expectedSize, ByteBuffer parent, ByteBuffer out) {
     ByteSource in = new ByteSource(encoded, start, end);
-    int version = in.readByte();
-    if (version != FORMAT_VERSION) {
-      throw new CorruptDataException("Cannot decode float coding: format version " + version + " is not " + FORMAT_VERSION);
-    }
+    readVersion(in);
     Layout layout = Layout.ofCode(in.readByte());
     int size = in.readByte();
     if (layout == null || size < 1 || size > 8) {

@@ -1,5 +1,7 @@
 package io.dharmana.tensor.codec;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.dharmana.CorruptDataException;
@@ -9,6 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.LongStream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -35,6 +38,13 @@ class FloatCodecDamageTest {
       for (int trial = 0; trial < 200; trial++) {
         byte[] damaged = damage(r, encoded);
         try {
+          FloatCodec.decodedLength(damaged);
+        } catch (CorruptDataException expected) {
+          // detected
+        } catch (RuntimeException e) {
+          fail("seed " + seed + " " + dtype + " trial " + trial + ": decodedLength: " + e, e);
+        }
+        try {
           CODEC.decode(damaged, dtype, parent == null ? null : ByteBuffer.wrap(parent), ByteBuffer.allocate(data.length));
         } catch (CorruptDataException expected) {
           // detected
@@ -43,6 +53,19 @@ class FloatCodecDamageTest {
         }
       }
     }
+  }
+
+  @Test
+  void decodedLengthReadsTheHeaderAndRejectsATruncatedOrForeignOne() {
+    byte[] encoded = CODEC.encode(DType.F32, ByteBuffer.allocate(400_000), null);
+    assertEquals(400_000, FloatCodec.decodedLength(encoded));
+    CorruptDataException truncated = assertThrows(CorruptDataException.class,
+        () -> FloatCodec.decodedLength(Arrays.copyOf(encoded, 4)));
+    assertEquals("Cannot decode float coding: a byte needs 1 bytes but 0 remain", truncated.getMessage());
+    byte[] foreign = encoded.clone();
+    foreign[0] = 9;
+    CorruptDataException version = assertThrows(CorruptDataException.class, () -> FloatCodec.decodedLength(foreign));
+    assertEquals("Cannot decode float coding: format version 9 is not 1", version.getMessage());
   }
 
   private static byte[] damage(Random r, byte[] encoded) {
