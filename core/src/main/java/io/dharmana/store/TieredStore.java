@@ -1034,8 +1034,8 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       }
     }
     if (missing > 0) {
-      LOG.log(System.Logger.Level.INFO, missing + " blobs on tier " + writeLevel.tier.name() + " are not on tier "
-          + backLevel.tier.name() + " yet; copying them");
+      LOG.log(System.Logger.Level.INFO, (missing == 1 ? "1 blob" : missing + " blobs") + " on tier " + writeLevel.tier.name()
+          + (missing == 1 ? " is" : " are") + " not on tier " + backLevel.tier.name() + " yet; copying " + (missing == 1 ? "it" : "them"));
     }
   }
 
