@@ -103,6 +103,8 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   private final ScheduledExecutorService maintainer;
   private final ConcurrentLinkedQueue<Future<?>> queuedCopies = new ConcurrentLinkedQueue<>();
   private final Set<String> failedCopies = ConcurrentHashMap.newKeySet();
+  // write-back copies this process has queued and not finished: not for the catch-up to count
+  private final Set<String> queuedKeys = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean maintenanceQueued = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean caughtUp; // copies that earlier processes left undone are queued
@@ -949,15 +951,21 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   }
 
   private void queueCopyBack(String key) {
+    queuedKeys.add(key);
     if (catchUpOnWrite.compareAndSet(true, false)) {
       queueCatchUp();
     }
     try {
       queuedCopies.add(copier.submit(() -> {
-        copyBack(key);
+        try {
+          copyBack(key);
+        } finally {
+          queuedKeys.remove(key);
+        }
         return null;
       }));
     } catch (RejectedExecutionException e) {
+      queuedKeys.remove(key);
       failedCopies.add(key); // closing: the blob stays on the write tier
     }
     // Keep the queue of finished futures short without waiting for a flush.
@@ -1010,7 +1018,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     }
     int missing = 0;
     for (String key : writeLevel.index().keySet()) {
-      if (!below.containsKey(key) && failedCopies.add(key)) {
+      if (!below.containsKey(key) && !queuedKeys.contains(key) && failedCopies.add(key)) {
         missing++;
       }
     }
@@ -1026,8 +1034,8 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       }
     }
     if (missing > 0) {
-      LOG.log(System.Logger.Level.INFO, missing + " blobs on tier " + writeLevel.tier.name() + " are not on tier "
-          + backLevel.tier.name() + " yet; copying them");
+      LOG.log(System.Logger.Level.INFO, (missing == 1 ? "1 blob" : missing + " blobs") + " on tier " + writeLevel.tier.name()
+          + (missing == 1 ? " is" : " are") + " not on tier " + backLevel.tier.name() + " yet; copying " + (missing == 1 ? "it" : "them"));
     }
   }
 
