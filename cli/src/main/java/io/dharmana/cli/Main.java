@@ -108,7 +108,7 @@ public final class Main implements Runnable {
       cli.addSubcommand(first, COMMANDS.get(first).get());
     } else if (first == null || !VERSION_OPTIONS.contains(first)) {
       COMMANDS.forEach((name, command) -> cli.addSubcommand(name, command.get()));
-      cli.addSubcommand("help", new CommandLine.HelpCommand());
+      cli.addSubcommand("help", new HelpCommand());
     }
     // settings reach only the subcommands added so far
     cli.setExecutionExceptionHandler(Main::handle);
