@@ -69,11 +69,12 @@ public final class CompressCommand implements Callable<Integer> {
         .withLosslessCodec(losslessCodec(codec))
         .withLossy(lossy == null ? null : BlockQuantizer.Format.parse(lossy), block);
     Path target = output != null ? output : refuseExisting(defaultOutput(input));
-    CompressionResult result;
-    // a missing input has length 0 here: no bar, and the writer names what is wrong
-    try (Progress bar = Progress.start("compress " + input.getFileName(), input.toFile().length(), progress)) {
-      result = TensorFileWriter.compress(input, target, options, bar);
-    }
+    CompressionResult result = OutputFile.write(target, file -> {
+      // a missing input has length 0 here: no bar, and the writer names what is wrong
+      try (Progress bar = Progress.start("compress " + input.getFileName(), input.toFile().length(), progress)) {
+        return TensorFileWriter.compress(input, file, options, bar);
+      }
+    });
     if (json) {
       out.println(toJson(result, result.ratio(), result.inputBytes(), threads));
     } else {

@@ -49,10 +49,11 @@ public final class DecompressCommand implements Callable<Integer> {
     long start = System.nanoTime(); // opening the input (reading and checking its index) counts too, as in compress
     try (TensorFileReader reader = TensorFileReader.open(input)) {
       Path target = output != null ? output : CompressCommand.refuseExisting(defaultOutput(input));
-      CompressionResult r;
-      try (Progress bar = Progress.start("decompress " + input.getFileName(), reader.originalSize(), progress)) {
-        r = reader.decompress(target, base, threads, bar).withSeconds((System.nanoTime() - start) / 1e9);
-      }
+      CompressionResult r = OutputFile.write(target, file -> {
+        try (Progress bar = Progress.start("decompress " + input.getFileName(), reader.originalSize(), progress)) {
+          return reader.decompress(file, base, threads, bar).withSeconds((System.nanoTime() - start) / 1e9);
+        }
+      });
       if (json) {
         out.println(CompressCommand.toJson(r, r.outputBytes() / (double) r.inputBytes(), r.outputBytes(), threads));
       } else {

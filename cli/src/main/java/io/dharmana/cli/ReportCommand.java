@@ -7,8 +7,6 @@ import io.dharmana.report.Bottleneck;
 import io.dharmana.report.RepositoryReport;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -63,7 +61,7 @@ final class ReportCommand implements Callable<Integer> {
     try (Repository r = Repository.open(repo)) {
       RepositoryReport report = RepositoryReport.of(r, run, table, demand);
       if (output != null) {
-        write(output, report.toHtml());
+        OutputFile.writeAtomically(output, report.toHtml()); // a reader never sees half a page
       }
       if (json) {
         Output.json(out, jsonOf(report));
@@ -94,17 +92,5 @@ final class ReportCommand implements Callable<Integer> {
     result.put("utilizationByRun", report.utilization());
     result.put("output", output == null ? null : output.toAbsolutePath().toString());
     return result;
-  }
-
-  /** Writes through a temporary file and a rename, so a reader never sees half a page. */
-  static void write(Path file, String html) throws IOException {
-    Files.createDirectories(file.toAbsolutePath().getParent());
-    byte[] bytes = html.getBytes(StandardCharsets.UTF_8);
-    io.dharmana.tensor.SafetensorsWriter.writeAtomically(file, channel -> {
-      java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(bytes);
-      while (buffer.hasRemaining()) {
-        channel.write(buffer);
-      }
-    });
   }
 }

@@ -272,4 +272,20 @@ class CompressCommandTest {
     assertEquals(2, run("decompress", junk.toString(), "-o", tmp.resolve("x").toString()).exit());
     assertEquals(0, run("compress", "--help").exit());
   }
+
+  /** -o makes missing directories, as report -o always did (compress refused), and a refused input leaves none behind. */
+  @Test
+  void outputDirectoriesAreMadeAndRemovedWhenTheCommandFails() throws Exception {
+    Path in = checkpoint(tmp, "w.safetensors", 9, 0);
+    Path dhz = tmp.resolve("new").resolve("deeper").resolve("w.dhz");
+    Run c = run("compress", in.toString(), "-o", dhz.toString());
+    assertEquals(0, c.exit(), c.err());
+    Path back = tmp.resolve("back").resolve("w.safetensors");
+    Run d = run("decompress", dhz.toString(), "-o", back.toString());
+    assertEquals(0, d.exit(), d.err());
+    assertArrayEquals(Files.readAllBytes(in), Files.readAllBytes(back));
+    Path junk = Files.write(tmp.resolve("junk.safetensors"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+    assertEquals(2, run("compress", junk.toString(), "-o", tmp.resolve("never").resolve("made").resolve("j.dhz").toString()).exit());
+    assertFalse(Files.exists(tmp.resolve("never")), "a directory made for a refused input");
+  }
 }

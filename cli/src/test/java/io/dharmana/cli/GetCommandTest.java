@@ -206,4 +206,15 @@ class GetCommandTest {
         .execute("get", dir.resolve("no-repo").toString(), "small", "--json");
     assertEquals(Main.INVALID, exit, err.toString());
   }
+
+  @Test
+  void makesTheOutputsDirectoriesAsEveryOutputFileDoes() throws Exception {
+    Path out = dir.resolve("a").resolve("b").resolve("obj.bin");
+    Run run = CompressCommandTest.run("get", repo.toString(), "obj", "-o", out.toString(), "--no-progress");
+    assertEquals(0, run.exit(), run.err());
+    assertArrayEquals(data, Files.readAllBytes(out));
+    Run missing = CompressCommandTest.run("get", repo.toString(), "none", "-o", dir.resolve("c").resolve("none.bin").toString());
+    assertEquals(Main.NOT_FOUND, missing.exit(), missing.err());
+    assertFalse(Files.exists(dir.resolve("c")), "no directory made for an object that is not there");
+  }
 }
