@@ -1,5 +1,6 @@
 package io.dharmana.cli;
 
+import io.dharmana.InvalidDescriptorException;
 import io.dharmana.tensor.SafetensorsWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -45,6 +46,24 @@ final class OutputFile {
         }
       }
       throw e;
+    }
+  }
+
+  /**
+   * Refuses now, before a long run, a {@code file} that could not be written at its end: one whose
+   * nearest existing ancestor is a file, or a directory this process may not write into.
+   */
+  static void checkWritable(Path file, String option) {
+    Path ancestor = file.toAbsolutePath().getParent();
+    while (ancestor != null && !Files.exists(ancestor)) {
+      ancestor = ancestor.getParent();
+    }
+    if (ancestor != null && !Files.isDirectory(ancestor)) {
+      throw new InvalidDescriptorException("Cannot write " + option + " " + file + ": " + ancestor + " is a file, not a directory");
+    }
+    if (ancestor != null && !Files.isWritable(ancestor)) {
+      throw new UncheckedIOException("Cannot write " + option + " " + file + ": permission denied to create files in " + ancestor,
+          new java.nio.file.AccessDeniedException(ancestor.toString()));
     }
   }
 
