@@ -340,6 +340,29 @@ class DatasetCommandTest {
         + " AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials)\n", err.toString());
   }
 
+  /** A .jsonl input must hold one JSON value a line: before, any bytes were packed as a sample. */
+  @Test
+  void packRefusesAJsonLinesLineThatIsNotJsonNamingFileAndLine() throws IOException {
+    Path lines = tmp.resolve("notes.jsonl");
+    Path ds = tmp.resolve("ds");
+    Files.writeString(lines, "{\"id\":1}\n\n{\"id\":2} {\"id\":3}\n");
+    assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", lines.toString()));
+    assertEquals("dharmana dataset pack: Invalid input " + lines + ", line 3: not JSON: a second JSON value follows the first"
+        + " (one value a line) at column 10\n", err.toString());
+    Files.writeString(lines, "{\"id\":1}\nnot json\n");
+    assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", lines.toString()));
+    assertEquals("dharmana dataset pack: Invalid input " + lines + ", line 2: not JSON: expected a value, found 'not' at column 1\n",
+        err.toString());
+    Files.writeString(lines, "{\"id\":1}\r\n{\"id\": [1, 2\r\n");
+    assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", lines.toString()));
+    assertTrue(err.toString().contains(", line 2: not JSON: "), err.toString());
+    assertFalse(Files.exists(ds), "a refused pack leaves no dataset");
+    // blank lines are empty samples, so that unpack gives the file back byte for byte
+    Files.writeString(lines, "{\"id\":1}\n\n[2]\n");
+    assertEquals(0, run("pack", ds.toString(), "--from", lines.toString()), err.toString());
+    assertTrue(out.toString().startsWith("packed 3 samples"), out.toString());
+  }
+
   /** --state-out replaces the state whole (a temporary file renamed over it) and makes its directory, as -o does. */
   @Test
   void stateOutIsReplacedWholeNotWrittenInPlace() throws IOException {
