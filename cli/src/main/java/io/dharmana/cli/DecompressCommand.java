@@ -48,6 +48,13 @@ public final class DecompressCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     long start = System.nanoTime(); // opening the input (reading and checking its index) counts too, as in compress
     try (TensorFileReader reader = TensorFileReader.open(input)) {
+      if (base != null && reader.parentName().isEmpty()) {
+        // said, not refused: a script may pass the parent to every file of a chain, whose first is whole
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("dharmana decompress: WARNING: --base " + base + " is not used: " + input
+            + " is not delta-coded, it decodes without a parent");
+        err.flush();
+      }
       Path target = output != null ? output : CompressCommand.refuseExisting(defaultOutput(input));
       CompressionResult r = OutputFile.write(target, file -> {
         try (Progress bar = Progress.start("decompress " + input.getFileName(), reader.originalSize(), progress)) {

@@ -288,4 +288,18 @@ class CompressCommandTest {
     assertEquals(2, run("compress", junk.toString(), "-o", tmp.resolve("never").resolve("made").resolve("j.dhz").toString()).exit());
     assertFalse(Files.exists(tmp.resolve("never")), "a directory made for a refused input");
   }
+
+  /** --base given for a file that is not delta-coded is said on stderr, not silently ignored. */
+  @Test
+  void anUnusedBaseIsSaid() throws Exception {
+    Path in = checkpoint(tmp, "w.safetensors", 10, 0);
+    Path other = checkpoint(Files.createDirectories(tmp.resolve("o")), "p.safetensors", 11, 0);
+    Path dhz = tmp.resolve("w.dhz");
+    assertEquals(0, run("compress", in.toString(), "-o", dhz.toString()).exit());
+    Run d = run("decompress", dhz.toString(), "-o", tmp.resolve("back.safetensors").toString(), "--base", other.toString());
+    assertEquals(0, d.exit(), d.err());
+    assertEquals("dharmana decompress: WARNING: --base " + other + " is not used: " + dhz + " is not delta-coded, it decodes without a parent\n",
+        d.err());
+    assertArrayEquals(Files.readAllBytes(in), Files.readAllBytes(tmp.resolve("back.safetensors")));
+  }
 }
