@@ -1,6 +1,7 @@
 package io.dharmana.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -181,5 +182,24 @@ class VisibilityCommandsTest {
     assertEquals(Main.FAILED, refused.exit());
     assertTrue(refused.err().contains("Cannot run the demo in"), refused.err());
     assertTrue(Files.exists(other.resolve("keep.txt")));
+  }
+
+  /** Times to the second in the summary and the page, to the millisecond in JSON: before, to the nanosecond everywhere. */
+  @Test
+  void reportTimesAreToTheSecondAndToTheMillisecondInJson(@TempDir Path dir) throws Exception {
+    Path root = repository(dir);
+    String seconds = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ";
+    Run text = run(new ReportCommand(), root.toString());
+    assertTrue(java.util.regex.Pattern.compile("run          put a \\[default\\] at " + seconds + ", ").matcher(text.out()).find(), text.out());
+    Path page = dir.resolve("r.html");
+    Run json = run(new ReportCommand(), root.toString(), "--json", "-o", page.toString());
+    JsonNode node = new ObjectMapper().readTree(json.out());
+    String millis = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z";
+    assertTrue(node.get("generated").asText().matches(millis), node.get("generated").asText());
+    assertTrue(node.get("runs").get(0).get("end").asText().matches(millis), json.out());
+    assertTrue(node.get("runs").get(0).get("start").asText().matches(millis), json.out());
+    String html = Files.readString(page);
+    assertFalse(java.util.regex.Pattern.compile("T\\d\\d:\\d\\d:\\d\\d\\.\\d").matcher(html).find(), "fractions of a second on the page");
+    assertTrue(java.util.regex.Pattern.compile("generated " + seconds).matcher(html).find(), "the page's time");
   }
 }

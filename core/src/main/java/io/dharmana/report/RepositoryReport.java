@@ -187,7 +187,7 @@ public record RepositoryReport(
           Figures.percent1(overallUtilization()), util.size(), Figures.percent1(util.get(util.size() - 1).utilization())));
     }
     for (MetricsSnapshot r : runs) {
-      out.append(String.format(Locale.ROOT, "run          %s [%s] at %s, %s%n", r.operation(), r.pipeline(), r.end(),
+      out.append(String.format(Locale.ROOT, "run          %s [%s] at %s, %s%n", r.operation(), r.pipeline(), Figures.time(r.end()),
           Figures.seconds(r.seconds())));
     }
     for (Bottleneck b : bottlenecks) {
