@@ -202,4 +202,26 @@ class VisibilityCommandsTest {
     assertFalse(java.util.regex.Pattern.compile("T\\d\\d:\\d\\d:\\d\\d\\.\\d").matcher(html).find(), "fractions of a second on the page");
     assertTrue(java.util.regex.Pattern.compile("generated " + seconds).matcher(html).find(), "the page's time");
   }
+
+  /** A repository of checkpoints holds its steps: cost said '0 objects' of the checkpoint pipeline. */
+  @Test
+  void costAndReportCountTheCheckpointStepsHeld(@TempDir Path dir) throws Exception {
+    Path root = dir.resolve("ck");
+    Repository.init(root, Repository.defaultPipeline()).close();
+    for (int step = 1; step <= 2; step++) {
+      Path model = CompressCommandTest.checkpoint(Files.createDirectories(dir.resolve("s" + step)), "model.safetensors", 40, step * 1e-3f);
+      CompressCommandTest.Run save = CompressCommandTest.run("checkpoint", "save", root.toString(), "--run", "r", "--step",
+          Integer.toString(step), model.toString());
+      assertEquals(0, save.exit(), save.err());
+    }
+    Run cost = run(new CostCommand(), root.toString());
+    assertEquals(0, cost.exit(), cost.err());
+    assertTrue(java.util.regex.Pattern.compile("\\n  checkpoint +2 steps +\\S+ [KM]iB logical").matcher(cost.out()).find(), cost.out());
+    JsonNode pipelines = new ObjectMapper().readTree(run(new CostCommand(), root.toString(), "--json").out()).get("pipelines");
+    JsonNode checkpoints = pipelines.get(pipelines.size() - 1);
+    assertEquals("checkpoint", checkpoints.get("pipeline").asText());
+    assertEquals(2, checkpoints.get("steps").asLong(), pipelines.toString());
+    Run report = run(new ReportCommand(), root.toString());
+    assertTrue(report.out().contains(" and 2 checkpoint steps, "), report.out());
+  }
 }

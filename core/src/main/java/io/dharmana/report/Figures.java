@@ -54,6 +54,11 @@ final class Figures {
     return String.format(Locale.ROOT, "%.1f MB/s", bytesPerSecond / 1e6);
   }
 
+  /** {@code n} and the noun, plural unless {@code n} is 1: "1 object", "2 steps". */
+  static String count(long n, String noun) {
+    return n + " " + noun + (n == 1 ? "" : "s");
+  }
+
   /** "object " or "objects", as wide, for a count of {@code n} in a column. */
   static String objects(long n) {
     return n == 1 ? "object " : "objects";

@@ -325,9 +325,9 @@ final class HtmlReport {
     costRow(h, "raw on " + c.raw().priceClass(), c.raw().total(), max, "#cbd5e1", c.raw().arithmetic());
     h.append("</table><p><b>Saved ").append(esc(Figures.percent1(c.savedFraction()))).append("</b> against raw: ")
         .append(esc(Figures.usd(c.raw().total() - c.total()))).append(" per month.</p>");
-    h.append("<table><tr><th>pipeline</th><th>objects</th><th>logical</th><th>stored</th><th>per month</th><th>raw</th><th>saved</th></tr>");
+    h.append("<table><tr><th>pipeline</th><th>holds</th><th>logical</th><th>stored</th><th>per month</th><th>raw</th><th>saved</th></tr>");
     for (RepositoryCost.PipelineCost p : r.cost().pipelines()) {
-      h.append("<tr><td>").append(esc(p.pipeline())).append("</td><td>").append(p.objects()).append("</td><td>")
+      h.append("<tr><td>").append(esc(p.pipeline())).append("</td><td>").append(esc(RepositoryCost.holds(p))).append("</td><td>")
           .append(esc(Figures.bytes(p.logicalBytes()))).append("</td><td>").append(esc(Figures.bytes(p.storedBytes())))
           .append("</td><td>").append(esc(Figures.usd(p.monthly()))).append("</td><td>").append(esc(Figures.usd(p.rawMonthly())))
           .append("</td><td>").append(esc(Figures.percent1(p.savedFraction()))).append("</td></tr>");
