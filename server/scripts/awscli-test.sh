@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drives the Dharmana S3 gateway with the real AWS CLI and boto3 (Debian's packages) and compares
 # every byte: a 200 MiB multipart `aws s3 cp` both ways, `aws s3 sync` of a directory tree both
-# ways, a packed dataset streamed from the gateway by `dharmana dataset read s3://...`, `aws s3 ls`, a boto3 ranged GET, a presigned URL fetched with curl, and refusals of
+# ways, a packed dataset streamed from the gateway by `dharmana dataset read s3://...` and by the
+# Python reader (python/dharmana_dataset.py, boto3), `aws s3 ls`, a boto3 ranged GET, a presigned URL fetched with curl, and refusals of
 # unsigned and wrongly signed requests. Self-contained: starts the gateway on a fresh repository,
 # waits for its port, stops it at the end. Exits non-zero on any mismatch.
 #
@@ -15,11 +16,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 BIG_MIB="${BIG_MIB:-200}"
 
-if [[ ! -x /usr/bin/aws ]] || ! /usr/bin/python3 -c 'import boto3' 2>/dev/null; then
-  echo "installing awscli and python3-boto3 from Debian"
+if [[ ! -x /usr/bin/aws ]] || ! /usr/bin/python3 -c 'import boto3, zstandard' 2>/dev/null; then
+  echo "installing awscli, python3-boto3 and python3-zstandard from Debian"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq awscli python3-boto3 >/dev/null
+  apt-get install -y -qq awscli python3-boto3 python3-zstandard >/dev/null
 fi
 AWS_BIN=/usr/bin/aws
 PY=/usr/bin/python3
@@ -127,6 +128,16 @@ done
 code=0; "${DH[@]}" read s3://datasets/nothing-here "${S3[@]}" > "$WORK/missing.out" 2>&1 || code=$?
 [[ "$code" == 3 ]] && grep -q 'no index.json' "$WORK/missing.out" || fail "reading a missing s3 dataset gave exit $code: $(cat "$WORK/missing.out")"
 ok "datasets on s3: packed into the gateway, read shuffled ($files samples), unpacked identical; synced with aws s3 sync and read through a $shards-shard cache"
+
+# Python training code reads the same datasets with python/dharmana_dataset.py through boto3
+READER="$ROOT/python/dharmana_dataset.py"
+items() { "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["items"]))'; }
+local_items="$("$PY" "$READER" "$WORK/local-ds" --json | items)" || fail "the Python reader on $WORK/local-ds"
+for ds in synced packed; do
+  s3_items="$("$PY" "$READER" "s3://datasets/$ds" --endpoint-url "$ENDPOINT" --json | items)" || fail "the Python reader on s3://datasets/$ds"
+  [[ "$s3_items" == "$local_items" ]] || fail "the Python reader read s3://datasets/$ds differently from the dataset on disk"
+done
+ok "python/dharmana_dataset.py reads s3://datasets/synced and s3://datasets/packed (zstd) through boto3: $files samples, each as on disk"
 
 listed="$(aws s3 ls s3://datasets/tree/ --recursive | wc -l)"
 [[ "$listed" == "$(find "$WORK/tree" -type f | wc -l)" ]] || fail "aws s3 ls lists $listed objects"

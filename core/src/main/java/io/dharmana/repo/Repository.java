@@ -54,6 +54,7 @@ import java.util.stream.Stream;
  * REPO/pipelines/NAME.yaml    further pipelines (their own chunking and stages, the same tiers)
  * REPO/meta/refs/...          ref version logs (see {@link RefStore})
  * REPO/meta/manifests/...     manifests written before format version 3
+ * REPO/meta/uncopied/...      one file per process that closed with write-back copies undone
  * REPO/tiers/TIER/chunks/...  chunks, named by the SHA-256 of their stored bytes
  * REPO/tiers/TIER/manifests/... manifests, named by the SHA-256 of their bytes, stored with the
  *                             chunks (in their packs) so that one commit barrier covers both
@@ -69,6 +70,7 @@ public final class Repository implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(Repository.class.getName());
   static final String OBJECTS = "objects/";
   static final String MANIFESTS = "manifests/";
+  static final String UNCOPIED = "uncopied";
 
   private final Path root;
   private final PipelineDescriptor descriptor;
@@ -80,6 +82,7 @@ public final class Repository implements AutoCloseable {
   private final RepositoryLock lock;
   private final MetricsHistory history;
   private final Clock clock;
+  private final List<Path> uncopiedMarkers; // found at open: earlier processes left copies undone
   private final Map<String, PipelineMetrics> metrics = new ConcurrentHashMap<>();
   private final Map<String, ObjectManifest> manifestCache =
       Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
@@ -96,13 +99,51 @@ public final class Repository implements AutoCloseable {
     this.clock = clock;
     boolean fsync = descriptor.storage().consistency().fsync();
     this.meta = Stores.local(root.resolve("meta"), fsync);
-    this.tiers = TieredStore.open(descriptor.storage(), root);
+    // manifests stay on the write tier: small beside the chunks, and what ls, stat and checkpoint
+    // listings read, which must not fail while a lower tier (an S3 endpoint) is down
+    this.tiers = TieredStore.open(descriptor.storage(), root, MANIFESTS);
     this.chunks = new ChunkStore(tiers);
     this.refs = new RefStore(meta, clock);
     int threads = descriptor.storage().cache().effectiveThreads();
     this.runtime = new StorageRuntime(chunks, threads, Math.max(descriptor.storage().cache().prefetch(), 8 * threads));
     this.lock = new RepositoryLock(root.resolve("meta").resolve("lock"));
     this.history = new MetricsHistory(root.resolve("metrics"));
+    this.uncopiedMarkers = uncopiedMarkers(root);
+    if (!uncopiedMarkers.isEmpty()) {
+      // a short command never reaches the first maintenance pass, which would copy them; a
+      // writing one does it with its own copies and waits for it when it closes
+      tiers.catchUpWhenWriting();
+    }
+  }
+
+  private static List<Path> uncopiedMarkers(Path root) {
+    Path dir = root.resolve("meta").resolve(UNCOPIED);
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> markers = Files.list(dir)) {
+      return markers.toList();
+    } catch (IOException e) {
+      LOG.log(System.Logger.Level.DEBUG, "Cannot list " + dir + ": " + e.getMessage());
+      return List.of();
+    }
+  }
+
+  /**
+   * Records that this process closes with {@code pending} write-back copies undone, so that the
+   * next process that writes makes them at once. Losing the record loses only that: the blobs are
+   * durable on the write tier and the first maintenance pass of a long-running process copies them.
+   */
+  private void recordUncopied(int pending) {
+    Path dir = root.resolve("meta").resolve(UNCOPIED);
+    try {
+      Files.createDirectories(dir);
+      Path marker = Files.createTempFile(dir, ProcessHandle.current().pid() + "-", "");
+      Files.writeString(marker, pending + " blobs on tier " + descriptor.storage().placement().writeTier()
+          + " waited for a copy to the tier below at " + clock.instant() + "\n", StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      LOG.log(System.Logger.Level.DEBUG, "Cannot record the copies left undone in " + dir + ": " + e.getMessage());
+    }
   }
 
   /**
@@ -654,9 +695,17 @@ public final class Repository implements AutoCloseable {
     closed = true;
     try {
       tiers.flush();
+      if (!uncopiedMarkers.isEmpty() && tiers.caughtUp()) {
+        for (Path marker : uncopiedMarkers) {
+          Files.deleteIfExists(marker);
+        }
+      }
     } catch (UncheckedIOException e) {
       // what was committed is durable on the write tier, which keeps it until a lower tier holds it
       LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; they stay on the write tier, which holds them durably and copies them down before it lets them go");
+      recordUncopied(tiers.pendingCopies());
+    } catch (IOException e) {
+      LOG.log(System.Logger.Level.DEBUG, "Cannot delete a record of copies left undone: " + e.getMessage());
     } finally {
       runtime.close();
       tiers.close();

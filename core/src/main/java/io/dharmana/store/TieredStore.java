@@ -56,6 +56,9 @@ import java.util.stream.Stream;
  *       blobs whose last access is older than the tier's {@code maxAge} move down too. A blob must
  *       leave a tier only after the next lower tier durably holds it: it is copied first and
  *       deleted after, so a failed copy leaves it where it was. The lowest tier never evicts.
+ *       Blobs under the prefix given to {@link Builder#keepOnWriteTier} are never demoted, and one
+ *       served from below the write tier is promoted into it whatever the policy says: a repository
+ *       keeps its manifests there, so that listing what it holds never needs a lower tier.
  *   <li><b>Immutability</b> holds across tiers: a create fails with {@link
  *       AlreadyExistsException} if any tier holds the key. Writes, moves and deletes of one key
  *       are serialized in this process; tiers shared with other processes keep only each store's
@@ -92,6 +95,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   private final Level throughLevel; // next tier below the write tier when writing through, else null
   private final Level backLevel; // next tier below the write tier when writing back, else null
   private final PlacementPolicy placement;
+  private final String keptPrefix; // keys never demoted off the write tier; null: none
   private final Clock clock;
   private final Object[] keyLocks = new Object[LOCK_STRIPES];
   private final Object maintenanceLock = new Object();
@@ -102,6 +106,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   private final AtomicBoolean maintenanceQueued = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean caughtUp; // copies that earlier processes left undone are queued
+  private final AtomicBoolean catchUpOnWrite = new AtomicBoolean(); // catch up as the first copy down is queued
 
   private TieredStore(Builder builder) {
     List<Level> built = new ArrayList<>();
@@ -110,6 +115,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     }
     this.levels = List.copyOf(built);
     this.placement = builder.placement;
+    this.keptPrefix = builder.keptPrefix;
     this.clock = builder.clock;
     for (int i = 0; i < keyLocks.length; i++) {
       keyLocks[i] = new Object();
@@ -156,6 +162,14 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
    *     tier's kind has no registered factory
    */
   public static TieredStore open(StorageDescriptor descriptor, Path repositoryRoot) {
+    return open(descriptor, repositoryRoot, null);
+  }
+
+  /**
+   * As {@link #open(StorageDescriptor, Path)}, keeping blobs under {@code keptPrefix} on the write
+   * tier (see {@link Builder#keepOnWriteTier}) unless it is null.
+   */
+  public static TieredStore open(StorageDescriptor descriptor, Path repositoryRoot, String keptPrefix) {
     Objects.requireNonNull(descriptor, "descriptor");
     Objects.requireNonNull(repositoryRoot, "repositoryRoot");
     List<Tier> tiers = new ArrayList<>();
@@ -178,6 +192,9 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         tiers.add(Tier.of(store, spec));
       }
       Builder builder = builder().placement(descriptor.placement()).maintenanceInterval(DEFAULT_MAINTENANCE_INTERVAL);
+      if (keptPrefix != null) {
+        builder.keepOnWriteTier(keptPrefix);
+      }
       tiers.forEach(builder::addTier);
       return builder.build();
     } catch (RuntimeException e) {
@@ -219,6 +236,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     private PlacementPolicy placement;
     private Clock clock;
     private Duration maintenanceInterval;
+    private String keptPrefix;
 
     private Builder() {}
 
@@ -259,6 +277,21 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         throw new IllegalArgumentException("Invalid maintenance interval " + interval + ": must be >= 0");
       }
       this.maintenanceInterval = interval;
+      return this;
+    }
+
+    /**
+     * Keys starting with {@code keyPrefix} stay on the write tier: maintenance never demotes them,
+     * and a read served from below copies them back up. For small blobs that a listing needs (a
+     * repository's manifests), so that it works while a lower tier cannot be reached; the data
+     * blobs, which are what fills a tier, move as the policy says. Defaults to none.
+     */
+    public Builder keepOnWriteTier(String keyPrefix) {
+      checkUnset(this.keptPrefix, "keepOnWriteTier");
+      this.keptPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix");
+      if (keyPrefix.isEmpty()) {
+        throw new IllegalArgumentException("Invalid key prefix '': it would keep every blob on the write tier");
+      }
       return this;
     }
 
@@ -334,7 +367,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       if (!level.accessed(key, now)) {
         indexUnknown(level, key, in.length(), now);
       }
-      if (placement.promoteOnRead() && level.depth > writeLevel.depth) {
+      if ((placement.promoteOnRead() || kept(key)) && level.depth > writeLevel.depth) {
         promote(level, key, in, now);
       }
       return in;
@@ -646,8 +679,9 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
    * Moves data down: for each tier above the lowest, nearest first, blobs whose last access is
    * older than the tier's maxAge, then least recently used blobs while the tier is above its high
    * watermark, until it is at or below its low watermark. A blob whose copy fails stays where it
-   * is. Also retries failed write-back copies, and on its first run copies down what the write
-   * tier holds and the tier below lacks: copies an earlier process could not make.
+   * is; kept blobs never move. Also retries failed write-back copies, and on its first run copies
+   * down what the write tier holds and the tier below lacks: copies an earlier process could not
+   * make.
    */
   public void maintain() {
     ensureOpen("maintain");
@@ -661,9 +695,11 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         List<String> moving = new ArrayList<>();
         java.util.Set<String> chosen = new java.util.HashSet<>();
         Duration maxAge = level.tier.spec().maxAge();
+        List<String> movable = level.leastRecentlyUsed();
+        movable.removeIf(this::kept);
         if (maxAge != null) {
           long cutoff = now - maxAge.toMillis();
-          for (String key : level.leastRecentlyUsed()) {
+          for (String key : movable) {
             Level.Entry entry = level.index().get(key);
             if (entry != null && entry.lastAccess < cutoff && chosen.add(key)) {
               moving.add(key);
@@ -673,7 +709,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         if (level.aboveHighWatermark()) {
           long target = (long) (level.tier.spec().lowWatermark() * level.tier.spec().capacityBytes());
           long bytes = level.bytes();
-          for (String key : level.leastRecentlyUsed()) {
+          for (String key : movable) {
             if (bytes <= target) {
               break;
             }
@@ -687,6 +723,11 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         demote(level, lower, moving);
       }
     }
+  }
+
+  /** Whether {@code key} is kept on the write tier (never demoted). */
+  private boolean kept(String key) {
+    return keptPrefix != null && key.startsWith(keptPrefix);
   }
 
   private void maintainQuietly() {
@@ -908,6 +949,9 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   }
 
   private void queueCopyBack(String key) {
+    if (catchUpOnWrite.compareAndSet(true, false)) {
+      queueCatchUp();
+    }
     try {
       queuedCopies.add(copier.submit(() -> {
         copyBack(key);
@@ -948,8 +992,10 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
    * Once per store, writing back: takes every blob the write tier holds and the tier below lacks
    * for a failed copy, to be retried with the others. Such blobs are copies an earlier process
    * could not make (the tier below was down until it closed, or it was killed first); only this
-   * process's own failures are remembered otherwise. Costs a listing of both tiers, which copies
-   * down load anyway. Skipped until the tier below can be listed.
+   * process's own failures are remembered otherwise. Also copies back up the kept blobs (see
+   * {@link Builder#keepOnWriteTier}) that only the tier below holds: demoted before they were
+   * kept. Costs a listing of both tiers, which copies down load anyway. Skipped until the tier
+   * below can be listed.
    */
   private void catchUpCopies() {
     if (backLevel == null || caughtUp) {
@@ -969,22 +1015,85 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       }
     }
     caughtUp = true;
+    long now = clock.millis();
+    for (String key : below.keySet()) {
+      if (kept(key) && !writeLevel.index().containsKey(key)) {
+        try (BlobInput in = backLevel.tier.store().open(key)) {
+          promote(backLevel, key, in, now);
+        } catch (IOException | RuntimeException e) {
+          LOG.log(System.Logger.Level.DEBUG, "Cannot copy " + key + " back to tier " + writeLevel.tier.name() + ": " + e.getMessage());
+        }
+      }
+    }
     if (missing > 0) {
       LOG.log(System.Logger.Level.INFO, missing + " blobs on tier " + writeLevel.tier.name() + " are not on tier "
           + backLevel.tier.name() + " yet; copying them");
     }
   }
 
-  /** Retries failed write-back copies; returns the last failure, or null if all succeeded. */
+  /**
+   * Asks for the catch-up of {@link #maintain()}'s first run (copies down that earlier processes
+   * left undone) as soon as this store queues its first write-back copy, rather than at the first
+   * maintenance pass, which a short command never reaches: its closing {@link #flush()} then makes
+   * them. For a caller that knows an earlier process closed with copies undone; a store that only
+   * reads never starts it.
+   */
+  public void catchUpWhenWriting() {
+    if (backLevel != null && !caughtUp) {
+      catchUpOnWrite.set(true);
+    }
+  }
+
+  /** Queues the catch-up with the write-back copies, so that a flush waits for it. */
+  private void queueCatchUp() {
+    try {
+      queuedCopies.add(copier.submit(() -> {
+        synchronized (maintenanceLock) {
+          catchUpCopies();
+        }
+        return retryFailedCopies();
+      }));
+    } catch (RejectedExecutionException e) {
+      // closing: the next process catches up
+    }
+  }
+
+  /**
+   * Whether this store has compared the write tier with the tier below and taken what the tier
+   * below lacked for copies (see {@link #maintain()}): then a {@link #flush()} that succeeds
+   * leaves nothing that earlier processes left undone. False when not writing back.
+   */
+  public boolean caughtUp() {
+    return caughtUp;
+  }
+
+  /** How many blobs the write tier holds that wait for a write-back copy that failed. */
+  public int pendingCopies() {
+    return failedCopies.size();
+  }
+
+  /**
+   * Retries failed write-back copies; returns the last failure, or null if all succeeded. Three
+   * failures in a row end the pass, the others left for the next: a tier below that stopped
+   * answering fails every copy alike, each only after its client's retries, which would hold a
+   * closing command for minutes.
+   */
   private IOException retryFailedCopies() {
     IOException last = null;
+    int failuresInARow = 0;
     for (String key : new ArrayList<>(failedCopies)) {
       try {
         copyBack(key);
+        failuresInARow = 0;
       } catch (IOException e) {
         last = e;
+        failuresInARow++;
       } catch (RuntimeException e) {
         last = new IOException(e.getMessage(), e);
+        failuresInARow++;
+      }
+      if (failuresInARow == 3) {
+        break;
       }
     }
     return last;

@@ -73,7 +73,10 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  *       multipart upload is invisible; abort and failures abort it (a crash leaves it for the
  *       bucket's lifecycle rule on incomplete uploads to reap).
  *   <li><b>Retries</b>: every request is retried on 5xx, throttling, I/O errors and attempt
- *       timeouts with exponential backoff and full jitter ({@link S3StoreOptions#maxAttempts()}).
+ *       timeouts with exponential backoff and full jitter ({@link S3StoreOptions#maxAttempts()}),
+ *       except a failure to connect before the endpoint has ever answered: an endpoint that is
+ *       down when the store opens fails its first request at once ({@link
+ *       FirstContactRetryStrategy}).
  *       A conditional write that fails with 412 after a retried attempt may have lost to its own
  *       earlier attempt; the store then reads the object's ETag and, if it is the MD5 ETag of its
  *       own bytes, reports success (equal bytes written by another writer are indistinguishable
@@ -142,14 +145,14 @@ public final class S3Store implements BlobStore, SupportsListing, SupportsTouch,
 
   private static RetryStrategy retryStrategy(S3StoreOptions options) {
     BackoffStrategy backoff = BackoffStrategy.exponentialDelay(options.baseDelay(), options.maxDelay());
-    return AwsRetryStrategy.standardRetryStrategy().toBuilder()
+    return new FirstContactRetryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder()
         .maxAttempts(options.maxAttempts())
         .backoffStrategy(backoff)
         .throttlingBackoffStrategy(backoff)
         // the token bucket would stop retrying a store that a burst of errors hit; a storage
         // pipeline would rather wait than fail a checkpoint
         .circuitBreakerEnabled(false)
-        .build();
+        .build());
   }
 
   private static ThreadFactory daemonThreads(String name) {

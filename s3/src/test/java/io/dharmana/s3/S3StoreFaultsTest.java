@@ -10,6 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dharmana.s3.FaultInjectingProxy.Fault;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
@@ -75,6 +78,37 @@ class S3StoreFaultsTest {
       assertArrayEquals(new byte[] {1, 2}, store.read("retried/small"));
     }
     assertEquals(8, faults.faultsInjected() - before);
+  }
+
+  /**
+   * An endpoint that refuses the first connection is down, not restarting: the store reports it
+   * at once instead of after its retries. Once it has answered, a refused connection is retried.
+   */
+  @Test
+  void aRefusedConnectionIsRetriedOnlyOnceTheEndpointHasAnswered() throws Exception {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = socket.getLocalPort();
+    }
+    S3StoreOptions options = S3ProxyServer.options(URI.create("http://127.0.0.1:" + port))
+        .maxAttempts(4)
+        .backoff(Duration.ofMillis(5), Duration.ofMillis(50))
+        .build();
+    try (S3Store store = S3Stores.create("s3://refused/r", options)) {
+      UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> store.list("").count());
+      assertTrue(e.getMessage().contains("Connection refused") && e.getMessage().contains("SDK Attempt Count: 1"),
+          e.getMessage());
+    }
+    S3ProxyServer own = S3ProxyServer.start(dir.resolve("refused"), port);
+    try (S3Store store = S3Stores.create("s3://refused/r", options)) {
+      own.createBucket("refused");
+      assertFalse(store.exists("k")); // a 404 is an answer
+      own.stop();
+      UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> store.exists("k"));
+      assertTrue(e.getMessage().contains("SDK Attempt Count: 4"), e.getMessage());
+    } finally {
+      own.stop();
+    }
   }
 
   @Test

@@ -13,17 +13,20 @@ import io.dharmana.descriptor.TierSpec;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.PutOptions;
 import io.dharmana.repo.Repository;
+import io.dharmana.runtime.ProgressListener;
 import io.dharmana.store.BlobInfo;
 import io.dharmana.store.BlobStore;
 import io.dharmana.store.Stores;
 import io.dharmana.store.SupportsListing;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -51,11 +54,15 @@ class S3TierOutageTest {
   }
 
   private static PipelineDescriptor pipeline(int port) {
+    return pipeline(port, NVME);
+  }
+
+  private static PipelineDescriptor pipeline(int port, TierSpec nvme) {
     TierSpec bucket = new TierSpec("bucket", "s3", "s3://outage/r1", 0, 0.9, 0.7, null, "s3-standard", Map.of(
         "endpoint", "http://127.0.0.1:" + port, "pathStyle", "true",
         "accessKeyEnv", "DHARMANA_TEST_S3_ACCESS", "secretKeyEnv", "DHARMANA_TEST_S3_SECRET"));
     return PipelineDescriptor.of("outage", StorageDescriptor.builder()
-        .tier(NVME)
+        .tier(nvme)
         .tier(bucket)
         .placement(new PlacementPolicy("nvme", "back", true))
         .build());
@@ -65,10 +72,8 @@ class S3TierOutageTest {
   void localTierStaysUsableWhileS3IsDownAndWriteBackCatchesUpWhenItIsBack() throws Exception {
     long seed = 20261124;
     Random random = new Random(seed);
-    byte[] older = new byte[3 << 20];
-    byte[] newer = new byte[3 << 20];
-    random.nextBytes(older);
-    random.nextBytes(newer);
+    byte[] older = bytes(random, 3 << 20);
+    byte[] newer = bytes(random, 3 << 20);
     Path objects = dir.resolve("s3");
     int port = freePort();
     Path root = dir.resolve("repo");
@@ -90,8 +95,7 @@ class S3TierOutageTest {
         }
         assertEquals(older.length, repo.stat("older").orElseThrow().size());
         assertArrayEquals(newer, readAll(repo, "newer"), "seed " + seed);
-        Exception onlyOnS3 = assertThrows(Exception.class, () -> readAll(repo, "older"));
-        assertTrue(messages(onlyOnS3).contains("tier bucket (s3://outage/r1)"), messages(onlyOnS3));
+        assertReadFailsNamingTheS3Tier(repo, "older");
         UncheckedIOException pending = assertThrows(UncheckedIOException.class, repo::flush);
         assertTrue(pending.getMessage().contains("could not be copied from tier nvme to tier bucket"), pending.getMessage());
 
@@ -114,8 +118,7 @@ class S3TierOutageTest {
   @Test
   void copiesAProcessLeftUndoneWhileS3WasDownAreMadeByTheNextOne() throws Exception {
     long seed = 20261125;
-    byte[] data = new byte[2 << 20];
-    new Random(seed).nextBytes(data);
+    byte[] data = bytes(new Random(seed), 2 << 20);
     Path objects = dir.resolve("s3");
     int port = freePort();
     Path root = dir.resolve("repo");
@@ -139,6 +142,127 @@ class S3TierOutageTest {
       }
     } finally {
       server.stop();
+    }
+  }
+
+  /**
+   * Demotion by age moves every chunk to S3 but no manifest, and a manifest an older version
+   * demoted comes back up on the first maintenance pass: with S3 down, listing and stat answer
+   * from the local tier alone, a locally held object reads, and one whose chunks only S3 holds
+   * fails naming the tier.
+   */
+  @Test
+  void manifestsStayOnTheWriteTierSoListingWorksWhileS3IsDown() throws Exception {
+    long seed = 20261126;
+    Random random = new Random(seed);
+    byte[] older = bytes(random, 2 << 20);
+    byte[] demotedBefore = bytes(random, 1 << 20);
+    byte[] newer = bytes(random, 1 << 20);
+    Path objects = dir.resolve("s3");
+    int port = freePort();
+    Path root = dir.resolve("repo");
+    TierSpec agingNvme = TierSpec.builder("nvme", "local").location("tiers/nvme").maxAge(Duration.ofMillis(1)).build();
+    S3ProxyServer server = S3ProxyServer.start(objects, port);
+    try {
+      server.createBucket("outage");
+      String demotedManifest;
+      try (Repository repo = Repository.init(root, pipeline(port, agingNvme))) {
+        repo.put("older", new ByteArrayInputStream(older), PutOptions.defaults());
+        demotedManifest = repo.put("demoted-before", new ByteArrayInputStream(demotedBefore), PutOptions.defaults())
+            .manifestId();
+        repo.flush();
+      }
+      // as a version that demoted manifests left it: one manifest only on S3
+      try (BlobStore local = Stores.forTier(agingNvme, root, true)) {
+        assertTrue(local.delete("manifests/" + demotedManifest.substring(0, 2) + "/" + demotedManifest));
+      }
+      Thread.sleep(2); // everything is older than maxAge now
+      try (Repository repo = Repository.open(root)) {
+        repo.tiers().maintain();
+      }
+      try (BlobStore local = Stores.forTier(agingNvme, root, true);
+          Stream<BlobInfo> left = ((SupportsListing) local).list("")) {
+        List<String> keys = left.map(BlobInfo::key).toList();
+        assertTrue(keys.stream().noneMatch(k -> k.startsWith("chunks/")), keys.toString());
+        assertEquals(2, keys.stream().filter(k -> k.startsWith("manifests/")).count(), keys.toString());
+      }
+      server.stop();
+
+      try (Repository repo = Repository.open(root)) {
+        repo.put("newer", new ByteArrayInputStream(newer), PutOptions.defaults());
+        try (Stream<ObjectInfo> listed = repo.list("")) {
+          assertEquals(List.of("demoted-before", "newer", "older"), listed.map(ObjectInfo::name).toList(), "seed " + seed);
+        }
+        assertEquals(older.length, repo.stat("older").orElseThrow().size());
+        assertEquals(demotedBefore.length, repo.stat("demoted-before").orElseThrow().size());
+        assertArrayEquals(newer, readAll(repo, "newer"), "seed " + seed);
+        assertReadFailsNamingTheS3Tier(repo, "older");
+      }
+    } finally {
+      server.stop();
+    }
+  }
+
+  /**
+   * A process that closes with copies undone records it in meta/uncopied; the next one that
+   * writes, however short (open, one small put, close: no maintenance pass), copies them, and
+   * then no record is left.
+   */
+  @Test
+  void aShortWritingCommandMakesTheCopiesAnEarlierProcessLeftUndone() throws Exception {
+    long seed = 20261127;
+    Random random = new Random(seed);
+    byte[] whileDown = bytes(random, 2 << 20);
+    byte[] small = bytes(random, 1000);
+    Path objects = dir.resolve("s3");
+    int port = freePort();
+    Path root = dir.resolve("repo");
+    Path records = root.resolve("meta").resolve("uncopied");
+    S3ProxyServer server = S3ProxyServer.start(objects, port);
+    try {
+      server.createBucket("outage");
+      Repository.init(root, pipeline(port)).close();
+      server.stop();
+      try (Repository repo = Repository.open(root)) {
+        repo.put("written-while-down", new ByteArrayInputStream(whileDown), PutOptions.defaults());
+      }
+      assertEquals(1, fileCount(records));
+
+      server = S3ProxyServer.start(objects, port);
+      try (Repository repo = Repository.open(root)) {
+        repo.get("written-while-down", OutputStream.nullOutputStream(), ProgressListener.NONE);
+      }
+      assertEquals(1, fileCount(records), "a command that only reads leaves the copies to a writer");
+      try (Repository repo = Repository.open(root)) {
+        repo.put("small", new ByteArrayInputStream(small), PutOptions.defaults());
+      }
+      assertEquals(0, fileCount(records));
+      List<String> local = keys(NVME, root);
+      List<String> onS3 = keys(pipeline(port).storage().tiers().get(1), root);
+      assertTrue(onS3.containsAll(local), "not on S3: " + local.stream().filter(k -> !onS3.contains(k)).toList());
+      evictLocalChunks(root);
+      try (Repository repo = Repository.open(root)) {
+        assertArrayEquals(whileDown, readAll(repo, "written-while-down"), "seed " + seed);
+        assertArrayEquals(small, readAll(repo, "small"), "seed " + seed);
+      }
+    } finally {
+      server.stop();
+    }
+  }
+
+  private static List<String> keys(TierSpec tier, Path root) {
+    try (BlobStore store = Stores.forTier(tier, root, true);
+        Stream<BlobInfo> blobs = ((SupportsListing) store).list("")) {
+      return blobs.map(BlobInfo::key).toList();
+    }
+  }
+
+  private static long fileCount(Path dir) throws Exception {
+    if (!Files.isDirectory(dir)) {
+      return 0;
+    }
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.count();
     }
   }
 
@@ -175,6 +299,17 @@ class S3TierOutageTest {
       assertFalse(keys.isEmpty(), "no chunks on the local tier");
       keys.forEach(local::delete);
     }
+  }
+
+  private static byte[] bytes(Random random, int length) {
+    byte[] bytes = new byte[length];
+    random.nextBytes(bytes);
+    return bytes;
+  }
+
+  private static void assertReadFailsNamingTheS3Tier(Repository repo, String name) {
+    Exception onlyOnS3 = assertThrows(Exception.class, () -> readAll(repo, name));
+    assertTrue(messages(onlyOnS3).contains("tier bucket (s3://outage/r1)"), messages(onlyOnS3));
   }
 
   private static byte[] readAll(Repository repo, String name) throws Exception {

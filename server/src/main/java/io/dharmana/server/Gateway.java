@@ -33,6 +33,8 @@ import java.util.logging.Logger;
  */
 public final class Gateway implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Gateway.class.getName());
+  /** How long a stopping gateway lets the requests under way finish. */
+  private static final java.time.Duration STOP_GRACE = java.time.Duration.ofSeconds(1);
   static {
     // without TCP_NODELAY, small responses wait for delayed ACKs (~40 ms): fatal for small-GET latency
     if (System.getProperty("sun.net.httpserver.nodelay") == null) {
@@ -50,43 +52,49 @@ public final class Gateway implements AutoCloseable {
   private boolean closed;
 
   private Gateway(Builder b) throws IOException {
-    Path state = b.stateDirectory;
-    this.keys = b.accessKeys != null ? b.accessKeys : AccessKeys.loadOrCreate(state.resolve("credentials"), b.announce);
-    BucketRegistry buckets = new BucketRegistry(state.resolve("buckets"));
-    for (Map.Entry<String, String> binding : b.bindings.entrySet()) {
-      if (!b.backend.hasPipeline(binding.getValue())) {
-        throw new IllegalArgumentException("Invalid binding of bucket " + binding.getKey() + ": no pipeline '" + binding.getValue() + "'");
-      }
-      buckets.add(new BucketRegistry.Bucket(ObjectNames.checkBucket(binding.getKey()), binding.getValue(), b.clock.instant()));
-    }
-    this.etags = new EtagIndex(state.resolve("etags"));
-    MultipartUploads uploads = new MultipartUploads(state.resolve("uploads"));
-    uploads.removeInitiatedBefore(b.clock.instant().minus(b.abandonedUploadAge));
-    ObjectBackend backend = b.cacheBytes > 0 ? new SmallObjectCache(b.backend, b.cacheObjectBytes, b.cacheBytes) : b.backend;
-    this.metrics = new GatewayMetrics(backend);
-    RequestSlices slices = new RequestSlices(b.requestSlice);
-    this.api = new S3Api(backend, buckets, uploads, etags, keys, metrics, new Dashboard(metrics, backend, b.contentionInterval.toNanos()),
-        b.clock, b.region, b.maxObjectBytes, b.minPartBytes, slices);
-    AtomicInteger threadNumber = new AtomicInteger();
-    this.executor = new ThreadPoolExecutor(b.threads, b.threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-      Thread t = new Thread(() -> {
-        slices.shortSlice();
-        r.run();
-      }, "dharmana-gateway-" + threadNumber.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    // the port first: a gateway that cannot listen fails before it makes (and prints) a first key
     this.server = HttpServer.create(new InetSocketAddress(b.bindAddress, b.port), 256);
-    server.createContext("/", api);
-    // the dispatcher (the JDK's thread, which hands each request to the pool) takes the short slice too
-    server.setExecutor(request -> {
-      slices.shortSlice();
-      executor.execute(request);
-    });
-    server.start();
-    this.packUpkeep = b.backend instanceof SupportsPackMerging packs
-            && !(b.packMergeInterval.isZero() && b.packReleaseInterval.isZero())
-        ? startPackUpkeep(packs, b.packMergeInterval, b.packReleaseInterval) : null;
+    try {
+      Path state = b.stateDirectory;
+      this.keys = b.accessKeys != null ? b.accessKeys : AccessKeys.loadOrCreate(state.resolve("credentials"), b.announce);
+      BucketRegistry buckets = new BucketRegistry(state.resolve("buckets"));
+      for (Map.Entry<String, String> binding : b.bindings.entrySet()) {
+        if (!b.backend.hasPipeline(binding.getValue())) {
+          throw new IllegalArgumentException("Invalid binding of bucket " + binding.getKey() + ": no pipeline '" + binding.getValue() + "'");
+        }
+        buckets.add(new BucketRegistry.Bucket(ObjectNames.checkBucket(binding.getKey()), binding.getValue(), b.clock.instant()));
+      }
+      this.etags = new EtagIndex(state.resolve("etags"));
+      MultipartUploads uploads = new MultipartUploads(state.resolve("uploads"));
+      uploads.removeInitiatedBefore(b.clock.instant().minus(b.abandonedUploadAge));
+      ObjectBackend backend = b.cacheBytes > 0 ? new SmallObjectCache(b.backend, b.cacheObjectBytes, b.cacheBytes) : b.backend;
+      this.metrics = new GatewayMetrics(backend);
+      RequestSlices slices = new RequestSlices(b.requestSlice);
+      this.api = new S3Api(backend, buckets, uploads, etags, keys, metrics, new Dashboard(metrics, backend, b.contentionInterval.toNanos()),
+          b.clock, b.region, b.maxObjectBytes, b.minPartBytes, slices);
+      AtomicInteger threadNumber = new AtomicInteger();
+      this.executor = new ThreadPoolExecutor(b.threads, b.threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+        Thread t = new Thread(() -> {
+          slices.shortSlice();
+          r.run();
+        }, "dharmana-gateway-" + threadNumber.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+      });
+      server.createContext("/", api);
+      // the dispatcher (the JDK's thread, which hands each request to the pool) takes the short slice too
+      server.setExecutor(request -> {
+        slices.shortSlice();
+        executor.execute(request);
+      });
+      server.start();
+      this.packUpkeep = b.backend instanceof SupportsPackMerging packs
+              && !(b.packMergeInterval.isZero() && b.packReleaseInterval.isZero())
+          ? startPackUpkeep(packs, b.packMergeInterval, b.packReleaseInterval) : null;
+    } catch (RuntimeException e) {
+      server.stop(0);
+      throw e;
+    }
   }
 
   /** Merging and releasing on one thread, so they never run at once. */
@@ -152,7 +160,9 @@ public final class Gateway implements AutoCloseable {
       return;
     }
     closed = true;
-    server.stop(1);
+    awaitRequestsInFlight(STOP_GRACE);
+    // no delay here: the JDK's server (before JDK 21) waits out the whole delay even when idle
+    server.stop(0);
     executor.shutdownNow();
     if (packUpkeep != null) {
       // a merge under way finishes (the owner closes the repository next), none starts
@@ -168,6 +178,19 @@ public final class Gateway implements AutoCloseable {
       etags.close();
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot close the ETag index", e);
+    }
+  }
+
+  /** Lets requests under way finish for up to {@code grace}; those still running then are cut off. */
+  private void awaitRequestsInFlight(java.time.Duration grace) {
+    long deadline = System.nanoTime() + grace.toNanos();
+    while (metrics.inFlight() > 0 && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
     }
   }
 

@@ -311,6 +311,73 @@ class TieredStoreTest {
   }
 
   @Test
+  void keptBlobsStayOnTheWriteTierAndComeBackUpWhenReadFromBelow() {
+    MutableClock clock = new MutableClock(START);
+    BlobStore cold = Stores.memory();
+    cold.write("manifests/old", new byte[] {7}); // as a demotion before they were kept left it
+    try (TieredStore store = TieredStore.builder()
+        .addTier(Tier.of(Stores.memory(), aged("hot", Duration.ofDays(1))))
+        .addTier(Tier.of(cold, TierSpec.memory("cold", 0)))
+        .placement(new PlacementPolicy("hot", "through", false))
+        .keepOnWriteTier("manifests/")
+        .clock(clock)
+        .build()) {
+      store.write("manifests/m", new byte[] {1});
+      store.write("chunks/c", new byte[100]);
+      clock.advance(Duration.ofDays(2));
+      store.maintain();
+      assertEquals(List.of("hot", "cold"), store.tiersHolding("manifests/m"));
+      assertEquals(List.of("cold"), store.tiersHolding("chunks/c"));
+      assertArrayEquals(new byte[] {7}, store.read("manifests/old"));
+      assertEquals(List.of("hot", "cold"), store.tiersHolding("manifests/old"), "promoted though the policy does not promote");
+      store.read("chunks/c");
+      assertEquals(List.of("cold"), store.tiersHolding("chunks/c"));
+    }
+    assertThrows(IllegalArgumentException.class, () -> TieredStore.builder().keepOnWriteTier(""));
+  }
+
+  @Test
+  void catchUpWhenWritingCopiesWhatAnEarlierProcessLeftWithTheFirstWriteBack() {
+    BlobStore hot = Stores.memory();
+    BlobStore cold = Stores.memory();
+    hot.write("left", new byte[] {1}); // an earlier process's write whose copy down failed
+    try (TieredStore store = writeBack(hot, cold)) {
+      store.read("left");
+      store.flush();
+      assertFalse(cold.exists("left"), "without a maintenance pass nothing compares the tiers");
+    }
+    try (TieredStore store = writeBack(hot, cold)) {
+      store.catchUpWhenWriting();
+      store.read("left");
+      store.flush();
+      assertFalse(cold.exists("left"), "a store that only reads does not catch up");
+      assertFalse(store.caughtUp());
+      store.write("new", new byte[] {2});
+      store.flush();
+      assertTrue(store.caughtUp());
+      assertTrue(cold.exists("left"));
+      assertTrue(cold.exists("new"));
+      assertEquals(0, store.pendingCopies());
+    }
+  }
+
+  private static TieredStore writeBack(BlobStore hot, BlobStore cold) {
+    BlobStore keptOpen = new ForwardingBlobStore(cold) {
+      @Override
+      public void close() {} // the test's stores outlive each tiered store
+    };
+    BlobStore hotKeptOpen = new ForwardingBlobStore(hot) {
+      @Override
+      public void close() {}
+    };
+    return TieredStore.builder()
+        .addTier(Tier.of(hotKeptOpen, TierSpec.memory("hot", 0)))
+        .addTier(Tier.of(keptOpen, TierSpec.memory("cold", 0)))
+        .placement(new PlacementPolicy("hot", "back", false))
+        .build();
+  }
+
+  @Test
   void demotionByAgeCascadesThroughTheTiers() {
     MutableClock clock = new MutableClock(START);
     try (TieredStore store = TieredStore.builder()
