@@ -1,8 +1,6 @@
 package io.dharmana.cli;
 
-import io.dharmana.CorruptDataException;
 import io.dharmana.InvalidDescriptorException;
-import io.dharmana.NotFoundException;
 import io.dharmana.tensor.file.CompressOptions;
 import io.dharmana.tensor.file.CompressionResult;
 import io.dharmana.tensor.file.TensorCodec;
@@ -26,9 +24,6 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = "Compress a safetensors file into a .dhz file (lossless unless --lossy is given).")
 public final class CompressCommand implements Callable<Integer> {
-  static final int EXIT_FAILURE = 1;
-  static final int EXIT_BAD_INPUT = 2;
-
   @Spec CommandSpec spec;
 
   @Parameters(index = "0", paramLabel = "IN.safetensors", description = "The file to compress.")
@@ -65,42 +60,28 @@ public final class CompressCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
-    try {
-      if (block != BlockQuantizer.DEFAULT_BLOCK && lossy == null) {
-        throw new InvalidDescriptorException("Invalid --block " + block + ": it applies only with --lossy int8|fp8");
-      }
-      CompressOptions options = CompressOptions.defaults()
-          .withThreads(threads)
-          .withBase(base)
-          .withLosslessCodec(losslessCodec(codec))
-          .withLossy(lossy == null ? null : BlockQuantizer.Format.parse(lossy), block);
-      Path target = output != null ? output : refuseExisting(defaultOutput(input));
-      CompressionResult result;
+    if (block != BlockQuantizer.DEFAULT_BLOCK && lossy == null) {
+      throw new InvalidDescriptorException("Invalid --block " + block + ": it applies only with --lossy int8|fp8");
+    }
+    CompressOptions options = CompressOptions.defaults()
+        .withThreads(threads)
+        .withBase(base)
+        .withLosslessCodec(losslessCodec(codec))
+        .withLossy(lossy == null ? null : BlockQuantizer.Format.parse(lossy), block);
+    Path target = output != null ? output : refuseExisting(defaultOutput(input));
+    CompressionResult result = OutputFile.write(target, file -> {
       // a missing input has length 0 here: no bar, and the writer names what is wrong
       try (Progress bar = Progress.start("compress " + input.getFileName(), input.toFile().length(), progress)) {
-        result = TensorFileWriter.compress(input, target, options, bar);
+        return TensorFileWriter.compress(input, file, options, bar);
       }
-      if (json) {
-        out.println(toJson(result, result.ratio(), result.inputBytes(), threads));
-      } else {
-        printHuman(out, target, result, threads);
-      }
-      out.flush();
-      return 0;
-    } catch (NotFoundException e) {
-      err.println("dharmana compress: " + e.getMessage());
-      err.flush();
-      return Main.NOT_FOUND;
-    } catch (InvalidDescriptorException | CorruptDataException e) {
-      err.println("dharmana compress: " + e.getMessage());
-      err.flush();
-      return EXIT_BAD_INPUT;
-    } catch (RuntimeException e) {
-      err.println("dharmana compress: " + Main.message(e));
-      err.flush();
-      return EXIT_FAILURE;
+    });
+    if (json) {
+      out.println(toJson(result, result.ratio(), result.inputBytes(), threads));
+    } else {
+      printHuman(out, target, result, threads);
     }
+    out.flush();
+    return Main.OK;
   }
 
   private static TensorCodec losslessCodec(String name) {

@@ -657,10 +657,8 @@ public final class DatasetCommand implements Runnable {
     @Override
     public Integer call() throws IOException {
       options.check();
-      Path stateDir = stateOut == null ? null : stateOut.toAbsolutePath().getParent();
-      if (stateDir != null && !Files.isDirectory(stateDir)) {
-        // known now, not after the whole read
-        throw new io.dharmana.NotFoundException("Cannot write --state-out " + stateOut + ": no such directory " + stateDir);
+      if (stateOut != null) {
+        OutputFile.checkWritable(stateOut, "--state-out"); // known now, not after the whole read
       }
       try (BlobStore store = location.existing(dir);
           BlobStore cacheStore = options.cache == null ? null : Stores.local(options.cache, false);
@@ -676,7 +674,8 @@ public final class DatasetCommand implements Runnable {
         double seconds = (System.nanoTime() - started) / 1e9;
         LoaderStats stats = loader.stats();
         if (stateOut != null) {
-          Files.writeString(stateOut, loader.state().toJson());
+          // a crash while writing leaves the previous state, never half a file that --resume refuses
+          OutputFile.writeAtomically(stateOut, loader.state().toJson());
         }
         Map<String, Object> report = readReport(stats, seconds);
         report.put("readers", options.readers());

@@ -244,7 +244,7 @@ final class DemoCommand implements Callable<Integer> {
       RepositoryReport report = RepositoryReport.of(repo, null, PriceTable.defaults(), Bottleneck.Demand.NONE);
       RepositoryStats stats = report.stats();
       Path html = dir.resolve("report.html");
-      ReportCommand.write(html, report.toHtml());
+      OutputFile.writeAtomically(html, report.toHtml());
       out.println();
       out.printf(Locale.ROOT, "accelerator  utilization %.1f%%%n", utilization * 100);
       var totals = report.cost();

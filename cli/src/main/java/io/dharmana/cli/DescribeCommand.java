@@ -1,7 +1,6 @@
 package io.dharmana.cli;
 
 import io.dharmana.InvalidDescriptorException;
-import io.dharmana.NotFoundException;
 import io.dharmana.descriptor.DescriptorDiagram;
 import io.dharmana.descriptor.Descriptors;
 import io.dharmana.descriptor.PipelineDescriptor;
@@ -28,9 +27,6 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = "Validate a pipeline descriptor and print it as a diagram: stages in order, tiers with capacities and policy.")
 public final class DescribeCommand implements Callable<Integer> {
-  /** Exit code for a descriptor that fails validation. */
-  public static final int EXIT_INVALID = 2;
-
   @Parameters(index = "0", paramLabel = "FILE.yaml", description = "The pipeline descriptor (YAML).")
   private Path file;
 
@@ -46,23 +42,8 @@ public final class DescribeCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
-    PipelineDescriptor descriptor;
-    try {
-      descriptor = Descriptors.load(file);
-    } catch (InvalidDescriptorException e) {
-      err.println(e.getMessage());
-      err.flush();
-      return EXIT_INVALID;
-    } catch (NotFoundException e) {
-      err.println(e.getMessage());
-      err.flush();
-      return Main.NOT_FOUND;
-    } catch (java.io.UncheckedIOException e) {
-      err.println(e.getMessage());
-      err.flush();
-      return Main.FAILED;
-    }
+    // errors go to Main, which prints them as every command's are: "dharmana describe: Invalid descriptor ..."
+    PipelineDescriptor descriptor = Descriptors.load(file);
     // the reader checks stage names and parameter names; the values (zstd's level, quantize's
     // format) only the stages know, and init checks them: so does describe, or it would pass what
     // init refuses
@@ -74,9 +55,7 @@ public final class DescribeCommand implements Callable<Integer> {
           Stages.factory(stage.name()).checkParameters(stage);
         }
       } catch (InvalidDescriptorException e) {
-        err.println("Invalid descriptor " + file + ": storage.stages[" + i + "]: " + e.getMessage());
-        err.flush();
-        return EXIT_INVALID;
+        throw new InvalidDescriptorException("Invalid descriptor " + file + ": storage.stages[" + i + "]: " + e.getMessage(), e);
       }
     }
     if (json) {

@@ -82,9 +82,12 @@ final class GetCommand implements Callable<Integer> {
         // atomically, with the umask's mode (a temporary file renamed when complete and verified);
         // a device such as /dev/null is written in place
         ObjectInfo[] read = {info};
-        try (Progress bar = Progress.start("get " + name, info.size(), progress)) {
-          SafetensorsWriter.writeAtomically(output, channel -> read[0] = r.get(name, channel, verification(), bar));
-        }
+        OutputFile.write(output, file -> {
+          try (Progress bar = Progress.start("get " + name, info.size(), progress)) {
+            SafetensorsWriter.writeAtomically(file, channel -> read[0] = r.get(name, channel, verification(), bar));
+          }
+          return file;
+        });
         double seconds = (System.nanoTime() - start) / 1e9;
         // the version read, which a put between the stat above and the read may have replaced
         ObjectInfo got = read[0];

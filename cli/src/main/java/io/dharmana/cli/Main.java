@@ -2,7 +2,6 @@ package io.dharmana.cli;
 
 import io.dharmana.AlreadyExistsException;
 import io.dharmana.CommitFailedException;
-import io.dharmana.CorruptDataException;
 import io.dharmana.InvalidDescriptorException;
 import io.dharmana.NotFoundException;
 import java.io.PrintWriter;
@@ -18,7 +17,17 @@ import picocli.CommandLine.Command;
  *
  * <p>Exit codes: 0 success; 1 the operation failed (I/O error, corrupt data detected); 2 invalid
  * input (usage, a bad descriptor, file or name); 3 not found; 4 conflict (the name already exists,
- * or another writer committed first).
+ * or another writer committed first). Every command's exception is mapped here ({@link #exitCode}),
+ * so that the same failure exits alike whichever command meets it.
+ *
+ * <p>Invalid input (2) against corrupt data (1): what the user gives that is not what was asked
+ * for is invalid input, such as a flag's value, a descriptor, a {@code .jsonl} line that is not
+ * JSON, or a file that is not of the format the command reads: a {@code decompress} input without
+ * the {@code .dhz} signature, or a {@code compress} input whose safetensors header does not parse
+ * (safetensors has neither signature nor checksum, so a damaged one cannot be told from another
+ * kind of file). Data in one of Dharmana's own formats, recognized by its signature, whose checks
+ * then fail is corrupt (1): a {@code .dhz} with a flipped bit or cut short, a repository's chunk, a
+ * checkpoint's tensor, a dataset's shard or index.
  */
 @Command(
     name = "dharmana",
@@ -99,7 +108,7 @@ public final class Main implements Runnable {
       cli.addSubcommand(first, COMMANDS.get(first).get());
     } else if (first == null || !VERSION_OPTIONS.contains(first)) {
       COMMANDS.forEach((name, command) -> cli.addSubcommand(name, command.get()));
-      cli.addSubcommand("help", new CommandLine.HelpCommand());
+      cli.addSubcommand("help", new HelpCommand());
     }
     // settings reach only the subcommands added so far
     cli.setExecutionExceptionHandler(Main::handle);
@@ -132,6 +141,11 @@ public final class Main implements Runnable {
       e.printStackTrace(err);
     }
     err.flush();
+    return exitCode(e);
+  }
+
+  /** The exit code of a command that failed with {@code e}: the rule is in the class comment. */
+  static int exitCode(Exception e) {
     if (e instanceof InvalidDescriptorException || e instanceof IllegalArgumentException) {
       return INVALID;
     }
@@ -141,9 +155,7 @@ public final class Main implements Runnable {
     if (e instanceof AlreadyExistsException || e instanceof CommitFailedException) {
       return CONFLICT;
     }
-    if (e instanceof CorruptDataException) {
-      return FAILED;
-    }
+    // CorruptDataException, I/O errors and the rest: the operation failed
     return FAILED;
   }
 

@@ -6,8 +6,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
-import io.dharmana.InvalidDescriptorException;
-import io.dharmana.NotFoundException;
 import io.dharmana.cost.PlanAssumptions;
 import io.dharmana.cost.Planner;
 import io.dharmana.cost.PriceTable;
@@ -59,28 +57,14 @@ public final class PlanCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
-    try {
-      ComputationDescriptor computation = Descriptors.loadComputation(file);
-      PriceTable table = prices == null ? PriceTable.defaults() : PriceTable.load(prices);
-      PlanAssumptions assumptions = PlanAssumptions.DEFAULT.withStallFraction(stall).withRetainedCheckpoints(retain);
-      StoragePlan plan = Planner.plan(computation, table, assumptions);
-      out.print(json ? toJson(plan) + "\n" : plan.toText());
-      out.flush();
-      return 0;
-    } catch (InvalidDescriptorException e) {
-      err.println(e.getMessage());
-      err.flush();
-      return DescribeCommand.EXIT_INVALID;
-    } catch (NotFoundException e) {
-      err.println(e.getMessage());
-      err.flush();
-      return Main.NOT_FOUND;
-    } catch (java.io.UncheckedIOException e) {
-      err.println(e.getMessage());
-      err.flush();
-      return Main.FAILED;
-    }
+    // errors go to Main, which prints them as every command's are: "dharmana plan: Invalid descriptor ..."
+    ComputationDescriptor computation = Descriptors.loadComputation(file);
+    PriceTable table = prices == null ? PriceTable.defaults() : PriceTable.load(prices);
+    PlanAssumptions assumptions = PlanAssumptions.DEFAULT.withStallFraction(stall).withRetainedCheckpoints(retain);
+    StoragePlan plan = Planner.plan(computation, table, assumptions);
+    out.print(json ? toJson(plan) + "\n" : plan.toText());
+    out.flush();
+    return Main.OK;
   }
 
   private static String toJson(StoragePlan plan) {

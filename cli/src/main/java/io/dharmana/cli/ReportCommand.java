@@ -7,9 +7,9 @@ import io.dharmana.report.Bottleneck;
 import io.dharmana.report.RepositoryReport;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -30,6 +30,9 @@ import picocli.CommandLine.Spec;
         + "write and read paths with what-ifs, tiers, latency, accelerator utilization.",
         "With -o, also writes one self-contained HTML page (no network needed to view it)."})
 final class ReportCommand implements Callable<Integer> {
+  /** ISO-8601 to the millisecond, always three digits ({@code 2026-11-22T15:02:11.120Z}), not the history's nanoseconds. */
+  private static final DateTimeFormatter MILLIS = new DateTimeFormatterBuilder().appendInstant(3).toFormatter();
+
   @Spec CommandSpec spec;
 
   @Parameters(index = "0", paramLabel = "REPO", description = "Repository directory.")
@@ -63,7 +66,7 @@ final class ReportCommand implements Callable<Integer> {
     try (Repository r = Repository.open(repo)) {
       RepositoryReport report = RepositoryReport.of(r, run, table, demand);
       if (output != null) {
-        write(output, report.toHtml());
+        OutputFile.writeAtomically(output, report.toHtml()); // a reader never sees half a page
       }
       if (json) {
         Output.json(out, jsonOf(report));
@@ -82,29 +85,17 @@ final class ReportCommand implements Callable<Integer> {
   private Map<String, Object> jsonOf(RepositoryReport report) {
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("repository", report.repository());
-    result.put("generated", report.generated());
+    result.put("generated", MILLIS.format(report.generated()));
     result.put("stats", report.stats());
     result.put("cost", report.cost());
     result.put("recordedRuns", report.history().size());
     result.put("runs", report.runs().stream().map(s -> Map.of("operation", s.operation(), "pipeline", s.pipeline(),
-        "start", s.start(), "end", s.end())).toList());
+        "start", MILLIS.format(s.start()), "end", MILLIS.format(s.end()))).toList());
     result.put("bottlenecks", report.bottlenecks());
     double overall = report.overallUtilization();
     result.put("utilization", Double.isNaN(overall) ? null : overall);
     result.put("utilizationByRun", report.utilization());
     result.put("output", output == null ? null : output.toAbsolutePath().toString());
     return result;
-  }
-
-  /** Writes through a temporary file and a rename, so a reader never sees half a page. */
-  static void write(Path file, String html) throws IOException {
-    Files.createDirectories(file.toAbsolutePath().getParent());
-    byte[] bytes = html.getBytes(StandardCharsets.UTF_8);
-    io.dharmana.tensor.SafetensorsWriter.writeAtomically(file, channel -> {
-      java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(bytes);
-      while (buffer.hasRemaining()) {
-        channel.write(buffer);
-      }
-    });
   }
 }

@@ -38,7 +38,7 @@ class CheckpointCommandTest {
   }
 
   private CompressCommandTest.Run checkpoint(String... args) {
-    return CompressCommandTest.run(new CheckpointCommand(), args);
+    return CompressCommandTest.run("checkpoint", args);
   }
 
   @Test
@@ -47,7 +47,7 @@ class CheckpointCommandTest {
     assumeTrue(corpus != null && Files.isDirectory(corpus.resolve("checkpoints")),
         "corpus not found: set DHARMANA_CORPUS or place shared/corpus beside the repository");
     Path repo = tmp.resolve("repo");
-    assertEquals(0, CompressCommandTest.run(new InitCommand(), repo.toString()).exit());
+    assertEquals(0, CompressCommandTest.run("init", repo.toString()).exit());
     String[] files = {"w_step2000.safetensors", "w_step2010.safetensors", "w_step2200.safetensors", "w_finetune.safetensors"};
     for (int i = 0; i < files.length; i++) {
       CompressCommandTest.Run save = checkpoint("save", repo.toString(), "--run", "gpt", "--step", Integer.toString(i + 1),
@@ -101,7 +101,7 @@ class CheckpointCommandTest {
     System.out.print(prune.out());
     CompressCommandTest.Run again = checkpoint("prune", repo.toString(), "--run", "gpt");
     assertEquals(0, again.exit(), "the stored policy applies: " + again.err());
-    assertEquals(0, CompressCommandTest.run(new GcCommand(), repo.toString(), "--grace", "0s").exit());
+    assertEquals(0, CompressCommandTest.run("gc", repo.toString(), "--grace", "0s").exit());
     Path out = tmp.resolve("after-gc");
     assertEquals(0, checkpoint("restore", repo.toString(), "--run", "gpt", "--out", out.toString()).exit());
     assertArrayEquals(Files.readAllBytes(corpus.resolve("checkpoints").resolve(files[3])), Files.readAllBytes(out.resolve(files[3])));
@@ -111,7 +111,7 @@ class CheckpointCommandTest {
   @Test
   void restoreAndVerifyPrintJson() throws Exception {
     Path repo = tmp.resolve("json-repo");
-    assertEquals(0, CompressCommandTest.run(new InitCommand(), repo.toString()).exit());
+    assertEquals(0, CompressCommandTest.run("init", repo.toString()).exit());
     Path[] saved = {CompressCommandTest.checkpoint(tmp, "model.safetensors", 21, 0),
         CompressCommandTest.checkpoint(Files.createDirectories(tmp.resolve("b")), "model.safetensors", 21, 1e-3f)};
     for (int i = 0; i < saved.length; i++) {
@@ -148,7 +148,7 @@ class CheckpointCommandTest {
   @Test
   void saveAndRestoreShowProgressWhenAskedFor() throws Exception {
     Path repo = tmp.resolve("bar-repo");
-    assertEquals(0, CompressCommandTest.run(new InitCommand(), repo.toString()).exit());
+    assertEquals(0, CompressCommandTest.run("init", repo.toString()).exit());
     Path model = CompressCommandTest.checkpoint(tmp, "model.safetensors", 3, 0);
     java.io.PrintStream stderr = System.err;
     java.io.ByteArrayOutputStream bar = new java.io.ByteArrayOutputStream();
@@ -172,7 +172,7 @@ class CheckpointCommandTest {
   @Test
   void verifyNamesTheDamagedStepTensorAndChunkOnce() throws Exception {
     Path repo = tmp.resolve("damaged");
-    assertEquals(0, CompressCommandTest.run(new InitCommand(), repo.toString()).exit());
+    assertEquals(0, CompressCommandTest.run("init", repo.toString()).exit());
     Path model = CompressCommandTest.checkpoint(tmp, "model.safetensors", 7, 0);
     assertEquals(0, checkpoint("save", repo.toString(), "--run", "r", "--step", "1", model.toString()).exit());
     CompressCommandTest.Run ok = checkpoint("verify", repo.toString(), "--run", "r");
@@ -198,7 +198,7 @@ class CheckpointCommandTest {
   @Test
   void restoreOfAMissingStepIsNotFound() {
     Path repo = tmp.resolve("repo");
-    assertEquals(0, CompressCommandTest.run(new InitCommand(), repo.toString()).exit());
+    assertEquals(0, CompressCommandTest.run("init", repo.toString()).exit());
     CompressCommandTest.Run r = checkpoint("restore", repo.toString(), "--run", "none", "--out", tmp.resolve("o").toString());
     assertTrue(r.exit() != Main.OK && r.err().contains("Cannot find a complete checkpoint in run none"), r.err());
   }

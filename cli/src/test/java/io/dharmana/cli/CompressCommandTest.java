@@ -30,20 +30,20 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import picocli.CommandLine;
 
 class CompressCommandTest {
   @TempDir Path tmp;
 
   record Run(int exit, String out, String err) {}
 
-  static Run run(Object command, String... args) {
+  /** Runs {@code dharmana COMMAND ARGS...} through Main, as the launcher does: errors are printed and mapped there. */
+  static Run run(String command, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cl = new CommandLine(command);
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(err));
-    int exit = cl.execute(args);
+    String[] line = new String[args.length + 1];
+    line[0] = command;
+    System.arraycopy(args, 0, line, 1, args.length);
+    int exit = Main.commandLine(command).setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(line);
     return new Run(exit, out.toString(), err.toString());
   }
 
@@ -74,7 +74,7 @@ class CompressCommandTest {
   void losslessJsonRoundTrip(String threads) throws Exception {
     Path in = checkpoint(tmp, "w.safetensors", 3, 0);
     Path dhz = tmp.resolve("w-" + threads + ".dhz");
-    Run c = run(new CompressCommand(), in.toString(), "-o", dhz.toString(), "--threads", threads, "--json");
+    Run c = run("compress", in.toString(), "-o", dhz.toString(), "--threads", threads, "--json");
     assertEquals(0, c.exit(), c.err());
     JsonNode json = new ObjectMapper().readTree(c.out());
     assertEquals(Files.size(in), json.get("inputBytes").asLong());
@@ -84,7 +84,7 @@ class CompressCommandTest {
     assertTrue(json.get("lossless").asBoolean());
     assertEquals(6, json.get("tensors").size());
     Path back = tmp.resolve("back.safetensors");
-    Run d = run(new DecompressCommand(), dhz.toString(), "-o", back.toString(), "--threads", threads, "--json");
+    Run d = run("decompress", dhz.toString(), "-o", back.toString(), "--threads", threads, "--json");
     assertEquals(0, d.exit(), d.err());
     assertTrue(new ObjectMapper().readTree(d.out()).get("lossless").asBoolean());
     assertArrayEquals(Files.readAllBytes(in), Files.readAllBytes(back));
@@ -179,14 +179,14 @@ class CompressCommandTest {
     java.io.ByteArrayOutputStream bar = new java.io.ByteArrayOutputStream();
     try {
       System.setErr(new java.io.PrintStream(bar, true, StandardCharsets.UTF_8));
-      assertEquals(0, run(new CompressCommand(), in.toString(), "-o", tmp.resolve("bar.dhz").toString(), "--progress").exit());
-      assertEquals(0, run(new DecompressCommand(), tmp.resolve("bar.dhz").toString(), "-o", tmp.resolve("back.safetensors").toString(),
+      assertEquals(0, run("compress", in.toString(), "-o", tmp.resolve("bar.dhz").toString(), "--progress").exit());
+      assertEquals(0, run("decompress", tmp.resolve("bar.dhz").toString(), "-o", tmp.resolve("back.safetensors").toString(),
           "--progress").exit());
       String shown = bar.toString(StandardCharsets.UTF_8);
       assertTrue(shown.contains("compress bar.safetensors 100%") && shown.contains("decompress bar.dhz 100%"), shown);
       bar.reset();
-      assertEquals(0, run(new CompressCommand(), in.toString(), "-o", tmp.resolve("quiet.dhz").toString(), "--no-progress").exit());
-      assertEquals(0, run(new DecompressCommand(), tmp.resolve("quiet.dhz").toString(), "-o", tmp.resolve("quiet.safetensors").toString())
+      assertEquals(0, run("compress", in.toString(), "-o", tmp.resolve("quiet.dhz").toString(), "--no-progress").exit());
+      assertEquals(0, run("decompress", tmp.resolve("quiet.dhz").toString(), "-o", tmp.resolve("quiet.safetensors").toString())
           .exit());
       assertEquals("", bar.toString(StandardCharsets.UTF_8), "no bar unless asked for, off a terminal");
     } finally {
@@ -198,14 +198,14 @@ class CompressCommandTest {
   @Test
   void lossyPrintsTheErrorTable() throws Exception {
     Path in = checkpoint(tmp, "w.safetensors", 4, 0);
-    Run c = run(new CompressCommand(), in.toString(), "--lossy", "int8", "--block", "128");
+    Run c = run("compress", in.toString(), "--lossy", "int8", "--block", "128");
     assertEquals(0, c.exit(), c.err());
     assertTrue(Files.exists(tmp.resolve("w.dhz")), "default output name");
     assertTrue(c.out().contains("LOSSY") && c.out().contains("rel RMS") && c.out().contains("OVERALL")
         && c.out().contains("blocks.3.weight") && c.out().contains("MB/s"), c.out());
-    Run again = run(new CompressCommand(), in.toString(), "--lossy", "int8");
+    Run again = run("compress", in.toString(), "--lossy", "int8");
     assertEquals(2, again.exit(), "refuses to replace a derived output name: " + again.err());
-    Run json = run(new CompressCommand(), in.toString(), "-o", tmp.resolve("f.dhz").toString(), "--lossy", "fp8", "--json");
+    Run json = run("compress", in.toString(), "-o", tmp.resolve("f.dhz").toString(), "--lossy", "fp8", "--json");
     JsonNode node = new ObjectMapper().readTree(json.out());
     assertFalse(node.get("lossless").asBoolean());
     assertTrue(node.get("error").get("relativeRms").asDouble() < 0.05, json.out());
@@ -216,7 +216,7 @@ class CompressCommandTest {
     }
     assertEquals(4, withError);
     Path back = tmp.resolve("lossy.safetensors");
-    Run d = run(new DecompressCommand(), tmp.resolve("w.dhz").toString(), "-o", back.toString());
+    Run d = run("decompress", tmp.resolve("w.dhz").toString(), "-o", back.toString());
     assertEquals(0, d.exit(), d.err());
     assertTrue(d.out().contains("LOSSY") && d.out().contains("OVERALL"), d.out());
   }
@@ -226,20 +226,20 @@ class CompressCommandTest {
     Path parent = checkpoint(tmp, "p.safetensors", 5, 0);
     Path child = checkpoint(tmp, "c.safetensors", 6, 1e-4f);
     Path dhz = tmp.resolve("c.dhz");
-    assertEquals(0, run(new CompressCommand(), child.toString(), "-o", dhz.toString(), "--base", parent.toString()).exit());
+    assertEquals(0, run("compress", child.toString(), "-o", dhz.toString(), "--base", parent.toString()).exit());
     Path back = tmp.resolve("c2.safetensors");
-    Run missing = run(new DecompressCommand(), dhz.toString(), "-o", back.toString());
+    Run missing = run("decompress", dhz.toString(), "-o", back.toString());
     assertEquals(2, missing.exit());
     assertTrue(missing.err().contains("p.safetensors"), missing.err());
-    Run wrong = run(new DecompressCommand(), dhz.toString(), "-o", back.toString(), "--base", child.toString());
+    Run wrong = run("decompress", dhz.toString(), "-o", back.toString(), "--base", child.toString());
     assertEquals(2, wrong.exit());
     assertTrue(wrong.err().contains("SHA-256"), wrong.err());
-    Run absent = run(new DecompressCommand(), dhz.toString(), "-o", back.toString(), "--base", tmp.resolve("absent.safetensors").toString());
+    Run absent = run("decompress", dhz.toString(), "-o", back.toString(), "--base", tmp.resolve("absent.safetensors").toString());
     assertEquals(Main.NOT_FOUND, absent.exit());
     assertEquals("dharmana decompress: Cannot open safetensors file " + tmp.resolve("absent.safetensors") + ": it does not exist\n",
         absent.err());
-    assertEquals(Main.NOT_FOUND, run(new DecompressCommand(), tmp.resolve("absent.dhz").toString()).exit());
-    Run ok = run(new DecompressCommand(), dhz.toString(), "-o", back.toString(), "--base", parent.toString());
+    assertEquals(Main.NOT_FOUND, run("decompress", tmp.resolve("absent.dhz").toString()).exit());
+    Run ok = run("decompress", dhz.toString(), "-o", back.toString(), "--base", parent.toString());
     assertEquals(0, ok.exit(), ok.err());
     // A version 3 file is checked by CRC-32Cs, and the command says so, not SHA-256.
     assertTrue(ok.out().contains("lossless, CRC-32C verified"), ok.out());
@@ -250,26 +250,56 @@ class CompressCommandTest {
   void badInputExitsWithTwo() throws Exception {
     Path junk = tmp.resolve("junk.safetensors");
     Files.write(junk, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
-    Run c = run(new CompressCommand(), junk.toString(), "-o", tmp.resolve("j.dhz").toString());
+    Run c = run("compress", junk.toString(), "-o", tmp.resolve("j.dhz").toString());
     assertEquals(2, c.exit());
     assertTrue(c.err().contains("Invalid safetensors file"), c.err());
-    assertEquals(Main.NOT_FOUND, run(new CompressCommand(), tmp.resolve("absent").toString()).exit());
+    assertEquals(Main.NOT_FOUND, run("compress", tmp.resolve("absent").toString()).exit());
     // a file of another kind: its first 8 bytes read as a huge header length
     Path jpeg = tmp.resolve("photo.jpg");
     Files.write(jpeg, new byte[] {(byte) 0xff, (byte) 0xd8, (byte) 0xff, (byte) 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0, 1});
-    Run other = run(new CompressCommand(), jpeg.toString(), "-o", tmp.resolve("p.dhz").toString());
+    Run other = run("compress", jpeg.toString(), "-o", tmp.resolve("p.dhz").toString());
     assertEquals(2, other.exit());
     assertTrue(other.err().endsWith("bytes (not a safetensors file?)\n"), other.err());
     Path cut = tmp.resolve("cut.safetensors");
     Files.write(cut, java.util.Arrays.copyOf(Files.readAllBytes(checkpoint(tmp, "whole.safetensors", 8, 0)), 100));
-    Run truncated = run(new CompressCommand(), cut.toString(), "-o", tmp.resolve("c.dhz").toString());
+    Run truncated = run("compress", cut.toString(), "-o", tmp.resolve("c.dhz").toString());
     assertEquals(2, truncated.exit());
     assertTrue(truncated.err().contains("reaches beyond the end of the file (100 bytes; truncated?)"), truncated.err());
     assertFalse(Files.exists(tmp.resolve("p.dhz")) || Files.exists(tmp.resolve("c.dhz")), "no output of a refused input");
     Path in = checkpoint(tmp, "w.safetensors", 7, 0);
-    assertEquals(2, run(new CompressCommand(), in.toString(), "--lossy", "int4").exit());
-    assertEquals(2, run(new CompressCommand(), in.toString(), "--block", "64").exit());
-    assertEquals(2, run(new DecompressCommand(), junk.toString(), "-o", tmp.resolve("x").toString()).exit());
-    assertEquals(0, run(new CompressCommand(), "--help").exit());
+    assertEquals(2, run("compress", in.toString(), "--lossy", "int4").exit());
+    assertEquals(2, run("compress", in.toString(), "--block", "64").exit());
+    assertEquals(2, run("decompress", junk.toString(), "-o", tmp.resolve("x").toString()).exit());
+    assertEquals(0, run("compress", "--help").exit());
+  }
+
+  /** -o makes missing directories, as report -o always did (compress refused), and a refused input leaves none behind. */
+  @Test
+  void outputDirectoriesAreMadeAndRemovedWhenTheCommandFails() throws Exception {
+    Path in = checkpoint(tmp, "w.safetensors", 9, 0);
+    Path dhz = tmp.resolve("new").resolve("deeper").resolve("w.dhz");
+    Run c = run("compress", in.toString(), "-o", dhz.toString());
+    assertEquals(0, c.exit(), c.err());
+    Path back = tmp.resolve("back").resolve("w.safetensors");
+    Run d = run("decompress", dhz.toString(), "-o", back.toString());
+    assertEquals(0, d.exit(), d.err());
+    assertArrayEquals(Files.readAllBytes(in), Files.readAllBytes(back));
+    Path junk = Files.write(tmp.resolve("junk.safetensors"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+    assertEquals(2, run("compress", junk.toString(), "-o", tmp.resolve("never").resolve("made").resolve("j.dhz").toString()).exit());
+    assertFalse(Files.exists(tmp.resolve("never")), "a directory made for a refused input");
+  }
+
+  /** --base given for a file that is not delta-coded is said on stderr, not silently ignored. */
+  @Test
+  void anUnusedBaseIsSaid() throws Exception {
+    Path in = checkpoint(tmp, "w.safetensors", 10, 0);
+    Path other = checkpoint(Files.createDirectories(tmp.resolve("o")), "p.safetensors", 11, 0);
+    Path dhz = tmp.resolve("w.dhz");
+    assertEquals(0, run("compress", in.toString(), "-o", dhz.toString()).exit());
+    Run d = run("decompress", dhz.toString(), "-o", tmp.resolve("back.safetensors").toString(), "--base", other.toString());
+    assertEquals(0, d.exit(), d.err());
+    assertEquals("dharmana decompress: WARNING: --base " + other + " is not used: " + dhz + " is not delta-coded, it decodes without a parent\n",
+        d.err());
+    assertArrayEquals(Files.readAllBytes(in), Files.readAllBytes(tmp.resolve("back.safetensors")));
   }
 }

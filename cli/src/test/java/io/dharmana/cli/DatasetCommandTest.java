@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -238,9 +239,11 @@ class DatasetCommandTest {
       assertEquals("dharmana dataset read: Invalid --max-batches " + n + ": must be >= 1\n", err.toString());
       assertEquals(Main.INVALID, run("bench", ds.toString(), "--compute-ms", "0", "--max-batches", n), "--max-batches " + n + ": " + out);
     }
-    Path nowhere = tmp.resolve("nodir").resolve("state.json");
-    assertEquals(Main.NOT_FOUND, run("read", ds.toString(), "--state-out", nowhere.toString()));
-    assertEquals("dharmana dataset read: Cannot write --state-out " + nowhere + ": no such directory " + nowhere.getParent() + "\n",
+    // under a file no directory can be made: said before the read, not after it
+    Path file = Files.writeString(tmp.resolve("file"), "x");
+    Path nowhere = file.resolve("nodir").resolve("state.json");
+    assertEquals(Main.INVALID, run("read", ds.toString(), "--state-out", nowhere.toString()));
+    assertEquals("dharmana dataset read: Cannot write --state-out " + nowhere + ": " + file + " is a file, not a directory\n",
         err.toString());
     assertEquals("", out.toString(), "nothing was read");
     // one line, as --batch 0 is answered: not the message above 80 lines of usage
@@ -335,5 +338,46 @@ class DatasetCommandTest {
     assertEquals(Main.FAILED, run("inspect", "s3://bucket/ds", "--endpoint-url", "http://127.0.0.1:1"));
     assertEquals("dharmana dataset inspect: Cannot check index.json in s3://bucket/ds: no AWS credentials found (set AWS_ACCESS_KEY_ID and"
         + " AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials)\n", err.toString());
+  }
+
+  /** A .jsonl input must hold one JSON value a line: before, any bytes were packed as a sample. */
+  @Test
+  void packRefusesAJsonLinesLineThatIsNotJsonNamingFileAndLine() throws IOException {
+    Path lines = tmp.resolve("notes.jsonl");
+    Path ds = tmp.resolve("ds");
+    Files.writeString(lines, "{\"id\":1}\n\n{\"id\":2} {\"id\":3}\n");
+    assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", lines.toString()));
+    assertEquals("dharmana dataset pack: Invalid input " + lines + ", line 3: not JSON: a second JSON value follows the first"
+        + " (one value a line) at column 10\n", err.toString());
+    Files.writeString(lines, "{\"id\":1}\nnot json\n");
+    assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", lines.toString()));
+    assertEquals("dharmana dataset pack: Invalid input " + lines + ", line 2: not JSON: expected a value, found 'not' at column 1\n",
+        err.toString());
+    Files.writeString(lines, "{\"id\":1}\r\n{\"id\": [1, 2\r\n");
+    assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", lines.toString()));
+    assertTrue(err.toString().contains(", line 2: not JSON: "), err.toString());
+    assertFalse(Files.exists(ds), "a refused pack leaves no dataset");
+    // blank lines are empty samples, so that unpack gives the file back byte for byte
+    Files.writeString(lines, "{\"id\":1}\n\n[2]\n");
+    assertEquals(0, run("pack", ds.toString(), "--from", lines.toString()), err.toString());
+    assertTrue(out.toString().startsWith("packed 3 samples"), out.toString());
+  }
+
+  /** --state-out replaces the state whole (a temporary file renamed over it) and makes its directory, as -o does. */
+  @Test
+  void stateOutIsReplacedWholeNotWrittenInPlace() throws IOException {
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", sourceTree(6, 30).toString(), "--shard-size", "100KiB"), err.toString());
+    Path state = tmp.resolve("states").resolve("run-1").resolve("state.json");
+    assertEquals(0, run("read", ds.toString(), "--batch", "4", "--max-batches", "1", "--state-out", state.toString()), err.toString());
+    String first = Files.readString(state);
+    Path earlier = Files.createLink(tmp.resolve("earlier.json"), state);
+    assertEquals(0, run("read", ds.toString(), "--batch", "4", "--max-batches", "3", "--state-out", state.toString()), err.toString());
+    // written in place, the link would show the new state (or half of it, after a crash): renamed over, it keeps the old one
+    assertEquals(first, Files.readString(earlier));
+    assertFalse(first.equals(Files.readString(state)), "the later state: " + Files.readString(state));
+    try (Stream<Path> left = Files.list(state.getParent())) {
+      assertEquals(List.of(state), left.toList(), "no temporary file left");
+    }
   }
 }

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class DescribeCommandTest {
 
@@ -19,7 +18,11 @@ class DescribeCommandTest {
   private static Run run(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int exit = new CommandLine(new DescribeCommand()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(args);
+    // through Main, as the launcher runs it: its errors are printed and mapped to exit codes there
+    String[] line = new String[args.length + 1];
+    line[0] = "describe";
+    System.arraycopy(args, 0, line, 1, args.length);
+    int exit = Main.commandLine("describe").setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(line);
     return new Run(exit, out.toString(), err.toString());
   }
 
@@ -49,7 +52,7 @@ class DescribeCommandTest {
     Path bad = dir.resolve("bad.yaml");
     Files.writeString(bad, "name: x\nstorage:\n  tiers:\n    - {name: a, kind: local}\n    - {name: b, kind: local, capacity: -5GiB}\n");
     Run r = run(bad.toString());
-    assertEquals(DescribeCommand.EXIT_INVALID, r.exit());
+    assertEquals(Main.INVALID, r.exit());
     assertEquals("", r.out());
     assertTrue(r.err().contains("Invalid descriptor " + bad + ", line 5: storage.tiers[1].capacity = -5GiB: must be >= 0 (0 = unbounded)"),
         r.err());
@@ -60,7 +63,7 @@ class DescribeCommandTest {
     Path bad = dir.resolve("bad.yaml");
     Files.writeString(bad, "name: x\nstorage:\n  stages: [{byte-planes: {}}, {zstd: {level: 99}}]\n");
     Run r = run(bad.toString());
-    assertEquals(DescribeCommand.EXIT_INVALID, r.exit());
+    assertEquals(Main.INVALID, r.exit());
     assertEquals("", r.out());
     assertTrue(r.err().contains("Invalid descriptor " + bad + ": storage.stages[1]: Invalid stage zstd: parameter level is '99'"), r.err());
     // where the key is checks on any machine; the key itself is read only when the stage runs
@@ -69,7 +72,7 @@ class DescribeCommandTest {
     assertEquals(0, run(encrypted.toString(), "--no-color").exit());
     Files.writeString(encrypted, "name: x\nstorage:\n  stages: [{aes-gcm: {key-id: 12}}]\n");
     Run neither = run(encrypted.toString());
-    assertEquals(DescribeCommand.EXIT_INVALID, neither.exit());
+    assertEquals(Main.INVALID, neither.exit());
     assertTrue(neither.err().contains("exactly one of key-env or key-file"), neither.err());
   }
 
@@ -85,5 +88,17 @@ class DescribeCommandTest {
     Run r = run("--help");
     assertEquals(0, r.exit());
     assertTrue(r.out().contains("--json") && r.out().contains("--no-color") && r.out().contains("FILE.yaml"), r.out());
+  }
+
+  /** Errors read as every other command's: "dharmana describe: ..." on one line (before: the bare message). */
+  @Test
+  void errorsAreNamedLikeEveryCommandsErrors(@TempDir Path dir) throws Exception {
+    Run missing = run(dir.resolve("nope.yaml").toString());
+    assertEquals("dharmana describe: Cannot load descriptor " + dir.resolve("nope.yaml") + ": no such file\n", missing.err());
+    Path malformed = Files.writeString(dir.resolve("bad.yaml"), "name: x\nstorage:\n  stages: [ {name: zstd\n");
+    Run bad = run(malformed.toString());
+    assertEquals(Main.INVALID, bad.exit());
+    assertTrue(bad.err().startsWith("dharmana describe: Invalid descriptor " + malformed + ", line ") && bad.err().lines().count() == 1,
+        bad.err());
   }
 }

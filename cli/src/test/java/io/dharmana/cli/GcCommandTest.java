@@ -39,16 +39,16 @@ class GcCommandTest {
     long seed = 13;
     Path repo = keepOneDropOne(seed);
     ObjectMapper json = new ObjectMapper();
-    Run dry = CompressCommandTest.run(new GcCommand(), repo.toString(), "--grace", "0s", "--dry-run", "--json");
+    Run dry = CompressCommandTest.run("gc", repo.toString(), "--grace", "0s", "--dry-run", "--json");
     assertEquals(0, dry.exit(), dry.err());
     JsonNode planned = json.readTree(dry.out());
     assertTrue(planned.get("dryRun").asBoolean() && planned.get("chunksDeleted").asLong() > 0, "seed " + seed + ": " + dry.out());
-    Run real = CompressCommandTest.run(new GcCommand(), repo.toString(), "--grace", "0s", "--json");
+    Run real = CompressCommandTest.run("gc", repo.toString(), "--grace", "0s", "--json");
     assertEquals(0, real.exit(), real.err());
     JsonNode done = json.readTree(real.out());
     assertFalse(done.get("dryRun").asBoolean(), real.out());
     assertEquals(planned.get("chunksDeleted").asLong(), done.get("chunksDeleted").asLong(), "the dry run deleted nothing: " + real.out());
-    Run after = CompressCommandTest.run(new GcCommand(), repo.toString(), "--grace", "0s", "--dry-run");
+    Run after = CompressCommandTest.run("gc", repo.toString(), "--grace", "0s", "--dry-run");
     assertEquals(0, after.exit(), after.err());
     assertTrue(after.out().startsWith("gc (dry run): 0 chunks"), after.out());
   }
@@ -63,10 +63,10 @@ class GcCommandTest {
     java.io.ByteArrayOutputStream bar = new java.io.ByteArrayOutputStream();
     try {
       System.setErr(new java.io.PrintStream(bar, true, java.nio.charset.StandardCharsets.UTF_8));
-      Run quiet = CompressCommandTest.run(new GcCommand(), repo.toString(), "--grace", "0s", "--dry-run", "--json");
+      Run quiet = CompressCommandTest.run("gc", repo.toString(), "--grace", "0s", "--dry-run", "--json");
       assertEquals(0, quiet.exit(), quiet.err());
       assertEquals("", bar.toString(java.nio.charset.StandardCharsets.UTF_8), "no bar unless asked for, off a terminal");
-      Run shown = CompressCommandTest.run(new GcCommand(), repo.toString(), "--grace", "0s", "--dry-run", "--json", "--progress");
+      Run shown = CompressCommandTest.run("gc", repo.toString(), "--grace", "0s", "--dry-run", "--json", "--progress");
       assertEquals(0, shown.exit(), shown.err());
       String drawn = bar.toString(java.nio.charset.StandardCharsets.UTF_8);
       assertTrue(drawn.contains("gc mark 100%") && drawn.contains("gc sweep 100%"), drawn);
@@ -75,7 +75,7 @@ class GcCommandTest {
       JsonNode with = json.readTree(shown.out());
       assertEquals(without, with, "seed " + seed + ": the same JSON with a bar as without");
       bar.reset();
-      Run text = CompressCommandTest.run(new GcCommand(), repo.toString(), "--grace", "0s", "--no-progress");
+      Run text = CompressCommandTest.run("gc", repo.toString(), "--grace", "0s", "--no-progress");
       assertEquals(0, text.exit(), text.err());
       assertEquals("", bar.toString(java.nio.charset.StandardCharsets.UTF_8));
       // one object is left: the count is singular
@@ -96,13 +96,13 @@ class GcCommandTest {
         r.put("small/" + i, new ByteArrayInputStream(data), PutOptions.defaults());
       }
     }
-    Run dry = CompressCommandTest.run(new GcCommand(), repo.toString(), "--dry-run");
+    Run dry = CompressCommandTest.run("gc", repo.toString(), "--dry-run");
     assertEquals(0, dry.exit(), dry.err());
     assertTrue(dry.out().contains("; would merge 10 small packs"), dry.out());
-    Run real = CompressCommandTest.run(new GcCommand(), repo.toString());
+    Run real = CompressCommandTest.run("gc", repo.toString());
     assertEquals(0, real.exit(), real.err());
     assertTrue(real.out().contains("; merged 10 small packs"), real.out());
-    Run again = CompressCommandTest.run(new GcCommand(), repo.toString(), "--dry-run", "--json");
+    Run again = CompressCommandTest.run("gc", repo.toString(), "--dry-run", "--json");
     assertEquals(0, new ObjectMapper().readTree(again.out()).get("smallPacksMerged").asInt(), again.out());
   }
 }

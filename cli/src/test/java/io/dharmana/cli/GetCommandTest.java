@@ -47,7 +47,7 @@ class GetCommandTest {
   void writesAFileAtomicallyAndLeavesNoTemporaryFile() throws Exception {
     Path out = dir.resolve("out.bin");
     Files.write(out, new byte[] {1, 2, 3});
-    Run run = CompressCommandTest.run(new GetCommand(), repo.toString(), "obj", "-o", out.toString(), "--no-progress");
+    Run run = CompressCommandTest.run("get", repo.toString(), "obj", "-o", out.toString(), "--no-progress");
     assertEquals(0, run.exit(), run.err());
     assertArrayEquals(data, Files.readAllBytes(out));
     try (var files = Files.list(dir)) {
@@ -64,7 +64,7 @@ class GetCommandTest {
       r.put("runs/7/shard-0.bin", new ByteArrayInputStream(data), PutOptions.defaults());
     }
     Path into = Files.createDirectories(dir.resolve("into"));
-    Run run = CompressCommandTest.run(new GetCommand(), repo.toString(), "runs/7/shard-0.bin", "-o", into.toString(), "--json");
+    Run run = CompressCommandTest.run("get", repo.toString(), "runs/7/shard-0.bin", "-o", into.toString(), "--json");
     assertEquals(0, run.exit(), run.err());
     assertArrayEquals(data, Files.readAllBytes(into.resolve("shard-0.bin")));
     assertTrue(run.out().contains(into.resolve("shard-0.bin").toString()), "the JSON names the file written: " + run.out());
@@ -81,7 +81,7 @@ class GetCommandTest {
       r.put("runs/8/d.txt", new ByteArrayInputStream(new byte[] {'d'}), PutOptions.defaults());
     }
     Path into = dir.resolve("into"); // created by get
-    Run run = CompressCommandTest.run(new GetCommand(), repo.toString(), "-r", "runs/7/", "-o", into.toString(), "--json");
+    Run run = CompressCommandTest.run("get", repo.toString(), "-r", "runs/7/", "-o", into.toString(), "--json");
     assertEquals(0, run.exit(), run.err());
     assertArrayEquals(data, Files.readAllBytes(into.resolve("a/b.bin")));
     assertArrayEquals(new byte[] {'c'}, Files.readAllBytes(into.resolve("c.txt")));
@@ -119,7 +119,7 @@ class GetCommandTest {
         throw new java.io.UncheckedIOException(e);
       }
     });
-    Run run = CompressCommandTest.run(new GetCommand(), repo.toString(), "obj", "-o", fifo.toString(), "--no-progress");
+    Run run = CompressCommandTest.run("get", repo.toString(), "obj", "-o", fifo.toString(), "--no-progress");
     assertEquals(0, run.exit(), run.err());
     assertArrayEquals(data, read.get(30, TimeUnit.SECONDS));
     assertFalse(Files.isRegularFile(fifo), "the pipe was replaced by a regular file");
@@ -132,11 +132,11 @@ class GetCommandTest {
       r.put("empty", new ByteArrayInputStream(new byte[0]), PutOptions.defaults());
     }
     Path out = dir.resolve("verified.bin");
-    Run run = CompressCommandTest.run(new GetCommand(), repo.toString(), "obj", "-o", out.toString(), "--verify-original", "--no-progress");
+    Run run = CompressCommandTest.run("get", repo.toString(), "obj", "-o", out.toString(), "--verify-original", "--no-progress");
     assertEquals(0, run.exit(), run.err());
     assertArrayEquals(data, Files.readAllBytes(out));
     Path empty = dir.resolve("empty.bin");
-    run = CompressCommandTest.run(new GetCommand(), repo.toString(), "empty", "-o", empty.toString(), "--verify-original", "--no-progress");
+    run = CompressCommandTest.run("get", repo.toString(), "empty", "-o", empty.toString(), "--verify-original", "--no-progress");
     assertEquals(0, run.exit(), run.err());
     assertEquals(0, Files.size(empty));
   }
@@ -144,7 +144,7 @@ class GetCommandTest {
   @Test
   void jsonSaysWhatWasWrittenAndVerified() throws Exception {
     Path out = dir.resolve("json.bin");
-    Run run = CompressCommandTest.run(new GetCommand(), repo.toString(), "obj", "-o", out.toString(), "--verify-original",
+    Run run = CompressCommandTest.run("get", repo.toString(), "obj", "-o", out.toString(), "--verify-original",
         "--no-progress", "--json");
     assertEquals(0, run.exit(), run.err());
     assertEquals("", run.err(), "the summary line is replaced by the JSON on standard output");
@@ -171,13 +171,13 @@ class GetCommandTest {
       r.put("unhashed", new ByteArrayInputStream(new byte[] {1, 2, 3}), PutOptions.defaults().withoutOriginalHash());
     }
     Path out = dir.resolve("chunks.bin");
-    Run run = CompressCommandTest.run(new GetCommand(), repo.toString(), "obj", "-o", out.toString(), "--no-progress", "--json");
+    Run run = CompressCommandTest.run("get", repo.toString(), "obj", "-o", out.toString(), "--no-progress", "--json");
     assertEquals(0, run.exit(), run.err());
     JsonNode json = new ObjectMapper().readTree(run.out());
     assertFalse(json.get("originalVerified").asBoolean(), run.out());
     assertEquals(data.length, json.get("bytes").asLong());
 
-    run = CompressCommandTest.run(new GetCommand(), repo.toString(), "unhashed", "-o", out.toString(), "--verify-original",
+    run = CompressCommandTest.run("get", repo.toString(), "unhashed", "-o", out.toString(), "--verify-original",
         "--no-progress", "--json");
     assertEquals(0, run.exit(), run.err());
     json = new ObjectMapper().readTree(run.out());
@@ -205,5 +205,16 @@ class GetCommandTest {
     exit = Main.commandLine("get").setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
         .execute("get", dir.resolve("no-repo").toString(), "small", "--json");
     assertEquals(Main.INVALID, exit, err.toString());
+  }
+
+  @Test
+  void makesTheOutputsDirectoriesAsEveryOutputFileDoes() throws Exception {
+    Path out = dir.resolve("a").resolve("b").resolve("obj.bin");
+    Run run = CompressCommandTest.run("get", repo.toString(), "obj", "-o", out.toString(), "--no-progress");
+    assertEquals(0, run.exit(), run.err());
+    assertArrayEquals(data, Files.readAllBytes(out));
+    Run missing = CompressCommandTest.run("get", repo.toString(), "none", "-o", dir.resolve("c").resolve("none.bin").toString());
+    assertEquals(Main.NOT_FOUND, missing.exit(), missing.err());
+    assertFalse(Files.exists(dir.resolve("c")), "no directory made for an object that is not there");
   }
 }

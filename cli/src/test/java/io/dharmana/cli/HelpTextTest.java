@@ -1,10 +1,15 @@
 package io.dharmana.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import picocli.CommandLine;
@@ -54,5 +59,21 @@ class HelpTextTest {
   private static String firstWords(String text) {
     String[] words = text.split(" ");
     return String.join(" ", java.util.Arrays.asList(words).subList(0, Math.min(5, words.length)));
+  }
+
+  /** 'help dataset pack' printed the help of dataset: picocli's help command looks only at its first argument. */
+  @Test
+  void helpReachesASubcommandAtAnyDepth() {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = Main.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err));
+    assertEquals(0, cli.execute("help", "dataset", "pack"));
+    assertEquals(command("dataset pack").getUsageMessage(CommandLine.Help.Ansi.OFF), out.toString());
+    out.getBuffer().setLength(0);
+    assertEquals(0, cli.execute("help", "checkpoint"));
+    assertTrue(out.toString().startsWith("Usage: dharmana checkpoint "), out.toString());
+    assertEquals(Main.INVALID, cli.execute("help", "dataset", "pak"));
+    assertTrue(err.toString().startsWith("dharmana help: Unknown command 'dataset pak': 'dharmana dataset'"
+        + " has the subcommands pack, "), err.toString());
   }
 }

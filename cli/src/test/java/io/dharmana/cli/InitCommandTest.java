@@ -19,7 +19,7 @@ class InitCommandTest {
   @Test
   void jsonNamesTheRepositoryAndItsPipelineInsteadOfTheDiagram() throws Exception {
     Path repo = dir.resolve("repo");
-    Run run = CompressCommandTest.run(new InitCommand(), repo.toString(), "--json");
+    Run run = CompressCommandTest.run("init", repo.toString(), "--json");
     assertEquals(0, run.exit(), run.err());
     JsonNode json = new ObjectMapper().readTree(run.out());
     assertEquals(repo.toAbsolutePath().toString(), json.get("repository").asText());
@@ -35,10 +35,10 @@ class InitCommandTest {
   void jsonGivesTheDescriptorAsDescribeDoes() throws Exception {
     Path yaml = ExamplesTest.examples().resolve("llm-checkpoints.yaml");
     Path repo = dir.resolve("repo");
-    Run run = CompressCommandTest.run(new InitCommand(), repo.toString(), "--pipeline", yaml.toString(), "--json");
+    Run run = CompressCommandTest.run("init", repo.toString(), "--pipeline", yaml.toString(), "--json");
     assertEquals(0, run.exit(), run.err());
     JsonNode json = new ObjectMapper().readTree(run.out());
-    Run describe = CompressCommandTest.run(new DescribeCommand(), yaml.toString(), "--json");
+    Run describe = CompressCommandTest.run("describe", yaml.toString(), "--json");
     assertEquals(0, describe.exit(), describe.err());
     assertEquals(new ObjectMapper().readTree(describe.out()), json.get("descriptor"));
     assertEquals(json.get("descriptor").get("name").asText(), json.get("pipeline").asText());

@@ -23,7 +23,7 @@ class LsCommandTest {
         r.put(name, new ByteArrayInputStream(new byte[] {1, 2, 3}), PutOptions.defaults());
       }
     }
-    Run run = CompressCommandTest.run(new LsCommand(), repo.toString());
+    Run run = CompressCommandTest.run("ls", repo.toString());
     assertEquals(0, run.exit(), run.err());
     List<String> lines = run.out().lines().toList();
     assertEquals(3, lines.size(), run.out());

@@ -70,12 +70,12 @@ class MainTest {
     // reading a directory as a file: the wrapper names the file, the I/O error the reason
     String out = run(Main.commandLine("compress"), "compress", dir.toString(), "-o", dir.resolve("x.dhz").toString());
     assertTrue(out.startsWith("1\n") && out.contains("Cannot read safetensors file " + dir + ": Is a directory"), out);
-    // writing into a directory that does not exist: the directory is named, not the temporary file
-    Path absent = dir.resolve("absent");
+    // writing under a file, where no directory can be made: the path is named, not the temporary file
     Path in = CompressCommandTest.checkpoint(dir, "w.safetensors", 1, 0);
-    String missingDir = run(Main.commandLine("compress"), "compress", in.toString(), "-o", absent.resolve("w.dhz").toString());
-    assertTrue(missingDir.startsWith("1\n") && missingDir.contains("Cannot write " + absent.resolve("w.dhz") + ": no such directory " + absent)
-        && !missingDir.contains(".tmp"), missingDir);
+    Path under = in.resolve("sub").resolve("w.dhz");
+    String notADir = run(Main.commandLine("compress"), "compress", in.toString(), "-o", under.toString());
+    assertTrue(notADir.startsWith("1\n") && notADir.contains("Cannot write " + under + ": cannot create directory " + under.getParent())
+        && !notADir.contains(".tmp"), notADir);
     String nested = run(Main.commandLine("checkpoint"), "checkpoint", "list", dir.resolve("none").toString(), "--run", "r");
     assertTrue(nested.startsWith("3\n") && nested.contains("dharmana checkpoint list: Cannot open repository"), nested);
   }

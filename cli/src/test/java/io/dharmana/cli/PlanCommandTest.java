@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class PlanCommandTest {
 
@@ -18,7 +17,11 @@ class PlanCommandTest {
   private static Run run(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int exit = new CommandLine(new PlanCommand()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(args);
+    // through Main, as the launcher runs it: its errors are printed and mapped to exit codes there
+    String[] line = new String[args.length + 1];
+    line[0] = "plan";
+    System.arraycopy(args, 0, line, 1, args.length);
+    int exit = Main.commandLine("plan").setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(line);
     return new Run(exit, out.toString(), err.toString());
   }
 
@@ -81,5 +84,17 @@ class PlanCommandTest {
     Run prices = run(ExamplesTest.examples().resolve("plan-resnet50-1000gpu.yaml").toString(), "--prices", dir.resolve("p.yaml").toString());
     assertEquals(Main.NOT_FOUND, prices.exit());
     assertTrue(prices.err().contains("Cannot load price table " + dir.resolve("p.yaml")), prices.err());
+  }
+
+  /** Errors read as every other command's: "dharmana plan: ..." on one line (before: the bare message). */
+  @Test
+  void errorsAreNamedLikeEveryCommandsErrors(@TempDir Path dir) throws Exception {
+    Run missing = run(dir.resolve("nope.yaml").toString());
+    assertEquals(Main.NOT_FOUND, missing.exit());
+    assertEquals("dharmana plan: Cannot load descriptor " + dir.resolve("nope.yaml") + ": no such file\n", missing.err());
+    Path malformed = Files.writeString(dir.resolve("bad.yaml"), "computation: [\n");
+    Run bad = run(malformed.toString());
+    assertEquals(Main.INVALID, bad.exit());
+    assertTrue(bad.err().startsWith("dharmana plan: Invalid descriptor " + malformed) && bad.err().lines().count() == 1, bad.err());
   }
 }

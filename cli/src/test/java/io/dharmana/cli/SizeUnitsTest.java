@@ -37,30 +37,30 @@ class SizeUnitsTest {
     new Random(seed).nextBytes(data);
     Path file = Files.write(dir.resolve("in.bin"), data);
     Path repo = dir.resolve("repo");
-    assertEquals(0, CompressCommandTest.run(new InitCommand(), repo.toString()).exit());
+    assertEquals(0, CompressCommandTest.run("init", repo.toString()).exit());
 
-    Run put = CompressCommandTest.run(new PutCommand(), repo.toString(), "obj", file.toString(), "--no-progress");
+    Run put = CompressCommandTest.run("put", repo.toString(), "obj", file.toString(), "--no-progress");
     assertEquals(0, put.exit(), put.err());
     assertTrue(put.out().startsWith("put obj: 2.86 MiB -> "), "seed " + seed + ": " + put.out());
     assertBinaryOnly("put", put.out(), seed);
 
-    Run get = CompressCommandTest.run(new GetCommand(), repo.toString(), "obj", "-o", dir.resolve("out.bin").toString(),
+    Run get = CompressCommandTest.run("get", repo.toString(), "obj", "-o", dir.resolve("out.bin").toString(),
         "--no-progress");
     assertEquals(0, get.exit(), get.err());
     assertTrue(get.err().contains("2.86 MiB"), "seed " + seed + ": " + get.err());
     assertBinaryOnly("get", get.err(), seed);
 
     for (String[] args : new String[][] {{repo.toString()}, {repo.toString(), "obj"}}) {
-      Run stat = CompressCommandTest.run(new StatCommand(), args);
+      Run stat = CompressCommandTest.run("stat", args);
       assertEquals(0, stat.exit(), stat.err());
       assertBinaryOnly("stat", stat.out(), seed);
     }
-    Run ls = CompressCommandTest.run(new LsCommand(), repo.toString());
+    Run ls = CompressCommandTest.run("ls", repo.toString());
     assertEquals(0, ls.exit(), ls.err());
     assertTrue(ls.out().contains("2.86 MiB"), "seed " + seed + ": " + ls.out());
     assertBinaryOnly("ls", ls.out(), seed);
 
-    Run json = CompressCommandTest.run(new PutCommand(), repo.toString(), "obj2", file.toString(), "--no-progress", "--json");
+    Run json = CompressCommandTest.run("put", repo.toString(), "obj2", file.toString(), "--no-progress", "--json");
     assertEquals(0, json.exit(), json.err());
     assertEquals(3_000_000, new ObjectMapper().readTree(json.out()).get("object").get("size").asLong(),
         "seed " + seed + ": --json must keep raw bytes: " + json.out());

@@ -1,6 +1,7 @@
 package io.dharmana.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -181,5 +182,46 @@ class VisibilityCommandsTest {
     assertEquals(Main.FAILED, refused.exit());
     assertTrue(refused.err().contains("Cannot run the demo in"), refused.err());
     assertTrue(Files.exists(other.resolve("keep.txt")));
+  }
+
+  /** Times to the second in the summary and the page, to the millisecond in JSON: before, to the nanosecond everywhere. */
+  @Test
+  void reportTimesAreToTheSecondAndToTheMillisecondInJson(@TempDir Path dir) throws Exception {
+    Path root = repository(dir);
+    String seconds = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ";
+    Run text = run(new ReportCommand(), root.toString());
+    assertTrue(java.util.regex.Pattern.compile("run          put a \\[default\\] at " + seconds + ", ").matcher(text.out()).find(), text.out());
+    Path page = dir.resolve("r.html");
+    Run json = run(new ReportCommand(), root.toString(), "--json", "-o", page.toString());
+    JsonNode node = new ObjectMapper().readTree(json.out());
+    String millis = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z";
+    assertTrue(node.get("generated").asText().matches(millis), node.get("generated").asText());
+    assertTrue(node.get("runs").get(0).get("end").asText().matches(millis), json.out());
+    assertTrue(node.get("runs").get(0).get("start").asText().matches(millis), json.out());
+    String html = Files.readString(page);
+    assertFalse(java.util.regex.Pattern.compile("T\\d\\d:\\d\\d:\\d\\d\\.\\d").matcher(html).find(), "fractions of a second on the page");
+    assertTrue(java.util.regex.Pattern.compile("generated " + seconds).matcher(html).find(), "the page's time");
+  }
+
+  /** A repository of checkpoints holds its steps: cost said '0 objects' of the checkpoint pipeline. */
+  @Test
+  void costAndReportCountTheCheckpointStepsHeld(@TempDir Path dir) throws Exception {
+    Path root = dir.resolve("ck");
+    Repository.init(root, Repository.defaultPipeline()).close();
+    for (int step = 1; step <= 2; step++) {
+      Path model = CompressCommandTest.checkpoint(Files.createDirectories(dir.resolve("s" + step)), "model.safetensors", 40, step * 1e-3f);
+      CompressCommandTest.Run save = CompressCommandTest.run("checkpoint", "save", root.toString(), "--run", "r", "--step",
+          Integer.toString(step), model.toString());
+      assertEquals(0, save.exit(), save.err());
+    }
+    Run cost = run(new CostCommand(), root.toString());
+    assertEquals(0, cost.exit(), cost.err());
+    assertTrue(java.util.regex.Pattern.compile("\\n  checkpoint +2 steps +\\S+ [KM]iB logical").matcher(cost.out()).find(), cost.out());
+    JsonNode pipelines = new ObjectMapper().readTree(run(new CostCommand(), root.toString(), "--json").out()).get("pipelines");
+    JsonNode checkpoints = pipelines.get(pipelines.size() - 1);
+    assertEquals("checkpoint", checkpoints.get("pipeline").asText());
+    assertEquals(2, checkpoints.get("steps").asLong(), pipelines.toString());
+    Run report = run(new ReportCommand(), root.toString());
+    assertTrue(report.out().contains(" and 2 checkpoint steps, "), report.out());
   }
 }

@@ -53,10 +53,13 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
   /**
    * One pipeline's share.
    *
+   * @param objects its named objects
+   * @param steps the checkpoint steps kept whose tensors it stores: the checkpoint pipeline holds
+   *     them as unnamed objects, so its {@code objects} is 0 however many checkpoints it holds
    * @param monthly its stored bytes at the blended price, USD per month
    * @param rawMonthly its logical bytes on the baseline class, USD per month
    */
-  public record PipelineCost(String pipeline, long objects, long logicalBytes, long storedBytes, double monthly,
+  public record PipelineCost(String pipeline, long objects, long steps, long logicalBytes, long storedBytes, double monthly,
       double rawMonthly) {
     public double savedFraction() {
       return rawMonthly == 0 ? 0 : 1 - monthly / rawMonthly;
@@ -71,7 +74,7 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
 
   /** As {@link #of(Repository, PriceTable)}, from statistics already taken. */
   public static RepositoryCost of(Repository repo, PriceTable prices, RepositoryStats stats) {
-    long[] checkpoints = checkpointBytes(repo, true); // logical, stored
+    long[] checkpoints = checkpointBytes(repo, true); // logical, stored, steps
     long logicalTotal = logicalBytes(stats, checkpoints[0]);
     long storedTotal = stats.uniqueStoredBytes();
     Map<String, TierSpec> specs = new LinkedHashMap<>();
@@ -109,11 +112,13 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
           }
         }
       }
+      long steps = 0;
       if (e.getKey().equals(CheckpointManager.PIPELINE)) {
         f[1] += checkpoints[0];
         f[2] += checkpoints[1];
+        steps = checkpoints[2];
       }
-      pipelines.add(new PipelineCost(e.getKey(), f[0], f[1], f[2], f[2] * perByte, f[1] * rawPerByte));
+      pipelines.add(new PipelineCost(e.getKey(), f[0], steps, f[1], f[2], f[2] * perByte, f[1] * rawPerByte));
     }
     return new RepositoryCost(tierCost, pipelines, stats, logicalTotal, storedTotal);
   }
@@ -132,16 +137,17 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
   }
 
   /**
-   * Raw tensor bytes of every complete checkpoint step kept and, if {@code withStored}, the
-   * distinct stored bytes they need (which reads every step's tensor manifests).
+   * Raw tensor bytes of every complete checkpoint step kept, if {@code withStored} the distinct
+   * stored bytes they need (which reads every step's tensor manifests), and the number of steps.
    */
   private static long[] checkpointBytes(Repository repo, boolean withStored) {
-    long[] result = new long[2];
+    long[] result = new long[3];
     for (String run : CheckpointManager.runs(repo)) {
       try (CheckpointManager m = CheckpointManager.open(repo, run, CheckpointOptions.DEFAULT)) {
         List<Long> steps = new ArrayList<>();
         for (CheckpointInfo info : m.list()) {
           result[0] += info.logicalBytes();
+          result[2]++;
           steps.add(info.step());
         }
         if (withStored) {
@@ -172,7 +178,20 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
     return usage;
   }
 
-  /** Bytes saved against storing everything raw: logical minus stored. */
+  /**
+   * What a pipeline holds, counted as its user would: "3 objects", or for the checkpoint pipeline,
+   * whose tensors are unnamed objects, "2 steps".
+   */
+  static String holds(PipelineCost p) {
+    return p.pipeline().equals(CheckpointManager.PIPELINE) ? Figures.count(p.steps(), "step") : Figures.count(p.objects(), "object");
+  }
+
+  /** The checkpoint steps kept, of every run. */
+  public long checkpointSteps() {
+    return pipelines.stream().mapToLong(PipelineCost::steps).sum();
+  }
+
+    /** Bytes saved against storing everything raw: logical minus stored. */
   public long savedBytes() {
     return logicalBytes - storedBytes;
   }
@@ -199,8 +218,9 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
     out.append("per pipeline (distinct stored bytes at the tiers' blended price; checkpoints: kept steps' raw tensors)\n");
     int width = pipelines.stream().mapToInt(p -> p.pipeline().length()).max().orElse(8);
     for (PipelineCost p : pipelines) {
-      out.append(String.format(java.util.Locale.ROOT, "  %-" + width + "s  %4d %s  %12s logical -> %12s stored  %12s/month"
-              + "  (raw %s, saved %s)%n", p.pipeline(), p.objects(), Figures.objects(p.objects()), Figures.bytes(p.logicalBytes()), Figures.bytes(p.storedBytes()),
+      String[] holds = holds(p).split(" ");
+      out.append(String.format(java.util.Locale.ROOT, "  %-" + width + "s  %4s %-7s  %12s logical -> %12s stored  %12s/month"
+              + "  (raw %s, saved %s)%n", p.pipeline(), holds[0], holds[1], Figures.bytes(p.logicalBytes()), Figures.bytes(p.storedBytes()),
           Figures.usd(p.monthly()), Figures.usd(p.rawMonthly()), Figures.percent1(p.savedFraction())));
     }
     out.append(String.format(java.util.Locale.ROOT, "storage savings: %s logical stored as %s (%s saved, %s); %s/month vs %s/month raw%n",

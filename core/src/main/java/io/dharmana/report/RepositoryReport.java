@@ -165,8 +165,11 @@ public record RepositoryReport(
   public String toText() {
     StringBuilder out = new StringBuilder();
     out.append("repository   ").append(repository).append('\n');
-    out.append(String.format(Locale.ROOT, "holds        %d %s, %s logical, %s stored (%s; dedup among named objects saved %s)%n",
-        stats.objects(), Figures.objects(stats.objects()).trim(), Figures.bytes(cost.logicalBytes()), Figures.bytes(cost.storedBytes()),
+    // a checkpoint's tensors are unnamed objects: its steps are counted beside the named objects
+    long steps = cost.checkpointSteps();
+    out.append(String.format(Locale.ROOT, "holds        %s%s, %s logical, %s stored (%s; dedup among named objects saved %s)%n",
+        Figures.count(stats.objects(), "object"), steps == 0 ? "" : " and " + Figures.count(steps, "checkpoint step"),
+        Figures.bytes(cost.logicalBytes()), Figures.bytes(cost.storedBytes()),
         Figures.ratio(cost.ratio()), Figures.bytes(stats.dedupSavedBytes())));
     out.append(String.format(Locale.ROOT, "saved        %s (%s of logical)%n", Figures.bytes(cost.savedBytes()),
         Figures.percent1(cost.logicalBytes() == 0 ? 0 : (double) cost.savedBytes() / cost.logicalBytes())));
@@ -187,7 +190,7 @@ public record RepositoryReport(
           Figures.percent1(overallUtilization()), util.size(), Figures.percent1(util.get(util.size() - 1).utilization())));
     }
     for (MetricsSnapshot r : runs) {
-      out.append(String.format(Locale.ROOT, "run          %s [%s] at %s, %s%n", r.operation(), r.pipeline(), r.end(),
+      out.append(String.format(Locale.ROOT, "run          %s [%s] at %s, %s%n", r.operation(), r.pipeline(), Figures.time(r.end()),
           Figures.seconds(r.seconds())));
     }
     for (Bottleneck b : bottlenecks) {

@@ -1,5 +1,6 @@
 package io.dharmana.dataset.internal;
 
+import io.dharmana.InvalidDescriptorException;
 import io.dharmana.dataset.SourceInfo;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -14,6 +15,10 @@ import java.util.NoSuchElementException;
  * Every line of a JSON Lines file is a sample (field {@code json}, without its terminator). The
  * terminator ({@code \n}, {@code \r\n} or none on a last line) is kept as the restore byte so
  * that unpacking gives the file back byte-identical.
+ *
+ * <p>Each line must hold one JSON value: a line that does not is refused with the file, its number
+ * and what is wrong, before a reader of the dataset meets it. Blank lines pass, as empty samples,
+ * so that the file still comes back byte for byte.
  */
 final class JsonLinesSource implements SourceReader {
   static final String FIELD = "json";
@@ -95,11 +100,19 @@ final class JsonLinesSource implements SourceReader {
         terminator = CRLF;
         data = java.util.Arrays.copyOf(data, data.length - 1);
       }
-      bytes += data.length + (terminator == NO_TERMINATOR ? 0 : terminator == LF ? 1 : 2);
       lineNumber++;
+      checkJson(data);
+      bytes += data.length + (terminator == NO_TERMINATOR ? 0 : terminator == LF ? 1 : 2);
       return new PackedSample(name + "#" + lineNumber, List.of(FIELD), List.of(data), new byte[] {terminator});
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void checkJson(byte[] data) {
+    String problem = JsonSyntax.problem(data);
+    if (problem != null) {
+      throw new InvalidDescriptorException("Invalid input " + file + ", line " + lineNumber + ": not JSON: " + problem);
     }
   }
 

@@ -68,7 +68,8 @@ public final class TensorFileReader implements AutoCloseable {
    * Opens and validates {@code path}.
    *
    * @throws NotFoundException if it does not exist
-   * @throws CorruptDataException if it is not an intact {@code .dhz} file
+   * @throws InvalidDescriptorException if it is not a {@code .dhz} file (it bears neither signature)
+   * @throws CorruptDataException if it is a damaged {@code .dhz} file
    */
   public static TensorFileReader open(Path path) {
     FileChannel channel;
@@ -100,15 +101,27 @@ public final class TensorFileReader implements AutoCloseable {
 
   private static Opened readHeader(Path path, FileChannel channel) throws IOException {
     long size = channel.size();
+    // a file with neither signature, the first bytes' nor the last bytes', is not a .dhz: the caller gave
+    // the wrong file (invalid input); one with either whose checks fail is a damaged .dhz (corrupt data)
+    byte[] magic = new byte[TensorFileFormat.MAGIC.length];
+    if (size >= magic.length) {
+      read(channel, 0, magic.length, path).get(magic);
+    }
+    if (!Arrays.equals(magic, TensorFileFormat.MAGIC)) {
+      byte[] end = new byte[TensorFileFormat.END_MAGIC.length];
+      if (size >= magic.length + end.length) {
+        read(channel, size - end.length, end.length, path).get(end);
+      }
+      if (!Arrays.equals(end, TensorFileFormat.END_MAGIC)) {
+        throw new InvalidDescriptorException("Invalid tensor file " + path + ": it does not start with DHARMANZ (not a .dhz file)");
+      }
+      throw new CorruptDataException("Cannot read tensor file " + path + ": it does not start with DHARMANZ (damaged signature)");
+    }
     if (size < TensorFileFormat.PREAMBLE_BYTES + TensorFileFormat.TRAILER_BYTES) {
-      throw new CorruptDataException("Cannot read tensor file " + path + ": " + size + " bytes is too small");
+      throw new CorruptDataException("Cannot read tensor file " + path + ": " + size + " bytes is too small (truncated)");
     }
     ByteBuffer preamble = read(channel, 0, TensorFileFormat.PREAMBLE_BYTES, path);
-    byte[] magic = new byte[8];
-    preamble.get(magic);
-    if (!Arrays.equals(magic, TensorFileFormat.MAGIC)) {
-      throw new CorruptDataException("Cannot read tensor file " + path + ": it does not start with DHARMANZ");
-    }
+    preamble.position(magic.length);
     int version = preamble.getInt();
     if (version < TensorFileFormat.VERSION_JSON_HEADER || version > TensorFileFormat.VERSION) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": format version " + version + " is not one of "

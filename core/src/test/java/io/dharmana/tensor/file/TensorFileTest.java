@@ -171,6 +171,13 @@ class TensorFileTest {
       Files.write(damaged, bad);
       assertThrows(CorruptDataException.class, () -> TensorFileReader.open(damaged).close(), "flip at " + at);
     }
+    // a file that bears neither signature is not a .dhz at all: the caller's input is invalid, not corrupt
+    byte[] other = good.clone();
+    other[0] ^= 1;
+    other[other.length - 1] ^= 1;
+    Path notDhz = Files.write(tmp.resolve("other.bin"), other);
+    assertThrows(io.dharmana.InvalidDescriptorException.class, () -> TensorFileReader.open(notDhz).close());
+    assertThrows(io.dharmana.InvalidDescriptorException.class, () -> TensorFileReader.open(Files.write(tmp.resolve("empty.dhz"), new byte[0])).close());
     Path truncated = tmp.resolve("trunc.dhz");
     Files.write(truncated, java.util.Arrays.copyOf(good, good.length - 5));
     assertThrows(CorruptDataException.class, () -> TensorFileReader.open(truncated).close());
