@@ -91,8 +91,10 @@ final class StatCommand implements Callable<Integer> {
       long stepsWhole = io.dharmana.report.RepositoryCost.logicalBytes(r, stats);
       out.printf("logical      %s%s%n", Output.bytes(stats.logicalBytes()), stepsWhole == stats.logicalBytes() ? ""
           : " (each object once; " + Output.bytes(stepsWhole) + " with every kept checkpoint step whole, as 'dharmana cost' counts)");
-      out.printf("stored       %s unique (%s before dedup, %s in chunk store incl. garbage)%n",
-          Output.bytes(stats.uniqueStoredBytes()), Output.bytes(stats.referencedStoredBytes()), Output.bytes(stats.chunkBytes()));
+      out.printf("stored       %s unique (%s before dedup, %s in chunk store incl. garbage%s)%n",
+          Output.bytes(stats.uniqueStoredBytes()), Output.bytes(stats.referencedStoredBytes()), Output.bytes(stats.chunkBytes()),
+          stats.unlistedTiers().isEmpty() ? "" : ", leaving out tier " + String.join(", ", stats.unlistedTiers())
+              + ", which cannot be listed now");
       out.printf("ratio        %s overall; stages %s; dedup saved %s%n", Output.ratio(stats.ratio()),
           Output.ratio(stats.compressionRatio()), Output.bytes(stats.dedupSavedBytes()));
       out.println("tiers");

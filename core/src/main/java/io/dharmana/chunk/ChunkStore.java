@@ -98,7 +98,20 @@ public final class ChunkStore {
     if (!(blobs instanceof SupportsListing listing)) {
       throw new UnsupportedOperationException("Cannot list chunks: the store does not support listing");
     }
-    return listing.list(PREFIX).filter(b -> b.key().length() == PREFIX.length() + 3 + 64);
+    return chunksOnly(listing.list(PREFIX));
+  }
+
+  /**
+   * The chunks of the tiers that can be listed now, naming each one that cannot to {@code
+   * unlisted} (see {@link io.dharmana.store.TieredStore#list(String, java.util.function.Consumer)});
+   * as {@link #list()} on a store of one tier.
+   */
+  public Stream<BlobInfo> listReachable(java.util.function.Consumer<String> unlisted) {
+    return blobs instanceof io.dharmana.store.TieredStore tiered ? chunksOnly(tiered.list(PREFIX, unlisted)) : list();
+  }
+
+  private static Stream<BlobInfo> chunksOnly(Stream<BlobInfo> listed) {
+    return listed.filter(b -> b.key().length() == PREFIX.length() + 3 + 64);
   }
 
   /** The id of a listed chunk key. */

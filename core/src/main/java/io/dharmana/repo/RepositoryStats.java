@@ -35,18 +35,22 @@ import java.util.stream.Stream;
  * @param tiers per-tier distribution
  * @param includedObjects live unnamed objects: reachable only through the includes of live ones
  * @param logicalBytesByPipeline {@code logicalBytes} split by the pipeline that wrote each object
+ * @param unlistedTiers tiers that could not be listed (an S3 endpoint that is down): {@code
+ *     chunkBytes} and {@code chunks} leave out what only they hold
  */
 public record RepositoryStats(long objects, long logicalBytes, long referencedStoredBytes, long uniqueStoredBytes,
-    long chunkBytes, long chunks, List<TierStats> tiers, long includedObjects, Map<String, Long> logicalBytesByPipeline) {
+    long chunkBytes, long chunks, List<TierStats> tiers, long includedObjects, Map<String, Long> logicalBytesByPipeline,
+    List<String> unlistedTiers) {
 
   public RepositoryStats {
     logicalBytesByPipeline = Map.copyOf(logicalBytesByPipeline);
+    unlistedTiers = List.copyOf(unlistedTiers);
   }
 
   /** Stats of a repository whose objects include none. */
   public RepositoryStats(long objects, long logicalBytes, long referencedStoredBytes, long uniqueStoredBytes,
       long chunkBytes, long chunks, List<TierStats> tiers) {
-    this(objects, logicalBytes, referencedStoredBytes, uniqueStoredBytes, chunkBytes, chunks, tiers, 0, Map.of());
+    this(objects, logicalBytes, referencedStoredBytes, uniqueStoredBytes, chunkBytes, chunks, tiers, 0, Map.of(), List.of());
   }
 
   /** The logical bytes of the live objects {@code pipeline} wrote. */
@@ -121,12 +125,16 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
     long uniqueBytes = unique.values().stream().mapToLong(Integer::longValue).sum();
     long chunkBytes = 0;
     long chunkCount = 0;
-    try (Stream<BlobInfo> all = repo.chunkStore().list()) {
+    // the live figures above come from the manifests, which stay on the write tier; only the
+    // chunk store's totals need every tier, and they leave out one that is down rather than fail
+    List<String> unlisted = new java.util.ArrayList<>();
+    try (Stream<BlobInfo> all = repo.chunkStore().listReachable(unlisted::add)) {
       for (BlobInfo info : (Iterable<BlobInfo>) all::iterator) {
         chunkBytes += info.size();
         chunkCount++;
       }
     }
-    return new RepositoryStats(objects, logical, referenced, uniqueBytes, chunkBytes, chunkCount, repo.tiers().stats(), included, byPipeline);
+    return new RepositoryStats(objects, logical, referenced, uniqueBytes, chunkBytes, chunkCount, repo.tiers().stats(), included, byPipeline,
+        unlisted);
   }
 }

@@ -512,12 +512,26 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   /** Blobs held by any tier that can list, deduplicated (the nearest tier's entry wins), sorted. */
   @Override
   public Stream<BlobInfo> list(String prefix) {
+    return list(prefix, null);
+  }
+
+  /**
+   * As {@link #list(String)}; but when {@code unlisted} is given, a tier that cannot be listed now
+   * (an S3 endpoint that is down) is skipped and its name passed to it. For read-outs that can show
+   * part of the picture and say so; garbage collection must see every tier and fails instead.
+   */
+  public Stream<BlobInfo> list(String prefix, java.util.function.Consumer<String> unlisted) {
     Objects.requireNonNull(prefix, "prefix");
     TreeMap<String, BlobInfo> merged = new TreeMap<>();
     for (Level level : levels) {
       if (level.tier.store() instanceof SupportsListing listing) {
         try (Stream<BlobInfo> infos = listing.list(prefix)) {
           infos.forEach(info -> merged.putIfAbsent(info.key(), info));
+        } catch (UncheckedIOException e) {
+          if (unlisted == null) {
+            throw e;
+          }
+          unlisted.accept(level.tier.name());
         }
       }
     }

@@ -197,6 +197,11 @@ class S3TierOutageTest {
         assertEquals(demotedBefore.length, repo.stat("demoted-before").orElseThrow().size());
         assertArrayEquals(newer, readAll(repo, "newer"), "seed " + seed);
         assertReadFailsNamingTheS3Tier(repo, "older");
+        // the repository's stats (dharmana stat) come from the manifests and say which tier they leave out
+        io.dharmana.repo.RepositoryStats stats = repo.stats();
+        assertEquals(3, stats.objects());
+        assertEquals(older.length + demotedBefore.length + newer.length, stats.logicalBytes());
+        assertEquals(List.of("bucket"), stats.unlistedTiers());
       }
     } finally {
       server.stop();
