@@ -513,8 +513,11 @@ class Dataset:
             for s in positions:
                 yield shard.sample(s)
 
-    def verify(self):
-        """Reads every sample and checks its SHA-256 as well as its CRC-32C; returns the count."""
+    def verify(self, each=None):
+        """Reads every sample and checks its SHA-256 as well as its CRC-32C; returns the count.
+
+        ``each(sample, sha256_hex)``, when given, sees every sample once it has passed.
+        """
         n = 0
         for i in range(len(self.shard_infos)):
             shard = self._shard(i)
@@ -523,6 +526,8 @@ class Dataset:
                 digest = hashlib.sha256(b"".join(sample.fields.values())).hexdigest()
                 if digest != shard.sha256(s):
                     raise shard._corrupt("sample %d (%s): its bytes failed SHA-256 verification" % (sample.index, sample.key))
+                if each is not None:
+                    each(sample, digest)
                 n += 1
         return n
 
@@ -542,10 +547,8 @@ def _main(argv):
         ds = Dataset(args.dataset, endpoint_url=args.endpoint_url)
         if args.json:
             samples = []
-            for sample in ds:
-                samples.append({"index": sample.index, "key": sample.key, "fields": list(sample.fields),
-                                "sha256": hashlib.sha256(b"".join(sample.fields.values())).hexdigest()})
-            count = ds.verify()
+            count = ds.verify(lambda sample, digest: samples.append(
+                {"index": sample.index, "key": sample.key, "fields": list(sample.fields), "sha256": digest}))
             print(json.dumps({"samples": count, "bytes": ds.index["bytes"], "shards": len(ds.shard_infos),
                               "stages": [s["name"] for s in ds.stages], "verified": True, "items": samples}))
         else:

@@ -116,11 +116,7 @@ class TieredStoreTest {
   @Test
   void writeBackCommitsOnTheWriteTierAndCopiesDownInTheBackground() {
     GatedStore cold = new GatedStore(Stores.memory());
-    try (TieredStore store = TieredStore.builder()
-        .addTier(Tier.of(Stores.memory(), TierSpec.memory("hot", 0)))
-        .addTier(Tier.of(cold, TierSpec.memory("cold", 0)))
-        .placement(new PlacementPolicy("hot", "back", false))
-        .build()) {
+    try (TieredStore store = writeBack(Stores.memory(), cold)) {
       store.write("a", new byte[] {1, 2, 3}); // returns although the copy below cannot start yet
       assertEquals(List.of("hot"), store.tiersHolding("a"));
       assertArrayEquals(new byte[] {1, 2, 3}, store.read("a"));
@@ -134,11 +130,7 @@ class TieredStoreTest {
   @Test
   void theFirstMaintenancePassDoesNotTakeCopiesUnderWayForCopiesLeftUndone() {
     GatedStore cold = new GatedStore(Stores.memory());
-    try (TieredStore store = TieredStore.builder()
-        .addTier(Tier.of(Stores.memory(), TierSpec.memory("hot", 0)))
-        .addTier(Tier.of(cold, TierSpec.memory("cold", 0)))
-        .placement(new PlacementPolicy("hot", "back", false))
-        .build()) {
+    try (TieredStore store = writeBack(Stores.memory(), cold)) {
       store.write("a", new byte[] {1, 2, 3}); // its copy down waits at the gate
       try {
         store.maintain(); // the catch-up compares the tiers: "a" is missing below, but on its way
