@@ -13,6 +13,8 @@
 # With BASE (a git ref), the two Dharmana clients also run with the classes built from BASE, in
 # turn with this tree's (the measurement program is this tree's), and the ratios are printed.
 #
+# PACK_SIZE=8MiB in the environment sets the S3 tier's packSize (a BASE before s3 tiers took it fails).
+#
 # Usage: bench/scripts/s3-write-back.sh [OBJECTS (8)] [SIZE_MIB (4)] [ROUNDS (3)] [BASE] [PUTS (12)]
 # Needs: offline Maven with the project's dependencies (it compiles, never installs).
 set -euo pipefail
@@ -47,7 +49,9 @@ if [[ -n "$BASE" ]]; then
 fi
 
 export DHARMANA_TEST_S3_ACCESS=dharmana-test DHARMANA_TEST_S3_SECRET=dharmana-test-secret
-measure() { java -cp "${CP[$1]}" io.dharmana.s3.WriteBackMeasurement "${@:2}" 2> /dev/null | grep '^RESULT'; }
+PACK_OPTION=()
+[[ -n "${PACK_SIZE:-}" ]] && PACK_OPTION=(-Ddharmana.measure.packSize="$PACK_SIZE")
+measure() { java "${PACK_OPTION[@]}" -cp "${CP[$1]}" io.dharmana.s3.WriteBackMeasurement "${@:2}" 2> /dev/null | grep '^RESULT'; }
 java -cp "${CP[new]}" io.dharmana.s3.WriteBackMeasurement serve "$W/objects" > "$W/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 120); do grep -q '^ENDPOINT' "$W/server.log" && break; sleep 0.5; done

@@ -78,9 +78,13 @@ public final class WriteBackMeasurement {
   private static PipelineDescriptor pipeline(URI endpoint, String label) {
     String prefix = label + "-" + System.nanoTime();
     TierSpec nvme = TierSpec.local("nvme", "tiers/nvme");
-    TierSpec bucket = new TierSpec("bucket", "s3", "s3://" + BUCKET + "/" + prefix, 0, 0.9, 0.7, null, "s3-standard",
-        Map.of("endpoint", endpoint.toString(), "pathStyle", "true",
-            "accessKeyEnv", "DHARMANA_TEST_S3_ACCESS", "secretKeyEnv", "DHARMANA_TEST_S3_SECRET"));
+    Map<String, String> options = new java.util.HashMap<>(Map.of("endpoint", endpoint.toString(), "pathStyle", "true",
+        "accessKeyEnv", "DHARMANA_TEST_S3_ACCESS", "secretKeyEnv", "DHARMANA_TEST_S3_SECRET"));
+    String packSize = System.getProperty("dharmana.measure.packSize"); // the S3 tier's, when given
+    if (packSize != null) {
+      options.put("packSize", packSize);
+    }
+    TierSpec bucket = new TierSpec("bucket", "s3", "s3://" + BUCKET + "/" + prefix, 0, 0.9, 0.7, null, "s3-standard", options);
     return PipelineDescriptor.of("wb", StorageDescriptor.builder()
         .tier(nvme).tier(bucket).placement(new PlacementPolicy("nvme", "back", true)).build());
   }
