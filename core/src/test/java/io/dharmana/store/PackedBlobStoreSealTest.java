@@ -3,7 +3,6 @@ package io.dharmana.store;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -12,7 +11,8 @@ import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -38,6 +38,12 @@ class PackedBlobStoreSealTest {
 
     private void add(String what) {
       counts.computeIfAbsent(what, k -> new AtomicInteger()).incrementAndGet();
+    }
+
+    /** What was asked and stored under packs/, in a fixed order. */
+    String summary() {
+      return "exists pack=" + count("exists pack") + ", exists idx=" + count("exists idx")
+          + ", create pack=" + count("create pack") + ", create idx=" + count("create idx");
     }
 
     private static String kind(String key) {
@@ -71,50 +77,47 @@ class PackedBlobStoreSealTest {
     return b;
   }
 
-  @Test
-  void aFirstSealAsksNothingAndStoresThePackAndItsIndexOnce() throws Exception {
-    long seed = 19_001;
-    List<byte[]> blobs = blobs(seed);
-    BlobStore memory = Stores.memory();
-    CountingStore counting = new CountingStore(memory);
+  /**
+   * Writes the blobs into a packed store over {@code objects}, flushes and closes it; returns what
+   * it asked and stored. With {@code failFirstIndexWrite}, the first write of an index fails.
+   */
+  private CountingStore writeAndFlush(BlobStore objects, List<byte[]> blobs, boolean failFirstIndexWrite) throws IOException {
+    CountingStore counting = new CountingStore(objects);
+    counting.failNextIndex.set(failFirstIndexWrite);
     try (PackedBlobStore store = PackedBlobStore.open(counting, PackOptions.defaults(dir.resolve("spool")))) {
       for (int i = 0; i < blobs.size(); i++) {
         store.write("chunks/" + i, blobs.get(i));
       }
       store.flush();
-      assertEquals(0, counting.count("exists pack"), "seed " + seed + ": " + counting.counts);
-      assertEquals(0, counting.count("exists idx"), "seed " + seed + ": " + counting.counts);
-      assertEquals(1, counting.count("create pack"), "seed " + seed + ": " + counting.counts);
-      assertEquals(1, counting.count("create idx"), "seed " + seed + ": " + counting.counts);
     }
-    try (PackedBlobStore store = PackedBlobStore.open(memory, PackOptions.defaults(dir.resolve("spool")))) {
+    return counting;
+  }
+
+  /** Every blob read back by a store opened anew over what the packs left in {@code objects}. */
+  private void assertReadBack(BlobStore objects, List<byte[]> blobs, long seed) {
+    try (PackedBlobStore store = PackedBlobStore.open(objects, PackOptions.defaults(dir.resolve("spool")))) {
       for (int i = 0; i < blobs.size(); i++) {
         assertArrayEquals(blobs.get(i), store.read("chunks/" + i), "seed " + seed);
       }
     }
   }
 
-  @Test
-  void aSealRetriedAfterItsIndexFailedAsksWhatTheFailedAttemptStoredAndUploadsThePackOnce() throws Exception {
-    long seed = 19_002;
+  /**
+   * A first seal asks nothing and stores the pack and its index once. A seal retried after its
+   * index's write failed (the sealer's attempt; the flush tries once more) asks for both, finds the
+   * pack and stores only the index.
+   */
+  @ParameterizedTest
+  @CsvSource({
+      "false, 'exists pack=0, exists idx=0, create pack=1, create idx=1'",
+      "true, 'exists pack=1, exists idx=1, create pack=1, create idx=1'"})
+  void aSealAsksOnlyWhenItIsRetried(boolean failFirstIndexWrite, String asked) throws Exception {
+    long seed = 19_001;
     List<byte[]> blobs = blobs(seed);
     BlobStore memory = Stores.memory();
-    CountingStore counting = new CountingStore(memory);
-    counting.failNextIndex.set(true);
-    try (PackedBlobStore store = PackedBlobStore.open(counting, PackOptions.defaults(dir.resolve("spool")))) {
-      for (int i = 0; i < blobs.size(); i++) {
-        store.write("chunks/" + i, blobs.get(i));
-      }
-      store.flush(); // the sealer's attempt fails; the flush tries once more, and that succeeds
-      assertFalse(counting.failNextIndex.get(), "seed " + seed + ": the index's first write failed");
-      assertEquals(1, counting.count("create pack"), "seed " + seed + ": the pack is stored once; " + counting.counts);
-      assertEquals(1, counting.count("create idx"), "seed " + seed + ": " + counting.counts);
-      assertTrue(counting.count("exists pack") >= 1, "seed " + seed + ": the retry asks; " + counting.counts);
-    }
-    try (PackedBlobStore store = PackedBlobStore.open(memory, PackOptions.defaults(dir.resolve("spool")))) {
-      for (int i = 0; i < blobs.size(); i++) {
-        assertArrayEquals(blobs.get(i), store.read("chunks/" + i), "seed " + seed);
-      }
-    }
+    CountingStore counting = writeAndFlush(memory, blobs, failFirstIndexWrite);
+    assertFalse(counting.failNextIndex.get(), "seed " + seed + ": the failure was injected");
+    assertEquals(asked, counting.summary(), "seed " + seed);
+    assertReadBack(memory, blobs, seed);
   }
 }

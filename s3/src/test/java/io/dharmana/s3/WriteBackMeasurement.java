@@ -133,18 +133,10 @@ public final class WriteBackMeasurement {
     double[] put = new double[puts];
     double[] close = new double[puts];
     for (int i = 0; i < puts; i++) {
-      byte[] bytes = new byte[sizeKiB << 10];
-      new Random(2000L + i).nextBytes(bytes);
-      long t0 = System.nanoTime();
-      Repository repo = Repository.open(root);
-      long t1 = System.nanoTime();
-      repo.put("o" + i, new ByteArrayInputStream(bytes), PutOptions.defaults());
-      long t2 = System.nanoTime();
-      repo.close();
-      long t3 = System.nanoTime();
-      open[i] = (t1 - t0) / 1e9;
-      put[i] = (t2 - t1) / 1e9;
-      close[i] = (t3 - t2) / 1e9;
+      double[] times = oneCommand(root, sizeKiB, i);
+      open[i] = times[0];
+      put[i] = times[1];
+      close[i] = times[2];
     }
     io.dharmana.store.Stores.deleteTreeQuietly(root, false);
     System.out.printf("RESULT commands %s puts=%d open_s=%.4f put_s=%.4f close_s=%.4f first_close_s=%.4f last_open_s=%.4f%n",
@@ -156,11 +148,17 @@ public final class WriteBackMeasurement {
    * first use), one object of SIZE_KIB put, closed (which waits for the copies).
    */
   private static void command(URI endpoint, Path root, int sizeKiB, int i) throws Exception {
-    byte[] bytes = new byte[sizeKiB << 10];
-    new Random(2000L + i).nextBytes(bytes);
     if (!Files.exists(root)) {
       Repository.init(root, pipeline(endpoint, "command")).close();
     }
+    double[] times = oneCommand(root, sizeKiB, i);
+    System.out.printf("RESULT command %d open_s=%.3f put_s=%.3f close_s=%.3f%n", i, times[0], times[1], times[2]);
+  }
+
+  /** Opens the repository at ROOT, puts object I of SIZE_KIB, closes it; returns the three times in seconds. */
+  private static double[] oneCommand(Path root, int sizeKiB, int i) throws Exception {
+    byte[] bytes = new byte[sizeKiB << 10];
+    new Random(2000L + i).nextBytes(bytes);
     long t0 = System.nanoTime();
     Repository repo = Repository.open(root);
     long t1 = System.nanoTime();
@@ -168,7 +166,7 @@ public final class WriteBackMeasurement {
     long t2 = System.nanoTime();
     repo.close();
     long t3 = System.nanoTime();
-    System.out.printf("RESULT command %d open_s=%.3f put_s=%.3f close_s=%.3f%n", i, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
+    return new double[] {(t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9};
   }
 
   private static double median(double[] values) {
