@@ -280,6 +280,8 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     // its index is written (or it was loaded from one): from here on a listing without the index
     // means the pack was deleted; before, that the index is not written yet
     volatile boolean indexed;
+    // a seal was attempted, which may have stored the pack or its index; guarded by the pack
+    private boolean sealAttempted;
 
     Pack(String id, PackState state) {
       this.id = id;
@@ -1289,7 +1291,12 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
         sealing.remove(pack);
         return;
       }
-      if (!objects.exists(pack.packKey())) {
+      // A first attempt asks nothing (on an object store, two HEADs of each commit's four requests):
+      // the pack's id is new and random, so only an earlier attempt of this instance can have stored
+      // the pack or its index. A retry asks, as that attempt may have failed after storing either.
+      boolean retry = pack.sealAttempted;
+      pack.sealAttempted = true;
+      if (!retry || !objects.exists(pack.packKey())) {
         upload(pack);
       }
       List<Map.Entry<String, Packed>> live;
@@ -1298,7 +1305,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
         live = pack.appended.stream().filter(e -> index.get(e.getKey()) == e.getValue()).toList();
         pack.state = PackState.SEALED;
       }
-      if (!objects.exists(pack.indexKey())) {
+      if (!retry || !objects.exists(pack.indexKey())) {
         try {
           objects.write(pack.indexKey(), writeIndex(pack, live));
         } catch (RuntimeException e) {

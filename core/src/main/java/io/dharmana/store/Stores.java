@@ -54,6 +54,13 @@ public final class Stores {
   }
 
   /** Tier kinds that have a registered {@link StoreFactory}, sorted. */
+  /**
+   * Options of every tier that {@link #forTier} reads itself, whatever the tier's kind: {@code pack}
+   * ({@code true} or {@code false}) and {@code packSize}. A factory that checks its tier's options
+   * must allow them.
+   */
+  public static final Set<String> PACKING_OPTIONS = Set.of("pack", "packSize");
+
   public static Set<String> kinds() {
     return Registry.FACTORIES.keySet();
   }

@@ -28,12 +28,21 @@ import java.util.function.Function;
  *   <li>{@code partSize}, {@code multipartThreshold}, {@code readPartSize}: sizes, in bytes or
  *       with a {@code KiB}/{@code MiB}/{@code GiB} suffix
  *   <li>{@code parallelism}, {@code maxAttempts}: positive integers
+ *   <li>{@code pack}, {@code packSize}: whether and how large the tier's packs are, read by {@link
+ *       io.dharmana.store.Stores#forTier} as for every tier
  * </ul>
  */
 public final class S3StoreFactory implements StoreFactory {
-  static final Set<String> OPTIONS =
+  static final Set<String> OPTIONS = union(
       Set.of("endpoint", "region", "pathStyle", "accessKeyEnv", "secretKeyEnv", "partSize",
-          "multipartThreshold", "readPartSize", "parallelism", "maxAttempts");
+          "multipartThreshold", "readPartSize", "parallelism", "maxAttempts"),
+      io.dharmana.store.Stores.PACKING_OPTIONS);
+
+  private static Set<String> union(Set<String> a, Set<String> b) {
+    Set<String> all = new java.util.HashSet<>(a);
+    all.addAll(b);
+    return Set.copyOf(all);
+  }
 
   private final Function<String, String> environment;
 

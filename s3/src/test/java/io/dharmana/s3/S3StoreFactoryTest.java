@@ -68,6 +68,41 @@ class S3StoreFactoryTest {
   }
 
   @Test
+  void anS3TierTakesThePackingOptionsOfEveryTier(@TempDir Path dir) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("DHARMANA_TEST_S3_ACCESS") != null,
+        "DHARMANA_TEST_S3_ACCESS is not set (the s3 module's surefire configuration sets it)");
+    long seed = 19_003;
+    S3ProxyServer server = S3ProxyServer.shared();
+    server.createBucket("packing");
+    Map<String, String> reach = Map.of("endpoint", server.endpoint().toString(), "pathStyle", "true",
+        "accessKeyEnv", "DHARMANA_TEST_S3_ACCESS", "secretKeyEnv", "DHARMANA_TEST_S3_SECRET");
+    java.util.Random random = new java.util.Random(seed);
+    byte[] blob = new byte[600 << 10];
+    // 1 MiB packs: four 600 KiB blobs fill two (64 MiB ones, the default, would take them all)
+    try (BlobStore store = io.dharmana.store.Stores.forTier(tier("s3://packing/small", with(reach, "packSize", "1MiB")), dir, true)) {
+      for (int i = 0; i < 4; i++) {
+        random.nextBytes(blob);
+        store.write("chunks/" + i, blob);
+      }
+      ((java.io.Flushable) store).flush();
+    }
+    try (var client = server.client()) {
+      long packs = client.listObjectsV2(r -> r.bucket("packing").prefix("small/packs/")).contents().stream()
+          .filter(o -> o.key().endsWith(".pack")).count();
+      assertEquals(2, packs, "seed " + seed);
+    }
+    try (BlobStore store = io.dharmana.store.Stores.forTier(tier("s3://packing/unpacked", with(reach, "pack", "false")), dir, true)) {
+      assertTrue(store instanceof S3Store, store.toString());
+    }
+  }
+
+  private static Map<String, String> with(Map<String, String> options, String name, String value) {
+    Map<String, String> all = new java.util.HashMap<>(options);
+    all.put(name, value);
+    return all;
+  }
+
+  @Test
   void badTierSpecsNameTheField() {
     S3StoreFactory factory = new S3StoreFactory(ENV::get);
     var e = assertThrows(InvalidDescriptorException.class, () -> factory.create(tier(null, Map.of()), Path.of("."), true));
