@@ -53,7 +53,6 @@ public final class Stores {
     return new LocalStore(Objects.requireNonNull(dir, "dir"), fsync, Clock.systemUTC());
   }
 
-  /** Tier kinds that have a registered {@link StoreFactory}, sorted. */
   /**
    * Options of every tier that {@link #forTier} reads itself, whatever the tier's kind: {@code pack}
    * ({@code true} or {@code false}) and {@code packSize}. A factory that checks its tier's options
@@ -61,6 +60,7 @@ public final class Stores {
    */
   public static final Set<String> PACKING_OPTIONS = Set.of("pack", "packSize");
 
+  /** Tier kinds that have a registered {@link StoreFactory}, sorted. */
   public static Set<String> kinds() {
     return Registry.FACTORIES.keySet();
   }
