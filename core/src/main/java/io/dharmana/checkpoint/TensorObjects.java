@@ -57,11 +57,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * leaves its own input there, so the next step's put finds its parent decoded. Decoding checks
  * every tensor's CRC-32C, the parent's SHA-256 and the whole file's checksum (see {@link
  * TensorFileReader#decompress}). The cache belongs to one instance and is removed by the next
- * process that finds it abandoned.
+ * process that finds it abandoned, or by {@link #close}.
  *
  * <p>Thread-safe.
  */
-public final class TensorObjects {
+public final class TensorObjects implements AutoCloseable {
   /** Manifest attribute marking a tensor-coded object; its value is the coding ({@code dhz}). */
   public static final String CODING = "tensor-file.coding";
   /** Manifest attribute: the manifest id of the parent a delta-coded object was coded against. */
@@ -199,6 +199,14 @@ public final class TensorObjects {
       closeQuietly(channel);
       throw new UncheckedIOException("Cannot read " + what, e);
     }
+  }
+
+  /** Removes this instance's cache; reads opened before keep their files. */
+  @Override
+  public synchronized void close() {
+    cached.clear();
+    cachedTotal = 0;
+    Stores.deleteTreeQuietly(dir, false);
   }
 
   private static boolean isSafetensors(Path file) {
