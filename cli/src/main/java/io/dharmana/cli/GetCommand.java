@@ -75,7 +75,7 @@ final class GetCommand implements Callable<Integer> {
       ObjectInfo info = r.stat(name).orElseThrow(() -> new io.dharmana.NotFoundException("Cannot read " + name + ": no such object"));
       long start = System.nanoTime();
       if (output == null) {
-        try (Progress bar = Progress.start("get " + name, TensorObjects.size(info), progress)) {
+        try (Progress bar = Progress.start("get " + name, TensorObjects.asPut(info).size(), progress)) {
           // straight to the file descriptor through a channel: decoded chunks are written from the
           // native buffers they were decoded into, where a stream would copy each into one first
           read(r, info, new java.io.FileOutputStream(java.io.FileDescriptor.out).getChannel(), bar);
@@ -85,7 +85,7 @@ final class GetCommand implements Callable<Integer> {
         // a device such as /dev/null is written in place
         ObjectInfo[] read = {info};
         OutputFile.write(output, file -> {
-          try (Progress bar = Progress.start("get " + name, TensorObjects.size(info), progress)) {
+          try (Progress bar = Progress.start("get " + name, TensorObjects.asPut(info).size(), progress)) {
             SafetensorsWriter.writeAtomically(file, channel -> read[0] = read(r, info, channel, bar));
           }
           return file;
@@ -131,7 +131,7 @@ final class GetCommand implements Callable<Integer> {
       }
       // the rest of each name after the prefix's last '/' (runs/7/a/b.bin under runs/7/ is a/b.bin)
       int cut = name.lastIndexOf('/') + 1;
-      long total = objects.stream().mapToLong(TensorObjects::size).sum();
+      long total = objects.stream().mapToLong(o -> TensorObjects.asPut(o).size()).sum();
       List<Map<String, Object>> read = new ArrayList<>();
       long start = System.nanoTime();
       try (Progress bar = Progress.start("get " + name, total, progress)) {
@@ -184,7 +184,7 @@ final class GetCommand implements Callable<Integer> {
     }
     try (TensorObjects tensors = new TensorObjects(r, TensorObjects.DEFAULT_CACHE_BYTES);
         java.io.InputStream in = tensors.open(info.manifestId(), info.name(), 0, Long.MAX_VALUE)) {
-      long size = TensorObjects.size(info);
+      ObjectInfo asPut = TensorObjects.asPut(info);
       long done = 0;
       byte[] buffer = new byte[1 << 20];
       for (int n; (n = in.read(buffer)) > 0; ) {
@@ -193,10 +193,9 @@ final class GetCommand implements Callable<Integer> {
           out.write(b);
         }
         done += n;
-        progress.progress(done, size);
+        progress.progress(done, asPut.size());
       }
-      return new ObjectInfo(info.name(), size, info.storedBytes(), info.sha256(), info.created(), info.pipeline(),
-          TensorObjects.userAttributes(info.attributes()), info.manifestId(), info.version(), info.lossy());
+      return asPut;
     }
   }
 }

@@ -116,23 +116,22 @@ public final class TensorObjects implements AutoCloseable {
     return manifest.attributes().containsKey(CODING);
   }
 
-  /** The size of the object as put: the decoded file's for a tensor-coded object. */
-  public static long size(ObjectInfo info) {
-    String decoded = info.attributes().get(CODING) == null ? null : info.attributes().get(ObjectManifest.ENCODED_FROM_SIZE);
-    return decoded == null ? info.size() : Long.parseLong(decoded);
-  }
-
   /**
-   * {@code attributes} without the ones this class keeps in manifests: they describe how the stored
-   * bytes are coded, not the object, and must not travel with a copy.
+   * {@code info} as users see the object: for a tensor-coded one, the size of the file put, no
+   * SHA-256 (the tensor file checks the original with its own checksum), and
+   * without the attributes this class keeps in its manifest (they describe how the stored bytes are
+   * coded, not the object, and must not travel with a copy). Other objects are returned as they are.
    */
-  public static Map<String, String> userAttributes(Map<String, String> attributes) {
-    if (!attributes.containsKey(CODING)) {
-      return attributes;
+  public static ObjectInfo asPut(ObjectInfo info) {
+    Map<String, String> attributes = info.attributes();
+    String size = attributes.get(ObjectManifest.ENCODED_FROM_SIZE);
+    if (!attributes.containsKey(CODING) || size == null) {
+      return info;
     }
     Map<String, String> user = new TreeMap<>(attributes);
     user.keySet().removeAll(List.of(CODING, BASE, DEPTH, ObjectManifest.ENCODED_FROM_SIZE));
-    return user;
+    return new ObjectInfo(info.name(), Long.parseLong(size), info.storedBytes(), "", info.created(), info.pipeline(),
+        user, info.manifestId(), info.version(), info.lossy());
   }
 
   /** Stores {@code data} under {@code name}, tensor-coded if it is a safetensors file. */
@@ -162,7 +161,8 @@ public final class TensorObjects implements AutoCloseable {
       attributes.put(DEPTH, Integer.toString(depth));
       attributes.put(ObjectManifest.ENCODED_FROM_SIZE, Long.toString(Files.size(input)));
       parent.ifPresent(p -> attributes.put(BASE, p.manifestId()));
-      PutOptions coded = options.withPipeline(CheckpointManager.ensurePipeline(repository)).withAttributes(attributes)
+      // no whole-object SHA-256: it would be the .dhz file's; the tensor file checks the original itself
+      PutOptions coded = options.withPipeline(CheckpointManager.ensurePipeline(repository)).withAttributes(attributes).withoutOriginalHash()
           .withIncludes(parent.map(p -> List.of(p.manifestId())).orElse(List.of()));
       ObjectInfo info;
       try (InputStream in = Files.newInputStream(encoded)) {

@@ -120,8 +120,9 @@ public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage
     return bytes;
   }
 
-  private static StoredObject stored(ObjectInfo info) {
-    return new StoredObject(info.name(), TensorObjects.size(info), info.storedBytes(), info.sha256(), info.created(), info.pipeline(),
-        TensorObjects.userAttributes(info.attributes()), info.version(), info.manifestId());
+  private static StoredObject stored(ObjectInfo stored) {
+    ObjectInfo info = TensorObjects.asPut(stored);
+    return new StoredObject(info.name(), info.size(), info.storedBytes(), info.sha256(), info.created(), info.pipeline(),
+        info.attributes(), info.version(), info.manifestId());
   }
 }
