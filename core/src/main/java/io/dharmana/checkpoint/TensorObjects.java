@@ -2,6 +2,7 @@ package io.dharmana.checkpoint;
 
 import io.dharmana.CorruptDataException;
 import io.dharmana.InvalidDescriptorException;
+import io.dharmana.NotFoundException;
 import io.dharmana.manifest.ObjectManifest;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.PutOptions;
@@ -73,6 +74,7 @@ public final class TensorObjects implements AutoCloseable {
   /** The default bound of the cache of decoded files: 4 GiB. */
   public static final long DEFAULT_CACHE_BYTES = 4L << 30;
   private static final String DIR_PREFIX = "gateway-tensors-";
+  private static final System.Logger LOG = System.getLogger(TensorObjects.class.getName());
 
   private final Repository repository;
   private final Path dir;
@@ -97,7 +99,7 @@ public final class TensorObjects implements AutoCloseable {
       removeAbandoned(caches);
       Files.createDirectories(dir);
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot make the gateway's tensor cache " + dir, e);
+      throw new UncheckedIOException("Cannot make the cache of decoded tensor files " + dir, e);
     }
   }
 
@@ -130,8 +132,14 @@ public final class TensorObjects implements AutoCloseable {
     }
     Map<String, String> user = new TreeMap<>(attributes);
     user.keySet().removeAll(List.of(CODING, BASE, DEPTH, ObjectManifest.ENCODED_FROM_SIZE));
-    return new ObjectInfo(info.name(), Long.parseLong(size), info.storedBytes(), "", info.created(), info.pipeline(),
-        user, info.manifestId(), info.version(), info.lossy());
+    long putSize;
+    try {
+      putSize = Long.parseLong(size);
+    } catch (NumberFormatException garbled) {
+      putSize = info.size(); // a figure, not data: reads still decode the whole file
+    }
+    return new ObjectInfo(info.name(), putSize, info.storedBytes(), "", info.created(), info.pipeline(), user,
+        info.manifestId(), info.version(), info.lossy());
   }
 
   /** Stores {@code data} under {@code name}, tensor-coded if it is a safetensors file. */
@@ -153,7 +161,15 @@ public final class TensorObjects implements AutoCloseable {
         depth = 0;
       }
       if (parent.isPresent()) {
-        base = pinned(parent.get().manifestId());
+        try {
+          base = pinned(parent.get().manifestId());
+        } catch (CorruptDataException | NotFoundException e) {
+          // the parent is damaged or gone: code this step whole rather than fail the put
+          LOG.log(System.Logger.Level.WARNING, "Storing " + name + " without a delta: its parent "
+              + parent.get().name() + " cannot be read (" + e.getMessage() + ")");
+          parent = Optional.empty();
+          depth = 0;
+        }
       }
       CompressionResult result = TensorFileWriter.compress(input, encoded, CompressOptions.defaults().withBase(base));
       Map<String, String> attributes = new TreeMap<>(options.attributes());
@@ -168,7 +184,7 @@ public final class TensorObjects implements AutoCloseable {
       try (InputStream in = Files.newInputStream(encoded)) {
         info = repository.put(name, in, coded);
       }
-      repository.metrics(options.pipeline().orElse(repository.descriptor().name())).step(
+      repository.metrics(CheckpointManager.PIPELINE).step(
           parent.isPresent() ? "float-codec-delta" : "float-codec", "encode", Files.size(input), Files.size(encoded),
           (long) (result.seconds() * 1e9));
       admit(info.manifestId(), input);

@@ -308,6 +308,52 @@ class GatewayTensorObjectsTest {
     }
   }
 
+  @Test
+  void aDamagedParentMakesTheNextStepWholeAndIsReportedNotServed() throws IOException {
+    byte[] step1 = checkpoint(23, 1);
+    byte[] step2 = checkpoint(23, 2);
+    put("checkpoints", "e/step-1.safetensors", step1);
+    s3.close();
+    gateway.close();
+    repository.close();
+    flipABitOfTheLargestPack(dir.resolve("repo"));
+    repository = Repository.open(dir.resolve("repo"));
+    startGateway(TensorObjects.DEFAULT_CACHE_BYTES);
+
+    put("checkpoints", "e/step-2.safetensors", step2);
+    ObjectInfo second = info("checkpoints", "e/step-2.safetensors");
+    assertFalse(second.attributes().containsKey(TensorObjects.BASE), "coded whole, not against a damaged parent: " + second.attributes());
+    assertArrayEquals(step2, get("checkpoints", "e/step-2.safetensors"));
+    software.amazon.awssdk.services.s3.model.S3Exception damaged = assertThrows(software.amazon.awssdk.services.s3.model.S3Exception.class,
+        () -> get("checkpoints", "e/step-1.safetensors"));
+    assertEquals(500, damaged.statusCode(), "a damaged object is an error, never other bytes");
+  }
+
+  /** Flips one bit in the middle of the largest pack file of the repository at {@code repo}. */
+  static void flipABitOfTheLargestPack(Path repo) throws IOException {
+    Path pack;
+    try (java.util.stream.Stream<Path> files = Files.walk(repo.resolve("tiers"))) {
+      pack = files.filter(Files::isRegularFile).filter(p -> p.toString().endsWith(".pack"))
+          .max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+    }
+    byte[] stored = Files.readAllBytes(pack);
+    stored[stored.length / 2] ^= 0x10;
+    pack.toFile().setWritable(true);
+    Files.write(pack, stored);
+  }
+
+  @Test
+  void cachesOfProcessesThatAreGoneAreRemoved() throws IOException {
+    Path caches = dir.resolve("repo/cache");
+    Path gone = Files.createDirectories(caches.resolve("gateway-tensors-2147483646-0badf00d"));
+    Files.write(gone.resolve("x.safetensors"), new byte[10]);
+    Path alive = Files.createDirectories(caches.resolve("gateway-tensors-1-0badf00d")); // pid 1 runs while we do
+    try (TensorObjects ignored = new TensorObjects(repository, TensorObjects.DEFAULT_CACHE_BYTES)) {
+      assertFalse(Files.exists(gone), "the cache of a process that is gone must be removed");
+      assertTrue(Files.exists(alive), "the cache of a running process must stay");
+    }
+  }
+
   private void assertRanges(byte[] data, String bucket, String key, long seed) {
     Random random = new Random(seed);
     for (int i = 0; i < 6; i++) {
