@@ -162,7 +162,7 @@ public final class TensorObjects implements AutoCloseable {
       }
       if (parent.isPresent()) {
         try {
-          base = pinned(parent.get().manifestId());
+          base = pinned(parent.get().manifestId(), "parent " + parent.get().name(), 0);
         } catch (CorruptDataException | NotFoundException e) {
           // the parent is damaged or gone: code this step whole rather than fail the put
           LOG.log(System.Logger.Level.WARNING, "Storing " + name + " without a delta: its parent "
@@ -192,11 +192,7 @@ public final class TensorObjects implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot put " + name + ": " + e.getMessage(), e);
     } finally {
-      deleteQuietly(input);
-      deleteQuietly(encoded);
-      if (base != null) {
-        deleteQuietly(base);
-      }
+      deleteQuietly(input, encoded, base);
     }
   }
 
@@ -275,8 +271,8 @@ public final class TensorObjects implements AutoCloseable {
    * A private link to the decoded file of {@code manifestId} (decoding it if needed), which stays
    * readable while the cache evicts; the caller deletes it.
    */
-  private Path pinned(String manifestId) {
-    closeQuietly(decoded(manifestId, "parent " + manifestId, 0));
+  private Path pinned(String manifestId, String what, int links) {
+    closeQuietly(decoded(manifestId, what, links));
     Path link = temporary(".base.safetensors");
     synchronized (this) {
       Path file = cacheFile(manifestId);
@@ -290,11 +286,12 @@ public final class TensorObjects implements AutoCloseable {
       }
     }
     // evicted between the decode and the link (a cache smaller than two files): decode again
-    return pinned(manifestId);
+    return pinned(manifestId, what, links);
   }
 
   /** An open channel on the decoded file of {@code manifestId}, decoding it (and its parents) first if needed. */
   private FileChannel decoded(String manifestId, String what, int links) {
+    // content-addressed manifests cannot form a loop and puts cut chains at FULL_EVERY: a guard only
     if (links > FULL_EVERY * 4) {
       throw new CorruptDataException("Cannot read " + what + ": its delta chain is longer than " + FULL_EVERY * 4 + " links (a cycle?)");
     }
@@ -342,8 +339,7 @@ public final class TensorObjects implements AutoCloseable {
       }
       String baseId = manifest.attributes().get(BASE);
       if (baseId != null) {
-        closeQuietly(decoded(baseId, what + " (delta base " + baseId + ")", links + 1));
-        base = pinned(baseId);
+        base = pinned(baseId, what + " (delta base " + baseId + ")", links + 1);
       }
       long start = System.nanoTime();
       try (TensorFileReader reader = TensorFileReader.open(encoded)) {
@@ -355,11 +351,7 @@ public final class TensorObjects implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read " + what + ": " + e.getMessage(), e);
     } finally {
-      deleteQuietly(encoded);
-      deleteQuietly(output);
-      if (base != null) {
-        deleteQuietly(base);
-      }
+      deleteQuietly(encoded, output, base);
     }
   }
 
@@ -406,11 +398,16 @@ public final class TensorObjects implements AutoCloseable {
     }
   }
 
-  private static void deleteQuietly(Path file) {
-    try {
-      Files.deleteIfExists(file);
-    } catch (IOException ignored) {
-      // a temporary file: the next process removes the whole directory
+  /** Deletes the temporary files given (nulls skipped). */
+  private static void deleteQuietly(Path... files) {
+    for (Path file : files) {
+      try {
+        if (file != null) {
+          Files.deleteIfExists(file);
+        }
+      } catch (IOException ignored) {
+        // a temporary file: the next process removes the whole directory
+      }
     }
   }
 
