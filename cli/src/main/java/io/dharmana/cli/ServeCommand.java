@@ -16,6 +16,7 @@ import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -127,10 +128,23 @@ final class ServeCommand implements Callable<Integer> {
     }, "dharmana-serve-shutdown"));
     out.println("Serving " + repo.toAbsolutePath() + " at " + gateway.endpoint()
         + " (S3 endpoint, path-style; metrics at /metrics, dashboard at /dashboard)");
+    out.println("Pipelines: " + pipelines(repository) + "; a bucket a client creates binds to the pipeline of its name, else to "
+        + repository.descriptor().name());
     out.println("Example: aws --endpoint-url " + gateway.endpoint() + " s3 ls");
     out.flush();
     stopped.await();
     return Main.OK;
+  }
+
+  /** Each pipeline with its stages, e.g. {@code checkpoints [float-split: .safetensors delta-coded]}. */
+  private static String pipelines(Repository repository) {
+    StringBuilder sb = new StringBuilder();
+    for (String name : repository.pipelines()) {
+      List<String> stages = repository.pipeline(name).orElseThrow().storage().stages().stream()
+          .map(s -> s.name().equals("float-split") ? "float-split: .safetensors delta-coded" : s.name()).toList();
+      sb.append(sb.length() == 0 ? "" : ", ").append(name).append(' ').append(stages);
+    }
+    return sb.toString();
   }
 
   /** A new repository with the default pipeline and {@link #CHECKPOINTS}. */
