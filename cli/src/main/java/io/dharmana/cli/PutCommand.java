@@ -120,7 +120,7 @@ final class PutCommand implements Callable<Integer> {
   private ObjectInfo put(Repository r, TensorObjects tensors, String object, InputStream in, PutOptions options,
       ProgressListener progress) {
     InputStream buffered = new BufferedInputStream(in, 1 << 20);
-    return tensors.applies(pipeline, object) ? TensorObjects.asPut(tensors.put(object, buffered, options))
+    return tensors.applies(pipeline, object) ? TensorObjects.asPut(tensors.put(object, buffered, options, progress))
         : r.put(object, buffered, options, progress);
   }
 

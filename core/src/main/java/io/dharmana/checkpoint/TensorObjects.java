@@ -8,6 +8,7 @@ import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.PutOptions;
 import io.dharmana.repo.Ref;
 import io.dharmana.repo.Repository;
+import io.dharmana.runtime.ProgressListener;
 import io.dharmana.stage.StageSpec;
 import io.dharmana.store.Stores;
 import io.dharmana.tensor.Safetensors;
@@ -144,6 +145,14 @@ public final class TensorObjects implements AutoCloseable {
 
   /** Stores {@code data} under {@code name}, tensor-coded if it is a safetensors file. */
   public ObjectInfo put(String name, InputStream data, PutOptions options) {
+    return put(name, data, options, ProgressListener.NONE);
+  }
+
+  /**
+   * As {@link #put(String, InputStream, PutOptions)}, telling {@code progress} the tensor bytes
+   * coded of all the file holds (or, for a file stored as it came, the bytes stored).
+   */
+  public ObjectInfo put(String name, InputStream data, PutOptions options, ProgressListener progress) {
     Path input = temporary(".safetensors");
     Path encoded = temporary(".dhz");
     Path base = null;
@@ -151,7 +160,7 @@ public final class TensorObjects implements AutoCloseable {
       Files.copy(data, input, StandardCopyOption.REPLACE_EXISTING);
       if (!isSafetensors(input)) {
         try (InputStream in = Files.newInputStream(input)) {
-          return repository.put(name, in, options);
+          return repository.put(name, in, options, progress);
         }
       }
       Optional<ObjectInfo> parent = parent(name);
@@ -171,7 +180,7 @@ public final class TensorObjects implements AutoCloseable {
           depth = 0;
         }
       }
-      CompressionResult result = TensorFileWriter.compress(input, encoded, CompressOptions.defaults().withBase(base));
+      CompressionResult result = TensorFileWriter.compress(input, encoded, CompressOptions.defaults().withBase(base), progress);
       Map<String, String> attributes = new TreeMap<>(options.attributes());
       attributes.put(CODING, "dhz");
       attributes.put(DEPTH, Integer.toString(depth));
