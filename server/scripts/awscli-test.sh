@@ -86,6 +86,44 @@ etag="$(aws s3api head-object --bucket checkpoints --key run-1/big.bin --query E
 [[ "$etag" == *-* ]] || fail "multipart ETag '$etag' lacks the -N part count"
 ok "aws s3 cp ${BIG_MIB} MiB multipart round trip identical (ETag $etag; up $(echo "$mid - $start" | bc) s, down $(echo "$end - $mid" | bc) s)"
 
+# Checkpoints (issue 7's checkpoints bucket): `serve --init` binds the bucket checkpoints to a
+# float-coding pipeline, so each .safetensors object is stored float-coded and delta-coded against
+# the previous step's. Two steps of a generated 8 MiB model, half its layers frozen: uploaded and
+# downloaded with multipart and ranged GETs; the second must be stored in far fewer bytes.
+"$PY" - "$WORK" <<'PYEOF' || fail "generate safetensors checkpoints"
+import array, json, random, struct, sys
+def write(path, step):
+    tensors, data = {}, b""
+    for layer in range(8):
+        rnd, upd = random.Random(7 + layer), random.Random(1000 + layer)
+        w = array.array("f", (rnd.gauss(0, 0.02) for _ in range(256 * 1024)))
+        if layer % 2 == 0:  # trained layers move a little each step; odd layers are frozen
+            for _ in range(step):
+                for i in range(len(w)):
+                    w[i] -= 1e-5 * upd.gauss(0, 1)
+        raw = w.tobytes()
+        tensors[f"layers.{layer}.weight"] = {"dtype": "F32", "shape": [512, 512], "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    header = json.dumps(tensors, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header + data)
+for step in (1, 2):
+    write(f"{sys.argv[1]}/step-{step}.safetensors", step)
+PYEOF
+stored_bytes() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^dharmana_pipeline_stored_bytes_total\{.*bucket="checkpoints"/ {s += $2} END {printf "%d", s}'; }
+before="$(stored_bytes)"
+stored=()
+for step in 1 2; do
+  aws s3 cp "$WORK/step-$step.safetensors" "s3://checkpoints/run-1/step-$step/model.safetensors" --only-show-errors || fail "aws s3 cp checkpoint step $step"
+  now="$(stored_bytes)"; stored+=( $(( now - before )) ); before="$now"
+  aws s3 cp "s3://checkpoints/run-1/step-$step/model.safetensors" "$WORK/step-$step.back" --only-show-errors || fail "aws s3 cp download of step $step"
+  cmp "$WORK/step-$step.safetensors" "$WORK/step-$step.back" || fail "checkpoint step $step differs after the round trip"
+done
+size="$(stat -c %s "$WORK/step-2.safetensors")"
+(( stored[1] * 10 < stored[0] * 6 )) || fail "step 2 stored ${stored[1]} bytes, step 1 ${stored[0]}: no delta coding"
+ok "checkpoints bucket: two $size-byte safetensors steps round trip identical; stored ${stored[0]} then ${stored[1]} bytes (delta against step 1)"
+
 mkdir -p "$WORK/tree/a/b" "$WORK/tree/c" "$WORK/tree/empty-ish"
 for i in $(seq 1 40); do
   head -c $(( (i * 7919) % 300000 + 1 )) /dev/urandom > "$WORK/tree/a/file-$i.bin"

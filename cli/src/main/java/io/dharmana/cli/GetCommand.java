@@ -1,8 +1,10 @@
 package io.dharmana.cli;
 
 import io.dharmana.InvalidDescriptorException;
+import io.dharmana.checkpoint.TensorObjects;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.Repository;
+import io.dharmana.runtime.ProgressListener;
 import io.dharmana.runtime.Verification;
 import io.dharmana.tensor.SafetensorsWriter;
 import java.io.IOException;
@@ -73,18 +75,18 @@ final class GetCommand implements Callable<Integer> {
       ObjectInfo info = r.stat(name).orElseThrow(() -> new io.dharmana.NotFoundException("Cannot read " + name + ": no such object"));
       long start = System.nanoTime();
       if (output == null) {
-        try (Progress bar = Progress.start("get " + name, info.size(), progress)) {
+        try (Progress bar = Progress.start("get " + name, TensorObjects.asPut(info).size(), progress)) {
           // straight to the file descriptor through a channel: decoded chunks are written from the
           // native buffers they were decoded into, where a stream would copy each into one first
-          r.get(name, new java.io.FileOutputStream(java.io.FileDescriptor.out).getChannel(), verification(), bar);
+          read(r, info, new java.io.FileOutputStream(java.io.FileDescriptor.out).getChannel(), bar);
         }
       } else {
         // atomically, with the umask's mode (a temporary file renamed when complete and verified);
         // a device such as /dev/null is written in place
         ObjectInfo[] read = {info};
         OutputFile.write(output, file -> {
-          try (Progress bar = Progress.start("get " + name, info.size(), progress)) {
-            SafetensorsWriter.writeAtomically(file, channel -> read[0] = r.get(name, channel, verification(), bar));
+          try (Progress bar = Progress.start("get " + name, TensorObjects.asPut(info).size(), progress)) {
+            SafetensorsWriter.writeAtomically(file, channel -> read[0] = read(r, info, channel, bar));
           }
           return file;
         });
@@ -129,7 +131,7 @@ final class GetCommand implements Callable<Integer> {
       }
       // the rest of each name after the prefix's last '/' (runs/7/a/b.bin under runs/7/ is a/b.bin)
       int cut = name.lastIndexOf('/') + 1;
-      long total = objects.stream().mapToLong(ObjectInfo::size).sum();
+      long total = objects.stream().mapToLong(o -> TensorObjects.asPut(o).size()).sum();
       List<Map<String, Object>> read = new ArrayList<>();
       long start = System.nanoTime();
       try (Progress bar = Progress.start("get " + name, total, progress)) {
@@ -139,7 +141,7 @@ final class GetCommand implements Callable<Integer> {
           java.nio.file.Files.createDirectories(file.getParent());
           long base = done;
           ObjectInfo[] got = {o};
-          SafetensorsWriter.writeAtomically(file, channel -> got[0] = r.get(o.name(), channel, verification(),
+          SafetensorsWriter.writeAtomically(file, channel -> got[0] = read(r, o, channel,
               (bytes, ignored) -> bar.progress(base + bytes, -1)));
           done += got[0].size();
           Map<String, Object> one = new LinkedHashMap<>();
@@ -169,5 +171,31 @@ final class GetCommand implements Callable<Integer> {
       r.history().append(r.metrics(objects.get(0).pipeline()).snapshot("get " + name));
     }
     return Main.OK;
+  }
+
+  /**
+   * Writes {@code info}'s object to {@code out}: the current version, or exactly {@code info}'s
+   * when it is a tensor-coded checkpoint the gateway stored (decoded here, as the gateway serves it).
+   */
+  private ObjectInfo read(Repository r, ObjectInfo info, java.nio.channels.WritableByteChannel out, ProgressListener progress)
+      throws IOException {
+    if (!TensorObjects.coded(r.manifest(info.manifestId()))) {
+      return r.get(info.name(), out, verification(), progress);
+    }
+    try (TensorObjects tensors = new TensorObjects(r, TensorObjects.DEFAULT_CACHE_BYTES);
+        java.io.InputStream in = tensors.open(info.manifestId(), info.name(), 0, Long.MAX_VALUE)) {
+      ObjectInfo asPut = TensorObjects.asPut(info);
+      long done = 0;
+      byte[] buffer = new byte[1 << 20];
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(buffer, 0, n);
+        while (b.hasRemaining()) {
+          out.write(b);
+        }
+        done += n;
+        progress.progress(done, asPut.size());
+      }
+      return asPut;
+    }
   }
 }

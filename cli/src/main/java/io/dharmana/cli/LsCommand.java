@@ -1,5 +1,6 @@
 package io.dharmana.cli;
 
+import io.dharmana.checkpoint.TensorObjects;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.Repository;
 import java.nio.file.Path;
@@ -27,7 +28,7 @@ final class LsCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     try (Repository r = Repository.open(repo); var all = r.list(prefix)) {
-      List<ObjectInfo> objects = all.toList();
+      List<ObjectInfo> objects = all.map(TensorObjects::asPut).toList();
       var out = spec.commandLine().getOut();
       if (json) {
         Output.json(out, objects);

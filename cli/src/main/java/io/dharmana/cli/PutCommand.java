@@ -1,10 +1,12 @@
 package io.dharmana.cli;
 
+import io.dharmana.checkpoint.TensorObjects;
 import io.dharmana.metrics.MetricsSnapshot;
 import io.dharmana.metrics.PipelineMetrics;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.PutOptions;
 import io.dharmana.repo.Repository;
+import io.dharmana.runtime.ProgressListener;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -77,8 +79,9 @@ final class PutCommand implements Callable<Integer> {
       long start = System.nanoTime();
       ObjectInfo info;
       try (InputStream in = fromStdin ? stdin : Files.newInputStream(Path.of(file));
-          Progress bar = Progress.start("put " + name, size, progress)) {
-        info = r.put(name, new BufferedInputStream(in, 1 << 20), options, bar);
+          Progress bar = Progress.start("put " + name, size, progress);
+          TensorObjects tensors = new TensorObjects(r, TensorObjects.DEFAULT_CACHE_BYTES)) {
+        info = put(r, tensors, name, in, options, bar);
       }
       double seconds = (System.nanoTime() - start) / 1e9;
       MetricsSnapshot snapshot = r.metrics(info.pipeline()).snapshot("put " + name);
@@ -108,6 +111,17 @@ final class PutCommand implements Callable<Integer> {
       }
     }
     return Main.OK;
+  }
+
+  /**
+   * Stores {@code in} as {@code object}: a .safetensors file going into a float-coding pipeline
+   * tensor by tensor, delta-coded against the previous step's, as the gateway stores it.
+   */
+  private ObjectInfo put(Repository r, TensorObjects tensors, String object, InputStream in, PutOptions options,
+      ProgressListener progress) {
+    InputStream buffered = new BufferedInputStream(in, 1 << 20);
+    return tensors.applies(pipeline, object) ? TensorObjects.asPut(tensors.put(object, buffered, options, progress))
+        : r.put(object, buffered, options, progress);
   }
 
   private PutOptions options() {
@@ -143,7 +157,8 @@ final class PutCommand implements Callable<Integer> {
     var out = spec.commandLine().getOut();
     List<ObjectInfo> stored = new ArrayList<>();
     long start = System.nanoTime();
-    try (Repository r = Repository.open(repo); Progress bar = Progress.start("put " + shown, total, progress)) {
+    try (Repository r = Repository.open(repo); Progress bar = Progress.start("put " + shown, total, progress);
+        TensorObjects tensors = new TensorObjects(r, TensorObjects.DEFAULT_CACHE_BYTES)) {
       long[] done = {0};
       for (Path f : files) {
         String object = prefix + StreamSupport.stream(dir.relativize(f).spliterator(), false)
@@ -152,8 +167,7 @@ final class PutCommand implements Callable<Integer> {
         ObjectInfo info;
         try (InputStream in = Files.newInputStream(f)) {
           long base = done[0];
-          info = r.put(object, new BufferedInputStream(in, 1 << 20), options().withExpectedSize(size),
-              (bytes, ignored) -> bar.progress(base + bytes, -1));
+          info = put(r, tensors, object, in, options().withExpectedSize(size), (bytes, ignored) -> bar.progress(base + bytes, -1));
         }
         done[0] += size;
         stored.add(info);

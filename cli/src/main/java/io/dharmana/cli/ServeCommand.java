@@ -1,7 +1,10 @@
 package io.dharmana.cli;
 
 import io.dharmana.InvalidDescriptorException;
+import io.dharmana.descriptor.ChunkingSpec;
 import io.dharmana.descriptor.Durations;
+import io.dharmana.descriptor.PipelineDescriptor;
+import io.dharmana.descriptor.StorageDescriptor;
 import io.dharmana.repo.Repository;
 import io.dharmana.server.Gateway;
 import io.dharmana.server.RepositoryBackend;
@@ -13,6 +16,7 @@ import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -43,7 +47,9 @@ final class ServeCommand implements Callable<Integer> {
       description = "Address to listen on (default: ${DEFAULT-VALUE}, loopback only).")
   String bind;
 
-  @Option(names = "--init", description = "Create the repository with the default pipeline if REPO holds none.")
+  @Option(names = "--init", description = "Create the repository if REPO holds none, with the default pipeline (zstd) and"
+      + " a pipeline named checkpoints (float coding), so that a bucket named checkpoints stores .safetensors objects"
+      + " float-coded and delta-coded against the previous step's.")
   boolean init;
 
   @Option(names = "--bucket", paramLabel = "BUCKET=PIPELINE",
@@ -61,6 +67,11 @@ final class ServeCommand implements Callable<Integer> {
           + " of packs a 'dharmana gc' run beside it deleted every 10 s: only then is their disk space freed"
           + " (default: ${DEFAULT-VALUE}).")
   String mergePacksEvery;
+
+  @Option(names = "--decoded-cache", paramLabel = "SIZE", defaultValue = "4GiB",
+      description = "Disk the decoded .safetensors objects of float-coding buckets may take under REPO/cache: a read"
+          + " decodes the whole file once there and serves ranges from it (default: ${DEFAULT-VALUE}).")
+  String decodedCache;
 
   @Override
   public Integer call() throws Exception {
@@ -81,12 +92,11 @@ final class ServeCommand implements Callable<Integer> {
       throw new InvalidDescriptorException("Invalid --bind '" + bind + "': not an IP address or a host name this machine resolves");
     }
     PrintWriter out = spec.commandLine().getOut();
-    Repository repository = init && !Files.exists(repo.resolve(Repository.DESCRIPTOR_FILE))
-        ? Repository.init(repo, Repository.defaultPipeline())
-        : Repository.open(repo);
+    long decodedCacheBytes = DatasetCommand.size(decodedCache, "--decoded-cache");
+    Repository repository = init && !Files.exists(repo.resolve(Repository.DESCRIPTOR_FILE)) ? initialized() : Repository.open(repo);
     Gateway gateway;
     try {
-      Gateway.Builder builder = Gateway.builder(new RepositoryBackend(repository), repo.resolve("gateway"))
+      Gateway.Builder builder = Gateway.builder(new RepositoryBackend(repository, decodedCacheBytes), repo.resolve("gateway"))
           .bindAddress(address)
           .port(port)
           .maxObjectBytes(maxBodyBytes)
@@ -118,9 +128,41 @@ final class ServeCommand implements Callable<Integer> {
     }, "dharmana-serve-shutdown"));
     out.println("Serving " + repo.toAbsolutePath() + " at " + gateway.endpoint()
         + " (S3 endpoint, path-style; metrics at /metrics, dashboard at /dashboard)");
+    out.println("Pipelines: " + pipelines(repository) + "; a bucket a client creates binds to the pipeline of its name, else to "
+        + repository.descriptor().name());
     out.println("Example: aws --endpoint-url " + gateway.endpoint() + " s3 ls");
     out.flush();
     stopped.await();
     return Main.OK;
   }
+
+  /** Each pipeline with its stages, e.g. {@code checkpoints [float-split: .safetensors delta-coded]}. */
+  private static String pipelines(Repository repository) {
+    StringBuilder sb = new StringBuilder();
+    for (String name : repository.pipelines()) {
+      List<String> stages = repository.pipeline(name).orElseThrow().storage().stages().stream()
+          .map(s -> s.name().equals("float-split") ? "float-split: .safetensors delta-coded" : s.name()).toList();
+      sb.append(sb.length() == 0 ? "" : ", ").append(name).append(' ').append(stages);
+    }
+    return sb.toString();
+  }
+
+  /** A new repository with the default pipeline and {@link #CHECKPOINTS}. */
+  private Repository initialized() {
+    Repository repository = Repository.init(repo, Repository.defaultPipeline());
+    try {
+      repository.addPipeline(CHECKPOINTS);
+      return repository;
+    } catch (RuntimeException e) {
+      repository.close();
+      throw e;
+    }
+  }
+
+  /**
+   * The pipeline {@code --init} adds for a bucket of that name: float coding; cut points on whole
+   * fp32 values, for objects that are not safetensors files.
+   */
+  static final PipelineDescriptor CHECKPOINTS = PipelineDescriptor.of("checkpoints", StorageDescriptor.builder()
+      .chunking(new ChunkingSpec("cdc", 256 << 10, 1 << 20, 4 << 20, 4)).stage("float-split", Map.of()).build());
 }

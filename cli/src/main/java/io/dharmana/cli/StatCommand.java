@@ -5,6 +5,7 @@ import io.dharmana.manifest.ObjectManifest;
 import io.dharmana.metrics.MetricsSnapshot;
 import io.dharmana.metrics.PipelineMetrics;
 import io.dharmana.metrics.StageStats;
+import io.dharmana.checkpoint.TensorObjects;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.Repository;
 import io.dharmana.repo.RepositoryStats;
@@ -44,19 +45,31 @@ final class StatCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     try (Repository r = Repository.open(repo)) {
       if (name != null) {
-        ObjectInfo info = r.stat(name).orElseThrow(() -> new NotFoundException("Cannot stat " + name + ": no such object"));
-        ObjectManifest m = r.manifest(info.manifestId());
+        ObjectInfo stored = r.stat(name).orElseThrow(() -> new NotFoundException("Cannot stat " + name + ": no such object"));
+        ObjectManifest m = r.manifest(stored.manifestId());
+        ObjectInfo info = TensorObjects.asPut(stored);
+        // a checkpoint stored as a tensor file: how, and against which parent
+        String coding = !TensorObjects.coded(m) ? null : m.attributes().containsKey(TensorObjects.BASE)
+            ? "tensor file, delta-coded against manifest " + m.attributes().get(TensorObjects.BASE) + " (link "
+                + m.attributes().get(TensorObjects.DEPTH) + " of its chain)"
+            : "tensor file, each tensor float-coded whole";
         if (json) {
           Map<String, Object> result = new LinkedHashMap<>();
           result.put("object", info);
           result.put("chunks", m.chunks().size());
           result.put("stages", m.stages());
+          if (coding != null) {
+            result.put("coding", coding);
+          }
           Output.json(out, result);
         } else {
           out.printf("object     %s (version %d)%n", info.name(), info.version());
           out.printf("size       %s%n", Output.bytes(info.size()));
           out.printf("stored     %s in %s (%s)%n", Output.bytes(info.storedBytes()), Output.count(m.chunks().size(), "chunk"), Output.ratio(info.ratio()));
           out.printf("pipeline   %s: %s%s%n", info.pipeline(), m.stages(), info.lossy() ? " (lossy)" : "");
+          if (coding != null) {
+            out.printf("coding     %s%n", coding);
+          }
           out.printf("sha256     %s%n", info.sha256().isEmpty()
               ? "not recorded (written without the whole-object hash, as the S3 gateway does; every chunk is verified by its SHA-256 id)"
               : info.sha256());

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dharmana.checkpoint.TensorObjects;
 import io.dharmana.cli.CompressCommandTest.Run;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.PutOptions;
@@ -56,6 +57,49 @@ class GetCommandTest {
     // the mode a plain create gives under this umask, not a temporary file's 0600
     Path plain = Files.write(dir.resolve("plain"), new byte[0]);
     assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(out));
+  }
+
+  /** A small model's state after {@code step} steps: one layer trained, one frozen. */
+  static byte[] checkpoint(int step) {
+    java.util.List<io.dharmana.tensor.Tensor> tensors = new java.util.ArrayList<>();
+    for (int layer = 0; layer < 2; layer++) {
+      Random random = new Random(layer);
+      float[] w = new float[1 << 16];
+      for (int i = 0; i < w.length; i++) {
+        w[i] = (float) random.nextGaussian() * 0.02f;
+        w[i] -= layer == 0 ? step * 1e-5f * (float) random.nextGaussian() : 0;
+      }
+      tensors.add(io.dharmana.tensor.Tensor.ofFloats("layer" + layer, new long[] {256, 256}, w));
+    }
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    io.dharmana.tensor.SafetensorsWriter.write(java.util.Map.of(), tensors, out);
+    return out.toByteArray();
+  }
+
+  @Test
+  void aCheckpointTheGatewayStoredTensorCodedReadsBackAsPut() throws Exception {
+    byte[] step1 = checkpoint(1);
+    byte[] step2 = checkpoint(2);
+    try (Repository r = Repository.open(repo); TensorObjects tensors = new TensorObjects(r, 1 << 30)) {
+      r.addPipeline(io.dharmana.descriptor.PipelineDescriptor.of("checkpoints", io.dharmana.descriptor.StorageDescriptor.builder()
+          .stage("float-split", java.util.Map.of()).build()));
+      PutOptions options = PutOptions.defaults().withPipeline("checkpoints");
+      tensors.put("ckpt/run/step-1.safetensors", new ByteArrayInputStream(step1), options);
+      ObjectInfo coded = tensors.put("ckpt/run/step-2.safetensors", new ByteArrayInputStream(step2), options);
+      assertTrue(coded.attributes().containsKey(TensorObjects.BASE), "step 2 is delta-coded: " + coded.attributes());
+    }
+    Path out = dir.resolve("step-2.safetensors");
+    Run run = CompressCommandTest.run("get", repo.toString(), "ckpt/run/step-2.safetensors", "-o", out.toString(), "--json");
+    assertEquals(0, run.exit(), run.err());
+    assertArrayEquals(step2, Files.readAllBytes(out));
+    assertTrue(run.out().contains("\"bytes\" : " + step2.length), run.out());
+    Run tree = CompressCommandTest.run("get", repo.toString(), "-r", "ckpt/run/", "-o", dir.resolve("tree").toString(), "--no-progress");
+    assertEquals(0, tree.exit(), tree.err());
+    assertArrayEquals(step1, Files.readAllBytes(dir.resolve("tree/step-1.safetensors")));
+    assertArrayEquals(step2, Files.readAllBytes(dir.resolve("tree/step-2.safetensors")));
+    try (var left = Files.list(repo.resolve("cache"))) {
+      assertEquals(0, left.count(), "get must remove its decoded files");
+    }
   }
 
   @Test

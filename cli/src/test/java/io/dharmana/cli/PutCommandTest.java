@@ -51,6 +51,39 @@ class PutCommandTest {
   }
 
   @Test
+  void safetensorsIntoAFloatCodingPipelineAreDeltaCodedAndListedAsPut() throws Exception {
+    Path repo = repository();
+    try (Repository r = Repository.open(repo)) {
+      r.addPipeline(io.dharmana.descriptor.PipelineDescriptor.of("floats", io.dharmana.descriptor.StorageDescriptor.builder()
+          .stage("float-split", java.util.Map.of()).build()));
+    }
+    byte[][] steps = {GetCommandTest.checkpoint(1), GetCommandTest.checkpoint(2)};
+    Path tree = Files.createDirectories(dir.resolve("tree"));
+    for (int s = 0; s < steps.length; s++) {
+      Path file = Files.write(dir.resolve("step-" + (s + 1) + ".safetensors"), steps[s]);
+      Run run = run(InputStream.nullInputStream(), false, "put", repo.toString(), "run/step-" + (s + 1) + ".safetensors",
+          file.toString(), "--pipeline", "floats");
+      assertEquals(0, run.exit(), run.err());
+      Files.write(tree.resolve("step-" + (s + 1) + ".safetensors"), steps[s]);
+    }
+    Run tree2 = run(InputStream.nullInputStream(), false, "put", "-r", repo.toString(), "copy", tree.toString(), "--pipeline", "floats");
+    assertEquals(0, tree2.exit(), tree2.err());
+    try (Repository r = Repository.open(repo)) {
+      for (String name : new String[] {"run/step-2.safetensors", "copy/step-2.safetensors"}) {
+        io.dharmana.repo.ObjectInfo second = r.stat(name).orElseThrow();
+        assertTrue(second.attributes().containsKey(io.dharmana.checkpoint.TensorObjects.BASE), name + ": " + second.attributes());
+      }
+    }
+    CompressCommandTest.Run ls = CompressCommandTest.run("ls", repo.toString(), "run/", "--json");
+    assertTrue(ls.out().contains("\"size\" : " + steps[1].length), "ls gives the size put: " + ls.out());
+    CompressCommandTest.Run stat = CompressCommandTest.run("stat", repo.toString(), "run/step-2.safetensors");
+    assertTrue(stat.out().contains("coding     tensor file, delta-coded against manifest"), stat.out());
+    Path back = dir.resolve("back.safetensors");
+    assertEquals(0, CompressCommandTest.run("get", repo.toString(), "run/step-2.safetensors", "-o", back.toString()).exit());
+    assertArrayEquals(steps[1], Files.readAllBytes(back));
+  }
+
+  @Test
   void noFileFromATerminalIsRefusedBeforeAnythingIsStored() throws Exception {
     Path repo = repository();
     Run run = run(new ByteArrayInputStream(new byte[0]), true, "put", repo.toString(), "weights.bin");

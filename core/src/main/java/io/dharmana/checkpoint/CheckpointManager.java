@@ -197,9 +197,14 @@ public final class CheckpointManager implements AutoCloseable {
     return run;
   }
 
-  private static void ensurePipeline(Repository repo) {
+  /**
+   * Creates the pipeline float-coded tensors are stored through ({@link #PIPELINE}: fixed 1 MiB
+   * chunks, no stages, the repository's tiers) if the repository lacks it, and returns its name.
+   * Other writers of data coded before the pipeline (the gateway's tensor files) store through it too.
+   */
+  public static String ensurePipeline(Repository repo) {
     if (repo.pipeline(PIPELINE).isPresent()) {
-      return;
+      return PIPELINE;
     }
     StorageDescriptor base = repo.descriptor().storage();
     // fixed chunks: float-coded bytes do not shift, and a changed tensor region changes few chunks
@@ -212,6 +217,7 @@ public final class CheckpointManager implements AutoCloseable {
         throw raced;
       }
     }
+    return PIPELINE;
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {

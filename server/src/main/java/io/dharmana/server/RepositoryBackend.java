@@ -1,6 +1,7 @@
 package io.dharmana.server;
 
 import io.dharmana.AlreadyExistsException;
+import io.dharmana.checkpoint.TensorObjects;
 import io.dharmana.manifest.ObjectManifest;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.PutOptions;
@@ -23,9 +24,20 @@ import java.util.stream.Stream;
  */
 public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage, SupportsPackMerging {
   private final Repository repository;
+  private final TensorObjects tensors;
 
   public RepositoryBackend(Repository repository) {
+    this(repository, TensorObjects.DEFAULT_CACHE_BYTES);
+  }
+
+  /**
+   * @param decodedCacheBytes the disk the decoded safetensors objects of float-coding buckets may
+   *     take in the repository's {@code cache/} directory: their reads decode a whole file once
+   *     and serve ranges from it
+   */
+  public RepositoryBackend(Repository repository, long decodedCacheBytes) {
     this.repository = Objects.requireNonNull(repository, "repository");
+    this.tensors = new TensorObjects(repository, decodedCacheBytes);
   }
 
   @Override
@@ -49,6 +61,9 @@ public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage
     } else if (request.requireVersion() >= 0) {
       options = options.withExpectedVersion(request.requireVersion());
     }
+    if (tensors.applies(request.pipeline(), name)) {
+      return stored(tensors.put(name, data, options));
+    }
     return stored(repository.put(name, data, options));
   }
 
@@ -65,6 +80,9 @@ public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage
   @Override
   public InputStream open(StoredObject object, long offset, long length) {
     ObjectManifest manifest = repository.manifest(object.contentId());
+    if (TensorObjects.coded(manifest)) {
+      return tensors.open(object.contentId(), object.name(), offset, length);
+    }
     return repository.runtime().open(manifest, offset, length, repository.metrics(manifest.pipeline()), object.name());
   }
 
@@ -102,7 +120,8 @@ public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage
     return bytes;
   }
 
-  private static StoredObject stored(ObjectInfo info) {
+  private static StoredObject stored(ObjectInfo stored) {
+    ObjectInfo info = TensorObjects.asPut(stored);
     return new StoredObject(info.name(), info.size(), info.storedBytes(), info.sha256(), info.created(), info.pipeline(),
         info.attributes(), info.version(), info.manifestId());
   }

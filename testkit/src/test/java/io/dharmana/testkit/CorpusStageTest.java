@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -25,27 +24,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 class CorpusStageTest {
   private static final int CHUNK = 256 << 10;
 
-  static Path corpus() {
-    String env = System.getenv("DHARMANA_CORPUS");
-    if (env != null && Files.isDirectory(Path.of(env))) {
-      return Path.of(env);
-    }
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path candidate = dir.resolveSibling("shared").resolve("corpus");
-      if (Files.isDirectory(candidate)) {
-        return candidate;
-      }
-    }
-    return null;
-  }
-
   @ParameterizedTest
   @CsvSource({"w_step2000.safetensors, 4, 1.12", "adam_v_step2000.safetensors, 4, 1.15", "w_step2000_bf16.safetensors, 2, 1.3"})
   void checkpointChunksRoundTripAndShrink(String file, int width, double minimumRatio) throws IOException {
-    Path corpus = corpus();
-    Assumptions.assumeTrue(corpus != null, "shared/corpus not found (set DHARMANA_CORPUS): skipping corpus test");
-    Path path = corpus.resolve("checkpoints").resolve(file);
-    Assumptions.assumeTrue(Files.isReadable(path), path + " not found: skipping");
+    Path path = TestCorpus.checkpoint(file);
     byte[] bytes = Files.readAllBytes(path);
     StageChain chain = Stages.chain(List.of(
         StageSpec.of("byte-planes", Map.of("width", Integer.toString(width))),

@@ -1,0 +1,368 @@
+package io.dharmana.server;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dharmana.checkpoint.TensorObjects;
+import io.dharmana.descriptor.PipelineDescriptor;
+import io.dharmana.descriptor.StorageDescriptor;
+import io.dharmana.repo.ObjectInfo;
+import io.dharmana.repo.Repository;
+import io.dharmana.tensor.DType;
+import io.dharmana.tensor.SafetensorsWriter;
+import io.dharmana.tensor.Tensor;
+import io.dharmana.testkit.TestCorpus;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+
+/**
+ * A bucket bound to a float-coding pipeline stores {@code .safetensors} objects tensor by tensor,
+ * delta-coded against the previous step's object, and reads them back byte for byte, through the
+ * real AWS SDK v2 client: whole, in ranges, after the parent is deleted and collected, from a cold
+ * cache and from a cache smaller than one file.
+ */
+class GatewayTensorObjectsTest {
+  private static final String ID = "AKIDTENSORS0000001";
+  private static final String SECRET = "tensor-objects-test-secret-000000000000";
+  private static final int LAYERS = 6;
+  private static final int VALUES = 256 * 1024; // 1 MiB a layer: a checkpoint takes two multipart parts
+
+  @TempDir Path dir;
+  Repository repository;
+  Gateway gateway;
+  S3Client s3;
+
+  @BeforeEach
+  void start() {
+    repository = Repository.init(dir.resolve("repo"), Repository.defaultPipeline());
+    repository.addPipeline(PipelineDescriptor.of("checkpoints", StorageDescriptor.builder().stage("float-split", Map.of()).build()));
+    startGateway(TensorObjects.DEFAULT_CACHE_BYTES);
+    s3.createBucket(b -> b.bucket("checkpoints"));
+    s3.createBucket(b -> b.bucket("plain"));
+  }
+
+  private void startGateway(long cacheBytes) {
+    gateway = Gateway.builder(new RepositoryBackend(repository, cacheBytes), dir.resolve("repo/gateway")).port(0)
+        .accessKeys(AccessKeys.of(new AccessKeys.AccessKey(ID, SECRET))).start();
+    s3 = S3Client.builder().endpointOverride(gateway.endpoint()).region(Region.US_EAST_1).forcePathStyle(true)
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ID, SECRET))).build();
+  }
+
+  private void restartGateway(long cacheBytes) {
+    s3.close();
+    gateway.close();
+    startGateway(cacheBytes);
+  }
+
+  @AfterEach
+  void stop() {
+    s3.close();
+    gateway.close();
+    repository.close();
+  }
+
+  /** A model's state: F32 layers, a BF16 copy of the first and an I64 step counter, as training writes it. */
+  static byte[] checkpoint(long seed, int step) {
+    Random random = new Random(seed);
+    List<Tensor> tensors = new ArrayList<>();
+    float[] first = null;
+    for (int layer = 0; layer < LAYERS; layer++) {
+      float[] w = new float[VALUES];
+      for (int i = 0; i < w.length; i++) {
+        w[i] = (float) (random.nextGaussian() * 0.02);
+      }
+      // each step nudges the even layers a little (the odd ones are frozen): low mantissa bits change
+      Random update = new Random(seed * 31 + layer);
+      for (int s = 0; s < step && layer % 2 == 0; s++) {
+        for (int i = 0; i < w.length; i++) {
+          w[i] -= 1e-5f * (float) update.nextGaussian();
+        }
+      }
+      first = first == null ? w : first;
+      tensors.add(Tensor.ofFloats("layers." + layer + ".weight", new long[] {256, VALUES / 256}, w));
+    }
+    ByteBuffer bf16 = ByteBuffer.allocate(first.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+    for (float f : first) {
+      bf16.putShort((short) (Float.floatToRawIntBits(f) >>> 16));
+    }
+    tensors.add(Tensor.of("layers.0.weight.bf16", DType.BF16, new long[] {first.length}, bf16.flip()));
+    tensors.add(Tensor.of("step", DType.I64, new long[] {1},
+        ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, step)));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    SafetensorsWriter.write(Map.of("format", "pt"), tensors, out);
+    return out.toByteArray();
+  }
+
+  private void put(String bucket, String key, byte[] data) {
+    s3.putObject(b -> b.bucket(bucket).key(key), RequestBody.fromBytes(data));
+  }
+
+  private byte[] get(String bucket, String key) {
+    return s3.getObjectAsBytes(b -> b.bucket(bucket).key(key)).asByteArray();
+  }
+
+  private ObjectInfo info(String bucket, String key) {
+    return repository.stat(bucket + "/" + key).orElseThrow();
+  }
+
+  @Test
+  void nextStepIsDeltaCodedAgainstThePreviousAndReadsBackByteForByte() {
+    long seed = 11;
+    byte[] step1 = checkpoint(seed, 1);
+    byte[] step2 = checkpoint(seed, 2);
+    put("checkpoints", "run-1/step-1/model.safetensors", step1);
+    put("checkpoints", "run-1/step-2/model.safetensors", step2);
+    put("checkpoints", "other/model.safetensors", step2); // no earlier object of its pattern: coded whole
+
+    ObjectInfo parent = info("checkpoints", "run-1/step-1/model.safetensors");
+    ObjectInfo delta = info("checkpoints", "run-1/step-2/model.safetensors");
+    ObjectInfo whole = info("checkpoints", "other/model.safetensors");
+    assertEquals(parent.manifestId(), delta.attributes().get(TensorObjects.BASE), "step 2 must be coded against step 1");
+    assertEquals("1", delta.attributes().get(TensorObjects.DEPTH));
+    assertFalse(whole.attributes().containsKey(TensorObjects.BASE));
+    assertEquals(List.of(parent.manifestId()), repository.manifest(delta.manifestId()).includes(),
+        "the child must include its parent so gc keeps it");
+    // half the layers are frozen (their delta is all zero) and the others moved in their low bits only
+    assertTrue(delta.storedBytes() < whole.storedBytes() * 0.6,
+        "delta " + delta.storedBytes() + " bytes, whole " + whole.storedBytes());
+    assertTrue(whole.storedBytes() < step2.length, "float coding must shrink the file: " + whole.storedBytes());
+    System.out.printf("generated checkpoint %d bytes: whole %d (%.3fx), delta %d (%.3fx)%n", step2.length, whole.storedBytes(),
+        (double) step2.length / whole.storedBytes(), delta.storedBytes(), (double) step2.length / delta.storedBytes());
+
+    HeadObjectResponse head = s3.headObject(b -> b.bucket("checkpoints").key("run-1/step-2/model.safetensors"));
+    assertEquals(step2.length, head.contentLength(), "HEAD must give the size put, not the coded size");
+    assertTrue(head.metadata().isEmpty(), "coding attributes must not show as metadata: " + head.metadata());
+    assertArrayEquals(step2, get("checkpoints", "run-1/step-2/model.safetensors"));
+    assertArrayEquals(step1, get("checkpoints", "run-1/step-1/model.safetensors"));
+    assertRanges(step2, "checkpoints", "run-1/step-2/model.safetensors", seed);
+    assertEquals(step2.length, s3.listObjectsV2(b -> b.bucket("checkpoints").prefix("run-1/step-2/")).contents().get(0).size());
+
+    // cold: a new process decodes the chain from the repository alone
+    restartGateway(TensorObjects.DEFAULT_CACHE_BYTES);
+    assertArrayEquals(step2, get("checkpoints", "run-1/step-2/model.safetensors"));
+    assertRanges(step2, "checkpoints", "run-1/step-2/model.safetensors", seed + 1);
+  }
+
+  @Test
+  void childOutlivesItsDeletedAndCollectedParent() {
+    byte[] step1 = checkpoint(5, 1);
+    byte[] step2 = checkpoint(5, 2);
+    put("checkpoints", "ckpt-1.safetensors", step1);
+    put("checkpoints", "ckpt-2.safetensors", step2);
+    s3.deleteObject(b -> b.bucket("checkpoints").key("ckpt-1.safetensors"));
+    repository.gc(java.time.Duration.ZERO);
+    restartGateway(TensorObjects.DEFAULT_CACHE_BYTES); // nothing decoded left in memory or on disk
+    assertArrayEquals(step2, get("checkpoints", "ckpt-2.safetensors"));
+  }
+
+  @Test
+  void overwriteIsCodedAgainstTheObjectItReplacesAndChainsAreCut() {
+    byte[][] steps = new byte[TensorObjects.FULL_EVERY + 2][];
+    for (int s = 0; s < steps.length; s++) {
+      steps[s] = checkpoint(9, s);
+      put("checkpoints", "latest/model.safetensors", steps[s]);
+      ObjectInfo info = info("checkpoints", "latest/model.safetensors");
+      assertEquals(Integer.toString(s % TensorObjects.FULL_EVERY), info.attributes().get(TensorObjects.DEPTH), "step " + s);
+      assertArrayEquals(steps[s], get("checkpoints", "latest/model.safetensors"), "step " + s);
+    }
+    // a cache too small for even one file: every read decodes again, and still reads right
+    restartGateway(1);
+    assertArrayEquals(steps[steps.length - 1], get("checkpoints", "latest/model.safetensors"));
+    assertRanges(steps[steps.length - 1], "checkpoints", "latest/model.safetensors", 3);
+  }
+
+  @Test
+  void notSafetensorsIsStoredAsItCameAndCopiesCarryNoCoding() {
+    byte[] junk = GatewaySdkTest.random(3, 300_000);
+    put("checkpoints", "broken.safetensors", junk);
+    assertFalse(info("checkpoints", "broken.safetensors").attributes().containsKey(TensorObjects.CODING));
+    assertArrayEquals(junk, get("checkpoints", "broken.safetensors"));
+
+    byte[] step = checkpoint(4, 3);
+    put("checkpoints", "a/model.safetensors", step);
+    // into a bucket without float coding: stored plain, from the decoded bytes
+    s3.copyObject(b -> b.sourceBucket("checkpoints").sourceKey("a/model.safetensors").destinationBucket("plain").destinationKey("m.safetensors"));
+    ObjectInfo copy = info("plain", "m.safetensors");
+    assertFalse(copy.attributes().containsKey(TensorObjects.CODING), "the copy must not claim a coding: " + copy.attributes());
+    assertEquals(step.length, copy.size());
+    assertArrayEquals(step, get("plain", "m.safetensors"));
+    // within the bucket: coded again, against the source's pattern only if the key matches it
+    s3.copyObject(b -> b.sourceBucket("checkpoints").sourceKey("a/model.safetensors").destinationBucket("checkpoints").destinationKey("b/model.safetensors"));
+    assertArrayEquals(step, get("checkpoints", "b/model.safetensors"));
+  }
+
+  @Test
+  void multipartUploadOfACheckpointIsTensorCoded() {
+    byte[] step = checkpoint(21, 2);
+    int part = 5 << 20;
+    assertTrue(step.length > part, "the file must take two parts");
+    String upload = s3.createMultipartUpload(b -> b.bucket("checkpoints").key("mp/model.safetensors")).uploadId();
+    List<software.amazon.awssdk.services.s3.model.CompletedPart> parts = new ArrayList<>();
+    for (int n = 1, off = 0; off < step.length; n++, off += part) {
+      int number = n;
+      byte[] bytes = Arrays.copyOfRange(step, off, Math.min(step.length, off + part));
+      String etag = s3.uploadPart(b -> b.bucket("checkpoints").key("mp/model.safetensors").uploadId(upload).partNumber(number),
+          RequestBody.fromBytes(bytes)).eTag();
+      parts.add(software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(number).eTag(etag).build());
+    }
+    s3.completeMultipartUpload(b -> b.bucket("checkpoints").key("mp/model.safetensors").uploadId(upload)
+        .multipartUpload(m -> m.parts(parts)));
+    assertEquals("dhz", info("checkpoints", "mp/model.safetensors").attributes().get(TensorObjects.CODING));
+    assertArrayEquals(step, get("checkpoints", "mp/model.safetensors"));
+  }
+
+  @Test
+  void corpusStep2010AgainstStep2000ReachesTheDeltaRatio() throws IOException {
+    byte[] w2000 = Files.readAllBytes(TestCorpus.checkpoint("w_step2000.safetensors"));
+    byte[] w2010 = Files.readAllBytes(TestCorpus.checkpoint("w_step2010.safetensors"));
+    put("checkpoints", "run/step2000/model.safetensors", w2000);
+    put("checkpoints", "run/step2010/model.safetensors", w2010);
+    put("plain", "run/step2010/model.safetensors", w2010);
+    put("checkpoints", "run/step2010/model.bin", w2010); // not .safetensors: float-split chunk by chunk, as before
+    ObjectInfo delta = info("checkpoints", "run/step2010/model.safetensors");
+    ObjectInfo chunks = info("checkpoints", "run/step2010/model.bin");
+    ObjectInfo zstd = info("plain", "run/step2010/model.safetensors");
+    double ratio = (double) w2010.length / delta.storedBytes();
+    System.out.printf("corpus step 2010 via the gateway: %d bytes stored as %d (%.3fx) with a delta; %d (%.3fx) float-split on chunks;"
+        + " %d (%.3fx) through zstd -3%n", w2010.length, delta.storedBytes(), ratio, chunks.storedBytes(),
+        (double) w2010.length / chunks.storedBytes(), zstd.storedBytes(), (double) w2010.length / zstd.storedBytes());
+    // issue 3's target for this pair is 1.65 with `dharmana compress --base`; the gateway stores the same .dhz
+    assertTrue(ratio >= 1.6, "ratio " + ratio);
+    assertArrayEquals(w2010, get("checkpoints", "run/step2010/model.safetensors"));
+  }
+
+  @Test
+  void concurrentColdRangedReadsAllReadRight() throws Exception {
+    byte[] step1 = checkpoint(13, 1);
+    byte[] step2 = checkpoint(13, 2);
+    put("checkpoints", "c/step-1.safetensors", step1);
+    put("checkpoints", "c/step-2.safetensors", step2);
+    restartGateway(TensorObjects.DEFAULT_CACHE_BYTES);
+    int parts = 8;
+    int part = (step2.length + parts - 1) / parts;
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(parts);
+    try {
+      List<java.util.concurrent.Future<byte[]>> got = new ArrayList<>();
+      for (int i = 0; i < parts; i++) {
+        long first = (long) i * part;
+        long last = Math.min(step2.length, first + part) - 1;
+        got.add(pool.submit(() -> s3.getObjectAsBytes(b -> b.bucket("checkpoints").key("c/step-2.safetensors")
+            .range("bytes=" + first + "-" + last)).asByteArray()));
+      }
+      ByteArrayOutputStream joined = new ByteArrayOutputStream();
+      for (java.util.concurrent.Future<byte[]> f : got) {
+        joined.write(f.get());
+      }
+      assertArrayEquals(step2, joined.toByteArray());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void anUploadThatBreaksOffLeavesNothing() throws IOException {
+    byte[] step = checkpoint(17, 1);
+    put("checkpoints", "d/model.safetensors", step);
+    TensorObjects tensors = new TensorObjects(repository, TensorObjects.DEFAULT_CACHE_BYTES);
+    java.io.InputStream breaking = new java.io.FilterInputStream(new java.io.ByteArrayInputStream(checkpoint(17, 2))) {
+      long read;
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        if (read > step.length / 2) {
+          throw new IOException("connection reset by the test");
+        }
+        int n = super.read(b, off, len);
+        read += Math.max(n, 0);
+        return n;
+      }
+    };
+    assertThrows(java.io.UncheckedIOException.class,
+        () -> tensors.put("checkpoints/d/model.safetensors", breaking, io.dharmana.repo.PutOptions.defaults().withPipeline("checkpoints")));
+    assertArrayEquals(step, get("checkpoints", "d/model.safetensors"), "the object put before must stay");
+    assertEquals(1, info("checkpoints", "d/model.safetensors").version());
+    try (java.util.stream.Stream<Path> left = Files.walk(dir.resolve("repo/cache"))) {
+      assertEquals(List.of(), left.filter(p -> p.getFileName().toString().startsWith("tmp-")).toList(), "temporary files left");
+    }
+  }
+
+  @Test
+  void aDamagedParentMakesTheNextStepWholeAndIsReportedNotServed() throws IOException {
+    byte[] step1 = checkpoint(23, 1);
+    byte[] step2 = checkpoint(23, 2);
+    put("checkpoints", "e/step-1.safetensors", step1);
+    s3.close();
+    gateway.close();
+    repository.close();
+    flipABitOfTheLargestPack(dir.resolve("repo"));
+    repository = Repository.open(dir.resolve("repo"));
+    startGateway(TensorObjects.DEFAULT_CACHE_BYTES);
+
+    put("checkpoints", "e/step-2.safetensors", step2);
+    ObjectInfo second = info("checkpoints", "e/step-2.safetensors");
+    assertFalse(second.attributes().containsKey(TensorObjects.BASE), "coded whole, not against a damaged parent: " + second.attributes());
+    assertArrayEquals(step2, get("checkpoints", "e/step-2.safetensors"));
+    software.amazon.awssdk.services.s3.model.S3Exception damaged = assertThrows(software.amazon.awssdk.services.s3.model.S3Exception.class,
+        () -> get("checkpoints", "e/step-1.safetensors"));
+    assertEquals(500, damaged.statusCode(), "a damaged object is an error, never other bytes");
+  }
+
+  /** Flips one bit in the middle of the largest pack file of the repository at {@code repo}. */
+  static void flipABitOfTheLargestPack(Path repo) throws IOException {
+    Path pack;
+    try (java.util.stream.Stream<Path> files = Files.walk(repo.resolve("tiers"))) {
+      pack = files.filter(Files::isRegularFile).filter(p -> p.toString().endsWith(".pack"))
+          .max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+    }
+    byte[] stored = Files.readAllBytes(pack);
+    stored[stored.length / 2] ^= 0x10;
+    pack.toFile().setWritable(true);
+    Files.write(pack, stored);
+  }
+
+  @Test
+  void cachesOfProcessesThatAreGoneAreRemoved() throws IOException {
+    Path caches = dir.resolve("repo/cache");
+    Path gone = Files.createDirectories(caches.resolve("gateway-tensors-2147483646-0badf00d"));
+    Files.write(gone.resolve("x.safetensors"), new byte[10]);
+    Path alive = Files.createDirectories(caches.resolve("gateway-tensors-1-0badf00d")); // pid 1 runs while we do
+    try (TensorObjects ignored = new TensorObjects(repository, TensorObjects.DEFAULT_CACHE_BYTES)) {
+      assertFalse(Files.exists(gone), "the cache of a process that is gone must be removed");
+      assertTrue(Files.exists(alive), "the cache of a running process must stay");
+    }
+  }
+
+  private void assertRanges(byte[] data, String bucket, String key, long seed) {
+    Random random = new Random(seed);
+    for (int i = 0; i < 6; i++) {
+      int first = random.nextInt(data.length);
+      int last = Math.min(data.length - 1, first + random.nextInt(3 << 20));
+      byte[] got = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key).range("bytes=" + first + "-" + last)).asByteArray();
+      assertArrayEquals(Arrays.copyOfRange(data, first, last + 1), got, "range " + first + "-" + last + " (seed " + seed + ")");
+    }
+    byte[] tail = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key).range("bytes=-100")).asByteArray();
+    assertArrayEquals(Arrays.copyOfRange(data, data.length - 100, data.length), tail, "suffix range");
+  }
+}
