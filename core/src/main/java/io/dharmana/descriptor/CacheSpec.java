@@ -8,8 +8,9 @@ import io.dharmana.InvalidDescriptorException;
  *
  * <p>The gateway ({@code dharmana serve}) reads ahead for sequential readers of a pipeline's
  * objects with these settings: when a ranged GET starts where an earlier ranged GET of the same
- * object version ended, the next {@code prefetch} ranges, each as long as that GET's, are read in
- * the background on at most {@code threads} threads of the pipeline (0: one per core), and held in
+ * object version ended, the next ranges, each as long as that GET's, are read in the background
+ * (one range ahead at first, one more each time the reader is served from them, up to {@code
+ * prefetch}) on at most {@code threads} threads of the pipeline (0: one per core), and held in
  * at most {@code memory} bytes for all the pipeline's readers together (a range longer than half of
  * it is not read ahead). {@code memory} or {@code prefetch} 0 turns the gateway's read-ahead off for
  * the pipeline. With the defaults, a reader of 8 MiB ranges has up to 64 MiB read ahead of it.

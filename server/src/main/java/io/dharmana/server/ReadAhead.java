@@ -26,14 +26,16 @@ import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import java.util.stream.Stream;
 
 /**
  * Reads ahead for sequential readers across requests: a data loader reads a large object as a
  * sequence of ranged GETs, and each would otherwise start cold (fetch, verify and decode of its
  * chunks only when it arrives). When a ranged open of an object version starts where an earlier
  * ranged open of the same version ended, the next ranges (each as long as this one) are read in
- * the background into memory, so that the reader's next GET is served from there.
+ * the background into memory, so that the reader's next GET is served from there. The depth grows
+ * as the reader proves sequential: one range ahead at first, one more each time a range read ahead
+ * is served (a burst of reads at a sequence's start would take the cores from the reader's own
+ * next GET).
  *
  * <p>Configured per pipeline from its {@link CacheSpec}: {@code prefetch} ranges ahead of each
  * sequential reader, at most {@code threads} background reads at once, and at most {@code memory}
@@ -52,7 +54,7 @@ import java.util.stream.Stream;
  * {@link #IDLE_NANOS} or when room is needed. At most {@link #MAX_READERS} object versions are
  * tracked. Thread safe.
  */
-final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable {
+final class ReadAhead extends ForwardingObjectBackend implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ReadAhead.class.getName());
   /** Object versions tracked at once, least recently read dropped first. */
   static final int MAX_READERS = 256;
@@ -62,7 +64,6 @@ final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable
   static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(30);
   private static final int COPY_BYTES = 1 << 20;
 
-  private final ObjectBackend backend;
   private final Function<String, Optional<CacheSpec>> cacheOfPipeline;
   private final LongSupplier nanoTime;
   private final Map<String, Pipeline> pipelines = new HashMap<>();
@@ -79,7 +80,7 @@ final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable
   }
 
   ReadAhead(ObjectBackend backend, Function<String, Optional<CacheSpec>> cacheOfPipeline, LongSupplier nanoTime) {
-    this.backend = Objects.requireNonNull(backend, "backend");
+    super(backend);
     this.cacheOfPipeline = Objects.requireNonNull(cacheOfPipeline, "cacheOfPipeline");
     this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
   }
@@ -112,7 +113,7 @@ final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable
     long from = Math.max(0, offset);
     long n = Math.max(0, Math.min(length, object.size() - from));
     if (object.contentId() == null || n == 0 || (from == 0 && n == object.size())) {
-      return backend.open(object, offset, length); // a whole object: nothing to continue
+      return delegate().open(object, offset, length); // a whole object: nothing to continue
     }
     Segment served = null;
     Pipeline pipeline;
@@ -120,7 +121,7 @@ final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable
     synchronized (this) {
       pipeline = closed ? null : pipeline(object.pipeline());
       if (pipeline == null) {
-        return backend.open(object, offset, length);
+        return delegate().open(object, offset, length);
       }
       long now = nanoTime.getAsLong();
       dropIdle(now);
@@ -149,6 +150,7 @@ final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable
           reader.drop(covering, false);
         } else {
           served = covering;
+          reader.depth = Math.min(reader.depth + 1, pipeline.ranges);
           if (covering.end() == from + n) {
             reader.remove(covering); // served to its end: the reader has moved on
           }
@@ -174,7 +176,7 @@ final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable
     } else if (sequential) {
       pipeline.stats.misses.increment();
     }
-    return backend.open(object, offset, length);
+    return delegate().open(object, offset, length);
   }
 
   /** The pipeline's read-ahead, or null when it has none. Holds the lock. */
@@ -184,7 +186,13 @@ final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable
     }
     Pipeline p = pipelines.get(name);
     if (p == null && !pipelines.containsKey(name)) {
-      CacheSpec cache = cacheOfPipeline.apply(name).orElse(null);
+      CacheSpec cache;
+      try {
+        cache = cacheOfPipeline.apply(name).orElse(null);
+      } catch (RuntimeException e) { // a descriptor that cannot be read: its objects are served without
+        LOG.log(Level.WARNING, "Cannot read the cache settings of pipeline " + name + "; no read-ahead for it: " + e.getMessage(), e);
+        cache = null;
+      }
       p = cache == null || cache.memoryBytes() == 0 || cache.prefetch() == 0 ? null : new Pipeline(name, cache);
       pipelines.put(name, p);
       if (p != null) {
@@ -242,8 +250,8 @@ final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable
       s.state = State.RUNNING;
     }
     StoredObject object = s.reader.object;
-    byte[] data = new byte[s.length];
-    try (InputStream in = backend.open(object, s.offset, s.length)) {
+    try (InputStream in = delegate().open(object, s.offset, s.length)) {
+      byte[] data = new byte[s.length];
       int n = 0;
       while (n < data.length) {
         if (s.state == State.DROPPED) {
@@ -263,7 +271,7 @@ final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable
         }
       }
       s.data.complete(data);
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | Error e) { // an Error too: a waiting reader must not wait forever
       synchronized (this) {
         // kept (without its memory) so that its reader, asking, counts a fallback; not read ahead again
         s.reader.release(s);
@@ -276,6 +284,9 @@ final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable
             + " bytes); its reader reads it from the pipeline: " + e.getMessage(), e);
       }
       s.data.completeExceptionally(e);
+      if (e instanceof Error error) {
+        throw error;
+      }
     }
   }
 
@@ -335,6 +346,8 @@ final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable
     final long[] ends = new long[RECENT_ENDS];
     int nextEnd;
     long lastUsed;
+    /** Ranges kept read ahead: one at first, one more each time one is served, up to the pipeline's prefetch. */
+    int depth = 1;
 
     Reader(StoredObject object, Pipeline pipeline) {
       this.object = object;
@@ -359,13 +372,13 @@ final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable
       }
     }
 
-    /** Keeps {@code pipeline.ranges} ranges of {@code length} bytes read ahead from {@code start}. */
+    /** Keeps {@link #depth} ranges of {@code length} bytes read ahead from {@code start}. */
     void scheduleFrom(long start, long length) {
       if (length > pipeline.memoryBytes / 2 || length > Integer.MAX_VALUE - 8) {
         return; // room for less than this range and the next: reading ahead would only thrash
       }
       long at = start;
-      for (int i = 0; i < pipeline.ranges && at < object.size(); i++) {
+      for (int i = 0; i < depth && at < object.size(); i++) {
         Map.Entry<Long, Segment> existing = segments.floorEntry(at);
         if (existing != null && existing.getValue().end() > at) {
           at = existing.getValue().end(); // read ahead already (by this reader or another of the same version)
@@ -433,40 +446,5 @@ final class ReadAhead implements ObjectBackend, SupportsTierUsage, AutoCloseable
     long end() {
       return offset + length;
     }
-  }
-
-  @Override
-  public StoredObject put(String name, InputStream data, PutRequest request) {
-    return backend.put(name, data, request);
-  }
-
-  @Override
-  public Optional<StoredObject> stat(String name) {
-    return backend.stat(name);
-  }
-
-  @Override
-  public Stream<StoredObject> list(String prefix) {
-    return backend.list(prefix);
-  }
-
-  @Override
-  public boolean remove(String name) {
-    return backend.remove(name);
-  }
-
-  @Override
-  public boolean hasPipeline(String pipeline) {
-    return backend.hasPipeline(pipeline);
-  }
-
-  @Override
-  public String defaultPipeline() {
-    return backend.defaultPipeline();
-  }
-
-  @Override
-  public Map<String, Long> bytesByTier() {
-    return backend instanceof SupportsTierUsage t ? t.bytesByTier() : Map.of();
   }
 }

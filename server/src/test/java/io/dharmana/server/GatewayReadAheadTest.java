@@ -25,7 +25,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -252,55 +251,37 @@ class GatewayReadAheadTest {
       StoredObject a = readAhead.put("a", new java.io.ByteArrayInputStream(data), PutRequest.unconditional(null, java.util.Map.of()));
       StoredObject b = readAhead.put("b", new java.io.ByteArrayInputStream(data), PutRequest.unconditional(null, java.util.Map.of()));
       readAhead.open(a, 0, MIB).close();
-      readAhead.open(a, MIB, MIB).close(); // a sequence: 4 ranges ahead reserved
-      assertEquals(4L * MIB, stats.get(0).heldBytes);
+      readAhead.open(a, MIB, MIB).close(); // a sequence: one range ahead reserved (more as it is served)
+      assertEquals(MIB, stats.get(0).heldBytes);
+      for (int wait = 0; wait < 6000 && stats.get(0).readBytes.sum() < MIB; wait++) {
+        Thread.sleep(10); // until it was read: one not yet started is read by the asking request itself
+      }
+      readAhead.open(a, 2 * MIB, MIB).close(); // served from it: two ahead now
+      assertEquals(2L * MIB, stats.get(0).heldBytes);
       now[0] += ReadAhead.IDLE_NANOS;
       readAhead.open(b, 0, MIB).close(); // a's reader went away: its ranges are dropped
       assertEquals(0, stats.get(0).heldBytes);
-      try (InputStream in = readAhead.open(a, 2 * MIB, MIB)) {
-        assertArrayEquals(Arrays.copyOfRange(data, 2 * MIB, 3 * MIB), in.readAllBytes());
+      try (InputStream in = readAhead.open(a, 3 * MIB, MIB)) {
+        assertArrayEquals(Arrays.copyOfRange(data, 3 * MIB, 4 * MIB), in.readAllBytes());
       }
     }
   }
 
   /** Fault injection: the backend's reads fail on threads whose name starts with a prefix. */
-  record FailingOnThreads(ObjectBackend backend, String threadPrefix) implements ObjectBackend {
+  static final class FailingOnThreads extends ForwardingObjectBackend {
+    private final String threadPrefix;
+
+    FailingOnThreads(ObjectBackend backend, String threadPrefix) {
+      super(backend);
+      this.threadPrefix = threadPrefix;
+    }
+
     @Override
     public InputStream open(StoredObject object, long offset, long length) {
       if (Thread.currentThread().getName().startsWith(threadPrefix)) {
         throw new CorruptDataException("Cannot read " + object.name() + ": injected fault on " + Thread.currentThread().getName());
       }
-      return backend.open(object, offset, length);
-    }
-
-    @Override
-    public StoredObject put(String name, InputStream data, PutRequest request) {
-      return backend.put(name, data, request);
-    }
-
-    @Override
-    public Optional<StoredObject> stat(String name) {
-      return backend.stat(name);
-    }
-
-    @Override
-    public Stream<StoredObject> list(String prefix) {
-      return backend.list(prefix);
-    }
-
-    @Override
-    public boolean remove(String name) {
-      return backend.remove(name);
-    }
-
-    @Override
-    public boolean hasPipeline(String pipeline) {
-      return backend.hasPipeline(pipeline);
-    }
-
-    @Override
-    public String defaultPipeline() {
-      return backend.defaultPipeline();
+      return super.open(object, offset, length);
     }
   }
 }
