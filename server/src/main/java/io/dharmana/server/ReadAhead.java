@@ -37,7 +37,7 @@ import java.util.logging.Logger;
  * is served (a burst of reads at a sequence's start would take the cores from the reader's own
  * next GET).
  *
- * <p>Configured per pipeline from its {@link CacheSpec}: {@code prefetch} ranges ahead of each
+ * <p>Configured per pipeline from its {@link CacheSpec}: up to {@code prefetch} ranges ahead of each
  * sequential reader, at most {@code threads} background reads at once, and at most {@code memory}
  * bytes held for the pipeline's readers together; memory or prefetch 0 turns it off.
  *
