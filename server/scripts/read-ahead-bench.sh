@@ -17,6 +17,8 @@
 # Env:   RANGE_MIB   length of each ranged GET (default 8)
 #        PASSES      SHA-256 passes over each range: the client's work per range (default 1)
 #        PIPELINE    default (cdc + zstd 3) or checkpoints (float-split, as serve --init makes it)
+#        TIER        local (default: the repository on this disk) or remote (its only tier a bucket of a
+#                    second gateway on loopback, as a repository kept in S3; PIPELINE default only)
 #        COMPUTE_MS  milliseconds the client also sleeps per range (default 0): work that leaves this
 #                    machine's cores free, as an accelerator's step does (MLPerf Storage emulates it so)
 #        DHARMANA_JAVA_OPTS  the gateway's JVM flags, as for ./dharmana (default -Xmx4g)
@@ -29,6 +31,9 @@ ROUNDS=${2:-5}
 RANGE_MIB=${RANGE_MIB:-8}
 COMPUTE_MS=${COMPUTE_MS:-0}
 PIPELINE=${PIPELINE:-default}
+TIER=${TIER:-local}
+[[ "$TIER" == local || "$TIER" == remote ]] || { echo "Invalid TIER '$TIER': local or remote" >&2; exit 2; }
+[[ "$TIER" == local || "$PIPELINE" == default ]] || { echo "Invalid PIPELINE '$PIPELINE' with TIER=remote: default only" >&2; exit 2; }
 [[ "$PIPELINE" == default || "$PIPELINE" == checkpoints ]] || { echo "Invalid PIPELINE '$PIPELINE': default or checkpoints" >&2; exit 2; }
 PASSES=${PASSES:-1}
 JAR="$ROOT/cli/target/dharmana.jar"
@@ -37,22 +42,55 @@ PY=python3
 $PY -c 'import boto3' 2> /dev/null || PY=/usr/bin/python3
 $PY -c 'import boto3' 2> /dev/null || { echo "needs boto3: apt-get install python3-boto3" >&2; exit 2; }
 W="$(mktemp -d "${TMPDIR:-/tmp}/dharmana-read-ahead.XXXXXX")"
-SERVER=""
+SERVERS=()
 cleanup() {
-  if [[ -n "$SERVER" ]]; then
-    kill "$SERVER" 2> /dev/null || true
-    wait "$SERVER" 2> /dev/null || true
-  fi
+  for pid in "${SERVERS[@]}"; do
+    kill "$pid" 2> /dev/null || true
+    wait "$pid" 2> /dev/null || true
+  done
   rm -rf "$W"
 }
 trap cleanup EXIT
 
-PORT=$(( 20000 + RANDOM % 20000 ))
-# java itself in the background, so that $SERVER is the gateway's pid
-java ${DHARMANA_JAVA_OPTS:--Xmx4g} -jar "$JAR" serve "$W/repo" --init --port "$PORT" > "$W/server.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 120); do curl -s -o /dev/null "http://127.0.0.1:$PORT/metrics" && break; sleep 0.5; done
-curl -s -o /dev/null "http://127.0.0.1:$PORT/metrics" || { cat "$W/server.log" >&2; exit 1; }
+# serve REPO LOG [ARGS...]: starts a gateway on a free port (java itself in the background, so that
+# the pid kept is the gateway's) and sets PORT once it answers
+serve() {
+  local repo=$1 log=$2
+  shift 2
+  PORT=$(( 20000 + RANDOM % 20000 ))
+  java ${DHARMANA_JAVA_OPTS:--Xmx4g} -jar "$JAR" serve "$repo" --port "$PORT" "$@" > "$log" 2>&1 &
+  SERVERS+=($!)
+  for _ in $(seq 120); do curl -s -o /dev/null "http://127.0.0.1:$PORT/metrics" && break; sleep 0.5; done
+  curl -s -o /dev/null "http://127.0.0.1:$PORT/metrics" || { cat "$log" >&2; exit 1; }
+}
+first_key() { grep -v '^#' "$1/gateway/credentials" | head -n 1; }
+
+if [[ "$TIER" == remote ]]; then
+  # the repository's only tier is a bucket of a second gateway (its own repository, zstd on local
+  # disk): every chunk read is a ranged GET over loopback, as with a repository kept in S3
+  serve "$W/store" "$W/store.log" --init
+  read -r TIER_KEY TIER_SECRET < <(first_key "$W/store")
+  export TIER_KEY TIER_SECRET
+  $PY -c 'import boto3, sys; boto3.client("s3", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2],
+      aws_secret_access_key=sys.argv[3], region_name="us-east-1").create_bucket(Bucket="tier")' \
+    "http://127.0.0.1:$PORT" "$TIER_KEY" "$TIER_SECRET"
+  cat > "$W/default.yaml" << YAML
+name: default
+storage:
+  stages:
+    - zstd: {level: 3}
+  tiers:
+    - name: remote
+      kind: s3
+      location: s3://tier/repo
+      options: {endpoint: "http://127.0.0.1:$PORT", region: us-east-1, pathStyle: "true", accessKeyEnv: TIER_KEY, secretKeyEnv: TIER_SECRET}
+  placement: {writeTier: remote, writeMode: through, promoteOnRead: false}
+YAML
+  java -jar "$JAR" init "$W/repo" --pipeline "$W/default.yaml" > /dev/null
+  serve "$W/repo" "$W/server.log"
+else
+  serve "$W/repo" "$W/server.log" --init
+fi
 # a copy of the pipeline with read-ahead off; a bucket created by a client binds to the
 # pipeline of its own name (read at its first use: no restart needed)
 descriptor="$W/repo/dharmana.yaml"
@@ -61,7 +99,7 @@ sed -e 's/^name: .*/name: no-read-ahead/' -e 's/^\(    memory:\) .*/\1 0B/' "$de
 mkdir -p "$W/repo/pipelines"
 mv "$W/no-read-ahead.yaml" "$W/repo/pipelines/no-read-ahead.yaml"
 grep -q '^    memory: 0B' "$W/repo/pipelines/no-read-ahead.yaml" || { echo "cannot turn read-ahead off in the copy" >&2; exit 1; }
-read -r KEY SECRET < <(grep -v '^#' "$W/repo/gateway/credentials" | head -n 1)
+read -r KEY SECRET < <(first_key "$W/repo")
 
 $PY - "http://127.0.0.1:$PORT" "$KEY" "$SECRET" "$SIZE_MB" "$ROUNDS" "$RANGE_MIB" "$PASSES" "$COMPUTE_MS" "$PIPELINE" << 'PY'
 import hashlib, os, random, re, statistics, sys, time, urllib.request
@@ -114,7 +152,7 @@ def readahead(name):
     m = re.search(r'^dharmana_gateway_readahead_%s\{pipeline="%s"\} (\S+)' % (name, pipeline), text, re.M)
     return float(m.group(1)) if m else 0.0
 
-print(f"object: {size_mb} MiB through pipeline {pipeline}, read as {range_mib} MiB ranged GETs, {passes} SHA-256 pass(es)"
+print(f"object: {size_mb} MiB through pipeline {pipeline} ({os.environ.get('TIER', 'local')} tier), read as {range_mib} MiB ranged GETs, {passes} SHA-256 pass(es)"
       f"{f' and {compute_ms} ms of sleep' if compute_ms else ''} each;"
       f" {os.cpu_count()} cores; {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}")
 read(buckets["on"]), read(buckets["off"])  # warm-up (JIT, page cache), not counted
