@@ -307,7 +307,7 @@ public final class Gateway implements AutoCloseable {
      * Reads ahead for sequential readers: when a ranged GET of an object starts where an earlier
      * ranged GET of the same version ended (a data loader reading a shard 8 MiB at a time), the
      * next ranges are read in the background, so that the reader's next GETs are served from
-     * memory. Per pipeline, from its {@code storage.cache} settings ({@link CacheSpec}: prefetch
+     * memory. Per pipeline, from its {@code storage.cache} settings ({@link CacheSpec}: up to prefetch
      * ranges ahead, threads reading them, memory for all its readers together; memory or prefetch
      * 0 turns it off). {@code cacheOfPipeline} gives a pipeline's settings, empty for none; it is
      * asked once per pipeline, at the first ranged GET of one of its objects. Off unless set.
