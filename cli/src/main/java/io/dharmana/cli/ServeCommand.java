@@ -32,6 +32,9 @@ import picocli.CommandLine.Spec;
           + " boto3 and S3 checkpoint writers get the pipeline without code changes.",
       "Requests must be signed (AWS Signature V4) with a key from REPO/gateway/credentials; on first start one pair"
           + " is generated there (owner-only permissions) and printed once.",
+      "Sequential ranged GETs of an object (a data loader reading a shard 8 MiB at a time) are read ahead in the"
+          + " background, per pipeline as its storage.cache says: prefetch ranges ahead, on its threads, within its memory"
+          + " (memory 0 turns it off).",
       "The same port serves /metrics (Prometheus) and /dashboard. Stop with Ctrl-C or SIGTERM."
     })
 final class ServeCommand implements Callable<Integer> {
@@ -101,6 +104,8 @@ final class ServeCommand implements Callable<Integer> {
           .port(port)
           .maxObjectBytes(maxBodyBytes)
           .packMergeInterval(packMergeInterval)
+          // each pipeline's storage.cache: prefetch ranges ahead of a sequential reader, threads, memory (0: none)
+          .readAhead(pipeline -> repository.pipeline(pipeline).map(d -> d.storage().cache()))
           .onGeneratedKey(key -> {
             out.println("Generated an access key (stored in " + repo.resolve("gateway").resolve("credentials")
                 + ", readable by you only; shown once):");

@@ -1,6 +1,7 @@
 package io.dharmana.server;
 
 import com.sun.net.httpserver.HttpServer;
+import io.dharmana.descriptor.CacheSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -11,6 +12,7 @@ import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -19,6 +21,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -49,6 +52,7 @@ public final class Gateway implements AutoCloseable {
   private final S3Api api;
   private final GatewayMetrics metrics;
   private final ScheduledExecutorService packUpkeep; // null when the backend does not pack or both tasks are off
+  private ReadAhead readAhead; // null when off
   private boolean closed;
 
   private Gateway(Builder b) throws IOException {
@@ -67,8 +71,13 @@ public final class Gateway implements AutoCloseable {
       this.etags = new EtagIndex(state.resolve("etags"));
       MultipartUploads uploads = new MultipartUploads(state.resolve("uploads"));
       uploads.removeInitiatedBefore(b.clock.instant().minus(b.abandonedUploadAge));
-      ObjectBackend backend = b.cacheBytes > 0 ? new SmallObjectCache(b.backend, b.cacheObjectBytes, b.cacheBytes) : b.backend;
+      this.readAhead = b.cacheOfPipeline == null ? null : new ReadAhead(b.backend, b.cacheOfPipeline);
+      ObjectBackend backend = readAhead == null ? b.backend : readAhead;
+      backend = b.cacheBytes > 0 ? new SmallObjectCache(backend, b.cacheObjectBytes, b.cacheBytes) : backend;
       this.metrics = new GatewayMetrics(backend);
+      if (readAhead != null) {
+        readAhead.onPipeline(metrics::readAhead);
+      }
       RequestSlices slices = new RequestSlices(b.requestSlice);
       this.api = new S3Api(backend, buckets, uploads, etags, keys, metrics, new Dashboard(metrics, backend, b.contentionInterval.toNanos()),
           b.clock, b.region, b.maxObjectBytes, b.minPartBytes, slices);
@@ -93,6 +102,9 @@ public final class Gateway implements AutoCloseable {
           ? startPackUpkeep(packs, b.packMergeInterval, b.packReleaseInterval) : null;
     } catch (RuntimeException e) {
       server.stop(0);
+      if (readAhead != null) {
+        readAhead.close();
+      }
       throw e;
     }
   }
@@ -164,6 +176,9 @@ public final class Gateway implements AutoCloseable {
     // no delay here: the JDK's server (before JDK 21) waits out the whole delay even when idle
     server.stop(0);
     executor.shutdownNow();
+    if (readAhead != null) {
+      readAhead.close();
+    }
     if (packUpkeep != null) {
       // a merge under way finishes (the owner closes the repository next), none starts
       packUpkeep.shutdown();
@@ -214,6 +229,7 @@ public final class Gateway implements AutoCloseable {
     private java.time.Duration packMergeInterval = java.time.Duration.ofSeconds(10);
     private java.time.Duration packReleaseInterval = java.time.Duration.ofSeconds(10);
     private Clock clock = Clock.systemUTC();
+    private Function<String, Optional<CacheSpec>> cacheOfPipeline;
     private java.time.Duration requestSlice =
         java.time.Duration.ofNanos(1000 * Long.getLong("dharmana.gateway.request-slice-us", 0));
 
@@ -284,6 +300,20 @@ public final class Gateway implements AutoCloseable {
       }
       this.cacheBytes = bytes;
       this.cacheObjectBytes = objectBytes;
+      return this;
+    }
+
+    /**
+     * Reads ahead for sequential readers: when a ranged GET of an object starts where an earlier
+     * ranged GET of the same version ended (a data loader reading a shard 8 MiB at a time), the
+     * next ranges are read in the background, so that the reader's next GETs are served from
+     * memory. Per pipeline, from its {@code storage.cache} settings ({@link CacheSpec}: up to prefetch
+     * ranges ahead, threads reading them, memory for all its readers together; memory or prefetch
+     * 0 turns it off). {@code cacheOfPipeline} gives a pipeline's settings, empty for none; it is
+     * asked once per pipeline, at the first ranged GET of one of its objects. Off unless set.
+     */
+    public Builder readAhead(Function<String, Optional<CacheSpec>> cacheOfPipeline) {
+      this.cacheOfPipeline = Objects.requireNonNull(cacheOfPipeline, "cacheOfPipeline");
       return this;
     }
 

@@ -2,6 +2,7 @@ package io.dharmana.server;
 
 import io.dharmana.report.Contention;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
@@ -94,6 +95,30 @@ final class GatewayMetrics {
     if (packs > 0) {
       packsMerged.increment(packs);
     }
+  }
+
+  /** Publishes a pipeline's read-ahead figures ({@link ReadAhead}), read at scrape time. */
+  void readAhead(String pipeline, ReadAhead.Stats stats) {
+    readAheadCounter("hits", "Ranged GETs served from memory read ahead", pipeline, stats, s -> s.hits.sum(), null);
+    readAheadCounter("misses", "Ranged GETs that continued a sequence but were read from the pipeline (not read ahead yet)",
+        pipeline, stats, s -> s.misses.sum(), null);
+    readAheadCounter("fallbacks", "Ranged GETs whose read-ahead failed, read from the pipeline instead", pipeline, stats,
+        s -> s.fallbacks.sum(), null);
+    readAheadCounter("served", "Bytes served from memory read ahead", pipeline, stats, s -> s.servedBytes.sum(), "bytes");
+    readAheadCounter("read", "Bytes read ahead in the background", pipeline, stats, s -> s.readBytes.sum(), "bytes");
+    readAheadCounter("wasted", "Bytes read ahead and dropped before a reader asked for them", pipeline, stats,
+        s -> s.wastedBytes.sum(), "bytes");
+    Gauge.builder("dharmana.gateway.readahead.held", stats, s -> s.heldBytes).description("Memory held for read-ahead now")
+        .tag("pipeline", pipeline).baseUnit("bytes").register(registry);
+    Gauge.builder("dharmana.gateway.readahead.peak", stats, s -> s.peakHeldBytes)
+        .description("The most memory held for read-ahead at once since start").tag("pipeline", pipeline).baseUnit("bytes")
+        .register(registry);
+  }
+
+  private void readAheadCounter(String name, String description, String pipeline, ReadAhead.Stats stats,
+      java.util.function.ToDoubleFunction<ReadAhead.Stats> value, String unit) {
+    FunctionCounter.builder("dharmana.gateway.readahead." + name, stats, value).description(description)
+        .tag("pipeline", pipeline).baseUnit(unit).register(registry);
   }
 
   /** Counts a request that started; {@link #request} ends it. */

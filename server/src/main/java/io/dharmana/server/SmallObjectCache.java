@@ -6,8 +6,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * Keeps the content of small objects in memory, least recently used first out, so hot small GETs
@@ -17,15 +15,14 @@ import java.util.stream.Stream;
  * never be stale: an overwritten object has a new content id. Content enters only after the
  * backend read it to its end, which verifies it. Everything else passes through unchanged.
  */
-final class SmallObjectCache implements ObjectBackend, SupportsTierUsage {
-  private final ObjectBackend backend;
+final class SmallObjectCache extends ForwardingObjectBackend {
   private final long maxObjectBytes;
   private final long capacityBytes;
   private final LinkedHashMap<String, byte[]> entries = new LinkedHashMap<>(256, 0.75f, true);
   private long bytes;
 
   SmallObjectCache(ObjectBackend backend, long maxObjectBytes, long capacityBytes) {
-    this.backend = backend;
+    super(backend);
     this.maxObjectBytes = maxObjectBytes;
     this.capacityBytes = capacityBytes;
   }
@@ -33,14 +30,14 @@ final class SmallObjectCache implements ObjectBackend, SupportsTierUsage {
   @Override
   public InputStream open(StoredObject object, long offset, long length) {
     if (object.size() > maxObjectBytes || object.contentId() == null) {
-      return backend.open(object, offset, length);
+      return delegate().open(object, offset, length);
     }
     byte[] content;
     synchronized (this) {
       content = entries.get(object.contentId());
     }
     if (content == null) {
-      try (InputStream in = backend.open(object, 0, object.size())) {
+      try (InputStream in = delegate().open(object, 0, object.size())) {
         content = in.readAllBytes();
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot read " + object.name(), e);
@@ -65,38 +62,8 @@ final class SmallObjectCache implements ObjectBackend, SupportsTierUsage {
   }
 
   @Override
-  public StoredObject put(String name, InputStream data, PutRequest request) {
-    return backend.put(name, data, request);
-  }
-
-  @Override
-  public Optional<StoredObject> stat(String name) {
-    return backend.stat(name);
-  }
-
-  @Override
-  public Stream<StoredObject> list(String prefix) {
-    return backend.list(prefix);
-  }
-
-  @Override
-  public boolean remove(String name) {
-    return backend.remove(name);
-  }
-
-  @Override
-  public boolean hasPipeline(String pipeline) {
-    return backend.hasPipeline(pipeline);
-  }
-
-  @Override
-  public String defaultPipeline() {
-    return backend.defaultPipeline();
-  }
-
-  @Override
   public Map<String, Long> bytesByTier() {
-    Map<String, Long> tiers = backend instanceof SupportsTierUsage t ? new LinkedHashMap<>(t.bytesByTier()) : new LinkedHashMap<>();
+    Map<String, Long> tiers = new LinkedHashMap<>(super.bytesByTier());
     synchronized (this) {
       tiers.put("gateway-cache", bytes);
     }
