@@ -86,6 +86,15 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   /** Maintenance interval of stores opened from a descriptor. */
   public static final Duration DEFAULT_MAINTENANCE_INTERVAL = Duration.ofSeconds(5);
 
+  /**
+   * How long a write-back copy may wait in the tier below before a maintenance pass makes it
+   * durable there. A packed tier (an object store) buffers copies in an open pack that is stored
+   * only when it fills or on {@link #flush()}; in a long-running process that writes little (a
+   * gateway), copies would otherwise wait there for days, on the write tier alone. Longer than the
+   * maintenance interval, so that a trickle of writes does not seal a small pack every pass.
+   */
+  public static final Duration SEAL_COPIES_AFTER = Duration.ofSeconds(60);
+
   private static final System.Logger LOG = System.getLogger(TieredStore.class.getName());
   private static final int COPY_BUFFER = 1 << 20;
   private static final int LOCK_STRIPES = 256;
@@ -94,6 +103,8 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   private final Level writeLevel;
   private final Level throughLevel; // next tier below the write tier when writing through, else null
   private final Level backLevel; // next tier below the write tier when writing back, else null
+  /** Clock millis of the oldest write-back copy not yet made durable below, 0 if none. */
+  private final java.util.concurrent.atomic.AtomicLong unsealedSince = new java.util.concurrent.atomic.AtomicLong();
   private final PlacementPolicy placement;
   private final String keptPrefix; // keys never demoted off the write tier; null: none
   private final Clock clock;
@@ -695,9 +706,9 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
    * Moves data down: for each tier above the lowest, nearest first, blobs whose last access is
    * older than the tier's maxAge, then least recently used blobs while the tier is above its high
    * watermark, until it is at or below its low watermark. A blob whose copy fails stays where it
-   * is; kept blobs never move. Also retries failed write-back copies, and on its first run copies
-   * down what the write tier holds and the tier below lacks: copies an earlier process could not
-   * make.
+   * is; kept blobs never move. Also retries failed write-back copies, makes those that have waited
+   * {@link #SEAL_COPIES_AFTER} durable below, and on its first run copies down what the write tier
+   * holds and the tier below lacks: copies an earlier process could not make.
    */
   public void maintain() {
     ensureOpen("maintain");
@@ -705,6 +716,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
       catchUpCopies();
       retryFailedCopies();
       long now = clock.millis();
+      sealAgedCopies(now);
       for (int i = 0; i + 1 < levels.size() && !closed.get(); i++) {
         Level level = levels.get(i);
         Level lower = levels.get(i + 1);
@@ -738,6 +750,21 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         }
         demote(level, lower, moving);
       }
+    }
+  }
+
+  /** Makes the write-back copies durable below once the oldest has waited {@link #SEAL_COPIES_AFTER}. */
+  private void sealAgedCopies(long now) {
+    long since = unsealedSince.get();
+    if (backLevel == null || since == 0 || now - since < SEAL_COPIES_AFTER.toMillis() || !unsealedSince.compareAndSet(since, 0)) {
+      return;
+    }
+    try {
+      sync(backLevel); // copies finished meanwhile are sealed too; they set the mark again, costing one more seal
+    } catch (IOException | RuntimeException e) {
+      unsealedSince.compareAndSet(0, since); // tried again next pass
+      LOG.log(System.Logger.Level.WARNING, "Cannot make the write-back copies on tier " + backLevel.tier.name() + " durable: "
+          + e.getMessage() + "; they stay on tier " + writeLevel.tier.name() + " too, and this is tried again");
     }
   }
 
@@ -1000,6 +1027,7 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
         }
         if (entry != null && backLevel.tier.store().exists(key)) {
           backLevel.held(key, entry.size, entry.lastAccess);
+          unsealedSince.compareAndSet(0, Math.max(1, clock.millis()));
         }
         failedCopies.remove(key);
       } catch (IOException | RuntimeException e) {

@@ -373,6 +373,43 @@ class TieredStoreTest {
     }
   }
 
+  @Test
+  void writeBackCopiesWaitingInAnOpenPackAreSealedByMaintenanceOnceAged(@TempDir Path dir) throws Exception {
+    MutableClock clock = new MutableClock(START);
+    BlobStore objects = Stores.local(dir.resolve("objects"), false);
+    io.dharmana.store.PackedBlobStore packed = io.dharmana.store.PackedBlobStore.open(objects,
+        io.dharmana.store.PackOptions.defaults(dir.resolve("spool")));
+    try (TieredStore store = TieredStore.builder()
+        .addTier(Tier.of(Stores.memory(), TierSpec.memory("hot", 0)))
+        .addTier(Tier.of(packed, TierSpec.memory("packed", 0)))
+        .placement(new PlacementPolicy("hot", "back", false))
+        .clock(clock)
+        .build()) {
+      store.write("a", new byte[1000]);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!packed.exists("a") && System.nanoTime() < deadline) {
+        Thread.sleep(5); // the copy runs on the store's copier thread
+      }
+      assertTrue(packed.exists("a"), "the write-back copy did not reach the packed tier");
+      assertEquals(List.of(), packFiles(objects), "the copy waits in the open pack, not stored yet");
+      clock.advance(TieredStore.SEAL_COPIES_AFTER.minusSeconds(1));
+      store.maintain();
+      assertEquals(List.of(), packFiles(objects), "younger than SEAL_COPIES_AFTER: not sealed yet");
+      // well past: the copier thread marks the copy's time just after the blob shows, maybe after the advance above
+      clock.advance(TieredStore.SEAL_COPIES_AFTER.multipliedBy(2));
+      store.maintain();
+      assertEquals(1, packFiles(objects).size(), "an aged copy must be sealed by maintenance: " + packFiles(objects));
+      store.maintain();
+      assertEquals(1, packFiles(objects).size(), "nothing new to seal: no second pack");
+    }
+  }
+
+  private static List<String> packFiles(BlobStore objects) {
+    try (Stream<BlobInfo> all = ((io.dharmana.store.SupportsListing) objects).list("")) {
+      return all.map(BlobInfo::key).filter(k -> k.endsWith(".pack")).toList();
+    }
+  }
+
   private static TieredStore writeBack(BlobStore hot, BlobStore cold) {
     BlobStore keptOpen = new ForwardingBlobStore(cold) {
       @Override
