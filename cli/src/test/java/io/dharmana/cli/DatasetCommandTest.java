@@ -351,8 +351,8 @@ class DatasetCommandTest {
         + " (one value a line) at column 10\n", err.toString());
     Files.writeString(lines, "{\"id\":1}\nnot json\n");
     assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", lines.toString()));
-    assertEquals("dharmana dataset pack: Invalid input " + lines + ", line 2: not JSON: expected a value, found 'not' at column 1\n",
-        err.toString());
+    assertEquals("dharmana dataset pack: Invalid input " + lines + ", line 2: not JSON: Unrecognized token 'not': was expecting"
+        + " (JSON String, Number, Array, Object or token 'null', 'true' or 'false') at column 1\n", err.toString());
     Files.writeString(lines, "{\"id\":1}\r\n{\"id\": [1, 2\r\n");
     assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", lines.toString()));
     assertTrue(err.toString().contains(", line 2: not JSON: "), err.toString());

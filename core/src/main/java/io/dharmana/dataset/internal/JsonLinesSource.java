@@ -1,6 +1,5 @@
 package io.dharmana.dataset.internal;
 
-import io.dharmana.InvalidDescriptorException;
 import io.dharmana.dataset.SourceInfo;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -16,9 +15,9 @@ import java.util.NoSuchElementException;
  * terminator ({@code \n}, {@code \r\n} or none on a last line) is kept as the restore byte so
  * that unpacking gives the file back byte-identical.
  *
- * <p>Each line must hold one JSON value: a line that does not is refused with the file, its number
- * and what is wrong, before a reader of the dataset meets it. Blank lines pass, as empty samples,
- * so that the file still comes back byte for byte.
+ * <p>Each line must hold one JSON value ({@link JsonLinesCheck}): a line that does not is refused
+ * with the file, its number and what is wrong, before a reader of the dataset meets it. Blank lines
+ * pass, as empty samples, so that the file still comes back byte for byte.
  */
 final class JsonLinesSource implements SourceReader {
   static final String FIELD = "json";
@@ -29,6 +28,7 @@ final class JsonLinesSource implements SourceReader {
   private final Path file;
   private final String name;
   private final InputStream in;
+  private final JsonLinesCheck check;
   private final ByteArrayOutputStream line = new ByteArrayOutputStream();
   // lines are cut out of this buffer with a scan for '\n', not read a byte at a time
   private final byte[] buffer = new byte[1 << 20];
@@ -43,6 +43,7 @@ final class JsonLinesSource implements SourceReader {
     this.file = file;
     this.name = file.getFileName().toString();
     this.in = Files.newInputStream(file);
+    this.check = new JsonLinesCheck(file);
   }
 
   @Override
@@ -101,18 +102,11 @@ final class JsonLinesSource implements SourceReader {
         data = java.util.Arrays.copyOf(data, data.length - 1);
       }
       lineNumber++;
-      checkJson(data);
+      check.line(data);
       bytes += data.length + (terminator == NO_TERMINATOR ? 0 : terminator == LF ? 1 : 2);
       return new PackedSample(name + "#" + lineNumber, List.of(FIELD), List.of(data), new byte[] {terminator});
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read " + file + ": " + e.getMessage(), e);
-    }
-  }
-
-  private void checkJson(byte[] data) {
-    String problem = JsonSyntax.problem(data);
-    if (problem != null) {
-      throw new InvalidDescriptorException("Invalid input " + file + ", line " + lineNumber + ": not JSON: " + problem);
     }
   }
 
@@ -123,6 +117,8 @@ final class JsonLinesSource implements SourceReader {
 
   @Override
   public void close() throws IOException {
-    in.close();
+    try (in) {
+      check.close();
+    }
   }
 }
