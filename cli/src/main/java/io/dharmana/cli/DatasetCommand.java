@@ -658,6 +658,7 @@ public final class DatasetCommand implements Runnable {
     public Integer call() throws IOException {
       options.check();
       if (stateOut != null) {
+        OutputFile.refuseDirectory(spec, "--state-out", stateOut, "state.json");
         OutputFile.checkWritable(stateOut, "--state-out"); // known now, not after the whole read
       }
       try (BlobStore store = location.existing(dir);

@@ -38,7 +38,7 @@ final class ReportCommand implements Callable<Integer> {
           + " default: the latest run that wrote and the latest that read.")
   String run;
 
-  @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the HTML report to FILE.")
+  @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the HTML report to FILE (not a directory).")
   Path output;
 
   @Option(names = "--prices", paramLabel = "FILE", description = "A price table (YAML) laid over the built-in list prices.")
@@ -55,6 +55,9 @@ final class ReportCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
+    if (output != null) {
+      OutputFile.refuseDirectory(spec, "-o", output, "report.html");
+    }
     PriceTable table = prices == null ? PriceTable.defaults() : PriceTable.load(prices);
     Bottleneck.Demand demand = computation == null ? Bottleneck.Demand.NONE
         : Bottleneck.Demand.of(Descriptors.loadComputation(computation));
