@@ -47,6 +47,9 @@ final class OutputFile {
     try {
       return write.apply(file);
     } catch (RuntimeException | Error e) {
+      // the directories on the way to the file only, each only while empty, not a tree walk
+      // (Stores.deleteTreeQuietly, for a tree one operation made alone): another command may be
+      // writing beside this file into a directory both needed, and what it made must stay
       for (Path p = parent; topmostMissing != null && p != null && p.startsWith(topmostMissing); p = p.getParent()) {
         try {
           Files.delete(p);
