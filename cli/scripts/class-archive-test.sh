@@ -4,6 +4,8 @@
 # verified again on every run): `--help` (G1), `stat` (serial collector), `compress` and
 # `decompress` must take picocli's CommandLine and the command's own classes from the archive, and
 # leave at most a few of picocli's classes out; the decompressed file must equal the original.
+# `ls` of a repository whose lower tier is S3 (the gateway on loopback, started here and stopped
+# at the end) must take the AWS SDK's S3 client and HTTP client from it too.
 # Records the archive first if the jar has none. Exits non-zero on a miss.
 #
 # Usage: cli/scripts/class-archive-test.sh      (from anywhere, after `mvn package`)
@@ -12,7 +14,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 launcher="${DHARMANA:-$ROOT/dharmana}"
 scratch="$(mktemp -d)"
-trap 'rm -rf "$scratch"' EXIT
+source "$ROOT/cli/scripts/s3-repository.sh"
+trap 's3_repository_stop; rm -rf "$scratch"' EXIT
 
 "$launcher" init "$scratch/repo" > /dev/null # records the archive if missing
 failed=0
@@ -45,4 +48,8 @@ check compress "io.dharmana.tensor.codec.PlaneCoder io.dharmana.tensor.file.Tens
 check decompress "io.dharmana.tensor.codec.PlaneCoder io.dharmana.tensor.file.TensorFileReader" \
   decompress "$scratch/golden.dhz" -o "$scratch/golden.safetensors"
 cmp "$golden" "$scratch/golden.safetensors" || { echo "FAIL decompress: output differs from $golden" >&2; failed=1; }
+s3_repository_start "$ROOT/cli/target/dharmana.jar" "$scratch"
+check s3-ls "software.amazon.awssdk.services.s3.S3Client software.amazon.awssdk.services.s3.DefaultS3Client \
+  org.apache.hc.client5.http.impl.classic.CloseableHttpClient io.dharmana.s3.S3Store" ls "$S3_REPO"
+grep -q 'data/object-3.bin' "$scratch/s3-ls.log" || { echo "FAIL s3-ls: the listing misses data/object-3.bin" >&2; failed=1; }
 exit $failed

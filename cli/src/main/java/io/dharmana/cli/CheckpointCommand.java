@@ -13,6 +13,7 @@ import io.dharmana.checkpoint.RestoredCheckpoint;
 import io.dharmana.checkpoint.RetentionPolicy;
 import io.dharmana.checkpoint.TensorEntry;
 import io.dharmana.descriptor.Durations;
+import io.dharmana.metrics.Timestamps;
 import io.dharmana.repo.Repository;
 import io.dharmana.tensor.Safetensors;
 import io.dharmana.tensor.SafetensorsFile;
@@ -333,7 +334,7 @@ final class CheckpointCommand implements Runnable {
             row.put("ratio", Double.isInfinite(c.ratio()) ? null : c.ratio());
             row.put("durability", c.durability());
             row.put("lossy", c.lossy());
-            row.put("created", c.created().toString());
+            row.put("created", c.created());
             Map<String, String> meta = new LinkedHashMap<>(c.metadata());
             meta.remove(FILES_KEY);
             row.put("metadata", meta);
@@ -349,12 +350,13 @@ final class CheckpointCommand implements Runnable {
           Output.json(out, result);
           return Main.OK;
         }
-        out.printf("%-12s %-10s %-7s %8s %12s %12s %9s %-16s %-5s%n", "STEP", "STATE", "RANKS", "TENSORS", "LOGICAL", "STORED",
-            "RATIO", "DURABILITY", "LOSSY");
+        out.printf("%-12s %-10s %-7s %8s %12s %12s %9s %-16s %-5s %s%n", "STEP", "STATE", "RANKS", "TENSORS", "LOGICAL", "STORED",
+            "RATIO", "DURABILITY", "LOSSY", "CREATED");
         for (CheckpointInfo c : steps) {
-          out.printf(Locale.ROOT, "%-12d %-10s %-7s %8d %12s %12s %9s %-16s %-5s%n", c.step(),
+          out.printf(Locale.ROOT, "%-12d %-10s %-7s %8d %12s %12s %9s %-16s %-5s %s%n", c.step(),
               c.complete() ? "complete" : "partial", c.ranks() + "/" + c.world(), c.tensors(), Output.bytes(c.logicalBytes()),
-              Output.bytes(c.storedBytes()), Output.ratio(c.ratio()), c.durability(), c.lossy() ? "yes" : "no");
+              Output.bytes(c.storedBytes()), Output.ratio(c.ratio()), c.durability(), c.lossy() ? "yes" : "no",
+              Timestamps.toSecond(c.created()));
         }
         out.printf(Locale.ROOT, "total: %s logical, %s stored by the steps, %s unique chunks (%s)%n", Output.bytes(logical),
             Output.bytes(stored), Output.bytes(unique), Output.ratio(unique == 0 ? Double.POSITIVE_INFINITY : (double) logical / unique));

@@ -29,7 +29,8 @@ public final class CompressCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "IN.safetensors", description = "The file to compress.")
   Path input;
 
-  @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "Output file (default: IN with .dhz).")
+  @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "Output file (default: IN with .dhz). A directory (one"
+      + " that exists, or OUT ending in '/', made if missing) gets IN's name with .dhz, which must not exist yet.")
   Path output;
 
   @Option(names = "--base", paramLabel = "PARENT.safetensors",
@@ -68,7 +69,7 @@ public final class CompressCommand implements Callable<Integer> {
         .withBase(base)
         .withLosslessCodec(losslessCodec(codec))
         .withLossy(lossy == null ? null : BlockQuantizer.Format.parse(lossy), block);
-    Path target = output != null ? output : refuseExisting(defaultOutput(input));
+    Path target = target(spec, output, defaultOutput(input));
     CompressionResult result = OutputFile.write(target, file -> {
       // a missing input has length 0 here: no bar, and the writer names what is wrong
       try (Progress bar = Progress.start("compress " + input.getFileName(), input.toFile().length(), progress)) {
@@ -90,6 +91,17 @@ public final class CompressCommand implements Callable<Integer> {
       case "zstd" -> TensorCodec.ZSTD;
       default -> throw new InvalidDescriptorException("Invalid --codec '" + name + "': allowed are float, zstd");
     };
+  }
+
+  /**
+   * The file to write: {@code -o} as given, or the derived name ({@code derived}) beside the input
+   * or in the directory {@code -o} names.
+   */
+  static Path target(CommandSpec spec, Path output, Path derived) {
+    if (output == null) {
+      return refuseExisting(derived);
+    }
+    return OutputFile.namesDirectory(spec, "-o", output) ? refuseExisting(output.resolve(derived.getFileName())) : output;
   }
 
   /** A derived output name must not silently replace a file; an explicit -o may. */

@@ -267,7 +267,8 @@ public final class DatasetCommand implements Runnable {
       if (block > Integer.MAX_VALUE) {
         throw new IllegalArgumentException("Invalid --block-size '" + blockSize + "': allowed is 1 B .. 2 GiB - 1 (a block is encoded in memory)");
       }
-      // a pack that fails leaves no empty dataset directory behind where there was none
+      // a pack that fails leaves no dataset directory behind where there was none: all in it is this pack's
+      // (the packer deletes the shards it wrote; the store's temporary files and directories go with it)
       Path created = !Location.isS3(out) && !Files.exists(Path.of(out)) ? Path.of(out) : null;
       long started = System.nanoTime();
       DatasetIndex index;
@@ -289,7 +290,7 @@ public final class DatasetCommand implements Runnable {
         index = builder.build().pack(from);
       } catch (RuntimeException e) {
         if (created != null) {
-          removeEmptyDirectories(created);
+          io.dharmana.store.Stores.deleteTreeQuietly(created, false);
         }
         throw e;
       }
@@ -305,24 +306,6 @@ public final class DatasetCommand implements Runnable {
         o.flush();
       }
       return Main.OK;
-    }
-
-    /** Deletes {@code dir} and the directories under it, where they hold no file (the packer deletes the shards it wrote). */
-    static void removeEmptyDirectories(Path dir) {
-      List<Path> deepestFirst;
-      try (Stream<Path> s = Files.walk(dir)) {
-        deepestFirst = s.filter(p -> Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))
-            .sorted(java.util.Comparator.reverseOrder()).toList();
-      } catch (IOException | java.io.UncheckedIOException e) {
-        return;
-      }
-      for (Path p : deepestFirst) {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException e) {
-          // it still holds something, which stays, and so does it
-        }
-      }
     }
 
     static long inputBytes(Path p) throws IOException {
@@ -658,6 +641,7 @@ public final class DatasetCommand implements Runnable {
     public Integer call() throws IOException {
       options.check();
       if (stateOut != null) {
+        OutputFile.refuseDirectory(spec, "--state-out", stateOut, "state.json");
         OutputFile.checkWritable(stateOut, "--state-out"); // known now, not after the whole read
       }
       try (BlobStore store = location.existing(dir);

@@ -24,7 +24,9 @@ public final class DecompressCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "IN.dhz", description = "The file to decompress.")
   Path input;
 
-  @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "Output file (default: IN with .safetensors).")
+  @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "Output file (default: IN with .safetensors). A"
+      + " directory (one that exists, or OUT ending in '/', made if missing) gets IN's name with .safetensors, which must"
+      + " not exist yet.")
   Path output;
 
   @Option(names = "--base", paramLabel = "PARENT.safetensors",
@@ -55,7 +57,7 @@ public final class DecompressCommand implements Callable<Integer> {
             + " is not delta-coded, it decodes without a parent");
         err.flush();
       }
-      Path target = output != null ? output : CompressCommand.refuseExisting(defaultOutput(input));
+      Path target = CompressCommand.target(spec, output, defaultOutput(input));
       CompressionResult r = OutputFile.write(target, file -> {
         try (Progress bar = Progress.start("decompress " + input.getFileName(), reader.originalSize(), progress)) {
           return reader.decompress(file, base, threads, bar).withSeconds((System.nanoTime() - start) / 1e9);

@@ -33,8 +33,9 @@ final class GetCommand implements Callable<Integer> {
   String name;
 
   @Option(names = {"-o", "--output"}, paramLabel = "FILE",
-      description = "Write to FILE (atomically: a temporary file renamed when complete and verified); an existing directory"
-          + " gets the file named as NAME's last segment, as cp does. Default: standard output.")
+      description = "Write to FILE (atomically: a temporary file renamed when complete and verified); a directory (one that"
+          + " exists, or FILE ending in '/', made if missing) gets the file named as NAME's last segment, as cp does."
+          + " Default: standard output.")
   Path output;
 
   @Option(names = {"-r", "--recursive"}, description = "Read every object under the prefix NAME (e.g. runs/7/) into the"
@@ -68,7 +69,7 @@ final class GetCommand implements Callable<Integer> {
     if (recursive) {
       return getTree();
     }
-    if (output != null && java.nio.file.Files.isDirectory(output)) {
+    if (output != null && OutputFile.namesDirectory(spec, "-o", output)) {
       output = output.resolve(name.substring(name.lastIndexOf('/') + 1));
     }
     try (Repository r = Repository.open(repo)) {

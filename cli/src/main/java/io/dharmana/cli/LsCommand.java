@@ -1,6 +1,7 @@
 package io.dharmana.cli;
 
 import io.dharmana.checkpoint.TensorObjects;
+import io.dharmana.metrics.Timestamps;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.Repository;
 import java.nio.file.Path;
@@ -40,7 +41,7 @@ final class LsCommand implements Callable<Integer> {
       out.printf(row, "NAME", "SIZE", "STORED", "RATIO", "PIPELINE", "CREATED", "");
       for (ObjectInfo o : objects) {
         out.printf(row, o.name(), Output.bytes(o.size()), Output.bytes(o.storedBytes()),
-            Output.ratio(o.ratio()), o.pipeline(), o.created(), o.lossy() ? "  (lossy)" : "");
+            Output.ratio(o.ratio()), o.pipeline(), Timestamps.toSecond(o.created()), o.lossy() ? "  (lossy)" : "");
       }
       out.flush();
     }

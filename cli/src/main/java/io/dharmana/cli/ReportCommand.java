@@ -8,8 +8,6 @@ import io.dharmana.report.RepositoryReport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeFormatterBuilder;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -30,9 +28,6 @@ import picocli.CommandLine.Spec;
         + "write and read paths with what-ifs, tiers, latency, accelerator utilization.",
         "With -o, also writes one self-contained HTML page (no network needed to view it)."})
 final class ReportCommand implements Callable<Integer> {
-  /** ISO-8601 to the millisecond, always three digits ({@code 2026-11-22T15:02:11.120Z}), not the history's nanoseconds. */
-  private static final DateTimeFormatter MILLIS = new DateTimeFormatterBuilder().appendInstant(3).toFormatter();
-
   @Spec CommandSpec spec;
 
   @Parameters(index = "0", paramLabel = "REPO", description = "Repository directory.")
@@ -43,7 +38,7 @@ final class ReportCommand implements Callable<Integer> {
           + " default: the latest run that wrote and the latest that read.")
   String run;
 
-  @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the HTML report to FILE.")
+  @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the HTML report to FILE (not a directory).")
   Path output;
 
   @Option(names = "--prices", paramLabel = "FILE", description = "A price table (YAML) laid over the built-in list prices.")
@@ -60,6 +55,9 @@ final class ReportCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
+    if (output != null) {
+      OutputFile.refuseDirectory(spec, "-o", output, "report.html");
+    }
     PriceTable table = prices == null ? PriceTable.defaults() : PriceTable.load(prices);
     Bottleneck.Demand demand = computation == null ? Bottleneck.Demand.NONE
         : Bottleneck.Demand.of(Descriptors.loadComputation(computation));
@@ -85,12 +83,12 @@ final class ReportCommand implements Callable<Integer> {
   private Map<String, Object> jsonOf(RepositoryReport report) {
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("repository", report.repository());
-    result.put("generated", MILLIS.format(report.generated()));
+    result.put("generated", report.generated());
     result.put("stats", report.stats());
     result.put("cost", report.cost());
     result.put("recordedRuns", report.history().size());
     result.put("runs", report.runs().stream().map(s -> Map.of("operation", s.operation(), "pipeline", s.pipeline(),
-        "start", MILLIS.format(s.start()), "end", MILLIS.format(s.end()))).toList());
+        "start", s.start(), "end", s.end())).toList());
     result.put("bottlenecks", report.bottlenecks());
     double overall = report.overallUtilization();
     result.put("utilization", Double.isNaN(overall) ? null : overall);

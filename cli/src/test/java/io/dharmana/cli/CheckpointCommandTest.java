@@ -168,13 +168,19 @@ class CheckpointCommandTest {
     assertArrayEquals(Files.readAllBytes(model), Files.readAllBytes(tmp.resolve("o").resolve("model.safetensors")));
   }
 
+  /** A new repository at {@code repo} whose run r has step 1: a small model (seeded), which it returns. */
+  private Path oneStep(Path repo, long seed) {
+    assertEquals(0, CompressCommandTest.run("init", repo.toString()).exit());
+    Path model = CompressCommandTest.checkpoint(tmp, "model.safetensors", seed, 0);
+    assertEquals(0, checkpoint("save", repo.toString(), "--run", "r", "--step", "1", model.toString()).exit());
+    return model;
+  }
+
   /** verify says once which step, tensor and chunk is damaged, and counts in the singular where it is one. */
   @Test
   void verifyNamesTheDamagedStepTensorAndChunkOnce() throws Exception {
     Path repo = tmp.resolve("damaged");
-    assertEquals(0, CompressCommandTest.run("init", repo.toString()).exit());
-    Path model = CompressCommandTest.checkpoint(tmp, "model.safetensors", 7, 0);
-    assertEquals(0, checkpoint("save", repo.toString(), "--run", "r", "--step", "1", model.toString()).exit());
+    Path model = oneStep(repo, 7);
     CompressCommandTest.Run ok = checkpoint("verify", repo.toString(), "--run", "r");
     assertEquals(0, ok.exit(), ok.err());
     assertTrue(ok.out().contains("verified 1 step, "), ok.out());
@@ -201,5 +207,21 @@ class CheckpointCommandTest {
     assertEquals(0, CompressCommandTest.run("init", repo.toString()).exit());
     CompressCommandTest.Run r = checkpoint("restore", repo.toString(), "--run", "none", "--out", tmp.resolve("o").toString());
     assertTrue(r.exit() != Main.OK && r.err().contains("Cannot find a complete checkpoint in run none"), r.err());
+  }
+
+  /** The table says when each step was saved, to the second; --json to the millisecond. Before, --json had nanoseconds. */
+  @Test
+  void listShowsCreatedToTheSecondAndToTheMillisecondInJson() throws Exception {
+    Path repo = tmp.resolve("times-repo");
+    oneStep(repo, 5);
+    CompressCommandTest.Run table = checkpoint("list", repo.toString(), "--run", "r");
+    assertEquals(0, table.exit(), table.err());
+    java.util.List<String> lines = table.out().lines().toList();
+    assertTrue(lines.get(0).endsWith(" CREATED"), table.out());
+    assertTrue(lines.get(1).matches(".* \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ"), table.out());
+    CompressCommandTest.Run json = checkpoint("list", repo.toString(), "--run", "r", "--json");
+    assertEquals(0, json.exit(), json.err());
+    String created = new ObjectMapper().readTree(json.out()).get("steps").get(0).get("created").asText();
+    assertTrue(created.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z"), created);
   }
 }

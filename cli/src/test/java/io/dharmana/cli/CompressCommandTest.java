@@ -302,4 +302,29 @@ class CompressCommandTest {
         d.err());
     assertArrayEquals(Files.readAllBytes(in), Files.readAllBytes(tmp.resolve("back.safetensors")));
   }
+
+  /**
+   * -o naming a directory (existing, or ending in '/') puts the derived name in it and never replaces
+   * a file there; before, an existing one failed with "Is a directory" and out/ wrote a file named out.
+   */
+  @Test
+  void anOutputDirectoryGetsTheDerivedName() throws Exception {
+    Path in = checkpoint(tmp, "w.safetensors", 12, 0);
+    Path existing = Files.createDirectories(tmp.resolve("existing"));
+    Run c = run("compress", in.toString(), "-o", existing.toString());
+    assertEquals(0, c.exit(), c.err());
+    assertTrue(Files.isRegularFile(existing.resolve("w.dhz")), c.out());
+    Run again = run("compress", in.toString(), "-o", existing.toString());
+    assertEquals(Main.INVALID, again.exit(), again.err());
+    assertTrue(again.err().contains("Cannot write " + existing.resolve("w.dhz") + ": it exists"), again.err());
+
+    Path made = tmp.resolve("made");
+    Run d = run("decompress", existing.resolve("w.dhz").toString(), "-o", made + "/");
+    assertEquals(0, d.exit(), d.err());
+    assertArrayEquals(Files.readAllBytes(in), Files.readAllBytes(made.resolve("w.safetensors")));
+    Path fresh = tmp.resolve("fresh");
+    Run slash = run("compress", in.toString(), "-o", fresh + "/");
+    assertEquals(0, slash.exit(), slash.err());
+    assertTrue(Files.isRegularFile(fresh.resolve("w.dhz")), "into the directory, not a file named fresh");
+  }
 }

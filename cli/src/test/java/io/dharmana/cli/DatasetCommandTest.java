@@ -246,6 +246,15 @@ class DatasetCommandTest {
     assertEquals("dharmana dataset read: Cannot write --state-out " + nowhere + ": " + file + " is a file, not a directory\n",
         err.toString());
     assertEquals("", out.toString(), "nothing was read");
+    // a directory, existing or ending in '/', is refused by name before the read (before: "Is a directory" after it)
+    Path states = Files.createDirectories(tmp.resolve("states"));
+    for (String given : new String[] {states.toString(), tmp.resolve("fresh") + "/"}) {
+      assertEquals(Main.INVALID, run("read", ds.toString(), "--state-out", given));
+      assertTrue(err.toString().startsWith("dharmana dataset read: Invalid --state-out " + (given.endsWith("/") ? given : given + "/")
+          + ": it names a directory; give the file to write"), err.toString());
+      assertEquals("", out.toString(), "nothing was read");
+    }
+    assertFalse(Files.exists(tmp.resolve("fresh")));
     // one line, as --batch 0 is answered: not the message above 80 lines of usage
     assertEquals(Main.INVALID, run("bench", ds.toString(), "--compute-ms", "1", "--epochs", "0"));
     assertEquals("dharmana dataset bench: Invalid --epochs 0: must be >= 1\n", err.toString());

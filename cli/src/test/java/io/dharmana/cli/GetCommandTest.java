@@ -261,4 +261,21 @@ class GetCommandTest {
     assertEquals(Main.NOT_FOUND, missing.exit(), missing.err());
     assertFalse(Files.exists(dir.resolve("c")), "no directory made for an object that is not there");
   }
+
+  /** -o ending in '/' means into that directory, made if missing; before, it wrote a file named as the directory. */
+  @Test
+  void anOutputEndingInASlashIsADirectoryMadeIfMissing() throws Exception {
+    try (Repository r = Repository.open(repo)) {
+      r.put("runs/7/shard-0.bin", new ByteArrayInputStream(data), PutOptions.defaults());
+    }
+    Path into = dir.resolve("new").resolve("sub");
+    Run run = CompressCommandTest.run("get", repo.toString(), "runs/7/shard-0.bin", "-o", into + "/", "--no-progress");
+    assertEquals(0, run.exit(), run.err());
+    assertTrue(Files.isDirectory(into), "a directory, not a file named sub");
+    assertArrayEquals(data, Files.readAllBytes(into.resolve("shard-0.bin")));
+    assertTrue(run.err().contains("-> " + into.resolve("shard-0.bin")), run.err());
+    Run missing = CompressCommandTest.run("get", repo.toString(), "runs/7/none", "-o", dir.resolve("gone") + "/");
+    assertEquals(Main.NOT_FOUND, missing.exit(), missing.err());
+    assertFalse(Files.exists(dir.resolve("gone")), "no directory made for an object that is not there");
+  }
 }

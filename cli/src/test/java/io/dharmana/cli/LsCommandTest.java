@@ -1,7 +1,9 @@
 package io.dharmana.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dharmana.cli.CompressCommandTest.Run;
 import io.dharmana.repo.PutOptions;
 import io.dharmana.repo.Repository;
@@ -33,5 +35,22 @@ class LsCommandTest {
       assertEquals("B", line.substring(size - 1, size), "SIZE right-aligned under its heading:\n" + run.out());
       assertEquals("2", line.substring(created, created + 1), "CREATED starts under its heading:\n" + run.out());
     }
+  }
+
+  /** CREATED to the second in the table and to the millisecond in --json, as report prints times; before, to the nanosecond. */
+  @Test
+  void createdIsToTheSecondAndToTheMillisecondInJson() throws Exception {
+    Path repo = dir.resolve("repo");
+    try (Repository r = Repository.init(repo, Repository.defaultPipeline())) {
+      r.put("a", new ByteArrayInputStream(new byte[] {1, 2, 3}), PutOptions.defaults());
+    }
+    Run table = CompressCommandTest.run("ls", repo.toString());
+    assertEquals(0, table.exit(), table.err());
+    String row = table.out().lines().toList().get(1);
+    assertTrue(row.matches(".* \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ"), "no fraction of a second: " + row);
+    Run json = CompressCommandTest.run("ls", repo.toString(), "--json");
+    assertEquals(0, json.exit(), json.err());
+    String created = new ObjectMapper().readTree(json.out()).get(0).get("created").asText();
+    assertTrue(created.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z"), created);
   }
 }

@@ -224,4 +224,19 @@ class VisibilityCommandsTest {
     Run report = run(new ReportCommand(), root.toString());
     assertTrue(report.out().contains(" and 2 checkpoint steps, "), report.out());
   }
+
+  /** report -o has no name of its own for the page: a directory is refused by name; before, "Is a directory" or a file named out. */
+  @Test
+  void reportRefusesAnOutputThatNamesADirectory(@TempDir Path dir) throws Exception {
+    Path root = repository(dir);
+    Path existing = Files.createDirectories(dir.resolve("pages"));
+    CompressCommandTest.Run refused = CompressCommandTest.run("report", root.toString(), "-o", existing.toString());
+    assertEquals(Main.INVALID, refused.exit(), refused.err());
+    assertTrue(refused.err().contains("Invalid -o " + existing + "/: it names a directory; give the file to write, e.g. -o "
+        + existing.resolve("report.html")), refused.err());
+    Path fresh = dir.resolve("fresh");
+    CompressCommandTest.Run slash = CompressCommandTest.run("report", root.toString(), "-o", fresh + "/");
+    assertEquals(Main.INVALID, slash.exit(), slash.err());
+    assertFalse(Files.exists(fresh), "neither a file nor a directory named fresh");
+  }
 }

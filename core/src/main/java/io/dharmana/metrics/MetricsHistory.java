@@ -27,12 +27,7 @@ import java.util.List;
 public final class MetricsHistory {
   static final ObjectMapper JSON = new ObjectMapper()
       .registerModule(new SimpleModule()
-          .addSerializer(Instant.class, new JsonSerializer<>() {
-            @Override
-            public void serialize(Instant value, JsonGenerator gen, SerializerProvider serializers) throws IOException {
-              gen.writeString(value.toString());
-            }
-          })
+          .addSerializer(Instant.class, instantsAs(Instant::toString))
           .addDeserializer(Instant.class, new JsonDeserializer<>() {
             @Override
             public Instant deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
@@ -40,6 +35,19 @@ public final class MetricsHistory {
             }
           }))
       .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+  /** The history's mapper, but with times as {@link Timestamps#toMillisecond}: what {@code --json} prints. */
+  private static final ObjectMapper SHOWN = JSON.copy()
+      .registerModule(new SimpleModule().addSerializer(Instant.class, instantsAs(Timestamps::toMillisecond)));
+
+  private static JsonSerializer<Instant> instantsAs(java.util.function.Function<Instant, String> format) {
+    return new JsonSerializer<>() {
+      @Override
+      public void serialize(Instant value, JsonGenerator gen, SerializerProvider serializers) throws IOException {
+        gen.writeString(format.apply(value));
+      }
+    };
+  }
 
   private final Path dir;
 
@@ -84,10 +92,13 @@ public final class MetricsHistory {
     return runs;
   }
 
-  /** JSON of a snapshot, as written to the history; for {@code --json} outputs. */
+  /**
+   * JSON of a value for {@code --json} outputs: as the history writes it, except that times are to
+   * the millisecond ({@link Timestamps#toMillisecond}), not the recorded nanoseconds.
+   */
   public static String toJson(Object value) {
     try {
-      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(value);
+      return SHOWN.writerWithDefaultPrettyPrinter().writeValueAsString(value);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -22,14 +22,6 @@ final class Figures {
     return String.format(Locale.ROOT, Math.abs(v) >= 100 ? "%.0f %s" : Math.abs(v) >= 10 ? "%.1f %s" : "%.2f %s", v, IEC[i]);
   }
 
-  /**
-   * A moment to the second, ISO-8601 in UTC ({@code 2026-11-22T15:02:11Z}): the history records
-   * nanoseconds, which a person reading a report has no use for.
-   */
-  static String time(java.time.Instant at) {
-    return at.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
-  }
-
   static String seconds(double s) {
     if (s >= 100) {
       return String.format(Locale.ROOT, "%.0f s", s);

@@ -7,6 +7,7 @@ import io.dharmana.descriptor.PipelineDescriptor;
 import io.dharmana.metrics.LatencyStats;
 import io.dharmana.metrics.MetricsSnapshot;
 import io.dharmana.metrics.StageStats;
+import io.dharmana.metrics.Timestamps;
 import io.dharmana.stage.StageSpec;
 import io.dharmana.store.TierStats;
 import java.util.ArrayList;
@@ -31,7 +32,7 @@ final class HtmlReport {
         .append("<title>Dharmana report: ").append(esc(r.repository())).append("</title>")
         .append("<style>").append(CSS).append("</style></head><body>\n");
     h.append("<header><h1>Dharmana report</h1><div class=\"sub\">").append(esc(r.repository()))
-        .append(" &middot; generated ").append(esc(Figures.time(r.generated()))).append("</div></header>\n<main>\n");
+        .append(" &middot; generated ").append(esc(Timestamps.toSecond(r.generated()))).append("</div></header>\n<main>\n");
     tiles(h, r);
     verdicts(h, r);
     diagrams(h, r);
@@ -415,13 +416,13 @@ final class HtmlReport {
       line.append(i == 0 ? "M" : " L").append(String.format(Locale.ROOT, "%.1f,%.1f", x, yy));
       h.append("<circle cx=\"").append(String.format(Locale.ROOT, "%.1f", x)).append("\" cy=\"")
           .append(String.format(Locale.ROOT, "%.1f", yy)).append("\" r=\"4\" fill=\"#10b981\"><title>")
-          .append(esc(points.get(i).operation() + " at " + Figures.time(points.get(i).at()) + ": " + Figures.percent1(points.get(i).utilization())))
+          .append(esc(points.get(i).operation() + " at " + Timestamps.toSecond(points.get(i).at()) + ": " + Figures.percent1(points.get(i).utilization())))
           .append("</title></circle>");
     }
     h.append("<path d=\"").append(line).append("\" fill=\"none\" stroke=\"#10b981\" stroke-width=\"2.5\"/>");
     h.append("<text x=\"").append(left).append("\" y=\"").append(hgt - 8).append("\" class=\"kindsvg\">")
-        .append(esc(Figures.time(points.get(0).at()))).append("</text><text x=\"").append(left + plotW).append("\" y=\"").append(hgt - 8)
-        .append("\" class=\"kindsvg\" text-anchor=\"end\">").append(esc(Figures.time(points.get(n - 1).at()))).append("</text>");
+        .append(esc(Timestamps.toSecond(points.get(0).at()))).append("</text><text x=\"").append(left + plotW).append("\" y=\"").append(hgt - 8)
+        .append("\" class=\"kindsvg\" text-anchor=\"end\">").append(esc(Timestamps.toSecond(points.get(n - 1).at()))).append("</text>");
     h.append("</svg><p class=\"muted\">Compute time over compute + waiting for data, per recorded run.</p></section>");
   }
 
@@ -437,7 +438,7 @@ final class HtmlReport {
     for (MetricsSnapshot s : runs.subList(Math.max(0, runs.size() - 20), runs.size())) {
       boolean selected = r.runs().contains(s);
       long moved = RepositoryReport.moved(s);
-      h.append("<tr").append(selected ? " class=\"sel\"" : "").append("><td>").append(esc(Figures.time(s.end()))).append("</td><td><code>")
+      h.append("<tr").append(selected ? " class=\"sel\"" : "").append("><td>").append(esc(Timestamps.toSecond(s.end()))).append("</td><td><code>")
           .append(esc(s.operation())).append("</code></td><td>").append(esc(s.pipeline())).append("</td><td>")
           .append(esc(Figures.bytes(moved))).append("</td><td>").append(esc(Figures.seconds(s.seconds()))).append("</td><td>")
           .append(s.seconds() > 0 ? esc(Figures.rate(moved / s.seconds())) : "–").append("</td><td>").append(s.counter("chunks"))

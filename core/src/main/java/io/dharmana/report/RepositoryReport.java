@@ -7,6 +7,7 @@ import io.dharmana.descriptor.TierSpec;
 import io.dharmana.metrics.LatencyStats;
 import io.dharmana.metrics.MetricsSnapshot;
 import io.dharmana.metrics.PipelineMetrics;
+import io.dharmana.metrics.Timestamps;
 import io.dharmana.repo.Repository;
 import io.dharmana.repo.RepositoryStats;
 import io.dharmana.store.TierStats;
@@ -190,7 +191,7 @@ public record RepositoryReport(
           Figures.percent1(overallUtilization()), util.size(), Figures.percent1(util.get(util.size() - 1).utilization())));
     }
     for (MetricsSnapshot r : runs) {
-      out.append(String.format(Locale.ROOT, "run          %s [%s] at %s, %s%n", r.operation(), r.pipeline(), Figures.time(r.end()),
+      out.append(String.format(Locale.ROOT, "run          %s [%s] at %s, %s%n", r.operation(), r.pipeline(), Timestamps.toSecond(r.end()),
           Figures.seconds(r.seconds())));
     }
     for (Bottleneck b : bottlenecks) {
