@@ -15,6 +15,7 @@ import io.dharmana.checkpoint.TensorEntry;
 import io.dharmana.descriptor.Durations;
 import io.dharmana.metrics.Timestamps;
 import io.dharmana.repo.Repository;
+import io.dharmana.store.AtomicFile;
 import io.dharmana.tensor.Safetensors;
 import io.dharmana.tensor.SafetensorsFile;
 import io.dharmana.tensor.SafetensorsHeader;
@@ -279,7 +280,7 @@ final class CheckpointCommand implements Runnable {
       }
       SafetensorsHeader parsed = SafetensorsHeader.parse(header, dataLength);
       Path file = dir.resolve(fileName);
-      SafetensorsWriter.writeAtomically(file, channel -> {
+      AtomicFile.write(file, channel -> {
         ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
         writeFully(channel, length);
         writeFully(channel, ByteBuffer.wrap(header));

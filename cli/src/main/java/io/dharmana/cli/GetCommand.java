@@ -6,7 +6,7 @@ import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.Repository;
 import io.dharmana.runtime.ProgressListener;
 import io.dharmana.runtime.Verification;
-import io.dharmana.tensor.SafetensorsWriter;
+import io.dharmana.store.AtomicFile;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -87,7 +87,7 @@ final class GetCommand implements Callable<Integer> {
         ObjectInfo[] read = {info};
         OutputFile.write(output, file -> {
           try (Progress bar = Progress.start("get " + name, TensorObjects.asPut(info).size(), progress)) {
-            SafetensorsWriter.writeAtomically(file, channel -> read[0] = read(r, info, channel, bar));
+            AtomicFile.write(file, channel -> read[0] = read(r, info, channel, bar));
           }
           return file;
         });
@@ -142,7 +142,7 @@ final class GetCommand implements Callable<Integer> {
           java.nio.file.Files.createDirectories(file.getParent());
           long base = done;
           ObjectInfo[] got = {o};
-          SafetensorsWriter.writeAtomically(file, channel -> got[0] = read(r, o, channel,
+          AtomicFile.write(file, channel -> got[0] = read(r, o, channel,
               (bytes, ignored) -> bar.progress(base + bytes, -1)));
           done += got[0].size();
           Map<String, Object> one = new LinkedHashMap<>();

@@ -1,12 +1,10 @@
 package io.dharmana.cli;
 
 import io.dharmana.InvalidDescriptorException;
-import io.dharmana.tensor.SafetensorsWriter;
+import io.dharmana.store.AtomicFile;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -105,15 +103,10 @@ final class OutputFile {
    * renamed over it: a crash leaves the previous file or the new one, never half of either.
    */
   static void writeAtomically(Path file, String text) {
-    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     write(file, target -> {
-      SafetensorsWriter.writeAtomically(target, channel -> {
-        ByteBuffer buffer = ByteBuffer.wrap(bytes);
-        while (buffer.hasRemaining()) {
-          channel.write(buffer);
-        }
-      });
+      AtomicFile.write(target, text);
       return target;
     });
   }
+
 }

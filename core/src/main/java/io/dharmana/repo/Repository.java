@@ -30,7 +30,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -168,7 +167,7 @@ public final class Repository implements AutoCloseable {
       // endpoint that is down) leaves no repository that a second init would refuse to replace
       repository = new Repository(dir, pipeline, Clock.systemUTC());
       repository.tiers.requireTiersOpened();
-      writeAtomically(file, Descriptors.toYaml(pipeline));
+      io.dharmana.store.AtomicFile.write(file, Descriptors.toYaml(pipeline));
       return repository;
     } catch (IOException | RuntimeException e) {
       if (repository != null) {
@@ -236,23 +235,6 @@ public final class Repository implements AutoCloseable {
     Chunkers.of(pipeline.storage().chunking());
   }
 
-  static void writeAtomically(Path file, String text) throws IOException {
-    // a temp file per process and thread: two of them upgrading one repository's format at once
-    // must not write into the file the other is renaming (and createTempFile's mode is 0600, not
-    // what the umask gives the other files)
-    Path tmp = file.resolveSibling("." + file.getFileName() + "." + ProcessHandle.current().pid() + "."
-        + Thread.currentThread().getId() + ".tmp");
-    try {
-      Files.writeString(tmp, text, StandardCharsets.UTF_8);
-      try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-        ch.force(true);
-      }
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
-  }
-
   /**
    * The pipeline a repository gets when none is given: content-defined chunking (16/64/256 KiB),
    * zstd level 3 (its frame checksum detects damage after decoding), one local tier.
@@ -315,7 +297,7 @@ public final class Repository implements AutoCloseable {
     }
     try {
       Files.createDirectories(root.resolve("pipelines"));
-      writeAtomically(root.resolve("pipelines").resolve(pipeline.name() + ".yaml"), Descriptors.toYaml(pipeline));
+      io.dharmana.store.AtomicFile.write(root.resolve("pipelines").resolve(pipeline.name() + ".yaml"), Descriptors.toYaml(pipeline));
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot add pipeline " + pipeline.name() + ": " + e.getMessage(), e);
     }

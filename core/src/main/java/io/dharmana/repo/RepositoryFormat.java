@@ -39,7 +39,7 @@ final class RepositoryFormat {
 
   /** Writes the current version into a new repository's {@code meta} directory. */
   static void init(Path meta) throws IOException {
-    Repository.writeAtomically(meta.resolve(FILE), CURRENT + "\n");
+    io.dharmana.store.AtomicFile.write(meta.resolve(FILE), CURRENT + "\n");
   }
 
   /**

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dharmana.InvalidDescriptorException;
 import io.dharmana.NotFoundException;
+import io.dharmana.store.AtomicFile;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -306,7 +307,7 @@ class SafetensorsTest {
   void anAtomicWriteIntoAMissingDirectoryNamesTheDirectoryAndLeavesNothing() {
     Path dir = tmp.resolve("absent");
     Path file = dir.resolve("w.safetensors");
-    var e = assertThrows(java.io.UncheckedIOException.class, () -> SafetensorsWriter.writeAtomically(file, channel -> {}));
+    var e = assertThrows(java.io.UncheckedIOException.class, () -> AtomicFile.write(file, channel -> {}));
     assertEquals("Cannot write " + file + ": no such directory " + dir, e.getMessage());
     assertTrue(e.getCause() instanceof java.nio.file.NoSuchFileException, e.getCause().toString());
     assertTrue(Files.notExists(dir));

@@ -608,17 +608,22 @@ class GatewaySdkTest {
     assertEquals(List.of(), OpenFiles.heldAfter(pack, Duration.ofSeconds(10)), "the gateway still holds the pack the gc deleted");
   }
 
+  /** Names of the pack files under {@code repo}, listed again if a merge deletes one while they are walked. */
   private static java.util.Set<String> packNames(Path repo) throws IOException {
-    try (java.util.stream.Stream<Path> files = Files.walk(repo)) {
-      return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".pack"))
-          .collect(java.util.stream.Collectors.toCollection(java.util.HashSet::new));
+    for (int attempt = 1; ; attempt++) {
+      try (java.util.stream.Stream<Path> files = Files.walk(repo)) {
+        return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".pack"))
+            .collect(java.util.stream.Collectors.toCollection(java.util.HashSet::new));
+      } catch (java.io.UncheckedIOException e) {
+        if (!(e.getCause() instanceof java.nio.file.NoSuchFileException) || attempt == 10) {
+          throw e;
+        }
+      }
     }
   }
 
   private static long packFiles(Path repo) throws IOException {
-    try (java.util.stream.Stream<Path> files = Files.walk(repo)) {
-      return files.filter(f -> f.toString().endsWith(".pack")).count();
-    }
+    return packNames(repo).size();
   }
 
   String fetch(String path) throws IOException {

@@ -4,10 +4,10 @@ import io.dharmana.CorruptDataException;
 import io.dharmana.InvalidDescriptorException;
 import io.dharmana.NotFoundException;
 import io.dharmana.runtime.ProgressListener;
+import io.dharmana.store.AtomicFile;
 import io.dharmana.tensor.Safetensors;
 import io.dharmana.tensor.SafetensorsFile;
 import io.dharmana.tensor.SafetensorsHeader;
-import io.dharmana.tensor.SafetensorsWriter;
 import io.dharmana.tensor.Tensor;
 import io.dharmana.tensor.TensorInfo;
 import io.dharmana.tensor.lossy.ErrorReport;
@@ -505,7 +505,7 @@ public final class TensorFileReader implements AutoCloseable {
     }
     long start = System.nanoTime();
     try (SafetensorsFile parent = openParent(base)) {
-      SafetensorsWriter.writeAtomically(output, channel -> {
+      AtomicFile.write(output, channel -> {
         if (header.checkedByCrc()) {
           decodeAllInPlace(channel, parent, threads, progress);
         } else {

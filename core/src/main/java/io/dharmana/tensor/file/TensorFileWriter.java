@@ -3,10 +3,10 @@ package io.dharmana.tensor.file;
 import io.dharmana.DharmanaException;
 import io.dharmana.NotFoundException;
 import io.dharmana.runtime.ProgressListener;
+import io.dharmana.store.AtomicFile;
 import io.dharmana.tensor.DType;
 import io.dharmana.tensor.Safetensors;
 import io.dharmana.tensor.SafetensorsFile;
-import io.dharmana.tensor.SafetensorsWriter;
 import io.dharmana.tensor.Tensor;
 import io.dharmana.tensor.TensorInfo;
 import io.dharmana.tensor.lossy.BlockQuantizer;
@@ -59,7 +59,7 @@ public final class TensorFileWriter {
     try (SafetensorsFile in = Safetensors.open(input);
         SafetensorsFile parent = options.base() == null ? null : Safetensors.open(options.base())) {
       List<TensorFileEntry> entries = new ArrayList<>();
-      SafetensorsWriter.writeAtomically(output, channel -> encodeAll(in, parent, parentHash, options, channel, entries, progress));
+      AtomicFile.write(output, channel -> encodeAll(in, parent, parentHash, options, channel, entries, progress));
       boolean lossy = entries.stream().anyMatch(e -> e.codec().lossy());
       ErrorReport overall = entries.stream().filter(e -> e.codec().lossy()).map(TensorFileEntry::error)
           .reduce(ErrorReport.EXACT, ErrorReport::plus);
