@@ -271,29 +271,32 @@ public final class DatasetCommand implements Runnable {
       // (the packer deletes the shards it wrote; the store's temporary files and directories go with it)
       Path created = !Location.isS3(out) && !Files.exists(Path.of(out)) ? Path.of(out) : null;
       long started = System.nanoTime();
-      DatasetIndex index;
-      try (BlobStore store = location.create(out, fsync); Progress bar = Progress.start("pack " + Location.name(out), total, progress)) {
-        long finalTotal = total;
-        DatasetPacker.Builder builder = DatasetPacker.builder(store)
-            .stages(chain)
-            .shardSize(shard)
-            .blockSize((int) block)
-            .progress(new PackProgress() {
-              @Override
-              public void read(long samples, long bytes) {
-                bar.progress(bytes, finalTotal);
-              }
-            });
-        if (threads != null) {
-          builder.threads(threads);
+      long finalTotal = total;
+      java.util.function.Supplier<DatasetIndex> packing = () -> {
+        try (BlobStore store = location.create(out, fsync); Progress bar = Progress.start("pack " + Location.name(out), finalTotal, progress)) {
+          DatasetPacker.Builder builder = DatasetPacker.builder(store)
+              .stages(chain)
+              .shardSize(shard)
+              .blockSize((int) block)
+              .progress(new PackProgress() {
+                @Override
+                public void read(long samples, long bytes) {
+                  bar.progress(bytes, finalTotal);
+                }
+              });
+          if (threads != null) {
+            builder.threads(threads);
+          }
+          return builder.build().pack(from);
+        } catch (RuntimeException e) {
+          if (created != null) {
+            io.dharmana.store.Stores.deleteTreeQuietly(created, false);
+          }
+          throw e;
         }
-        index = builder.build().pack(from);
-      } catch (RuntimeException e) {
-        if (created != null) {
-          io.dharmana.store.Stores.deleteTreeQuietly(created, false);
-        }
-        throw e;
-      }
+      };
+      // the directories made on the way to a new local dataset go too, where still empty (dataset pack a/b/ds)
+      DatasetIndex index = created == null ? packing.get() : OutputFile.write(created, ignored -> packing.get());
       double seconds = (System.nanoTime() - started) / 1e9;
       PrintWriter o = spec.commandLine().getOut();
       if (json) {

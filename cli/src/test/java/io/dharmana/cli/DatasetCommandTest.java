@@ -223,6 +223,9 @@ class DatasetCommandTest {
     Files.write(broken, "not a tar header".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
     assertEquals(Main.INVALID, run("pack", ds.toString(), "--from", src.toString(), broken.toString()));
     assertFalse(Files.exists(ds), "a malformed input leaves no directory: " + err);
+    Path nested = tmp.resolve("made/on/the-way/ds");
+    assertEquals(Main.INVALID, run("pack", nested.toString(), "--from", src.toString(), broken.toString()));
+    assertFalse(Files.exists(tmp.resolve("made")), "the directories made on the way to a failed pack go too: " + err);
     // a directory that was there stays, with what it held
     Path mine = Files.createDirectories(tmp.resolve("mine"));
     Files.writeString(mine.resolve("notes.txt"), "keep");
