@@ -180,7 +180,7 @@ final class GetCommand implements Callable<Integer> {
    */
   private ObjectInfo read(Repository r, ObjectInfo info, java.nio.channels.WritableByteChannel out, ProgressListener progress)
       throws IOException {
-    if (!TensorObjects.coded(r.manifest(info.manifestId()))) {
+    if (!info.attributes().containsKey(TensorObjects.CODING)) { // the manifest's attributes: no second read of it
       return r.get(info.name(), out, verification(), progress);
     }
     try (TensorObjects tensors = new TensorObjects(r, TensorObjects.DEFAULT_CACHE_BYTES);

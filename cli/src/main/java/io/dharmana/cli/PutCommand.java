@@ -79,9 +79,8 @@ final class PutCommand implements Callable<Integer> {
       long start = System.nanoTime();
       ObjectInfo info;
       try (InputStream in = fromStdin ? stdin : Files.newInputStream(Path.of(file));
-          Progress bar = Progress.start("put " + name, size, progress);
-          TensorObjects tensors = new TensorObjects(r, TensorObjects.DEFAULT_CACHE_BYTES)) {
-        info = put(r, tensors, name, in, options, bar);
+          Progress bar = Progress.start("put " + name, size, progress)) {
+        info = put(r, name, in, options, bar);
       }
       double seconds = (System.nanoTime() - start) / 1e9;
       MetricsSnapshot snapshot = r.metrics(info.pipeline()).snapshot("put " + name);
@@ -117,11 +116,14 @@ final class PutCommand implements Callable<Integer> {
    * Stores {@code in} as {@code object}: a .safetensors file going into a float-coding pipeline
    * tensor by tensor, delta-coded against the previous step's, as the gateway stores it.
    */
-  private ObjectInfo put(Repository r, TensorObjects tensors, String object, InputStream in, PutOptions options,
-      ProgressListener progress) {
+  private ObjectInfo put(Repository r, String object, InputStream in, PutOptions options, ProgressListener progress) {
     InputStream buffered = new BufferedInputStream(in, 1 << 20);
-    return tensors.applies(pipeline, object) ? TensorObjects.asPut(tensors.put(object, buffered, options, progress))
-        : r.put(object, buffered, options, progress);
+    if (!TensorObjects.applies(r, pipeline, object)) {
+      return r.put(object, buffered, options, progress);
+    }
+    try (TensorObjects tensors = new TensorObjects(r, TensorObjects.DEFAULT_CACHE_BYTES)) {
+      return TensorObjects.asPut(tensors.put(object, buffered, options, progress));
+    }
   }
 
   private PutOptions options() {
@@ -157,8 +159,7 @@ final class PutCommand implements Callable<Integer> {
     var out = spec.commandLine().getOut();
     List<ObjectInfo> stored = new ArrayList<>();
     long start = System.nanoTime();
-    try (Repository r = Repository.open(repo); Progress bar = Progress.start("put " + shown, total, progress);
-        TensorObjects tensors = new TensorObjects(r, TensorObjects.DEFAULT_CACHE_BYTES)) {
+    try (Repository r = Repository.open(repo); Progress bar = Progress.start("put " + shown, total, progress)) {
       long[] done = {0};
       for (Path f : files) {
         String object = prefix + StreamSupport.stream(dir.relativize(f).spliterator(), false)
@@ -167,7 +168,7 @@ final class PutCommand implements Callable<Integer> {
         ObjectInfo info;
         try (InputStream in = Files.newInputStream(f)) {
           long base = done[0];
-          info = put(r, tensors, object, in, options().withExpectedSize(size), (bytes, ignored) -> bar.progress(base + bytes, -1));
+          info = put(r, object, in, options().withExpectedSize(size), (bytes, ignored) -> bar.progress(base + bytes, -1));
         }
         done[0] += size;
         stored.add(info);

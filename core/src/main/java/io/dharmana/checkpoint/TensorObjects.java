@@ -104,8 +104,11 @@ public final class TensorObjects implements AutoCloseable {
     }
   }
 
-  /** Whether a put of {@code name} through {@code pipeline} takes this path. */
-  public boolean applies(String pipeline, String name) {
+  /**
+   * Whether a put of {@code name} through {@code pipeline} (null: the default) of {@code repository}
+   * takes this path: a {@code .safetensors} name and a pipeline with a {@code float-split} stage.
+   */
+  public static boolean applies(Repository repository, String pipeline, String name) {
     if (!name.toLowerCase(Locale.ROOT).endsWith(".safetensors")) {
       return false;
     }

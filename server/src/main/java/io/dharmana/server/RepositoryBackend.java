@@ -61,7 +61,7 @@ public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage
     } else if (request.requireVersion() >= 0) {
       options = options.withExpectedVersion(request.requireVersion());
     }
-    if (tensors.applies(request.pipeline(), name)) {
+    if (TensorObjects.applies(repository, request.pipeline(), name)) {
       return stored(tensors.put(name, data, options));
     }
     return stored(repository.put(name, data, options));
