@@ -169,9 +169,11 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
     removeDeadSpools(spoolDirectory);
     PackedBlobStore store = new PackedBlobStore(objects,
-        new PackOptions(options.packSize(), options.directThreshold(), spoolDirectory), Clock.systemUTC());
+        new PackOptions(options.packSize(), options.directThreshold(), spoolDirectory, options.indexCacheDirectory()),
+        Clock.systemUTC());
     try {
       store.refresh();
+      store.pruneIndexCache();
     } catch (RuntimeException e) {
       // an object store that cannot be listed now: its client must not outlive the failed open,
       // since a tiered store tries the open again later
@@ -857,7 +859,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
           String id = info.key().substring(PACKS.length(), info.key().length() - ".idx".length());
           Pack pack = new Pack(id, PackState.SEALED);
           pack.indexed = true;
-          readIndex(pack, objects.read(info.key()), new java.util.HashSet<>(deadByPack.getOrDefault(id, List.of())));
+          readIndex(pack, indexBytes(id, info), new java.util.HashSet<>(deadByPack.getOrDefault(id, List.of())));
           packs.put(id, pack);
         }));
       }
@@ -1071,6 +1073,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       merged += small.contains(pack) ? 1 : 0;
       objects.delete(pack.indexKey()); // first: from here on no reload sees the pack
       objects.delete(pack.packKey());
+      deleteIndexCopy(pack.id);
       anyMapped |= pack.deleted();
       try (Stream<BlobInfo> marks = listing.list(DEAD + pack.id + "/")) {
         marks.forEach(m -> objects.delete(m.key()));
@@ -1307,7 +1310,9 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       }
       if (!retry || !objects.exists(pack.indexKey())) {
         try {
-          objects.write(pack.indexKey(), writeIndex(pack, live));
+          byte[] written = writeIndex(pack, live);
+          objects.write(pack.indexKey(), written);
+          keepIndexCopy(pack.id, written);
         } catch (RuntimeException e) {
           synchronized (appendLock) {
             pack.state = PackState.SEALING;
@@ -1378,14 +1383,102 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     return bytes.toByteArray();
   }
 
+  /**
+   * The index of pack {@code id}, listed as {@code info}: its copy in the index cache if that is
+   * whole (the listed size, its CRC32C matching), else read from the store and copied there. Pack
+   * ids are random and never reused, and an index is written once, so a copy never goes stale.
+   */
+  private byte[] indexBytes(String id, BlobInfo info) {
+    Path copy = indexCopy(id);
+    if (copy != null) {
+      try {
+        byte[] bytes = Files.readAllBytes(copy);
+        if (bytes.length == info.size() && indexChecksumMatches(bytes)) {
+          return bytes;
+        }
+      } catch (IOException e) {
+        // no copy, or one that cannot be read: the store's is read below
+      }
+    }
+    byte[] bytes = objects.read(info.key());
+    keepIndexCopy(id, bytes);
+    return bytes;
+  }
+
+  private Path indexCopy(String id) {
+    Path dir = options.indexCacheDirectory();
+    return dir == null ? null : dir.resolve(id + ".idx");
+  }
+
+  /**
+   * Copies an index into the cache: not forced to disk, as a copy a crash damages fails its
+   * CRC32C and is read from the store again. Best effort: a cache that cannot be written costs
+   * reads, not correctness.
+   */
+  private void keepIndexCopy(String id, byte[] bytes) {
+    Path copy = indexCopy(id);
+    if (copy == null) {
+      return;
+    }
+    Path temporary = copy.resolveSibling(id + ".idx." + SPOOL_OWNER + "-" + Thread.currentThread().getId() + ".tmp");
+    try {
+      Files.createDirectories(copy.getParent());
+      Files.write(temporary, bytes);
+      Files.move(temporary, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      try {
+        Files.deleteIfExists(temporary);
+      } catch (IOException ignored) {
+        // left for pruneIndexCache
+      }
+    }
+  }
+
+  private void deleteIndexCopy(String id) {
+    Path copy = indexCopy(id);
+    if (copy != null) {
+      try {
+        Files.deleteIfExists(copy);
+      } catch (IOException e) {
+        // pruned at the next open
+      }
+    }
+  }
+
+  /** Deletes the cached copies of indexes of packs that are gone (another process's repack). */
+  private void pruneIndexCache() {
+    Path dir = options.indexCacheDirectory();
+    if (dir == null || !Files.isDirectory(dir)) {
+      return;
+    }
+    try (Stream<Path> copies = Files.list(dir)) {
+      for (Path copy : (Iterable<Path>) copies::iterator) {
+        String name = copy.getFileName().toString();
+        if (!(name.endsWith(".idx") && packs.containsKey(name.substring(0, name.length() - ".idx".length())))) {
+          Files.deleteIfExists(copy);
+        }
+      }
+    } catch (IOException e) {
+      // best effort, as the cache is
+    }
+  }
+
+  /** Whether the last four bytes are the CRC32C of the rest. */
+  private static boolean indexChecksumMatches(byte[] bytes) {
+    if (bytes.length < 4) {
+      return false;
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(bytes, 0, bytes.length - 4);
+    return (int) crc.getValue() == ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt();
+  }
+
   private void readIndex(Pack pack, byte[] bytes, java.util.Set<String> dead) {
     try {
       if (bytes.length < 28) {
         throw new IOException("it is " + bytes.length + " bytes long");
       }
-      CRC32C crc = new CRC32C();
-      crc.update(bytes, 0, bytes.length - 4);
-      if ((int) crc.getValue() != ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt()) {
+      if (!indexChecksumMatches(bytes)) {
         throw new IOException("its CRC32C does not match");
       }
       // parsed by hand rather than through DataInputStream.readUTF: a large store loads a

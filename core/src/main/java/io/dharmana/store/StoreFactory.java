@@ -24,4 +24,12 @@ public interface StoreFactory {
    * @throws io.dharmana.InvalidDescriptorException if the spec's options are invalid for this kind
    */
   BlobStore create(TierSpec spec, Path repositoryRoot, boolean fsync);
+
+  /**
+   * Whether reads of this kind's stores go over a network, each paying a round trip: then {@link
+   * Stores#forTier} keeps copies of their pack indexes on local disk.
+   */
+  default boolean remote() {
+    return false;
+  }
 }

@@ -97,8 +97,13 @@ public final class Stores {
         ? io.dharmana.descriptor.ByteSize.parse(spec.options().get("packSize"))
         : PackOptions.DEFAULT_PACK_SIZE;
     Path spool = repositoryRoot.resolve(".spool").resolve(spec.name());
-    return PackedBlobStore.open(store,
-        new PackOptions(packSize, Math.min(PackOptions.DEFAULT_DIRECT_THRESHOLD, packSize), spool));
+    PackOptions options = new PackOptions(packSize, Math.min(PackOptions.DEFAULT_DIRECT_THRESHOLD, packSize), spool);
+    // On a remote store each open would read every pack index with a request of its own,
+    // thousands of them for a large store, where local copies cost a file read each.
+    if (factory.remote()) {
+      options = options.withIndexCache(repositoryRoot.resolve("cache").resolve("pack-indexes").resolve(spec.name()));
+    }
+    return PackedBlobStore.open(store, options);
   }
 
   /**

@@ -60,6 +60,11 @@ public final class S3StoreFactory implements StoreFactory {
   }
 
   @Override
+  public boolean remote() {
+    return true;
+  }
+
+  @Override
   public BlobStore create(TierSpec spec, Path repositoryRoot, boolean fsync) {
     return S3Stores.create(location(spec), options(spec));
   }

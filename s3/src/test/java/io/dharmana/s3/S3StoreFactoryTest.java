@@ -96,6 +96,74 @@ class S3StoreFactoryTest {
     }
   }
 
+  /**
+   * An open of an S3 tier reads the pack indexes it has local copies of from those copies: shown
+   * by overwriting every index in the bucket with bytes of the same size, which an open that read
+   * them would refuse. Prints how long opens take with and without the copies.
+   */
+  @Test
+  void anS3TiersPackIndexesAreReadFromLocalCopies(@TempDir Path dir) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("DHARMANA_TEST_S3_ACCESS") != null,
+        "DHARMANA_TEST_S3_ACCESS is not set (the s3 module's surefire configuration sets it)");
+    long seed = 20_017;
+    int packs = 200;
+    S3ProxyServer server = S3ProxyServer.shared();
+    server.createBucket("indexes");
+    TierSpec spec = tier("s3://indexes/r1", Map.of("endpoint", server.endpoint().toString(), "pathStyle", "true",
+        "accessKeyEnv", "DHARMANA_TEST_S3_ACCESS", "secretKeyEnv", "DHARMANA_TEST_S3_SECRET"));
+    java.util.Random random = new java.util.Random(seed);
+    java.util.List<byte[]> blobs = new java.util.ArrayList<>();
+    try (BlobStore store = io.dharmana.store.Stores.forTier(spec, dir, true)) {
+      for (int i = 0; i < packs; i++) {
+        byte[] blob = new byte[100 + random.nextInt(2000)];
+        random.nextBytes(blob);
+        blobs.add(blob);
+        store.write("chunks/" + i, blob);
+        ((java.io.Flushable) store).flush(); // seals a pack: one pack and one index per flush
+      }
+    }
+    Path copies = dir.resolve("cache/pack-indexes/archive");
+    try (var listed = java.nio.file.Files.list(copies)) {
+      assertEquals(packs, listed.count(), "a copy of each index written");
+    }
+    // side by side: an open reading every index from the bucket (copies moved away), then one with them
+    Path away = dir.resolve("copies-away");
+    long[] nanos = new long[2];
+    for (int round = 0; round < 3; round++) {
+      java.nio.file.Files.move(copies, away);
+      nanos[0] += timedOpen(spec, dir, blobs.get(0));
+      io.dharmana.store.Stores.deleteTreeQuietly(copies, false); // what that open copied
+      java.nio.file.Files.move(away, copies);
+      nanos[1] += timedOpen(spec, dir, blobs.get(0));
+    }
+    System.out.printf("open of an S3 tier with %d packs on S3Proxy (loopback), 3 rounds: indexes read from the bucket %.0f ms,"
+        + " from local copies %.0f ms (%.2fx)%n", packs, nanos[0] / 3e6, nanos[1] / 3e6, (double) nanos[0] / nanos[1]);
+    try (var client = server.client()) {
+      for (var o : client.listObjectsV2(r -> r.bucket("indexes").prefix("r1/packs/")).contents()) {
+        if (o.key().endsWith(".idx")) {
+          client.putObject(r -> r.bucket("indexes").key(o.key()),
+              software.amazon.awssdk.core.sync.RequestBody.fromBytes(new byte[o.size().intValue()]));
+        }
+      }
+    }
+    try (BlobStore store = io.dharmana.store.Stores.forTier(spec, dir, true)) {
+      for (int i = 0; i < packs; i++) {
+        assertArrayEquals(blobs.get(i), store.read("chunks/" + i), "seed " + seed + ", blob " + i);
+      }
+    }
+    io.dharmana.store.Stores.deleteTreeQuietly(copies, false);
+    var e = assertThrows(io.dharmana.CorruptDataException.class, () -> io.dharmana.store.Stores.forTier(spec, dir, true).close());
+    assertTrue(e.getMessage().contains("Cannot load pack index"), e.getMessage());
+  }
+
+  private static long timedOpen(TierSpec spec, Path dir, byte[] first) throws Exception {
+    long t0 = System.nanoTime();
+    try (BlobStore store = io.dharmana.store.Stores.forTier(spec, dir, true)) {
+      assertArrayEquals(first, store.read("chunks/0"));
+    }
+    return System.nanoTime() - t0;
+  }
+
   private static Map<String, String> with(Map<String, String> options, String name, String value) {
     Map<String, String> all = new java.util.HashMap<>(options);
     all.put(name, value);
