@@ -181,7 +181,9 @@ public final class CheckpointManager implements AutoCloseable {
       all.forEach(o -> {
         String rest = o.name().substring(ROOT.length());
         int slash = rest.indexOf('/');
-        if (slash > 0) {
+        // only what a run holds: the gateway keeps a bucket named checkpoints under ROOT too
+        String within = slash > 0 ? rest.substring(slash + 1) : "";
+        if (within.startsWith("steps/") || within.startsWith("shards/") || within.equals("policy")) {
           runs.add(rest.substring(0, slash));
         }
       });
