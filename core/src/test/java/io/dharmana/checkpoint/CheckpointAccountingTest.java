@@ -48,16 +48,18 @@ class CheckpointAccountingTest {
       byte[] step2 = safetensors(seed + 1, 50_000);
       long steps;
       try (TensorObjects objects = new TensorObjects(repo, 1 << 30)) {
-        // as the gateway names them: bucket "checkpoints", keys run1/step-N/model.safetensors
+        // as the gateway names them: bucket "checkpoints", keys run1/step-N/model.safetensors,
+        // and one whose key looks like a run's step from afar
         objects.put("checkpoints/run1/step-1/model.safetensors", new ByteArrayInputStream(step1),
             PutOptions.defaults().withPipeline("checkpoints"));
-        objects.put("checkpoints/run1/step-2/model.safetensors", new ByteArrayInputStream(step2),
+        objects.put("checkpoints/gpt/steps/2/model.safetensors", new ByteArrayInputStream(step2),
             PutOptions.defaults().withPipeline("checkpoints"));
       }
       try (CheckpointManager m = CheckpointManager.open(repo, "gpt")) {
         m.save(1, TestStates.state(seed, 1, 3, 4000), Map.of()).join();
         m.save(2, TestStates.state(seed, 2, 3, 4000), Map.of()).join();
         steps = m.list().stream().mapToLong(CheckpointInfo::logicalBytes).sum();
+        assertEquals(List.of(1L, 2L), m.listAll().stream().map(CheckpointInfo::step).toList());
       }
       repo.flush();
       String why = "seed " + seed;
