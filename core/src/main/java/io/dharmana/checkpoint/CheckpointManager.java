@@ -53,6 +53,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -179,10 +181,9 @@ public final class CheckpointManager implements AutoCloseable {
     Set<String> runs = new TreeSet<>();
     try (Stream<ObjectInfo> all = repo.list(ROOT)) {
       all.forEach(o -> {
-        String rest = o.name().substring(ROOT.length());
-        int slash = rest.indexOf('/');
-        if (slash > 0) {
-          runs.add(rest.substring(0, slash));
+        Matcher m = RUN_OBJECT.matcher(o.name());
+        if (m.matches()) {
+          runs.add(m.group(1));
         }
       });
     }
@@ -267,10 +268,25 @@ public final class CheckpointManager implements AutoCloseable {
     }
   }
 
+  /** The objects of this run under {@code prefix}: only the names a run writes (see {@link #RUN_OBJECT}). */
   private List<ObjectInfo> listObjects(String prefix) {
     try (Stream<ObjectInfo> all = repo.list(prefix)) {
-      return all.toList();
+      return all.filter(o -> isRunObject(o.name())).toList();
     }
+  }
+
+  /**
+   * The names a run writes: {@code checkpoints/RUN/steps/STEP}, {@code .../shards/STEP/RANK}
+   * (STEP 20 digits, RANK 5) and {@code .../policy}. Other names under {@link #ROOT} are not a
+   * run's: the gateway keeps a bucket named {@code checkpoints} there, whose keys (such as
+   * {@code run-1/steps/100/model.safetensors}) are the bucket's objects.
+   */
+  static final Pattern RUN_OBJECT =
+      Pattern.compile(Pattern.quote(ROOT) + "([A-Za-z0-9][A-Za-z0-9._=+-]{0,127})/(?:steps/\\d{20}|shards/\\d{20}/\\d{5}|policy)");
+
+  /** Whether {@code name} is one a checkpoint run writes, which other writers must leave alone. */
+  public static boolean isRunObject(String name) {
+    return RUN_OBJECT.matcher(name).matches();
   }
 
   private ShardTable readShard(String name) {

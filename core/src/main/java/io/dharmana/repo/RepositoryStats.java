@@ -35,27 +35,35 @@ import java.util.stream.Stream;
  * @param tiers per-tier distribution
  * @param includedObjects live unnamed objects: reachable only through the includes of live ones
  * @param logicalBytesByPipeline {@code logicalBytes} split by the pipeline that wrote each object
+ * @param includedLogicalBytesByPipeline of those, the unnamed objects' (a checkpoint's tensors:
+ *     a pipeline may hold named objects too, such as the gateway's tensor-coded ones)
  * @param unlistedTiers tiers that could not be listed (an S3 endpoint that is down): {@code
  *     chunkBytes} and {@code chunks} leave out what only they hold
  */
 public record RepositoryStats(long objects, long logicalBytes, long referencedStoredBytes, long uniqueStoredBytes,
     long chunkBytes, long chunks, List<TierStats> tiers, long includedObjects, Map<String, Long> logicalBytesByPipeline,
-    List<String> unlistedTiers) {
+    Map<String, Long> includedLogicalBytesByPipeline, List<String> unlistedTiers) {
 
   public RepositoryStats {
     logicalBytesByPipeline = Map.copyOf(logicalBytesByPipeline);
+    includedLogicalBytesByPipeline = Map.copyOf(includedLogicalBytesByPipeline);
     unlistedTiers = List.copyOf(unlistedTiers);
   }
 
   /** Stats of a repository whose objects include none. */
   public RepositoryStats(long objects, long logicalBytes, long referencedStoredBytes, long uniqueStoredBytes,
       long chunkBytes, long chunks, List<TierStats> tiers) {
-    this(objects, logicalBytes, referencedStoredBytes, uniqueStoredBytes, chunkBytes, chunks, tiers, 0, Map.of(), List.of());
+    this(objects, logicalBytes, referencedStoredBytes, uniqueStoredBytes, chunkBytes, chunks, tiers, 0, Map.of(), Map.of(), List.of());
   }
 
   /** The logical bytes of the live objects {@code pipeline} wrote. */
   public long logicalBytesOf(String pipeline) {
     return logicalBytesByPipeline.getOrDefault(pipeline, 0L);
+  }
+
+  /** The logical bytes of the live unnamed objects {@code pipeline} wrote. */
+  public long includedLogicalBytesOf(String pipeline) {
+    return includedLogicalBytesByPipeline.getOrDefault(pipeline, 0L);
   }
 
   /** Logical bytes over unique stored bytes: compression and deduplication together. */
@@ -84,6 +92,7 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
     long referenced = 0;
     long included = 0;
     Map<String, Long> byPipeline = new HashMap<>();
+    Map<String, Long> includedByPipeline = new HashMap<>();
     Map<ChunkId, Integer> unique = new HashMap<>();
     Set<String> counted = new HashSet<>();
     ArrayDeque<String> pending = new ArrayDeque<>();
@@ -116,6 +125,7 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
       included++;
       logical += m.logicalSize();
       byPipeline.merge(m.pipeline(), m.logicalSize(), Long::sum);
+      includedByPipeline.merge(m.pipeline(), m.logicalSize(), Long::sum);
       for (ChunkRef c : m.chunks()) {
         referenced += c.storedLength();
         unique.put(c.id(), c.storedLength());
@@ -135,6 +145,6 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
       }
     }
     return new RepositoryStats(objects, logical, referenced, uniqueBytes, chunkBytes, chunkCount, repo.tiers().stats(), included, byPipeline,
-        unlisted);
+        includedByPipeline, unlisted);
   }
 }

@@ -132,8 +132,9 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
   }
 
   private static long logicalBytes(RepositoryStats stats, long checkpointLogicalBytes) {
-    // the stats count each checkpoint tensor once, as the unnamed object a step includes
-    return stats.logicalBytes() - stats.logicalBytesOf(CheckpointManager.PIPELINE) + checkpointLogicalBytes;
+    // the stats count each checkpoint tensor once, as the unnamed object a step includes; the
+    // named objects of that pipeline (the gateway's and put's tensor-coded files) stay as they are
+    return stats.logicalBytes() - stats.includedLogicalBytesOf(CheckpointManager.PIPELINE) + checkpointLogicalBytes;
   }
 
   /**
@@ -180,10 +181,13 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
 
   /**
    * What a pipeline holds, counted as its user would: "3 objects", or for the checkpoint pipeline,
-   * whose tensors are unnamed objects, "2 steps".
+   * whose tensors are unnamed objects, "2 steps" (and its named objects: "2 steps, 3 objects").
    */
   static String holds(PipelineCost p) {
-    return p.pipeline().equals(CheckpointManager.PIPELINE) ? Figures.count(p.steps(), "step") : Figures.count(p.objects(), "object");
+    if (!p.pipeline().equals(CheckpointManager.PIPELINE)) {
+      return Figures.count(p.objects(), "object");
+    }
+    return Figures.count(p.steps(), "step") + (p.objects() == 0 ? "" : ", " + Figures.count(p.objects(), "object"));
   }
 
   /** The checkpoint steps kept, of every run. */
@@ -217,10 +221,14 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
     out.append("per tier (bytes held now)\n").append(tiers.toText());
     out.append("per pipeline (distinct stored bytes at the tiers' blended price; checkpoints: kept steps' raw tensors)\n");
     int width = pipelines.stream().mapToInt(p -> p.pipeline().length()).max().orElse(8);
+    // "  12 objects": the count right-aligned, what it counts after it
+    int nounWidth = Math.max(7, pipelines.stream().mapToInt(p -> holds(p).length() - holds(p).indexOf(' ') - 1).max().orElse(7));
     for (PipelineCost p : pipelines) {
-      String[] holds = holds(p).split(" ");
-      out.append(String.format(java.util.Locale.ROOT, "  %-" + width + "s  %4s %-7s  %12s logical -> %12s stored  %12s/month"
-              + "  (raw %s, saved %s)%n", p.pipeline(), holds[0], holds[1], Figures.bytes(p.logicalBytes()), Figures.bytes(p.storedBytes()),
+      String holds = holds(p);
+      int space = holds.indexOf(' ');
+      out.append(String.format(java.util.Locale.ROOT, "  %-" + width + "s  %4s %-" + nounWidth + "s  %12s logical -> %12s stored  %12s/month"
+              + "  (raw %s, saved %s)%n", p.pipeline(), holds.substring(0, space), holds.substring(space + 1),
+          Figures.bytes(p.logicalBytes()), Figures.bytes(p.storedBytes()),
           Figures.usd(p.monthly()), Figures.usd(p.rawMonthly()), Figures.percent1(p.savedFraction())));
     }
     out.append(String.format(java.util.Locale.ROOT, "storage savings: %s logical stored as %s (%s saved, %s); %s/month vs %s/month raw%n",

@@ -1,5 +1,6 @@
 package io.dharmana.server;
 
+import io.dharmana.checkpoint.CheckpointManager;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -41,6 +42,20 @@ final class ObjectNames {
     return key;
   }
 
+  /**
+   * Checks an S3 key of {@code bucket}: also refuses the names a checkpoint run of the repository
+   * keeps ({@code dharmana checkpoint save} into bucket {@code checkpoints}'s names), which a
+   * client must not overwrite or delete (an {@code aws s3 sync --delete} would remove the runs).
+   */
+  static String checkKey(String bucket, String key) {
+    checkKey(key);
+    if (CheckpointManager.isRunObject(bucket + "/" + key)) {
+      throw new S3Failure(403, "AccessDenied", "Access denied to key '" + key + "' of bucket " + bucket
+          + ": the repository's checkpoint runs keep their steps under that name (dharmana checkpoint list/restore reads them)");
+    }
+    return key;
+  }
+
   /** Valid bucket names per S3's rules (3-63 lower-case letters, digits, '-' and '.'). */
   static String checkBucket(String bucket) {
     if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]") || bucket.contains("..")) {
@@ -72,9 +87,13 @@ final class ObjectNames {
     return bucket + "/" + escape(keyPrefix.substring(0, slash)) + "/";
   }
 
-  /** The key of a backend name in {@code bucket}, or null if the name is not in that bucket. */
+  /**
+   * The key of a backend name in {@code bucket}, or null if the name is not in that bucket (or is
+   * a checkpoint run's, see {@link #checkKey(String, String)}: clients do not see those).
+   */
   static String key(String bucket, String name) {
-    if (!name.startsWith(bucket) || name.length() <= bucket.length() + 1 || name.charAt(bucket.length()) != '/') {
+    if (!name.startsWith(bucket) || name.length() <= bucket.length() + 1 || name.charAt(bucket.length()) != '/'
+        || CheckpointManager.isRunObject(name)) {
       return null;
     }
     return unescape(name.substring(bucket.length() + 1));

@@ -226,7 +226,7 @@ final class S3Api implements HttpHandler {
       }
       return;
     }
-    ObjectNames.checkKey(key);
+    ObjectNames.checkKey(bucket, key);
     switch (method) {
       case "PUT" -> {
         if (head.hasParam("uploadId")) {
@@ -307,7 +307,7 @@ final class S3Api implements HttpHandler {
     call.operation = "DeleteBucket";
     bucket(call, name);
     try (Stream<StoredObject> objects = backend.list(name + "/")) {
-      if (objects.findAny().isPresent()) {
+      if (objects.anyMatch(o -> ObjectNames.key(name, o.name()) != null)) { // the checkpoint runs' names stay
         throw new S3Failure(409, "BucketNotEmpty", "The bucket you tried to delete is not empty: " + name);
       }
     }
@@ -550,7 +550,7 @@ final class S3Api implements HttpHandler {
         if (key == null) {
           throw S3Failure.malformedXml("Invalid DeleteObjects request: an Object without Key");
         }
-        ObjectNames.checkKey(key);
+        ObjectNames.checkKey(bucketName, key);
         backend.remove(ObjectNames.name(bucketName, key));
         if (!quiet) {
           xml.start("Deleted").element("Key", key).end();
@@ -605,7 +605,7 @@ final class S3Api implements HttpHandler {
       throw S3Failure.invalidArgument("Invalid copy source '" + raw + "': must be bucket/key");
     }
     String srcBucket = decoded.substring(0, slash);
-    String srcKey = ObjectNames.checkKey(decoded.substring(slash + 1));
+    String srcKey = ObjectNames.checkKey(srcBucket, decoded.substring(slash + 1));
     if (buckets.get(srcBucket).isEmpty()) {
       throw S3Failure.noSuchBucket(srcBucket);
     }
