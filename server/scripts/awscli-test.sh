@@ -230,4 +230,20 @@ if command -v chromium >/dev/null 2>&1; then
   grep -q '<td>checkpoints</td>' <<< "$dom" || fail "the dashboard rendered in chromium shows no row for bucket checkpoints"
   ok "dashboard renders its bucket rows in headless chromium"
 fi
+# a clean stop records the gateway's work in the repository's history, where stat and report read runs
+kill "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=""
+java -jar "$ROOT/cli/target/dharmana.jar" stat "$REPO" --json --runs 20 > "$WORK/stat.json" || fail "stat after the gateway stopped"
+$PY - "$WORK/stat.json" "$BIG_MIB" <<'PYEOF' || fail "the stopped gateway's runs are not in the history"
+import json, sys
+runs = json.load(open(sys.argv[1]))["recentRuns"]
+served = {r["pipeline"]: r for r in runs if r["operation"].startswith("serve ")}
+assert {"checkpoints", "default"} <= set(served), [(r["operation"], r["pipeline"]) for r in runs]
+written = sum(r["counters"].get("bytes.logical", 0) for r in served.values())
+assert written > int(sys.argv[2]) << 20, [r["counters"] for r in served.values()]
+PYEOF
+java -jar "$ROOT/cli/target/dharmana.jar" report "$REPO" > "$WORK/report.txt" || fail "report after the gateway stopped"
+grep -q 'serve http://' "$WORK/report.txt" || { cat "$WORK/report.txt" >&2; fail "report does not analyze the gateway's run"; }
+ok "a clean stop records the gateway's work per pipeline: stat and report show it"
 echo "PASS awscli-test"

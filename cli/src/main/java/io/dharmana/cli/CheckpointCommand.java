@@ -168,6 +168,8 @@ final class CheckpointCommand implements Runnable {
           blocked = System.nanoTime() - t0;
           info = future.join();
         }
+        // time per stage in the history, where stat and report show it
+        r.history().append(r.metrics(CheckpointManager.PIPELINE).snapshot("checkpoint save " + common.run + "@" + step));
         long total = System.nanoTime() - t0;
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
@@ -224,6 +226,7 @@ final class CheckpointCommand implements Runnable {
         try (Progress bar = Progress.whenTold("restore " + common.run + "@" + s, progress)) {
           restored = m.restore(s, rank, null, bar);
         }
+        r.history().append(r.metrics(CheckpointManager.PIPELINE).snapshot("checkpoint restore " + common.run + "@" + s));
         Files.createDirectories(out);
         List<Path> written = write(restored, out);
         PrintWriter pw = spec.commandLine().getOut();

@@ -20,6 +20,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -125,11 +128,31 @@ final class ServeCommand implements Callable<Integer> {
       repository.close();
       throw e;
     }
+    // the gateway's work goes into the history as a run, where stat and report find it
+    HistoryRecorder history = new HistoryRecorder(repository, "serve " + gateway.endpoint());
+    ScheduledExecutorService recorder = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "dharmana-serve-history");
+      t.setDaemon(true);
+      return t;
+    });
+    long every = RECORD_EVERY.toMillis();
+    recorder.scheduleWithFixedDelay(() -> {
+      try {
+        history.record();
+      } catch (RuntimeException e) {
+        System.err.println("dharmana serve: " + e.getMessage()); // a full disk: serving goes on
+      }
+    }, every, every, TimeUnit.MILLISECONDS);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      recorder.shutdownNow();
       gateway.close();
-      repository.close();
-      stopped.countDown();
+      try {
+        history.record();
+      } finally {
+        repository.close();
+        stopped.countDown();
+      }
     }, "dharmana-serve-shutdown"));
     out.println("Serving " + repo.toAbsolutePath() + " at " + gateway.endpoint()
         + " (S3 endpoint, path-style; metrics at /metrics, dashboard at /dashboard)");
@@ -140,6 +163,9 @@ final class ServeCommand implements Callable<Integer> {
     stopped.await();
     return Main.OK;
   }
+
+  /** How often a serving gateway records its pipelines' metrics in the history (and once when it stops). */
+  static final java.time.Duration RECORD_EVERY = java.time.Duration.ofMinutes(10);
 
   /** Each pipeline with its stages, e.g. {@code checkpoints [float-split: .safetensors delta-coded]}. */
   private static String pipelines(Repository repository) {

@@ -143,6 +143,16 @@ class CheckpointCommandTest {
       tensors += v.get("steps").get(i).get("tensors").asInt();
     }
     assertEquals(tensors, v.get("tensors").asLong());
+
+    // saves and restores are runs in the history: stat lists them, report analyzes them
+    try (io.dharmana.repo.Repository r2 = io.dharmana.repo.Repository.open(repo)) {
+      java.util.List<String> runs = r2.history().read().stream().map(io.dharmana.metrics.MetricsSnapshot::operation).toList();
+      assertEquals(java.util.List.of("checkpoint save r@1", "checkpoint save r@2", "checkpoint restore r@1"), runs);
+      var save = r2.history().read().get(1);
+      assertTrue(save.stages().stream().anyMatch(st -> st.stage().equals("float-codec-delta") && st.bytesIn() > 0), save.toString());
+    }
+    CompressCommandTest.Run stat = CompressCommandTest.run("stat", repo.toString());
+    assertTrue(stat.out().contains("checkpoint restore r@1"), stat.out());
   }
 
   @Test
