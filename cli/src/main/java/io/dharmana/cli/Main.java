@@ -65,6 +65,7 @@ public final class Main implements Runnable {
     COMMANDS.put("stat", StatCommand::new);
     COMMANDS.put("rm", RmCommand::new);
     COMMANDS.put("gc", GcCommand::new);
+    COMMANDS.put("verify", VerifyCommand::new);
     COMMANDS.put("describe", DescribeCommand::new);
     COMMANDS.put("plan", PlanCommand::new);
     COMMANDS.put("compress", CompressCommand::new);

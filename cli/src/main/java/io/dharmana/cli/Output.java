@@ -27,6 +27,11 @@ final class Output {
     return n + " " + noun + (n == 1 ? "" : "s");
   }
 
+  /** As {@link #count(long, String)} for a noun whose plural is not noun + s. */
+  static String count(long n, String noun, String plural) {
+    return n + " " + (n == 1 ? noun : plural);
+  }
+
   static void json(PrintWriter out, Object value) {
     out.println(MetricsHistory.toJson(value));
     out.flush();

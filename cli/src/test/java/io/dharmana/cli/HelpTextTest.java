@@ -17,7 +17,7 @@ import picocli.CommandLine;
 /** The help of the visibility, tensor, gateway and dataset commands reads alike. */
 class HelpTextTest {
   static List<String> commands() {
-    List<String> names = new ArrayList<>(List.of("demo", "describe", "plan", "cost", "report", "compress", "decompress", "serve"));
+    List<String> names = new ArrayList<>(List.of("demo", "describe", "plan", "cost", "report", "compress", "decompress", "serve", "verify"));
     for (String sub : Main.commandLine().getSubcommands().get("dataset").getSubcommands().keySet()) {
       names.add("dataset " + sub);
     }

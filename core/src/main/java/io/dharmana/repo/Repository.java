@@ -659,6 +659,22 @@ public final class Repository implements AutoCloseable {
     return collectGarbage(grace, false, marking, sweeping);
   }
 
+  /**
+   * Reads every copy, in every tier, of the manifests and chunks the objects whose names start
+   * with {@code prefix} need, and checks each against its SHA-256 id: finds bit rot before a read
+   * needs the data. With {@code repair}, a damaged copy is replaced by a good one another tier
+   * holds. Writers may run meanwhile.
+   *
+   * @param progress told the manifests and chunks checked so far (the total grows as manifests
+   *     name their chunks)
+   */
+  public VerifyResult verify(String prefix, boolean repair, ProgressListener progress) {
+    java.util.Objects.requireNonNull(prefix, "prefix");
+    try (RepositoryLock.Hold shared = lock.shared()) {
+      return new Verifier(this).run(prefix, repair, progress);
+    }
+  }
+
   /** What {@link #gc} would delete now, deleting nothing. */
   public GcResult gcDryRun(java.time.Duration grace) {
     return gcDryRun(grace, ProgressListener.NONE, ProgressListener.NONE);

@@ -662,6 +662,40 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
     return holding;
   }
 
+  /**
+   * The bytes of {@code key} as tier {@code tier} holds them: read from that tier alone, counted
+   * nowhere and promoted nowhere (what a check of every copy reads).
+   *
+   * @throws NotFoundException if that tier does not hold it
+   */
+  public byte[] readFrom(String tier, String key) {
+    Keys.check(key);
+    ensureOpen("read " + key + " from tier " + tier);
+    return level(tier).tier.store().read(key);
+  }
+
+  /**
+   * Replaces tier {@code tier}'s copy of {@code key} (a damaged one) with {@code good}, the bytes
+   * another tier holds (the caller checked them): the damaged copy is deleted and the good one
+   * written in its place, so the tier holds the blob again, as its placement had it.
+   */
+  public void rewriteIn(String tier, String key, byte[] good) {
+    Keys.check(key);
+    ensureOpen("rewrite " + key + " in tier " + tier);
+    Level level = level(tier);
+    synchronized (lockFor(key)) {
+      level.tier.store().delete(key);
+      level.released(key);
+      level.tier.store().write(key, good);
+      level.held(key, good.length, clock.millis());
+    }
+  }
+
+  private Level level(String tier) {
+    return levels.stream().filter(l -> l.tier.name().equals(tier)).findFirst().orElseThrow(
+        () -> new IllegalArgumentException("Invalid tier '" + tier + "': the tiers are " + tierNames()));
+  }
+
   /** A snapshot of every tier's counters, nearest tier first. */
   public List<TierStats> stats() {
     return levels.stream().map(Level::snapshot).toList();
