@@ -13,10 +13,15 @@ import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Reads every copy of everything the named objects under a prefix need (their manifests, the
@@ -26,13 +31,16 @@ import java.util.Set;
  * good one another tier holds.
  */
 final class Verifier {
+  /** Chunks checked at once. */
+  static final int THREADS = Math.max(4, Runtime.getRuntime().availableProcessors());
+
   private final Repository repo;
   private final TieredStore tiers;
-  private final List<VerifyResult.Problem> problems = new ArrayList<>();
-  private final Set<String> unreachable = new LinkedHashSet<>();
-  private long copies;
-  private long bytesRead;
-  private long rewritten;
+  private final List<VerifyResult.Problem> problems = java.util.Collections.synchronizedList(new ArrayList<>());
+  private final Set<String> unreachable = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final LongAdder copies = new LongAdder();
+  private final LongAdder bytesRead = new LongAdder();
+  private final LongAdder rewritten = new LongAdder();
 
   Verifier(Repository repo) {
     this.repo = repo;
@@ -71,18 +79,63 @@ final class Verifier {
         }
       }
     }
-    total = blobs + chunks.size();
-    long done = blobs;
-    progress.progress(done, total);
-    for (Map.Entry<ChunkId, String> c : chunks.entrySet()) {
-      check(ChunkStore.key(c.getKey()), c.getKey(), c.getValue(), repair);
-      progress.progress(++done, total);
-      blobs++;
-    }
-    if (rewritten > 0) {
+    ProgressListener.Summing checked = ProgressListener.summing(progress, blobs + chunks.size());
+    checked.add(blobs);
+    checkAll(chunks, repair, checked);
+    blobs += chunks.size();
+    if (rewritten.sum() > 0) {
       tiers.flush(); // the good copies written in place of damaged ones are durable before this returns
     }
-    return new VerifyResult(named.size(), manifests.size(), blobs, copies, bytesRead, problems, List.copyOf(unreachable));
+    List<VerifyResult.Problem> found = new ArrayList<>(problems);
+    found.sort(java.util.Comparator.comparing(VerifyResult.Problem::blob)
+        .thenComparing(p -> p.tier() == null ? "" : p.tier()));
+    return new VerifyResult(named.size(), manifests.size(), blobs, copies.sum(), bytesRead.sum(), found,
+        unreachable.stream().sorted().toList());
+  }
+
+  /**
+   * Checks the chunks on {@link #THREADS} threads: a chunk's check waits on its reads (a disk, an
+   * object store's round trips) as much as on its hashing, so several at once keep both busy.
+   * At most twice that many are under way, each holding one chunk's copies.
+   */
+  private void checkAll(Map<ChunkId, String> chunks, boolean repair, ProgressListener.Summing checked) {
+    ExecutorService pool = Executors.newFixedThreadPool(THREADS, r -> {
+      Thread t = new Thread(r, "dharmana-verify");
+      t.setDaemon(true);
+      return t;
+    });
+    Semaphore inFlight = new Semaphore(2 * THREADS);
+    List<Future<?>> running = new ArrayList<>();
+    try {
+      for (Map.Entry<ChunkId, String> c : chunks.entrySet()) {
+        inFlight.acquire();
+        running.add(pool.submit(() -> {
+          try {
+            check(ChunkStore.key(c.getKey()), c.getKey(), c.getValue(), repair);
+            checked.add(1);
+          } finally {
+            inFlight.release();
+          }
+        }));
+        for (java.util.Iterator<Future<?>> it = running.iterator(); it.hasNext(); ) {
+          Future<?> f = it.next();
+          if (f.isDone()) {
+            f.get(); // a check that failed (a tier that cannot be written while repairing) stops the verify
+            it.remove();
+          }
+        }
+      }
+      for (Future<?> f : running) {
+        f.get();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Cannot verify: interrupted", e);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   /**
@@ -107,8 +160,8 @@ final class Verifier {
         unreachable.add(tier);
         continue;
       }
-      copies++;
-      bytesRead += bytes.length;
+      copies.increment();
+      bytesRead.add(bytes.length);
       ChunkId actual = ChunkId.of(bytes);
       if (actual.equals(id)) {
         if (good == null) {
@@ -130,7 +183,7 @@ final class Verifier {
       } else {
         if (repair) {
           tiers.rewriteIn(d.getKey(), key, good);
-          rewritten++;
+          rewritten.increment();
         }
         problems.add(new VerifyResult.Problem(VerifyResult.Kind.DAMAGED_COPY, object, key, d.getKey(),
             d.getValue() + "; tier " + keeper + " holds a good copy", repair));
