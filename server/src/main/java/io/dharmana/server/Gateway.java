@@ -425,16 +425,16 @@ public final class Gateway implements AutoCloseable {
     public Gateway start() {
       try {
         return new Gateway(this);
-      } catch (IOException e) {
-        closeBackend(backend);
-        throw new UncheckedIOException("Cannot start the gateway on " + bindAddress.getHostAddress() + ":" + port, e);
-      } catch (RuntimeException e) {
+      } catch (IOException | RuntimeException e) {
         try {
           closeBackend(backend);
         } catch (RuntimeException suppressed) {
           e.addSuppressed(suppressed);
         }
-        throw e;
+        if (e instanceof IOException io) {
+          throw new UncheckedIOException("Cannot start the gateway on " + bindAddress.getHostAddress() + ":" + port, io);
+        }
+        throw (RuntimeException) e;
       }
     }
   }
