@@ -72,14 +72,14 @@ final class GetCommand implements Callable<Integer> {
     if (output != null && OutputFile.namesDirectory(spec, "-o", output)) {
       output = output.resolve(name.substring(name.lastIndexOf('/') + 1));
     }
-    try (Repository r = Repository.open(repo)) {
+    try (Repository r = Repository.open(repo); CommandTensorObjects tensors = new CommandTensorObjects(r)) {
       ObjectInfo info = r.stat(name).orElseThrow(() -> new io.dharmana.NotFoundException("Cannot read " + name + ": no such object"));
       long start = System.nanoTime();
       if (output == null) {
         try (Progress bar = Progress.start("get " + name, TensorObjects.asPut(info).size(), progress)) {
           // straight to the file descriptor through a channel: decoded chunks are written from the
           // native buffers they were decoded into, where a stream would copy each into one first
-          read(r, info, new java.io.FileOutputStream(java.io.FileDescriptor.out).getChannel(), bar);
+          read(r, tensors, info, new java.io.FileOutputStream(java.io.FileDescriptor.out).getChannel(), bar);
         }
       } else {
         // atomically, with the umask's mode (a temporary file renamed when complete and verified);
@@ -87,7 +87,7 @@ final class GetCommand implements Callable<Integer> {
         ObjectInfo[] read = {info};
         OutputFile.write(output, file -> {
           try (Progress bar = Progress.start("get " + name, TensorObjects.asPut(info).size(), progress)) {
-            AtomicFile.write(file, channel -> read[0] = read(r, info, channel, bar));
+            AtomicFile.write(file, channel -> read[0] = read(r, tensors, info, channel, bar));
           }
           return file;
         });
@@ -122,7 +122,8 @@ final class GetCommand implements Callable<Integer> {
       throw new InvalidDescriptorException("Invalid -o for -r: " + (output == null ? "missing" : output + " is not a directory")
           + "; give the directory to read the objects into (-o DIR)");
     }
-    try (Repository r = Repository.open(repo)) {
+    // one cache of decoded files for every object: each parent of a chain is decoded once
+    try (Repository r = Repository.open(repo); CommandTensorObjects tensors = new CommandTensorObjects(r)) {
       List<ObjectInfo> objects;
       try (var listed = r.list(name)) {
         objects = listed.toList();
@@ -142,7 +143,7 @@ final class GetCommand implements Callable<Integer> {
           java.nio.file.Files.createDirectories(file.getParent());
           long base = done;
           ObjectInfo[] got = {o};
-          AtomicFile.write(file, channel -> got[0] = read(r, o, channel,
+          AtomicFile.write(file, channel -> got[0] = read(r, tensors, o, channel,
               (bytes, ignored) -> bar.progress(base + bytes, -1)));
           done += got[0].size();
           Map<String, Object> one = new LinkedHashMap<>();
@@ -178,13 +179,12 @@ final class GetCommand implements Callable<Integer> {
    * Writes {@code info}'s object to {@code out}: the current version, or exactly {@code info}'s
    * when it is a tensor-coded checkpoint the gateway stored (decoded here, as the gateway serves it).
    */
-  private ObjectInfo read(Repository r, ObjectInfo info, java.nio.channels.WritableByteChannel out, ProgressListener progress)
-      throws IOException {
+  private ObjectInfo read(Repository r, CommandTensorObjects tensors, ObjectInfo info, java.nio.channels.WritableByteChannel out,
+      ProgressListener progress) throws IOException {
     if (!info.attributes().containsKey(TensorObjects.CODING)) { // the manifest's attributes: no second read of it
       return r.get(info.name(), out, verification(), progress);
     }
-    try (TensorObjects tensors = new TensorObjects(r, TensorObjects.DEFAULT_CACHE_BYTES);
-        java.io.InputStream in = tensors.open(info.manifestId(), info.name(), 0, Long.MAX_VALUE)) {
+    try (java.io.InputStream in = tensors.tensors().open(info.manifestId(), info.name(), 0, Long.MAX_VALUE)) {
       ObjectInfo asPut = TensorObjects.asPut(info);
       long done = 0;
       byte[] buffer = new byte[1 << 20];

@@ -73,14 +73,14 @@ final class PutCommand implements Callable<Integer> {
       throw new IllegalArgumentException("No FILE given and standard input is a terminal: give the file to store"
           + " (dharmana put " + repo + " " + name + " FILE), or pipe the bytes in; '-' reads what you type");
     }
-    try (Repository r = Repository.open(repo)) {
+    try (Repository r = Repository.open(repo); CommandTensorObjects tensors = new CommandTensorObjects(r)) {
       long size = fromStdin ? -1 : Files.size(Path.of(file));
       PutOptions options = options().withExpectedSize(size);
       long start = System.nanoTime();
       ObjectInfo info;
       try (InputStream in = fromStdin ? stdin : Files.newInputStream(Path.of(file));
           Progress bar = Progress.start("put " + name, size, progress)) {
-        info = put(r, name, in, options, bar);
+        info = put(r, tensors, name, in, options, bar);
       }
       double seconds = (System.nanoTime() - start) / 1e9;
       MetricsSnapshot snapshot = r.metrics(info.pipeline()).snapshot("put " + name);
@@ -116,14 +116,13 @@ final class PutCommand implements Callable<Integer> {
    * Stores {@code in} as {@code object}: a .safetensors file going into a float-coding pipeline
    * tensor by tensor, delta-coded against the previous step's, as the gateway stores it.
    */
-  private ObjectInfo put(Repository r, String object, InputStream in, PutOptions options, ProgressListener progress) {
+  private ObjectInfo put(Repository r, CommandTensorObjects tensors, String object, InputStream in, PutOptions options,
+      ProgressListener progress) {
     InputStream buffered = new BufferedInputStream(in, 1 << 20);
     if (!TensorObjects.applies(r, pipeline, object)) {
       return r.put(object, buffered, options, progress);
     }
-    try (TensorObjects tensors = new TensorObjects(r, TensorObjects.DEFAULT_CACHE_BYTES)) {
-      return TensorObjects.asPut(tensors.put(object, buffered, options, progress));
-    }
+    return TensorObjects.asPut(tensors.tensors().put(object, buffered, options, progress));
   }
 
   private PutOptions options() {
@@ -159,7 +158,9 @@ final class PutCommand implements Callable<Integer> {
     var out = spec.commandLine().getOut();
     List<ObjectInfo> stored = new ArrayList<>();
     long start = System.nanoTime();
-    try (Repository r = Repository.open(repo); Progress bar = Progress.start("put " + shown, total, progress)) {
+    // one cache of decoded files for every file: a put leaves its input there, where the next step's put finds its parent
+    try (Repository r = Repository.open(repo); CommandTensorObjects tensors = new CommandTensorObjects(r);
+        Progress bar = Progress.start("put " + shown, total, progress)) {
       long[] done = {0};
       for (Path f : files) {
         String object = prefix + StreamSupport.stream(dir.relativize(f).spliterator(), false)
@@ -168,7 +169,7 @@ final class PutCommand implements Callable<Integer> {
         ObjectInfo info;
         try (InputStream in = Files.newInputStream(f)) {
           long base = done[0];
-          info = put(r, object, in, options().withExpectedSize(size), (bytes, ignored) -> bar.progress(base + bytes, -1));
+          info = put(r, tensors, object, in, options().withExpectedSize(size), (bytes, ignored) -> bar.progress(base + bytes, -1));
         }
         done[0] += size;
         stored.add(info);

@@ -102,6 +102,61 @@ class GetCommandTest {
     }
   }
 
+  /**
+   * A run of steps, each delta-coded against the one before: {@code put -r} and {@code get -r}
+   * share one cache of decoded files across their objects, so put decodes nothing (each put leaves
+   * its input there for the next step's) and get decodes each step once. Before, each object had a
+   * cache of its own: put decoded 0+1+2+3+4 files and get 1+2+3+4+5 (each step's whole chain).
+   */
+  @Test
+  void putAndGetOfAChainOfStepsDecodeEachStepAtMostOnce() throws Exception {
+    int steps = 5;
+    try (Repository r = Repository.open(repo)) {
+      r.addPipeline(io.dharmana.descriptor.PipelineDescriptor.of("checkpoints", io.dharmana.descriptor.StorageDescriptor.builder()
+          .stage("float-split", java.util.Map.of()).build()));
+    }
+    Path tree = Files.createDirectories(dir.resolve("steps"));
+    for (int s = 1; s <= steps; s++) {
+      Files.write(tree.resolve("step-" + s + ".safetensors"), checkpoint(s));
+    }
+    Run put = CompressCommandTest.run("put", "-r", repo.toString(), "ckpt/run", tree.toString(), "--pipeline", "checkpoints");
+    assertEquals(0, put.exit(), put.err());
+    try (Repository r = Repository.open(repo)) {
+      for (int s = 2; s <= steps; s++) {
+        ObjectInfo info = r.stat("ckpt/run/step-" + s + ".safetensors").orElseThrow();
+        assertEquals(Integer.toString(s - 1), info.attributes().get(TensorObjects.DEPTH), "step " + s + " extends the chain");
+      }
+      assertEquals(0, decodes(r), "put -r decodes no parent: each is the file put just before");
+    }
+    assertNoDecodedFilesLeft();
+
+    Run get = CompressCommandTest.run("get", "-r", repo.toString(), "ckpt/run/", "-o", dir.resolve("back").toString(), "--no-progress");
+    assertEquals(0, get.exit(), get.err());
+    for (int s = 1; s <= steps; s++) {
+      assertArrayEquals(checkpoint(s), Files.readAllBytes(dir.resolve("back/step-" + s + ".safetensors")), "step " + s);
+    }
+    try (Repository r = Repository.open(repo)) {
+      assertEquals(steps, decodes(r), "get -r decodes each step once");
+    }
+    assertNoDecodedFilesLeft();
+  }
+
+  /** Tensor files decoded by the command last recorded in the repository's history. */
+  private static long decodes(Repository r) {
+    java.util.List<io.dharmana.metrics.MetricsSnapshot> runs = r.history().read();
+    return runs.get(runs.size() - 1).stages().stream()
+        .filter(s -> s.direction().equals("decode") && s.stage().startsWith("float-codec"))
+        .mapToLong(io.dharmana.metrics.StageStats::calls).sum();
+  }
+
+  private void assertNoDecodedFilesLeft() throws Exception {
+    if (Files.isDirectory(repo.resolve("cache"))) {
+      try (var left = Files.list(repo.resolve("cache"))) {
+        assertEquals(java.util.List.of(), left.toList(), "a command must remove its cache of decoded files");
+      }
+    }
+  }
+
   @Test
   void aDirectoryGetsTheFileUnderTheNamesLastSegment() throws Exception {
     try (Repository r = Repository.open(repo)) {

@@ -541,11 +541,35 @@ public final class Repository implements AutoCloseable {
   private ObjectManifest manifestOf(String name) {
     Ref ref = refs.read(OBJECTS + RefStore.checkName(name))
         .orElseThrow(() -> new NotFoundException("Cannot read " + name + ": no such object"));
-    return manifest(ref.target());
+    return readableByName(name, manifest(ref.target()));
+  }
+
+  /**
+   * {@code m}, unless its stored bytes are not what was put: a {@code .safetensors} object that
+   * {@link io.dharmana.checkpoint.TensorObjects} (the gateway, {@code dharmana put}) stored as a
+   * tensor file, delta-coded against a parent, is refused rather than handed out as the tensor
+   * file's bytes. Its stored bytes stay readable by manifest ({@link #open(ObjectManifest, String)}),
+   * as gc, tiering and the gateway read them.
+   */
+  private static ObjectManifest readableByName(String name, ObjectManifest m) {
+    if (m.attributes().containsKey(io.dharmana.checkpoint.TensorObjects.CODING)) {
+      String coding = io.dharmana.checkpoint.TensorObjects.CODING;
+      throw new IllegalArgumentException("Cannot read " + name + " by name: it is stored tensor-coded (" + coding + "="
+          + m.attributes().get(coding) + "), as a tensor file that is not the file put; read it as put with"
+          + " io.dharmana.checkpoint.TensorObjects.open, or its stored bytes with Repository.open(manifest(id), what)");
+    }
+    return m;
   }
 
   /**
    * Streams the whole object, verifying every chunk as it is read. The caller closes the stream.
+   *
+   * <p>This and the other reads by name ({@code open}, {@code openRange}, {@code get}) refuse an
+   * object {@link io.dharmana.checkpoint.TensorObjects} stored tensor-coded (its manifest has the
+   * attribute {@link io.dharmana.checkpoint.TensorObjects#CODING}) with an {@link
+   * IllegalArgumentException}: its stored bytes are a tensor file, not the file put. Read it with
+   * {@link io.dharmana.checkpoint.TensorObjects#open}, or its stored bytes by manifest with {@link
+   * #open(ObjectManifest, String)}.
    *
    * @throws NotFoundException if there is no object {@code name}
    */
@@ -565,7 +589,10 @@ public final class Repository implements AutoCloseable {
     return runtime.open(m, offset, length, metrics(m.pipeline()), name, Verification.CHUNKS);
   }
 
-  /** Streams an object that {@link #write} stored, by its manifest; chunks are verified. */
+  /**
+   * Streams the stored bytes of an object by its manifest (one {@link #write} stored, or any
+   * object's, a tensor-coded one's tensor file included); chunks are verified.
+   */
   public InputStream open(ObjectManifest manifest, String what) {
     return runtime.open(manifest, 0, manifest.size(), metrics(manifest.pipeline()), what, Verification.CHUNKS);
   }
@@ -574,6 +601,7 @@ public final class Repository implements AutoCloseable {
    * Writes the whole object to {@code out}, verifying every chunk; {@code out} is not closed.
    *
    * @throws NotFoundException if there is no object {@code name}
+   * @throws IllegalArgumentException if the object is stored tensor-coded (see {@link #open(String)})
    * @throws io.dharmana.CorruptDataException if a chunk fails verification
    */
   public ObjectInfo get(String name, OutputStream out) {
@@ -604,7 +632,7 @@ public final class Repository implements AutoCloseable {
   private ObjectInfo get(String name, ManifestReader read) {
     Ref ref = refs.read(OBJECTS + RefStore.checkName(name))
         .orElseThrow(() -> new NotFoundException("Cannot read " + name + ": no such object"));
-    ObjectManifest m = manifest(ref.target());
+    ObjectManifest m = readableByName(name, manifest(ref.target()));
     try {
       read.read(m);
     } catch (IOException e) {

@@ -32,7 +32,7 @@ import java.util.logging.Logger;
  * <p>State the gateway keeps besides the objects (bucket bindings, access keys, ETags, multipart
  * uploads in progress) lives in a state directory, normally {@code REPO/gateway}. Start one with
  * {@link #builder}; {@link #close()} stops accepting requests, waits briefly for those in flight,
- * and is idempotent.
+ * closes the backend (when it is {@link AutoCloseable}), and is idempotent.
  */
 public final class Gateway implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Gateway.class.getName());
@@ -52,11 +52,13 @@ public final class Gateway implements AutoCloseable {
   private final S3Api api;
   private final GatewayMetrics metrics;
   private final ScheduledExecutorService packUpkeep; // null when the backend does not pack or both tasks are off
+  private final ObjectBackend backend; // the one given to the builder, which the gateway closes
   private ReadAhead readAhead; // null when off
   private boolean closed;
 
   private Gateway(Builder b) throws IOException {
     // the port first: a gateway that cannot listen fails before it makes (and prints) a first key
+    this.backend = b.backend;
     this.server = HttpServer.create(new InetSocketAddress(b.bindAddress, b.port), 256);
     try {
       Path state = b.stateDirectory;
@@ -138,6 +140,11 @@ public final class Gateway implements AutoCloseable {
     }, millis, millis, TimeUnit.MILLISECONDS);
   }
 
+  /**
+   * A gateway over {@code backend}, which it owns once started: {@link #close()}, or a {@link
+   * Builder#start()} that fails, closes it if it is {@link AutoCloseable} (a {@link
+   * RepositoryBackend} then removes its cache of decoded files; its repository stays the caller's).
+   */
   public static Builder builder(ObjectBackend backend, Path stateDirectory) {
     return new Builder(backend, stateDirectory);
   }
@@ -193,6 +200,20 @@ public final class Gateway implements AutoCloseable {
       etags.close();
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot close the ETag index", e);
+    } finally {
+      closeBackend(backend); // last: nothing of the gateway reads through it any more
+    }
+  }
+
+  private static void closeBackend(ObjectBackend backend) {
+    if (backend instanceof AutoCloseable closeable) {
+      try {
+        closeable.close();
+      } catch (RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IllegalStateException("Cannot close the gateway's backend: " + e.getMessage(), e);
+      }
     }
   }
 
@@ -400,11 +421,20 @@ public final class Gateway implements AutoCloseable {
       return this;
     }
 
+    /** Starts the gateway; if it cannot start, the backend is closed (see {@link Gateway#builder}). */
     public Gateway start() {
       try {
         return new Gateway(this);
-      } catch (IOException e) {
-        throw new UncheckedIOException("Cannot start the gateway on " + bindAddress.getHostAddress() + ":" + port, e);
+      } catch (IOException | RuntimeException e) {
+        try {
+          closeBackend(backend);
+        } catch (RuntimeException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+        if (e instanceof IOException io) {
+          throw new UncheckedIOException("Cannot start the gateway on " + bindAddress.getHostAddress() + ":" + port, io);
+        }
+        throw (RuntimeException) e;
       }
     }
   }

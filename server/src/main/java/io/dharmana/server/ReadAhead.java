@@ -39,7 +39,10 @@ import java.util.logging.Logger;
  *
  * <p>Configured per pipeline from its {@link CacheSpec}: up to {@code prefetch} ranges ahead of each
  * sequential reader, at most {@code threads} background reads at once, and at most {@code memory}
- * bytes held for the pipeline's readers together; memory or prefetch 0 turns it off.
+ * bytes held for the pipeline's readers together; memory or prefetch 0 turns it off. Objects the
+ * backend serves from a file on local disk ({@link StoredObject.Reads#FROM_LOCAL_FILE}: tensor-coded
+ * {@code .safetensors} objects, decoded whole into the backend's cache of decoded files) are not
+ * read ahead.
  *
  * <p>Correctness: everything read ahead went through the backend's own (verified) open of exactly
  * that version, keyed by its content id, which names immutable content: an overwritten object has
@@ -114,6 +117,9 @@ final class ReadAhead extends ForwardingObjectBackend implements AutoCloseable {
     long n = Math.max(0, Math.min(length, object.size() - from));
     if (object.contentId() == null || n == 0 || (from == 0 && n == object.size())) {
       return delegate().open(object, offset, length); // a whole object: nothing to continue
+    }
+    if (object.reads() == StoredObject.Reads.FROM_LOCAL_FILE) {
+      return delegate().open(object, offset, length); // served from a file on disk already: a copy in memory gains nothing
     }
     Segment served = null;
     Pipeline pipeline;

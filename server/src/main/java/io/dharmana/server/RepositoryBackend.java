@@ -20,9 +20,11 @@ import java.util.stream.Stream;
  * The gateway's objects kept in a Dharmana {@link Repository}: every put goes through the pipeline
  * the bucket is bound to, and reads are verified by the repository while they stream (chunk by
  * chunk: puts leave the whole-object SHA-256 out, so {@link StoredObject#sha256()} is empty). The
- * repository stays owned by the caller (this does not close it).
+ * repository stays owned by the caller: {@link #close} does not close it, it removes the cache of
+ * decoded tensor files this backend keeps under {@code REPO/cache} (a {@link Gateway} closes the
+ * backend it serves when it stops).
  */
-public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage, SupportsPackMerging {
+public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage, SupportsPackMerging, AutoCloseable {
   private final Repository repository;
   private final TensorObjects tensors;
 
@@ -120,9 +122,18 @@ public final class RepositoryBackend implements ObjectBackend, SupportsTierUsage
     return bytes;
   }
 
+  /** Removes the cache of decoded tensor files; the repository stays open. Idempotent. */
+  @Override
+  public void close() {
+    tensors.close();
+  }
+
   private static StoredObject stored(ObjectInfo stored) {
     ObjectInfo info = TensorObjects.asPut(stored);
+    // decided by the manifest's attributes the stat or listing read already
+    StoredObject.Reads reads = stored.attributes().containsKey(TensorObjects.CODING)
+        ? StoredObject.Reads.FROM_LOCAL_FILE : StoredObject.Reads.THROUGH_PIPELINE;
     return new StoredObject(info.name(), info.size(), info.storedBytes(), info.sha256(), info.created(), info.pipeline(),
-        info.attributes(), info.version(), info.manifestId());
+        info.attributes(), info.version(), info.manifestId(), reads);
   }
 }

@@ -139,6 +139,38 @@ class GatewayReadAheadTest {
         "no read-ahead for a pipeline with memory 0");
   }
 
+  /**
+   * Tensor-coded {@code .safetensors} objects are served from the backend's cache of decoded files
+   * on disk: read-ahead leaves them alone (before, it held a second copy of their ranges in memory).
+   * An object of the same pipeline stored as it came is still read ahead.
+   */
+  @Test
+  void tensorCodedObjectsServedFromDecodedFilesAreNotReadAhead() throws Exception {
+    start(64L * MIB, b -> b);
+    repository.addPipeline(PipelineDescriptor.of("floats", StorageDescriptor.builder().stage("float-split", java.util.Map.of()).build()));
+    s3.createBucket(b -> b.bucket("floats"));
+    byte[] step1 = GatewayTensorObjectsTest.checkpoint(7, 1);
+    byte[] step2 = GatewayTensorObjectsTest.checkpoint(7, 2);
+    s3.putObject(b -> b.bucket("floats").key("run/step-1.safetensors"), RequestBody.fromBytes(step1));
+    s3.putObject(b -> b.bucket("floats").key("run/step-2.safetensors"), RequestBody.fromBytes(step2));
+    StoredObject coded;
+    try (RepositoryBackend backend = new RepositoryBackend(repository)) {
+      coded = backend.stat("floats/run/step-2.safetensors").orElseThrow();
+    }
+    assertEquals(StoredObject.Reads.FROM_LOCAL_FILE, coded.reads(), "stored tensor-coded, in pipeline " + coded.pipeline());
+    readSequentially("floats", "run/step-2.safetensors", step2, MIB);
+    readSequentially("floats", "run/step-1.safetensors", step1, MIB);
+    String pipeline = "pipeline=\"" + coded.pipeline() + "\"";
+    assertTrue(scrape().lines().noneMatch(l -> l.startsWith("dharmana_gateway_readahead_") && l.contains(pipeline)),
+        "no read-ahead of tensor-coded objects:\n" + scrape());
+    // the same pipeline's objects stored as they came are read ahead as before
+    s3.createBucket(b -> b.bucket(coded.pipeline()));
+    byte[] plain = random(71, 8 * MIB);
+    s3.putObject(b -> b.bucket(coded.pipeline()).key("plain.bin"), RequestBody.fromBytes(plain));
+    readSequentially(coded.pipeline(), "plain.bin", plain, MIB);
+    assertTrue(metric("read_bytes_total", coded.pipeline()) > 0, "read ahead in pipeline " + coded.pipeline());
+  }
+
   @Test
   void rangesInRandomOrderAndInterleavedSequencesAreCorrect() throws Exception {
     start(64L * MIB, b -> b);

@@ -342,6 +342,41 @@ class GatewayTensorObjectsTest {
     Files.write(pack, stored);
   }
 
+  /**
+   * A gateway that stops cleanly (or cannot start) removes the cache of decoded files its backend
+   * made; before, it stayed until the next process found it abandoned.
+   */
+  @Test
+  void aGatewayThatStopsRemovesItsCacheOfDecodedFiles() throws IOException {
+    byte[] step2 = checkpoint(9, 2);
+    put("checkpoints", "run/step-1.safetensors", checkpoint(9, 1));
+    put("checkpoints", "run/step-2.safetensors", step2);
+    assertArrayEquals(step2, get("checkpoints", "run/step-2.safetensors"));
+    List<Path> caches = decodedFileCaches();
+    assertEquals(1, caches.size(), "the gateway's cache: " + caches);
+    try (var files = Files.list(caches.get(0))) {
+      assertTrue(files.findAny().isPresent(), "the read left decoded files in " + caches.get(0));
+    }
+    s3.close();
+    gateway.close();
+    assertEquals(List.of(), decodedFileCaches(), "a stopped gateway must remove its cache of decoded files");
+
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Gateway.Builder builder = Gateway.builder(new RepositoryBackend(repository), dir.resolve("repo/gateway"))
+          .port(taken.getLocalPort()).accessKeys(AccessKeys.of(new AccessKeys.AccessKey(ID, SECRET)));
+      assertEquals(1, decodedFileCaches().size(), "the new backend's cache");
+      assertThrows(java.io.UncheckedIOException.class, builder::start);
+    }
+    assertEquals(List.of(), decodedFileCaches(), "a gateway that cannot start must remove its backend's cache");
+    startGateway(TensorObjects.DEFAULT_CACHE_BYTES); // for stop()
+  }
+
+  private List<Path> decodedFileCaches() throws IOException {
+    try (var all = Files.list(dir.resolve("repo/cache"))) {
+      return all.filter(p -> p.getFileName().toString().startsWith("gateway-tensors-")).toList();
+    }
+  }
+
   @Test
   void cachesOfProcessesThatAreGoneAreRemoved() throws IOException {
     Path caches = dir.resolve("repo/cache");
