@@ -36,14 +36,15 @@ fi
 "$old_tree/dharmana" --version > /dev/null
 "$new_tree/dharmana" --version > /dev/null
 
-echo "generating inputs in $work ..." >&2
+# the inputs are the same on every run (seeded): a kept WORKDIR keeps them
+[[ -f "$work/mixed.bin" && -f "$work/floats.bin" ]] || { echo "generating inputs in $work ..." >&2
 python3 - "$work" "$corpus/checkpoints" <<'PY'
 import json, os, struct, sys
 import numpy as np
 work, corpus = sys.argv[1], sys.argv[2]
 rng = np.random.default_rng(20)
 half = 100 << 20
-with open(os.path.join(work, "mixed.bin"), "wb") as f:
+with open(os.path.join(work, "mixed.bin.tmp"), "wb") as f:
     f.write(rng.integers(0, 256, half, dtype=np.uint8).tobytes())
     words = ["".join(chr(97 + c) for c in rng.integers(0, 26, rng.integers(2, 10))) for _ in range(4000)]
     out, size = [], 0
@@ -69,7 +70,7 @@ def tensors(name):
 parts = [(tensors(n), 4) for n in ["w_step2000.safetensors", "w_step2200.safetensors", "adam_m_step2000.safetensors",
                                    "adam_v_step2000.safetensors"]] + [(tensors("w_step2000_bf16.safetensors"), 2)]
 written = 0
-with open(os.path.join(work, "floats.bin"), "wb") as f:
+with open(os.path.join(work, "floats.bin.tmp"), "wb") as f:
     while written < 200_000_000:
         for data, size in parts:
             copy = data.copy()
@@ -79,7 +80,10 @@ with open(os.path.join(work, "floats.bin"), "wb") as f:
                 copy[0::2] ^= rng.integers(0, 4, len(copy) // 2, dtype=np.uint8)
             f.write(copy.tobytes())
             written += len(copy)
+for name in ("mixed.bin", "floats.bin"):
+    os.replace(os.path.join(work, name + ".tmp"), os.path.join(work, name))
 PY
+}
 
 for pipeline in checkpoints zstd; do
   stage=$([[ $pipeline == zstd ]] && echo "- zstd: {level: 3}" || echo "- float-split: {}")
@@ -92,7 +96,8 @@ storage:
 YAML
 done
 
-t() { local s e; s=$(date +%s.%N); "$@"; e=$(date +%s.%N); python3 -c "print(f'{$e-$s:.3f}')"; }
+# seconds a command takes, its output dropped
+t() { local s e; s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N); python3 -c "print(f'{$e-$s:.3f}')"; }
 declare -A secs stored
 for round in $(seq "$rounds"); do
   for file in mixed floats; do
@@ -102,7 +107,7 @@ for round in $(seq "$rounds"); do
         repo="$work/repo-$build"
         rm -rf "$repo" && "$tree/dharmana" init "$repo" --pipeline "$work/$pipeline.yaml" > /dev/null
         key="$file $pipeline $build"
-        secs[$key]+="$(t "$tree/dharmana" put "$repo" obj "$work/$file.bin" --no-progress > /dev/null) "
+        secs[$key]+="$(t "$tree/dharmana" put "$repo" obj "$work/$file.bin" --no-progress) "
         stored[$key]=$("$tree/dharmana" stat "$repo" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['stats']['uniqueStoredBytes'])")
         rm -rf "$repo"
       done
