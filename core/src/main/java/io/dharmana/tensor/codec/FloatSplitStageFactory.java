@@ -10,14 +10,25 @@ import java.util.Set;
 /**
  * The {@code float-split} stage: {@link FloatCodec} without a parent, on a block of little-endian
  * elements of one dtype. Parameter {@code dtype} is {@code f32}, {@code bf16}, {@code f16},
- * {@code f64} or {@code auto} (default), which tries the float layouts and plain bytes and keeps
- * the smallest. Deltas against a parent checkpoint are not a stage: the stage SPI has no way to
- * hand a stage the parent, so the tensor file format and the checkpoint store call {@link
- * FloatCodec#encode} with the parent themselves.
+ * {@code f64} or {@code auto} (default), for blocks of any content.
+ *
+ * <p>Version 1 wrote the {@link FloatCodec} stream alone; with {@code auto} it coded every block
+ * as plain bytes and in each float layout and kept the smallest. Version 2 (current) writes a form
+ * byte first: a float coding (whose stream starts with that very byte, so it is what version 1
+ * wrote), a zstd frame, or the bytes as they are. With {@code auto} a block that no float layout
+ * clearly shrinks better than plain bytes (text, JSON, pickles, compressed or random bytes) goes to
+ * zstd, which finds the repeats the plane coder cannot, and is stored as it is when zstd cannot
+ * shrink it; a block of floats is coded once, in the layout that codes a sample of it smallest
+ * (see {@code FloatSplitStage#encodeAuto}). An explicit dtype writes the float coding, as version
+ * 1 did. Version 2 reads what version 1 wrote.
+ *
+ * <p>Deltas against a parent checkpoint are not a stage: the stage SPI has no way to hand a stage
+ * the parent, so the tensor file format and the checkpoint store call {@link FloatCodec#encode}
+ * with the parent themselves.
  */
 public final class FloatSplitStageFactory implements StageFactory {
   public static final String NAME = "float-split";
-  static final int VERSION = 1;
+  static final int VERSION = 2;
 
   @Override
   public String name() {
@@ -36,7 +47,7 @@ public final class FloatSplitStageFactory implements StageFactory {
 
   @Override
   public String description() {
-    return "lossless float coding: exponent / sign+mantissa planes, rANS with exponent contexts";
+    return "lossless float coding: exponent / sign+mantissa planes, rANS with exponent contexts; zstd for blocks that are not floats";
   }
 
   @Override
