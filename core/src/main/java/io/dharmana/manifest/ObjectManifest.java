@@ -52,6 +52,13 @@ public record ObjectManifest(
    */
   public static final String ENCODED_FROM_SIZE = "encoded-from.size";
 
+  /**
+   * Attribute of an object stored as a tensor file rather than as the file put (a {@code
+   * .safetensors} object that {@code io.dharmana.checkpoint.TensorObjects} float-coded and
+   * delta-coded): its coding, {@code dhz}. Reads by name refuse such an object.
+   */
+  public static final String TENSOR_FILE_CODING = "tensor-file.coding";
+
   public ObjectManifest {
     Objects.requireNonNull(pipeline, "pipeline");
     Objects.requireNonNull(sha256, "sha256");

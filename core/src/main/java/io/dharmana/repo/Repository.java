@@ -552,8 +552,8 @@ public final class Repository implements AutoCloseable {
    * as gc, tiering and the gateway read them.
    */
   private static ObjectManifest readableByName(String name, ObjectManifest m) {
-    if (m.attributes().containsKey(io.dharmana.checkpoint.TensorObjects.CODING)) {
-      String coding = io.dharmana.checkpoint.TensorObjects.CODING;
+    if (m.attributes().containsKey(ObjectManifest.TENSOR_FILE_CODING)) {
+      String coding = ObjectManifest.TENSOR_FILE_CODING;
       throw new IllegalArgumentException("Cannot read " + name + " by name: it is stored tensor-coded (" + coding + "="
           + m.attributes().get(coding) + "), as a tensor file that is not the file put; read it as put with"
           + " io.dharmana.checkpoint.TensorObjects.open, or its stored bytes with Repository.open(manifest(id), what)");
@@ -566,7 +566,7 @@ public final class Repository implements AutoCloseable {
    *
    * <p>This and the other reads by name ({@code open}, {@code openRange}, {@code get}) refuse an
    * object {@link io.dharmana.checkpoint.TensorObjects} stored tensor-coded (its manifest has the
-   * attribute {@link io.dharmana.checkpoint.TensorObjects#CODING}) with an {@link
+   * attribute {@link ObjectManifest#TENSOR_FILE_CODING}) with an {@link
    * IllegalArgumentException}: its stored bytes are a tensor file, not the file put. Read it with
    * {@link io.dharmana.checkpoint.TensorObjects#open}, or its stored bytes by manifest with {@link
    * #open(ObjectManifest, String)}.
