@@ -324,9 +324,116 @@ class GatewayTensorObjectsTest {
     ObjectInfo second = info("checkpoints", "e/step-2.safetensors");
     assertFalse(second.attributes().containsKey(TensorObjects.BASE), "coded whole, not against a damaged parent: " + second.attributes());
     assertArrayEquals(step2, get("checkpoints", "e/step-2.safetensors"));
-    software.amazon.awssdk.services.s3.model.S3Exception damaged = assertThrows(software.amazon.awssdk.services.s3.model.S3Exception.class,
-        () -> get("checkpoints", "e/step-1.safetensors"));
-    assertEquals(500, damaged.statusCode(), "a damaged object is an error, never other bytes");
+    // a 500 when the damage lies before the first byte asked for; else the response, already under way, is cut off there
+    software.amazon.awssdk.core.exception.SdkException damaged = assertThrows(software.amazon.awssdk.core.exception.SdkException.class,
+        () -> get("checkpoints", "e/step-1.safetensors"), "a damaged object is an error, never other bytes");
+    if (damaged instanceof software.amazon.awssdk.services.s3.model.S3Exception s3Error) {
+      assertEquals(500, s3Error.statusCode());
+    }
+  }
+
+  /**
+   * A cold GET streams: bytes are served as the decode verifies them, not once the whole file is
+   * decoded. Shown without a clock or a hook on an object whose last large tensor is damaged (its
+   * stored bytes are right, so the store's chunk checks pass; the tensor's CRC-32C fails), so its
+   * decode can never finish: a range of the header and first tensor is still served, right, and a
+   * whole GET gets its status and headers and is then cut off, never completed. Before, every GET
+   * waited for the whole decode and failed with a 500.
+   */
+  @Test
+  void aColdReadIsServedAsItIsDecodedAndCutWhereATensorIsDamaged() throws IOException {
+    byte[] step = checkpoint(29, 1);
+    Damaged damaged = putWithADamagedTensor("f/model.safetensors", step);
+    byte[] head = get("checkpoints", "f/model.safetensors", 0, damaged.firstTensorEnd() - 1);
+    assertArrayEquals(Arrays.copyOfRange(step, 0, (int) damaged.firstTensorEnd()), head,
+        "the header and first tensor are verified before the damaged tensor is reached");
+
+    restartGateway(TensorObjects.DEFAULT_CACHE_BYTES); // cold again
+    try (software.amazon.awssdk.core.ResponseInputStream<software.amazon.awssdk.services.s3.model.GetObjectResponse> in =
+        s3.getObject(b -> b.bucket("checkpoints").key("f/model.safetensors"))) {
+      assertEquals(step.length, in.response().contentLength(), "the response starts before the decode ends");
+      byte[] buffer = new byte[64 << 10];
+      long[] read = {0};
+      Exception cut = assertThrows(Exception.class, () -> {
+        for (int n; (n = in.read(buffer)) >= 0; ) {
+          read[0] += n;
+        }
+      }, "a response of a damaged object must be cut, not completed");
+      // a failed decode is reported once all its threads have stopped: every verified byte is served, none past them
+      assertEquals(damaged.damagedTensorStart(), read[0], "bytes served before the cut: " + cut);
+    }
+    // the damage is reported, and nothing of the failed decode is left behind or cached
+    assertThrows(software.amazon.awssdk.services.s3.model.S3Exception.class,
+        () -> get("checkpoints", "f/model.safetensors", damaged.damagedTensorStart(), damaged.damagedTensorStart()));
+  }
+
+  /** Concurrent cold ranged GETs of an object with a damaged tensor: each is served right or fails, none gets wrong bytes. */
+  @Test
+  void concurrentColdRangesBeforeADamagedTensorAreServedAndTheOthersFail() throws Exception {
+    byte[] step = checkpoint(31, 1);
+    Damaged damaged = putWithADamagedTensor("g/model.safetensors", step);
+    int parts = 12;
+    int part = (step.length + parts - 1) / parts;
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(parts);
+    try {
+      List<java.util.concurrent.Future<byte[]>> got = new ArrayList<>();
+      for (int i = 0; i < parts; i++) {
+        long first = (long) i * part;
+        long last = Math.min(step.length, first + part) - 1;
+        got.add(pool.submit(() -> get("checkpoints", "g/model.safetensors", first, last)));
+      }
+      int served = 0;
+      for (int i = 0; i < parts; i++) {
+        int first = i * part;
+        int end = Math.min(step.length, first + part);
+        if (end <= damaged.damagedTensorStart()) {
+          assertArrayEquals(Arrays.copyOfRange(step, first, end), got.get(i).get(), "part " + i);
+          served++;
+        } else {
+          int index = i;
+          assertThrows(java.util.concurrent.ExecutionException.class, () -> got.get(index).get(),
+              "part " + i + " needs the damaged tensor");
+        }
+      }
+      assertTrue(served >= parts / 2, served + " parts before the damaged tensor");
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** Where a stored object's damage lies, in bytes of the file put. */
+  record Damaged(long firstTensorEnd, long damagedTensorStart) {}
+
+  /**
+   * Stores {@code file} under checkpoints/{@code key} as {@link TensorObjects} would, coded whole,
+   * with one byte of the encoding of its last tensor of at least 64 KiB flipped before it is
+   * stored: damage that the store's own checks cannot see, as a bad write ahead of them would make.
+   */
+  private Damaged putWithADamagedTensor(String key, byte[] file) throws IOException {
+    Path input = dir.resolve("damaged-input.safetensors");
+    Path coded = dir.resolve("damaged.dhz");
+    Files.write(input, file);
+    io.dharmana.tensor.file.TensorFileWriter.compress(input, coded, io.dharmana.tensor.file.CompressOptions.defaults());
+    List<io.dharmana.tensor.file.TensorFileEntry> entries;
+    long dataStart;
+    try (io.dharmana.tensor.file.TensorFileReader reader = io.dharmana.tensor.file.TensorFileReader.open(coded)) {
+      entries = reader.entries();
+      dataStart = 8 + reader.originalHeader().length;
+    }
+    io.dharmana.tensor.file.TensorFileEntry last = entries.stream().filter(e -> e.originalBytes() >= 64 << 10)
+        .max(java.util.Comparator.comparingLong(io.dharmana.tensor.file.TensorFileEntry::begin)).orElseThrow();
+    assertTrue(last.begin() > entries.get(0).end(), "the damaged tensor must not be the first");
+    byte[] bytes = Files.readAllBytes(coded);
+    bytes[(int) (last.offset() + last.length() / 2)] ^= 0x10;
+    repository.put("checkpoints/" + key, new java.io.ByteArrayInputStream(bytes), io.dharmana.repo.PutOptions.defaults()
+        .withPipeline(io.dharmana.checkpoint.CheckpointManager.ensurePipeline(repository)).withoutOriginalHash()
+        .withAttributes(Map.of(TensorObjects.CODING, "dhz", TensorObjects.DEPTH, "0",
+            io.dharmana.manifest.ObjectManifest.ENCODED_FROM_SIZE, Integer.toString(file.length))));
+    return new Damaged(dataStart + entries.get(0).end(), dataStart + last.begin());
+  }
+
+  private byte[] get(String bucket, String key, long first, long last) {
+    return s3.getObjectAsBytes(b -> b.bucket(bucket).key(key).range("bytes=" + first + "-" + last)).asByteArray();
   }
 
   /** Flips one bit in the middle of the largest pack file of the repository at {@code repo}. */
