@@ -62,8 +62,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>A read streams: the decode writes the file in its order (the safetensors header, then the
  * tensors by offset) on a thread of its own, and a read of bytes {@code [a, b)} is served each byte
  * as soon as the decode has written and verified the file up to it, not once the whole file is
- * decoded; so the first byte of a many-gigabyte checkpoint leaves after its header and first
- * tensor, not after all of it. What "verified" means: in the tensor files puts write (format
+ * decoded. The stored tensor file is fetched for the decode in the order it reads it (its index
+ * first, then its tensors from the start: {@link TensorFileReader#open(Path,
+ * TensorFileReader.Arrival)}), so the first byte of a many-gigabyte checkpoint leaves once its
+ * index, header and first tensor are fetched and decoded, not after all of it. What "verified" means: in the tensor files puts write (format
  * version 3) the header region and the index are checked before anything is written and every
  * tensor by its CRC-32C before it is written, so no byte is served unchecked; an older file
  * (versions 1 and 2, checked only by the SHA-256 of the whole output) is served once it is

@@ -264,13 +264,7 @@ class GatewayTensorObjectsTest {
     int part = (step2.length + parts - 1) / parts;
     java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(parts);
     try {
-      List<java.util.concurrent.Future<byte[]>> got = new ArrayList<>();
-      for (int i = 0; i < parts; i++) {
-        long first = (long) i * part;
-        long last = Math.min(step2.length, first + part) - 1;
-        got.add(pool.submit(() -> s3.getObjectAsBytes(b -> b.bucket("checkpoints").key("c/step-2.safetensors")
-            .range("bytes=" + first + "-" + last)).asByteArray()));
-      }
+      List<java.util.concurrent.Future<byte[]>> got = rangesAtOnce(pool, "c/step-2.safetensors", step2.length, part);
       ByteArrayOutputStream joined = new ByteArrayOutputStream();
       for (java.util.concurrent.Future<byte[]> f : got) {
         joined.write(f.get());
@@ -376,12 +370,7 @@ class GatewayTensorObjectsTest {
     int part = (step.length + parts - 1) / parts;
     java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(parts);
     try {
-      List<java.util.concurrent.Future<byte[]>> got = new ArrayList<>();
-      for (int i = 0; i < parts; i++) {
-        long first = (long) i * part;
-        long last = Math.min(step.length, first + part) - 1;
-        got.add(pool.submit(() -> get("checkpoints", "g/model.safetensors", first, last)));
-      }
+      List<java.util.concurrent.Future<byte[]>> got = rangesAtOnce(pool, "g/model.safetensors", step.length, part);
       int served = 0;
       for (int i = 0; i < parts; i++) {
         int first = i * part;
@@ -430,6 +419,18 @@ class GatewayTensorObjectsTest {
         .withAttributes(Map.of(TensorObjects.CODING, "dhz", TensorObjects.DEPTH, "0",
             io.dharmana.manifest.ObjectManifest.ENCODED_FROM_SIZE, Integer.toString(file.length))));
     return new Damaged(dataStart + entries.get(0).end(), dataStart + last.begin());
+  }
+
+  /** GETs of checkpoints/{@code key} in ranges of {@code part} bytes, from the first to the last byte of {@code size}, all at once. */
+  private List<java.util.concurrent.Future<byte[]>> rangesAtOnce(java.util.concurrent.ExecutorService pool, String key, int size,
+      int part) {
+    List<java.util.concurrent.Future<byte[]>> got = new ArrayList<>();
+    for (long first = 0; first < size; first += part) {
+      long from = first;
+      long last = Math.min(size, first + part) - 1;
+      got.add(pool.submit(() -> get("checkpoints", key, from, last)));
+    }
+    return got;
   }
 
   private byte[] get(String bucket, String key, long first, long last) {
