@@ -13,6 +13,8 @@ import io.dharmana.stage.StageSpec;
 import io.dharmana.store.Stores;
 import io.dharmana.tensor.Safetensors;
 import io.dharmana.tensor.SafetensorsFile;
+import io.dharmana.tensor.SafetensorsHeader;
+import io.dharmana.tensor.TensorInfo;
 import io.dharmana.tensor.file.CompressOptions;
 import io.dharmana.tensor.file.CompressionResult;
 import io.dharmana.tensor.file.TensorFileReader;
@@ -20,6 +22,8 @@ import io.dharmana.tensor.file.TensorFileWriter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
@@ -29,6 +33,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -55,9 +60,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Reads decode the whole file once into a cache of decoded files on the repository's disk,
  * bounded by bytes, so that the ranged GETs a client splits a download into share one decode; a put
  * leaves its own input there, so the next step's put finds its parent decoded. Decoding checks
- * every tensor's CRC-32C, the parent's SHA-256 and the whole file's checksum (see {@link
- * TensorFileReader#decompress}). The cache belongs to one instance and is removed by the next
- * process that finds it abandoned, or by {@link #close}.
+ * every tensor's CRC-32C and the whole file's checksum (see {@link TensorFileReader#decompress});
+ * the parent is the one the child's manifest names by its (content-addressed) id, and a tensor
+ * decoded against a wrong one would fail its CRC-32C. The cache belongs to one instance and is
+ * removed by the next process that finds it abandoned, or by {@link #close}.
  *
  * <p>A read streams: the decode writes the file in its order (the safetensors header, then the
  * tensors by offset) on a thread of its own, and a read of bytes {@code [a, b)} is served each byte
@@ -65,17 +71,18 @@ import java.util.concurrent.ConcurrentHashMap;
  * decoded. The stored tensor file is fetched for the decode in the order it reads it (its index
  * first, then its tensors from the start: {@link TensorFileReader#open(Path,
  * TensorFileReader.Arrival)}), so the first byte of a many-gigabyte checkpoint leaves once its
- * index, header and first tensor are fetched and decoded, not after all of it. What "verified" means: in the tensor files puts write (format
- * version 3) the header region and the index are checked before anything is written and every
- * tensor by its CRC-32C before it is written, so no byte is served unchecked; an older file
- * (versions 1 and 2, checked only by the SHA-256 of the whole output) is served once it is
- * decoded whole. When the decode fails (damaged data), readers waiting for bytes it had not reached
- * fail: {@link #open} throws when the first byte asked for cannot be had, and a stream throws
- * {@link IOException} from {@code read} on reaching the failure (a server must then cut its
- * response, not complete it). Bytes served before the failure were verified and stay right. A delta
- * child's parent is decoded whole first (the decode checks its SHA-256), then the child streams.
- * Files being decoded are not counted in the cache's bound and are never evicted; a file evicted
- * while read stays readable by its open readers.
+ * index, header and first tensor are fetched and decoded, not after all of it. What "verified"
+ * means: in the tensor files puts write (format version 3) the header region and the index are
+ * checked before anything is written and every tensor by its CRC-32C before it is written, so no
+ * byte is served unchecked; an older file (versions 1 and 2, checked only by the SHA-256 of the
+ * whole output) is served once it is decoded whole. When the decode fails (damaged data), readers
+ * waiting for bytes it had not reached fail: {@link #open} throws when the first byte asked for
+ * cannot be had, and a stream throws {@link IOException} from {@code read} on reaching the failure
+ * (a server must then cut its response, not complete it). Bytes served before the failure were
+ * verified and stay right. A delta child's decode follows its parent's the same way: a child's
+ * tensor is decoded once the parent's tensor of that name is, so a cold read of the end of a chain
+ * streams through all its links. Files being decoded are not counted in the cache's bound and are
+ * never evicted; a file evicted while read stays readable by its open readers.
  *
  * <p>Thread-safe.
  */
@@ -347,7 +354,7 @@ public final class TensorObjects implements AutoCloseable {
 
   /**
    * The decoded file of {@code manifestId}: from the cache, or being written by a decode, which this
-   * starts (its parents decoded whole first) when none is under way.
+   * starts (and its parents', which it follows) when none is under way.
    */
   private Source source(String manifestId, String what, int links) {
     // content-addressed manifests cannot form a loop and puts cut chains at FULL_EVERY: a guard only
@@ -391,21 +398,19 @@ public final class TensorObjects implements AutoCloseable {
   /** Decodes the object of {@code manifestId} into {@code into}'s file, telling its readers how far it is, and caches it. */
   private void decode(String manifestId, String what, int links, Decoding into) {
     Path encoded = temporary(".dhz");
-    Path base = null;
     try {
       ObjectManifest manifest = repository.manifest(manifestId);
       Files.createFile(encoded);
+      String baseId = manifest.attributes().get(BASE);
       try (Fetch fetch = new Fetch(encoded, manifest.size(),
-          (offset, length) -> repository.runtime().open(manifest, offset, length, repository.metrics(manifest.pipeline()), what))) {
-        String baseId = manifest.attributes().get(BASE);
-        if (baseId != null) {
-          base = pinned(baseId, what + " (delta base " + baseId + ")", links + 1); // while the child's file arrives
-        }
+          (offset, length) -> repository.runtime().open(manifest, offset, length, repository.metrics(manifest.pipeline()), what));
+          ParentFile parent = baseId == null ? null
+              : new ParentFile(source(baseId, what + " (delta base " + baseId + ")", links + 1), what + " (delta base " + baseId + ")")) {
         long start = System.nanoTime();
         try (TensorFileReader reader = TensorFileReader.open(encoded, fetch);
             FileChannel out = FileChannel.open(into.file, StandardOpenOption.WRITE)) {
           into.sized(reader.originalSize());
-          reader.decompress(out, base, Runtime.getRuntime().availableProcessors(), into::verified);
+          reader.decompress(out, parent, Runtime.getRuntime().availableProcessors(), into::verified);
         }
         repository.metrics(manifest.pipeline()).step(baseId == null ? "float-codec" : "float-codec-delta", "decode",
             manifest.size(), into.size(), System.nanoTime() - start);
@@ -419,7 +424,7 @@ public final class TensorObjects implements AutoCloseable {
       deleteQuietly(into.file);
       decoding.remove(manifestId, into);
     } finally {
-      deleteQuietly(encoded, base);
+      deleteQuietly(encoded);
     }
   }
 
@@ -593,6 +598,94 @@ public final class TensorObjects implements AutoCloseable {
     }
   }
 
+  /**
+   * A delta child's parent, decoded file of a {@link Source}: whole, or followed as its decode
+   * writes it, so that the child's first tensors decode once the parent's are there. The open
+   * channel keeps the file readable while the cache evicts it. Which parent it is was settled by
+   * the child's manifest (content-addressed ids); every tensor decoded against it is checked by
+   * its CRC-32C.
+   */
+  private static final class ParentFile implements TensorFileReader.ParentTensors, AutoCloseable {
+    private static final long MAP_BYTES = 1 << 20;
+    private final Source source;
+    private final String what;
+    private Map<String, TensorInfo> tensors; // from its safetensors header, read once it is there
+    private long dataStart;
+
+    ParentFile(Source source, String what) {
+      this.source = source;
+      this.what = what;
+    }
+
+    @Override
+    public ByteBuffer data(String name) {
+      TensorInfo info = header().get(name);
+      if (info == null) {
+        throw new NotFoundException("Cannot find tensor '" + name + "' in " + what);
+      }
+      long from = dataStart + info.begin();
+      long length = info.end() - info.begin();
+      try {
+        awaitVerified(from + length);
+        // large tensors mapped (no copy on the heap), small ones read: a file of many thousand
+        // tensors must not leave as many mappings until the next collection
+        return length < MAP_BYTES ? read(from, (int) length) : source.channel().map(FileChannel.MapMode.READ_ONLY, from, length);
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot read tensor " + name + " of " + what, e);
+      }
+    }
+
+    private synchronized Map<String, TensorInfo> header() {
+      if (tensors == null) {
+        try {
+          awaitVerified(8);
+          ByteBuffer length = read(0, 8);
+          long headerLength = length.order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+          long size = source.decoding() == null ? source.channel().size() : source.decoding().size();
+          if (headerLength < 0 || headerLength > Math.min(SafetensorsHeader.MAX_HEADER_BYTES, size - 8)) {
+            throw new CorruptDataException("Cannot read " + what + ": its decoded header length " + headerLength + " is out of range");
+          }
+          awaitVerified(8 + headerLength);
+          byte[] header = new byte[(int) headerLength];
+          read(8, (int) headerLength).get(header);
+          dataStart = 8 + headerLength;
+          Map<String, TensorInfo> byName = new HashMap<>();
+          for (TensorInfo t : SafetensorsHeader.parse(header, size - dataStart).tensors()) {
+            byName.put(t.name(), t);
+          }
+          tensors = byName;
+        } catch (InvalidDescriptorException e) {
+          throw new CorruptDataException("Cannot read " + what + ": its decoded header is invalid: " + e.getMessage(), e);
+        } catch (IOException e) {
+          throw new UncheckedIOException("Cannot read " + what, e);
+        }
+      }
+      return tensors;
+    }
+
+    /** Waits until bytes {@code [0, end)} of the parent are verified; throws the parent's failure. */
+    private void awaitVerified(long end) {
+      if (source.decoding() != null && end > 0) {
+        source.decoding().available(end - 1);
+      }
+    }
+
+    private ByteBuffer read(long position, int length) throws IOException {
+      ByteBuffer buffer = ByteBuffer.allocate(length);
+      while (buffer.hasRemaining()) {
+        if (source.channel().read(buffer, position + buffer.position()) < 0) {
+          throw new CorruptDataException("Cannot read " + what + ": its decoded file ends at byte " + (position + buffer.position()));
+        }
+      }
+      return buffer.flip();
+    }
+
+    @Override
+    public void close() {
+      closeQuietly(source.channel());
+    }
+  }
+
   /** {@code remaining} bytes from {@code position} of a file a {@link Decoding} is writing, each read once verified. */
   private static final class DecodingStream extends InputStream {
     private final FileChannel channel;
@@ -635,7 +728,7 @@ public final class TensorObjects implements AutoCloseable {
           throw new IOException("Cannot read " + what + ": its decoded file ends at byte " + verified + ", before " + position);
         }
       }
-      int n = channel.read(java.nio.ByteBuffer.wrap(b, off, (int) Math.min(len, Math.min(remaining, verified - position))), position);
+      int n = channel.read(ByteBuffer.wrap(b, off, (int) Math.min(len, Math.min(remaining, verified - position))), position);
       if (n < 0) {
         throw new IOException("Cannot read " + what + ": its decoded file ends at byte " + position + ", before its verified "
             + verified);
@@ -714,7 +807,7 @@ public final class TensorObjects implements AutoCloseable {
           if (n == 0) {
             throw new CorruptDataException("Cannot fetch " + file + ": the stored object ended at byte " + position + " of " + to);
           }
-          for (java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(buffer, 0, n); b.hasRemaining(); ) {
+          for (ByteBuffer b = ByteBuffer.wrap(buffer, 0, n); b.hasRemaining(); ) {
             out.write(b, position + b.position());
           }
           position += n;

@@ -361,6 +361,46 @@ class GatewayTensorObjectsTest {
         () -> get("checkpoints", "f/model.safetensors", damaged.damagedTensorStart(), damaged.damagedTensorStart()));
   }
 
+  /**
+   * A delta child's decode follows its parent's as that is decoded, not once all of it is: with the
+   * parent's last large tensor damaged (so its decode never finishes), the child's bytes up to the
+   * end of its first delta-coded tensor are still served cold; a whole GET of the child
+   * never completes with wrong bytes. Before, the parent was decoded whole first, and failed.
+   */
+  @Test
+  void aDeltaChildStreamsWhileItsParentIsDecoded() throws IOException {
+    byte[] step1 = checkpoint(37, 1);
+    byte[] step2 = checkpoint(37, 2);
+    Damaged damaged = putWithADamagedTensor("h/step-1.safetensors", step1);
+    Path parentFile = dir.resolve("h-step-1.safetensors");
+    Path childFile = dir.resolve("h-step-2.safetensors");
+    Path coded = dir.resolve("h-step-2.dhz");
+    Files.write(parentFile, step1);
+    Files.write(childFile, step2);
+    io.dharmana.tensor.file.TensorFileWriter.compress(childFile, coded, io.dharmana.tensor.file.CompressOptions.defaults().withBase(parentFile));
+    long firstDeltaEnd;
+    try (io.dharmana.tensor.file.TensorFileReader reader = io.dharmana.tensor.file.TensorFileReader.open(coded)) {
+      io.dharmana.tensor.file.TensorFileEntry first = reader.entries().stream().filter(io.dharmana.tensor.file.TensorFileEntry::delta)
+          .findFirst().orElseThrow();
+      firstDeltaEnd = 8 + reader.originalHeader().length + first.end();
+    }
+    assertTrue(firstDeltaEnd < damaged.damagedTensorStart(), "the first delta-coded tensor must lie before the damaged one");
+    storeCoded("h/step-2.safetensors", Files.readAllBytes(coded), step2.length, info("checkpoints", "h/step-1.safetensors"));
+    restartGateway(TensorObjects.DEFAULT_CACHE_BYTES);
+
+    byte[] head = get("checkpoints", "h/step-2.safetensors", 0, firstDeltaEnd - 1);
+    assertArrayEquals(Arrays.copyOfRange(step2, 0, (int) firstDeltaEnd), head);
+    byte[] whole;
+    try {
+      whole = get("checkpoints", "h/step-2.safetensors");
+    } catch (software.amazon.awssdk.core.exception.SdkException cut) {
+      whole = null; // the child's tensor coded against the damaged one cannot be decoded
+    }
+    if (whole != null) {
+      assertArrayEquals(step2, whole, "a complete response must be right");
+    }
+  }
+
   /** Concurrent cold ranged GETs of an object with a damaged tensor: each is served right or fails, none gets wrong bytes. */
   @Test
   void concurrentColdRangesBeforeADamagedTensorAreServedAndTheOthersFail() throws Exception {
@@ -414,11 +454,20 @@ class GatewayTensorObjectsTest {
     assertTrue(last.begin() > entries.get(0).end(), "the damaged tensor must not be the first");
     byte[] bytes = Files.readAllBytes(coded);
     bytes[(int) (last.offset() + last.length() / 2)] ^= 0x10;
-    repository.put("checkpoints/" + key, new java.io.ByteArrayInputStream(bytes), io.dharmana.repo.PutOptions.defaults()
-        .withPipeline(io.dharmana.checkpoint.CheckpointManager.ensurePipeline(repository)).withoutOriginalHash()
-        .withAttributes(Map.of(TensorObjects.CODING, "dhz", TensorObjects.DEPTH, "0",
-            io.dharmana.manifest.ObjectManifest.ENCODED_FROM_SIZE, Integer.toString(file.length))));
+    storeCoded(key, bytes, file.length, null);
     return new Damaged(dataStart + entries.get(0).end(), dataStart + last.begin());
+  }
+
+  /** Stores the tensor file {@code coded} of a file of {@code size} bytes under checkpoints/{@code key} as {@link TensorObjects} does. */
+  private ObjectInfo storeCoded(String key, byte[] coded, int size, ObjectInfo parent) {
+    Map<String, String> attributes = new java.util.TreeMap<>(Map.of(TensorObjects.CODING, "dhz",
+        TensorObjects.DEPTH, parent == null ? "0" : "1", io.dharmana.manifest.ObjectManifest.ENCODED_FROM_SIZE, Integer.toString(size)));
+    if (parent != null) {
+      attributes.put(TensorObjects.BASE, parent.manifestId());
+    }
+    return repository.put("checkpoints/" + key, new java.io.ByteArrayInputStream(coded), io.dharmana.repo.PutOptions.defaults()
+        .withPipeline(io.dharmana.checkpoint.CheckpointManager.ensurePipeline(repository)).withoutOriginalHash().withAttributes(attributes)
+        .withIncludes(parent == null ? List.of() : List.of(parent.manifestId())));
   }
 
   /** GETs of checkpoints/{@code key} in ranges of {@code part} bytes, from the first to the last byte of {@code size}, all at once. */

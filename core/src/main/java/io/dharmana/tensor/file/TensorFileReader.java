@@ -459,6 +459,24 @@ public final class TensorFileReader implements AutoCloseable {
   }
 
   /**
+   * A delta-coded file's parent as its decode reads it: a tensor's bytes by name. Safe for
+   * concurrent use; may wait for bytes still on their way (a parent that is itself being decoded).
+   */
+  @FunctionalInterface
+  public interface ParentTensors {
+    /**
+     * The data of the parent's tensor {@code name}, from its position to its limit.
+     *
+     * @throws NotFoundException if the parent holds no such tensor
+     */
+    ByteBuffer data(String name);
+  }
+
+  private static ParentTensors tensorsOf(SafetensorsFile parent) {
+    return parent == null ? null : name -> parent.tensor(name).data();
+  }
+
+  /**
    * Decodes one tensor without touching the others.
    *
    * @param parent the file returned by {@link #openParent}, required when the tensor is delta-coded
@@ -467,7 +485,7 @@ public final class TensorFileReader implements AutoCloseable {
   public Tensor tensor(String name, SafetensorsFile parent) {
     TensorFileEntry e = entry(name);
     byte[] bytes = new byte[checkedSize(e)];
-    decode(e, parent, false, new byte[(int) e.length()], bytes);
+    decode(e, tensorsOf(parent), false, new byte[(int) e.length()], bytes);
     return Tensor.of(e.name(), e.dtype(), e.shape(), ByteBuffer.wrap(bytes));
   }
 
@@ -482,14 +500,14 @@ public final class TensorFileReader implements AutoCloseable {
    * Decodes {@code e} into {@code bytes[0..originalBytes)}, reading its encoding through
    * {@code encoded} (at least {@code e.length()} bytes) and checking its CRC-32C.
    */
-  private void decode(TensorFileEntry e, SafetensorsFile parent, boolean wide, byte[] encoded, byte[] bytes) {
+  private void decode(TensorFileEntry e, ParentTensors parent, boolean wide, byte[] encoded, byte[] bytes) {
     ByteBuffer parentData = null;
     if (e.delta()) {
       if (parent == null) {
         throw new InvalidDescriptorException("Cannot decode tensor " + e.name() + " of " + path + ": it is delta-coded against "
             + header.parentName() + ", which was not given");
       }
-      parentData = parent.tensor(e.name()).data();
+      parentData = parent.data(e.name());
       if (parentData.remaining() != e.originalBytes()) {
         throw new InvalidDescriptorException("Cannot decode tensor " + e.name() + ": the parent's tensor has another size");
       }
@@ -537,11 +555,12 @@ public final class TensorFileReader implements AutoCloseable {
     }
     long start = System.nanoTime();
     try (SafetensorsFile parent = openParent(base)) {
+      ParentTensors tensors = tensorsOf(parent);
       AtomicFile.write(output, channel -> {
         if (header.checkedByCrc()) {
-          decodeAllInPlace(channel, parent, threads, progress, verified -> { }, true);
+          decodeAllInPlace(channel, tensors, threads, progress, verified -> { }, true);
         } else {
-          decodeAll(channel, parent, threads, progress);
+          decodeAll(channel, tensors, threads, progress);
         }
       });
       double seconds = (System.nanoTime() - start) / 1e9;
@@ -564,13 +583,16 @@ public final class TensorFileReader implements AutoCloseable {
    * Versions 1 and 2 are verified only by the SHA-256 of the whole output: one call, after it.
    * On failure this throws, and bytes of {@code out} beyond the last {@code n} must not be used.
    *
-   * @param base the parent file when this file is delta-coded, else null (ignored)
+   * @param parent the parent's tensors when this file is delta-coded, else null (ignored). Unlike
+   *     a parent file given by path ({@link #openParent}), its SHA-256 is not checked (that would
+   *     need all of it before the first tensor): the caller must know it is the right parent. A
+   *     wrong one is still caught, by the CRC-32C of every tensor decoded against it.
    */
-  public void decompress(FileChannel out, Path base, int threads, LongConsumer verified) {
+  public void decompress(FileChannel out, ParentTensors parent, int threads, LongConsumer verified) {
     if (threads < 1) {
       throw new InvalidDescriptorException("Invalid threads " + threads + ": must be >= 1");
     }
-    try (SafetensorsFile parent = openParent(base)) {
+    try {
       if (header.checkedByCrc()) {
         decodeAllInPlace(out, parent, threads, ProgressListener.NONE, verified, false);
       } else {
@@ -589,7 +611,7 @@ public final class TensorFileReader implements AutoCloseable {
    * prefix of the output written so far (threads finish tensors out of order); {@code writeBack}
    * sends the output to disk as it goes, for a caller that forces it at the end.
    */
-  private void decodeAllInPlace(FileChannel out, SafetensorsFile parent, int threads, ProgressListener progress,
+  private void decodeAllInPlace(FileChannel out, ParentTensors parent, int threads, ProgressListener progress,
       LongConsumer verified, boolean writeBack) throws IOException {
     ByteBuffer prefix = TensorFileWriter.headerRegion(header.originalHeader());
     long headerCrc = TensorFileWriter.crc(prefix);
@@ -655,7 +677,7 @@ public final class TensorFileReader implements AutoCloseable {
    * {@code originalBytes()} bytes; to be given back once written). Encoded bytes are needed only
    * while the tensor decodes; a tensor larger than a thread's share decodes on several threads.
    */
-  private byte[] decodePooled(TensorFileEntry e, SafetensorsFile parent, int threads, ArrayPool encodedArrays,
+  private byte[] decodePooled(TensorFileEntry e, ParentTensors parent, int threads, ArrayPool encodedArrays,
       ArrayPool decodedArrays) {
     boolean wide = threads > 1 && e.originalBytes() * threads > header.originalSize();
     byte[] bytes = decodedArrays.take(checkedSize(e));
@@ -665,7 +687,7 @@ public final class TensorFileReader implements AutoCloseable {
     return bytes;
   }
 
-  private void decodeAll(FileChannel out, SafetensorsFile parent, int threads, ProgressListener progress) throws IOException {
+  private void decodeAll(FileChannel out, ParentTensors parent, int threads, ProgressListener progress) throws IOException {
     MessageDigest digest = TensorFileWriter.sha256();
     ByteBuffer prefix = TensorFileWriter.headerRegion(header.originalHeader());
     digest.update(prefix.duplicate());
