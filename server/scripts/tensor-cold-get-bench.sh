@@ -18,6 +18,9 @@
 # Usage: server/scripts/tensor-cold-get-bench.sh OLD_JAR NEW_JAR [SIZE_MB (default 1024)] [ROUNDS (default 3)]
 #        (a jar: mvn -q -B -pl cli -am package -DskipTests, in a worktree of each build)
 # Env:   TENSORS  how many F32 tensors the file holds (default 64)
+#        CHAIN    delta links to read through (default 0): puts CHAIN more steps of the file, each
+#                 with the low mantissa byte of every other tensor changed, so that each is coded as
+#                 a delta against the step before, and reads the last (its cold read decodes them all)
 #        DHARMANA_JAVA_OPTS  the gateways' JVM flags (default -Xmx4g)
 # Needs: python3 with boto3 and numpy, curl. Client and server share this machine's cores.
 set -euo pipefail
@@ -26,6 +29,7 @@ NEW_JAR=$(realpath "${2:?usage: $0 OLD_JAR NEW_JAR [SIZE_MB] [ROUNDS]}")
 SIZE_MB=${3:-1024}
 ROUNDS=${4:-3}
 TENSORS=${TENSORS:-64}
+CHAIN=${CHAIN:-0}
 PY=python3
 $PY -c 'import boto3, numpy' 2> /dev/null || { echo "needs python3 with boto3 and numpy" >&2; exit 2; }
 W="$(mktemp -d "${TMPDIR:-/tmp}/dharmana-tensor-get.XXXXXX")"
@@ -51,10 +55,10 @@ serve() {
   curl -s -o /dev/null "http://127.0.0.1:$PORT/metrics" || { cat "$W/server.log" >&2; exit 1; }
 }
 
-$PY - "$W/model.safetensors" "$SIZE_MB" "$TENSORS" << 'PY'
+$PY - "$W/model.safetensors" "$SIZE_MB" "$TENSORS" "$CHAIN" << 'PY'
 import json, struct, sys
 import numpy as np
-path, size_mb, tensors = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, size_mb, tensors, chain = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 values = (size_mb << 20) // 4 // tensors
 rng = np.random.default_rng(7)
 header, offset = {}, 0
@@ -70,41 +74,51 @@ with open(path, "wb") as f:
         w = rng.integers(0, 1 << 23, size=values, dtype=np.uint32)
         w |= rng.choice(np.array([0x3c, 0x3c, 0x3c, 0x3b, 0xbc, 0xbc, 0xbc, 0xbb], dtype=np.uint32), size=values) << 24
         f.write(w.astype("<u4").tobytes())
+# step k: step k-1 with the low mantissa byte of every other tensor changed (a training step's nudge)
+start = 8 + len(head)
+for k in range(1, chain + 1):
+    data = np.fromfile(path if k == 1 else f"{path}.{k - 1}", dtype=np.uint8)
+    for t in range(0, tensors, 2):
+        data[start + t * values * 4:start + (t + 1) * values * 4:4] = rng.integers(0, 256, size=values, dtype=np.uint8)
+    data.tofile(f"{path}.{k}")
 PY
-SIZE=$(stat -c %s "$W/model.safetensors")
-SHA=$(sha256sum "$W/model.safetensors" | cut -d' ' -f1)
+LAST="$W/model.safetensors"
+(( CHAIN == 0 )) || LAST="$W/model.safetensors.$CHAIN"
+SIZE=$(stat -c %s "$LAST")
+SHA=$(sha256sum "$LAST" | cut -d' ' -f1)
 
 serve "$NEW_JAR" --init
 read -r KEY SECRET < <(grep -v '^#' "$W/repo/gateway/credentials" | head -n 1)
-$PY - "http://127.0.0.1:$PORT" "$KEY" "$SECRET" "$W/model.safetensors" << 'PY'
+$PY - "http://127.0.0.1:$PORT" "$KEY" "$SECRET" "$W/model.safetensors" "$CHAIN" << 'PY'
 import sys, time, boto3
 from botocore.config import Config
-endpoint, key, secret, path = sys.argv[1:5]
+endpoint, key, secret, path, chain = *sys.argv[1:5], int(sys.argv[5])
 s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
                   region_name="us-east-1", config=Config(s3={"addressing_style": "path"}, read_timeout=900))
 s3.create_bucket(Bucket="checkpoints")
-start = time.monotonic()
-s3.upload_file(path, "checkpoints", "run/model.safetensors")
-coded = s3.head_object(Bucket="checkpoints", Key="run/model.safetensors")
-print(f"put {coded['ContentLength'] / 1e6:.0f} MB in {time.monotonic() - start:.1f} s", flush=True)
+for k in range(chain + 1):
+    start = time.monotonic()
+    s3.upload_file(path if k == 0 else f"{path}.{k}", "checkpoints", f"run/step-{k}/model.safetensors")
+    coded = s3.head_object(Bucket="checkpoints", Key=f"run/step-{k}/model.safetensors")
+    print(f"put step {k}: {coded['ContentLength'] / 1e6:.0f} MB in {time.monotonic() - start:.1f} s", flush=True)
 PY
 stop
-echo "stored: $(du -sm "$W/repo/tiers" | cut -f1) MB of packs for a ${SIZE} byte file"
+echo "stored: $(du -sm "$W/repo/tiers" | cut -f1) MB of packs for $(( CHAIN + 1 )) step(s) of a ${SIZE} byte file"
 
 # read BUILD JAR: one cold GET through a fresh gateway of that build; appends "build ttfb total" to results
 read_once() {
   local build=$1 jar=$2
   serve "$jar"
-  $PY - "http://127.0.0.1:$PORT" "$KEY" "$SECRET" "$SHA" "$build" >> "$W/results" << 'PY'
+  $PY - "http://127.0.0.1:$PORT" "$KEY" "$SECRET" "$SHA" "$build" "run/step-$CHAIN/model.safetensors" >> "$W/results" << 'PY'
 import hashlib, sys, time, boto3
 from botocore.config import Config
-endpoint, key, secret, sha, build = sys.argv[1:6]
+endpoint, key, secret, sha, build, name = sys.argv[1:7]
 s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
                   region_name="us-east-1", config=Config(s3={"addressing_style": "path"}, read_timeout=900,
                                                          retries={"max_attempts": 1}))
 digest = hashlib.sha256()
 start = time.monotonic()
-body = s3.get_object(Bucket="checkpoints", Key="run/model.safetensors")["Body"]
+body = s3.get_object(Bucket="checkpoints", Key=name)["Body"]
 first = body.read(64 << 10)
 ttfb = time.monotonic() - start
 digest.update(first)

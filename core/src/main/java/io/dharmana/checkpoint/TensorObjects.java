@@ -423,6 +423,12 @@ public final class TensorObjects implements AutoCloseable {
       into.failed(e instanceof IOException io ? new UncheckedIOException("Cannot read " + what + ": " + io.getMessage(), io) : (RuntimeException) e);
       deleteQuietly(into.file);
       decoding.remove(manifestId, into);
+    } catch (Error e) {
+      // readers must not wait for a decode that died (out of memory): they fail with it
+      into.failed(new IllegalStateException("Cannot read " + what + ": " + e, e));
+      deleteQuietly(into.file);
+      decoding.remove(manifestId, into);
+      throw e;
     } finally {
       deleteQuietly(encoded);
     }

@@ -639,6 +639,7 @@ public final class TensorFileReader implements AutoCloseable {
     long[] reported = {dataStart}; // threads reach the lock in any order: progress only goes up
     boolean[] done = new boolean[entries.size()];
     int[] prefixEnd = {0}; // tensors [0, prefixEnd) are all written
+    long[] verifiedEnd = {dataStart};
     try (EarlyWriteback writeback = new EarlyWriteback(out, writeBack ? EarlyWriteback.STEP_BYTES : Long.MAX_VALUE)) {
       InParallel.run(threads, () -> {
         for (int i; (i = next.getAndIncrement()) < entries.size(); ) {
@@ -660,7 +661,11 @@ public final class TensorFileReader implements AutoCloseable {
                 while (prefixEnd[0] < done.length && done[prefixEnd[0]]) {
                   prefixEnd[0]++;
                 }
-                verified.accept(dataStart + entries.get(prefixEnd[0] - 1).end());
+                long end = dataStart + entries.get(prefixEnd[0] - 1).end();
+                if (end > verifiedEnd[0]) { // an empty tensor adds nothing
+                  verifiedEnd[0] = end;
+                  verified.accept(end);
+                }
               }
             }
           } catch (IOException | RuntimeException ex) {
