@@ -13,22 +13,27 @@ import io.dharmana.stage.StageSpec;
 import io.dharmana.store.Stores;
 import io.dharmana.tensor.Safetensors;
 import io.dharmana.tensor.SafetensorsFile;
+import io.dharmana.tensor.SafetensorsHeader;
+import io.dharmana.tensor.TensorInfo;
 import io.dharmana.tensor.file.CompressOptions;
 import io.dharmana.tensor.file.CompressionResult;
 import io.dharmana.tensor.file.TensorFileReader;
 import io.dharmana.tensor.file.TensorFileWriter;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -36,8 +41,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -57,9 +60,29 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Reads decode the whole file once into a cache of decoded files on the repository's disk,
  * bounded by bytes, so that the ranged GETs a client splits a download into share one decode; a put
  * leaves its own input there, so the next step's put finds its parent decoded. Decoding checks
- * every tensor's CRC-32C, the parent's SHA-256 and the whole file's checksum (see {@link
- * TensorFileReader#decompress}). The cache belongs to one instance and is removed by the next
- * process that finds it abandoned, or by {@link #close}.
+ * every tensor's CRC-32C and the whole file's checksum (see {@link TensorFileReader#decompress});
+ * the parent is the one the child's manifest names by its (content-addressed) id, and a tensor
+ * decoded against a wrong one would fail its CRC-32C. The cache belongs to one instance and is
+ * removed by the next process that finds it abandoned, or by {@link #close}.
+ *
+ * <p>A read streams: the decode writes the file in its order (the safetensors header, then the
+ * tensors by offset) on a thread of its own, and a read of bytes {@code [a, b)} is served each byte
+ * as soon as the decode has written and verified the file up to it, not once the whole file is
+ * decoded. The stored tensor file is fetched for the decode in the order it reads it (its index
+ * first, then its tensors from the start: {@link TensorFileReader#open(Path,
+ * TensorFileReader.Arrival)}), so the first byte of a many-gigabyte checkpoint leaves once its
+ * index, header and first tensor are fetched and decoded, not after all of it. What "verified"
+ * means: in the tensor files puts write (format version 3) the header region and the index are
+ * checked before anything is written and every tensor by its CRC-32C before it is written, so no
+ * byte is served unchecked; an older file (versions 1 and 2, checked only by the SHA-256 of the
+ * whole output) is served once it is decoded whole. When the decode fails (damaged data), readers
+ * waiting for bytes it had not reached fail: {@link #open} throws when the first byte asked for
+ * cannot be had, and a stream throws {@link IOException} from {@code read} on reaching the failure
+ * (a server must then cut its response, not complete it). Bytes served before the failure were
+ * verified and stay right. A delta child's decode follows its parent's the same way: a child's
+ * tensor is decoded once the parent's tensor of that name is, so a cold read of the end of a chain
+ * streams through all its links. Files being decoded are not counted in the cache's bound and are
+ * never evicted; a file evicted while read stays readable by its open readers.
  *
  * <p>Thread-safe.
  */
@@ -83,7 +106,9 @@ public final class TensorObjects implements AutoCloseable {
   /** Manifest id to the size of its decoded file in {@link #dir}, least recently used first. */
   private final LinkedHashMap<String, Long> cached = new LinkedHashMap<>(16, 0.75f, true);
   private long cachedTotal;
-  private final Map<String, CompletableFuture<Void>> decoding = new ConcurrentHashMap<>();
+  /** Manifest id to its decode under way; removed once the file is in {@link #cached} or the decode failed. */
+  private final Map<String, Decoding> decoding = new ConcurrentHashMap<>();
+  private boolean closed;
 
   /**
    * @param cacheBytes the disk the decoded files may take in the repository's {@code cache/}
@@ -210,24 +235,42 @@ public final class TensorObjects implements AutoCloseable {
 
   /**
    * Opens {@code length} bytes from {@code offset} (cut at the end) of the object whose manifest is
-   * {@code manifestId}, as it was put; {@code what} names it in errors.
+   * {@code manifestId}, as it was put; {@code what} names it in errors. Returns once the first byte
+   * asked for is decoded (or at once when cached): the stream then waits for the later ones as the
+   * decode reaches them, and throws {@link IOException} if the decode fails before.
+   *
+   * @throws CorruptDataException if the object is damaged before the first byte asked for
    */
   public InputStream open(String manifestId, String what, long offset, long length) {
-    FileChannel channel = decoded(manifestId, what, 0);
+    Source source = source(manifestId, what, 0);
     try {
-      long size = channel.size();
+      long size;
+      if (source.decoding() == null) {
+        size = source.channel().size();
+      } else {
+        source.decoding().available(offset);
+        size = source.decoding().size();
+      }
       long from = Math.min(offset, size);
-      channel.position(from);
-      return new LimitedStream(Channels.newInputStream(channel), Math.min(length, size - from));
+      long count = Math.min(length, size - from);
+      if (source.decoding() == null) {
+        source.channel().position(from);
+        return new LimitedStream(Channels.newInputStream(source.channel()), count);
+      }
+      return new DecodingStream(source.channel(), source.decoding(), what, from, count);
     } catch (IOException e) {
-      closeQuietly(channel);
+      closeQuietly(source.channel());
       throw new UncheckedIOException("Cannot read " + what, e);
+    } catch (RuntimeException e) {
+      closeQuietly(source.channel());
+      throw e;
     }
   }
 
   /** Removes this instance's cache; reads opened before keep their files. */
   @Override
   public synchronized void close() {
+    closed = true;
     cached.clear();
     cachedTotal = 0;
     Stores.deleteTreeQuietly(dir, false);
@@ -280,29 +323,40 @@ public final class TensorObjects implements AutoCloseable {
   }
 
   /**
-   * A private link to the decoded file of {@code manifestId} (decoding it if needed), which stays
-   * readable while the cache evicts; the caller deletes it.
+   * A private link to the decoded file of {@code manifestId} (decoding it whole if needed), which
+   * stays readable while the cache evicts; the caller deletes it.
    */
   private Path pinned(String manifestId, String what, int links) {
-    closeQuietly(decoded(manifestId, what, links));
-    Path link = temporary(".base.safetensors");
-    synchronized (this) {
-      Path file = cacheFile(manifestId);
-      try {
-        if (cached.containsKey(manifestId)) {
-          Files.createLink(link, file);
-          return link;
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException("Cannot link " + file + " to " + link, e);
+    while (true) {
+      Source source = source(manifestId, what, links);
+      closeQuietly(source.channel());
+      if (source.decoding() != null) {
+        source.decoding().awaitEnd();
       }
+      Path link = temporary(".base.safetensors");
+      synchronized (this) {
+        Path file = cacheFile(manifestId);
+        try {
+          if (cached.containsKey(manifestId)) {
+            Files.createLink(link, file);
+            return link;
+          }
+        } catch (IOException e) {
+          throw new UncheckedIOException("Cannot link " + file + " to " + link, e);
+        }
+      }
+      // evicted between the decode and the link (a cache smaller than two files): decode again
     }
-    // evicted between the decode and the link (a cache smaller than two files): decode again
-    return pinned(manifestId, what, links);
   }
 
-  /** An open channel on the decoded file of {@code manifestId}, decoding it (and its parents) first if needed. */
-  private FileChannel decoded(String manifestId, String what, int links) {
+  /** An open channel on the decoded file of {@code manifestId}: whole, or with the decode that is writing it. */
+  private record Source(FileChannel channel, Decoding decoding) {}
+
+  /**
+   * The decoded file of {@code manifestId}: from the cache, or being written by a decode, which this
+   * starts (and its parents', which it follows) when none is under way.
+   */
+  private Source source(String manifestId, String what, int links) {
     // content-addressed manifests cannot form a loop and puts cut chains at FULL_EVERY: a guard only
     if (links > FULL_EVERY * 4) {
       throw new CorruptDataException("Cannot read " + what + ": its delta chain is longer than " + FULL_EVERY * 4 + " links (a cycle?)");
@@ -311,64 +365,81 @@ public final class TensorObjects implements AutoCloseable {
       synchronized (this) {
         if (cached.get(manifestId) != null) {
           try {
-            return FileChannel.open(cacheFile(manifestId), StandardOpenOption.READ);
+            return new Source(FileChannel.open(cacheFile(manifestId), StandardOpenOption.READ), null);
           } catch (IOException e) {
             throw new UncheckedIOException("Cannot open the decoded " + what, e);
           }
         }
       }
-      CompletableFuture<Void> mine = new CompletableFuture<>();
-      CompletableFuture<Void> running = decoding.putIfAbsent(manifestId, mine);
-      if (running != null) {
-        try {
-          running.join(); // another request decodes it: use its file
-        } catch (CompletionException e) {
-          throw e.getCause() instanceof RuntimeException r ? r : e;
+      Decoding running = decoding.get(manifestId);
+      if (running == null) {
+        Decoding mine = new Decoding(temporary(".safetensors"));
+        running = decoding.putIfAbsent(manifestId, mine);
+        if (running == null) {
+          running = mine;
+          Thread t = new Thread(() -> decode(manifestId, what, links, mine), "dharmana-tensor-decode");
+          t.setDaemon(true);
+          t.start();
+        } else {
+          deleteQuietly(mine.file);
         }
-        continue;
       }
       try {
-        decode(manifestId, what, links);
-        mine.complete(null);
-      } catch (RuntimeException e) {
-        mine.completeExceptionally(e);
-        throw e;
-      } finally {
-        decoding.remove(manifestId, mine);
+        // another request's decode is shared: its file is read as it grows
+        return new Source(FileChannel.open(running.file, StandardOpenOption.READ), running);
+      } catch (NoSuchFileException moved) {
+        running.throwIfFailed(); // else it is done and moved into the cache (or evicted since): look again
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot open the decoded " + what, e);
       }
     }
   }
 
-  private void decode(String manifestId, String what, int links) {
-    ObjectManifest manifest = repository.manifest(manifestId);
+  /** Decodes the object of {@code manifestId} into {@code into}'s file, telling its readers how far it is, and caches it. */
+  private void decode(String manifestId, String what, int links, Decoding into) {
     Path encoded = temporary(".dhz");
-    Path output = temporary(".safetensors");
-    Path base = null;
     try {
-      try (InputStream in = repository.runtime().open(manifest, 0, manifest.size(), repository.metrics(manifest.pipeline()), what);
-          OutputStream out = Files.newOutputStream(encoded)) {
-        in.transferTo(out);
-      }
+      ObjectManifest manifest = repository.manifest(manifestId);
+      Files.createFile(encoded);
       String baseId = manifest.attributes().get(BASE);
-      if (baseId != null) {
-        base = pinned(baseId, what + " (delta base " + baseId + ")", links + 1);
+      try (Fetch fetch = new Fetch(encoded, manifest.size(),
+          (offset, length) -> repository.runtime().open(manifest, offset, length, repository.metrics(manifest.pipeline()), what));
+          ParentFile parent = baseId == null ? null
+              : new ParentFile(source(baseId, what + " (delta base " + baseId + ")", links + 1), what + " (delta base " + baseId + ")")) {
+        long start = System.nanoTime();
+        try (TensorFileReader reader = TensorFileReader.open(encoded, fetch);
+            FileChannel out = FileChannel.open(into.file, StandardOpenOption.WRITE)) {
+          into.sized(reader.originalSize());
+          reader.decompress(out, parent, Runtime.getRuntime().availableProcessors(), into::verified);
+        }
+        repository.metrics(manifest.pipeline()).step(baseId == null ? "float-codec" : "float-codec-delta", "decode",
+            manifest.size(), into.size(), System.nanoTime() - start);
       }
-      long start = System.nanoTime();
-      try (TensorFileReader reader = TensorFileReader.open(encoded)) {
-        reader.decompress(output, base, Runtime.getRuntime().availableProcessors());
-      }
-      repository.metrics(manifest.pipeline()).step(baseId == null ? "float-codec" : "float-codec-delta", "decode",
-          manifest.size(), Files.size(output), System.nanoTime() - start);
-      admit(manifestId, output);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot read " + what + ": " + e.getMessage(), e);
+      admit(manifestId, into.file);
+      decoding.remove(manifestId, into);
+      into.finished();
+    } catch (IOException | RuntimeException e) {
+      // readers first learn of the failure, then the file goes: one that finds it gone asks why
+      into.failed(e instanceof IOException io ? new UncheckedIOException("Cannot read " + what + ": " + io.getMessage(), io) : (RuntimeException) e);
+      deleteQuietly(into.file);
+      decoding.remove(manifestId, into);
+    } catch (Error e) {
+      // readers must not wait for a decode that died (out of memory): they fail with it
+      into.failed(new IllegalStateException("Cannot read " + what + ": " + e, e));
+      deleteQuietly(into.file);
+      decoding.remove(manifestId, into);
+      throw e;
     } finally {
-      deleteQuietly(encoded, output, base);
+      deleteQuietly(encoded);
     }
   }
 
   /** Moves {@code decoded} into the cache as the file of {@code manifestId}, evicting the least recently used. */
   private synchronized void admit(String manifestId, Path decoded) throws IOException {
+    if (closed) {
+      deleteQuietly(decoded); // a decode that outlived close: readers keep their open files
+      return;
+    }
     long size = Files.size(decoded);
     Files.move(decoded, cacheFile(manifestId), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     Long previous = cached.put(manifestId, size);
@@ -428,6 +499,370 @@ public final class TensorObjects implements AutoCloseable {
       channel.close();
     } catch (IOException ignored) {
       // read-only
+    }
+  }
+
+  /**
+   * One decode of an object into a file of the cache directory, which readers follow as it grows.
+   * The file exists from construction until the decode fails (then it is deleted) or succeeds (then
+   * it is moved into the cache); readers open it by name and keep their channel.
+   */
+  private static final class Decoding {
+    final Path file;
+    private long size = -1; // known once the tensor file is opened
+    private long verified; // bytes [0, verified) of the file are written and verified
+    private boolean done;
+    private RuntimeException failure;
+
+    Decoding(Path file) {
+      this.file = file;
+      try {
+        Files.createFile(file);
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot make the decoded file " + file, e);
+      }
+    }
+
+    synchronized void sized(long bytes) {
+      size = bytes;
+      notifyAll();
+    }
+
+    synchronized long size() {
+      return size;
+    }
+
+    synchronized void verified(long bytes) {
+      verified = bytes;
+      notifyAll();
+    }
+
+    synchronized void finished() {
+      done = true;
+      notifyAll();
+    }
+
+    synchronized void failed(RuntimeException e) {
+      failure = e;
+      notifyAll();
+    }
+
+    synchronized void throwIfFailed() {
+      if (failure != null) {
+        throw failure;
+      }
+    }
+
+    /**
+     * Waits until the byte at {@code position} is verified, or the file is known to end at or before
+     * it, and returns how many bytes from the start are verified.
+     *
+     * @throws RuntimeException the decode's failure, when it failed before reaching {@code position}
+     */
+    synchronized long available(long position) {
+      boolean interrupted = false;
+      try {
+        while (true) {
+          if (size >= 0 && (verified > position || position >= size)) {
+            return verified;
+          }
+          if (failure != null) {
+            throw failure;
+          }
+          try {
+            wait();
+          } catch (InterruptedException e) {
+            interrupted = true; // a read is not abandoned half way: the decode ends either way
+          }
+        }
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+
+    /** Waits until the decode is done and its file in the cache; throws its failure. */
+    synchronized void awaitEnd() {
+      boolean interrupted = false;
+      try {
+        while (!done) {
+          if (failure != null) {
+            throw failure;
+          }
+          try {
+            wait();
+          } catch (InterruptedException e) {
+            interrupted = true;
+          }
+        }
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+  }
+
+  /**
+   * A delta child's parent, decoded file of a {@link Source}: whole, or followed as its decode
+   * writes it, so that the child's first tensors decode once the parent's are there. The open
+   * channel keeps the file readable while the cache evicts it. Which parent it is was settled by
+   * the child's manifest (content-addressed ids); every tensor decoded against it is checked by
+   * its CRC-32C.
+   */
+  private static final class ParentFile implements TensorFileReader.ParentTensors, AutoCloseable {
+    private static final long MAP_BYTES = 1 << 20;
+    private final Source source;
+    private final String what;
+    private Map<String, TensorInfo> tensors; // from its safetensors header, read once it is there
+    private long dataStart;
+
+    ParentFile(Source source, String what) {
+      this.source = source;
+      this.what = what;
+    }
+
+    @Override
+    public ByteBuffer data(String name) {
+      TensorInfo info = header().get(name);
+      if (info == null) {
+        throw new NotFoundException("Cannot find tensor '" + name + "' in " + what);
+      }
+      long from = dataStart + info.begin();
+      long length = info.end() - info.begin();
+      try {
+        awaitVerified(from + length);
+        // large tensors mapped (no copy on the heap), small ones read: a file of many thousand
+        // tensors must not leave as many mappings until the next collection
+        return length < MAP_BYTES ? read(from, (int) length) : source.channel().map(FileChannel.MapMode.READ_ONLY, from, length);
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot read tensor " + name + " of " + what, e);
+      }
+    }
+
+    private synchronized Map<String, TensorInfo> header() {
+      if (tensors == null) {
+        try {
+          awaitVerified(8);
+          ByteBuffer length = read(0, 8);
+          long headerLength = length.order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+          long size = source.decoding() == null ? source.channel().size() : source.decoding().size();
+          if (headerLength < 0 || headerLength > Math.min(SafetensorsHeader.MAX_HEADER_BYTES, size - 8)) {
+            throw new CorruptDataException("Cannot read " + what + ": its decoded header length " + headerLength + " is out of range");
+          }
+          awaitVerified(8 + headerLength);
+          byte[] header = new byte[(int) headerLength];
+          read(8, (int) headerLength).get(header);
+          dataStart = 8 + headerLength;
+          Map<String, TensorInfo> byName = new HashMap<>();
+          for (TensorInfo t : SafetensorsHeader.parse(header, size - dataStart).tensors()) {
+            byName.put(t.name(), t);
+          }
+          tensors = byName;
+        } catch (InvalidDescriptorException e) {
+          throw new CorruptDataException("Cannot read " + what + ": its decoded header is invalid: " + e.getMessage(), e);
+        } catch (IOException e) {
+          throw new UncheckedIOException("Cannot read " + what, e);
+        }
+      }
+      return tensors;
+    }
+
+    /** Waits until bytes {@code [0, end)} of the parent are verified; throws the parent's failure. */
+    private void awaitVerified(long end) {
+      if (source.decoding() != null && end > 0) {
+        source.decoding().available(end - 1);
+      }
+    }
+
+    private ByteBuffer read(long position, int length) throws IOException {
+      ByteBuffer buffer = ByteBuffer.allocate(length);
+      while (buffer.hasRemaining()) {
+        if (source.channel().read(buffer, position + buffer.position()) < 0) {
+          throw new CorruptDataException("Cannot read " + what + ": its decoded file ends at byte " + (position + buffer.position()));
+        }
+      }
+      return buffer.flip();
+    }
+
+    @Override
+    public void close() {
+      closeQuietly(source.channel());
+    }
+  }
+
+  /** {@code remaining} bytes from {@code position} of a file a {@link Decoding} is writing, each read once verified. */
+  private static final class DecodingStream extends InputStream {
+    private final FileChannel channel;
+    private final Decoding decoding;
+    private final String what;
+    private long position;
+    private long remaining;
+    private long verified; // as far as the decode was known to be verified: no need to ask below it
+
+    DecodingStream(FileChannel channel, Decoding decoding, String what, long position, long remaining) {
+      this.channel = channel;
+      this.decoding = decoding;
+      this.what = what;
+      this.position = position;
+      this.remaining = remaining;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      int n = read(one, 0, 1);
+      return n < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (remaining <= 0) {
+        return -1;
+      }
+      if (len == 0) {
+        return 0;
+      }
+      if (position >= verified) {
+        try {
+          verified = decoding.available(position);
+        } catch (RuntimeException e) {
+          throw new IOException("Cannot read " + what + " at byte " + position + ": " + e.getMessage(), e);
+        }
+        if (position >= verified) {
+          throw new IOException("Cannot read " + what + ": its decoded file ends at byte " + verified + ", before " + position);
+        }
+      }
+      int n = channel.read(ByteBuffer.wrap(b, off, (int) Math.min(len, Math.min(remaining, verified - position))), position);
+      if (n < 0) {
+        throw new IOException("Cannot read " + what + ": its decoded file ends at byte " + position + ", before its verified "
+            + verified);
+      }
+      position += n;
+      remaining -= n;
+      return n;
+    }
+
+    @Override
+    public void close() throws IOException {
+      channel.close();
+    }
+  }
+
+  /**
+   * An object's stored tensor file fetched into a local file in the order a decode reads it: its
+   * last {@link #TAIL_BYTES} (which hold the index and trailer of all but huge indexes) before the
+   * constructor returns, then from its start on a thread of its own, so that the decode of the first
+   * tensors overlaps the fetch of the later ones. {@link #close} stops the fetch and waits for it.
+   */
+  private static final class Fetch implements TensorFileReader.Arrival, AutoCloseable {
+    static final long TAIL_BYTES = 1L << 20;
+    private static final int BUFFER_BYTES = 1 << 20;
+
+    /** Opens a range of the stored object. */
+    @FunctionalInterface
+    interface Ranges {
+      InputStream open(long offset, long length);
+    }
+
+    private final Path file;
+    private final Ranges ranges;
+    private final long tailStart;
+    private final Thread thread;
+    private long fetched; // bytes [0, fetched) are written
+    private Exception failure; // the fetch's: a damaged chunk's CorruptDataException is given as it is
+    private volatile boolean stopped;
+
+    Fetch(Path file, long size, Ranges ranges) throws IOException {
+      this.file = file;
+      this.ranges = ranges;
+      this.tailStart = Math.max(0, size - TAIL_BYTES);
+      try (FileChannel out = FileChannel.open(file, StandardOpenOption.WRITE)) {
+        copy(ranges.open(tailStart, size - tailStart), out, tailStart, size, end -> { });
+      }
+      if (tailStart == 0) {
+        thread = null;
+        return;
+      }
+      thread = new Thread(this::fetchFromStart, "dharmana-tensor-fetch");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private void fetchFromStart() {
+      try (FileChannel out = FileChannel.open(file, StandardOpenOption.WRITE)) {
+        copy(ranges.open(0, tailStart), out, 0, tailStart, this::fetched);
+      } catch (IOException | RuntimeException e) {
+        synchronized (this) {
+          failure = e;
+          notifyAll();
+        }
+      }
+    }
+
+    /** Copies {@code stream} to {@code [from, to)} of {@code out}, telling {@code written} how far it got. */
+    private void copy(InputStream stream, FileChannel out, long from, long to, java.util.function.LongConsumer written) throws IOException {
+      try (InputStream in = stream) {
+        byte[] buffer = new byte[BUFFER_BYTES];
+        for (long position = from; position < to; ) {
+          if (stopped) {
+            throw new IOException("Cannot fetch " + file + ": stopped");
+          }
+          int n = in.readNBytes(buffer, 0, (int) Math.min(buffer.length, to - position));
+          if (n == 0) {
+            throw new CorruptDataException("Cannot fetch " + file + ": the stored object ended at byte " + position + " of " + to);
+          }
+          for (ByteBuffer b = ByteBuffer.wrap(buffer, 0, n); b.hasRemaining(); ) {
+            out.write(b, position + b.position());
+          }
+          position += n;
+          written.accept(position);
+        }
+      }
+    }
+
+    private synchronized void fetched(long end) {
+      fetched = end;
+      notifyAll();
+    }
+
+    @Override
+    public synchronized void await(long position, long length) throws IOException {
+      long needed = position >= tailStart ? 0 : Math.min(position + length, tailStart); // the tail is there from the start
+      while (fetched < needed) {
+        if (failure instanceof RuntimeException r) {
+          throw r;
+        }
+        if (failure != null) {
+          throw new IOException(failure.getMessage(), failure);
+        }
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("Cannot read " + file + ": interrupted while it is fetched");
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      stopped = true;
+      if (thread == null) {
+        return;
+      }
+      boolean interrupted = false;
+      while (thread.isAlive()) {
+        try {
+          thread.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 

@@ -30,6 +30,7 @@ import java.util.Optional;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
 import java.util.zip.CRC32C;
 
 /**
@@ -50,13 +51,15 @@ import java.util.zip.CRC32C;
 public final class TensorFileReader implements AutoCloseable {
   private final Path path;
   private final FileChannel channel;
+  private final Arrival arrival;
   private final FileHeader header;
   private final Map<String, TensorFileEntry> byName = new LinkedHashMap<>();
   private volatile boolean agreed;
 
-  private TensorFileReader(Path path, FileChannel channel, FileHeader header, boolean agreed) {
+  private TensorFileReader(Path path, FileChannel channel, Arrival arrival, FileHeader header, boolean agreed) {
     this.path = path;
     this.channel = channel;
+    this.arrival = arrival;
     this.header = header;
     this.agreed = agreed;
     for (TensorFileEntry e : header.tensors()) {
@@ -72,6 +75,34 @@ public final class TensorFileReader implements AutoCloseable {
    * @throws CorruptDataException if it is a damaged {@code .dhz} file
    */
   public static TensorFileReader open(Path path) {
+    return open(path, Arrival.WHOLE);
+  }
+
+  /**
+   * Bytes of a tensor file that is still being written (fetched) while it is read: the reader asks
+   * for each range before it reads it, so that it can decode the first tensors while later ones are
+   * on their way. The file must have its final size from the start.
+   */
+  @FunctionalInterface
+  public interface Arrival {
+    /** A file written whole before it is opened. */
+    Arrival WHOLE = (position, length) -> { };
+
+    /**
+     * Returns once bytes {@code [position, position + length)} of the file are written; throws if
+     * they never will be: the fetch's own unchecked exception (a {@link CorruptDataException} for a
+     * damaged source passes through the reader as it is) or an {@link IOException}.
+     */
+    void await(long position, long length) throws IOException;
+  }
+
+  /**
+   * As {@link #open(Path)}, for a file still being written: every read of it, the index's and each
+   * tensor's, first waits on {@code arrival} for its bytes. A reader of a file that is fetched from
+   * its end first (trailer and index) and then from its start decodes a tensor as soon as its bytes
+   * are there, the tensors being laid out in the index's order.
+   */
+  public static TensorFileReader open(Path path, Arrival arrival) {
     FileChannel channel;
     try {
       channel = FileChannel.open(path, StandardOpenOption.READ);
@@ -81,8 +112,8 @@ public final class TensorFileReader implements AutoCloseable {
       throw new UncheckedIOException("Cannot open tensor file " + path, e);
     }
     try {
-      Opened opened = readHeader(path, channel);
-      return new TensorFileReader(path, channel, opened.header(), opened.agreed());
+      Opened opened = readHeader(path, channel, arrival);
+      return new TensorFileReader(path, channel, arrival, opened.header(), opened.agreed());
     } catch (RuntimeException | IOException e) {
       try {
         channel.close();
@@ -99,18 +130,18 @@ public final class TensorFileReader implements AutoCloseable {
   /** A validated header; {@code agreed} when it was also compared with the embedded safetensors header. */
   private record Opened(FileHeader header, boolean agreed) {}
 
-  private static Opened readHeader(Path path, FileChannel channel) throws IOException {
+  private static Opened readHeader(Path path, FileChannel channel, Arrival arrival) throws IOException {
     long size = channel.size();
     // a file with neither signature, the first bytes' nor the last bytes', is not a .dhz: the caller gave
     // the wrong file (invalid input); one with either whose checks fail is a damaged .dhz (corrupt data)
     byte[] magic = new byte[TensorFileFormat.MAGIC.length];
     if (size >= magic.length) {
-      read(channel, 0, magic.length, path).get(magic);
+      read(channel, arrival, 0, magic.length, path).get(magic);
     }
     if (!Arrays.equals(magic, TensorFileFormat.MAGIC)) {
       byte[] end = new byte[TensorFileFormat.END_MAGIC.length];
       if (size >= magic.length + end.length) {
-        read(channel, size - end.length, end.length, path).get(end);
+        read(channel, arrival, size - end.length, end.length, path).get(end);
       }
       if (!Arrays.equals(end, TensorFileFormat.END_MAGIC)) {
         throw new InvalidDescriptorException("Invalid tensor file " + path + ": it does not start with DHARMANZ (not a .dhz file)");
@@ -120,14 +151,14 @@ public final class TensorFileReader implements AutoCloseable {
     if (size < TensorFileFormat.PREAMBLE_BYTES + TensorFileFormat.TRAILER_BYTES) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": " + size + " bytes is too small (truncated)");
     }
-    ByteBuffer preamble = read(channel, 0, TensorFileFormat.PREAMBLE_BYTES, path);
+    ByteBuffer preamble = read(channel, arrival, 0, TensorFileFormat.PREAMBLE_BYTES, path);
     preamble.position(magic.length);
     int version = preamble.getInt();
     if (version < TensorFileFormat.VERSION_JSON_HEADER || version > TensorFileFormat.VERSION) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": format version " + version + " is not one of "
           + TensorFileFormat.VERSION_JSON_HEADER + ".." + TensorFileFormat.VERSION);
     }
-    ByteBuffer trailer = read(channel, size - TensorFileFormat.TRAILER_BYTES, TensorFileFormat.TRAILER_BYTES, path);
+    ByteBuffer trailer = read(channel, arrival, size - TensorFileFormat.TRAILER_BYTES, TensorFileFormat.TRAILER_BYTES, path);
     long headerOffset = trailer.getLong();
     long headerLength = trailer.getLong();
     int headerCrc = trailer.getInt();
@@ -141,7 +172,7 @@ public final class TensorFileReader implements AutoCloseable {
         || headerOffset + headerLength != trailerStart) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": damaged or truncated trailer");
     }
-    ByteBuffer stored = read(channel, headerOffset, (int) headerLength, path);
+    ByteBuffer stored = read(channel, arrival, headerOffset, (int) headerLength, path);
     CRC32C crc = new CRC32C();
     crc.update(stored.duplicate());
     if ((int) crc.getValue() != headerCrc) {
@@ -321,13 +352,14 @@ public final class TensorFileReader implements AutoCloseable {
     }
   }
 
-  private static ByteBuffer read(FileChannel channel, long position, int length, Path path) throws IOException {
+  private static ByteBuffer read(FileChannel channel, Arrival arrival, long position, int length, Path path) throws IOException {
     ByteBuffer buffer = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
-    readFully(channel, buffer, position, path);
+    readFully(channel, arrival, buffer, position, path);
     return buffer.flip();
   }
 
-  private static void readFully(FileChannel channel, ByteBuffer buffer, long position, Path path) throws IOException {
+  private static void readFully(FileChannel channel, Arrival arrival, ByteBuffer buffer, long position, Path path) throws IOException {
+    arrival.await(position, buffer.remaining());
     long pos = position;
     while (buffer.hasRemaining()) {
       int n = channel.read(buffer, pos);
@@ -427,6 +459,24 @@ public final class TensorFileReader implements AutoCloseable {
   }
 
   /**
+   * A delta-coded file's parent as its decode reads it: a tensor's bytes by name. Safe for
+   * concurrent use; may wait for bytes still on their way (a parent that is itself being decoded).
+   */
+  @FunctionalInterface
+  public interface ParentTensors {
+    /**
+     * The data of the parent's tensor {@code name}, from its position to its limit.
+     *
+     * @throws NotFoundException if the parent holds no such tensor
+     */
+    ByteBuffer data(String name);
+  }
+
+  private static ParentTensors tensorsOf(SafetensorsFile parent) {
+    return parent == null ? null : name -> parent.tensor(name).data();
+  }
+
+  /**
    * Decodes one tensor without touching the others.
    *
    * @param parent the file returned by {@link #openParent}, required when the tensor is delta-coded
@@ -435,7 +485,7 @@ public final class TensorFileReader implements AutoCloseable {
   public Tensor tensor(String name, SafetensorsFile parent) {
     TensorFileEntry e = entry(name);
     byte[] bytes = new byte[checkedSize(e)];
-    decode(e, parent, false, new byte[(int) e.length()], bytes);
+    decode(e, tensorsOf(parent), false, new byte[(int) e.length()], bytes);
     return Tensor.of(e.name(), e.dtype(), e.shape(), ByteBuffer.wrap(bytes));
   }
 
@@ -450,14 +500,14 @@ public final class TensorFileReader implements AutoCloseable {
    * Decodes {@code e} into {@code bytes[0..originalBytes)}, reading its encoding through
    * {@code encoded} (at least {@code e.length()} bytes) and checking its CRC-32C.
    */
-  private void decode(TensorFileEntry e, SafetensorsFile parent, boolean wide, byte[] encoded, byte[] bytes) {
+  private void decode(TensorFileEntry e, ParentTensors parent, boolean wide, byte[] encoded, byte[] bytes) {
     ByteBuffer parentData = null;
     if (e.delta()) {
       if (parent == null) {
         throw new InvalidDescriptorException("Cannot decode tensor " + e.name() + " of " + path + ": it is delta-coded against "
             + header.parentName() + ", which was not given");
       }
-      parentData = parent.tensor(e.name()).data();
+      parentData = parent.data(e.name());
       if (parentData.remaining() != e.originalBytes()) {
         throw new InvalidDescriptorException("Cannot decode tensor " + e.name() + ": the parent's tensor has another size");
       }
@@ -465,7 +515,7 @@ public final class TensorFileReader implements AutoCloseable {
     int size = checkedSize(e);
     int length = (int) e.length();
     try {
-      readFully(channel, ByteBuffer.wrap(encoded, 0, length), e.offset(), path);
+      readFully(channel, arrival, ByteBuffer.wrap(encoded, 0, length), e.offset(), path);
     } catch (IOException ex) {
       throw new UncheckedIOException("Cannot read tensor " + e.name() + " of " + path, ex);
     }
@@ -505,11 +555,12 @@ public final class TensorFileReader implements AutoCloseable {
     }
     long start = System.nanoTime();
     try (SafetensorsFile parent = openParent(base)) {
+      ParentTensors tensors = tensorsOf(parent);
       AtomicFile.write(output, channel -> {
         if (header.checkedByCrc()) {
-          decodeAllInPlace(channel, parent, threads, progress);
+          decodeAllInPlace(channel, tensors, threads, progress, verified -> { }, true);
         } else {
-          decodeAll(channel, parent, threads, progress);
+          decodeAll(channel, tensors, threads, progress);
         }
       });
       double seconds = (System.nanoTime() - start) / 1e9;
@@ -520,11 +571,48 @@ public final class TensorFileReader implements AutoCloseable {
   }
 
   /**
+   * Writes the whole safetensors file into {@code out} from its start, as {@link #decompress(Path,
+   * Path, int)} does but into a channel the caller owns and without forcing it to disk, and tells
+   * {@code verified} how far the output may be used while the rest is still being decoded: a call
+   * with {@code n} means bytes {@code [0, n)} of {@code out} are written and verified. Calls come one
+   * at a time, on any thread, with {@code n} growing, the last with {@link #originalSize()}.
+   *
+   * <p>Version 3 checks the header region and the index (the whole output's CRC-32C follows from
+   * the parts') before it writes a byte, and each tensor by its CRC-32C before it writes it; so
+   * {@code n} grows as the header region and then each run of tensors from the start is written.
+   * Versions 1 and 2 are verified only by the SHA-256 of the whole output: one call, after it.
+   * On failure this throws, and bytes of {@code out} beyond the last {@code n} must not be used.
+   *
+   * @param parent the parent's tensors when this file is delta-coded, else null (ignored). Unlike
+   *     a parent file given by path ({@link #openParent}), its SHA-256 is not checked (that would
+   *     need all of it before the first tensor): the caller must know it is the right parent. A
+   *     wrong one is still caught, by the CRC-32C of every tensor decoded against it.
+   */
+  public void decompress(FileChannel out, ParentTensors parent, int threads, LongConsumer verified) {
+    if (threads < 1) {
+      throw new InvalidDescriptorException("Invalid threads " + threads + ": must be >= 1");
+    }
+    try {
+      if (header.checkedByCrc()) {
+        decodeAllInPlace(out, parent, threads, ProgressListener.NONE, verified, false);
+      } else {
+        decodeAll(out, parent, threads, ProgressListener.NONE);
+        verified.accept(header.originalSize());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot decompress " + path, e);
+    }
+  }
+
+  /**
    * Version 3: every thread decodes whole tensors and writes each straight to its place in the
    * output, checked by its CRC-32C on that thread; nothing serial runs behind them. The header
-   * region and the index are checked before any tensor is decoded.
+   * region and the index are checked before any tensor is decoded. {@code verified} hears of the
+   * prefix of the output written so far (threads finish tensors out of order); {@code writeBack}
+   * sends the output to disk as it goes, for a caller that forces it at the end.
    */
-  private void decodeAllInPlace(FileChannel out, SafetensorsFile parent, int threads, ProgressListener progress) throws IOException {
+  private void decodeAllInPlace(FileChannel out, ParentTensors parent, int threads, ProgressListener progress,
+      LongConsumer verified, boolean writeBack) throws IOException {
     ByteBuffer prefix = TensorFileWriter.headerRegion(header.originalHeader());
     long headerCrc = TensorFileWriter.crc(prefix);
     if (headerCrc != header.headerCrc32c()) {
@@ -543,12 +631,16 @@ public final class TensorFileReader implements AutoCloseable {
           + "the recorded CRC-32C of the whole output");
     }
     long dataStart = TensorFileWriter.writeFully(out, prefix, 0);
+    verified.accept(dataStart);
     ArrayPool encodedArrays = new ArrayPool();
     ArrayPool decodedArrays = new ArrayPool();
     AtomicInteger next = new AtomicInteger();
     AtomicLong written = new AtomicLong(dataStart);
     long[] reported = {dataStart}; // threads reach the lock in any order: progress only goes up
-    try (EarlyWriteback writeback = new EarlyWriteback(out)) {
+    boolean[] done = new boolean[entries.size()];
+    int[] prefixEnd = {0}; // tensors [0, prefixEnd) are all written
+    long[] verifiedEnd = {dataStart};
+    try (EarlyWriteback writeback = new EarlyWriteback(out, writeBack ? EarlyWriteback.STEP_BYTES : Long.MAX_VALUE)) {
       InParallel.run(threads, () -> {
         for (int i; (i = next.getAndIncrement()) < entries.size(); ) {
           try {
@@ -563,6 +655,17 @@ public final class TensorFileReader implements AutoCloseable {
               if (total > reported[0]) {
                 reported[0] = total;
                 progress.progress(total, header.originalSize());
+              }
+              done[i] = true;
+              if (i == prefixEnd[0]) {
+                while (prefixEnd[0] < done.length && done[prefixEnd[0]]) {
+                  prefixEnd[0]++;
+                }
+                long end = dataStart + entries.get(prefixEnd[0] - 1).end();
+                if (end > verifiedEnd[0]) { // an empty tensor adds nothing
+                  verifiedEnd[0] = end;
+                  verified.accept(end);
+                }
               }
             }
           } catch (IOException | RuntimeException ex) {
@@ -579,7 +682,7 @@ public final class TensorFileReader implements AutoCloseable {
    * {@code originalBytes()} bytes; to be given back once written). Encoded bytes are needed only
    * while the tensor decodes; a tensor larger than a thread's share decodes on several threads.
    */
-  private byte[] decodePooled(TensorFileEntry e, SafetensorsFile parent, int threads, ArrayPool encodedArrays,
+  private byte[] decodePooled(TensorFileEntry e, ParentTensors parent, int threads, ArrayPool encodedArrays,
       ArrayPool decodedArrays) {
     boolean wide = threads > 1 && e.originalBytes() * threads > header.originalSize();
     byte[] bytes = decodedArrays.take(checkedSize(e));
@@ -589,7 +692,7 @@ public final class TensorFileReader implements AutoCloseable {
     return bytes;
   }
 
-  private void decodeAll(FileChannel out, SafetensorsFile parent, int threads, ProgressListener progress) throws IOException {
+  private void decodeAll(FileChannel out, ParentTensors parent, int threads, ProgressListener progress) throws IOException {
     MessageDigest digest = TensorFileWriter.sha256();
     ByteBuffer prefix = TensorFileWriter.headerRegion(header.originalHeader());
     digest.update(prefix.duplicate());

@@ -266,6 +266,51 @@ class TensorFileTest {
     }
   }
 
+  /**
+   * Decompressing into a channel tells how far the output is verified while it is written: for a
+   * version 3 file first the header region, then growing to the end of each run of tensors from
+   * the start, up to the whole file; for an older file (checked by the SHA-256 of the whole output)
+   * once, at the end. The reader asks for every range of the tensor file before it reads it.
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 3})
+  void decompressingIntoAChannelReportsTheVerifiedPrefixAsItGrows(int threads) throws Exception {
+    Path input = generated(tmp, 7);
+    Path dhz = tmp.resolve("stream.dhz");
+    TensorFileWriter.compress(input, dhz, CompressOptions.defaults());
+    List<String> asked = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<Long> verified = new ArrayList<>(); // one call at a time
+    Path out = tmp.resolve("stream.safetensors");
+    try (TensorFileReader reader = TensorFileReader.open(dhz, (position, length) -> asked.add(position + "+" + length));
+        java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(out, java.nio.file.StandardOpenOption.CREATE_NEW,
+            java.nio.file.StandardOpenOption.WRITE)) {
+      reader.decompress(channel, null, threads, verified::add);
+      long headerRegion = 8 + reader.originalHeader().length;
+      List<Long> tensorEnds = new ArrayList<>();
+      for (TensorFileEntry e : reader.entries()) {
+        assertTrue(asked.contains(e.offset() + "+" + e.length()), "the encoding of " + e.name() + " must be asked for: " + asked);
+        tensorEnds.add(headerRegion + e.end());
+      }
+      assertEquals(headerRegion, verified.get(0), "the header region first: " + verified);
+      assertEquals(Files.size(input), verified.get(verified.size() - 1), "the whole file last: " + verified);
+      for (int i = 1; i < verified.size(); i++) {
+        assertTrue(verified.get(i) > verified.get(i - 1), "growing: " + verified);
+        assertTrue(tensorEnds.contains(verified.get(i)), "at the end of a tensor: " + verified);
+      }
+    }
+    assertArrayEquals(Files.readAllBytes(input), Files.readAllBytes(out));
+
+    List<Long> once = new ArrayList<>();
+    Path older = tmp.resolve("older.safetensors");
+    try (TensorFileReader reader = TensorFileReader.open(resource("golden-v2.dhz"));
+        java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(older, java.nio.file.StandardOpenOption.CREATE_NEW,
+            java.nio.file.StandardOpenOption.WRITE)) {
+      reader.decompress(channel, null, threads, once::add);
+    }
+    assertEquals(List.of(Files.size(resource("golden-v1.safetensors"))), once, "a version 2 file is verified only whole");
+    assertArrayEquals(Files.readAllBytes(resource("golden-v1.safetensors")), Files.readAllBytes(older));
+  }
+
   @Test
   void filesAreWrittenInVersion3() throws Exception {
     Path dhz = tmp.resolve("v3.dhz");
