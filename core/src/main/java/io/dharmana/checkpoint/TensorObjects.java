@@ -88,7 +88,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class TensorObjects implements AutoCloseable {
   /** Manifest attribute marking a tensor-coded object; its value is the coding ({@code dhz}). */
-  public static final String CODING = "tensor-file.coding";
+  public static final String CODING = ObjectManifest.TENSOR_FILE_CODING;
   /** Manifest attribute: the manifest id of the parent a delta-coded object was coded against. */
   public static final String BASE = "tensor-file.base";
   /** Manifest attribute: links from this object to the first of its chain stored whole. */
