@@ -160,14 +160,15 @@ public final class TensorObjects implements AutoCloseable {
       return info;
     }
     Map<String, String> user = new TreeMap<>(attributes);
-    user.keySet().removeAll(List.of(CODING, BASE, DEPTH, ObjectManifest.ENCODED_FROM_SIZE));
+    user.keySet().removeAll(List.of(CODING, BASE, DEPTH, ObjectManifest.ENCODED_FROM_SIZE, ObjectManifest.PUT_TO_PIPELINE));
     long putSize;
     try {
       putSize = Long.parseLong(size);
     } catch (NumberFormatException garbled) {
       putSize = info.size(); // a figure, not data: reads still decode the whole file
     }
-    return new ObjectInfo(info.name(), putSize, info.storedBytes(), "", info.created(), info.pipeline(), user,
+    return new ObjectInfo(info.name(), putSize, info.storedBytes(), "", info.created(),
+        attributes.getOrDefault(ObjectManifest.PUT_TO_PIPELINE, info.pipeline()), user,
         info.manifestId(), info.version(), info.lossy());
   }
 
@@ -213,6 +214,7 @@ public final class TensorObjects implements AutoCloseable {
       attributes.put(CODING, "dhz");
       attributes.put(DEPTH, Integer.toString(depth));
       attributes.put(ObjectManifest.ENCODED_FROM_SIZE, Long.toString(Files.size(input)));
+      attributes.put(ObjectManifest.PUT_TO_PIPELINE, options.pipeline().orElse(repository.descriptor().name()));
       parent.ifPresent(p -> attributes.put(BASE, p.manifestId()));
       // no whole-object SHA-256: it would be the .dhz file's; the tensor file checks the original itself
       PutOptions coded = options.withPipeline(CheckpointManager.ensurePipeline(repository)).withAttributes(attributes).withoutOriginalHash()

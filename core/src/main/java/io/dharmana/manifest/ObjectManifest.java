@@ -59,6 +59,18 @@ public record ObjectManifest(
    */
   public static final String TENSOR_FILE_CODING = "tensor-file.coding";
 
+  /**
+   * Attribute of an object stored through another pipeline than the one it was put to (a
+   * tensor-coded object, float-coded before the checkpoint pipeline stores it): the pipeline it was
+   * put to, which listings and costs name as its own.
+   */
+  public static final String PUT_TO_PIPELINE = "put.pipeline";
+
+  /** The pipeline the object was put to: {@link #PUT_TO_PIPELINE} where a writer recorded it, else the one it was stored through. */
+  public String putPipeline() {
+    return attributes.getOrDefault(PUT_TO_PIPELINE, pipeline);
+  }
+
   public ObjectManifest {
     Objects.requireNonNull(pipeline, "pipeline");
     Objects.requireNonNull(sha256, "sha256");

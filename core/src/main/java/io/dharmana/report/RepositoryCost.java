@@ -95,8 +95,9 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
     try (Stream<ObjectInfo> all = repo.list("")) {
       all.forEach(info -> {
         ObjectManifest m = repo.manifest(info.manifestId());
-        manifests.computeIfAbsent(m.pipeline(), k -> new ArrayList<>()).add(m);
-        byPipeline.computeIfAbsent(m.pipeline(), k -> new long[3]);
+        // a tensor-coded object is its bucket's pipeline's, though the checkpoint pipeline stores it
+        manifests.computeIfAbsent(m.putPipeline(), k -> new ArrayList<>()).add(m);
+        byPipeline.computeIfAbsent(m.putPipeline(), k -> new long[3]);
       });
     }
     Set<io.dharmana.chunk.ChunkId> counted = new HashSet<>();
