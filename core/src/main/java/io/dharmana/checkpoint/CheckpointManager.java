@@ -286,7 +286,8 @@ public final class CheckpointManager implements AutoCloseable {
 
   /** Whether {@code name} is one a checkpoint run writes, which other writers must leave alone. */
   public static boolean isRunObject(String name) {
-    return RUN_OBJECT.matcher(name).matches();
+    // the gateway asks for every name it lists and every key it is sent: most are not under ROOT
+    return name.startsWith(ROOT) && RUN_OBJECT.matcher(name).matches();
   }
 
   private ShardTable readShard(String name) {

@@ -146,13 +146,13 @@ final class Verifier {
     byte[] good = null;
     String keeper = null; // the tier of the good copy, for the messages
     Map<String, String> damaged = new LinkedHashMap<>();
-    List<String> holding = tiers.tiersHolding(key);
-    for (String tier : holding) {
+    // each tier asked by reading: an existence check first would be a second request per copy
+    for (String tier : tiers.tierNames()) {
       byte[] bytes;
       try {
         bytes = tiers.readFrom(tier, key);
-      } catch (NotFoundException gone) {
-        continue; // deleted since (a concurrent gc): not this check's concern
+      } catch (NotFoundException absent) {
+        continue; // this tier holds no copy (or a concurrent gc deleted it)
       } catch (CorruptDataException e) {
         damaged.put(tier, e.getMessage()); // a pack's checksum of the copy failed
         continue;
@@ -172,7 +172,7 @@ final class Verifier {
         damaged.put(tier, "SHA-256 of its " + bytes.length + " bytes is " + actual.abbrev() + ", not " + id.abbrev());
       }
     }
-    if (holding.isEmpty() || good == null && damaged.isEmpty() && unreachable.isEmpty()) {
+    if (good == null && damaged.isEmpty()) {
       problems.add(new VerifyResult.Problem(VerifyResult.Kind.MISSING, object, key, null,
           "no tier holds it (tiers " + tiers.tierNames() + (unreachable.isEmpty() ? "" : "; unreachable: " + unreachable) + ")", false));
       return null;
