@@ -113,8 +113,11 @@ final class StatCommand implements Callable<Integer> {
           Output.ratio(stats.compressionRatio()), Output.bytes(stats.dedupSavedBytes()));
       out.println("tiers");
       for (TierStats t : stats.tiers()) {
-        out.printf(Locale.ROOT, "  %-12s %12s in %7d objects; hits %d, misses %d, promoted %d, demoted %d%n", t.name(),
-            Output.bytes(t.bytesHeld()), t.objects(), t.hits(), t.misses(), t.promotions(), t.demotions());
+        // the counters are this process's: a stat reads nothing through the tiers before it takes them
+        boolean counted = t.hits() + t.misses() + t.promotions() + t.demotions() > 0;
+        out.printf(Locale.ROOT, "  %-12s %12s in %7d objects%s%n", t.name(), Output.bytes(t.bytesHeld()), t.objects(),
+            counted ? String.format(Locale.ROOT, "; hits %d, misses %d, promoted %d, demoted %d", t.hits(), t.misses(),
+                t.promotions(), t.demotions()) : "");
       }
       if (!recent.isEmpty()) {
         out.println("recent runs");

@@ -38,4 +38,25 @@ class StatCommandTest {
       assertTrue(moments > 0, "a recent run or the object's creation is shown:\n" + stat.out());
     }
   }
+
+  /**
+   * stat and report run in a process of their own: the tiers' hits were their own reads of every
+   * manifest ("hits 3" for 3 objects, "hit rate 100%"), read as the tiers' history.
+   */
+  @Test
+  void aReadOutDoesNotCountItsOwnReadsAsTierHits(@TempDir Path dir) throws Exception {
+    Path repo = dir.resolve("repo");
+    assertEquals(0, CompressCommandTest.run("init", repo.toString()).exit());
+    for (int i = 0; i < 3; i++) {
+      Path file = Files.write(dir.resolve("in" + i + ".bin"), new byte[10_000 * (i + 1)]);
+      Run put = CompressCommandTest.run("put", repo.toString(), "obj" + i, file.toString(), "--no-progress");
+      assertEquals(0, put.exit(), put.err());
+    }
+    Run stat = CompressCommandTest.run("stat", repo.toString());
+    assertEquals(0, stat.exit(), stat.err());
+    assertTrue(stat.out().contains("objects      3") && !stat.out().contains("hits"), stat.out());
+    Run report = CompressCommandTest.run("report", repo.toString());
+    assertEquals(0, report.exit(), report.err());
+    assertTrue(report.out().contains("tiers\n") && !report.out().contains("hit rate"), report.out());
+  }
 }
