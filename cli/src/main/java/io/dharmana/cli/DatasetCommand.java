@@ -149,11 +149,16 @@ public final class DatasetCommand implements Runnable {
       if (isS3(location)) {
         return s3(location);
       }
+      return Stores.local(packDirectory(location), fsync);
+    }
+
+    /** The directory a local {@code location} packs into: not a file. */
+    Path packDirectory(String location) {
       Path dir = local(location);
       if (Files.exists(dir) && !Files.isDirectory(dir)) {
         throw new InvalidDescriptorException("Cannot pack into " + dir + ": it is a file, not a directory");
       }
-      return Stores.local(dir, fsync);
+      return dir;
     }
 
     private Path local(String location) {
@@ -273,26 +278,32 @@ public final class DatasetCommand implements Runnable {
       long started = System.nanoTime();
       long finalTotal = total;
       java.util.function.Supplier<DatasetIndex> packing = () -> {
-        try (BlobStore store = location.create(out, fsync); Progress bar = Progress.start("pack " + Location.name(out), finalTotal, progress)) {
-          DatasetPacker.Builder builder = DatasetPacker.builder(store)
-              .stages(chain)
-              .shardSize(shard)
-              .blockSize((int) block)
-              .progress(new PackProgress() {
-                @Override
-                public void read(long samples, long bytes) {
-                  bar.progress(bytes, finalTotal);
-                }
-              });
-          if (threads != null) {
-            builder.threads(threads);
+        // one pack at a time into a local dataset: a pack removes the shards of one that did not
+        // finish, and of two at once the loser deleted the winner's shards, or its whole directory
+        try (PackLock lock = Location.isS3(out) ? null : PackLock.take(location.packDirectory(out))) {
+          try (BlobStore store = location.create(out, fsync); Progress bar = Progress.start("pack " + Location.name(out), finalTotal, progress)) {
+            DatasetPacker.Builder builder = DatasetPacker.builder(store)
+                .stages(chain)
+                .shardSize(shard)
+                .blockSize((int) block)
+                .progress(new PackProgress() {
+                  @Override
+                  public void read(long samples, long bytes) {
+                    bar.progress(bytes, finalTotal);
+                  }
+                });
+            if (threads != null) {
+              builder.threads(threads);
+            }
+            return builder.build().pack(from);
+          } catch (RuntimeException e) {
+            // missing when this command started, the directory may yet hold a dataset another pack
+            // committed before this one took the lock: it stays
+            if (created != null && !Files.exists(created.resolve(DatasetIndex.KEY))) {
+              io.dharmana.store.Stores.deleteTreeQuietly(created, false);
+            }
+            throw e;
           }
-          return builder.build().pack(from);
-        } catch (RuntimeException e) {
-          if (created != null) {
-            io.dharmana.store.Stores.deleteTreeQuietly(created, false);
-          }
-          throw e;
         }
       };
       // the directories made on the way to a new local dataset go too, where still empty (dataset pack a/b/ds)

@@ -54,6 +54,61 @@ class DatasetCommandTest {
     return src;
   }
 
+  /**
+   * A second pack into a directory another process is packing into is refused, and the first
+   * completes. Before, the second removed the first's shards as a failed pack's debris and packed
+   * its own (the first then failed, or committed an index whose shards were the second's); and
+   * where the directory did not exist yet, the one that failed deleted it with the other's
+   * committed dataset.
+   */
+  @Test
+  void aSecondPackIntoADirectoryBeingPackedIsRefusedAndTheFirstCompletes() throws Exception {
+    // JSON Lines of seeded words, coded at zstd 19: a pack of a few seconds
+    Random random = new Random(23);
+    String[] words = {"tensor", "shard", "epoch", "gradient", "chunk", "layer", "weight", "batch"};
+    Path lines = tmp.resolve("big.jsonl");
+    int samples = 60_000;
+    try (java.io.BufferedWriter w = Files.newBufferedWriter(lines)) {
+      for (int i = 0; i < samples; i++) {
+        StringBuilder text = new StringBuilder();
+        for (int j = 0; j < 20 + random.nextInt(40); j++) {
+          text.append(words[random.nextInt(words.length)]).append(random.nextInt(1000)).append(' ');
+        }
+        w.write("{\"id\":" + i + ",\"text\":\"" + text + "\"}\n");
+      }
+    }
+    Path ds = tmp.resolve("ds");
+    Process first = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "dataset", "pack", ds.toString(), "--from",
+        lines.toString(), "--stage", "zstd:level=19", "--shard-size", "256KiB", "--threads", "1", "--no-progress")
+        .redirectErrorStream(true).start();
+    try {
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+      while (!(Files.isDirectory(ds.resolve("shards")) && hasFile(ds.resolve("shards"))) && first.isAlive()
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertTrue(first.isAlive(), "the first pack is still writing shards");
+      assertEquals(Main.CONFLICT, run("pack", ds.toString(), "--from", sourceTree(5, 10).toString()), err.toString());
+      assertTrue(err.toString().contains("Cannot pack into " + ds + ": another 'dataset pack' is writing there"), err.toString());
+      assertTrue(first.isAlive(), "the second pack was refused while the first ran");
+      String output = new String(first.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertTrue(first.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), output);
+      assertEquals(0, first.exitValue(), output);
+    } finally {
+      first.destroyForcibly();
+    }
+    assertEquals(0, run("read", ds.toString(), "--json"), err.toString());
+    assertEquals(samples, new ObjectMapper().readTree(out.toString()).get("samples").asLong());
+    assertFalse(Files.exists(ds.resolve(".pack.lock")), "the lock goes with the pack");
+  }
+
+  private static boolean hasFile(Path dir) throws IOException {
+    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+      return files.findAny().isPresent();
+    }
+  }
+
   @Test
   void packInspectUnpackReadResumeBench() throws IOException {
     Path src = sourceTree(1, 120);
