@@ -109,6 +109,35 @@ class DatasetCommandTest {
     }
   }
 
+  /**
+   * A resumed loader follows the order its state records: a --shuffle, --rank, ... given otherwise
+   * beside --resume was ignored without a word (a rank resumed as another read that one's samples).
+   */
+  @Test
+  void resumeRefusesSettingsTheStateSaysOtherwise() throws IOException {
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", sourceTree(8, 60).toString(), "--shard-size", "100KiB"), err.toString());
+    Path state = tmp.resolve("state.json");
+    assertEquals(0, run("read", ds.toString(), "--batch", "5", "--shuffle", "9", "--rank", "1/2", "--max-batches", "2",
+        "--state-out", state.toString()), err.toString());
+    String[][] refused = {{"--shuffle", "10", "an epoch shuffled with seed 9; leave --shuffle out or give 9"},
+        {"--rank", "0/2", "has --rank 1/2; leave --rank out or give 1/2"},
+        {"--worker", "1/2", "has --worker 0/1; leave --worker out or give 0/1"},
+        {"--epoch", "3", "has --epoch 0; leave --epoch out or give 0"},
+        {"--shuffle-block", "100", "has --shuffle-block 65536; leave --shuffle-block out or give 65536"}};
+    for (String[] r : refused) {
+      assertEquals(Main.INVALID, run("read", ds.toString(), "--resume", state.toString(), r[0], r[1]), r[0] + ": " + out);
+      assertEquals("dharmana dataset read: Invalid " + r[0] + " " + r[1] + ": the --resume state " + state
+          + (r[0].equals("--shuffle") ? " continues " : " ") + r[2] + "\n", err.toString());
+      assertEquals("", out.toString(), "nothing was read");
+    }
+    // the state's own settings, or none: the rest of rank 1's part of the epoch
+    assertEquals(0, run("read", ds.toString(), "--resume", state.toString(), "--shuffle", "9", "--rank", "1/2", "--json"), err.toString());
+    assertEquals(30 - 10, new ObjectMapper().readTree(out.toString()).get("samples").asLong());
+    assertEquals(0, run("read", ds.toString(), "--resume", state.toString(), "--json"), err.toString());
+    assertEquals(30 - 10, new ObjectMapper().readTree(out.toString()).get("samples").asLong());
+  }
+
   @Test
   void packInspectUnpackReadResumeBench() throws IOException {
     Path src = sourceTree(1, 120);
