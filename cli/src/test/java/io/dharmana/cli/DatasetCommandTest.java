@@ -138,6 +138,33 @@ class DatasetCommandTest {
     assertEquals(30 - 10, new ObjectMapper().readTree(out.toString()).get("samples").asLong());
   }
 
+  /**
+   * Two directories packed together, each with a file of the same relative path: unpack wrote the
+   * second over the first and reported every sample restored. It now refuses, and OUT does not appear.
+   */
+  @Test
+  void unpackRefusesTwoSourcesThatRestoreTheSamePath() throws IOException {
+    Path first = Files.createDirectories(tmp.resolve("first"));
+    Path second = Files.createDirectories(tmp.resolve("second"));
+    Files.writeString(first.resolve("a.txt"), "one");
+    Files.writeString(first.resolve("b.txt"), "kept");
+    Files.writeString(second.resolve("a.txt"), "two");
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", first.toString(), "--from", second.toString()), err.toString());
+    Path restored = tmp.resolve("restored");
+    assertEquals(Main.CONFLICT, run("unpack", ds.toString(), restored.toString()), out.toString());
+    assertEquals("dharmana dataset unpack: Cannot unpack source second: a.txt is restored already, by an earlier source (sources: first,"
+        + " second); sources holding the same path cannot be unpacked into one directory\n", err.toString());
+    assertFalse(Files.exists(restored), "no half-restored tree");
+    // sources of distinct paths still unpack
+    Files.move(second.resolve("a.txt"), second.resolve("c.txt"));
+    Path ds2 = tmp.resolve("ds2");
+    assertEquals(0, run("pack", ds2.toString(), "--from", first.toString(), "--from", second.toString()), err.toString());
+    assertEquals(0, run("unpack", ds2.toString(), restored.toString()), err.toString());
+    assertEquals("one", Files.readString(restored.resolve("a.txt")));
+    assertEquals("two", Files.readString(restored.resolve("c.txt")));
+  }
+
   @Test
   void packInspectUnpackReadResumeBench() throws IOException {
     Path src = sourceTree(1, 120);
