@@ -149,11 +149,16 @@ public final class DatasetCommand implements Runnable {
       if (isS3(location)) {
         return s3(location);
       }
+      return Stores.local(packDirectory(location), fsync);
+    }
+
+    /** The directory a local {@code location} packs into: not a file. */
+    Path packDirectory(String location) {
       Path dir = local(location);
       if (Files.exists(dir) && !Files.isDirectory(dir)) {
         throw new InvalidDescriptorException("Cannot pack into " + dir + ": it is a file, not a directory");
       }
-      return Stores.local(dir, fsync);
+      return dir;
     }
 
     private Path local(String location) {
@@ -273,26 +278,32 @@ public final class DatasetCommand implements Runnable {
       long started = System.nanoTime();
       long finalTotal = total;
       java.util.function.Supplier<DatasetIndex> packing = () -> {
-        try (BlobStore store = location.create(out, fsync); Progress bar = Progress.start("pack " + Location.name(out), finalTotal, progress)) {
-          DatasetPacker.Builder builder = DatasetPacker.builder(store)
-              .stages(chain)
-              .shardSize(shard)
-              .blockSize((int) block)
-              .progress(new PackProgress() {
-                @Override
-                public void read(long samples, long bytes) {
-                  bar.progress(bytes, finalTotal);
-                }
-              });
-          if (threads != null) {
-            builder.threads(threads);
+        // one pack at a time into a local dataset: a pack removes the shards of one that did not
+        // finish, and of two at once the loser deleted the winner's shards, or its whole directory
+        try (PackLock lock = Location.isS3(out) ? null : PackLock.take(location.packDirectory(out))) {
+          try (BlobStore store = location.create(out, fsync); Progress bar = Progress.start("pack " + Location.name(out), finalTotal, progress)) {
+            DatasetPacker.Builder builder = DatasetPacker.builder(store)
+                .stages(chain)
+                .shardSize(shard)
+                .blockSize((int) block)
+                .progress(new PackProgress() {
+                  @Override
+                  public void read(long samples, long bytes) {
+                    bar.progress(bytes, finalTotal);
+                  }
+                });
+            if (threads != null) {
+              builder.threads(threads);
+            }
+            return builder.build().pack(from);
+          } catch (RuntimeException e) {
+            // missing when this command started, the directory may yet hold a dataset another pack
+            // committed before this one took the lock: it stays
+            if (created != null && !Files.exists(created.resolve(DatasetIndex.KEY))) {
+              io.dharmana.store.Stores.deleteTreeQuietly(created, false);
+            }
+            throw e;
           }
-          return builder.build().pack(from);
-        } catch (RuntimeException e) {
-          if (created != null) {
-            io.dharmana.store.Stores.deleteTreeQuietly(created, false);
-          }
-          throw e;
         }
       };
       // the directories made on the way to a new local dataset go too, where still empty (dataset pack a/b/ds)
@@ -472,6 +483,8 @@ public final class DatasetCommand implements Runnable {
 
   /** Loader options shared by read and bench. */
   static final class LoaderOptions {
+    @Spec CommandSpec spec; // this mixin's options: which were given
+
     @Option(names = "--batch", paramLabel = "B", defaultValue = "32", description = "Samples per batch (default: ${DEFAULT-VALUE}).")
     int batch;
 
@@ -513,7 +526,8 @@ public final class DatasetCommand implements Runnable {
     @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "10GiB", description = "Cache tier limit (default: ${DEFAULT-VALUE}).")
     String cacheSize;
 
-    @Option(names = "--resume", paramLabel = "STATE.json", description = "Continue from a state written by --state-out.")
+    @Option(names = "--resume", paramLabel = "STATE.json", description = "Continue from a state written by --state-out, with its "
+        + "epoch, shuffle seed and block, rank and worker (given otherwise, they are refused).")
     Path resume;
 
     @Option(names = "--max-batches", paramLabel = "N", description = "Stop after N batches.")
@@ -589,11 +603,14 @@ public final class DatasetCommand implements Runnable {
     /** The state of --resume, read once: each epoch's loader of a run starts from it. */
     private LoaderState resumed() throws IOException {
       if (resumedState == null) {
+        LoaderState state;
         try {
-          resumedState = LoaderState.parse(Files.readString(resume));
+          state = LoaderState.parse(Files.readString(resume));
         } catch (IllegalArgumentException e) {
           throw new IllegalArgumentException("Invalid --resume " + resume + ": " + e.getMessage(), e);
         }
+        refuseWhatTheStateSaysOtherwise(state);
+        resumedState = state;
       }
       return resumedState;
     }
@@ -604,6 +621,36 @@ public final class DatasetCommand implements Runnable {
       } catch (NumberFormatException e) {
         throw new IllegalArgumentException("Invalid --prefetch '" + prefetch + "': expected a number of batches (0..4096) or auto");
       }
+    }
+
+    /**
+     * The position a state records is one of the order its settings give: a loader resumed from it
+     * follows them, whatever else was given. Given otherwise (another --shuffle, --rank, ...),
+     * they were ignored without a word, and a rank resumed as another rank read its samples.
+     */
+    private void refuseWhatTheStateSaysOtherwise(LoaderState s) {
+      if (given("--shuffle") && (!s.shuffle() || seed != s.seed())) {
+        throw new IllegalArgumentException("Invalid --shuffle " + seed + ": the --resume state " + resume + " continues "
+            + (s.shuffle() ? "an epoch shuffled with seed " + s.seed() + "; leave --shuffle out or give " + s.seed()
+                : "an epoch in dataset order; leave --shuffle out"));
+      }
+      refuseOtherwise("--shuffle-block", String.valueOf(shuffleBlock), String.valueOf(s.shuffleBlock()), s);
+      refuseOtherwise("--epoch", String.valueOf(epoch), String.valueOf(s.epoch()), s);
+      int[] r = fraction(rank, "--rank");
+      refuseOtherwise("--rank", r[0] + "/" + r[1], s.rank() + "/" + s.worldSize(), s);
+      int[] w = fraction(worker, "--worker");
+      refuseOtherwise("--worker", w[0] + "/" + w[1], s.worker() + "/" + s.workers(), s);
+    }
+
+    private void refuseOtherwise(String option, String value, String stateValue, LoaderState s) {
+      if (given(option) && !value.equals(stateValue)) {
+        throw new IllegalArgumentException("Invalid " + option + " " + value + ": the --resume state " + resume + " has " + option + " "
+            + stateValue + "; leave " + option + " out or give " + stateValue);
+      }
+    }
+
+    private boolean given(String option) {
+      return spec != null && !spec.findOption(option).originalStringValues().isEmpty();
     }
 
     static int[] fraction(String text, String option) {

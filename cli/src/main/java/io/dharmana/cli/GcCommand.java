@@ -15,8 +15,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "gc", mixinStandardHelpOptions = true,
     description = {"Delete manifests and chunks that no object references any more.",
         "Only data older than the grace period is deleted, so writers in flight are safe.",
-        "Packs mostly holding deleted chunks are rewritten, and small packs (many small puts seal one each)",
-        "are merged into full ones; a gateway serving the repository meanwhile finds the moved chunks."})
+        "Packs mostly holding deleted chunks are rewritten, and small packs (many small puts seal one each) "
+            + "are merged into full ones; a gateway serving the repository meanwhile finds the moved chunks."})
 final class GcCommand implements Callable<Integer> {
   /** Manifests or chunks from which a phase takes long enough (about a second or more) for a bar by default. */
   private static final long WORTH_SHOWING = 10_000;

@@ -35,7 +35,7 @@ final class GetCommand implements Callable<Integer> {
   @Option(names = {"-o", "--output"}, paramLabel = "FILE",
       description = "Write to FILE (atomically: a temporary file renamed when complete and verified); a directory (one that"
           + " exists, or FILE ending in '/', made if missing) gets the file named as NAME's last segment, as cp does."
-          + " Default: standard output.")
+          + " Default (or '-', as put reads '-'): standard output.")
   Path output;
 
   @Option(names = {"-r", "--recursive"}, description = "Read every object under the prefix NAME (e.g. runs/7/) into the"
@@ -61,6 +61,9 @@ final class GetCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    if (output != null && output.toString().equals("-")) {
+      output = null; // as put takes '-' for standard input: not a file named '-'
+    }
     if (json && output == null) {
       // checked before the repository is opened: nothing is read for a command line that cannot be served
       throw new InvalidDescriptorException("Invalid --json: the object's bytes go to standard output without -o;"

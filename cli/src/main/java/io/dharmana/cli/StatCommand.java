@@ -5,6 +5,7 @@ import io.dharmana.manifest.ObjectManifest;
 import io.dharmana.metrics.MetricsSnapshot;
 import io.dharmana.metrics.PipelineMetrics;
 import io.dharmana.metrics.StageStats;
+import io.dharmana.metrics.Timestamps;
 import io.dharmana.checkpoint.TensorObjects;
 import io.dharmana.repo.ObjectInfo;
 import io.dharmana.repo.Repository;
@@ -73,7 +74,7 @@ final class StatCommand implements Callable<Integer> {
           out.printf("sha256     %s%n", info.sha256().isEmpty()
               ? "not recorded (written without the whole-object hash, as the S3 gateway does; every chunk is verified by its SHA-256 id)"
               : info.sha256());
-          out.printf("created    %s%n", info.created());
+          out.printf("created    %s%n", Timestamps.toSecond(info.created()));
           out.printf("manifest   %s%n", info.manifestId());
           if (!info.attributes().isEmpty()) {
             out.printf("attributes %s%n", info.attributes());
@@ -112,14 +113,17 @@ final class StatCommand implements Callable<Integer> {
           Output.ratio(stats.compressionRatio()), Output.bytes(stats.dedupSavedBytes()));
       out.println("tiers");
       for (TierStats t : stats.tiers()) {
-        out.printf(Locale.ROOT, "  %-12s %12s in %7d objects; hits %d, misses %d, promoted %d, demoted %d%n", t.name(),
-            Output.bytes(t.bytesHeld()), t.objects(), t.hits(), t.misses(), t.promotions(), t.demotions());
+        // the counters are this process's: a stat reads nothing through the tiers before it takes them
+        boolean counted = t.hits() + t.misses() + t.promotions() + t.demotions() > 0;
+        out.printf(Locale.ROOT, "  %-12s %12s in %7d objects%s%n", t.name(), Output.bytes(t.bytesHeld()), t.objects(),
+            counted ? String.format(Locale.ROOT, "; hits %d, misses %d, promoted %d, demoted %d", t.hits(), t.misses(),
+                t.promotions(), t.demotions()) : "");
       }
       if (!recent.isEmpty()) {
         out.println("recent runs");
       }
       for (MetricsSnapshot run : recent) {
-        out.printf(Locale.ROOT, "  %s  %s  %s logical%n", run.end(), run.operation(),
+        out.printf(Locale.ROOT, "  %s  %s  %s logical%n", Timestamps.toSecond(run.end()), run.operation(),
             Output.bytes(Math.max(run.counter(PipelineMetrics.LOGICAL_BYTES), run.counter(PipelineMetrics.READ_BYTES))));
         for (StageStats s : run.stages()) {
           out.printf(Locale.ROOT, "    %-7s %-18s %12s -> %12s  %8.3f s  %10s  ratio %s%n", s.direction(), s.stage(),

@@ -28,7 +28,8 @@ final class VerifyCommand implements Callable<Integer> {
   Path repo;
 
   @Parameters(index = "1", arity = "0..1", paramLabel = "PREFIX", defaultValue = "",
-      description = "Check only the objects whose names start with this (default: all).")
+      description = "Check only the objects whose names start with this (default: all); one that no name starts with"
+          + " is not found (exit 3).")
   String prefix;
 
   @Option(names = "--repair", description = "Replace each damaged copy with a good copy another tier holds.")
@@ -47,6 +48,10 @@ final class VerifyCommand implements Callable<Integer> {
     try (Repository r = Repository.open(repo);
         Progress bar = Progress.counting("verify", " blobs", WORTH_SHOWING, progress)) {
       result = r.verify(prefix, repair, bar);
+    }
+    if (!prefix.isEmpty() && result.objects() == 0) {
+      // as rm -r answers it: a mistyped prefix checked nothing, which is not "sound"
+      throw new io.dharmana.NotFoundException("Cannot verify " + prefix + ": no object's name starts with it (nothing was checked)");
     }
     PrintWriter out = spec.commandLine().getOut();
     if (json) {

@@ -54,6 +54,117 @@ class DatasetCommandTest {
     return src;
   }
 
+  /**
+   * A second pack into a directory another process is packing into is refused, and the first
+   * completes. Before, the second removed the first's shards as a failed pack's debris and packed
+   * its own (the first then failed, or committed an index whose shards were the second's); and
+   * where the directory did not exist yet, the one that failed deleted it with the other's
+   * committed dataset.
+   */
+  @Test
+  void aSecondPackIntoADirectoryBeingPackedIsRefusedAndTheFirstCompletes() throws Exception {
+    // JSON Lines of seeded words, coded at zstd 19: a pack of a few seconds
+    Random random = new Random(23);
+    String[] words = {"tensor", "shard", "epoch", "gradient", "chunk", "layer", "weight", "batch"};
+    Path lines = tmp.resolve("big.jsonl");
+    int samples = 60_000;
+    try (java.io.BufferedWriter w = Files.newBufferedWriter(lines)) {
+      for (int i = 0; i < samples; i++) {
+        StringBuilder text = new StringBuilder();
+        for (int j = 0; j < 20 + random.nextInt(40); j++) {
+          text.append(words[random.nextInt(words.length)]).append(random.nextInt(1000)).append(' ');
+        }
+        w.write("{\"id\":" + i + ",\"text\":\"" + text + "\"}\n");
+      }
+    }
+    Path ds = tmp.resolve("ds");
+    Process first = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "dataset", "pack", ds.toString(), "--from",
+        lines.toString(), "--stage", "zstd:level=19", "--shard-size", "256KiB", "--threads", "1", "--no-progress")
+        .redirectErrorStream(true).start();
+    try {
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+      while (!(Files.isDirectory(ds.resolve("shards")) && hasFile(ds.resolve("shards"))) && first.isAlive()
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertTrue(first.isAlive(), "the first pack is still writing shards");
+      assertEquals(Main.CONFLICT, run("pack", ds.toString(), "--from", sourceTree(5, 10).toString()), err.toString());
+      assertTrue(err.toString().contains("Cannot pack into " + ds + ": another 'dataset pack' is writing there"), err.toString());
+      assertTrue(first.isAlive(), "the second pack was refused while the first ran");
+      String output = new String(first.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertTrue(first.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), output);
+      assertEquals(0, first.exitValue(), output);
+    } finally {
+      first.destroyForcibly();
+    }
+    assertEquals(0, run("read", ds.toString(), "--json"), err.toString());
+    assertEquals(samples, new ObjectMapper().readTree(out.toString()).get("samples").asLong());
+    assertFalse(Files.exists(ds.resolve(".pack.lock")), "the lock goes with the pack");
+  }
+
+  private static boolean hasFile(Path dir) throws IOException {
+    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+      return files.findAny().isPresent();
+    }
+  }
+
+  /**
+   * A resumed loader follows the order its state records: a --shuffle, --rank, ... given otherwise
+   * beside --resume was ignored without a word (a rank resumed as another read that one's samples).
+   */
+  @Test
+  void resumeRefusesSettingsTheStateSaysOtherwise() throws IOException {
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", sourceTree(8, 60).toString(), "--shard-size", "100KiB"), err.toString());
+    Path state = tmp.resolve("state.json");
+    assertEquals(0, run("read", ds.toString(), "--batch", "5", "--shuffle", "9", "--rank", "1/2", "--max-batches", "2",
+        "--state-out", state.toString()), err.toString());
+    String[][] refused = {{"--shuffle", "10", "an epoch shuffled with seed 9; leave --shuffle out or give 9"},
+        {"--rank", "0/2", "has --rank 1/2; leave --rank out or give 1/2"},
+        {"--worker", "1/2", "has --worker 0/1; leave --worker out or give 0/1"},
+        {"--epoch", "3", "has --epoch 0; leave --epoch out or give 0"},
+        {"--shuffle-block", "100", "has --shuffle-block 65536; leave --shuffle-block out or give 65536"}};
+    for (String[] r : refused) {
+      assertEquals(Main.INVALID, run("read", ds.toString(), "--resume", state.toString(), r[0], r[1]), r[0] + ": " + out);
+      assertEquals("dharmana dataset read: Invalid " + r[0] + " " + r[1] + ": the --resume state " + state
+          + (r[0].equals("--shuffle") ? " continues " : " ") + r[2] + "\n", err.toString());
+      assertEquals("", out.toString(), "nothing was read");
+    }
+    // the state's own settings, or none: the rest of rank 1's part of the epoch
+    assertEquals(0, run("read", ds.toString(), "--resume", state.toString(), "--shuffle", "9", "--rank", "1/2", "--json"), err.toString());
+    assertEquals(30 - 10, new ObjectMapper().readTree(out.toString()).get("samples").asLong());
+    assertEquals(0, run("read", ds.toString(), "--resume", state.toString(), "--json"), err.toString());
+    assertEquals(30 - 10, new ObjectMapper().readTree(out.toString()).get("samples").asLong());
+  }
+
+  /**
+   * Two directories packed together, each with a file of the same relative path: unpack wrote the
+   * second over the first and reported every sample restored. It now refuses, and OUT does not appear.
+   */
+  @Test
+  void unpackRefusesTwoSourcesThatRestoreTheSamePath() throws IOException {
+    Path first = Files.createDirectories(tmp.resolve("first"));
+    Path second = Files.createDirectories(tmp.resolve("second"));
+    Files.writeString(first.resolve("a.txt"), "one");
+    Files.writeString(first.resolve("b.txt"), "kept");
+    Files.writeString(second.resolve("a.txt"), "two");
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", first.toString(), "--from", second.toString()), err.toString());
+    Path restored = tmp.resolve("restored");
+    assertEquals(Main.CONFLICT, run("unpack", ds.toString(), restored.toString()), out.toString());
+    assertEquals("dharmana dataset unpack: Cannot unpack source second: a.txt is restored already, by an earlier source (sources: first,"
+        + " second); sources holding the same path cannot be unpacked into one directory\n", err.toString());
+    assertFalse(Files.exists(restored), "no half-restored tree");
+    // sources of distinct paths still unpack
+    Files.move(second.resolve("a.txt"), second.resolve("c.txt"));
+    Path ds2 = tmp.resolve("ds2");
+    assertEquals(0, run("pack", ds2.toString(), "--from", first.toString(), "--from", second.toString()), err.toString());
+    assertEquals(0, run("unpack", ds2.toString(), restored.toString()), err.toString());
+    assertEquals("one", Files.readString(restored.resolve("a.txt")));
+    assertEquals("two", Files.readString(restored.resolve("c.txt")));
+  }
+
   @Test
   void packInspectUnpackReadResumeBench() throws IOException {
     Path src = sourceTree(1, 120);

@@ -288,7 +288,7 @@ class GetCommandTest {
 
   /** Without -o the object's bytes are the output: JSON there would be mixed into them, so it is refused before anything is read. */
   @Test
-  void jsonWithoutAnOutputFileIsAUsageError() {
+  void jsonWithoutAnOutputFileIsAUsageError() throws java.io.IOException {
     // a small object: were the refusal gone, its bytes would go to this JVM's standard output
     try (Repository r = Repository.open(repo)) {
       r.put("small", new ByteArrayInputStream(new byte[] {7}), PutOptions.defaults());
@@ -304,6 +304,18 @@ class GetCommandTest {
     exit = Main.commandLine("get").setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
         .execute("get", dir.resolve("no-repo").toString(), "small", "--json");
     assertEquals(Main.INVALID, exit, err.toString());
+    // '-o -' is standard output, as put reads '-' as standard input: before, a file named '-' was written
+    Path dash = Path.of("-");
+    try {
+      StringWriter dashErr = new StringWriter();
+      exit = Main.commandLine("get").setOut(new PrintWriter(out)).setErr(new PrintWriter(dashErr))
+          .execute("get", repo.toString(), "small", "-o", "-", "--json", "--no-progress");
+      assertEquals(Main.INVALID, exit, dashErr.toString());
+      assertTrue(dashErr.toString().startsWith("dharmana get: Invalid --json"), dashErr.toString());
+      assertFalse(Files.exists(dash), "no file named '-'");
+    } finally {
+      Files.deleteIfExists(dash);
+    }
   }
 
   @Test

@@ -76,4 +76,20 @@ class HelpTextTest {
     assertTrue(err.toString().startsWith("dharmana help: Unknown command 'dataset pak': 'dharmana dataset'"
         + " has the subcommands pack, "), err.toString());
   }
+
+  /** Each line of a command's description starts a sentence: gc's help broke one over two lines. */
+  @Test
+  void noDescriptionLineContinuesTheOneBefore() {
+    List<CommandLine> all = new ArrayList<>(List.of(Main.commandLine()));
+    for (int i = 0; i < all.size(); i++) {
+      all.addAll(all.get(i).getSubcommands().values());
+    }
+    for (CommandLine c : all) {
+      String[] lines = c.getCommandSpec().usageMessage().description();
+      for (int i = 1; i < lines.length; i++) {
+        assertFalse(!lines[i].isEmpty() && Character.isLowerCase(lines[i].charAt(0)),
+            c.getCommandSpec().qualifiedName() + ": '" + lines[i - 1] + "' / '" + lines[i] + "'");
+      }
+    }
+  }
 }

@@ -54,7 +54,14 @@ class VerifyCommandTest {
     assertEquals(1, text.exit());
     assertTrue(text.out().contains("lost     chunks/") && text.out().contains("(object models/weights.bin)")
         && text.out().contains("NOT READABLE"), text.out());
+    Path other = Files.write(dir.resolve("other.bin"), new byte[] {1, 2, 3});
+    assertEquals(0, CompressCommandTest.run("put", repo.toString(), "datasets/other.bin", other.toString(), "--no-progress").exit());
     Run elsewhere = CompressCommandTest.run("verify", repo.toString(), "datasets/");
     assertEquals(0, elsewhere.exit(), "a prefix limits the check: " + elsewhere.out());
+    assertTrue(elsewhere.out().startsWith("verified 1 object: "), elsewhere.out());
+    // a prefix no name starts with checked nothing: not "sound" with exit 0, as a mistyped one was
+    Run nothing = CompressCommandTest.run("verify", repo.toString(), "model/");
+    assertEquals(Main.NOT_FOUND, nothing.exit(), nothing.out());
+    assertEquals("dharmana verify: Cannot verify model/: no object's name starts with it (nothing was checked)\n", nothing.err());
   }
 }

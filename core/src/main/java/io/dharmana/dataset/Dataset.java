@@ -108,6 +108,9 @@ public final class Dataset implements AutoCloseable {
    * sample is checked against the SHA-256 recorded at pack time.
    *
    * @throws CorruptDataException naming the shard and sample if a sample fails verification
+   * @throws io.dharmana.AlreadyExistsException naming the path when two sources restore the same
+   *     one (two directories holding a file of the same relative path, two JSON Lines files of
+   *     one name), or {@code out} holds it already: no restored file is written over another
    */
   public void unpack(Path out, TarRestore tarRestore) {
     try {
@@ -115,10 +118,10 @@ public final class Dataset implements AutoCloseable {
       for (SourceInfo source : index.sources()) {
         switch (source.kind()) {
           case SourceInfo.DIR -> unpackDirectory(source, out);
-          case SourceInfo.JSONL -> unpackJsonLines(source, out.resolve(safeName(source.name())));
+          case SourceInfo.JSONL -> unpackJsonLines(source, out, out.resolve(safeName(source.name())));
           case SourceInfo.TAR -> {
             if (tarRestore == TarRestore.ARCHIVE) {
-              unpackTar(source, out.resolve(safeName(source.name())));
+              unpackTar(source, out, out.resolve(safeName(source.name())));
             } else {
               unpackTarMembers(source, out.resolve(safeName(source.name().replaceFirst("\\.tar$", ""))));
             }
@@ -158,14 +161,14 @@ public final class Dataset implements AutoCloseable {
       Sample s = verified(i);
       Path file = out.resolve(safeRelative(s.key()));
       Files.createDirectories(file.getParent());
-      try (OutputStream o = Files.newOutputStream(file)) {
+      try (OutputStream o = createNew(source, out, file)) {
         writeFields(s, o);
       }
     }
   }
 
-  private void unpackJsonLines(SourceInfo source, Path file) throws IOException {
-    try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {
+  private void unpackJsonLines(SourceInfo source, Path out, Path file) throws IOException {
+    try (OutputStream o = new BufferedOutputStream(createNew(source, out, file), 1 << 20)) {
       for (long i = source.firstSample(); i < source.firstSample() + source.samples(); i++) {
         writeFields(verified(i), o);
         byte[] restore = restore(i);
@@ -180,8 +183,8 @@ public final class Dataset implements AutoCloseable {
     }
   }
 
-  private void unpackTar(SourceInfo source, Path file) throws IOException {
-    try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {
+  private void unpackTar(SourceInfo source, Path out, Path file) throws IOException {
+    try (OutputStream o = new BufferedOutputStream(createNew(source, out, file), 1 << 20)) {
       for (long i = source.firstSample(); i < source.firstSample() + source.samples(); i++) {
         Sample s = verified(i);
         DataInputStream r = new DataInputStream(new ByteArrayInputStream(restore(i)));
@@ -217,6 +220,22 @@ public final class Dataset implements AutoCloseable {
           writeBuffer(field.getValue(), o);
         }
       }
+    }
+  }
+
+  /**
+   * A restored file, which must not exist yet: opened with the defaults, a later source's file of
+   * the same path (two directories packed, each with an a.txt) replaced an earlier one's without a
+   * word, and unpack reported every sample restored.
+   */
+  private OutputStream createNew(SourceInfo source, Path out, Path file) throws IOException {
+    try {
+      return Files.newOutputStream(file, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      // without the cause, whose message is the path in the staging directory a command restores into
+      throw new io.dharmana.AlreadyExistsException("Cannot unpack source " + source.name() + ": " + out.relativize(file)
+          + " is restored already, by an earlier source (sources: " + index.sources().stream().map(SourceInfo::name)
+              .collect(java.util.stream.Collectors.joining(", ")) + "); sources holding the same path cannot be unpacked into one directory");
     }
   }
 

@@ -159,7 +159,10 @@ public final class DatasetPacker {
   }
 
   /**
-   * Packs {@code inputs} in order and commits the dataset.
+   * Packs {@code inputs} in order and commits the dataset. Packs into one prefix must run one at a
+   * time: a pack first removes the shards there that no index commits (what a pack that did not
+   * finish left), which of a pack running meanwhile are its own ({@code dharmana dataset pack}
+   * locks a local directory for its pack).
    *
    * @throws AlreadyExistsException if a dataset (an index) already exists at the prefix
    * @throws IllegalArgumentException if the inputs hold no sample: nothing is committed

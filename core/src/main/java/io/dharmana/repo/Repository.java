@@ -21,6 +21,7 @@ import io.dharmana.stage.StageContext;
 import io.dharmana.stage.Stages;
 import io.dharmana.store.BlobStore;
 import io.dharmana.store.Stores;
+import io.dharmana.store.TierStats;
 import io.dharmana.store.TieredStore;
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,6 +34,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,6 +92,11 @@ public final class Repository implements AutoCloseable {
           return size() > 1024;
         }
       });
+  /**
+   * Per tier, the counters that {@link #stats()} calls caused with their own reads (of every
+   * manifest), which they take out of the counters they report: not this process's work.
+   */
+  private final Map<String, TierStats> statsReads = new HashMap<>();
   private volatile boolean closed;
 
   private Repository(Path root, PipelineDescriptor descriptor, Clock clock) {
@@ -748,6 +755,25 @@ public final class Repository implements AutoCloseable {
   /** Totals over everything the repository holds. */
   public RepositoryStats stats() {
     return RepositoryStats.of(this, meta);
+  }
+
+  /**
+   * The tiers' counters as {@code before} a statistics pass's reads, without the reads of earlier
+   * passes; records what this pass read ({@code after} minus {@code before}) for the next ones.
+   * Work of other threads during a pass is taken out with it.
+   */
+  synchronized List<TierStats> tierStatsWithoutStatsReads(List<TierStats> before, List<TierStats> after) {
+    List<TierStats> result = new ArrayList<>(before.size());
+    for (int i = 0; i < before.size(); i++) {
+      TierStats b = before.get(i);
+      TierStats earlier = statsReads.get(b.name());
+      result.add(earlier == null ? b : b.minus(earlier));
+      TierStats read = after.get(i).minus(b);
+      statsReads.put(b.name(), earlier == null ? read : new TierStats(b.name(), 0, 0, earlier.hits() + read.hits(),
+          earlier.misses() + read.misses(), earlier.promotions() + read.promotions(), earlier.demotions() + read.demotions(),
+          earlier.bytesPromoted() + read.bytesPromoted(), earlier.bytesDemoted() + read.bytesDemoted()));
+    }
+    return result;
   }
 
   /** Waits until background copies to lower tiers are done. */

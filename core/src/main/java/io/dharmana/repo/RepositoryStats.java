@@ -32,7 +32,8 @@ import java.util.stream.Stream;
  * @param uniqueStoredBytes stored size of the distinct chunks live objects reference
  * @param chunkBytes stored bytes of all chunks in the store, including garbage not yet collected
  * @param chunks distinct chunks in the store
- * @param tiers per-tier distribution
+ * @param tiers per-tier distribution; the counters (hits, misses, promotions, demotions) are those
+ *     of this process's work, not of the reads that take statistics
  * @param includedObjects live unnamed objects: reachable only through the includes of live ones
  * @param logicalBytesByPipeline {@code logicalBytes} split by the pipeline that wrote each object
  * @param includedLogicalBytesByPipeline of those, the unnamed objects' (a checkpoint's tensors:
@@ -87,6 +88,9 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
   }
 
   static RepositoryStats of(Repository repo, BlobStore meta) {
+    // the tiers' counters as the process's own work left them, without the reads of every manifest
+    // below (nor an earlier pass's): counted, they made a fresh 'stat' report a hit per object
+    List<TierStats> before = repo.tiers().stats();
     long objects = 0;
     long logical = 0;
     long referenced = 0;
@@ -132,6 +136,7 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
       }
       pending.addAll(m.includes());
     }
+    List<TierStats> tiers = repo.tierStatsWithoutStatsReads(before, repo.tiers().stats());
     long uniqueBytes = unique.values().stream().mapToLong(Integer::longValue).sum();
     long chunkBytes = 0;
     long chunkCount = 0;
@@ -144,7 +149,7 @@ public record RepositoryStats(long objects, long logicalBytes, long referencedSt
         chunkCount++;
       }
     }
-    return new RepositoryStats(objects, logical, referenced, uniqueBytes, chunkBytes, chunkCount, repo.tiers().stats(), included, byPipeline,
+    return new RepositoryStats(objects, logical, referenced, uniqueBytes, chunkBytes, chunkCount, tiers, included, byPipeline,
         includedByPipeline, unlisted);
   }
 }

@@ -30,8 +30,10 @@ import java.util.stream.Stream;
  * <p>A pipeline's stored bytes are the distinct chunks its live objects reference; a chunk shared
  * by several pipelines is counted once, for the first pipeline (in {@link Repository#pipelines()}
  * order) that references it, so the pipelines' stored bytes add up to the repository's unique
- * stored bytes. A pipeline's monthly cost is its stored bytes at the tiers' blended price (their
- * total cost over the bytes they hold).
+ * stored bytes. A pipeline's monthly cost is its stored bytes at the tiers' blended price: their
+ * total cost over the distinct bytes they hold, so that a byte two tiers hold costs both copies
+ * and the pipelines' costs add up to the tiers' but for what no live object references
+ * (manifests, garbage).
  *
  * @param tiers the tiers' cost and the raw comparison (requests and retrievals are not counted:
  *     the repository does not know next month's traffic)
@@ -83,8 +85,10 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
     }
     List<TierUsage> usage = tierUsage(stats, specs, logicalTotal);
     CostReport tierCost = CostModel.of(prices).monthly(usage);
-    long held = stats.tiers().stream().mapToLong(TierStats::bytesHeld).sum();
-    double perByte = held == 0 ? 0 : tierCost.total() / held;
+    // a byte several tiers hold (write-through, or written back and not yet demoted) is billed
+    // in each: its price is what all its copies cost, so the pipelines' costs add up to the tiers'
+    long distinct = distinctBytesHeld(repo);
+    double perByte = distinct == 0 ? 0 : tierCost.total() / distinct;
     double rawPerByte = prices.baseline().storagePerGbMonth() / 1e9;
 
     Map<String, long[]> byPipeline = new LinkedHashMap<>();
@@ -122,6 +126,16 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
       pipelines.add(new PipelineCost(e.getKey(), f[0], steps, f[1], f[2], f[2] * perByte, f[1] * rawPerByte));
     }
     return new RepositoryCost(tierCost, pipelines, stats, logicalTotal, storedTotal);
+  }
+
+  /**
+   * Bytes of the distinct blobs (chunks, manifests, garbage) the repository's tiers hold, each
+   * counted once however many tiers hold a copy; a tier that cannot be listed now is left out.
+   */
+  private static long distinctBytesHeld(Repository repo) {
+    try (Stream<io.dharmana.store.BlobInfo> blobs = repo.tiers().list("", unlisted -> {})) {
+      return blobs.mapToLong(io.dharmana.store.BlobInfo::size).sum();
+    }
   }
 
   /**

@@ -178,12 +178,17 @@ public record RepositoryReport(
         Figures.usd(cost.rawMonthly()), cost.tiers().raw().priceClass(), Figures.percent1(cost.tiers().savedFraction())));
     out.append("tiers\n");
     for (TierStats t : stats.tiers()) {
-      out.append(String.format(Locale.ROOT, "  %-12s %12s in %6d %s; hit rate %s (%d hit%s, %d miss%s); promoted %d, demoted %d%n",
-          t.name(), Figures.bytes(t.bytesHeld()), t.objects(), Figures.objects(t.objects()).trim(),
-          // no read tried the tier: no rate, as the HTML page shows it
-          t.hits() + t.misses() == 0 ? "-" : Figures.percent(t.hitRate()), t.hits(), t.hits() == 1 ? "" : "s",
-          t.misses(), t.misses() == 1 ? "" : "es",
-          t.promotions(), t.demotions()));
+      out.append(String.format(Locale.ROOT, "  %-12s %12s in %6d %s", t.name(), Figures.bytes(t.bytesHeld()), t.objects(),
+          Figures.objects(t.objects()).trim()));
+      // the counters are the reporting process's own work (a demo's run, a gateway's): a report
+      // run on its own has none to show
+      if (t.hits() + t.misses() + t.promotions() + t.demotions() > 0) {
+        out.append(String.format(Locale.ROOT, "; hit rate %s (%d hit%s, %d miss%s); promoted %d, demoted %d",
+            // no read tried the tier: no rate, as the HTML page shows it
+            t.hits() + t.misses() == 0 ? "-" : Figures.percent(t.hitRate()), t.hits(), t.hits() == 1 ? "" : "s",
+            t.misses(), t.misses() == 1 ? "" : "es", t.promotions(), t.demotions()));
+      }
+      out.append('\n');
     }
     List<UtilizationPoint> util = utilization();
     if (!util.isEmpty()) {

@@ -172,9 +172,11 @@ public final class EmulatedAccelerator<T> implements ComputationRuntime<T> {
     if (epoch != null) {
       epochs.add(epoch.close(end));
     }
-    boolean any = waits.getTotalCount() > 0;
-    return new AcceleratorStats(count, compute, overrun, wait, count > 1 ? end - firstEnd : 0, firstWait, any ? waits.getValueAtPercentile(50) : 0,
-        any ? waits.getValueAtPercentile(99) : 0, maxWait, epochs);
+    // a percentile is the top of its histogram bucket (3 digits), which may lie above the longest
+    // wait measured: never report a p99 longer than the max
+    long p50 = waits.getTotalCount() > 0 ? Math.min(waits.getValueAtPercentile(50), maxWait) : 0;
+    long p99 = waits.getTotalCount() > 0 ? Math.min(waits.getValueAtPercentile(99), maxWait) : 0;
+    return new AcceleratorStats(count, compute, overrun, wait, count > 1 ? end - firstEnd : 0, firstWait, p50, p99, maxWait, epochs);
   }
 
   /** The figures of the epoch in progress. */

@@ -1,6 +1,7 @@
 package io.dharmana.repo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dharmana.chunk.ChunkId;
 import io.dharmana.manifest.ChunkRef;
@@ -10,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -66,6 +68,38 @@ class RepositoryStatsTest {
       assertEquals(referenced, stats.referencedStoredBytes(), context);
       assertEquals(unique.values().stream().mapToLong(Integer::longValue).sum(), stats.uniqueStoredBytes(), context);
       assertEquals(shared.manifest().storedBytes(), stats.dedupSavedBytes(), "the copy's chunks are the shared object's: " + context);
+    }
+  }
+
+  /**
+   * The tiers' counters are the process's work, not the reads that take the statistics: a fresh
+   * process's stats of a repository of 20 objects reported 20 hits (its own reads of their
+   * manifests), and each call more.
+   */
+  @Test
+  void takingTheStatisticsCountsNoTierReads() {
+    Random random = new Random(17);
+    try (Repository r = Repository.init(dir, RepositoryTest.zstd())) {
+      for (int i = 0; i < 20; i++) {
+        r.put("objects/" + i, new SyntheticData(random.nextLong(), 10_000 + random.nextInt(50_000)), PutOptions.defaults());
+      }
+    }
+    try (Repository r = Repository.open(dir)) {
+      for (int round = 0; round < 2; round++) {
+        RepositoryStats stats = r.stats();
+        assertEquals(20, stats.objects());
+        for (io.dharmana.store.TierStats t : stats.tiers()) {
+          assertEquals(0, t.hits() + t.misses() + t.promotions() + t.demotions(), "round " + round + ": " + t);
+          assertTrue(t.objects() > 20 && t.bytesHeld() > 0, t.toString());
+        }
+      }
+      // the process's own reads still count
+      try (java.io.InputStream in = r.open("objects/3")) {
+        in.readAllBytes();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      assertTrue(r.stats().tiers().get(0).hits() > 0, r.stats().tiers().toString());
     }
   }
 }

@@ -92,4 +92,40 @@ class RepositoryCostTest {
       assertTrue(cost.toText().contains("storage savings: "), why);
     }
   }
+
+  /**
+   * Two tiers that each hold every chunk (written through): a pipeline's bytes cost both copies, so
+   * a repository of one pipeline costs per pipeline what it costs per tier, but for its manifests.
+   */
+  @Test
+  void aPipelinesCostCountsTheCopiesEveryTierHolds(@TempDir Path dir) {
+    Random random = new Random(41);
+    StorageDescriptor storage = StorageDescriptor.builder()
+        .stage(StageSpec.of("zstd", Map.of()))
+        .tier(TierSpec.local("fast", "tiers/fast"))
+        .tier(TierSpec.builder("slow", "local").location("tiers/slow").priceClass("local-hdd").build())
+        .placement(new io.dharmana.descriptor.PlacementPolicy("fast", "through", true))
+        .build();
+    try (Repository repo = Repository.init(dir.resolve("repo"), PipelineDescriptor.of("two-tiers", storage))) {
+      for (int i = 0; i < 4; i++) {
+        repo.put("data/" + i, new ByteArrayInputStream(text(random, 300_000 + random.nextInt(100_000))), PutOptions.defaults());
+      }
+      repo.flush();
+      RepositoryCost cost = RepositoryCost.of(repo, PriceTable.defaults());
+      RepositoryStats stats = cost.stats();
+      String why = cost.toText();
+      long manifestBytes;
+      try (java.util.stream.Stream<io.dharmana.store.BlobInfo> manifests = repo.tiers().list("manifests/")) {
+        manifestBytes = manifests.mapToLong(io.dharmana.store.BlobInfo::size).sum();
+      }
+      for (TierStats t : stats.tiers()) {
+        assertEquals(stats.uniqueStoredBytes() + manifestBytes, t.bytesHeld(), "each tier holds a copy of everything\n" + why);
+      }
+      RepositoryCost.PipelineCost only = cost.pipelines().get(0);
+      assertEquals(stats.uniqueStoredBytes(), only.storedBytes(), why);
+      // $0.03 + $0.01 per GB-month for each stored byte: both copies
+      assertEquals(only.storedBytes() / 1e9 * (0.03 + 0.01), only.monthly(), 1e-12, why);
+      assertEquals(cost.monthly() * stats.uniqueStoredBytes() / (stats.uniqueStoredBytes() + manifestBytes), only.monthly(), 1e-12, why);
+    }
+  }
 }
