@@ -16,9 +16,8 @@ import java.util.Arrays;
  * than rANS, which {@link PlaneCoder} weighs against the speed.
  *
  * <p>Format: the code lengths (see {@link #lengthsBytes}), the byte length of each stream as a
- * varint, then the streams. Each stream holds
- * its codes LSB-first, bit-reversed so the decoder indexes its table with the low bits, and ends
- * with zero bits to a whole byte.
+ * varint, then the streams. Each stream holds its codes LSB-first, bit-reversed so the decoder
+ * indexes its table with the low bits, and ends with zero bits to a whole byte.
  */
 final class HuffmanCoder {
   static final int MAX_BITS = 11;
@@ -106,14 +105,8 @@ final class HuffmanCoder {
    * subnormals, 255 for NaNs and infinities) that would otherwise cost 4 bits per value between.
    */
   private static int lengthsBytes(int[] lengths) {
-    int first = 0;
-    while (lengths[first] == 0) {
-      first++;
-    }
-    int last = 255;
-    while (lengths[last] == 0) {
-      last--;
-    }
+    int first = firstCoded(lengths);
+    int last = lastCoded(lengths);
     long bits = 0;
     for (int s = first; s <= last; s++) {
       bits += 4;
@@ -126,6 +119,22 @@ final class HuffmanCoder {
     return 2 + (int) ((bits + 7) / 8);
   }
 
+  private static int firstCoded(int[] lengths) {
+    int s = 0;
+    while (lengths[s] == 0) {
+      s++;
+    }
+    return s;
+  }
+
+  private static int lastCoded(int[] lengths) {
+    int s = 255;
+    while (lengths[s] == 0) {
+      s--;
+    }
+    return s;
+  }
+
   /** How many symbols after the absent symbol {@code s}, up to {@code last}, are absent too. */
   private static int absentAfter(int[] lengths, int s, int last) {
     int run = 0;
@@ -136,14 +145,8 @@ final class HuffmanCoder {
   }
 
   private static void writeLengths(int[] lengths, ByteSink out) {
-    int first = 0;
-    while (lengths[first] == 0) {
-      first++;
-    }
-    int last = 255;
-    while (lengths[last] == 0) {
-      last--;
-    }
+    int first = firstCoded(lengths);
+    int last = lastCoded(lengths);
     out.writeByte(first);
     out.writeByte(last);
     BitWriter bw = new BitWriter(out);
