@@ -233,7 +233,7 @@ class PythonDatasetReaderTest {
     Path ds = pack(sources(), "ds", "float-split");
     Result r = read(ds, Map.of());
     assertEquals(2, r.exit, r.out);
-    assertTrue(r.err.startsWith("dharmana_dataset: stage float-split (version 2) cannot be read from Python; readable: byte-planes,"
+    assertTrue(r.err.startsWith("dharmana_dataset: stage float-split (version 3) cannot be read from Python; readable: byte-planes,"
         + " checksum, lz4, zstd."), r.err);
   }
 }

@@ -7,7 +7,7 @@ import io.dharmana.stage.Stages;
 import java.util.Map;
 import org.junit.jupiter.api.Nested;
 
-/** The stage contract for {@code float-split}: auto in both versions (they encode differently), and one explicit dtype. */
+/** The stage contract for {@code float-split}: auto in every version (they encode differently), and one explicit dtype. */
 class FloatSplitStageContractTest {
 
   @Nested
@@ -23,6 +23,14 @@ class FloatSplitStageContractTest {
     @Override
     protected Stage newStage() {
       return Stages.create(new StageSpec("float-split", 1, Map.of()), StageContext.system());
+    }
+  }
+
+  @Nested
+  class AutoVersion2 extends StageContractTest {
+    @Override
+    protected Stage newStage() {
+      return Stages.create(new StageSpec("float-split", 2, Map.of()), StageContext.system());
     }
   }
 

@@ -87,7 +87,8 @@ final class ChunkCoder {
   /** Buffers up to this size are kept per thread; a huge tensor's is left to the collector. */
   private static final int KEPT_SINK_BYTES = 8 << 20;
 
-  static void encode(Layout layout, int size, byte[] cur, byte[] par, int n, double minSaving, ByteSink out, Scratch sc) {
+  static void encode(
+      Layout layout, int size, byte[] cur, byte[] par, int n, double minSaving, int format, ByteSink out, Scratch sc) {
     int bytes = n * size;
     int start = out.position();
     int mode = MODE_SPLIT;
@@ -105,9 +106,9 @@ final class ChunkCoder {
     }
     out.writeByte(mode);
     if (mode == MODE_SPLIT) {
-      codePlanes(layout, size, cur, n, minSaving, out, sc);
+      codePlanes(layout, size, cur, n, minSaving, format, out, sc);
     } else {
-      codePlanes(Layout.BYTES, size, delta(mode, cur, par, n, size, sc), n, minSaving, out, sc);
+      codePlanes(Layout.BYTES, size, delta(mode, cur, par, n, size, sc), n, minSaving, format, out, sc);
     }
     if (out.position() - start > bytes + 1) {
       out.truncate(start);
@@ -177,13 +178,14 @@ final class ChunkCoder {
     return bits;
   }
 
-  private static void codePlanes(Layout layout, int size, byte[] data, int n, double minSaving, ByteSink out, Scratch sc) {
+  private static void codePlanes(
+      Layout layout, int size, byte[] data, int n, double minSaving, int format, ByteSink out, Scratch sc) {
     int count = layout.planes(size);
     byte[][] planes = sc.planes(count, n);
     split(layout, size, data, n, planes);
     sc.plane.newChunk();
     for (int p = 0; p < count; p++) {
-      PlaneCoder.encode(planes[p], n, planes, layout.contexts(p), layout.noiseBits(p), minSaving, out, sc.plane);
+      PlaneCoder.encode(planes[p], n, planes, layout.contexts(p, format), layout.noiseBits(p), minSaving, format, out, sc.plane);
     }
   }
 

@@ -14,7 +14,9 @@ import java.util.stream.IntStream;
  * integers) the bytes of the element, most significant first. Each plane of each chunk is
  * entropy-coded (static rANS) with tables fitted to that chunk, optionally conditioned on a
  * context the decoder already knows (the previous exponent, the element's exponent, the more
- * significant byte), or kept raw or constant when that is cheaper. With a parent (the same tensor
+ * significant byte), or kept raw or constant when that is cheaper. Since format 2, a plane whose
+ * best coding is close to what a Huffman code takes is Huffman-coded instead, which decodes
+ * several times faster. With a parent (the same tensor
  * in a base checkpoint), each chunk may instead be coded as the byte planes of the XOR or of the
  * integer difference of the bit patterns, whichever is estimated to be smallest.
  *
@@ -36,18 +38,29 @@ import java.util.stream.IntStream;
  * parent through the stage SPI, so deltas are used through this class only.
  */
 public final class FloatCodec {
-  static final int FORMAT_VERSION = 1;
+  /** The format written: 2 adds Huffman-coded planes. Format 1 is still read, and written on request. */
+  static final int FORMAT_VERSION = 2;
 
   private static final ThreadLocal<ChunkCoder.Scratch> SCRATCH = ThreadLocal.withInitial(ChunkCoder.Scratch::new);
 
   private final FloatCodecOptions options;
+  private final int format;
 
-  private FloatCodec(FloatCodecOptions options) {
+  private FloatCodec(FloatCodecOptions options, int format) {
     this.options = options;
+    this.format = format;
   }
 
   public static FloatCodec create(FloatCodecOptions options) {
-    return new FloatCodec(Objects.requireNonNull(options, "options"));
+    return create(options, FORMAT_VERSION);
+  }
+
+  /** A codec writing format {@code format}: 1 for stage versions that must write what they always wrote. */
+  static FloatCodec create(FloatCodecOptions options, int format) {
+    if (format != 1 && format != FORMAT_VERSION) {
+      throw new IllegalArgumentException("Invalid float coding format " + format + ": must be 1 or " + FORMAT_VERSION);
+    }
+    return new FloatCodec(Objects.requireNonNull(options, "options"), format);
   }
 
   public FloatCodecOptions options() {
@@ -131,7 +144,7 @@ public final class FloatCodec {
   private void encodeInto(
       ByteSink out, Layout layout, int size, ByteBuffer data, ByteBuffer parentOrNull, int length, int chunkElements,
       long elements, int chunks, ChunkCoder.Scratch sc) {
-    out.writeByte(FORMAT_VERSION);
+    out.writeByte(format);
     out.writeByte(layout.code);
     out.writeByte(size);
     out.writeVarint(length);
@@ -140,7 +153,7 @@ public final class FloatCodec {
       byte[][] coded = new byte[chunks][];
       inParallel(chunks, c -> {
         ByteSink sink = new ByteSink((int) Math.min((long) chunkElements * size, length) + 1024);
-        encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, options.minPlaneSaving(), sink);
+        encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, sink);
         coded[c] = sink.toByteArray();
       });
       for (byte[] c : coded) {
@@ -152,7 +165,7 @@ public final class FloatCodec {
       try {
         for (int c = 0; c < chunks; c++) {
           sink.truncate(0);
-          encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, options.minPlaneSaving(), sink);
+          encodeChunk(layout, size, data, parentOrNull, c, chunkElements, elements, sink);
           out.writeVarint(sink.position());
           out.write(sink.array(), 0, sink.position());
         }
@@ -177,9 +190,8 @@ public final class FloatCodec {
     });
   }
 
-  private static void encodeChunk(
-      Layout layout, int size, ByteBuffer data, ByteBuffer parent, int c, int chunkElements, long elements, double minSaving,
-      ByteSink sink) {
+  private void encodeChunk(
+      Layout layout, int size, ByteBuffer data, ByteBuffer parent, int c, int chunkElements, long elements, ByteSink sink) {
     ChunkCoder.Scratch sc = SCRATCH.get();
     int n = (int) Math.min(chunkElements, elements - (long) c * chunkElements);
     int bytes = n * size;
@@ -191,7 +203,7 @@ public final class FloatCodec {
       par = sc.par(bytes);
       parent.get(parent.position() + off, par, 0, bytes);
     }
-    ChunkCoder.encode(layout, size, cur, par, n, minSaving, sink, sc);
+    ChunkCoder.encode(layout, size, cur, par, n, options.minPlaneSaving(), format, sink, sc);
   }
 
   /**
@@ -237,8 +249,9 @@ public final class FloatCodec {
 
   private static void readVersion(ByteSource in) {
     int version = in.readByte();
-    if (version != FORMAT_VERSION) {
-      throw new CorruptDataException("Cannot decode float coding: format version " + version + " is not " + FORMAT_VERSION);
+    if (version != 1 && version != FORMAT_VERSION) {
+      throw new CorruptDataException(
+          "Cannot decode float coding: format version " + version + " is not 1 or " + FORMAT_VERSION + ", the ones this build reads");
     }
   }
 

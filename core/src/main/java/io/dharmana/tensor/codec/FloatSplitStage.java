@@ -39,6 +39,8 @@ final class FloatSplitStage implements Stage {
    * version must get a form byte of its own here.
    */
   static final int FORM_FLOAT = 1;
+  /** Version 3's float coding: a {@link FloatCodec} stream of format 2 (Huffman-coded planes). */
+  static final int FORM_FLOAT_2 = 2;
   /** A zstd frame (as the {@code zstd} stage version 1 at level 3 writes it) follows. */
   static final int FORM_ZSTD = 0x5A;
   /** The bytes follow as they are. */
@@ -66,12 +68,14 @@ final class FloatSplitStage implements Stage {
 
   private final Kind kind;
   private final StageSpec spec;
-  private final FloatCodec codec = FloatCodec.create(FloatCodecOptions.DEFAULT);
+  private final FloatCodec codec;
   private final Stage zstd = Stages.create(ZSTD, StageContext.system());
 
   FloatSplitStage(Kind kind, StageSpec spec) {
     this.kind = kind;
     this.spec = spec;
+    // Versions 1 and 2 write what they always wrote: the same block stays the same chunk.
+    this.codec = FloatCodec.create(FloatCodecOptions.DEFAULT, spec.version() >= 3 ? FloatCodec.FORMAT_VERSION : 1);
   }
 
   @Override
@@ -184,11 +188,12 @@ final class FloatSplitStage implements Stage {
     }
     int form = encoded[0] & 0xFF;
     return switch (form) {
-      case FORM_FLOAT -> decodeFloat(encoded);
+      case FORM_FLOAT, FORM_FLOAT_2 -> decodeFloat(encoded);
       case FORM_ZSTD -> zstd.decode(Arrays.copyOfRange(encoded, 1, encoded.length));
       case FORM_STORED -> Arrays.copyOfRange(encoded, 1, encoded.length);
       default -> throw new CorruptDataException("Cannot decode " + spec + " version " + spec.version() + ": form byte 0x"
-          + Integer.toHexString(form) + " is none of 0x" + Integer.toHexString(FORM_FLOAT) + " (float coding), 0x"
+          + Integer.toHexString(form) + " is none of 0x" + Integer.toHexString(FORM_FLOAT) + " and 0x"
+          + Integer.toHexString(FORM_FLOAT_2) + " (float coding), 0x"
           + Integer.toHexString(FORM_ZSTD) + " (zstd), 0x" + Integer.toHexString(FORM_STORED) + " (stored)");
     };
   }

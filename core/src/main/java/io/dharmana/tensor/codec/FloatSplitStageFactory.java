@@ -20,7 +20,9 @@ import java.util.Set;
  * zstd, which finds the repeats the plane coder cannot, and is stored as it is when zstd cannot
  * shrink it; a block of floats is coded once, in the layout that codes a sample of it smallest
  * (see {@code FloatSplitStage#encodeAuto}). An explicit dtype writes the float coding, as version
- * 1 did. Version 2 reads what version 1 wrote.
+ * 1 did. Version 3 (current) is version 2 with the float coding of {@link FloatCodec} format 2,
+ * whose Huffman-coded planes decode faster; its form byte is that format's first byte, 2. Each
+ * version reads what the earlier ones wrote, and writes what it always wrote.
  *
  * <p>Deltas against a parent checkpoint are not a stage: the stage SPI has no way to hand a stage
  * the parent, so the tensor file format and the checkpoint store call {@link FloatCodec#encode}
@@ -28,7 +30,7 @@ import java.util.Set;
  */
 public final class FloatSplitStageFactory implements StageFactory {
   public static final String NAME = "float-split";
-  static final int VERSION = 2;
+  static final int VERSION = 3;
 
   @Override
   public String name() {
@@ -47,7 +49,7 @@ public final class FloatSplitStageFactory implements StageFactory {
 
   @Override
   public String description() {
-    return "lossless float coding: exponent / sign+mantissa planes, rANS with exponent contexts; zstd for blocks that are not floats";
+    return "lossless float coding: exponent / sign+mantissa planes, rANS with exponent contexts or Huffman; zstd for blocks that are not floats";
   }
 
   @Override

@@ -65,7 +65,7 @@ class FloatCodecDamageTest {
     byte[] foreign = encoded.clone();
     foreign[0] = 9;
     CorruptDataException version = assertThrows(CorruptDataException.class, () -> FloatCodec.decodedLength(foreign));
-    assertEquals("Cannot decode float coding: format version 9 is not 1", version.getMessage());
+    assertEquals("Cannot decode float coding: format version 9 is not 1 or 2, the ones this build reads", version.getMessage());
   }
 
   private static byte[] damage(Random r, byte[] encoded) {
