@@ -263,7 +263,12 @@ final class PlaneCoder {
       writeRaw(sym, n, out);
       return;
     }
-    if (format >= 2 && HuffmanCoder.fit(hist0, sc.huffman) <= bestBits * (1 + HUFFMAN_MAX_LOSS)) {
+    // A Huffman code takes at least the plane's order-0 entropy: where a context codes the plane
+    // below that by more than the loss allowed, fitting a code (a sort and a tree per plane, 5% of
+    // encoding a delta) cannot change the choice. The margin covers the entropy's float rounding.
+    boolean huffmanMayDo = format >= 2
+        && (bestCtx == CTX_NONE || entropyBits(hist0, 0) * (1 - 1e-6) <= bestBits * (1 + HUFFMAN_MAX_LOSS));
+    if (huffmanMayDo && HuffmanCoder.fit(hist0, sc.huffman) <= bestBits * (1 + HUFFMAN_MAX_LOSS)) {
       out.writeByte(MODE_HUFFMAN);
       HuffmanCoder.encode(sym, n, out, sc.huffman);
       return;
