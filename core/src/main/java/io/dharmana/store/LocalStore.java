@@ -10,6 +10,7 @@ import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
@@ -413,6 +414,10 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
         Files.createDirectory(d);
       } catch (FileAlreadyExistsException e) {
         if (!Files.isDirectory(d)) {
+          if (!Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
+            // a concurrent delete removed it again as empty: the commit tries again
+            throw new NoSuchFileException(d.toString());
+          }
           throw new IOException(
               "Cannot create directory " + d + ": a blob holds that name, so it cannot also be a key prefix", e);
         }
