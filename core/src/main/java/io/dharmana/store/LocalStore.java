@@ -10,7 +10,6 @@ import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
@@ -158,32 +157,11 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
       return false;
     }
     try {
-      boolean deleted = Files.deleteIfExists(file);
-      if (deleted) {
-        removeEmptyDirectories(file.getParent());
-      }
-      return deleted;
+      return Files.deleteIfExists(file);
     } catch (DirectoryNotEmptyException e) {
       return false;
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot delete " + key + " in " + root + ": " + e.getMessage(), e);
-    }
-  }
-
-  /**
-   * Removes {@code dir} and its parents below the root while they are empty. A packed tier's
-   * deletion marks ({@code dead/<pack>/...}) and a repository's per-object directories would
-   * otherwise pile up empty after the blobs in them are gone (1,541 directories, 19 MB, under one
-   * tier's {@code dead/} after a day of packs and gc). A commit that made a directory this removes
-   * before linking into it links again ({@link #linkUnflushed}).
-   */
-  private void removeEmptyDirectories(Path dir) {
-    for (Path d = dir; d != null && d.startsWith(root) && !d.equals(root); d = d.getParent()) {
-      try {
-        Files.delete(d);
-      } catch (IOException notEmptyOrGone) {
-        return; // holds other blobs (or a commit is linking into it), or another delete removed it
-      }
     }
   }
 
@@ -305,8 +283,8 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
   private void linkUnflushed(String key, Path target, Path file) throws IOException {
     Path parent = target.getParent();
     for (int attempt = 1; ; attempt++) {
+      createDirectories(parent);
       try {
-        createDirectories(parent);
         Files.createLink(target, file);
         break;
       } catch (FileAlreadyExistsException e) {
@@ -316,8 +294,7 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
         }
         throw new AlreadyExistsException("Cannot commit " + key + ": a blob with this key already exists in " + root, e);
       } catch (NoSuchFileException e) {
-        // A concurrent delete removed a directory it had emptied (removeEmptyDirectories) between
-        // this one's creation and the link, or the creation of the next one down; try again.
+        // A concurrent cleanup removed a directory between creating and linking; try again.
         if (attempt == COMMIT_ATTEMPTS) {
           throw e;
         }
@@ -414,10 +391,6 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
         Files.createDirectory(d);
       } catch (FileAlreadyExistsException e) {
         if (!Files.isDirectory(d)) {
-          if (!Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
-            // a concurrent delete removed it again as empty: the commit tries again
-            throw new NoSuchFileException(d.toString());
-          }
           throw new IOException(
               "Cannot create directory " + d + ": a blob holds that name, so it cannot also be a key prefix", e);
         }
@@ -444,8 +417,8 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
       for (String key : keys) {
         Path target = path(key);
         for (int attempt = 1; ; attempt++) {
+          createDirectories(target.getParent(), changed);
           try {
-            createDirectories(target.getParent(), changed);
             Files.createFile(target);
             changed.add(target.getParent());
           } catch (FileAlreadyExistsException e) {
