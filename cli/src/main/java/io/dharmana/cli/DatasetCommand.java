@@ -324,9 +324,10 @@ public final class DatasetCommand implements Runnable {
       if (json) {
         Output.json(o, index);
       } else {
-        o.printf(Locale.ROOT, "packed %s (%s) from %s into %s of %s stored (%s) in %.2f s, %s%n",
+        // the stored size is the dataset's, not each shard's: "into 4 shards of 236 MiB stored" read as 236 MiB apiece
+        o.printf(Locale.ROOT, "packed %s (%s) from %s into %s, %s stored%s (%s) in %.2f s, %s%n",
             Output.count(index.samples(), "sample"), Output.bytes(index.bytes()), Output.count(index.sources().size(), "input"),
-            Output.count(index.shards().size(), "shard"), Output.bytes(index.storedBytes()),
+            Output.count(index.shards().size(), "shard"), Output.bytes(index.storedBytes()), index.shards().size() > 1 ? " in all" : "",
             index.storedBytes() == 0 ? "-" : Output.ratio((double) index.bytes() / index.storedBytes()), seconds, mb(index.bytes(), seconds));
         o.flush();
       }

@@ -272,6 +272,24 @@ class DatasetCommandTest {
     assertEquals("two", Files.readString(restored.resolve("c.txt")));
   }
 
+  /**
+   * The pack's summary gives the stored size of all its shards, which it cannot be mistaken for
+   * the size of each: before, "into 4 shards of 236 MiB stored".
+   */
+  @Test
+  void packSaysTheStoredSizeIsThatOfAllShards() throws IOException {
+    Path src = sourceTree(11, 60);
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", src.toString(), "--shard-size", "200KiB"), err.toString());
+    String summary = out.toString();
+    assertEquals(0, run("inspect", ds.toString(), "--json"), err.toString());
+    JsonNode index = new ObjectMapper().readTree(out.toString());
+    int shards = index.get("shards").size();
+    assertTrue(shards > 1, "seed 11: several shards: " + shards);
+    String expected = ") from 1 input into " + shards + " shards, " + Output.bytes(index.get("storedBytes").asLong()) + " stored in all (";
+    assertTrue(summary.startsWith("packed 60 samples (") && summary.contains(expected), expected + " in " + summary);
+  }
+
   @Test
   void packInspectUnpackReadResumeBench() throws IOException {
     Path src = sourceTree(1, 120);
@@ -428,7 +446,7 @@ class DatasetCommandTest {
     assertTrue(err.toString().contains("Invalid --block-size '8GiB': allowed is 1 B .. 2 GiB - 1"), err.toString());
     // one input, one shard: not "1 input(s) into 1 shard(s)"
     assertEquals(0, run("pack", tmp.resolve("one").toString(), "--from", src.toString()), err.toString());
-    assertTrue(out.toString().startsWith("packed 4 samples (") && out.toString().contains(") from 1 input into 1 shard of "), out.toString());
+    assertTrue(out.toString().startsWith("packed 4 samples (") && out.toString().contains(") from 1 input into 1 shard, "), out.toString());
     assertEquals(0, run("inspect", tmp.resolve("one").toString()), err.toString());
     assertTrue(out.toString().contains(" in 1 shard, ratio "), out.toString());
     assertEquals(0, run("unpack", tmp.resolve("one").toString(), tmp.resolve("one-back").toString()), err.toString());
