@@ -274,7 +274,8 @@ public final class DatasetCommand implements Runnable {
       StageChain chain = specs.isEmpty() ? new StageChain(List.of()) : Stages.chain(specs, StageContext.system());
       long total = 0;
       for (Path p : from) {
-        total += inputBytes(p);
+        long bytes = inputBytes(p);
+        total = total < 0 || bytes < 0 ? -1 : total + bytes;
       }
       long shard = size(shardSize, "--shard-size");
       long block = size(blockSize, "--block-size");
@@ -349,9 +350,10 @@ public final class DatasetCommand implements Runnable {
               + "(it was killed), run this one again with --break-lock to remove the lock");
     }
 
+    /** The bytes of an input; -1 for a named pipe's, unknown until it is read. */
     static long inputBytes(Path p) throws IOException {
       if (!Files.isDirectory(p)) {
-        return Files.size(p);
+        return Files.isRegularFile(p) ? Files.size(p) : -1;
       }
       try (Stream<Path> s = Files.walk(p)) {
         return s.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();

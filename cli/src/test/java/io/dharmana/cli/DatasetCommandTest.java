@@ -290,6 +290,53 @@ class DatasetCommandTest {
     assertTrue(summary.startsWith("packed 60 samples (") && summary.contains(expected), expected + " in " + summary);
   }
 
+  /**
+   * JSON Lines from a named pipe are packed as from a file (a writer in another thread feeds it);
+   * a pipe that is not named .jsonl, or a .tar one (read with seeks), is refused as what it is,
+   * with what is allowed. Before, a pipe got "no such file or directory", of a path that exists.
+   */
+  @Test
+  void jsonLinesFromANamedPipeArePackedAndOtherPipesRefusedAsPipes() throws Exception {
+    Path lines = wordsJsonl(tmp.resolve("words.jsonl"), 2_000);
+    Path fifo = mkfifo(tmp.resolve("pipe.jsonl"));
+    Thread writer = new Thread(() -> {
+      try (java.io.OutputStream o = Files.newOutputStream(fifo)) {
+        Files.copy(lines, o);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    writer.setDaemon(true);
+    writer.start();
+    Path ds = tmp.resolve("ds");
+    assertEquals(Main.OK, run("pack", ds.toString(), "--from", fifo.toString(), "--shard-size", "64KiB"), err.toString());
+    writer.join();
+    assertEquals(Main.OK, run("unpack", ds.toString(), tmp.resolve("back").toString()), err.toString());
+    assertArrayEquals(Files.readAllBytes(lines), Files.readAllBytes(tmp.resolve("back").resolve("pipe.jsonl")));
+
+    for (String name : List.of("samples", "shard.tar")) {
+      Path pipe = mkfifo(tmp.resolve(name));
+      Path refused = tmp.resolve("refused");
+      assertEquals(Main.INVALID, run("pack", refused.toString(), "--from", pipe.toString()), err.toString());
+      assertEquals("dharmana dataset pack: Invalid input " + pipe + ": it is a named pipe (FIFO); allowed are a directory, a .jsonl file"
+          + " or a .tar (WebDataset) shard, and from a pipe JSON Lines only (a .tar is read with seeks), named .jsonl or .ndjson\n",
+          err.toString());
+      assertFalse(Files.exists(refused), "a failed pack leaves no directory");
+    }
+  }
+
+  private static Path mkfifo(Path path) throws Exception {
+    Process mkfifo;
+    try {
+      mkfifo = new ProcessBuilder("mkfifo", path.toString()).redirectErrorStream(true).start();
+    } catch (IOException e) {
+      Assumptions.assumeTrue(false, "no mkfifo here: " + e.getMessage());
+      throw e;
+    }
+    Assumptions.assumeTrue(mkfifo.waitFor() == 0, "mkfifo failed");
+    return path;
+  }
+
   @Test
   void packInspectUnpackReadResumeBench() throws IOException {
     Path src = sourceTree(1, 120);
