@@ -337,6 +337,19 @@ class DatasetCommandTest {
     return path;
   }
 
+  /** ls of a dataset directory points at dataset inspect; before, it suggested making a repository there with init. */
+  @Test
+  void lsOfADatasetDirectorySuggestsDatasetInspect() throws IOException {
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", sourceTree(12, 5).toString()), err.toString());
+    CompressCommandTest.Run ls = CompressCommandTest.run("ls", ds.toString());
+    assertEquals(Main.NOT_FOUND, ls.exit(), ls.err());
+    assertEquals("dharmana ls: Cannot open repository " + ds + ": no dharmana.yaml there; it holds index.json, as a dataset"
+        + " 'dharmana dataset pack' made does (look into it with: dharmana dataset inspect " + ds + ")\n", ls.err());
+    Path empty = Files.createDirectories(tmp.resolve("empty"));
+    assertTrue(CompressCommandTest.run("ls", empty.toString()).err().contains("(create one with: dharmana init " + empty + ")"));
+  }
+
   @Test
   void packInspectUnpackReadResumeBench() throws IOException {
     Path src = sourceTree(1, 120);
