@@ -82,6 +82,27 @@ class VisibilityCommandsTest {
     assertEquals(2 * node.get("monthly").asDouble(), new ObjectMapper().readTree(priced.out()).get("monthly").asDouble(), 1e-12);
   }
 
+  /**
+   * A repository whose data did not compress stores a few bytes more than it holds: the report
+   * says it saved 0.0%, not "-0.0%".
+   */
+  @Test
+  void reportPrintsNoNegativeZeroPercent(@TempDir Path dir) throws Exception {
+    Path root = dir.resolve("repo");
+    byte[] noise = new byte[300_000];
+    new Random(SEED).nextBytes(noise);
+    try (Repository repo = Repository.init(root, Repository.defaultPipeline())) {
+      repo.put("noise.bin", new ByteArrayInputStream(noise), PutOptions.defaults());
+      RepositoryStats stats = repo.stats();
+      long overhead = stats.uniqueStoredBytes() - stats.logicalBytes();
+      assertTrue(overhead > 0 && overhead * 2000 < stats.logicalBytes(), "seed " + SEED + ": stored a hair more than held: " + stats);
+    }
+    Run r = run(new ReportCommand(), root.toString());
+    assertEquals(0, r.exit(), r.err());
+    assertFalse(r.out().contains("-0.0%") || r.out().contains("-0%"), r.out());
+    assertTrue(r.out().contains("(0.0% of logical)"), r.out());
+  }
+
   @Test
   void reportWritesThePageAndPrintsTheSummary(@TempDir Path dir) throws Exception {
     Path root = repository(dir);

@@ -61,11 +61,16 @@ final class Figures {
   }
 
   static String percent(double fraction) {
-    return String.format(Locale.ROOT, "%.0f%%", fraction * 100);
+    return String.format(Locale.ROOT, "%.0f%%", unsignedZero(fraction * 100, 0.5));
   }
 
   static String percent1(double fraction) {
-    return String.format(Locale.ROOT, "%.1f%%", fraction * 100);
+    return String.format(Locale.ROOT, "%.1f%%", unsignedZero(fraction * 100, 0.05));
+  }
+
+  /** 0 for what rounds to zero: a fraction a hair below it printed as "-0.0%". */
+  private static double unsignedZero(double v, double halfUnit) {
+    return Math.abs(v) < halfUnit ? 0 : v;
   }
 
   static String usd(double v) {
