@@ -74,10 +74,7 @@ final class Figures {
   }
 
   static String usd(double v) {
-    if (v != 0 && Math.abs(v) < 0.01) {
-      return String.format(Locale.ROOT, "$%.6f", v);
-    }
-    return String.format(Locale.ROOT, "$%,.2f", v);
+    return io.dharmana.cost.Money.usd(v);
   }
 
   static String times(double factor) {
