@@ -26,6 +26,7 @@ import io.dharmana.stage.StageContext;
 import io.dharmana.stage.StageSpec;
 import io.dharmana.stage.Stages;
 import io.dharmana.store.BlobStore;
+import io.dharmana.store.StoreLock;
 import io.dharmana.store.Stores;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -248,8 +249,16 @@ public final class DatasetCommand implements Runnable {
     @Option(names = "--json", description = "Print the index as JSON.")
     boolean json;
 
+    @Option(names = "--break-lock", description = {"Remove the lock a pack into the same s3:// prefix left when it was killed, "
+        + "then pack. Only when no other pack into it runs: the lock is what keeps two from colliding."})
+    boolean breakLock;
+
     @Override
     public Integer call() throws IOException {
+      if (breakLock && !Location.isS3(out)) {
+        throw new InvalidDescriptorException("Invalid --break-lock: it applies to s3:// datasets; the lock of a pack into a directory "
+            + "goes with its process");
+      }
       for (Path p : from) {
         if (!Files.exists(p)) {
           throw new io.dharmana.NotFoundException("Cannot pack --from " + p + ": no such file or directory");
@@ -265,7 +274,8 @@ public final class DatasetCommand implements Runnable {
       StageChain chain = specs.isEmpty() ? new StageChain(List.of()) : Stages.chain(specs, StageContext.system());
       long total = 0;
       for (Path p : from) {
-        total += inputBytes(p);
+        long bytes = inputBytes(p);
+        total = total < 0 || bytes < 0 ? -1 : total + bytes;
       }
       long shard = size(shardSize, "--shard-size");
       long block = size(blockSize, "--block-size");
@@ -281,7 +291,9 @@ public final class DatasetCommand implements Runnable {
         // one pack at a time into a local dataset: a pack removes the shards of one that did not
         // finish, and of two at once the loser deleted the winner's shards, or its whole directory
         try (PackLock lock = Location.isS3(out) ? null : PackLock.take(location.packDirectory(out))) {
-          try (BlobStore store = location.create(out, fsync); Progress bar = Progress.start("pack " + Location.name(out), finalTotal, progress)) {
+          try (BlobStore store = location.create(out, fsync);
+              StoreLock s3Lock = Location.isS3(out) ? s3Lock(store) : null;
+              Progress bar = Progress.start("pack " + Location.name(out), finalTotal, progress)) {
             DatasetPacker.Builder builder = DatasetPacker.builder(store)
                 .stages(chain)
                 .shardSize(shard)
@@ -313,18 +325,35 @@ public final class DatasetCommand implements Runnable {
       if (json) {
         Output.json(o, index);
       } else {
-        o.printf(Locale.ROOT, "packed %s (%s) from %s into %s of %s stored (%s) in %.2f s, %s%n",
+        // the stored size is the dataset's, not each shard's: "into 4 shards of 236 MiB stored" read as 236 MiB apiece
+        o.printf(Locale.ROOT, "packed %s (%s) from %s into %s, %s stored%s (%s) in %.2f s, %s%n",
             Output.count(index.samples(), "sample"), Output.bytes(index.bytes()), Output.count(index.sources().size(), "input"),
-            Output.count(index.shards().size(), "shard"), Output.bytes(index.storedBytes()),
+            Output.count(index.shards().size(), "shard"), Output.bytes(index.storedBytes()), index.shards().size() > 1 ? " in all" : "",
             index.storedBytes() == 0 ? "-" : Output.ratio((double) index.bytes() / index.storedBytes()), seconds, mb(index.bytes(), seconds));
         o.flush();
       }
       return Main.OK;
     }
 
+    /**
+     * Takes the lock of a pack into an s3:// prefix, which processes on other machines share only
+     * through the bucket: a lock object made by a conditional write, named as a local pack's lock
+     * file (an {@code aws s3 sync} of a packed directory copies neither).
+     */
+    private StoreLock s3Lock(BlobStore store) {
+      String prefix = out.replaceAll("/+$", "");
+      if (breakLock && StoreLock.breakLock(store, PackLock.FILE)) {
+        spec.commandLine().getErr().println("dharmana dataset pack: removed the lock " + prefix + "/" + PackLock.FILE);
+      }
+      return StoreLock.take(store, PackLock.FILE, "pack into " + prefix, prefix + "/" + PackLock.FILE,
+          "another 'dataset pack' is writing there, so run one pack at a time into a prefix; if that pack is no longer running "
+              + "(it was killed), run this one again with --break-lock to remove the lock");
+    }
+
+    /** The bytes of an input; -1 for a named pipe's, unknown until it is read. */
     static long inputBytes(Path p) throws IOException {
       if (!Files.isDirectory(p)) {
-        return Files.size(p);
+        return Files.isRegularFile(p) ? Files.size(p) : -1;
       }
       try (Stream<Path> s = Files.walk(p)) {
         return s.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();

@@ -5,6 +5,7 @@ import io.dharmana.checkpoint.CheckpointManager;
 import io.dharmana.checkpoint.CheckpointOptions;
 import io.dharmana.checkpoint.RestoredCheckpoint;
 import io.dharmana.checkpoint.RetentionPolicy;
+import io.dharmana.cost.Money;
 import io.dharmana.cost.PriceTable;
 import io.dharmana.descriptor.ChunkingSpec;
 import io.dharmana.descriptor.PipelineDescriptor;
@@ -253,8 +254,8 @@ final class DemoCommand implements Callable<Integer> {
           totals.logicalBytes() == 0 ? 0 : 100.0 * totals.savedBytes() / totals.logicalBytes());
       out.printf(Locale.ROOT, "tiers        %s%n", String.join(", ", stats.tiers().stream()
           .map(t -> t.name() + " " + mib(t.bytesHeld()) + " (" + t.objects() + " chunks, " + t.demotions() + " demoted)").toList()));
-      out.printf(Locale.ROOT, "cost         %s per month vs %s raw on %s (saved %.1f%%)%n", usd(report.cost().monthly()),
-          usd(report.cost().rawMonthly()), report.cost().tiers().raw().priceClass(), report.cost().tiers().savedFraction() * 100);
+      out.printf(Locale.ROOT, "cost         %s per month vs %s raw on %s (saved %.1f%%)%n", Money.usd(report.cost().monthly()),
+          Money.usd(report.cost().rawMonthly()), report.cost().tiers().raw().priceClass(), report.cost().tiers().savedFraction() * 100);
       for (Bottleneck b : Bottleneck.analyze(ckptRun, Bottleneck.Demand.NONE, List.of())) {
         out.printf("bottleneck   checkpoint %s: %s%n", b.path().equals("write") ? "save" : "restore", b.verdict());
       }
@@ -284,10 +285,6 @@ final class DemoCommand implements Callable<Integer> {
 
   private static String mib(long bytes) {
     return String.format(Locale.ROOT, "%.2f MiB", bytes / 1048576.0);
-  }
-
-  private static String usd(double v) {
-    return v != 0 && Math.abs(v) < 0.01 ? String.format(Locale.ROOT, "$%.6f", v) : String.format(Locale.ROOT, "$%,.2f", v);
   }
 
   private static String shardName(int s) {

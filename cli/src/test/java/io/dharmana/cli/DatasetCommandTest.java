@@ -64,24 +64,10 @@ class DatasetCommandTest {
   @Test
   void aSecondPackIntoADirectoryBeingPackedIsRefusedAndTheFirstCompletes() throws Exception {
     // JSON Lines of seeded words, coded at zstd 19: a pack of a few seconds
-    Random random = new Random(23);
-    String[] words = {"tensor", "shard", "epoch", "gradient", "chunk", "layer", "weight", "batch"};
-    Path lines = tmp.resolve("big.jsonl");
     int samples = 60_000;
-    try (java.io.BufferedWriter w = Files.newBufferedWriter(lines)) {
-      for (int i = 0; i < samples; i++) {
-        StringBuilder text = new StringBuilder();
-        for (int j = 0; j < 20 + random.nextInt(40); j++) {
-          text.append(words[random.nextInt(words.length)]).append(random.nextInt(1000)).append(' ');
-        }
-        w.write("{\"id\":" + i + ",\"text\":\"" + text + "\"}\n");
-      }
-    }
+    Path lines = wordsJsonl(tmp.resolve("big.jsonl"), samples);
     Path ds = tmp.resolve("ds");
-    Process first = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "dataset", "pack", ds.toString(), "--from",
-        lines.toString(), "--stage", "zstd:level=19", "--shard-size", "256KiB", "--threads", "1", "--no-progress")
-        .redirectErrorStream(true).start();
+    Process first = startPack(ds.toString(), lines);
     try {
       long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
       while (!(Files.isDirectory(ds.resolve("shards")) && hasFile(ds.resolve("shards"))) && first.isAlive()
@@ -92,15 +78,136 @@ class DatasetCommandTest {
       assertEquals(Main.CONFLICT, run("pack", ds.toString(), "--from", sourceTree(5, 10).toString()), err.toString());
       assertTrue(err.toString().contains("Cannot pack into " + ds + ": another 'dataset pack' is writing there"), err.toString());
       assertTrue(first.isAlive(), "the second pack was refused while the first ran");
-      String output = new String(first.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-      assertTrue(first.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), output);
-      assertEquals(0, first.exitValue(), output);
+      assertSucceeds(first);
     } finally {
       first.destroyForcibly();
     }
     assertEquals(0, run("read", ds.toString(), "--json"), err.toString());
     assertEquals(samples, new ObjectMapper().readTree(out.toString()).get("samples").asLong());
     assertFalse(Files.exists(ds.resolve(".pack.lock")), "the lock goes with the pack");
+  }
+
+  /**
+   * Packs into an s3:// prefix take a lock object there by a conditional write, as packs into a
+   * directory take a lock file: a second pack into a prefix another process is packing into is
+   * refused, naming the prefix and the first pack, and the first completes. A killed pack's lock
+   * stays and refuses the next pack, which says how to remove it: --break-lock. Against S3Proxy
+   * on loopback. Before, the second pack deleted the first's shards as debris and packed its own.
+   */
+  @Test
+  void aSecondPackIntoAnS3PrefixBeingPackedIsRefusedAndAKilledPacksLockCanBeBroken() throws Exception {
+    java.util.Properties p = new java.util.Properties();
+    Path objects = tmp.resolve("s3");
+    // the filesystem backend holds a bucket as a directory
+    Files.createDirectories(objects.resolve("datasets"));
+    p.setProperty("jclouds.provider", "filesystem");
+    p.setProperty("jclouds.filesystem.basedir", objects.toString());
+    p.setProperty("jclouds.identity", "access");
+    p.setProperty("jclouds.credential", "secret");
+    p.setProperty("s3proxy.endpoint", "http://127.0.0.1:0");
+    p.setProperty("s3proxy.authorization", "aws-v2-or-v4");
+    p.setProperty("s3proxy.identity", "access");
+    p.setProperty("s3proxy.credential", "secret");
+    p.setProperty("s3proxy.ignore-unknown-headers", "true");
+    org.gaul.s3proxy.S3Proxy proxy = org.gaul.s3proxy.S3Proxy.Builder.fromProperties(p)
+        .blobStore(org.gaul.s3proxy.BlobStores.create("filesystem", p)).build();
+    proxy.start();
+    for (int i = 0; i < 500 && !"STARTED".equals(proxy.getState()); i++) {
+      Thread.sleep(10);
+    }
+    String endpoint = "http://127.0.0.1:" + proxy.getPort();
+    Path lines = wordsJsonl(tmp.resolve("big.jsonl"), 60_000);
+    System.setProperty("aws.accessKeyId", "access");
+    System.setProperty("aws.secretAccessKey", "secret");
+    try (io.dharmana.s3.S3Store bucket = io.dharmana.s3.S3Stores.create("s3://datasets", io.dharmana.s3.S3StoreOptions.builder()
+        .endpoint(java.net.URI.create(endpoint)).region("us-east-1").pathStyleAccess().staticCredentials("access", "secret").build())) {
+      Process first = startPack("s3://datasets/ds", lines, "--endpoint-url", endpoint, "--region", "us-east-1");
+      try {
+        awaitLock(bucket, "ds/.pack.lock", first);
+        assertEquals(Main.CONFLICT, run("pack", "s3://datasets/ds", "--endpoint-url", endpoint, "--region", "us-east-1",
+            "--from", sourceTree(5, 10).toString()), err.toString());
+        assertTrue(err.toString().startsWith("dharmana dataset pack: Cannot pack into s3://datasets/ds: s3://datasets/ds/.pack.lock is held by pid "
+            + first.pid() + " on host "), err.toString());
+        assertTrue(err.toString().contains("another 'dataset pack' is writing there"), err.toString());
+        assertTrue(first.isAlive(), "the second pack was refused while the first ran");
+        assertSucceeds(first);
+      } finally {
+        first.destroyForcibly();
+      }
+      assertFalse(bucket.exists("ds/.pack.lock"), "the lock goes with the pack");
+      assertEquals(0, run("read", "s3://datasets/ds", "--endpoint-url", endpoint, "--region", "us-east-1", "--json"), err.toString());
+      assertEquals(60_000, new ObjectMapper().readTree(out.toString()).get("samples").asLong());
+
+      Process killed = startPack("s3://datasets/killed", lines, "--endpoint-url", endpoint, "--region", "us-east-1");
+      try {
+        awaitLock(bucket, "killed/.pack.lock", killed);
+      } finally {
+        killed.destroyForcibly().waitFor(); // kill -9
+      }
+      Path src = sourceTree(6, 10);
+      assertEquals(Main.CONFLICT, run("pack", "s3://datasets/killed", "--endpoint-url", endpoint, "--region", "us-east-1",
+          "--from", src.toString()), err.toString());
+      assertTrue(err.toString().contains("is held by pid " + killed.pid()) && err.toString().contains("--break-lock"), err.toString());
+      assertEquals(Main.OK, run("pack", "s3://datasets/killed", "--endpoint-url", endpoint, "--region", "us-east-1",
+          "--from", src.toString(), "--break-lock"), err.toString());
+      assertEquals("dharmana dataset pack: removed the lock s3://datasets/killed/.pack.lock\n", err.toString());
+      assertFalse(bucket.exists("killed/.pack.lock"));
+      assertEquals(0, run("inspect", "s3://datasets/killed", "--endpoint-url", endpoint, "--region", "us-east-1", "--json"), err.toString());
+      assertEquals(10, new ObjectMapper().readTree(out.toString()).get("samples").asLong());
+    } finally {
+      System.clearProperty("aws.accessKeyId");
+      System.clearProperty("aws.secretAccessKey");
+      proxy.stop();
+    }
+    assertEquals(Main.INVALID, run("pack", tmp.resolve("local").toString(), "--from", tmp.resolve("src").toString(), "--break-lock"));
+    assertEquals("dharmana dataset pack: Invalid --break-lock: it applies to s3:// datasets; the lock of a pack into a directory goes with "
+        + "its process\n", err.toString());
+  }
+
+  /**
+   * A pack of a few seconds in another process: JSON Lines coded at zstd 19 on one thread; with
+   * the test S3 server's credentials.
+   */
+  private static Process startPack(String out, Path lines, String... options) throws IOException {
+    List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx256m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "dataset", "pack", out, "--from",
+        lines.toString(), "--stage", "zstd:level=19", "--shard-size", "256KiB", "--threads", "1", "--no-progress"));
+    command.addAll(List.of(options));
+    ProcessBuilder pack = new ProcessBuilder(command).redirectErrorStream(true);
+    pack.environment().put("AWS_ACCESS_KEY_ID", "access");
+    pack.environment().put("AWS_SECRET_ACCESS_KEY", "secret");
+    return pack.start();
+  }
+
+  /** Waits for a pack in another process to end, which must succeed. */
+  private static void assertSucceeds(Process pack) throws Exception {
+    String output = new String(pack.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(pack.waitFor(300, java.util.concurrent.TimeUnit.SECONDS), output);
+    assertEquals(0, pack.exitValue(), output);
+  }
+
+  private static void awaitLock(io.dharmana.s3.S3Store bucket, String key, Process pack) throws Exception {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+    while (!bucket.exists(key) && pack.isAlive() && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertTrue(pack.isAlive() && bucket.exists(key), "the pack holds " + key);
+  }
+
+  /** {@code samples} JSON Lines of seeded words. */
+  private static Path wordsJsonl(Path lines, int samples) throws IOException {
+    Random random = new Random(23);
+    String[] words = {"tensor", "shard", "epoch", "gradient", "chunk", "layer", "weight", "batch"};
+    try (java.io.BufferedWriter w = Files.newBufferedWriter(lines)) {
+      for (int i = 0; i < samples; i++) {
+        StringBuilder text = new StringBuilder();
+        for (int j = 0; j < 20 + random.nextInt(40); j++) {
+          text.append(words[random.nextInt(words.length)]).append(random.nextInt(1000)).append(' ');
+        }
+        w.write("{\"id\":" + i + ",\"text\":\"" + text + "\"}\n");
+      }
+    }
+    return lines;
   }
 
   private static boolean hasFile(Path dir) throws IOException {
@@ -163,6 +270,84 @@ class DatasetCommandTest {
     assertEquals(0, run("unpack", ds2.toString(), restored.toString()), err.toString());
     assertEquals("one", Files.readString(restored.resolve("a.txt")));
     assertEquals("two", Files.readString(restored.resolve("c.txt")));
+  }
+
+  /**
+   * The pack's summary gives the stored size of all its shards, which it cannot be mistaken for
+   * the size of each: before, "into 4 shards of 236 MiB stored".
+   */
+  @Test
+  void packSaysTheStoredSizeIsThatOfAllShards() throws IOException {
+    Path src = sourceTree(11, 60);
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", src.toString(), "--shard-size", "200KiB"), err.toString());
+    String summary = out.toString();
+    assertEquals(0, run("inspect", ds.toString(), "--json"), err.toString());
+    JsonNode index = new ObjectMapper().readTree(out.toString());
+    int shards = index.get("shards").size();
+    assertTrue(shards > 1, "seed 11: several shards: " + shards);
+    String expected = ") from 1 input into " + shards + " shards, " + Output.bytes(index.get("storedBytes").asLong()) + " stored in all (";
+    assertTrue(summary.startsWith("packed 60 samples (") && summary.contains(expected), expected + " in " + summary);
+  }
+
+  /**
+   * JSON Lines from a named pipe are packed as from a file (a writer in another thread feeds it);
+   * a pipe that is not named .jsonl, or a .tar one (read with seeks), is refused as what it is,
+   * with what is allowed. Before, a pipe got "no such file or directory", of a path that exists.
+   */
+  @Test
+  void jsonLinesFromANamedPipeArePackedAndOtherPipesRefusedAsPipes() throws Exception {
+    Path lines = wordsJsonl(tmp.resolve("words.jsonl"), 2_000);
+    Path fifo = mkfifo(tmp.resolve("pipe.jsonl"));
+    Thread writer = new Thread(() -> {
+      try (java.io.OutputStream o = Files.newOutputStream(fifo)) {
+        Files.copy(lines, o);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    writer.setDaemon(true);
+    writer.start();
+    Path ds = tmp.resolve("ds");
+    assertEquals(Main.OK, run("pack", ds.toString(), "--from", fifo.toString(), "--shard-size", "64KiB"), err.toString());
+    writer.join();
+    assertEquals(Main.OK, run("unpack", ds.toString(), tmp.resolve("back").toString()), err.toString());
+    assertArrayEquals(Files.readAllBytes(lines), Files.readAllBytes(tmp.resolve("back").resolve("pipe.jsonl")));
+
+    for (String name : List.of("samples", "shard.tar")) {
+      Path pipe = mkfifo(tmp.resolve(name));
+      Path refused = tmp.resolve("refused");
+      assertEquals(Main.INVALID, run("pack", refused.toString(), "--from", pipe.toString()), err.toString());
+      assertEquals("dharmana dataset pack: Invalid input " + pipe + ": it is a named pipe (FIFO); allowed are a directory, a .jsonl file"
+          + " or a .tar (WebDataset) shard, and from a pipe JSON Lines only (a .tar is read with seeks), named .jsonl or .ndjson\n",
+          err.toString());
+      assertFalse(Files.exists(refused), "a failed pack leaves no directory");
+    }
+  }
+
+  private static Path mkfifo(Path path) throws Exception {
+    Process mkfifo;
+    try {
+      mkfifo = new ProcessBuilder("mkfifo", path.toString()).redirectErrorStream(true).start();
+    } catch (IOException e) {
+      Assumptions.assumeTrue(false, "no mkfifo here: " + e.getMessage());
+      throw e;
+    }
+    Assumptions.assumeTrue(mkfifo.waitFor() == 0, "mkfifo failed");
+    return path;
+  }
+
+  /** ls of a dataset directory points at dataset inspect; before, it suggested making a repository there with init. */
+  @Test
+  void lsOfADatasetDirectorySuggestsDatasetInspect() throws IOException {
+    Path ds = tmp.resolve("ds");
+    assertEquals(0, run("pack", ds.toString(), "--from", sourceTree(12, 5).toString()), err.toString());
+    CompressCommandTest.Run ls = CompressCommandTest.run("ls", ds.toString());
+    assertEquals(Main.NOT_FOUND, ls.exit(), ls.err());
+    assertEquals("dharmana ls: Cannot open repository " + ds + ": no dharmana.yaml there; it holds index.json, as a dataset"
+        + " 'dharmana dataset pack' made does (look into it with: dharmana dataset inspect " + ds + ")\n", ls.err());
+    Path empty = Files.createDirectories(tmp.resolve("empty"));
+    assertTrue(CompressCommandTest.run("ls", empty.toString()).err().contains("(create one with: dharmana init " + empty + ")"));
   }
 
   @Test
@@ -321,7 +506,7 @@ class DatasetCommandTest {
     assertTrue(err.toString().contains("Invalid --block-size '8GiB': allowed is 1 B .. 2 GiB - 1"), err.toString());
     // one input, one shard: not "1 input(s) into 1 shard(s)"
     assertEquals(0, run("pack", tmp.resolve("one").toString(), "--from", src.toString()), err.toString());
-    assertTrue(out.toString().startsWith("packed 4 samples (") && out.toString().contains(") from 1 input into 1 shard of "), out.toString());
+    assertTrue(out.toString().startsWith("packed 4 samples (") && out.toString().contains(") from 1 input into 1 shard, "), out.toString());
     assertEquals(0, run("inspect", tmp.resolve("one").toString()), err.toString());
     assertTrue(out.toString().contains(" in 1 shard, ratio "), out.toString());
     assertEquals(0, run("unpack", tmp.resolve("one").toString(), tmp.resolve("one-back").toString()), err.toString());

@@ -82,6 +82,71 @@ class VisibilityCommandsTest {
     assertEquals(2 * node.get("monthly").asDouble(), new ObjectMapper().readTree(priced.out()).get("monthly").asDouble(), 1e-12);
   }
 
+  /**
+   * Every amount {@code cost} prints is in one format, which {@code report} shares: in cents from
+   * a dollar up, two significant digits below. Before, a repository costing about a cent a month
+   * read "$0.009" and "$0.009038" for one amount, and "$0.01" beside them for $0.0114.
+   */
+  @Test
+  void costWritesEveryAmountInOneFormat(@TempDir Path dir) throws Exception {
+    Path root = repository(dir);
+    Path prices = dir.resolve("prices.yaml");
+    // prices that put the monthly amounts around a cent
+    Files.writeString(prices, "classes: {local-nvme: {storage: 30}, s3-standard: {storage: 19}}\n");
+    Run text = run(new CostCommand(), root.toString(), "--prices", prices.toString());
+    assertEquals(0, text.exit(), text.err());
+    Matcher amounts = Pattern.compile("\\$([0-9][0-9,]*\\.?[0-9]*)(/GB)?").matcher(text.out());
+    int checked = 0;
+    boolean belowACent = false;
+    boolean aboveACent = false;
+    while (amounts.find()) {
+      if (amounts.group(2) != null) {
+        continue; // a unit price, written with all its digits
+      }
+      String amount = amounts.group(1);
+      double value = Double.parseDouble(amount.replace(",", ""));
+      String why = "seed " + SEED + ": $" + amount + " in\n" + text.out();
+      if (value >= 1) {
+        assertTrue(amount.matches("[0-9,]+\\.[0-9]{2}"), why);
+      } else {
+        assertTrue(amount.matches("0\\.0*[1-9][0-9]"), "two significant digits: " + why);
+      }
+      belowACent |= value < 0.01;
+      aboveACent |= value >= 0.01;
+      checked++;
+    }
+    assertTrue(checked >= 6 && belowACent && aboveACent, text.out());
+    Run json = run(new CostCommand(), root.toString(), "--json", "--prices", prices.toString());
+    JsonNode node = new ObjectMapper().readTree(json.out());
+    String monthly = io.dharmana.cost.Money.usd(node.get("monthly").asDouble());
+    assertTrue(text.out().matches("(?s).*total per month +\\Q" + monthly + "\\E\n.*") && text.out().contains(monthly + "/month vs"),
+        monthly + " in\n" + text.out());
+    Run report = run(new ReportCommand(), root.toString(), "--prices", prices.toString());
+    assertEquals(0, report.exit(), report.err());
+    assertTrue(report.out().contains("cost         " + monthly + "/month vs "), monthly + " in\n" + report.out());
+  }
+
+  /**
+   * A repository whose data did not compress stores a few bytes more than it holds: the report
+   * says it saved 0.0%, not "-0.0%".
+   */
+  @Test
+  void reportPrintsNoNegativeZeroPercent(@TempDir Path dir) throws Exception {
+    Path root = dir.resolve("repo");
+    byte[] noise = new byte[300_000];
+    new Random(SEED).nextBytes(noise);
+    try (Repository repo = Repository.init(root, Repository.defaultPipeline())) {
+      repo.put("noise.bin", new ByteArrayInputStream(noise), PutOptions.defaults());
+      RepositoryStats stats = repo.stats();
+      long overhead = stats.uniqueStoredBytes() - stats.logicalBytes();
+      assertTrue(overhead > 0 && overhead * 2000 < stats.logicalBytes(), "seed " + SEED + ": stored a hair more than held: " + stats);
+    }
+    Run r = run(new ReportCommand(), root.toString());
+    assertEquals(0, r.exit(), r.err());
+    assertFalse(r.out().contains("-0.0%") || r.out().contains("-0%"), r.out());
+    assertTrue(r.out().contains("(0.0% of logical)"), r.out());
+  }
+
   @Test
   void reportWritesThePageAndPrintsTheSummary(@TempDir Path dir) throws Exception {
     Path root = repository(dir);

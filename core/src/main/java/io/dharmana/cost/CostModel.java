@@ -57,7 +57,7 @@ public final class CostModel {
             .append(Quantities.price(pc.retrievalPerGb())).append("/GB");
       }
       double total = storage + requests + retrieval;
-      arithmetic.append(" = ").append(Quantities.usd(total));
+      arithmetic.append(" = ").append(Money.usd(total));
       lines.add(new CostReport.Line(u.tier(), pc.name(), u.storedBytes(), storage, requests, retrieval, total, arithmetic.toString()));
       logical += u.logicalBytes();
     }
@@ -65,7 +65,7 @@ public final class CostModel {
     PriceClass base = prices.baseline();
     double raw = logical / 1e9 * base.storagePerGbMonth();
     String rawArithmetic = Quantities.gigabytes(logical) + " × " + Quantities.price(base.storagePerGbMonth())
-        + "/GB-month = " + Quantities.usd(raw);
+        + "/GB-month = " + Money.usd(raw);
     return new CostReport(List.copyOf(lines), total, new CostReport.Raw(base.name(), logical, raw, rawArithmetic));
   }
 }

@@ -31,10 +31,10 @@ public record CostReport(List<Line> lines, double total, Raw raw) {
     int width = lines.stream().mapToInt(l -> l.tier().length() + l.priceClass().length() + 3).max().orElse(0);
     for (Line l : lines) {
       String head = l.tier() + " (" + l.priceClass() + ")";
-      out.append(String.format(java.util.Locale.ROOT, "  %-" + Math.max(width, 1) + "s  %12s   %s%n", head, Quantities.usd(l.total()), l.arithmetic()));
+      out.append(String.format(java.util.Locale.ROOT, "  %-" + Math.max(width, 1) + "s  %12s   %s%n", head, Money.usd(l.total()), l.arithmetic()));
     }
-    out.append(String.format(java.util.Locale.ROOT, "  %-" + Math.max(width, 1) + "s  %12s%n", "total per month", Quantities.usd(total)));
-    out.append(String.format(java.util.Locale.ROOT, "  raw on %s: %s   (%s)%n", raw.priceClass(), Quantities.usd(raw.total()), raw.arithmetic()));
+    out.append(String.format(java.util.Locale.ROOT, "  %-" + Math.max(width, 1) + "s  %12s%n", "total per month", Money.usd(total)));
+    out.append(String.format(java.util.Locale.ROOT, "  raw on %s: %s   (%s)%n", raw.priceClass(), Money.usd(raw.total()), raw.arithmetic()));
     if (raw.total() > 0) {
       out.append(String.format(java.util.Locale.ROOT, "  saved: %s%% of raw%n", Quantities.sig3(savedFraction() * 100)));
     }

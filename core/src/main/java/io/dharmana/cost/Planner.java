@@ -165,11 +165,11 @@ public final class Planner {
         double tib = neededRate / a.lustreBytesPerSecondPerTib();
         if (tib * TIB > bytes) {
           double sized = tib * TIB / 1e9 * pc.storagePerGbMonth();
-          note = "sized for " + rate(neededRate) + ": " + sig3(tib) + " TiB = " + Quantities.usd(sized) + "/month";
+          note = "sized for " + rate(neededRate) + ": " + sig3(tib) + " TiB = " + Money.usd(sized) + "/month";
         }
       }
       options.add(new StoragePlan.Option(name, monthly,
-          Quantities.gigabytes(bytes) + " × " + Quantities.price(pc.storagePerGbMonth()) + "/GB-month = " + Quantities.usd(monthly),
+          Quantities.gigabytes(bytes) + " × " + Quantities.price(pc.storagePerGbMonth()) + "/GB-month = " + Money.usd(monthly),
           note));
     }
     return new StoragePlan.StageAdvice(stage, what, bytes, recommended, reason, options);

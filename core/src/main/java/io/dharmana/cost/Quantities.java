@@ -84,14 +84,6 @@ final class Quantities {
     return sig3(s) + " s";
   }
 
-  /** US dollars: $64.40, $1,234.57, $0.0028. */
-  static String usd(double value) {
-    if (value != 0 && Math.abs(value) < 0.01) {
-      return "$" + new BigDecimal(value).round(new MathContext(2)).stripTrailingZeros().toPlainString();
-    }
-    return "$" + new DecimalFormat("#,##0.00", DecimalFormatSymbols.getInstance(Locale.ROOT)).format(value);
-  }
-
   /** A unit price without rounding away its digits: $0.023, $0.00099, $0.14. */
   static String price(double value) {
     return "$" + BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();

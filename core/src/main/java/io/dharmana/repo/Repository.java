@@ -229,6 +229,12 @@ public final class Repository implements AutoCloseable {
   public static Repository open(Path dir, Clock clock) {
     Path file = dir.resolve(DESCRIPTOR_FILE);
     if (!Files.isRegularFile(file)) {
+      if (Files.isRegularFile(dir.resolve(io.dharmana.dataset.DatasetIndex.KEY))) {
+        // init there would make a repository around the dataset's files: not what was meant
+        throw new NotFoundException("Cannot open repository " + dir + ": no " + DESCRIPTOR_FILE + " there; it holds "
+            + io.dharmana.dataset.DatasetIndex.KEY + ", as a dataset 'dharmana dataset pack' made does (look into it with: "
+            + "dharmana dataset inspect " + dir + ")");
+      }
       throw new NotFoundException("Cannot open repository " + dir + ": no " + DESCRIPTOR_FILE
           + " there (create one with: dharmana init " + dir + ")");
     }

@@ -61,18 +61,20 @@ final class Figures {
   }
 
   static String percent(double fraction) {
-    return String.format(Locale.ROOT, "%.0f%%", fraction * 100);
+    return String.format(Locale.ROOT, "%.0f%%", unsignedZero(fraction * 100, 0.5));
   }
 
   static String percent1(double fraction) {
-    return String.format(Locale.ROOT, "%.1f%%", fraction * 100);
+    return String.format(Locale.ROOT, "%.1f%%", unsignedZero(fraction * 100, 0.05));
+  }
+
+  /** 0 for what rounds to zero: a fraction a hair below it printed as "-0.0%". */
+  private static double unsignedZero(double v, double halfUnit) {
+    return Math.abs(v) < halfUnit ? 0 : v;
   }
 
   static String usd(double v) {
-    if (v != 0 && Math.abs(v) < 0.01) {
-      return String.format(Locale.ROOT, "$%.6f", v);
-    }
-    return String.format(Locale.ROOT, "$%,.2f", v);
+    return io.dharmana.cost.Money.usd(v);
   }
 
   static String times(double factor) {

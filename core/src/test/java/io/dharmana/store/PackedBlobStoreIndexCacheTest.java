@@ -136,4 +136,71 @@ class PackedBlobStoreIndexCacheTest {
     assertEquals(1, copies().size(), copies().toString());
     assertEquals(0, openAndReadBack(true));
   }
+
+  /**
+   * An open that fails on a damaged index must not return while it still reads other indexes: a
+   * read that ends after the open threw would write its copy into a cache the caller may be
+   * deleting (a test's temporary directory, which then could not be deleted). Here the first
+   * index listed is damaged and every other index read lasts a while after it, ignoring the
+   * interrupt, as a blocking socket read does.
+   */
+  @Test
+  void anOpenThatFailsOnADamagedIndexReadsNoMoreIndexesOnceItThrew() throws Exception {
+    Stores.deleteTreeQuietly(cache(), false);
+    List<String> indexes;
+    try (Stream<Path> all = Files.walk(dir.resolve("objects"))) {
+      indexes = all.map(p -> dir.resolve("objects").relativize(p).toString().replace('\\', '/'))
+          .filter(k -> k.endsWith(".idx")).sorted().toList();
+    }
+    String damaged = indexes.get(0);
+    Path file = dir.resolve("objects").resolve(damaged);
+    Files.write(file, new byte[(int) Files.size(file)]);
+    java.util.concurrent.CountDownLatch damagedRead = new java.util.concurrent.CountDownLatch(1);
+    AtomicInteger reading = new AtomicInteger();
+    BlobStore objects = new ForwardingBlobStore(new LocalStore(dir.resolve("objects"), true, java.time.Clock.systemUTC())) {
+      @Override
+      public byte[] read(String key) {
+        if (!key.endsWith(".idx")) {
+          return super.read(key);
+        }
+        if (key.equals(damaged)) {
+          try {
+            return super.read(key);
+          } finally {
+            damagedRead.countDown();
+          }
+        }
+        reading.incrementAndGet();
+        try {
+          boolean interrupted = false;
+          long until = System.nanoTime() + 300_000_000L;
+          for (long left; (left = until - System.nanoTime()) > 0; ) {
+            try {
+              if (damagedRead.getCount() > 0) {
+                damagedRead.await(left, java.util.concurrent.TimeUnit.NANOSECONDS);
+              } else {
+                Thread.sleep(Math.max(1, left / 1_000_000));
+              }
+            } catch (InterruptedException e) {
+              interrupted = true;
+            }
+          }
+          if (interrupted) {
+            Thread.currentThread().interrupt();
+          }
+          return super.read(key);
+        } finally {
+          reading.decrementAndGet();
+        }
+      }
+    };
+    var e = org.junit.jupiter.api.Assertions.assertThrows(io.dharmana.CorruptDataException.class,
+        () -> PackedBlobStore.open(objects, options(true)));
+    int stillReading = reading.get();
+    List<Path> copiesWhenThrown = copies();
+    assertTrue(e.getMessage().contains("Cannot load pack index"), e.getMessage());
+    assertEquals(0, stillReading, "index reads still running when the open threw");
+    Thread.sleep(400); // a read the open left running would write its copy by now
+    assertEquals(copiesWhenThrown, copies(), "copies written after the open threw");
+  }
 }

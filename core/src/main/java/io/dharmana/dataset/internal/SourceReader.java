@@ -22,7 +22,8 @@ public interface SourceReader extends Iterator<PackedSample>, AutoCloseable {
 
   /**
    * Opens a directory (every regular file is a sample, in sorted path order), a {@code .jsonl}
-   * file (every line is a sample) or a {@code .tar} WebDataset shard (members grouped by key).
+   * file (every line is a sample; a named pipe too) or a {@code .tar} WebDataset shard (members
+   * grouped by key).
    *
    * @throws InvalidDescriptorException naming the path when it is none of these
    */
@@ -30,11 +31,23 @@ public interface SourceReader extends Iterator<PackedSample>, AutoCloseable {
     if (Files.isDirectory(path)) {
       return new DirectorySource(path);
     }
-    if (!Files.isRegularFile(path)) {
-      throw new InvalidDescriptorException("Invalid input " + path + ": no such file or directory");
-    }
     String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
-    if (name.endsWith(".jsonl") || name.endsWith(".ndjson")) {
+    boolean jsonLines = name.endsWith(".jsonl") || name.endsWith(".ndjson");
+    if (!Files.isRegularFile(path)) {
+      if (!Files.exists(path)) {
+        throw new InvalidDescriptorException("Invalid input " + path + ": no such file or directory");
+      }
+      String kind = specialFileKind(path);
+      boolean pipe = kind.startsWith("a named pipe");
+      if (pipe && jsonLines) {
+        return new JsonLinesSource(path); // read once, front to back, as a file is
+      }
+      throw new InvalidDescriptorException("Invalid input " + path + ": it is " + kind + "; allowed are a directory, a .jsonl file"
+          + " or a .tar (WebDataset) shard" + (pipe
+              ? ", and from a pipe JSON Lines only (a .tar is read with seeks), named .jsonl or .ndjson"
+              : ", as a regular file"));
+    }
+    if (jsonLines) {
       return new JsonLinesSource(path);
     }
     if (name.endsWith(".tar")) {
@@ -42,5 +55,22 @@ public interface SourceReader extends Iterator<PackedSample>, AutoCloseable {
     }
     throw new InvalidDescriptorException(
         "Invalid input " + path + ": expected a directory, a .jsonl file or a .tar (WebDataset) shard");
+  }
+
+  /** What a path that is neither a directory nor a regular file is: "a named pipe (FIFO)", "a socket", ... */
+  private static String specialFileKind(Path path) {
+    try {
+      int type = (Integer) Files.getAttribute(path, "unix:mode") & 0170000;
+      switch (type) {
+        case 0010000: return "a named pipe (FIFO)";
+        case 0140000: return "a socket";
+        case 0020000: return "a character device";
+        case 0060000: return "a block device";
+        default: break;
+      }
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      // no unix attributes here: said generally below
+    }
+    return "not a regular file";
   }
 }
