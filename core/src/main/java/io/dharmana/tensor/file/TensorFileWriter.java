@@ -49,7 +49,8 @@ public final class TensorFileWriter {
 
   /**
    * As {@link #compress(Path, Path, CompressOptions)}, telling {@code progress} how many bytes of
-   * tensor data are coded and written, of all the input holds, after each tensor (on one thread).
+   * tensor data are coded and written, of all the input holds, after each run of tensors (on one
+   * thread at a time).
    */
   public static CompressionResult compress(Path input, Path output, CompressOptions options, ProgressListener progress) {
     long start = System.nanoTime();
@@ -129,28 +130,28 @@ public final class TensorFileWriter {
 
     List<TensorInfo> infos = in.infos();
     ArrayPool arrays = new ArrayPool();
-    long[] end = {position};
-    long[] coded = {0};
-    long total = in.header().dataLength();
-    try (EarlyWriteback writeback = new EarlyWriteback(channel)) {
+    OrderedWrites writes;
+    try (EarlyWriteback writeback = new EarlyWriteback(channel);
+        // one coding thread leaves the writes to a thread of their own, as decompression does
+        WriteBehind behind = options.threads() == 1 ? new WriteBehind() : null) {
+      writes = new OrderedWrites(channel, behind, writeback, arrays, progress, in.header().dataLength(), position);
       InOrder.<Encoded>run(infos.size(), options.threads(), i -> infos.get(i).byteSize(), i -> {
         TensorInfo info = infos.get(i);
         // A tensor bigger than a fair share of the data would leave threads idle: split it into chunks too.
         boolean wide = options.threads() > 1 && info.byteSize() * options.threads() > in.header().dataLength();
         return encode(in, parent, info, options, wide, arrays);
       }, (i, encoded) -> {
-        TensorFileEntry entry = encoded.entry().withOffset(end[0]);
+        TensorFileEntry entry = encoded.entry().withOffset(writes.end());
         decodedCrc[0] = Crc32cCombine.combine(decodedCrc[0], entry.crc32c(), entry.originalBytes());
         entries.add(entry);
-        end[0] += writeFully(channel, encoded.bytes(), end[0]);
-        if (encoded.pooled() != null) {
-          arrays.give(encoded.pooled());
-        }
-        writeback.written(end[0]);
-        progress.progress(coded[0] += entry.originalBytes(), total);
+        writes.add(encoded, entry.originalBytes());
       });
+      writes.flush();
+      if (behind != null) {
+        behind.finish();
+      }
     }
-    position = end[0];
+    position = writes.end();
     String parentSha = parent == null ? null : parentHash == null ? sha256(options.base()) : await(parentHash);
     boolean lossy = entries.stream().anyMatch(e -> e.codec().lossy());
     ErrorReport overall = entries.stream().filter(e -> e.codec().lossy()).map(TensorFileEntry::error)
@@ -169,6 +170,109 @@ public final class TensorFileWriter {
     ByteBuffer trailer = ByteBuffer.allocate(TensorFileFormat.TRAILER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     trailer.putLong(headerOffset).putLong(stored.length).putInt((int) crc.getValue()).put(TensorFileFormat.END_MAGIC).flip();
     writeFully(channel, trailer, position);
+  }
+
+  /**
+   * Writes encoded tensors one after the other from where the tensor data starts, in runs, each
+   * with one write: on the calling thread, or, given a {@link WriteBehind}, on that thread. A run
+   * closes once the arrays it holds reach {@link TensorFileReader#RUN_BYTES} (many small tensors
+   * each hold an array sized for the largest, see {@link ArrayPool}).
+   */
+  private static final class OrderedWrites {
+    private final FileChannel channel;
+    private final WriteBehind behind;
+    private final EarlyWriteback writeback;
+    private final ArrayPool arrays;
+    private final ProgressListener progress;
+    private final long total;
+    private List<Encoded> run = new ArrayList<>();
+    private ByteBuffer gather; // used by one thread: the caller's, or the write-behind's
+    private long runStart;
+    private long held;
+    private long end;
+    private long coded;
+
+    OrderedWrites(FileChannel channel, WriteBehind behind, EarlyWriteback writeback, ArrayPool arrays, ProgressListener progress,
+        long total, long start) {
+      this.channel = channel;
+      this.behind = behind;
+      this.writeback = writeback;
+      this.arrays = arrays;
+      this.progress = progress;
+      this.total = total;
+      this.runStart = start;
+      this.end = start;
+    }
+
+    /** Where the next tensor goes: the end of those added so far. */
+    long end() {
+      return end;
+    }
+
+    void add(Encoded encoded, long originalBytes) throws IOException {
+      run.add(encoded);
+      end += encoded.bytes().remaining();
+      coded += originalBytes;
+      held += encoded.pooled() != null ? encoded.pooled().length : encoded.bytes().remaining();
+      if (held >= TensorFileReader.RUN_BYTES) {
+        flush();
+      }
+    }
+
+    void flush() throws IOException {
+      if (run.isEmpty()) {
+        return;
+      }
+      List<Encoded> batch = run;
+      long from = runStart;
+      long to = end;
+      long done = coded;
+      run = new ArrayList<>();
+      runStart = end;
+      held = 0;
+      if (behind == null) {
+        write(batch, from, to, done);
+      } else {
+        behind.write(() -> {
+          try {
+            write(batch, from, to, done);
+          } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write the compressed file", e);
+          }
+        });
+      }
+    }
+
+    private void write(List<Encoded> batch, long from, long to, long done) throws IOException {
+      // The run's tensors are gathered into one direct buffer and written with one system call, not
+      // one per tensor (the JDK copies each heap buffer into a direct one to write it anyway); a
+      // tensor larger than the buffer is written on its own. With heap buffers, a gathering write
+      // took a temporary direct buffer per tensor, of ever other sizes.
+      if (gather == null) {
+        gather = ByteBuffer.allocateDirect(TensorFileReader.RUN_BYTES);
+      }
+      long at = from;
+      for (Encoded e : batch) {
+        ByteBuffer bytes = e.bytes();
+        if (bytes.remaining() > gather.remaining()) {
+          at += writeFully(channel, gather.flip(), at);
+          gather.clear();
+        }
+        if (bytes.remaining() > gather.capacity()) {
+          at += writeFully(channel, bytes, at);
+        } else {
+          gather.put(bytes);
+        }
+        if (e.pooled() != null) {
+          arrays.give(e.pooled());
+        }
+      }
+      at += writeFully(channel, gather.flip(), at);
+      gather.clear();
+      assert at == to : at + " != " + to;
+      writeback.written(to);
+      progress.progress(done, total);
+    }
   }
 
   private static List<String> chain(List<TensorFileEntry> entries, CompressOptions options) {
