@@ -43,7 +43,8 @@ public final class CompressCommand implements Callable<Integer> {
   @Option(names = "--block", paramLabel = "N", description = "Values per quantization scale, with --lossy (default: ${DEFAULT-VALUE}).")
   int block = BlockQuantizer.DEFAULT_BLOCK;
 
-  @Option(names = "--threads", paramLabel = "N", description = "Tensors coded at once (default: all cores).")
+  @Option(names = "--threads", paramLabel = "N", description = "Threads coding tensors at once (default: all cores); with 1, a second thread writes the output"
+      + " while the next tensors are coded, as zstd's asynchronous I/O does.")
   int threads = Runtime.getRuntime().availableProcessors();
 
   @Option(names = "--codec", paramLabel = "float|zstd", description = "Lossless codec (default: ${DEFAULT-VALUE}).")

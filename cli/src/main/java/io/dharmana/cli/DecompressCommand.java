@@ -33,7 +33,8 @@ public final class DecompressCommand implements Callable<Integer> {
       description = "The parent checkpoint the file was delta-coded against (its SHA-256 is checked).")
   Path base;
 
-  @Option(names = "--threads", paramLabel = "N", description = "Tensors decoded at once (default: all cores).")
+  @Option(names = "--threads", paramLabel = "N", description = "Threads decoding tensors at once (default: all cores); with 1, a second thread checks and writes"
+      + " the output while the next tensors are decoded, as zstd's asynchronous I/O does.")
   int threads = Runtime.getRuntime().availableProcessors();
 
   @Option(names = "--json", description = "Print the result as JSON: inputBytes, outputBytes, ratio, seconds (from"

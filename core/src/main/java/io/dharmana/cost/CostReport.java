@@ -36,7 +36,11 @@ public record CostReport(List<Line> lines, double total, Raw raw) {
     out.append(String.format(java.util.Locale.ROOT, "  %-" + Math.max(width, 1) + "s  %12s%n", "total per month", Money.usd(total)));
     out.append(String.format(java.util.Locale.ROOT, "  raw on %s: %s   (%s)%n", raw.priceClass(), Money.usd(raw.total()), raw.arithmetic()));
     if (raw.total() > 0) {
-      out.append(String.format(java.util.Locale.ROOT, "  saved: %s%% of raw%n", Quantities.sig3(savedFraction() * 100)));
+      double saved = savedFraction();
+      // "saved: -30.7% of raw" read as a typo: tiers that cost more than raw storage say so
+      out.append(saved >= 0
+          ? String.format(java.util.Locale.ROOT, "  saved: %s%% of raw%n", Quantities.sig3(saved * 100))
+          : String.format(java.util.Locale.ROOT, "  costs %s%% more than raw%n", Quantities.sig3(-saved * 100)));
     }
     return out.toString();
   }

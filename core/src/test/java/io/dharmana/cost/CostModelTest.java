@@ -36,6 +36,19 @@ class CostModelTest {
     assertEquals(1 - 162.0 / 644.0, r.savedFraction(), 1e-12);
     String text = r.toText();
     assertTrue(text.contains("total per month") && text.contains("$162.00") && text.contains("$644.00"), text);
+    assertTrue(text.contains("saved: 74.8% of raw"), text);
+  }
+
+  /** Tiers that cost more than raw storage (incompressible data on a dearer class) say so, not "saved: -x%". */
+  @Test
+  void tiersDearerThanRawSayHowMuchMore() {
+    // 1,000 GB on local NVMe at $0.03 against the same 1,000 GB raw on S3 standard at $0.023
+    CostReport r = CostModel.defaults().monthly(List.of(TierUsage.stored("nvme", "local", null, 1_000_000_000_000L,
+        1_000_000_000_000L)));
+    assertEquals(1 - 30.0 / 23.0, r.savedFraction(), 1e-12);
+    String text = r.toText();
+    assertTrue(text.contains("costs 30.4% more than raw"), text);
+    assertTrue(!text.contains("saved"), text);
   }
 
   @Test
