@@ -136,13 +136,13 @@ class TensorFileTest {
   }
 
   /**
-   * One thread writes and reads tensors in runs of about {@link TensorFileReader#RUN_BYTES}: a file
-   * of many runs (small tensors, empty ones between them, one larger than a run) comes back byte for
-   * byte and is the same on 1 and on 3 threads, and a flipped bit in a tensor of a late run fails the
-   * decompression naming that tensor, with no output left.
+   * Tensors are read and written in runs of about {@link TensorFileReader#RUN_BYTES}: a file of many
+   * runs (small tensors, empty ones between them, one larger than a run) is the same compressed on 1
+   * and on 3 threads and comes back byte for byte on both, and a flipped bit in a tensor of a late
+   * run fails the decompression naming that tensor, with no output left.
    */
   @Test
-  void oneThreadReadsAndWritesInRunsAndStillNamesADamagedTensor() throws Exception {
+  void tensorsGoInRunsAndADamagedOneIsStillNamed() throws Exception {
     Random random = new Random(21);
     List<Tensor> tensors = new ArrayList<>();
     long bytes = 0;
@@ -162,24 +162,28 @@ class TensorFileTest {
     TensorFileWriter.compress(input, one, CompressOptions.defaults().withThreads(1));
     TensorFileWriter.compress(input, three, CompressOptions.defaults().withThreads(3));
     assertArrayEquals(Files.readAllBytes(three), Files.readAllBytes(one), "1 and 3 threads write the same file");
-    Path back = tmp.resolve("runs.out");
     TensorFileEntry late;
     try (TensorFileReader reader = TensorFileReader.open(one)) {
-      reader.decompress(back, null, 1);
+      for (int threads : new int[] {1, 3}) {
+        Path back = tmp.resolve("runs-" + threads + ".out");
+        reader.decompress(back, null, threads);
+        assertArrayEquals(Files.readAllBytes(input), Files.readAllBytes(back), "threads " + threads);
+      }
       late = reader.entries().stream().filter(e -> e.begin() > 4L * TensorFileReader.RUN_BYTES && e.length() > 0)
           .findFirst().orElseThrow();
     }
-    assertArrayEquals(Files.readAllBytes(input), Files.readAllBytes(back));
     byte[] bad = Files.readAllBytes(one);
     bad[(int) (late.offset() + late.length() / 2)] ^= 4;
     Path damaged = tmp.resolve("runs-bad.dhz");
     Files.write(damaged, bad);
     Path out = tmp.resolve("runs-bad.out");
-    try (TensorFileReader reader = TensorFileReader.open(damaged)) {
-      CorruptDataException e = assertThrows(CorruptDataException.class, () -> reader.decompress(out, null, 1));
-      assertTrue(e.getMessage().startsWith("Cannot decode tensor " + late.name() + " of "), e.getMessage());
+    for (int threads : new int[] {1, 3}) {
+      try (TensorFileReader reader = TensorFileReader.open(damaged)) {
+        CorruptDataException e = assertThrows(CorruptDataException.class, () -> reader.decompress(out, null, threads));
+        assertTrue(e.getMessage().startsWith("Cannot decode tensor " + late.name() + " of "), threads + ": " + e.getMessage());
+      }
+      assertFalse(Files.exists(out), "no partial output, threads " + threads);
     }
-    assertFalse(Files.exists(out), "no partial output");
   }
 
   @Test
