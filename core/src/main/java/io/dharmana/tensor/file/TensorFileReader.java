@@ -643,7 +643,7 @@ public final class TensorFileReader implements AutoCloseable {
     }
     long dataStart = TensorFileWriter.writeFully(out, prefix, 0);
     verified.accept(dataStart);
-    List<int[]> runs = runs(entries);
+    List<Run> runs = runs(entries);
     ArrayPool encodedArrays = new ArrayPool();
     ArrayPool decodedArrays = new ArrayPool();
     try (EarlyWriteback writeback = new EarlyWriteback(out, writeBack ? EarlyWriteback.STEP_BYTES : Long.MAX_VALUE)) {
@@ -660,11 +660,11 @@ public final class TensorFileReader implements AutoCloseable {
       InParallel.run(threads, () -> {
         for (int r; (r = next.getAndIncrement()) < runs.size(); ) {
           try {
-            int[] run = runs.get(r);
-            byte[] decoded = decodeRun(entries, run, parent, threads, encodedArrays, decodedArrays);
-            checkAndWriteRun(out, entries, run, decoded, dataStart);
+            Run run = runs.get(r);
+            byte[] decoded = decodeRun(run, parent, threads, encodedArrays, decodedArrays);
+            checkAndWriteRun(out, run, decoded, dataStart);
             decodedArrays.give(decoded);
-            long total = written.addAndGet(entries.get(run[1] - 1).end() - entries.get(run[0]).begin());
+            long total = written.addAndGet(run.size());
             synchronized (writeback) {
               writeback.written(total);
               if (total > reported[0]) {
@@ -676,7 +676,7 @@ public final class TensorFileReader implements AutoCloseable {
                 while (prefixEnd[0] < done.length && done[prefixEnd[0]]) {
                   prefixEnd[0]++;
                 }
-                long end = dataStart + entries.get(runs.get(prefixEnd[0] - 1)[1] - 1).end();
+                long end = dataStart + runs.get(prefixEnd[0] - 1).end();
                 if (end > verifiedEnd[0]) { // a run of empty tensors adds nothing
                   verifiedEnd[0] = end;
                   verified.accept(end);
@@ -706,19 +706,18 @@ public final class TensorFileReader implements AutoCloseable {
    * checks the previous run's CRC-32Cs and writes it. The output and its verified prefix grow in
    * order.
    */
-  private void decodeRuns(FileChannel out, ParentTensors parent, List<int[]> runs, long dataStart, ArrayPool encodedArrays,
+  private void decodeRuns(FileChannel out, ParentTensors parent, List<Run> runs, long dataStart, ArrayPool encodedArrays,
       ArrayPool decodedArrays, EarlyWriteback writeback, ProgressListener progress, LongConsumer verified) {
-    List<TensorFileEntry> entries = header.tensors();
-    long[] verifiedEnd = {dataStart};
+    long verifiedEnd = dataStart;
     try (WriteBehind writes = new WriteBehind()) {
-      for (int[] run : runs) {
-        byte[] decoded = decodeRun(entries, run, parent, 1, encodedArrays, decodedArrays);
-        long end = dataStart + entries.get(run[1] - 1).end();
-        boolean grows = end > verifiedEnd[0]; // a run of empty tensors adds nothing
-        verifiedEnd[0] = end;
+      for (Run run : runs) {
+        byte[] decoded = decodeRun(run, parent, 1, encodedArrays, decodedArrays);
+        long end = dataStart + run.end();
+        boolean grows = end > verifiedEnd; // a run of empty tensors adds nothing
+        verifiedEnd = end;
         writes.write(() -> {
           try {
-            checkAndWriteRun(out, entries, run, decoded, dataStart);
+            checkAndWriteRun(out, run, decoded, dataStart);
           } catch (IOException ex) {
             throw new UncheckedIOException("Cannot write the decompressed file", ex);
           }
@@ -735,27 +734,41 @@ public final class TensorFileReader implements AutoCloseable {
   }
 
   /**
-   * Consecutive tensors stored end to end and restored end to end, as {@code [first, end)} indexes
-   * of {@code entries}, each up to {@link #RUN_BYTES} either way (a larger tensor alone).
+   * Consecutive tensors stored end to end and restored end to end: their encodings at {@code
+   * [offset, offset + length)} of the file, their bytes at {@code [begin, begin + size)} of the
+   * original's tensor data.
    */
-  private static List<int[]> runs(List<TensorFileEntry> entries) {
-    List<int[]> runs = new ArrayList<>();
+  private record Run(List<TensorFileEntry> tensors, long offset, long length, long begin, long size) {
+    static Run of(List<TensorFileEntry> tensors) {
+      TensorFileEntry first = tensors.get(0);
+      TensorFileEntry last = tensors.get(tensors.size() - 1);
+      return new Run(tensors, first.offset(), last.offset() + last.length() - first.offset(), first.begin(),
+          last.end() - first.begin());
+    }
+
+    long end() {
+      return begin + size;
+    }
+  }
+
+  /** The tensors in runs of up to {@link #RUN_BYTES} either way (a larger tensor alone). */
+  private static List<Run> runs(List<TensorFileEntry> entries) {
+    List<Run> runs = new ArrayList<>();
     int first = 0;
     for (int i = 1; i <= entries.size(); i++) {
-      if (i == entries.size()) {
-        if (first < i) {
-          runs.add(new int[] {first, i});
+      if (i < entries.size()) {
+        TensorFileEntry start = entries.get(first);
+        TensorFileEntry prev = entries.get(i - 1);
+        TensorFileEntry e = entries.get(i);
+        boolean adjacent = e.offset() == prev.offset() + prev.length() && e.begin() == prev.end();
+        if (adjacent && e.offset() + e.length() - start.offset() <= RUN_BYTES && e.end() - start.begin() <= RUN_BYTES) {
+          continue;
         }
-        break;
       }
-      TensorFileEntry start = entries.get(first);
-      TensorFileEntry prev = entries.get(i - 1);
-      TensorFileEntry e = entries.get(i);
-      boolean adjacent = e.offset() == prev.offset() + prev.length() && e.begin() == prev.end();
-      if (!adjacent || e.offset() + e.length() - start.offset() > RUN_BYTES || e.end() - start.begin() > RUN_BYTES) {
-        runs.add(new int[] {first, i});
-        first = i;
+      if (first < i) {
+        runs.add(Run.of(entries.subList(first, i)));
       }
+      first = i;
     }
     return runs;
   }
@@ -764,42 +777,33 @@ public final class TensorFileReader implements AutoCloseable {
    * Reads a run's encodings with one read and decodes them into an array from {@code
    * decodedArrays}, unchecked; a tensor larger than a thread's share decodes on several threads.
    */
-  private byte[] decodeRun(List<TensorFileEntry> entries, int[] run, ParentTensors parent, int threads, ArrayPool encodedArrays,
-      ArrayPool decodedArrays) {
-    TensorFileEntry first = entries.get(run[0]);
-    TensorFileEntry last = entries.get(run[1] - 1);
-    long length = last.offset() + last.length() - first.offset();
-    long size = last.end() - first.begin();
-    if (Math.max(length, size) > Integer.MAX_VALUE - 8) {
-      throw new CorruptDataException("Cannot decode tensor " + first.name() + " of " + path + ": " + Math.max(length, size)
-          + " bytes exceed one array");
+  private byte[] decodeRun(Run run, ParentTensors parent, int threads, ArrayPool encodedArrays, ArrayPool decodedArrays) {
+    TensorFileEntry first = run.tensors().get(0);
+    if (Math.max(run.length(), run.size()) > Integer.MAX_VALUE - 8) {
+      throw new CorruptDataException("Cannot decode tensor " + first.name() + " of " + path + ": "
+          + Math.max(run.length(), run.size()) + " bytes exceed one array");
     }
-    byte[] encoded = encodedArrays.take((int) length);
+    byte[] encoded = encodedArrays.take((int) run.length());
     try {
-      readFully(channel, arrival, ByteBuffer.wrap(encoded, 0, (int) length), first.offset(), path);
+      readFully(channel, arrival, ByteBuffer.wrap(encoded, 0, (int) run.length()), run.offset(), path);
     } catch (IOException ex) {
       throw new UncheckedIOException("Cannot read tensor " + first.name() + " of " + path, ex);
     }
-    byte[] decoded = decodedArrays.take((int) size);
-    for (int i = run[0]; i < run[1]; i++) {
-      TensorFileEntry e = entries.get(i);
+    byte[] decoded = decodedArrays.take((int) run.size());
+    for (TensorFileEntry e : run.tensors()) {
       boolean wide = threads > 1 && e.originalBytes() * threads > header.originalSize();
-      decodeRead(e, parent, wide, encoded, (int) (e.offset() - first.offset()), decoded, (int) (e.begin() - first.begin()));
+      decodeRead(e, parent, wide, encoded, (int) (e.offset() - run.offset()), decoded, (int) (e.begin() - run.begin()));
     }
     encodedArrays.give(encoded);
     return decoded;
   }
 
   /** Checks each tensor of a decoded run by its CRC-32C, then writes the run to its place in the output. */
-  private void checkAndWriteRun(FileChannel out, List<TensorFileEntry> entries, int[] run, byte[] decoded, long dataStart)
-      throws IOException {
-    TensorFileEntry first = entries.get(run[0]);
-    for (int i = run[0]; i < run[1]; i++) {
-      TensorFileEntry e = entries.get(i);
-      checkCrc(e, decoded, (int) (e.begin() - first.begin()));
+  private void checkAndWriteRun(FileChannel out, Run run, byte[] decoded, long dataStart) throws IOException {
+    for (TensorFileEntry e : run.tensors()) {
+      checkCrc(e, decoded, (int) (e.begin() - run.begin()));
     }
-    long size = entries.get(run[1] - 1).end() - first.begin();
-    TensorFileWriter.writeFully(out, ByteBuffer.wrap(decoded, 0, (int) size), dataStart + first.begin());
+    TensorFileWriter.writeFully(out, ByteBuffer.wrap(decoded, 0, (int) run.size()), dataStart + run.begin());
   }
 
   /**
