@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Drives the Dharmana S3 gateway with the real AWS CLI and boto3 (Debian's packages) and compares
-# every byte: a 200 MiB multipart `aws s3 cp` both ways, `aws s3 sync` of a directory tree both
+# every byte: a 200 MiB multipart `aws s3 cp` both ways, checkpoint steps put one by one and synced
+# as a directory (delta-coded either way), `aws s3 sync` of a directory tree both
 # ways, a packed dataset streamed from the gateway by `dharmana dataset read s3://...` and by the
 # Python reader (python/dharmana_dataset.py, boto3), `aws s3 ls`, a boto3 ranged GET, a presigned URL fetched with curl, and refusals of
 # unsigned and wrongly signed requests. Self-contained: starts the gateway on a fresh repository,
@@ -91,25 +92,28 @@ ok "aws s3 cp ${BIG_MIB} MiB multipart round trip identical (ETag $etag; up $(ec
 # the previous step's. Two steps of a generated 8 MiB model, half its layers frozen: uploaded and
 # downloaded with multipart and ranged GETs; the second must be stored in far fewer bytes.
 "$PY" - "$WORK" <<'PYEOF' || fail "generate safetensors checkpoints"
-import array, json, random, struct, sys
-def write(path, step):
+import array, json, os, random, struct, sys
+def weights(rnd):
+    return array.array("f", (rnd.gauss(0, 0.02) for _ in range(256 * 1024)))
+layers = [(weights(random.Random(7 + layer)), random.Random(1000 + layer)) for layer in range(8)]
+def write(path):
     tensors, data = {}, b""
-    for layer in range(8):
-        rnd, upd = random.Random(7 + layer), random.Random(1000 + layer)
-        w = array.array("f", (rnd.gauss(0, 0.02) for _ in range(256 * 1024)))
-        if layer % 2 == 0:  # trained layers move a little each step; odd layers are frozen
-            for _ in range(step):
-                for i in range(len(w)):
-                    w[i] -= 1e-5 * upd.gauss(0, 1)
+    for layer, (w, _) in enumerate(layers):
         raw = w.tobytes()
         tensors[f"layers.{layer}.weight"] = {"dtype": "F32", "shape": [512, 512], "data_offsets": [len(data), len(data) + len(raw)]}
         data += raw
     header = json.dumps(tensors, separators=(",", ":")).encode()
     header += b" " * (-len(header) % 8)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(header)) + header + data)
-for step in (1, 2):
-    write(f"{sys.argv[1]}/step-{step}.safetensors", step)
+for step in range(1, 7):
+    for layer, (w, upd) in enumerate(layers):
+        if layer % 2 == 0:  # trained layers move a little each step; odd layers are frozen
+            for i in range(len(w)):
+                w[i] -= 1e-5 * upd.gauss(0, 1)
+    # steps 1-2 are put one by one, 3-6 synced as a directory
+    write(f"{sys.argv[1]}/step-{step}.safetensors" if step <= 2 else f"{sys.argv[1]}/steps/step-{step}/model.safetensors")
 PYEOF
 stored_bytes() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^dharmana_pipeline_stored_bytes_total\{.*bucket="checkpoints"/ {s += $2} END {printf "%d", s}'; }
 before="$(stored_bytes)"
@@ -123,6 +127,15 @@ done
 size="$(stat -c %s "$WORK/step-2.safetensors")"
 (( stored[1] * 10 < stored[0] * 6 )) || fail "step 2 stored ${stored[1]} bytes, step 1 ${stored[0]}: no delta coding"
 ok "checkpoints bucket: two $size-byte safetensors steps round trip identical; stored ${stored[0]} then ${stored[1]} bytes (delta against step 1)"
+# `aws s3 sync` sends a directory's steps at once (10 requests at a time): the gateway codes them one
+# after the other, each against the one before, so only the first is stored whole
+before="$(stored_bytes)"
+aws s3 sync "$WORK/steps" s3://checkpoints/synced --only-show-errors || fail "aws s3 sync of checkpoint steps"
+synced=$(( $(stored_bytes) - before ))
+(( synced * 10 < stored[0] * 30 )) || fail "4 synced steps stored $synced bytes, one step whole ${stored[0]}: not delta-coded against each other"
+aws s3 sync s3://checkpoints/synced "$WORK/steps.back" --only-show-errors || fail "aws s3 sync of checkpoint steps down"
+diff -r "$WORK/steps" "$WORK/steps.back" || fail "synced checkpoint steps differ"
+ok "aws s3 sync of 4 checkpoint steps at once: identical both ways, stored $synced bytes ($(( synced * 100 / (4 * stored[0]) ))% of 4 steps whole)"
 
 mkdir -p "$WORK/tree/a/b" "$WORK/tree/c" "$WORK/tree/empty-ish"
 for i in $(seq 1 40); do

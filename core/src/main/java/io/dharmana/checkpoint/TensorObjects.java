@@ -32,6 +32,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -41,6 +42,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -53,7 +55,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>The parent is the newest tensor-coded object under the same first name segment (the gateway's
  * bucket) whose name is this one's with its numbers ignored: {@code
  * run-1/step-2000/model.safetensors} for {@code run-1/step-2010/model.safetensors}, or the object
- * an overwrite replaces. The child's manifest includes the parent's, so gc keeps the parent's data
+ * an overwrite replaces. Puts of one pattern that arrive together (as {@code aws s3 sync} sends a
+ * directory of steps) are coded one after the other, each against the one before it ({@link
+ * InFlightPuts}). The child's manifest includes the parent's, so gc keeps the parent's data
  * as long as a child needs it, even once the parent's name is gone. Chains are cut ({@link
  * #FULL_EVERY}) so that a cold read decodes a bounded number of files.
  *
@@ -100,7 +104,15 @@ public final class TensorObjects implements AutoCloseable {
   private static final String DIR_PREFIX = "gateway-tensors-";
   private static final System.Logger LOG = System.getLogger(TensorObjects.class.getName());
 
+  /**
+   * How long a put waits for the put of its pattern received before it to finish, to be coded
+   * against it (see {@link InFlightPuts}): well under the 30 s after which the Java SDK gives up on
+   * a response, the put's own coding included.
+   */
+  static final Duration PREDECESSOR_WAIT = Duration.ofSeconds(10);
+
   private final Repository repository;
+  private final InFlightPuts inFlight = new InFlightPuts(PREDECESSOR_WAIT);
   private final Path dir;
   private final long cacheBytes;
   /** Manifest id to the size of its decoded file in {@link #dir}, least recently used first. */
@@ -184,7 +196,6 @@ public final class TensorObjects implements AutoCloseable {
   public ObjectInfo put(String name, InputStream data, PutOptions options, ProgressListener progress) {
     Path input = temporary(".safetensors");
     Path encoded = temporary(".dhz");
-    Path base = null;
     try {
       Files.copy(data, input, StandardCopyOption.REPLACE_EXISTING);
       if (!isSafetensors(input)) {
@@ -192,6 +203,30 @@ public final class TensorObjects implements AutoCloseable {
           return repository.put(name, in, options, progress);
         }
       }
+      String pattern = pattern(name);
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      InFlightPuts.Put before = inFlight.enter(pattern, name, done);
+      try {
+        if (before != null && !inFlight.await(before)) {
+          LOG.log(System.Logger.Level.INFO, "Coding " + name + " without waiting longer than " + PREDECESSOR_WAIT.toSeconds()
+              + " s for " + before.name() + ", put before it, to be committed as its parent");
+        }
+        return putCoded(name, input, encoded, options, progress);
+      } finally {
+        inFlight.finished(pattern, done);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot put " + name + ": " + e.getMessage(), e);
+    } finally {
+      deleteQuietly(input, encoded);
+    }
+  }
+
+  /** Codes the safetensors file {@code input} into {@code encoded}, against its parent if it has one, and puts it. */
+  private ObjectInfo putCoded(String name, Path input, Path encoded, PutOptions options, ProgressListener progress)
+      throws IOException {
+    Path base = null;
+    try {
       Optional<ObjectInfo> parent = parent(name);
       int depth = parent.map(p -> depth(p.attributes()) + 1).orElse(0);
       if (depth >= FULL_EVERY) {
@@ -228,10 +263,8 @@ public final class TensorObjects implements AutoCloseable {
           (long) (result.seconds() * 1e9));
       admit(info.manifestId(), input);
       return info;
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot put " + name + ": " + e.getMessage(), e);
     } finally {
-      deleteQuietly(input, encoded, base);
+      deleteQuietly(base);
     }
   }
 
@@ -292,14 +325,14 @@ public final class TensorObjects implements AutoCloseable {
    */
   private Optional<ObjectInfo> parent(String name) {
     int keyStart = name.indexOf('/') + 1;
-    String pattern = numbersIgnored(name.substring(keyStart));
+    String pattern = pattern(name);
     int firstDigit = keyStart;
     while (firstDigit < name.length() && !Character.isDigit(name.charAt(firstDigit))) {
       firstDigit++;
     }
     String objects = "objects/";
     List<Ref> candidates = repository.refs().list(objects + name.substring(0, firstDigit)).stream()
-        .filter(r -> numbersIgnored(r.name().substring(objects.length() + keyStart)).equals(pattern))
+        .filter(r -> pattern(r.name().substring(objects.length())).equals(pattern))
         .sorted(Comparator.comparing(Ref::updated).thenComparing(Ref::name).reversed())
         .toList();
     // the newest that is tensor-coded: one stored as it came (not safetensors) is skipped
@@ -310,6 +343,12 @@ public final class TensorObjects implements AutoCloseable {
       }
     }
     return Optional.empty();
+  }
+
+  /** {@code name}'s bucket and its key with the numbers ignored: the objects of one pattern are each other's parents. */
+  private static String pattern(String name) {
+    int keyStart = name.indexOf('/') + 1;
+    return name.substring(0, keyStart) + numbersIgnored(name.substring(keyStart));
   }
 
   private static String numbersIgnored(String key) {

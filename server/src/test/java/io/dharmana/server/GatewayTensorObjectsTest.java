@@ -254,6 +254,53 @@ class GatewayTensorObjectsTest {
   }
 
   @Test
+  void stepsPutTogetherAreEachDeltaCodedAgainstTheOneBefore() throws Exception {
+    // as `aws s3 sync` sends a directory of steps: all at once, so none finds another committed
+    int steps = 4;
+    List<byte[]> data = new ArrayList<>();
+    for (int step = 1; step <= steps; step++) {
+      data.add(checkpoint(23, step));
+    }
+    java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(steps);
+    java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(steps);
+    try {
+      List<java.util.concurrent.Future<?>> puts = new ArrayList<>();
+      for (int i = 0; i < steps; i++) {
+        int step = i + 1;
+        puts.add(clients.submit(() -> {
+          together.await();
+          put("checkpoints", "synced/step-" + step + "/model.safetensors", data.get(step - 1));
+          return null;
+        }));
+      }
+      for (java.util.concurrent.Future<?> f : puts) {
+        f.get();
+      }
+    } finally {
+      clients.shutdownNow();
+    }
+    List<ObjectInfo> infos = new ArrayList<>();
+    for (int step = 1; step <= steps; step++) {
+      infos.add(info("checkpoints", "synced/step-" + step + "/model.safetensors"));
+    }
+    // the first to arrive is coded whole, every other against one of its siblings
+    List<ObjectInfo> whole = infos.stream().filter(i -> !i.attributes().containsKey(TensorObjects.BASE)).toList();
+    assertEquals(1, whole.size(), "exactly one step coded whole: " + infos.stream().map(ObjectInfo::attributes).toList());
+    java.util.Set<String> siblings = new java.util.HashSet<>(infos.stream().map(ObjectInfo::manifestId).toList());
+    for (ObjectInfo i : infos) {
+      if (i != whole.get(0)) {
+        assertTrue(siblings.contains(i.attributes().get(TensorObjects.BASE)), i.name() + " must be coded against a sibling");
+        assertTrue(i.storedBytes() < whole.get(0).storedBytes() * 0.6, i.name() + ": delta " + i.storedBytes()
+            + " bytes, whole " + whole.get(0).storedBytes());
+      }
+    }
+    restartGateway(TensorObjects.DEFAULT_CACHE_BYTES); // cold: each read decodes its chain
+    for (int step = 1; step <= steps; step++) {
+      assertArrayEquals(data.get(step - 1), get("checkpoints", "synced/step-" + step + "/model.safetensors"));
+    }
+  }
+
+  @Test
   void concurrentColdRangedReadsAllReadRight() throws Exception {
     byte[] step1 = checkpoint(13, 1);
     byte[] step2 = checkpoint(13, 2);
