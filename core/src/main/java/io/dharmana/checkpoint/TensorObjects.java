@@ -111,6 +111,14 @@ public final class TensorObjects implements AutoCloseable {
    */
   static final Duration PREDECESSOR_WAIT = Duration.ofSeconds(10);
 
+  /**
+   * How long a decode that found the stored data damaged is remembered. A client retries a failed
+   * GET (the SDKs three times within seconds): a retry of a read at or past the damage fails at
+   * once instead of fetching and decoding the file up to it again. Damage stays until a repair
+   * (`dharmana verify --repair`, another process), hence a bound.
+   */
+  static final Duration DAMAGE_MEMORY = Duration.ofMinutes(1);
+
   private final Repository repository;
   private final InFlightPuts inFlight = new InFlightPuts(PREDECESSOR_WAIT);
   private final Path dir;
@@ -120,6 +128,8 @@ public final class TensorObjects implements AutoCloseable {
   private long cachedTotal;
   /** Manifest id to its decode under way; removed once the file is in {@link #cached} or the decode failed. */
   private final Map<String, Decoding> decoding = new ConcurrentHashMap<>();
+  /** Manifest id to the damage its last decode found, for {@link #DAMAGE_MEMORY}. */
+  private final Map<String, Damage> damaged = new ConcurrentHashMap<>();
   private boolean closed;
 
   /**
@@ -277,6 +287,14 @@ public final class TensorObjects implements AutoCloseable {
    * @throws CorruptDataException if the object is damaged before the first byte asked for
    */
   public InputStream open(String manifestId, String what, long offset, long length) {
+    Damage damage = damaged.get(manifestId);
+    if (damage != null) {
+      if (System.nanoTime() - damage.found() > DAMAGE_MEMORY.toNanos()) {
+        damaged.remove(manifestId, damage);
+      } else if (offset >= damage.verified()) {
+        throw new CorruptDataException(damage.failure().getMessage(), damage.failure());
+      }
+    }
     Source source = source(manifestId, what, 0);
     try {
       long size;
@@ -390,6 +408,9 @@ public final class TensorObjects implements AutoCloseable {
     }
   }
 
+  /** A decode's failure on damaged data, the bytes it had verified before, and when ({@link System#nanoTime}). */
+  private record Damage(CorruptDataException failure, long verified, long found) {}
+
   /** An open channel on the decoded file of {@code manifestId}: whole, or with the decode that is writing it. */
   private record Source(FileChannel channel, Decoding decoding) {}
 
@@ -457,9 +478,14 @@ public final class TensorObjects implements AutoCloseable {
             manifest.size(), into.size(), System.nanoTime() - start);
       }
       admit(manifestId, into.file);
+      damaged.remove(manifestId);
       decoding.remove(manifestId, into);
       into.finished();
     } catch (IOException | RuntimeException e) {
+      if (e instanceof CorruptDataException corrupt) {
+        // the same bytes fail the same way: remembered, with the end of what was verified before
+        damaged.put(manifestId, new Damage(corrupt, into.verifiedBytes(), System.nanoTime()));
+      }
       // readers first learn of the failure, then the file goes: one that finds it gone asks why
       into.failed(e instanceof IOException io ? new UncheckedIOException("Cannot read " + what + ": " + io.getMessage(), io) : (RuntimeException) e);
       deleteQuietly(into.file);
@@ -576,6 +602,10 @@ public final class TensorObjects implements AutoCloseable {
     synchronized void verified(long bytes) {
       verified = bytes;
       notifyAll();
+    }
+
+    synchronized long verifiedBytes() {
+      return verified;
     }
 
     synchronized void finished() {

@@ -409,6 +409,33 @@ class GatewayTensorObjectsTest {
   }
 
   /**
+   * A client retries a GET that failed (the SDK three times): a retry of a read past the damage
+   * fails at once, without fetching and decoding the stored file again; a range before the damage
+   * is still served. Before, every retry decoded the file up to the damage again.
+   */
+  @Test
+  void aDecodeThatFoundDamageIsNotRunAgainForARetry() throws IOException {
+    byte[] step = checkpoint(31, 1);
+    Damaged damaged = putWithADamagedTensor("g/model.safetensors", step);
+    long start = storedBytesRead();
+    assertThrows(software.amazon.awssdk.services.s3.model.S3Exception.class,
+        () -> get("checkpoints", "g/model.safetensors", damaged.damagedTensorStart(), damaged.damagedTensorStart() + 10));
+    long decoded = storedBytesRead() - start;
+    assertTrue(decoded > 0, "the first GET decodes the file up to the damage");
+    assertThrows(software.amazon.awssdk.services.s3.model.S3Exception.class,
+        () -> get("checkpoints", "g/model.safetensors", damaged.damagedTensorStart(), damaged.damagedTensorStart() + 10));
+    assertEquals(decoded, storedBytesRead() - start, "a retry must not read and decode the stored file again");
+    byte[] head = get("checkpoints", "g/model.safetensors", 0, damaged.firstTensorEnd() - 1);
+    assertArrayEquals(Arrays.copyOfRange(step, 0, (int) damaged.firstTensorEnd()), head, "bytes before the damage are still served");
+  }
+
+  /** Bytes of stored tensor files read so far (the decodes' fetches). */
+  private long storedBytesRead() {
+    return repository.metrics(io.dharmana.checkpoint.CheckpointManager.PIPELINE).snapshot("test")
+        .counter(io.dharmana.metrics.PipelineMetrics.READ_BYTES);
+  }
+
+  /**
    * A delta child's decode follows its parent's as that is decoded, not once all of it is: with the
    * parent's last large tensor damaged (so its decode never finishes), the child's bytes up to the
    * end of its first delta-coded tensor are still served cold; a whole GET of the child
