@@ -695,18 +695,21 @@ public final class TensorObjects implements AutoCloseable {
     }
 
     @Override
-    public ByteBuffer data(String name) {
+    public ByteBuffer data(String name, long offset, int length) {
       TensorInfo info = header().get(name);
       if (info == null) {
         throw new NotFoundException("Cannot find tensor '" + name + "' in " + what);
       }
-      long from = dataStart + info.begin();
-      long length = info.end() - info.begin();
+      if (offset < 0 || offset + length > info.byteSize()) {
+        throw new IndexOutOfBoundsException("Cannot read bytes [" + offset + ", " + (offset + length) + ") of tensor " + name + " of "
+            + what + ": it holds " + info.byteSize());
+      }
+      long from = dataStart + info.begin() + offset;
       try {
         awaitVerified(from + length);
         // large tensors mapped (no copy on the heap), small ones read: a file of many thousand
         // tensors must not leave as many mappings until the next collection
-        return length < MAP_BYTES ? read(from, (int) length) : source.channel().map(FileChannel.MapMode.READ_ONLY, from, length);
+        return length < MAP_BYTES ? read(from, length) : source.channel().map(FileChannel.MapMode.READ_ONLY, from, length);
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot read tensor " + name + " of " + what, e);
       }

@@ -5,6 +5,7 @@ import io.dharmana.NotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -19,7 +20,8 @@ import java.util.Map;
  *
  * <p>Tensors are grouped, in file order, into mapped windows of at most {@link #MAX_WINDOW_BYTES};
  * a single tensor larger than that gets a window of its own (up to 2 GiB - 1, the limit of a
- * {@link ByteBuffer}; larger tensors cannot be viewed through {@link Tensor#data()}). So a multi-GB
+ * {@link ByteBuffer}; larger tensors cannot be viewed through {@link Tensor#data()}, only in parts
+ * through {@link #data(String, long, int)}). So a multi-GB
  * file is never copied into one array. Tensors returned must not be used after {@link #close()}
  * (mapped pages stay valid until garbage collection, but this is not part of the contract).
  * Instances are safe for concurrent use.
@@ -128,6 +130,46 @@ public final class SafetensorsFile implements AutoCloseable {
 
   public boolean contains(String name) {
     return index.containsKey(name);
+  }
+
+  /**
+   * The header entry of tensor {@code name}: also of one too large for {@link #tensor}.
+   *
+   * @throws NotFoundException if the file holds no such tensor
+   */
+  public TensorInfo info(String name) {
+    Integer i = index.get(name);
+    if (i == null) {
+      throw new NotFoundException("Cannot find tensor '" + name + "' in " + path + ": it holds " + index.size() + " tensors");
+    }
+    return header.tensors().get(i);
+  }
+
+  /**
+   * Bytes {@code [from, from + length)} of tensor {@code name}'s data: a view of the mapped file.
+   * Reaches into tensors larger than one buffer, which {@link #tensor} cannot view whole.
+   *
+   * @throws NotFoundException if the file holds no such tensor
+   */
+  public ByteBuffer data(String name, long from, int length) {
+    TensorInfo info = info(name);
+    if (from < 0 || length < 0 || from + length > info.byteSize()) {
+      throw new IndexOutOfBoundsException("Cannot view bytes [" + from + ", " + (from + length) + ") of tensor '" + name + "' of "
+          + path + ": it holds " + info.byteSize());
+    }
+    if (info.byteSize() <= Integer.MAX_VALUE) {
+      ByteBuffer all = tensor(name).data();
+      return all.position((int) from).limit((int) from + length).slice().order(ByteOrder.LITTLE_ENDIAN);
+    }
+    // its own mapping: a window of a tensor this large cannot be mapped
+    if (closed) {
+      throw new IllegalStateException("Cannot read " + path + ": the file is closed");
+    }
+    try {
+      return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin() + from, length).order(ByteOrder.LITTLE_ENDIAN);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot map " + path + " at " + (dataStart + info.begin() + from), e);
+    }
   }
 
   /** Number of mapped windows the tensors are grouped into (for tests). */

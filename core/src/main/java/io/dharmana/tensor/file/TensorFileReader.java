@@ -1,6 +1,7 @@
 package io.dharmana.tensor.file;
 
 import io.dharmana.CorruptDataException;
+import io.dharmana.DharmanaException;
 import io.dharmana.InvalidDescriptorException;
 import io.dharmana.NotFoundException;
 import io.dharmana.runtime.ProgressListener;
@@ -9,7 +10,6 @@ import io.dharmana.tensor.Safetensors;
 import io.dharmana.tensor.SafetensorsFile;
 import io.dharmana.tensor.SafetensorsHeader;
 import io.dharmana.tensor.Tensor;
-import io.dharmana.tensor.TensorInfo;
 import io.dharmana.tensor.lossy.ErrorReport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -24,6 +24,7 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,6 +56,8 @@ public final class TensorFileReader implements AutoCloseable {
   private final Arrival arrival;
   private final FileHeader header;
   private final Map<String, TensorFileEntry> byName = new LinkedHashMap<>();
+  /** Of each tensor stored in pieces (which cannot be read alone), where its first piece begins. */
+  private final Map<String, Long> piecesBegin = new HashMap<>();
   private volatile boolean agreed;
 
   private TensorFileReader(Path path, FileChannel channel, Arrival arrival, FileHeader header, boolean agreed) {
@@ -63,8 +66,14 @@ public final class TensorFileReader implements AutoCloseable {
     this.arrival = arrival;
     this.header = header;
     this.agreed = agreed;
+    TensorFileEntry previous = null;
     for (TensorFileEntry e : header.tensors()) {
+      if (previous != null && previous.name().equals(e.name())) {
+        // a later piece of a tensor too large for one array (TensorPieces)
+        piecesBegin.putIfAbsent(e.name(), previous.begin());
+      }
       byName.put(e.name(), e);
+      previous = e;
     }
   }
 
@@ -155,9 +164,9 @@ public final class TensorFileReader implements AutoCloseable {
     ByteBuffer preamble = read(channel, arrival, 0, TensorFileFormat.PREAMBLE_BYTES, path);
     preamble.position(magic.length);
     int version = preamble.getInt();
-    if (version < TensorFileFormat.VERSION_JSON_HEADER || version > TensorFileFormat.VERSION) {
+    if (version < TensorFileFormat.VERSION_JSON_HEADER || version > TensorFileFormat.VERSION_PIECES) {
       throw new CorruptDataException("Cannot read tensor file " + path + ": format version " + version + " is not one of "
-          + TensorFileFormat.VERSION_JSON_HEADER + ".." + TensorFileFormat.VERSION);
+          + TensorFileFormat.VERSION_JSON_HEADER + ".." + TensorFileFormat.VERSION_PIECES);
     }
     ByteBuffer trailer = read(channel, arrival, size - TensorFileFormat.TRAILER_BYTES, TensorFileFormat.TRAILER_BYTES, path);
     long headerOffset = trailer.getLong();
@@ -266,20 +275,7 @@ public final class TensorFileReader implements AutoCloseable {
   }
 
   private static void checkAgreement(Path path, FileHeader header, SafetensorsHeader original) {
-    List<TensorInfo> infos = original.tensors();
-    if (infos.size() != header.tensors().size()) {
-      throw new CorruptDataException("Cannot read tensor file " + path + ": index has " + header.tensors().size()
-          + " tensors, the original header " + infos.size());
-    }
-    for (int i = 0; i < infos.size(); i++) {
-      TensorInfo info = infos.get(i);
-      TensorFileEntry e = header.tensors().get(i);
-      if (!info.name().equals(e.name()) || info.dtype() != e.dtype() || !Arrays.equals(info.shape(), e.shape())
-          || info.begin() != e.begin() || info.end() != e.end()) {
-        throw new CorruptDataException("Cannot read tensor file " + path + ": index entry " + i + " (" + e.name()
-            + ") disagrees with the original header");
-      }
-    }
+    TensorPieces.check(path, original.tensors(), header.tensors());
   }
 
   private static void checkPayload(Path path, TensorFileEntry e, long payloadEnd) {
@@ -388,6 +384,11 @@ public final class TensorFileReader implements AutoCloseable {
     if (e == null) {
       throw new NotFoundException("Cannot find tensor '" + name + "' in " + path);
     }
+    if (piecesBegin.containsKey(name)) {
+      long bytes = header.tensors().stream().filter(t -> t.name().equals(name)).mapToLong(TensorFileEntry::originalBytes).sum();
+      throw new DharmanaException("Cannot read tensor '" + name + "' of " + path + " alone: its " + bytes + " bytes are more than "
+          + "one array holds (it is stored in pieces); decompress the whole file");
+    }
     return e;
   }
 
@@ -466,15 +467,16 @@ public final class TensorFileReader implements AutoCloseable {
   @FunctionalInterface
   public interface ParentTensors {
     /**
-     * The data of the parent's tensor {@code name}, from its position to its limit.
+     * Bytes {@code [from, from + length)} of the parent's tensor {@code name}, from the buffer's
+     * position to its limit (a tensor stored in pieces is read a piece at a time).
      *
      * @throws NotFoundException if the parent holds no such tensor
      */
-    ByteBuffer data(String name);
+    ByteBuffer data(String name, long from, int length);
   }
 
   private static ParentTensors tensorsOf(SafetensorsFile parent) {
-    return parent == null ? null : name -> parent.tensor(name).data();
+    return parent == null ? null : parent::data;
   }
 
   /**
@@ -521,8 +523,12 @@ public final class TensorFileReader implements AutoCloseable {
         throw new InvalidDescriptorException("Cannot decode tensor " + e.name() + " of " + path + ": it is delta-coded against "
             + header.parentName() + ", which was not given");
       }
-      parentData = parent.data(e.name());
-      if (parentData.remaining() != e.originalBytes()) {
+      try {
+        parentData = parent.data(e.name(), e.begin() - piecesBegin.getOrDefault(e.name(), e.begin()), checkedSize(e));
+      } catch (IndexOutOfBoundsException shorter) {
+        parentData = null;
+      }
+      if (parentData == null || parentData.remaining() != e.originalBytes()) {
         throw new InvalidDescriptorException("Cannot decode tensor " + e.name() + ": the parent's tensor has another size");
       }
     }

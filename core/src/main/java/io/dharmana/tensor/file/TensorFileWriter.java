@@ -7,7 +7,6 @@ import io.dharmana.store.AtomicFile;
 import io.dharmana.tensor.DType;
 import io.dharmana.tensor.Safetensors;
 import io.dharmana.tensor.SafetensorsFile;
-import io.dharmana.tensor.Tensor;
 import io.dharmana.tensor.TensorInfo;
 import io.dharmana.tensor.lossy.BlockQuantizer;
 import io.dharmana.tensor.lossy.ErrorReport;
@@ -53,6 +52,12 @@ public final class TensorFileWriter {
    * thread at a time).
    */
   public static CompressionResult compress(Path input, Path output, CompressOptions options, ProgressListener progress) {
+    return compress(input, output, options, progress, TensorPieces.SPLIT_ABOVE, TensorPieces.PIECE_BYTES);
+  }
+
+  /** As {@link #compress(Path, Path, CompressOptions, ProgressListener)}, storing tensors above {@code splitAbove} bytes in pieces of {@code pieceBytes}. */
+  static CompressionResult compress(Path input, Path output, CompressOptions options, ProgressListener progress, long splitAbove,
+      long pieceBytes) {
     long start = System.nanoTime();
     // With threads to spare, a parent is hashed on a thread of its own from the start, beside the
     // parsing of the header (which nothing else can share) and the coding.
@@ -60,7 +65,7 @@ public final class TensorFileWriter {
     try (SafetensorsFile in = Safetensors.open(input);
         SafetensorsFile parent = options.base() == null ? null : Safetensors.open(options.base())) {
       List<TensorFileEntry> entries = new ArrayList<>();
-      AtomicFile.write(output, channel -> encodeAll(in, parent, parentHash, options, channel, entries, progress));
+      AtomicFile.write(output, channel -> encodeAll(in, parent, parentHash, options, splitAbove, pieceBytes, channel, entries, progress));
       boolean lossy = entries.stream().anyMatch(e -> e.codec().lossy());
       ErrorReport overall = entries.stream().filter(e -> e.codec().lossy()).map(TensorFileEntry::error)
           .reduce(ErrorReport.EXACT, ErrorReport::plus);
@@ -114,8 +119,8 @@ public final class TensorFileWriter {
   private record Encoded(TensorFileEntry entry, ByteBuffer bytes, byte[] pooled) {}
 
   private static void encodeAll(
-      SafetensorsFile in, SafetensorsFile parent, FutureTask<String> parentHash, CompressOptions options, FileChannel channel,
-      List<TensorFileEntry> entries, ProgressListener progress)
+      SafetensorsFile in, SafetensorsFile parent, FutureTask<String> parentHash, CompressOptions options, long splitAbove,
+      long pieceBytes, FileChannel channel, List<TensorFileEntry> entries, ProgressListener progress)
       throws IOException {
     byte[] headerBytes = in.headerBytes();
     long headerCrc = crc(headerRegion(headerBytes));
@@ -123,23 +128,25 @@ public final class TensorFileWriter {
     // in file order: no serial pass over the data.
     long[] decodedCrc = {headerCrc};
 
+    List<TensorPieces.Piece> pieces = TensorPieces.of(in.infos(), splitAbove, pieceBytes);
     ByteBuffer preamble = ByteBuffer.allocate(TensorFileFormat.PREAMBLE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-    preamble.put(TensorFileFormat.MAGIC).putInt(TensorFileFormat.VERSION).flip();
+    // only a file with a tensor in pieces needs a reader that knows them
+    int version = pieces.size() > in.infos().size() ? TensorFileFormat.VERSION_PIECES : TensorFileFormat.VERSION;
+    preamble.put(TensorFileFormat.MAGIC).putInt(version).flip();
     long position = 0;
     position += writeFully(channel, preamble, position);
 
-    List<TensorInfo> infos = in.infos();
     ArrayPool arrays = new ArrayPool();
     OrderedWrites writes;
     try (EarlyWriteback writeback = new EarlyWriteback(channel);
         // one coding thread leaves the writes to a thread of their own, as decompression does
         WriteBehind behind = options.threads() == 1 ? new WriteBehind() : null) {
       writes = new OrderedWrites(channel, behind, writeback, arrays, progress, in.header().dataLength(), position);
-      InOrder.<Encoded>run(infos.size(), options.threads(), i -> infos.get(i).byteSize(), i -> {
-        TensorInfo info = infos.get(i);
+      InOrder.<Encoded>run(pieces.size(), options.threads(), i -> pieces.get(i).piece().byteSize(), i -> {
+        TensorPieces.Piece piece = pieces.get(i);
         // A tensor bigger than a fair share of the data would leave threads idle: split it into chunks too.
-        boolean wide = options.threads() > 1 && info.byteSize() * options.threads() > in.header().dataLength();
-        return encode(in, parent, info, options, wide, arrays);
+        boolean wide = options.threads() > 1 && piece.piece().byteSize() * options.threads() > in.header().dataLength();
+        return encode(in, parent, piece, options, wide, arrays);
       }, (i, encoded) -> {
         TensorFileEntry entry = encoded.entry().withOffset(writes.end());
         decodedCrc[0] = Crc32cCombine.combine(decodedCrc[0], entry.crc32c(), entry.originalBytes());
@@ -292,21 +299,23 @@ public final class TensorFileWriter {
   }
 
   private static Encoded encode(
-      SafetensorsFile in, SafetensorsFile parent, TensorInfo info, CompressOptions options, boolean wide, ArrayPool arrays) {
-    Tensor tensor = in.tensor(info.name());
-    ByteBuffer data = tensor.data();
+      SafetensorsFile in, SafetensorsFile parent, TensorPieces.Piece piece, CompressOptions options, boolean wide, ArrayPool arrays) {
+    TensorInfo info = piece.piece();
+    TensorInfo whole = piece.tensor();
+    int size = (int) info.byteSize(); // a piece fits one array
+    ByteBuffer data = in.data(info.name(), piece.offset(), size);
     ByteBuffer parentData = null;
     if (parent != null && parent.contains(info.name())) {
-      Tensor p = parent.tensor(info.name());
-      if (p.dtype() == tensor.dtype() && Arrays.equals(p.shape(), tensor.shape())) {
-        parentData = p.data();
+      TensorInfo p = parent.info(info.name());
+      if (p.dtype() == whole.dtype() && Arrays.equals(p.shape(), whole.shape())) {
+        parentData = parent.data(info.name(), piece.offset(), size);
       }
     }
     if (options.lossy() != null && info.dtype() == DType.F32 && info.byteSize() > 0) {
       TensorCodec codec = TensorCodec.lossyFor(options.lossy());
       try {
         byte[] bytes = codec.encode(info.dtype(), data, parentData, options.block());
-        ByteBuffer out = ByteBuffer.allocate((int) info.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer out = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
         codec.decode(bytes, info.dtype(), parentData, out);
         byte[] decoded = out.array();
         ErrorReport error = compare(data, decoded);
