@@ -3,6 +3,7 @@ package io.dharmana.store;
 import io.dharmana.AlreadyExistsException;
 import io.dharmana.CorruptDataException;
 import io.dharmana.NotFoundException;
+import io.dharmana.internal.ExecutorTermination;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -876,7 +877,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       // one ending after this threw would write its index's copy into a cache the caller may be
       // deleting, and put a pack into a store its caller has closed
       loaders.shutdownNow();
-      awaitTermination(loaders);
+      ExecutorTermination.await(loaders);
     }
     if (anyVanished) {
       // a blob of a vanished pack is read from its other pack; a blob without one the repack
@@ -1158,7 +1159,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     } finally {
       if (closed.compareAndSet(false, true)) {
         sealer.shutdownNow();
-        awaitTermination(sealer); // no sealing writes to the store or the index cache after close
+        ExecutorTermination.await(sealer); // no sealing writes to the store or the index cache after close
         for (Pack pack : packs.values()) {
           dropSpool(pack);
         }
@@ -1465,26 +1466,6 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       }
     } catch (IOException e) {
       // best effort, as the cache is
-    }
-  }
-
-  /**
-   * Waits until every task of a shut down executor has ended, however often this thread is
-   * interrupted meanwhile (the interrupt is kept for the caller).
-   */
-  private static void awaitTermination(ExecutorService executor) {
-    boolean interrupted = false;
-    while (true) {
-      try {
-        if (executor.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) {
-          break;
-        }
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
     }
   }
 
