@@ -860,7 +860,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
           String id = info.key().substring(PACKS.length(), info.key().length() - ".idx".length());
           Pack pack = new Pack(id, PackState.SEALED);
           pack.indexed = true;
-          readIndex(pack, indexBytes(id, info), new java.util.HashSet<>(deadByPack.getOrDefault(id, List.of())));
+          readIndex(pack, indexBytes(pack, info), new java.util.HashSet<>(deadByPack.getOrDefault(id, List.of())));
           packs.put(id, pack);
         }));
       }
@@ -1390,16 +1390,19 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   }
 
   /**
-   * The index of pack {@code id}, listed as {@code info}: its copy in the index cache if that is
-   * whole (the listed size, its CRC32C matching), else read from the store and copied there. Pack
-   * ids are random and never reused, and an index is written once, so a copy never goes stale.
+   * The index of {@code pack}, listed as {@code info}, its length and CRC32C checked: its copy in
+   * the index cache if that is whole (the listed size, its CRC32C matching), else read from the
+   * store and copied there. Pack ids are random and never reused, and an index is written once, so
+   * a copy never goes stale.
+   *
+   * @throws CorruptDataException if the store's index is too short or fails its CRC32C
    */
-  private byte[] indexBytes(String id, BlobInfo info) {
-    Path copy = indexCopy(id);
+  private byte[] indexBytes(Pack pack, BlobInfo info) {
+    Path copy = indexCopy(pack.id);
     if (copy != null) {
       try {
         byte[] bytes = Files.readAllBytes(copy);
-        if (bytes.length == info.size() && indexChecksumMatches(bytes)) {
+        if (bytes.length == info.size() && indexProblem(bytes) == null) {
           return bytes;
         }
       } catch (IOException e) {
@@ -1407,7 +1410,11 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       }
     }
     byte[] bytes = objects.read(info.key());
-    keepIndexCopy(id, bytes);
+    String problem = indexProblem(bytes);
+    if (problem != null) {
+      throw new CorruptDataException("Cannot load pack index " + pack.indexKey() + ": " + problem);
+    }
+    keepIndexCopy(pack.id, bytes);
     return bytes;
   }
 
@@ -1469,24 +1476,19 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
   }
 
-  /** Whether the last four bytes are the CRC32C of the rest. */
-  private static boolean indexChecksumMatches(byte[] bytes) {
-    if (bytes.length < 4) {
-      return false;
+  /** Why {@code bytes} cannot be a pack index (too short, or its last four bytes are not the CRC32C of the rest), or null. */
+  private static String indexProblem(byte[] bytes) {
+    if (bytes.length < 28) {
+      return "it is " + bytes.length + " bytes long";
     }
     CRC32C crc = new CRC32C();
     crc.update(bytes, 0, bytes.length - 4);
-    return (int) crc.getValue() == ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt();
+    return (int) crc.getValue() == ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt() ? null : "its CRC32C does not match";
   }
 
+  /** Reads an index whose length and CRC32C {@link #indexBytes} has checked. */
   private void readIndex(Pack pack, byte[] bytes, java.util.Set<String> dead) {
     try {
-      if (bytes.length < 28) {
-        throw new IOException("it is " + bytes.length + " bytes long");
-      }
-      if (!indexChecksumMatches(bytes)) {
-        throw new IOException("its CRC32C does not match");
-      }
       // parsed by hand rather than through DataInputStream.readUTF: a large store loads a
       // hundred thousand entries at open, and keys are ASCII (Keys.check), where modified
       // UTF-8 is one byte per character
