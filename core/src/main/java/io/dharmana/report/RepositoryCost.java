@@ -87,7 +87,9 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
     CostReport tierCost = CostModel.of(prices).monthly(usage);
     // a byte several tiers hold (write-through, or written back and not yet demoted) is billed
     // in each: its price is what all its copies cost, so the pipelines' costs add up to the tiers'
-    long distinct = distinctBytesHeld(repo);
+    // from the tiers' indexes the stats' bytes held came from: listing the tiers again cost a pass
+    // over every blob (on an unpacked S3 tier, requests) for a figure they already knew
+    long distinct = repo.tiers().distinctBytesHeld(unlisted -> {});
     double perByte = distinct == 0 ? 0 : tierCost.total() / distinct;
     double rawPerByte = prices.baseline().storagePerGbMonth() / 1e9;
 
@@ -126,16 +128,6 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
       pipelines.add(new PipelineCost(e.getKey(), f[0], steps, f[1], f[2], f[2] * perByte, f[1] * rawPerByte));
     }
     return new RepositoryCost(tierCost, pipelines, stats, logicalTotal, storedTotal);
-  }
-
-  /**
-   * Bytes of the distinct blobs (chunks, manifests, garbage) the repository's tiers hold, each
-   * counted once however many tiers hold a copy; a tier that cannot be listed now is left out.
-   */
-  private static long distinctBytesHeld(Repository repo) {
-    try (Stream<io.dharmana.store.BlobInfo> blobs = repo.tiers().list("", unlisted -> {})) {
-      return blobs.mapToLong(io.dharmana.store.BlobInfo::size).sum();
-    }
   }
 
   /**
