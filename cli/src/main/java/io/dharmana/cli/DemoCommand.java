@@ -249,13 +249,12 @@ final class DemoCommand implements Callable<Integer> {
       out.println();
       out.printf(Locale.ROOT, "accelerator  utilization %.1f%%%n", utilization * 100);
       var totals = report.cost();
-      out.printf(Locale.ROOT, "bytes        %s logical (data set + kept checkpoints) stored as %s: saved %s (%d bytes, %.1f%%)%n",
-          mib(totals.logicalBytes()), mib(totals.storedBytes()), mib(totals.savedBytes()), totals.savedBytes(),
-          totals.logicalBytes() == 0 ? 0 : 100.0 * totals.savedBytes() / totals.logicalBytes());
+      out.printf(Locale.ROOT, "bytes        %s logical (data set + kept checkpoints) stored as %s: %s%n",
+          mib(totals.logicalBytes()), mib(totals.storedBytes()), totals.savedBytesText());
       out.printf(Locale.ROOT, "tiers        %s%n", String.join(", ", stats.tiers().stream()
           .map(t -> t.name() + " " + mib(t.bytesHeld()) + " (" + t.objects() + " chunks, " + t.demotions() + " demoted)").toList()));
-      out.printf(Locale.ROOT, "cost         %s per month vs %s raw on %s (saved %.1f%%)%n", Money.usd(report.cost().monthly()),
-          Money.usd(report.cost().rawMonthly()), report.cost().tiers().raw().priceClass(), report.cost().tiers().savedFraction() * 100);
+      out.printf(Locale.ROOT, "cost         %s per month vs %s raw on %s (%s)%n", Money.usd(totals.monthly()),
+          Money.usd(totals.rawMonthly()), totals.tiers().raw().priceClass(), totals.savedCostText());
       for (Bottleneck b : Bottleneck.analyze(ckptRun, Bottleneck.Demand.NONE, List.of())) {
         out.printf("bottleneck   checkpoint %s: %s%n", b.path().equals("write") ? "save" : "restore", b.verdict());
       }

@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dharmana.cost.PriceTable;
 import io.dharmana.repo.PutOptions;
 import io.dharmana.repo.Repository;
 import io.dharmana.repo.RepositoryStats;
+import io.dharmana.report.RepositoryCost;
 import java.io.ByteArrayInputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -127,11 +129,12 @@ class VisibilityCommandsTest {
   }
 
   /**
-   * A repository whose data did not compress stores a few bytes more than it holds: the report
-   * says it saved 0.0%, not "-0.0%".
+   * A repository whose data did not compress stores a few bytes more than it holds, on a local tier
+   * dearer than raw S3: the report and cost say so ("more stored than logical", "costs 30.4% more
+   * than raw"), not "saved -0.0%" or "saved -30.4%".
    */
   @Test
-  void reportPrintsNoNegativeZeroPercent(@TempDir Path dir) throws Exception {
+  void reportAndCostSayWhenMoreIsStoredOrPaidThanRaw(@TempDir Path dir) throws Exception {
     Path root = dir.resolve("repo");
     byte[] noise = new byte[300_000];
     new Random(SEED).nextBytes(noise);
@@ -143,8 +146,14 @@ class VisibilityCommandsTest {
     }
     Run r = run(new ReportCommand(), root.toString());
     assertEquals(0, r.exit(), r.err());
-    assertFalse(r.out().contains("-0.0%") || r.out().contains("-0%"), r.out());
-    assertTrue(r.out().contains("(0.0% of logical)"), r.out());
+    assertFalse(r.out().contains("-0.0%") || r.out().contains("-0%") || r.out().contains("saved -"), r.out());
+    assertTrue(r.out().matches("(?s).*\nbytes        \\d+ B more stored than logical \\(0\\.0% more\\)\n.*"), r.out());
+    assertTrue(r.out().matches("(?s).*\ncost  .* raw on s3-standard \\(costs \\d+\\.\\d% more than raw\\)\n.*"), r.out());
+    Run cost = run(new CostCommand(), root.toString());
+    assertEquals(0, cost.exit(), cost.err());
+    assertFalse(cost.out().contains("saved -") || cost.out().contains("-0.0%"), cost.out());
+    assertTrue(cost.out().matches("(?s).*\\(raw \\S+, costs \\d+\\.\\d% more than raw\\)\n.*"), cost.out());
+    assertTrue(cost.out().contains(" more stored than logical (0.0% more); "), cost.out());
   }
 
   @Test
@@ -172,7 +181,7 @@ class VisibilityCommandsTest {
     // nothing stored is not "1.00×" smaller
     assertTrue(r.out().contains("0 B stored (-; dedup"), r.out());
     Run cost = run(new CostCommand(), root.toString());
-    assertTrue(cost.out().contains("0 B logical stored as 0 B (0 B saved, -)"), cost.out());
+    assertTrue(cost.out().contains("0 B logical stored as 0 B (-), saved 0 B (0.0% of logical);"), cost.out());
     Path page = dir.resolve("fresh.html");
     assertEquals(0, run(new ReportCommand(), root.toString(), "-o", page.toString()).exit());
     assertTrue(Files.readString(page).contains("nothing stored yet") && !Files.readString(page).contains("1.00×"), "the page too");
@@ -223,8 +232,6 @@ class VisibilityCommandsTest {
     assertTrue(r.out().contains("accelerator  utilization "), why);
     assertTrue(r.out().contains("try next:"), why);
     assertTrue(r.out().contains("packed       1 shard, 4 MiB"), why);
-    Matcher saved = Pattern.compile("saved [^(]+\\((\\d+) bytes").matcher(r.out());
-    assertTrue(saved.find(), why);
     try (Repository repo = Repository.open(demo)) {
       RepositoryStats stats = repo.stats();
       try (var checkpoints = io.dharmana.checkpoint.CheckpointManager.open(repo, "demo",
@@ -237,7 +244,15 @@ class VisibilityCommandsTest {
             + kept.stream().mapToLong(c -> c.logicalBytes()).sum();
         long stored = stats.uniqueStoredBytes();
         assertTrue(stored <= stats.chunkBytes(), why);
-        assertEquals(logical - stored, Long.parseLong(saved.group(1)), why);
+        // the demo words its savings as report and cost do, from the same figures
+        RepositoryCost cost = RepositoryCost.of(repo, PriceTable.defaults());
+        assertEquals(logical, cost.logicalBytes(), why);
+        assertEquals(stored, cost.storedBytes(), why);
+        assertTrue(r.out().contains("stored as " + String.format(java.util.Locale.ROOT, "%.2f MiB", stored / 1048576.0) + ": "
+            + cost.savedBytesText() + "\n"), cost.savedBytesText() + " in\n" + why);
+        Matcher costLine = Pattern.compile("cost +\\S+ per month vs \\S+ raw on \\S+ \\((saved \\d+\\.\\d%|costs \\d+\\.\\d% more than raw)\\)\n")
+            .matcher(r.out());
+        assertTrue(costLine.find(), why);
       }
     }
     // a second run replaces the earlier demo; a directory that is not one is refused

@@ -4,6 +4,7 @@ import io.dharmana.dataset.internal.BufferPool;
 import io.dharmana.dataset.internal.EpochOrder;
 import io.dharmana.dataset.internal.ShardCounters;
 import io.dharmana.dataset.internal.ShardSource;
+import io.dharmana.internal.ExecutorTermination;
 import io.dharmana.runtime.HostScheduling;
 import io.dharmana.stage.StageListener;
 import java.nio.ByteBuffer;
@@ -635,11 +636,7 @@ public final class DataLoader implements Iterable<Batch>, AutoCloseable {
     }
     pending.clear();
     pool.shutdown();
-    try {
-      // reads already running finish before the caller may close the dataset under them
-      pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    // reads already running finish before the caller may close the dataset under them
+    ExecutorTermination.awaitAtMost(pool, java.time.Duration.ofMinutes(1));
   }
 }

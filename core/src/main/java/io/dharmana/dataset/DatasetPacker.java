@@ -5,6 +5,7 @@ import io.dharmana.dataset.internal.PackedSample;
 import io.dharmana.dataset.internal.ShardFormat;
 import io.dharmana.dataset.internal.ShardWriter;
 import io.dharmana.dataset.internal.SourceReader;
+import io.dharmana.internal.ExecutorTermination;
 import io.dharmana.stage.StageChain;
 import io.dharmana.stage.StageContext;
 import io.dharmana.stage.StageSpec;
@@ -242,12 +243,8 @@ public final class DatasetPacker {
     } finally {
       pool.shutdownNow();
       if (!committed) {
-        try {
-          // running shard writes finish (or abort) before their shards are deleted
-          pool.awaitTermination(10, java.util.concurrent.TimeUnit.MINUTES);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
+        // running shard writes finish (or abort) before their shards are deleted
+        ExecutorTermination.awaitAtMost(pool, java.time.Duration.ofMinutes(10));
         for (String key : List.copyOf(written)) {
           store.delete(key);
         }

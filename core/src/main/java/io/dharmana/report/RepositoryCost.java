@@ -87,7 +87,9 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
     CostReport tierCost = CostModel.of(prices).monthly(usage);
     // a byte several tiers hold (write-through, or written back and not yet demoted) is billed
     // in each: its price is what all its copies cost, so the pipelines' costs add up to the tiers'
-    long distinct = distinctBytesHeld(repo);
+    // from the tiers' indexes the stats' bytes held came from: listing the tiers again cost a pass
+    // over every blob (on an unpacked S3 tier, requests) for a figure they already knew
+    long distinct = repo.tiers().distinctBytesHeld(unlisted -> {});
     double perByte = distinct == 0 ? 0 : tierCost.total() / distinct;
     double rawPerByte = prices.baseline().storagePerGbMonth() / 1e9;
 
@@ -126,16 +128,6 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
       pipelines.add(new PipelineCost(e.getKey(), f[0], steps, f[1], f[2], f[2] * perByte, f[1] * rawPerByte));
     }
     return new RepositoryCost(tierCost, pipelines, stats, logicalTotal, storedTotal);
-  }
-
-  /**
-   * Bytes of the distinct blobs (chunks, manifests, garbage) the repository's tiers hold, each
-   * counted once however many tiers hold a copy; a tier that cannot be listed now is left out.
-   */
-  private static long distinctBytesHeld(Repository repo) {
-    try (Stream<io.dharmana.store.BlobInfo> blobs = repo.tiers().list("", unlisted -> {})) {
-      return blobs.mapToLong(io.dharmana.store.BlobInfo::size).sum();
-    }
   }
 
   /**
@@ -210,7 +202,7 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
     return pipelines.stream().mapToLong(PipelineCost::steps).sum();
   }
 
-    /** Bytes saved against storing everything raw: logical minus stored. */
+  /** Bytes saved against storing everything raw: logical minus stored. */
   public long savedBytes() {
     return logicalBytes - storedBytes;
   }
@@ -218,6 +210,36 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
   /** Logical over stored bytes; NaN while nothing is stored (no ratio to speak of, printed "-"). */
   public double ratio() {
     return storedBytes == 0 ? (logicalBytes == 0 ? Double.NaN : 1) : (double) logicalBytes / storedBytes;
+  }
+
+  /**
+   * The bytes saved against logical, in words, as {@code report} and {@code demo} print them:
+   * "saved 41.3 MiB (60.7% of logical)", or when more is stored than logical (incompressible data
+   * and its framing), "150 B more stored than logical (0.2% more)".
+   */
+  public String savedBytesText() {
+    return savedBytesText(savedBytes(), logicalBytes);
+  }
+
+  /**
+   * The monthly cost against raw, in words: "saved 59.0%", or when the tiers cost more than raw
+   * storage, "costs 4.5% more than raw".
+   */
+  public String savedCostText() {
+    return savedCostText(tiers.savedFraction());
+  }
+
+  static String savedBytesText(long saved, long logical) {
+    double fraction = logical == 0 ? 0 : (double) saved / logical;
+    return saved >= 0 ? "saved " + Figures.bytes(saved) + " (" + Figures.percent1(fraction) + " of logical)"
+        : Figures.bytes(-saved) + " more stored than logical (" + Figures.percent1(-fraction) + " more)";
+  }
+
+  static String savedCostText(double savedFraction) {
+    // "saved -4.5%" read as a typo; a saving that rounds to zero is "saved 0.0%", not "costs 0.0% more"
+    return Figures.percent1(savedFraction).equals(Figures.percent1(0)) || savedFraction > 0
+        ? "saved " + Figures.percent1(savedFraction)
+        : "costs " + Figures.percent1(-savedFraction) + " more than raw";
   }
 
   /** Monthly cost of all tiers, USD. */
@@ -242,13 +264,12 @@ public record RepositoryCost(CostReport tiers, List<PipelineCost> pipelines, Rep
       String holds = holds(p);
       int space = holds.indexOf(' ');
       out.append(String.format(java.util.Locale.ROOT, "  %-" + width + "s  %4s %-" + nounWidth + "s  %12s logical -> %12s stored  %12s/month"
-              + "  (raw %s, saved %s)%n", p.pipeline(), holds.substring(0, space), holds.substring(space + 1),
+              + "  (raw %s, %s)%n", p.pipeline(), holds.substring(0, space), holds.substring(space + 1),
           Figures.bytes(p.logicalBytes()), Figures.bytes(p.storedBytes()),
-          Figures.usd(p.monthly()), Figures.usd(p.rawMonthly()), Figures.percent1(p.savedFraction())));
+          Figures.usd(p.monthly()), Figures.usd(p.rawMonthly()), savedCostText(p.savedFraction())));
     }
-    out.append(String.format(java.util.Locale.ROOT, "storage savings: %s logical stored as %s (%s saved, %s); %s/month vs %s/month raw%n",
-        Figures.bytes(logicalBytes), Figures.bytes(storedBytes), Figures.bytes(savedBytes()),
-        Figures.ratio(ratio()), Figures.usd(monthly()), Figures.usd(rawMonthly())));
+    out.append(String.format(java.util.Locale.ROOT, "storage savings: %s logical stored as %s (%s), %s; %s/month vs %s/month raw%n",
+        Figures.bytes(logicalBytes), Figures.bytes(storedBytes), Figures.ratio(ratio()), savedBytesText(), Figures.usd(monthly()), Figures.usd(rawMonthly())));
     return out.toString();
   }
 }

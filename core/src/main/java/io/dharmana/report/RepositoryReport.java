@@ -172,10 +172,9 @@ public record RepositoryReport(
         Figures.count(stats.objects(), "object"), steps == 0 ? "" : " and " + Figures.count(steps, "checkpoint step"),
         Figures.bytes(cost.logicalBytes()), Figures.bytes(cost.storedBytes()),
         Figures.ratio(cost.ratio()), Figures.bytes(stats.dedupSavedBytes())));
-    out.append(String.format(Locale.ROOT, "saved        %s (%s of logical)%n", Figures.bytes(cost.savedBytes()),
-        Figures.percent1(cost.logicalBytes() == 0 ? 0 : (double) cost.savedBytes() / cost.logicalBytes())));
-    out.append(String.format(Locale.ROOT, "cost         %s/month vs %s/month raw on %s (saved %s)%n", Figures.usd(cost.monthly()),
-        Figures.usd(cost.rawMonthly()), cost.tiers().raw().priceClass(), Figures.percent1(cost.tiers().savedFraction())));
+    out.append(String.format(Locale.ROOT, "bytes        %s%n", cost.savedBytesText()));
+    out.append(String.format(Locale.ROOT, "cost         %s/month vs %s/month raw on %s (%s)%n", Figures.usd(cost.monthly()),
+        Figures.usd(cost.rawMonthly()), cost.tiers().raw().priceClass(), cost.savedCostText()));
     out.append("tiers\n");
     for (TierStats t : stats.tiers()) {
       out.append(String.format(Locale.ROOT, "  %-12s %12s in %6d %s", t.name(), Figures.bytes(t.bytesHeld()), t.objects(),

@@ -156,12 +156,36 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
     if (!Files.isRegularFile(file)) {
       return false;
     }
+    boolean deleted;
     try {
-      return Files.deleteIfExists(file);
+      deleted = Files.deleteIfExists(file);
     } catch (DirectoryNotEmptyException e) {
       return false;
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot delete " + key + " in " + root + ": " + e.getMessage(), e);
+    }
+    if (deleted) {
+      removeEmptyDirectories(file.getParent());
+    }
+    return deleted;
+  }
+
+  /**
+   * Removes {@code directory} and its parents below the root while they are empty, deepest first:
+   * else a packed tier's {@code dead/<pack>/...}, whose marks a repack deletes with the pack, and
+   * the folders of deleted chunks stay behind, empty, for ever. Removing a directory fails unless
+   * it is empty, so one a concurrent writer has put a blob into stays; a writer whose directory
+   * goes between creating it and linking into it creates it again ({@link #createDirectories},
+   * {@link #linkUnflushed}, {@link #writeMarkers}). Best effort: an empty directory left costs
+   * nothing but a name.
+   */
+  private void removeEmptyDirectories(Path directory) {
+    for (Path d = directory; d != null && d.startsWith(root) && !d.equals(root) && !d.equals(temp); d = d.getParent()) {
+      try {
+        Files.delete(d);
+      } catch (IOException notEmptyOrGone) {
+        return;
+      }
     }
   }
 
@@ -264,6 +288,9 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
   private static void forceDirectory(Path directory) throws IOException {
     try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
       channel.force(true);
+    } catch (NoSuchFileException gone) {
+      // removed once empty (removeEmptyDirectories): what was linked into it has been deleted since,
+      // and a writer still needing it finds it missing and creates it again
     }
   }
 
@@ -382,6 +409,20 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
    * with {@code unflushed} given, left for the caller to flush: the parents go into that set.
    */
   private void createDirectories(Path directory, Set<Path> unflushed) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        createMissingDirectories(directory, unflushed);
+        return;
+      } catch (NoSuchFileException e) {
+        // a concurrent delete removed a parent as it went empty (removeEmptyDirectories): walk again
+        if (attempt == COMMIT_ATTEMPTS) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private void createMissingDirectories(Path directory, Set<Path> unflushed) throws IOException {
     List<Path> missing = new ArrayList<>();
     for (Path d = directory; d != null && !d.equals(root) && !Files.isDirectory(d); d = d.getParent()) {
       missing.add(0, d);
@@ -390,11 +431,13 @@ final class LocalStore implements BlobStore, SupportsListing, SupportsTouch, Sup
       try {
         Files.createDirectory(d);
       } catch (FileAlreadyExistsException e) {
-        if (!Files.isDirectory(d)) {
-          throw new IOException(
-              "Cannot create directory " + d + ": a blob holds that name, so it cannot also be a key prefix", e);
+        // one look, not two: between two, another writer's directory may go empty and be removed
+        // and come back; gone now (NoSuchFileException), it is made again by walking again
+        if (Files.readAttributes(d, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS).isDirectory()) {
+          continue;
         }
-        continue;
+        throw new IOException(
+            "Cannot create directory " + d + ": a blob holds that name, so it cannot also be a key prefix", e);
       }
       if (unflushed != null) {
         unflushed.add(d.getParent());

@@ -3,6 +3,7 @@ package io.dharmana.store;
 import io.dharmana.AlreadyExistsException;
 import io.dharmana.CorruptDataException;
 import io.dharmana.NotFoundException;
+import io.dharmana.internal.ExecutorTermination;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -859,7 +860,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
           String id = info.key().substring(PACKS.length(), info.key().length() - ".idx".length());
           Pack pack = new Pack(id, PackState.SEALED);
           pack.indexed = true;
-          readIndex(pack, indexBytes(id, info), new java.util.HashSet<>(deadByPack.getOrDefault(id, List.of())));
+          readIndex(pack, indexBytes(pack, info), new java.util.HashSet<>(deadByPack.getOrDefault(id, List.of())));
           packs.put(id, pack);
         }));
       }
@@ -876,7 +877,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       // one ending after this threw would write its index's copy into a cache the caller may be
       // deleting, and put a pack into a store its caller has closed
       loaders.shutdownNow();
-      awaitTermination(loaders);
+      ExecutorTermination.await(loaders);
     }
     if (anyVanished) {
       // a blob of a vanished pack is read from its other pack; a blob without one the repack
@@ -1158,7 +1159,7 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     } finally {
       if (closed.compareAndSet(false, true)) {
         sealer.shutdownNow();
-        awaitTermination(sealer); // no sealing writes to the store or the index cache after close
+        ExecutorTermination.await(sealer); // no sealing writes to the store or the index cache after close
         for (Pack pack : packs.values()) {
           dropSpool(pack);
         }
@@ -1389,16 +1390,19 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
   }
 
   /**
-   * The index of pack {@code id}, listed as {@code info}: its copy in the index cache if that is
-   * whole (the listed size, its CRC32C matching), else read from the store and copied there. Pack
-   * ids are random and never reused, and an index is written once, so a copy never goes stale.
+   * The index of {@code pack}, listed as {@code info}, its length and CRC32C checked: its copy in
+   * the index cache if that is whole (the listed size, its CRC32C matching), else read from the
+   * store and copied there. Pack ids are random and never reused, and an index is written once, so
+   * a copy never goes stale.
+   *
+   * @throws CorruptDataException if the store's index is too short or fails its CRC32C
    */
-  private byte[] indexBytes(String id, BlobInfo info) {
-    Path copy = indexCopy(id);
+  private byte[] indexBytes(Pack pack, BlobInfo info) {
+    Path copy = indexCopy(pack.id);
     if (copy != null) {
       try {
         byte[] bytes = Files.readAllBytes(copy);
-        if (bytes.length == info.size() && indexChecksumMatches(bytes)) {
+        if (bytes.length == info.size() && indexProblem(bytes) == null) {
           return bytes;
         }
       } catch (IOException e) {
@@ -1406,7 +1410,11 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
       }
     }
     byte[] bytes = objects.read(info.key());
-    keepIndexCopy(id, bytes);
+    String problem = indexProblem(bytes);
+    if (problem != null) {
+      throw new CorruptDataException("Cannot load pack index " + pack.indexKey() + ": " + problem);
+    }
+    keepIndexCopy(pack.id, bytes);
     return bytes;
   }
 
@@ -1468,44 +1476,19 @@ public final class PackedBlobStore implements BlobStore, SupportsListing, Flusha
     }
   }
 
-  /**
-   * Waits until every task of a shut down executor has ended, however often this thread is
-   * interrupted meanwhile (the interrupt is kept for the caller).
-   */
-  private static void awaitTermination(ExecutorService executor) {
-    boolean interrupted = false;
-    while (true) {
-      try {
-        if (executor.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) {
-          break;
-        }
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  /** Whether the last four bytes are the CRC32C of the rest. */
-  private static boolean indexChecksumMatches(byte[] bytes) {
-    if (bytes.length < 4) {
-      return false;
+  /** Why {@code bytes} cannot be a pack index (too short, or its last four bytes are not the CRC32C of the rest), or null. */
+  private static String indexProblem(byte[] bytes) {
+    if (bytes.length < 28) {
+      return "it is " + bytes.length + " bytes long";
     }
     CRC32C crc = new CRC32C();
     crc.update(bytes, 0, bytes.length - 4);
-    return (int) crc.getValue() == ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt();
+    return (int) crc.getValue() == ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt() ? null : "its CRC32C does not match";
   }
 
+  /** Reads an index whose length and CRC32C {@link #indexBytes} has checked. */
   private void readIndex(Pack pack, byte[] bytes, java.util.Set<String> dead) {
     try {
-      if (bytes.length < 28) {
-        throw new IOException("it is " + bytes.length + " bytes long");
-      }
-      if (!indexChecksumMatches(bytes)) {
-        throw new IOException("its CRC32C does not match");
-      }
       // parsed by hand rather than through DataInputStream.readUTF: a large store loads a
       // hundred thousand entries at open, and keys are ASCII (Keys.check), where modified
       // UTF-8 is one byte per character

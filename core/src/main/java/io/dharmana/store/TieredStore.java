@@ -702,6 +702,32 @@ public final class TieredStore implements BlobStore, SupportsListing, SupportsTo
   }
 
   /**
+   * Bytes of the distinct blobs the tiers hold, each counted once however many tiers hold a copy
+   * (at the nearest tier's size), from the indexes {@link #stats()} counts each tier's bytes held
+   * with: no listing beyond the one that loads a tier's index. A tier whose index cannot be loaded
+   * now (an S3 endpoint that is down) is left out and its name passed to {@code unlisted}.
+   */
+  public long distinctBytesHeld(java.util.function.Consumer<String> unlisted) {
+    java.util.Set<String> counted = new java.util.HashSet<>();
+    long bytes = 0;
+    for (Level level : levels) {
+      Map<String, Level.Entry> index;
+      try {
+        index = level.index();
+      } catch (UncheckedIOException e) {
+        unlisted.accept(level.tier.name());
+        continue;
+      }
+      for (Map.Entry<String, Level.Entry> e : index.entrySet()) {
+        if (counted.add(e.getKey())) {
+          bytes += e.getValue().size;
+        }
+      }
+    }
+    return bytes;
+  }
+
+  /**
    * Waits until every queued write-back copy has finished, then retries the copies that failed.
    *
    * @throws UncheckedIOException if some blobs still could not be copied to the next lower tier;

@@ -49,6 +49,19 @@ class RepositoryCostTest {
     assertEquals(null, usage.get(0).priceClass());
   }
 
+  /** A negative saving is worded as what it is, and one that rounds to zero is not "-0.0%". */
+  @Test
+  void savingsAreWordedByTheirSign() {
+    assertEquals("saved 1.00 MiB (50.0% of logical)", RepositoryCost.savedBytesText(1 << 20, 2 << 20));
+    assertEquals("saved 0 B (0.0% of logical)", RepositoryCost.savedBytesText(0, 0));
+    assertEquals("150 B more stored than logical (0.1% more)", RepositoryCost.savedBytesText(-150, 150_000));
+    assertEquals("150 B more stored than logical (0.0% more)", RepositoryCost.savedBytesText(-150, 3_000_000));
+    assertEquals("saved 59.0%", RepositoryCost.savedCostText(0.59));
+    assertEquals("costs 30.7% more than raw", RepositoryCost.savedCostText(-0.307));
+    assertEquals("saved 0.0%", RepositoryCost.savedCostText(-0.0001));
+    assertEquals("saved 0.0%", RepositoryCost.savedCostText(0));
+  }
+
   @ParameterizedTest
   @ValueSource(longs = {11, 29})
   void costsFollowStoredBytesPerTierAndPerPipeline(long seed, @TempDir Path dir) {

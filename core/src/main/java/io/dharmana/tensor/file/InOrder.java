@@ -1,11 +1,12 @@
 package io.dharmana.tensor.file;
 
+import io.dharmana.internal.ExecutorTermination;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.FutureTask;
-import java.util.concurrent.TimeUnit;
 import java.util.function.IntToLongFunction;
 
 /**
@@ -107,17 +108,9 @@ final class InOrder {
           // Tasks not yet started are dropped; the running ones may still be reading the input.
           pool.shutdownNow();
         }
-        awaitTermination(pool);
+        // the pool threads finish their tasks (one tensor each at most), within reason
+        ExecutorTermination.awaitAtMost(pool, Duration.ofMinutes(1));
       }
-    }
-  }
-
-  /** Waits for the pool threads to finish their tasks (one tensor each at most), within reason. */
-  private static void awaitTermination(ExecutorService pool) {
-    try {
-      pool.awaitTermination(1, TimeUnit.MINUTES);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
   }
 }

@@ -1,10 +1,10 @@
 package io.dharmana.tensor.file;
 
+import io.dharmana.internal.ExecutorTermination;
 import java.util.ArrayDeque;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A thread that does a single coding thread's writes, in the order they are asked for, as zstd's
@@ -58,18 +58,7 @@ final class WriteBehind implements AutoCloseable {
     }
     pending.clear();
     thread.shutdown();
-    boolean interrupted = false;
-    while (true) {
-      try {
-        if (thread.awaitTermination(1, TimeUnit.MINUTES)) {
-          break;
-        }
-      } catch (InterruptedException e) {
-        interrupted = true; // the write under way may still use the caller's channel: wait for it
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
+    // the write under way may still use the caller's channel: wait for it, interrupted or not
+    ExecutorTermination.await(thread);
   }
 }
