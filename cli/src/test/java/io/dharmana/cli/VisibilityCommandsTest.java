@@ -144,9 +144,16 @@ class VisibilityCommandsTest {
       long overhead = stats.uniqueStoredBytes() - stats.logicalBytes();
       assertTrue(overhead > 0 && overhead * 2000 < stats.logicalBytes(), "seed " + SEED + ": stored a hair more than held: " + stats);
     }
-    Run r = run(new ReportCommand(), root.toString());
+    Path page = dir.resolve("report.html");
+    Run r = run(new ReportCommand(), root.toString(), "-o", page.toString());
     assertEquals(0, r.exit(), r.err());
     assertFalse(r.out().contains("-0.0%") || r.out().contains("-0%") || r.out().contains("saved -"), r.out());
+    // the page says the same: no negative saving, no "0.26x smaller"
+    String html = Files.readString(page);
+    String text = html.replaceAll("(?s)<(script|style)[^>]*>.*?</\\1>", " ").replaceAll("<[^>]+>", " ");
+    assertFalse(text.contains("Saved -") || text.contains("saved -") || text.contains(" -0") || text.contains("(-"), text);
+    assertTrue(text.contains("More stored") && text.contains("more than logical") && text.contains("more than raw"), text);
+    assertFalse(text.matches("(?s).*\\b0\\.\\d+× smaller.*"), "a ratio below 1 is larger, not smaller: " + text);
     assertTrue(r.out().matches("(?s).*\nbytes        \\d+ B more stored than logical \\(0\\.0% more\\)\n.*"), r.out());
     assertTrue(r.out().matches("(?s).*\ncost  .* raw on s3-standard \\(costs \\d+\\.\\d% more than raw\\)\n.*"), r.out());
     Run cost = run(new CostCommand(), root.toString());

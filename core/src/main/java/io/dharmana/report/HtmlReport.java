@@ -59,11 +59,17 @@ final class HtmlReport {
     tile(h, "Objects", Long.toString(s.objects()), r.pipelines().size() + " pipeline" + (r.pipelines().size() == 1 ? "" : "s"));
     var c = r.cost();
     tile(h, "Logical", Figures.bytes(c.logicalBytes()), "as written");
-    tile(h, "Stored", Figures.bytes(c.storedBytes()), Double.isNaN(c.ratio()) ? "nothing stored yet" : Figures.ratio(c.ratio()) + " smaller");
-    tile(h, "Saved", Figures.bytes(c.savedBytes()), Figures.percent(c.logicalBytes() == 0 ? 0 : (double) c.savedBytes() / c.logicalBytes())
-        + " of logical");
-    tile(h, "Cost / month", Figures.usd(r.cost().monthly()), "raw " + Figures.usd(r.cost().rawMonthly()) + " (saved "
-        + Figures.percent(r.cost().tiers().savedFraction()) + ")");
+    tile(h, "Stored", Figures.bytes(c.storedBytes()), Double.isNaN(c.ratio()) ? "nothing stored yet"
+        : c.ratio() >= 1 ? Figures.ratio(c.ratio()) + " smaller" : Figures.ratio(1 / c.ratio()) + " larger");
+    double savedFraction = c.logicalBytes() == 0 ? 0 : (double) c.savedBytes() / c.logicalBytes();
+    // incompressible data and its framing store a little more than was written: said so, not "saved -150 B"
+    if (c.savedBytes() >= 0) {
+      tile(h, "Saved", Figures.bytes(c.savedBytes()), Figures.percent(savedFraction) + " of logical");
+    } else {
+      tile(h, "More stored", Figures.bytes(-c.savedBytes()), Figures.percent(-savedFraction) + " more than logical");
+    }
+    tile(h, "Cost / month", Figures.usd(r.cost().monthly()), "raw " + Figures.usd(r.cost().rawMonthly()) + " ("
+        + RepositoryCost.savedCostText(r.cost().tiers().savedFraction()) + ")");
     List<RepositoryReport.UtilizationPoint> util = r.utilization();
     if (!util.isEmpty()) {
       tile(h, "Accelerator", Figures.percent1(r.overallUtilization()), "utilization over " + util.size() + " recorded run"
@@ -324,14 +330,16 @@ final class HtmlReport {
     }
     costRow(h, "total", c.total(), max, "#0f172a", "");
     costRow(h, "raw on " + c.raw().priceClass(), c.raw().total(), max, "#cbd5e1", c.raw().arithmetic());
-    h.append("</table><p><b>Saved ").append(esc(Figures.percent1(c.savedFraction()))).append("</b> against raw: ")
-        .append(esc(Figures.usd(c.raw().total() - c.total()))).append(" per month.</p>");
-    h.append("<table><tr><th>pipeline</th><th>holds</th><th>logical</th><th>stored</th><th>per month</th><th>raw</th><th>saved</th></tr>");
+    String saving = RepositoryCost.savedCostText(c.savedFraction());
+    double perMonth = c.raw().total() - c.total();
+    h.append("</table><p><b>").append(esc(Character.toUpperCase(saving.charAt(0)) + saving.substring(1))).append("</b>: ")
+        .append(esc(Figures.usd(Math.abs(perMonth)))).append(perMonth >= 0 ? " less" : " more").append(" per month.</p>");
+    h.append("<table><tr><th>pipeline</th><th>holds</th><th>logical</th><th>stored</th><th>per month</th><th>raw</th><th>against raw</th></tr>");
     for (RepositoryCost.PipelineCost p : r.cost().pipelines()) {
       h.append("<tr><td>").append(esc(p.pipeline())).append("</td><td>").append(esc(RepositoryCost.holds(p))).append("</td><td>")
           .append(esc(Figures.bytes(p.logicalBytes()))).append("</td><td>").append(esc(Figures.bytes(p.storedBytes())))
           .append("</td><td>").append(esc(Figures.usd(p.monthly()))).append("</td><td>").append(esc(Figures.usd(p.rawMonthly())))
-          .append("</td><td>").append(esc(Figures.percent1(p.savedFraction()))).append("</td></tr>");
+          .append("</td><td>").append(esc(RepositoryCost.savedCostText(p.savedFraction()))).append("</td></tr>");
     }
     h.append("</table></section>");
   }
