@@ -20,8 +20,8 @@ import java.util.HexFormat;
  * SHA-256 of the whole output (one serial pass, the reason decompression hardly scaled with
  * threads) the header records the CRC-32C of the original's header region and of the whole output,
  * which follows from the tensors' CRC-32Cs that the decoding threads check in parallel. Version 4
- * is version 3 whose index may store a tensor larger than one array (2 GiB) as several entries of
- * its name, pieces of its rows ({@link TensorPieces}); it is written only for such a file, so
+ * is version 3 whose index may store a tensor larger than 256 MiB as several entries of its name,
+ * pieces of its rows ({@link TensorPieces}); it is written only for such a file, so
  * that older readers refuse it by its version instead of misreading its index. The tensors'
  * encodings are the same in all versions, and all are read.
  */

@@ -56,8 +56,8 @@ public final class TensorFileReader implements AutoCloseable {
   private final Arrival arrival;
   private final FileHeader header;
   private final Map<String, TensorFileEntry> byName = new LinkedHashMap<>();
-  /** Of each tensor stored in pieces (which cannot be read alone), where its first piece begins. */
-  private final Map<String, Long> piecesBegin = new HashMap<>();
+  /** The entries of each tensor stored in pieces ({@link TensorPieces}), in order. */
+  private final Map<String, List<TensorFileEntry>> pieces = new HashMap<>();
   private volatile boolean agreed;
 
   private TensorFileReader(Path path, FileChannel channel, Arrival arrival, FileHeader header, boolean agreed) {
@@ -69,8 +69,7 @@ public final class TensorFileReader implements AutoCloseable {
     TensorFileEntry previous = null;
     for (TensorFileEntry e : header.tensors()) {
       if (previous != null && previous.name().equals(e.name())) {
-        // a later piece of a tensor too large for one array (TensorPieces)
-        piecesBegin.putIfAbsent(e.name(), previous.begin());
+        pieces.computeIfAbsent(e.name(), n -> new ArrayList<>(List.of(byName.get(n)))).add(e);
       }
       byName.put(e.name(), e);
       previous = e;
@@ -377,19 +376,28 @@ public final class TensorFileReader implements AutoCloseable {
     return header.tensors();
   }
 
-  /** @throws NotFoundException if there is no tensor of that name */
+  /**
+   * The index entry of tensor {@code name}: its last piece for one stored in pieces (see {@link #entries(String)}).
+   *
+   * @throws NotFoundException if there is no tensor of that name
+   */
   public TensorFileEntry entry(String name) {
     agreed();
     TensorFileEntry e = byName.get(name);
     if (e == null) {
       throw new NotFoundException("Cannot find tensor '" + name + "' in " + path);
     }
-    if (piecesBegin.containsKey(name)) {
-      long bytes = header.tensors().stream().filter(t -> t.name().equals(name)).mapToLong(TensorFileEntry::originalBytes).sum();
-      throw new DharmanaException("Cannot read tensor '" + name + "' of " + path + " alone: its " + bytes + " bytes are more than "
-          + "one array holds (it is stored in pieces); decompress the whole file");
-    }
     return e;
+  }
+
+  /**
+   * The index entries of tensor {@code name}: one, or its pieces in order.
+   *
+   * @throws NotFoundException if there is no tensor of that name
+   */
+  public List<TensorFileEntry> entries(String name) {
+    TensorFileEntry last = entry(name);
+    return pieces.getOrDefault(name, List.of(last));
   }
 
   /** Whether some tensors are stored approximately. */
@@ -486,10 +494,23 @@ public final class TensorFileReader implements AutoCloseable {
    * @throws CorruptDataException if its bytes are damaged
    */
   public Tensor tensor(String name, SafetensorsFile parent) {
-    TensorFileEntry e = entry(name);
-    byte[] bytes = new byte[checkedSize(e)];
-    decode(e, tensorsOf(parent), false, new byte[(int) e.length()], bytes);
-    return Tensor.of(e.name(), e.dtype(), e.shape(), ByteBuffer.wrap(bytes));
+    List<TensorFileEntry> parts = entries(name);
+    TensorFileEntry first = parts.get(0);
+    long size = parts.get(parts.size() - 1).end() - first.begin();
+    if (size > Integer.MAX_VALUE - 8) {
+      throw new DharmanaException("Cannot read tensor '" + name + "' of " + path + " alone: its " + size + " bytes are more than "
+          + "one array holds (it is stored in pieces); decompress the whole file");
+    }
+    byte[] bytes = new byte[(int) size];
+    byte[] encoded = new byte[(int) parts.stream().mapToLong(TensorFileEntry::length).max().orElse(0)];
+    for (TensorFileEntry e : parts) {
+      decode(e, tensorsOf(parent), false, encoded, bytes, (int) (e.begin() - first.begin()));
+    }
+    long[] shape = first.shape();
+    if (parts.size() > 1) {
+      shape[0] = parts.stream().mapToLong(e -> e.shape()[0]).sum(); // pieces of rows
+    }
+    return Tensor.of(name, first.dtype(), shape, ByteBuffer.wrap(bytes));
   }
 
   private int checkedSize(TensorFileEntry e) {
@@ -500,10 +521,10 @@ public final class TensorFileReader implements AutoCloseable {
   }
 
   /**
-   * Decodes {@code e} into {@code bytes[0..originalBytes)}, reading its encoding through
+   * Decodes {@code e} into {@code bytes[at..at + originalBytes)}, reading its encoding through
    * {@code encoded} (at least {@code e.length()} bytes) and checking its CRC-32C.
    */
-  private void decode(TensorFileEntry e, ParentTensors parent, boolean wide, byte[] encoded, byte[] bytes) {
+  private void decode(TensorFileEntry e, ParentTensors parent, boolean wide, byte[] encoded, byte[] bytes, int at) {
     int size = checkedSize(e);
     int length = (int) e.length();
     try {
@@ -511,8 +532,8 @@ public final class TensorFileReader implements AutoCloseable {
     } catch (IOException ex) {
       throw new UncheckedIOException("Cannot read tensor " + e.name() + " of " + path, ex);
     }
-    decodeRead(e, parent, wide, encoded, 0, bytes, 0);
-    checkCrc(e, bytes, 0);
+    decodeRead(e, parent, wide, encoded, 0, bytes, at);
+    checkCrc(e, bytes, at);
   }
 
   /** Decodes {@code e}, whose encoding is at {@code encoded[from..]}, into {@code bytes[at..]}. */
@@ -524,7 +545,8 @@ public final class TensorFileReader implements AutoCloseable {
             + header.parentName() + ", which was not given");
       }
       try {
-        parentData = parent.data(e.name(), e.begin() - piecesBegin.getOrDefault(e.name(), e.begin()), checkedSize(e));
+        List<TensorFileEntry> parts = pieces.get(e.name());
+        parentData = parent.data(e.name(), parts == null ? 0 : e.begin() - parts.get(0).begin(), checkedSize(e));
       } catch (IndexOutOfBoundsException shorter) {
         parentData = null;
       }
@@ -822,7 +844,7 @@ public final class TensorFileReader implements AutoCloseable {
     boolean wide = threads > 1 && e.originalBytes() * threads > header.originalSize();
     byte[] bytes = decodedArrays.take(checkedSize(e));
     byte[] encoded = encodedArrays.take((int) e.length());
-    decode(e, parent, wide, encoded, bytes);
+    decode(e, parent, wide, encoded, bytes, 0);
     encodedArrays.give(encoded);
     return bytes;
   }

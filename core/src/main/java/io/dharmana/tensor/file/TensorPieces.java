@@ -9,20 +9,23 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The pieces a tensor is stored in. A tensor larger than one Java array holds (2 GiB) is stored as
+ * The pieces a tensor is stored in. A tensor larger than {@link #SPLIT_ABOVE} is stored as
  * consecutive pieces of whole rows of its first dimension, each at most {@link #PIECE_BYTES} and
  * coded on its own, as the tensor of those rows would be: index entries of the tensor's name, each
  * with its piece's shape and byte range. Every other tensor is one piece, itself.
  *
- * <p>Why: large models hold such tensors. Llama 3.1 405B's embedding is 128,256 x 16,384 bf16
- * values (4.2 GB), and a 70B model's in fp32 (optimizer state, master weights) is as large; they
- * were refused. Coding and decoding hold a piece per thread, not the tensor.
+ * <p>Why: large models hold large tensors. Llama 3.1 405B's embedding is 128,256 x 16,384 bf16
+ * values (4.2 GB), more than one Java array holds, and was refused; a 70B model's (2.1 GB) fitted
+ * one array, but coding or decoding it held it and its encoding at once (~3.8 GB of heap) on each
+ * thread that took such a tensor. Pieces bound that to about twice {@link #PIECE_BYTES} a thread,
+ * whatever the tensor. A piece is coded in 256 KiB chunks as a tensor is, so pieces cost only
+ * their index entries, their headers and a shorter chunk at each piece's end.
  */
 final class TensorPieces {
-  /** Tensors larger than this are stored in pieces: the most one array holds. */
-  static final long SPLIT_ABOVE = Integer.MAX_VALUE - 8;
   /** The most a piece holds (less when a row does not divide it). */
   static final long PIECE_BYTES = 256L << 20;
+  /** Tensors larger than this are stored in pieces. */
+  static final long SPLIT_ABOVE = PIECE_BYTES;
 
   /** One piece to code: the tensor it belongs to, and its own rows as a tensor. */
   record Piece(TensorInfo tensor, TensorInfo piece) {

@@ -44,6 +44,11 @@ class LargeTensorTest {
     Path back = tmp.resolve("back.safetensors");
     try (TensorFileReader reader = TensorFileReader.open(dhz)) {
       reader.decompress(back, null, 2);
+      // more than one array holds: not read alone, and told so before anything is decoded
+      io.dharmana.DharmanaException alone = org.junit.jupiter.api.Assertions.assertThrows(io.dharmana.DharmanaException.class,
+          () -> reader.tensor("embed.weight", null));
+      assertTrue(alone.getMessage().contains("embed.weight") && alone.getMessage().contains("decompress the whole file"),
+          alone.getMessage());
     }
     assertEquals(-1, Files.mismatch(input, back), "the output differs from the input");
     System.out.printf("a %d-byte F32 tensor in %d pieces: %d -> %d bytes (%.3fx), %.1f s to compress%n", BIG_BYTES, pieces.size(),
