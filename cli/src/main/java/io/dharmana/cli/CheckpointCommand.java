@@ -15,6 +15,7 @@ import io.dharmana.checkpoint.TensorEntry;
 import io.dharmana.descriptor.Durations;
 import io.dharmana.metrics.Timestamps;
 import io.dharmana.repo.Repository;
+import io.dharmana.runtime.ProgressListener;
 import io.dharmana.store.AtomicFile;
 import io.dharmana.tensor.Safetensors;
 import io.dharmana.tensor.SafetensorsFile;
@@ -24,8 +25,10 @@ import io.dharmana.tensor.Tensor;
 import io.dharmana.tensor.TensorInfo;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -164,7 +167,8 @@ final class CheckpointCommand implements Runnable {
         long blocked;
         CheckpointInfo info;
         try (Progress bar = Progress.start("save " + common.run + "@" + step, tensors.stream().mapToLong(Tensor::byteSize).sum(), progress)) {
-          var future = m.save(step, tensors, metadata, bar);
+          // the files stay mapped and unchanged until the save completes: stored from there, not staged on the heap
+          var future = m.saveUnchanging(step, tensors, metadata, bar);
           blocked = System.nanoTime() - t0;
           info = future.join();
         }
@@ -221,14 +225,13 @@ final class CheckpointCommand implements Runnable {
       try (Repository r = Repository.open(common.repo);
           CheckpointManager m = CheckpointManager.open(r, common.run)) {
         long s = step(step, m);
-        RestoredCheckpoint restored;
+        Files.createDirectories(out);
+        List<Path> written;
         // sized by restore's first report: the shard's tensor table is read once, by restore
         try (Progress bar = Progress.whenTold("restore " + common.run + "@" + s, progress)) {
-          restored = m.restore(s, rank, null, bar);
+          written = write(m, s, rank, out, bar);
         }
         r.history().append(r.metrics(CheckpointManager.PIPELINE).snapshot("checkpoint restore " + common.run + "@" + s));
-        Files.createDirectories(out);
-        List<Path> written = write(restored, out);
         PrintWriter pw = spec.commandLine().getOut();
         if (json) {
           List<Map<String, Object>> files = new ArrayList<>();
@@ -255,19 +258,26 @@ final class CheckpointCommand implements Runnable {
     }
   }
 
-  /** Writes a restored shard as the safetensors files it was saved from, or one file if saved through the API. */
-  static List<Path> write(RestoredCheckpoint restored, Path dir) throws IOException {
-    String table = restored.metadata().get(FILES_KEY);
-    Map<String, Tensor> byName = new HashMap<>();
-    restored.tensors().forEach(t -> byName.put(t.name(), t));
+  /**
+   * Restores {@code rank}'s shard of {@code step} into {@code dir} as the safetensors files it was
+   * saved from, each tensor written to its place as soon as it is restored, so the heap holds a
+   * tensor per thread, not the checkpoint; or as one file, whole, if it was saved through the API.
+   */
+  static List<Path> write(CheckpointManager m, long step, int rank, Path dir, ProgressListener progress) throws IOException {
+    String table = m.restoreEach(step, rank, List.of(), ProgressListener.NONE, t -> {}).get(FILES_KEY);
     List<Path> written = new ArrayList<>();
     if (table == null) {
+      RestoredCheckpoint restored = m.restore(step, rank, null, progress);
       Path file = dir.resolve(String.format("%s-step%d-rank%d.safetensors", restored.run(), restored.step(), restored.rank()));
       Map<String, String> meta = new LinkedHashMap<>(restored.metadata());
       SafetensorsWriter.write(meta.isEmpty() ? null : meta, restored.tensors(), file);
       written.add(file);
       return written;
     }
+    Map<String, Long> sizes = new HashMap<>();
+    m.tensors(step, rank).forEach(e -> sizes.put(e.name(), e.byteSize()));
+    long total = sizes.values().stream().mapToLong(Long::longValue).sum();
+    long[] before = {0}; // bytes of the files restored already: one progress over all of them
     for (JsonNode f : JSON.readTree(table)) {
       String fileName = f.get("file").asText();
       if (fileName.contains("/") || fileName.contains("\\") || fileName.startsWith(".")) {
@@ -275,34 +285,41 @@ final class CheckpointCommand implements Runnable {
       }
       String prefix = f.get("prefix").asText();
       byte[] header = Base64.getDecoder().decode(f.get("header").asText());
-      long dataLength = 0;
-      for (Tensor t : restored.tensors()) {
-        if (t.name().startsWith(prefix) && (!prefix.isEmpty() || true)) {
-          dataLength += t.byteSize();
-        }
-      }
+      long dataLength = sizes.entrySet().stream().filter(e -> e.getKey().startsWith(prefix)).mapToLong(Map.Entry::getValue).sum();
       SafetensorsHeader parsed = SafetensorsHeader.parse(header, dataLength);
+      Map<String, Long> offsets = new HashMap<>();
+      long dataStart = 8L + header.length;
+      for (TensorInfo info : parsed.tensors()) {
+        offsets.put(prefix + info.name(), dataStart + info.begin());
+      }
       Path file = dir.resolve(fileName);
+      long done = before[0];
       AtomicFile.write(file, channel -> {
         ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
-        writeFully(channel, length);
-        writeFully(channel, ByteBuffer.wrap(header));
-        for (TensorInfo info : parsed.tensors()) {
-          Tensor t = byName.get(prefix + info.name());
-          if (t == null) {
-            throw new NotFoundException("Cannot restore " + fileName + ": tensor " + info.name() + " is not in the checkpoint");
-          }
-          writeFully(channel, t.data());
+        writeFully(channel, length, 0);
+        writeFully(channel, ByteBuffer.wrap(header), 8);
+        try {
+          m.restoreEach(step, rank, offsets.keySet(), (bytes, all) -> progress.progress(done + bytes, total), t -> {
+            try {
+              writeFully(channel, t.data(), offsets.get(t.name()));
+            } catch (IOException e) {
+              throw new UncheckedIOException("Cannot write " + file, e);
+            }
+          });
+        } catch (NotFoundException missing) {
+          throw new NotFoundException("Cannot restore " + fileName + ": " + missing.getMessage(), missing);
         }
       });
+      before[0] += dataLength;
       written.add(file);
     }
     return written;
   }
 
-  private static void writeFully(java.nio.channels.WritableByteChannel channel, ByteBuffer b) throws IOException {
-    while (b.hasRemaining()) {
-      channel.write(b);
+  /** Writes all of {@code b} at {@code position}: threads restoring tensors write their own places. */
+  private static void writeFully(FileChannel channel, ByteBuffer b, long position) throws IOException {
+    for (long at = position; b.hasRemaining(); ) {
+      at += channel.write(b, at);
     }
   }
 

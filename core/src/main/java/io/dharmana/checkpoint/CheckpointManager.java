@@ -325,6 +325,23 @@ public final class CheckpointManager implements AutoCloseable {
    */
   public CompletableFuture<CheckpointInfo> save(
       long step, Collection<? extends Tensor> tensors, Map<String, String> metadata, ProgressListener progress) {
+    return save(step, tensors, metadata, progress, true);
+  }
+
+  /**
+   * As {@link #save(long, Collection, Map, ProgressListener)}, for tensors whose data does not
+   * change until the returned future completes (a file mapped read-only, as {@code dharmana
+   * checkpoint save} passes): they are stored from where they are, not copied into staging memory
+   * first. So the heap a save takes is what coding a few tensors takes, not the checkpoint's size:
+   * a 3.2 GB file of 12 tensors ran out of a 4 GiB heap when staged.
+   */
+  public CompletableFuture<CheckpointInfo> saveUnchanging(
+      long step, Collection<? extends Tensor> tensors, Map<String, String> metadata, ProgressListener progress) {
+    return save(step, tensors, metadata, progress, false);
+  }
+
+  private CompletableFuture<CheckpointInfo> save(
+      long step, Collection<? extends Tensor> tensors, Map<String, String> metadata, ProgressListener progress, boolean copy) {
     if (step < 0) {
       throw new IllegalArgumentException("Invalid step " + step + ": must be >= 0");
     }
@@ -357,6 +374,10 @@ public final class CheckpointManager implements AutoCloseable {
           if (source.remaining() != t.byteSize()) {
             throw new IllegalArgumentException("Cannot save " + label(step) + ": tensor '" + t.name() + "' has "
                 + source.remaining() + " bytes of data but its shape needs " + t.byteSize());
+          }
+          if (!copy) {
+            copies.add(new Staged(t.name(), t.dtype(), t.shape(), source));
+            continue;
           }
           ByteBuffer target = arena.take((int) t.byteSize());
           copies.add(new Staged(t.name(), t.dtype(), t.shape(), target));
@@ -408,6 +429,33 @@ public final class CheckpointManager implements AutoCloseable {
   }
 
   private record Staged(String name, DType dtype, long[] shape, ByteBuffer data) {}
+
+  /** {@code data}'s bytes as a stream: over its array when it has one (staged), else read from it (a mapped file). */
+  private static InputStream streamOf(ByteBuffer data) {
+    if (data.hasArray()) {
+      return new ByteArrayInputStream(data.array(), data.arrayOffset() + data.position(), data.remaining());
+    }
+    ByteBuffer bytes = data.duplicate();
+    return new InputStream() {
+      @Override
+      public int read() {
+        return bytes.hasRemaining() ? bytes.get() & 0xff : -1;
+      }
+
+      @Override
+      public int read(byte[] to, int off, int len) {
+        if (len == 0) {
+          return 0;
+        }
+        if (!bytes.hasRemaining()) {
+          return -1;
+        }
+        int n = Math.min(len, bytes.remaining());
+        bytes.get(to, off, n);
+        return n;
+      }
+    };
+  }
 
   /**
    * A tensor whose bytes are stored but not yet committed: {@code manifest} is written (after the
@@ -522,7 +570,6 @@ public final class CheckpointManager implements AutoCloseable {
       }
     }
     byte[] encoded = null;
-    int offset = 0;
     int length = 0;
     String decodedSha = sha;
     if (lossy) {
@@ -547,15 +594,12 @@ public final class CheckpointManager implements AutoCloseable {
       repo.metrics(PIPELINE).step(parentBytes == null ? "float-codec" : "float-codec-delta", "encode",
           data.remaining(), encoded.length, System.nanoTime() - t0);
     } else {
-      ByteBuffer heap = s.data(); // a non-finite tensor of a raw, lossy run: its raw bytes
-      encoded = heap.array();
-      offset = heap.arrayOffset() + heap.position();
-      length = heap.remaining();
+      length = s.data().remaining(); // a non-finite tensor of a raw, lossy run: its raw bytes
     }
     int depth = parent == null ? 0 : parent.depth() + 1;
     Map<String, String> attrs = attributes(lossy ? options.lossy() : options.floatCoding() ? "float" : "raw", s,
         decodedSha, depth, parent);
-    ObjectManifest manifest = repo.writeChunks(new ByteArrayInputStream(encoded, offset, length),
+    ObjectManifest manifest = repo.writeChunks(encoded == null ? streamOf(s.data()) : new ByteArrayInputStream(encoded),
         PutOptions.defaults().withPipeline(PIPELINE).withAttributes(attrs).withExpectedSize(length)
             .withIncludes(parent == null ? List.of() : List.of(parent.manifestId())));
     return new Written(new TensorEntry(s.name(), s.dtype(), s.shape(), sha, "(uncommitted)",
@@ -571,10 +615,8 @@ public final class CheckpointManager implements AutoCloseable {
    * chunks deduplicated, so the write stored nothing new).
    */
   private Written storeRaw(Staged s) {
-    ByteBuffer heap = s.data();
-    ObjectManifest m = repo.writeChunks(
-        new ByteArrayInputStream(heap.array(), heap.arrayOffset() + heap.position(), heap.remaining()),
-        PutOptions.defaults().withPipeline(PIPELINE).withExpectedSize(heap.remaining()).withoutOriginalHash());
+    ObjectManifest m = repo.writeChunks(streamOf(s.data()),
+        PutOptions.defaults().withPipeline(PIPELINE).withExpectedSize(s.data().remaining()).withoutOriginalHash());
     String sha = chunkListHash(m);
     TensorEntry known = reusable(sha, s, false);
     if (known != null) {
@@ -815,21 +857,8 @@ public final class CheckpointManager implements AutoCloseable {
    * learns the total before any tensor is decoded, then more as each tensor is decoded and verified.
    */
   public RestoredCheckpoint restore(long step, int rank, Collection<String> names, ProgressListener progress) {
-    if (repo.stat(stepName(step)).isEmpty()) {
-      throw new NotFoundException("Cannot restore checkpoint " + label(step) + ": no such complete step"
-          + latest().stream().mapToObj(l -> " (latest is " + l + ")").findFirst().orElse(" (the run has none)"));
-    }
-    ShardTable table = readShard(requireShard(step, rank));
-    Set<String> wanted = names == null ? null : new LinkedHashSet<>(names);
-    List<TensorEntry> chosen = new ArrayList<>();
-    for (TensorEntry e : table.tensors()) {
-      if (wanted == null || wanted.remove(e.name())) {
-        chosen.add(e);
-      }
-    }
-    if (wanted != null && !wanted.isEmpty()) {
-      throw new NotFoundException("Cannot restore " + wanted + " from checkpoint " + label(step) + ": no such tensors");
-    }
+    ShardTable table = readShard(requireShard(requireStep(step), rank));
+    List<TensorEntry> chosen = chosen(table, names, step);
     long total = chosen.stream().mapToLong(TensorEntry::byteSize).sum();
     progress.progress(0, total);
     ProgressListener.Summing restored = ProgressListener.summing(progress, total);
@@ -846,6 +875,59 @@ public final class CheckpointManager implements AutoCloseable {
       tensors.add(join(f));
     }
     return new RestoredCheckpoint(run, step, rank, table.metadata(), tensors);
+  }
+
+  /**
+   * As {@link #restore(long, int, Collection, ProgressListener)}, handing each tensor to {@code
+   * sink} once it is decoded and verified (from the restore's threads, in any order) instead of
+   * holding them all: the heap a restore takes is a tensor per thread, not the checkpoint. Returns
+   * the step's metadata; with {@code names} empty, reads only that.
+   */
+  public Map<String, String> restoreEach(long step, int rank, Collection<String> names, ProgressListener progress,
+      java.util.function.Consumer<Tensor> sink) {
+    ShardTable table = readShard(requireShard(requireStep(step), rank));
+    List<TensorEntry> chosen = chosen(table, names, step);
+    long total = chosen.stream().mapToLong(TensorEntry::byteSize).sum();
+    progress.progress(0, total);
+    ProgressListener.Summing restored = ProgressListener.summing(progress, total);
+    List<Future<?>> futures = new ArrayList<>();
+    for (TensorEntry e : chosen) {
+      futures.add(encoders.submit(() -> {
+        sink.accept(restoreTensor(step, e, "restore"));
+        restored.add(e.byteSize());
+      }));
+    }
+    try {
+      for (Future<?> f : futures) {
+        join(f);
+      }
+    } finally {
+      futures.forEach(f -> f.cancel(false)); // after a failure, the tensors not started are not decoded
+    }
+    return table.metadata();
+  }
+
+  private long requireStep(long step) {
+    if (repo.stat(stepName(step)).isEmpty()) {
+      throw new NotFoundException("Cannot restore checkpoint " + label(step) + ": no such complete step"
+          + latest().stream().mapToObj(l -> " (latest is " + l + ")").findFirst().orElse(" (the run has none)"));
+    }
+    return step;
+  }
+
+  /** The entries of {@code table} named in {@code names} (null: all), in the table's order. */
+  private List<TensorEntry> chosen(ShardTable table, Collection<String> names, long step) {
+    Set<String> wanted = names == null ? null : new LinkedHashSet<>(names);
+    List<TensorEntry> chosen = new ArrayList<>();
+    for (TensorEntry e : table.tensors()) {
+      if (wanted == null || wanted.remove(e.name())) {
+        chosen.add(e);
+      }
+    }
+    if (wanted != null && !wanted.isEmpty()) {
+      throw new NotFoundException("Cannot restore " + wanted + " from checkpoint " + label(step) + ": no such tensors");
+    }
+    return chosen;
   }
 
   private String requireShard(long step, int rank) {
