@@ -155,8 +155,8 @@ final class CheckpointCommand implements Runnable {
             throw new IllegalArgumentException("Invalid files: two are named " + fileName);
           }
           String prefix = files.size() == 1 ? "" : fileName + "/";
-          for (Tensor t : f.tensors()) {
-            tensors.add(prefix.isEmpty() ? t : Tensor.of(prefix + t.name(), t.dtype(), t.shape(), t.data()));
+          for (TensorInfo info : f.infos()) {
+            tensors.addAll(pieces(f, info, prefix));
           }
           fileTable.addObject().put("file", fileName).put("prefix", prefix)
               .put("header", Base64.getEncoder().encodeToString(f.headerBytes()));
@@ -258,6 +258,49 @@ final class CheckpointCommand implements Runnable {
     }
   }
 
+  /** Marks a piece of a file's tensor in the checkpoint's tensor names: {@code NAME#piece@OFFSET}, its first byte's offset in the tensor. */
+  static final String PIECE = "#piece@";
+  /**
+   * Tensors larger than this are saved in pieces of whole rows of at most this: a restore thread
+   * holds a piece's stored and decoded bytes at once, so this is what bounds its heap (with 256 MiB,
+   * a 2 GiB heap shared with other work ran out).
+   */
+  static final long PIECE_BYTES = 64L << 20;
+
+  /**
+   * The tensors to save for {@code info} of file {@code f}, named with {@code prefix}: the tensor
+   * itself, or, when it is larger than {@link #PIECE_BYTES}, pieces of its rows (views of the
+   * mapped file), each saved, deduplicated and delta-coded against the same piece of the previous
+   * step as a tensor of its own. So a tensor larger than one buffer (2 GiB) is saved, and the heap
+   * a save or restore takes is a piece per thread; restore writes the pieces back in place.
+   */
+  static List<Tensor> pieces(SafetensorsFile f, TensorInfo info, String prefix) {
+    if (info.name().contains(PIECE)) {
+      throw new InvalidDescriptorException("Invalid tensor name '" + info.name() + "' in " + f.path() + ": '" + PIECE
+          + "' marks the pieces of large tensors in a checkpoint");
+    }
+    if (info.byteSize() <= PIECE_BYTES) {
+      Tensor t = f.tensor(info.name());
+      return List.of(prefix.isEmpty() ? t : Tensor.of(prefix + t.name(), t.dtype(), t.shape(), t.data()));
+    }
+    long[] shape = info.shape();
+    long rowBytes = info.byteSize() / shape[0];
+    if (rowBytes > PIECE_BYTES) {
+      throw new InvalidDescriptorException("Cannot save tensor '" + info.name() + "' of " + f.path() + ": one row of its first "
+          + "dimension (shape " + java.util.Arrays.toString(shape) + ") is " + rowBytes + " bytes, more than a piece of "
+          + PIECE_BYTES + " holds");
+    }
+    long rowsPerPiece = PIECE_BYTES / rowBytes;
+    List<Tensor> pieces = new ArrayList<>();
+    for (long row = 0; row < shape[0]; row += rowsPerPiece) {
+      long[] rows = shape.clone();
+      rows[0] = Math.min(rowsPerPiece, shape[0] - row);
+      long from = row * rowBytes;
+      pieces.add(Tensor.of(prefix + info.name() + PIECE + from, info.dtype(), rows, f.data(info.name(), from, (int) (rows[0] * rowBytes))));
+    }
+    return pieces;
+  }
+
   /**
    * Restores {@code rank}'s shard of {@code step} into {@code dir} as the safetensors files it was
    * saved from, each tensor written to its place as soon as it is restored, so the heap holds a
@@ -290,7 +333,16 @@ final class CheckpointCommand implements Runnable {
       Map<String, Long> offsets = new HashMap<>();
       long dataStart = 8L + header.length;
       for (TensorInfo info : parsed.tensors()) {
-        offsets.put(prefix + info.name(), dataStart + info.begin());
+        String name = prefix + info.name();
+        offsets.put(name, dataStart + info.begin());
+        if (!sizes.containsKey(name)) { // saved in pieces: each goes to its place in the tensor
+          sizes.keySet().stream().filter(n -> n.startsWith(name + PIECE)).forEach(n ->
+              offsets.put(n, dataStart + info.begin() + Long.parseLong(n.substring(name.length() + PIECE.length()))));
+          offsets.remove(name); // its pieces, if any; with none, restore says the tensor is missing
+          if (offsets.keySet().stream().noneMatch(n -> n.startsWith(name + PIECE))) {
+            throw new NotFoundException("Cannot restore " + fileName + ": tensor " + info.name() + " is not in the checkpoint");
+          }
+        }
       }
       Path file = dir.resolve(fileName);
       long done = before[0];
