@@ -334,14 +334,17 @@ final class CheckpointCommand implements Runnable {
       long dataStart = 8L + header.length;
       for (TensorInfo info : parsed.tensors()) {
         String name = prefix + info.name();
-        offsets.put(name, dataStart + info.begin());
-        if (!sizes.containsKey(name)) { // saved in pieces: each goes to its place in the tensor
-          sizes.keySet().stream().filter(n -> n.startsWith(name + PIECE)).forEach(n ->
-              offsets.put(n, dataStart + info.begin() + Long.parseLong(n.substring(name.length() + PIECE.length()))));
-          offsets.remove(name); // its pieces, if any; with none, restore says the tensor is missing
-          if (offsets.keySet().stream().noneMatch(n -> n.startsWith(name + PIECE))) {
-            throw new NotFoundException("Cannot restore " + fileName + ": tensor " + info.name() + " is not in the checkpoint");
-          }
+        if (sizes.containsKey(name)) {
+          offsets.put(name, dataStart + info.begin());
+          continue;
+        }
+        // saved in pieces (see pieces): each goes to its place in the tensor
+        List<String> parts = sizes.keySet().stream().filter(n -> n.startsWith(name + PIECE)).toList();
+        if (parts.isEmpty()) {
+          throw new NotFoundException("Cannot restore " + fileName + ": tensor " + info.name() + " is not in the checkpoint");
+        }
+        for (String part : parts) {
+          offsets.put(part, dataStart + info.begin() + Long.parseLong(part.substring(name.length() + PIECE.length())));
         }
       }
       Path file = dir.resolve(fileName);
