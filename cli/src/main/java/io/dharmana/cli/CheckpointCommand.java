@@ -23,6 +23,7 @@ import io.dharmana.tensor.SafetensorsHeader;
 import io.dharmana.tensor.SafetensorsWriter;
 import io.dharmana.tensor.Tensor;
 import io.dharmana.tensor.TensorInfo;
+import io.dharmana.tensor.file.TensorPieces;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -279,24 +280,22 @@ final class CheckpointCommand implements Runnable {
       throw new InvalidDescriptorException("Invalid tensor name '" + info.name() + "' in " + f.path() + ": '" + PIECE
           + "' marks the pieces of large tensors in a checkpoint");
     }
-    if (info.byteSize() <= PIECE_BYTES) {
-      Tensor t = f.tensor(info.name());
-      return List.of(prefix.isEmpty() ? t : Tensor.of(prefix + t.name(), t.dtype(), t.shape(), t.data()));
+    List<TensorPieces.Piece> rows;
+    try {
+      rows = TensorPieces.of(List.of(info), PIECE_BYTES, PIECE_BYTES); // as .dhz files store large tensors
+    } catch (InvalidDescriptorException e) {
+      throw new InvalidDescriptorException(e.getMessage() + " (in " + f.path() + ")", e);
     }
-    long[] shape = info.shape();
-    long rowBytes = info.byteSize() / shape[0];
-    if (rowBytes > PIECE_BYTES) {
-      throw new InvalidDescriptorException("Cannot save tensor '" + info.name() + "' of " + f.path() + ": one row of its first "
-          + "dimension (shape " + java.util.Arrays.toString(shape) + ") is " + rowBytes + " bytes, more than a piece of "
-          + PIECE_BYTES + " holds");
-    }
-    long rowsPerPiece = PIECE_BYTES / rowBytes;
     List<Tensor> pieces = new ArrayList<>();
-    for (long row = 0; row < shape[0]; row += rowsPerPiece) {
-      long[] rows = shape.clone();
-      rows[0] = Math.min(rowsPerPiece, shape[0] - row);
-      long from = row * rowBytes;
-      pieces.add(Tensor.of(prefix + info.name() + PIECE + from, info.dtype(), rows, f.data(info.name(), from, (int) (rows[0] * rowBytes))));
+    for (TensorPieces.Piece p : rows) {
+      if (p.piece() == p.tensor()) {
+        Tensor t = f.tensor(info.name());
+        pieces.add(prefix.isEmpty() ? t : Tensor.of(prefix + t.name(), t.dtype(), t.shape(), t.data()));
+      } else {
+        TensorInfo piece = p.piece();
+        pieces.add(Tensor.of(prefix + info.name() + PIECE + p.offset(), piece.dtype(), piece.shape(),
+            f.data(info.name(), p.offset(), (int) piece.byteSize())));
+      }
     }
     return pieces;
   }

@@ -21,16 +21,16 @@ import java.util.List;
  * whatever the tensor. A piece is coded in 256 KiB chunks as a tensor is, so pieces cost only
  * their index entries, their headers and a shorter chunk at each piece's end.
  */
-final class TensorPieces {
+public final class TensorPieces {
   /** The most a piece holds (less when a row does not divide it). */
   static final long PIECE_BYTES = 256L << 20;
   /** Tensors larger than this are stored in pieces. */
   static final long SPLIT_ABOVE = PIECE_BYTES;
 
   /** One piece to code: the tensor it belongs to, and its own rows as a tensor. */
-  record Piece(TensorInfo tensor, TensorInfo piece) {
+  public record Piece(TensorInfo tensor, TensorInfo piece) {
     /** Where the piece starts in its tensor's bytes. */
-    long offset() {
+    public long offset() {
       return piece.begin() - tensor.begin();
     }
   }
@@ -38,7 +38,7 @@ final class TensorPieces {
   private TensorPieces() {}
 
   /** The pieces of {@code tensors}, in file order, splitting those above {@code splitAbove} bytes into pieces of at most {@code pieceBytes}. */
-  static List<Piece> of(List<TensorInfo> tensors, long splitAbove, long pieceBytes) {
+  public static List<Piece> of(List<TensorInfo> tensors, long splitAbove, long pieceBytes) {
     List<Piece> pieces = new ArrayList<>(tensors.size());
     for (TensorInfo t : tensors) {
       if (t.byteSize() <= splitAbove) {
